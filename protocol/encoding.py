@@ -1,0 +1,212 @@
+"""Canonical encoding: the strict msgpack subset all signed amity structures use.
+
+One value has exactly one encoding, so a signature is over exactly one byte string. Allowed types:
+nil, bool, int (-2**63 .. 2**64-1), bin, str (UTF-8) and arrays of these. No maps, floats or
+extension types. Each length prefix and each integer takes its shortest msgpack form. The decoder
+rejects anything else with an :class:`~amity.protocol.errors.EncodingError` subclass and nothing
+else, whatever the input. Verification always runs on the bytes received: decoding checks that
+re-encoding the value reproduces them, it never hands out a re-encoding to sign or verify.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, TypeAlias
+
+import msgpack
+
+from amity.protocol.errors import (
+    MalformedError,
+    NonCanonicalError,
+    SchemaError,
+    TooLargeError,
+    UsageError,
+)
+
+__all__ = [
+    "Value",
+    "MAX_MESSAGE_BYTES",
+    "MAX_DEPTH",
+    "MAX_ARRAY_LEN",
+    "MAX_STR_BYTES",
+    "INT_MIN",
+    "INT_MAX",
+    "encode",
+    "decode",
+    "decode_array",
+    "expect_array",
+    "expect_bytes",
+    "expect_int",
+    "expect_str",
+    "expect_bool",
+    "expect_optional_bytes",
+]
+
+Value: TypeAlias = "bool | int | bytes | str | list[Value] | None"
+
+#: Upper bound for any one encoded message; callers pass a smaller limit where they can.
+MAX_MESSAGE_BYTES: Final = 1 << 20
+#: Arrays nest at most this deep (the outermost array is depth 1).
+MAX_DEPTH: Final = 16
+#: No array holds more elements than this.
+MAX_ARRAY_LEN: Final = 4096
+#: No str is longer than this many UTF-8 bytes.
+MAX_STR_BYTES: Final = 1 << 16
+INT_MIN: Final = -(1 << 63)
+INT_MAX: Final = (1 << 64) - 1
+
+
+def encode(value: Value) -> bytes:
+    """Encode ``value`` canonically; raises UsageError for anything outside the subset."""
+    _check_value(value, 1, local=True)
+    data: bytes = msgpack.packb(value, use_bin_type=True)
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise UsageError(f"encoded value is {len(data)} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    return data
+
+
+def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Value:
+    """Decode one canonical value that fills ``data`` exactly; see spec/encoding.md §3."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise UsageError(f"decode() takes bytes, not {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise TooLargeError(f"message is {len(data)} bytes; the limit here is {max_bytes}")
+    if not data:
+        raise MalformedError("empty input: expected one msgpack value")
+    try:
+        value = msgpack.unpackb(
+            data,
+            raw=False,
+            use_list=True,
+            strict_map_key=True,
+            timestamp=0,
+            max_str_len=MAX_STR_BYTES,
+            max_bin_len=max_bytes,
+            max_array_len=MAX_ARRAY_LEN,
+            max_map_len=MAX_ARRAY_LEN,
+            max_ext_len=max_bytes,
+        )
+    except UnicodeDecodeError as exc:
+        raise MalformedError(f"str is not valid UTF-8 ({exc.reason})") from None
+    except msgpack.ExtraData:
+        raise MalformedError("trailing bytes after the value") from None
+    except msgpack.StackError:
+        raise TooLargeError(f"nesting deeper than {MAX_DEPTH}") from None
+    except (ValueError, OverflowError) as exc:
+        # msgpack reports truncation, reserved bytes and exceeded limits as ValueError kinds.
+        text = str(exc)
+        if "exceeds max" in text:
+            raise TooLargeError(f"a field exceeds its limit: {text}") from None
+        raise MalformedError(f"not a msgpack value: {text or type(exc).__name__}") from None
+    _check_value(value, 1, local=False)
+    # The one canonical form: re-encoding must give back exactly the bytes received.
+    if msgpack.packb(value, use_bin_type=True) != data:
+        raise NonCanonicalError("value is not in its canonical (shortest) msgpack form")
+    return value
+
+
+def decode_array(
+    data: bytes, arity: int, what: str, *, max_bytes: int = MAX_MESSAGE_BYTES
+) -> list[Value]:
+    """Decode a fixed-position array of exactly ``arity`` elements (a signed structure's shape)."""
+    return expect_array(decode(data, max_bytes=max_bytes), what, arity=arity)
+
+
+def _check_value(value: object, depth: int, *, local: bool) -> None:
+    if depth > MAX_DEPTH:
+        _fail(TooLargeError, f"nesting deeper than {MAX_DEPTH}", local)
+    if value is None or isinstance(value, bool | bytes):
+        return
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            _fail(NonCanonicalError, f"integer {value} outside the 64-bit range", local)
+        return
+    if isinstance(value, str):
+        if local:
+            try:
+                size = len(value.encode("utf-8"))
+            except UnicodeEncodeError:
+                raise UsageError("str holds a lone surrogate and cannot be UTF-8") from None
+            if size > MAX_STR_BYTES:
+                raise UsageError(f"str of {size} bytes; the limit is {MAX_STR_BYTES}")
+        return
+    if isinstance(value, list):
+        if len(value) > MAX_ARRAY_LEN:
+            _fail(TooLargeError, f"array of {len(value)} elements; limit {MAX_ARRAY_LEN}", local)
+        for item in value:
+            _check_value(item, depth + 1, local=local)
+        return
+    kind = {dict: "map", float: "float", tuple: "tuple"}.get(type(value), type(value).__name__)
+    _fail(NonCanonicalError, f"{kind} is not allowed in the canonical subset", local)
+
+
+def _fail(error: type[Exception], message: str, local: bool) -> None:
+    raise (UsageError if local else error)(message)
+
+
+# -- schema checks: turn decoded values into typed fields, with SchemaError on any mismatch --------
+
+
+def expect_array(
+    value: Value, what: str, *, arity: int | None = None, max_len: int = MAX_ARRAY_LEN
+) -> list[Value]:
+    """``value`` as an array (of exactly ``arity`` elements when given)."""
+    if not isinstance(value, list):
+        raise SchemaError(f"{what}: expected an array, got {_kind(value)}")
+    if arity is not None and len(value) != arity:
+        raise SchemaError(f"{what}: expected {arity} fields, got {len(value)}")
+    if len(value) > max_len:
+        raise TooLargeError(f"{what}: {len(value)} elements; the limit is {max_len}")
+    return value
+
+
+def expect_bytes(
+    value: Value, what: str, *, size: int | None = None, max_size: int | None = None
+) -> bytes:
+    """``value`` as bin, of exactly ``size`` bytes or at most ``max_size`` bytes."""
+    if not isinstance(value, bytes):
+        raise SchemaError(f"{what}: expected bin, got {_kind(value)}")
+    if size is not None and len(value) != size:
+        raise SchemaError(f"{what}: expected {size} bytes, got {len(value)}")
+    if max_size is not None and len(value) > max_size:
+        raise TooLargeError(f"{what}: {len(value)} bytes; the limit is {max_size}")
+    return value
+
+
+def expect_optional_bytes(value: Value, what: str, *, size: int) -> bytes | None:
+    """``value`` as nil or bin of exactly ``size`` bytes."""
+    return None if value is None else expect_bytes(value, what, size=size)
+
+
+def expect_int(value: Value, what: str, *, lo: int = 0, hi: int = INT_MAX) -> int:
+    """``value`` as an int in ``lo..hi`` inclusive (bool is not an int here)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SchemaError(f"{what}: expected int, got {_kind(value)}")
+    if not lo <= value <= hi:
+        raise SchemaError(f"{what}: {value} is outside {lo}..{hi}")
+    return value
+
+
+def expect_bool(value: Value, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise SchemaError(f"{what}: expected bool, got {_kind(value)}")
+    return value
+
+
+def expect_str(
+    value: Value, what: str, *, max_bytes: int, pattern: re.Pattern[str] | None = None
+) -> str:
+    """``value`` as a str of at most ``max_bytes`` UTF-8 bytes, matching ``pattern`` if given."""
+    if not isinstance(value, str):
+        raise SchemaError(f"{what}: expected str, got {_kind(value)}")
+    if len(value) > max_bytes or len(value.encode("utf-8")) > max_bytes:
+        raise TooLargeError(f"{what}: longer than {max_bytes} bytes")
+    if pattern is not None and not pattern.fullmatch(value):
+        raise SchemaError(f"{what}: {value!r} does not match {pattern.pattern}")
+    return value
+
+
+def _kind(value: Value) -> str:
+    names = {type(None): "nil", bool: "bool", int: "int", bytes: "bin", str: "str", list: "array"}
+    return names.get(type(value), type(value).__name__)

@@ -1,0 +1,109 @@
+"""Sealed mail: a signed envelope encrypted to the recipient's link key, for offline delivery.
+
+Sign-then-encrypt: the inner envelope is signed by the sender as usual, then sealed with an
+ephemeral X25519 key to the recipient's certified link key. The box is byte-for-byte a libsodium
+``crypto_box_seal`` box (any libsodium binding can open it); only the ephemeral key is passed in
+instead of drawn inside, so simulated runs and test vectors are reproducible. A relay sees who the
+mail is for and its size, nothing else. See spec/sealed.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Final
+
+import nacl.bindings
+import nacl.exceptions
+
+from amity.protocol.encoding import decode_array, encode, expect_bytes
+from amity.protocol.envelope import MAX_ENVELOPE_BYTES, Envelope, open_envelope
+from amity.protocol.errors import (
+    SealDecryptError,
+    SealKeyError,
+    UnsupportedVersionError,
+    UsageError,
+)
+from amity.protocol.identity import PEER_ID_BYTES, PeerId
+from amity.protocol.linkcert import LINK_KEY_BYTES, LinkKey
+
+__all__ = [
+    "SEALED_VERSION",
+    "SEAL_OVERHEAD_BYTES",
+    "MAX_SEALED_BYTES",
+    "SealedHeader",
+    "seal",
+    "peek_sealed",
+    "open_sealed",
+]
+
+SEALED_VERSION: Final = 1
+#: Ephemeral public key (32) + Poly1305 tag (16), as in crypto_box_seal.
+SEAL_OVERHEAD_BYTES: Final = 48
+MAX_SEALED_BYTES: Final = MAX_ENVELOPE_BYTES + SEAL_OVERHEAD_BYTES + 128
+_ARITY: Final = 4
+
+
+@dataclass(frozen=True, slots=True)
+class SealedHeader:
+    """What anyone (a relay) can read of sealed mail: its recipient and which link key opens it."""
+
+    recipient: PeerId
+    link_public: bytes
+    box: bytes
+
+
+def seal(
+    envelope: bytes, *, recipient: PeerId, link_public: bytes, ephemeral_private: bytes
+) -> bytes:
+    """Encrypt a signed envelope to ``link_public`` (the recipient's certified link key)."""
+    if len(link_public) != LINK_KEY_BYTES or len(ephemeral_private) != LINK_KEY_BYTES:
+        raise UsageError("seal() needs a 32-byte link key and 32 bytes of ephemeral secret")
+    if len(envelope) > MAX_ENVELOPE_BYTES:
+        raise UsageError(f"envelope of {len(envelope)} bytes is larger than {MAX_ENVELOPE_BYTES}")
+    ephemeral_public = nacl.bindings.crypto_scalarmult_base(ephemeral_private)
+    nonce = _seal_nonce(ephemeral_public, link_public)
+    try:
+        boxed = nacl.bindings.crypto_box(envelope, nonce, link_public, ephemeral_private)
+    except nacl.exceptions.RuntimeError as exc:  # libsodium refuses low-order public keys
+        raise UsageError(f"cannot seal to that link key: {exc}") from None
+    return encode([SEALED_VERSION, recipient.key, link_public, ephemeral_public + boxed])
+
+
+def peek_sealed(data: bytes) -> SealedHeader:
+    """Read the routing header of sealed mail without decrypting it (what a relay does)."""
+    version, recipient_key, link_public, box = decode_array(
+        data, _ARITY, "sealed mail", max_bytes=MAX_SEALED_BYTES
+    )
+    if version != SEALED_VERSION:
+        raise UnsupportedVersionError(f"sealed mail version {version!r}; this node speaks 1")
+    recipient = PeerId(expect_bytes(recipient_key, "sealed mail recipient", size=PEER_ID_BYTES))
+    link = expect_bytes(link_public, "sealed mail link key", size=LINK_KEY_BYTES)
+    boxed = expect_bytes(box, "sealed mail box", max_size=MAX_SEALED_BYTES)
+    if len(boxed) < SEAL_OVERHEAD_BYTES:
+        raise SealDecryptError(f"sealed box of {len(boxed)} bytes is shorter than its overhead")
+    return SealedHeader(recipient, link, boxed)
+
+
+def open_sealed(
+    data: bytes, *, recipient: PeerId, link_key: LinkKey, types: frozenset[str] | None = None
+) -> Envelope:
+    """Decrypt sealed mail with our link key and open the envelope inside (signature checked)."""
+    header = peek_sealed(data)
+    if header.recipient != recipient or header.link_public != link_key.public:
+        raise SealKeyError(
+            f"sealed mail is for {header.recipient.short} under link key "
+            f"{header.link_public.hex()[:12]}, not for this node's current link key"
+        )
+    ephemeral_public, boxed = header.box[:LINK_KEY_BYTES], header.box[LINK_KEY_BYTES:]
+    nonce = _seal_nonce(ephemeral_public, link_key.public)
+    try:
+        envelope = nacl.bindings.crypto_box_open(boxed, nonce, ephemeral_public, link_key.private)
+    except (nacl.exceptions.CryptoError, nacl.exceptions.RuntimeError):
+        raise SealDecryptError("sealed mail does not decrypt with this node's link key") from None
+    return open_envelope(envelope, recipient=recipient, types=types)
+
+
+def _seal_nonce(ephemeral_public: bytes, recipient_public: bytes) -> bytes:
+    # libsodium crypto_box_seal: nonce = BLAKE2b-192(epk || pk).
+    return hashlib.blake2b(ephemeral_public + recipient_public, digest_size=24).digest()

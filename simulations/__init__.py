@@ -1,0 +1,1 @@
+"""amity.simulations: a discrete-event world that drives the real amity.protocol core."""
