@@ -100,10 +100,11 @@ def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Value:
             raise TooLargeError(f"a field exceeds its limit: {text}") from None
         raise MalformedError(f"not a msgpack value: {text or type(exc).__name__}") from None
     _check_value(value, 1, local=False)
+    checked: Value = value
     # The one canonical form: re-encoding must give back exactly the bytes received.
     if msgpack.packb(value, use_bin_type=True) != data:
         raise NonCanonicalError("value is not in its canonical (shortest) msgpack form")
-    return value
+    return checked
 
 
 def decode_array(

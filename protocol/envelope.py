@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
-from amity.protocol.encoding import expect_bytes, expect_int, expect_str
+from amity.protocol.encoding import Value, expect_bytes, expect_int, expect_str
 from amity.protocol.errors import (
     UnsupportedVersionError,
     UsageError,
@@ -81,7 +81,7 @@ def sign_envelope(
         raise UsageError(f"body of {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
     if seq < 1 or ts_ms < 0:
         raise UsageError("seq starts at 1 and ts_ms is milliseconds since the epoch")
-    fields = [
+    fields: list[Value] = [
         ENVELOPE_VERSION,
         type,
         identity.peer_id.key,
@@ -91,7 +91,7 @@ def sign_envelope(
         nonce,
         body,
     ]
-    return sign_structure(list(fields), ENVELOPE_DOMAIN, identity)
+    return sign_structure(fields, ENVELOPE_DOMAIN, identity)
 
 
 def open_envelope(

@@ -12,7 +12,7 @@ from typing import Final
 
 import nacl.bindings
 
-from amity.protocol.encoding import expect_bytes, expect_int
+from amity.protocol.encoding import Value, expect_bytes, expect_int
 from amity.protocol.errors import (
     BadKeyError,
     CertificateExpiredError,
@@ -67,8 +67,14 @@ class LinkCert:
             raise UsageError(f"a link key is {LINK_KEY_BYTES} bytes")
         if not 0 <= not_before_ms < not_after_ms:
             raise UsageError("a link certificate needs 0 <= not_before_ms < not_after_ms")
-        fields = [_VERSION, identity.peer_id.key, link_public, not_before_ms, not_after_ms]
-        data = sign_structure(list(fields), LINKCERT_DOMAIN, identity)
+        fields: list[Value] = [
+            _VERSION,
+            identity.peer_id.key,
+            link_public,
+            not_before_ms,
+            not_after_ms,
+        ]
+        data = sign_structure(fields, LINKCERT_DOMAIN, identity)
         return cls(identity.peer_id, link_public, not_before_ms, not_after_ms, data)
 
     @classmethod
