@@ -1,0 +1,228 @@
+"""Peer cards and invitations: who a node is and how to reach it, signed by its identity key.
+
+A card carries the identity key, a link-key certificate, the node's kind and name, endpoints,
+the relays that hold its mail, an expiry and, for an invitation, a one-time secret. Rendered as an
+``amity:`` URI (base32, so a QR code can use its compact alphanumeric mode) and parsed back with
+full validation. See spec/card.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from amity.protocol.encoding import (
+    Value,
+    expect_array,
+    expect_bytes,
+    expect_int,
+    expect_optional_bytes,
+    expect_str,
+)
+from amity.protocol.errors import (
+    CardExpiredError,
+    CardSignatureError,
+    CardUriError,
+    EncodingError,
+    SchemaError,
+    SessionIdentityError,
+    UnsupportedVersionError,
+    UsageError,
+    format_time_ms,
+)
+from amity.protocol.identity import PEER_ID_BYTES, PeerId, SigningIdentity
+from amity.protocol.linkcert import MAX_LINKCERT_BYTES, LinkCert
+from amity.protocol.signed import sign_structure, split_signed
+
+__all__ = [
+    "CARD_DOMAIN",
+    "CARD_VERSION",
+    "INVITE_SECRET_BYTES",
+    "MAX_CARD_BYTES",
+    "MAX_ENDPOINTS",
+    "MAX_RELAYS",
+    "MAX_NAME_BYTES",
+    "URI_SCHEME",
+    "NodeKind",
+    "Relay",
+    "Card",
+]
+
+CARD_DOMAIN: Final = b"amity/card/v1\x00"
+CARD_VERSION: Final = 1
+INVITE_SECRET_BYTES: Final = 16
+MAX_CARD_BYTES: Final = 4096
+MAX_ENDPOINTS: Final = 8
+MAX_RELAYS: Final = 4
+MAX_NAME_BYTES: Final = 64
+MAX_ENDPOINT_BYTES: Final = 256
+MAX_URI_CHARS: Final = 8192
+URI_SCHEME: Final = "amity:"
+_ARITY: Final = 10
+#: A URL with a scheme; no spaces or control characters. The transport decides which it can dial.
+_ENDPOINT: Final = re.compile(r"[a-z][a-z0-9+.-]*://[\x21-\x7e]+")
+#: Printable text without control characters (a name is shown to people).
+_NAME: Final = re.compile(r"[^\x00-\x1f\x7f]+")
+
+
+class NodeKind(enum.Enum):
+    """What a node is for; a vendor's node answers differently from a person's."""
+
+    PERSON = "person"
+    VENDOR = "vendor"
+    RELAY = "relay"
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """A relay that holds sealed mail for the card's owner: its identity and where to reach it."""
+
+    peer_id: PeerId
+    endpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A verified peer card. ``encoded`` holds the exact signed bytes it was read from."""
+
+    peer_id: PeerId
+    link_cert: LinkCert
+    kind: NodeKind
+    name: str
+    endpoints: tuple[str, ...]
+    relays: tuple[Relay, ...]
+    issued_ms: int
+    not_after_ms: int
+    invite_secret: bytes | None
+    encoded: bytes
+
+    @classmethod
+    def issue(
+        cls,
+        identity: SigningIdentity,
+        *,
+        link_cert: LinkCert,
+        kind: NodeKind,
+        name: str,
+        endpoints: tuple[str, ...] | list[str] = (),
+        relays: tuple[Relay, ...] | list[Relay] = (),
+        issued_ms: int,
+        not_after_ms: int,
+        invite_secret: bytes | None = None,
+    ) -> Card:
+        """Sign a card for ``identity``; ``invite_secret`` makes it a one-time invitation."""
+        if link_cert.issuer != identity.peer_id:
+            raise UsageError("the link certificate must be issued by the card's own identity")
+        if invite_secret is not None and len(invite_secret) != INVITE_SECRET_BYTES:
+            raise UsageError(f"an invitation secret is {INVITE_SECRET_BYTES} random bytes")
+        if not 0 <= issued_ms < not_after_ms:
+            raise UsageError("a card needs 0 <= issued_ms < not_after_ms")
+        fields: list[Value] = [
+            CARD_VERSION,
+            identity.peer_id.key,
+            link_cert.encoded,
+            kind.value,
+            name,
+            list(endpoints),
+            [[relay.peer_id.key, relay.endpoint] for relay in relays],
+            issued_ms,
+            not_after_ms,
+            invite_secret,
+        ]
+        encoded = sign_structure(fields, CARD_DOMAIN, identity)
+        try:
+            return cls.decode(encoded)
+        except EncodingError as exc:  # a name or endpoint that our own decoder refuses
+            raise UsageError(f"cannot issue this card: {exc}") from None
+
+    @classmethod
+    def decode(cls, data: bytes) -> Card:
+        """Parse and verify a card's signatures (expiry is separate: :meth:`check_valid`)."""
+        parts = split_signed(data, "card", arity=_ARITY, max_bytes=MAX_CARD_BYTES)
+        f = parts.fields
+        if f[0] != CARD_VERSION:
+            raise UnsupportedVersionError(f"card version {f[0]!r}; this node speaks {CARD_VERSION}")
+        peer_id = PeerId(expect_bytes(f[1], "card id", size=PEER_ID_BYTES))
+        cert_bytes = expect_bytes(f[2], "card link certificate", max_size=MAX_LINKCERT_BYTES)
+        kind_text = expect_str(f[3], "card kind", max_bytes=16)
+        try:
+            kind = NodeKind(kind_text)
+        except ValueError:
+            raise SchemaError(f"card kind {kind_text!r} is not person, vendor or relay") from None
+        name = expect_str(f[4], "card name", max_bytes=MAX_NAME_BYTES, pattern=_NAME)
+        endpoints = tuple(
+            expect_str(e, "card endpoint", max_bytes=MAX_ENDPOINT_BYTES, pattern=_ENDPOINT)
+            for e in expect_array(f[5], "card endpoints", max_len=MAX_ENDPOINTS)
+        )
+        relays = tuple(
+            _decode_relay(r) for r in expect_array(f[6], "card relays", max_len=MAX_RELAYS)
+        )
+        issued_ms = expect_int(f[7], "card issued_ms")
+        not_after_ms = expect_int(f[8], "card not_after_ms")
+        secret = expect_optional_bytes(f[9], "card invite secret", size=INVITE_SECRET_BYTES)
+        parts.verify(peer_id, CARD_DOMAIN, error=CardSignatureError, what="card signature")
+        link_cert = LinkCert.decode(cert_bytes)
+        if link_cert.issuer != peer_id:
+            raise SessionIdentityError("the card's link certificate was issued by another key")
+        return cls(
+            peer_id=peer_id,
+            link_cert=link_cert,
+            kind=kind,
+            name=name,
+            endpoints=endpoints,
+            relays=relays,
+            issued_ms=issued_ms,
+            not_after_ms=not_after_ms,
+            invite_secret=secret,
+            encoded=bytes(data),
+        )
+
+    def check_valid(self, now_ms: int) -> None:
+        """Raise unless the card and its link certificate are valid at ``now_ms``."""
+        if now_ms >= self.not_after_ms:
+            raise CardExpiredError(
+                f"peer card of {self.name!r} ({self.peer_id.short}) expired at "
+                f"{format_time_ms(self.not_after_ms)}; ask for a new invitation"
+            )
+        self.link_cert.check_valid(now_ms)
+
+    @property
+    def is_invitation(self) -> bool:
+        return self.invite_secret is not None
+
+    def to_uri(self) -> str:
+        """``amity:`` + unpadded upper-case base32 of the card bytes (QR alphanumeric friendly)."""
+        return URI_SCHEME + base64.b32encode(self.encoded).decode("ascii").rstrip("=")
+
+    @classmethod
+    def from_uri(cls, uri: str) -> Card:
+        """Parse an ``amity:`` URI (scheme and base32 case-insensitive, whitespace ignored)."""
+        if not isinstance(uri, str):
+            raise CardUriError("an amity URI is text")
+        text = "".join(uri.split())
+        if len(text) > MAX_URI_CHARS:
+            raise CardUriError(f"URI of {len(text)} characters is longer than any card")
+        if text[: len(URI_SCHEME)].lower() != URI_SCHEME:
+            raise CardUriError(f"expected a URI starting with {URI_SCHEME!r}, got {text[:12]!r}…")
+        body = text[len(URI_SCHEME) :].upper()
+        try:
+            data = base64.b32decode(body + "=" * (-len(body) % 8))
+        except (binascii.Error, ValueError):
+            raise CardUriError(
+                "the amity URI is damaged (not base32); copy it again or scan the QR code"
+            ) from None
+        return cls.decode(data)
+
+
+def _decode_relay(value: Value) -> Relay:
+    key, endpoint = expect_array(value, "card relay", arity=2)
+    return Relay(
+        PeerId(expect_bytes(key, "card relay id", size=PEER_ID_BYTES)),
+        expect_str(
+            endpoint, "card relay endpoint", max_bytes=MAX_ENDPOINT_BYTES, pattern=_ENDPOINT
+        ),
+    )
