@@ -215,7 +215,10 @@ class Card:
             raise CardUriError(
                 "the amity URI is damaged (not base32); copy it again or scan the QR code"
             ) from None
-        return cls.decode(data)
+        try:
+            return cls.decode(data)
+        except EncodingError as exc:
+            raise CardUriError(f"the amity URI does not hold a valid card ({exc})") from None
 
 
 def _decode_relay(value: Value) -> Relay:

@@ -1,0 +1,69 @@
+"""The ``amity`` command line. Each command group lives in its own module; see ``amity --help``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from amity.node.cli import card, demo, identity
+from amity.node.cli.render import CliError, emit_error
+from amity.protocol import PROTOCOL_VERSION, __version__
+from amity.protocol.errors import AmityError, RemoteError
+
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_REJECTED"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_REJECTED = 3
+
+_EPILOG = f"""\
+exit status:
+  {EXIT_OK}  success
+  {EXIT_ERROR}  the command could not do what was asked (the message says why and what to do)
+  {EXIT_USAGE}  the command line itself is wrong
+  {EXIT_REJECTED}  input from a peer (a card, URI or message) failed verification
+
+Every command takes --json and then prints one JSON object (errors as {{"error": {{...}}}}).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amity",
+        description=(
+            "amity: your own node for relationships with vendors, peer to peer. Your keys, your "
+            "terms, your data: no accounts, no central service."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"amity {__version__} (protocol v{PROTOCOL_VERSION})",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    identity.register(commands)
+    card.register(commands)
+    demo.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    as_json = bool(getattr(args, "json", False))
+    try:
+        status: int = args.handler(args)
+    except CliError as exc:
+        emit_error(exc.code, str(exc), as_json=as_json)
+        return EXIT_ERROR
+    except AmityError as exc:
+        emit_error(exc.code, exc.message, as_json=as_json)
+        return EXIT_REJECTED if isinstance(exc, RemoteError) else EXIT_ERROR
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The one renderer: every command prints either human text or, with ``--json``, one JSON object."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+__all__ = ["CliError", "emit", "emit_error"]
+
+
+class CliError(Exception):
+    """A problem with what the user asked for (exit status 1); the message says what to do."""
+
+    code = "cli.error"
+
+
+def emit(
+    data: Mapping[str, Any],
+    human: Callable[[Mapping[str, Any]], str],
+    *,
+    as_json: bool,
+    stream: TextIO | None = None,
+) -> None:
+    """Print ``data`` as JSON (sorted keys, one object) or through ``human``."""
+    out = stream or sys.stdout
+    if as_json:
+        out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    else:
+        out.write(human(data).rstrip("\n") + "\n")
+
+
+def emit_error(code: str, message: str, *, as_json: bool) -> None:
+    """Errors go to stderr; with ``--json`` as ``{"error": {"code", "message"}}`` on stdout too."""
+    if as_json:
+        sys.stdout.write(json.dumps({"error": {"code": code, "message": message}}) + "\n")
+    sys.stderr.write(f"amity: error: {message} [{code}]\n")
