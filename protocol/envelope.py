@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
-from amity.protocol.encoding import Value, expect_bytes, expect_int, expect_str
+from amity.protocol.encoding import Value, expect_array, expect_bytes, expect_int, expect_str
 from amity.protocol.errors import (
     UnsupportedVersionError,
     UsageError,
@@ -21,7 +21,7 @@ from amity.protocol.errors import (
     WrongTypeError,
 )
 from amity.protocol.identity import PEER_ID_BYTES, PeerId, SigningIdentity
-from amity.protocol.signed import sign_structure, split_signed
+from amity.protocol.signed import sign_structure, split_signed_any_arity
 
 __all__ = [
     "ENVELOPE_DOMAIN",
@@ -99,16 +99,21 @@ def open_envelope(
 ) -> Envelope:
     """Decode and verify an envelope meant for ``recipient``; see spec/envelope.md §4 for order.
 
-    Checks, in this order: encoding and shape, version, signature, recipient, type (if ``types``
+    Checks, in this order: encoding, version, shape, signature, recipient, type (if ``types``
     is given). It does not check replay or time: feed the result to a ReplayGuard.
     """
-    parts = split_signed(data, "envelope", arity=_ARITY, max_bytes=MAX_ENVELOPE_BYTES)
-    version, type_, sender_key, recipient_key, seq, ts_ms, nonce, body = parts.fields
-    if version != ENVELOPE_VERSION:
+    # The version is read before the arity: a later version may carry other fields, and its
+    # sender must hear "version.unsupported", not a schema error. ``true == 1`` in Python, so
+    # bool is refused by type: version 1 has exactly one encoding.
+    parts = split_signed_any_arity(data, "envelope", max_bytes=MAX_ENVELOPE_BYTES)
+    version = parts.fields[0] if parts.fields else None
+    if isinstance(version, bool) or version != ENVELOPE_VERSION:
         raise UnsupportedVersionError(
             f"envelope version {version!r}; this node speaks {ENVELOPE_VERSION}",
             hint="version.unsupported",
         )
+    expect_array(parts.fields, "envelope", arity=_ARITY)
+    _, type_, sender_key, recipient_key, seq, ts_ms, nonce, body = parts.fields
     message_type = expect_str(
         type_, "envelope type", max_bytes=MAX_TYPE_BYTES, pattern=TYPE_PATTERN
     )

@@ -134,13 +134,19 @@ class ReplayGuard:
         self.record(envelope, now_ms)
 
     def export_peer(self, sender: PeerId) -> PeerWindow | None:
-        """The state kept for ``sender``, for the node to persist (None if never heard from)."""
-        return self._peers.get(sender)
+        """A snapshot of the state kept for ``sender``, to persist (None if never heard from)."""
+        state = self._peers.get(sender)
+        return None if state is None else _copy_window(state)
 
     def restore_peer(self, sender: PeerId, window: PeerWindow) -> None:
-        """Reinstate state persisted by :meth:`export_peer` after a restart."""
-        self._peers[sender] = window
+        """Reinstate state persisted by :meth:`export_peer` after a restart (copied, not shared)."""
+        self._peers[sender] = _copy_window(window)
 
     def forget(self, sender: PeerId) -> None:
         """Drop all state for ``sender`` (the relationship ended and its key will not return)."""
         self._peers.pop(sender, None)
+
+
+def _copy_window(window: PeerWindow) -> PeerWindow:
+    # Exported state must not change under the caller, nor restored state be shared by two guards.
+    return PeerWindow(window.highest, window.bitmap, OrderedDict(window.nonces))

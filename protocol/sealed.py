@@ -16,7 +16,7 @@ from typing import Final
 import nacl.bindings
 import nacl.exceptions
 
-from amity.protocol.encoding import decode_array, encode, expect_bytes
+from amity.protocol.encoding import decode, encode, expect_array, expect_bytes
 from amity.protocol.envelope import MAX_ENVELOPE_BYTES, Envelope, open_envelope
 from amity.protocol.errors import (
     SealDecryptError,
@@ -30,6 +30,7 @@ from amity.protocol.linkcert import LINK_KEY_BYTES, LinkKey
 __all__ = [
     "SEALED_VERSION",
     "SEAL_OVERHEAD_BYTES",
+    "MAX_BOX_BYTES",
     "MAX_SEALED_BYTES",
     "SealedHeader",
     "seal",
@@ -40,7 +41,9 @@ __all__ = [
 SEALED_VERSION: Final = 1
 #: Ephemeral public key (32) + Poly1305 tag (16), as in crypto_box_seal.
 SEAL_OVERHEAD_BYTES: Final = 48
-MAX_SEALED_BYTES: Final = MAX_ENVELOPE_BYTES + SEAL_OVERHEAD_BYTES + 128
+#: The largest box a valid envelope can need; anything longer is refused before decrypting.
+MAX_BOX_BYTES: Final = MAX_ENVELOPE_BYTES + SEAL_OVERHEAD_BYTES
+MAX_SEALED_BYTES: Final = MAX_BOX_BYTES + 128
 _ARITY: Final = 4
 
 
@@ -72,14 +75,18 @@ def seal(
 
 def peek_sealed(data: bytes) -> SealedHeader:
     """Read the routing header of sealed mail without decrypting it (what a relay does)."""
-    version, recipient_key, link_public, box = decode_array(
-        data, _ARITY, "sealed mail", max_bytes=MAX_SEALED_BYTES
-    )
-    if version != SEALED_VERSION:
-        raise UnsupportedVersionError(f"sealed mail version {version!r}; this node speaks 1")
+    # Version before arity (a later version may have other fields); bool is not the int 1.
+    fields = expect_array(decode(data, max_bytes=MAX_SEALED_BYTES), "sealed mail")
+    version = fields[0] if fields else None
+    if isinstance(version, bool) or version != SEALED_VERSION:
+        raise UnsupportedVersionError(
+            f"sealed mail version {version!r}; this node speaks {SEALED_VERSION}",
+            hint="version.unsupported",
+        )
+    _, recipient_key, link_public, box = expect_array(fields, "sealed mail", arity=_ARITY)
     recipient = PeerId(expect_bytes(recipient_key, "sealed mail recipient", size=PEER_ID_BYTES))
     link = expect_bytes(link_public, "sealed mail link key", size=LINK_KEY_BYTES)
-    boxed = expect_bytes(box, "sealed mail box", max_size=MAX_SEALED_BYTES)
+    boxed = expect_bytes(box, "sealed mail box", max_size=MAX_BOX_BYTES)
     if len(boxed) < SEAL_OVERHEAD_BYTES:
         raise SealDecryptError(f"sealed box of {len(boxed)} bytes is shorter than its overhead")
     return SealedHeader(recipient, link, boxed)

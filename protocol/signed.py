@@ -21,7 +21,7 @@ from amity.protocol.encoding import (
 from amity.protocol.errors import AmityError, BadSignatureError
 from amity.protocol.identity import SIGNATURE_BYTES, PeerId, SigningIdentity, verify_signature
 
-__all__ = ["SignedParts", "sign_structure", "split_signed"]
+__all__ = ["SignedParts", "sign_structure", "split_signed", "split_signed_any_arity"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +54,21 @@ def split_signed(
     data: bytes, what: str, *, arity: int, max_bytes: int = MAX_MESSAGE_BYTES
 ) -> SignedParts:
     """Decode ``[signed_bytes, sig]`` and the ``arity`` fields inside; does NOT verify."""
+    parts = split_signed_any_arity(data, what, max_bytes=max_bytes)
+    expect_array(parts.fields, what, arity=arity)
+    return parts
+
+
+def split_signed_any_arity(
+    data: bytes, what: str, *, max_bytes: int = MAX_MESSAGE_BYTES
+) -> SignedParts:
+    """Decode ``[signed_bytes, sig]`` and the array inside, whatever its length; does NOT verify.
+
+    For readers that check the version (field 0) before the arity, so that a later version with
+    other fields is refused as ``version.unsupported`` rather than as a schema error.
+    """
     outer = expect_array(decode(data, max_bytes=max_bytes), what, arity=2)
     signed_bytes = expect_bytes(outer[0], f"{what} signed part", max_size=max_bytes)
     signature = expect_bytes(outer[1], f"{what} signature", size=SIGNATURE_BYTES)
-    fields = expect_array(decode(signed_bytes, max_bytes=max_bytes), what, arity=arity)
+    fields = expect_array(decode(signed_bytes, max_bytes=max_bytes), what)
     return SignedParts(signed_bytes, signature, fields)
