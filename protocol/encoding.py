@@ -66,7 +66,7 @@ def encode(value: Value) -> bytes:
 
 
 def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Value:
-    """Decode one canonical value that fills ``data`` exactly; see spec/encoding.md §3."""
+    """Decode one canonical value that fills ``data`` exactly; see spec/encoding.md §4."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise UsageError(f"decode() takes bytes, not {type(data).__name__}")
     data = bytes(data)
@@ -75,17 +75,21 @@ def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Value:
     if not data:
         raise MalformedError("empty input: expected one msgpack value")
     try:
+        # Maps and ext (timestamps included) are refused as forbidden types wherever they
+        # appear, whatever their keys or payload: a zero length limit stops every non-empty
+        # one at its header, and the pairs hook catches the empty map.
         value = msgpack.unpackb(
             data,
             raw=False,
             use_list=True,
-            strict_map_key=True,
+            strict_map_key=False,
+            object_pairs_hook=_refuse_map,
             timestamp=0,
             max_str_len=MAX_STR_BYTES,
             max_bin_len=max_bytes,
             max_array_len=MAX_ARRAY_LEN,
-            max_map_len=MAX_ARRAY_LEN,
-            max_ext_len=max_bytes,
+            max_map_len=0,
+            max_ext_len=0,
         )
     except UnicodeDecodeError as exc:
         raise MalformedError(f"str is not valid UTF-8 ({exc.reason})") from None
@@ -96,6 +100,10 @@ def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Value:
     except (ValueError, OverflowError) as exc:
         # msgpack reports truncation, reserved bytes and exceeded limits as ValueError kinds.
         text = str(exc)
+        if any(mark in text for mark in _FORBIDDEN_TYPE_MARKS):
+            raise NonCanonicalError(
+                "maps and ext types are not allowed in the canonical subset"
+            ) from None
         if "exceeds max" in text:
             raise TooLargeError(f"a field exceeds its limit: {text}") from None
         raise MalformedError(f"not a msgpack value: {text or type(exc).__name__}") from None
@@ -114,9 +122,16 @@ def decode_array(
     return expect_array(decode(data, max_bytes=max_bytes), what, arity=arity)
 
 
+#: msgpack's messages for a map or ext header (max_map_len / max_ext_len are 0) and for an
+#: ext -1 it could not read as a timestamp; the encoding vectors pin these down.
+_FORBIDDEN_TYPE_MARKS: Final = ("max_map_len(", "max_ext_len(", "invalid timestamp")
+
+
+def _refuse_map(pairs: object) -> None:
+    raise NonCanonicalError("a map is not allowed in the canonical subset; use a fixed array")
+
+
 def _check_value(value: object, depth: int, *, local: bool) -> None:
-    if depth > MAX_DEPTH:
-        _fail(TooLargeError, f"nesting deeper than {MAX_DEPTH}", local)
     if value is None or isinstance(value, bool | bytes):
         return
     if isinstance(value, int):
@@ -133,6 +148,9 @@ def _check_value(value: object, depth: int, *, local: bool) -> None:
                 raise UsageError(f"str of {size} bytes; the limit is {MAX_STR_BYTES}")
         return
     if isinstance(value, list):
+        # Only arrays count towards the depth: 16 nested arrays may still hold scalars.
+        if depth > MAX_DEPTH:
+            _fail(TooLargeError, f"arrays nested deeper than {MAX_DEPTH}", local)
         if len(value) > MAX_ARRAY_LEN:
             _fail(TooLargeError, f"array of {len(value)} elements; limit {MAX_ARRAY_LEN}", local)
         for item in value:

@@ -88,7 +88,7 @@ class PeerId:
 
     @property
     def short(self) -> str:
-        """A short form for logs: the first fingerprint group, never a secret."""
+        """A short form for logs: the first two fingerprint groups (``ABCD-EFGH``)."""
         return self.fingerprint[:9]
 
     def __str__(self) -> str:

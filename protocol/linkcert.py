@@ -12,25 +12,52 @@ from typing import Final
 
 import nacl.bindings
 
-from amity.protocol.encoding import Value, expect_bytes, expect_int
+from amity.protocol.encoding import Value, expect_array, expect_bytes, expect_int
 from amity.protocol.errors import (
     BadKeyError,
     CertificateExpiredError,
     CertificateNotYetValidError,
     CertificateSignatureError,
+    SchemaError,
     UnsupportedVersionError,
     UsageError,
     format_time_ms,
 )
 from amity.protocol.identity import PeerId, SigningIdentity
-from amity.protocol.signed import sign_structure, split_signed
+from amity.protocol.signed import sign_structure, split_signed_any_arity
 
-__all__ = ["LINK_KEY_BYTES", "LINKCERT_DOMAIN", "LinkKey", "LinkCert", "MAX_LINKCERT_BYTES"]
+__all__ = [
+    "LINK_KEY_BYTES",
+    "LINKCERT_DOMAIN",
+    "LinkKey",
+    "LinkCert",
+    "MAX_LINKCERT_BYTES",
+    "is_usable_link_key",
+]
 
 LINK_KEY_BYTES: Final = 32
 LINKCERT_DOMAIN: Final = b"amity/linkcert/v1\x00"
 MAX_LINKCERT_BYTES: Final = 256
 _VERSION: Final = 1
+_ARITY: Final = 5
+_CURVE25519_P: Final = (1 << 255) - 19
+#: u-coordinates of the small-order points of Curve25519 (libsodium's list, canonical forms):
+#: Diffie-Hellman with any of them gives a result every eavesdropper knows.
+_SMALL_ORDER_U: Final = frozenset(
+    {
+        0,
+        1,
+        325606250916557431795983626356110631294008115727848805560023387167927233504,
+        39382357235489614581723060781553021112529911719440698176882885853963445705823,
+        _CURVE25519_P - 1,
+    }
+)
+
+
+def is_usable_link_key(public: bytes) -> bool:
+    """True if ``public`` is a canonical X25519 u-coordinate (< p) of a point not of small order."""
+    u = int.from_bytes(public, "little")
+    return len(public) == LINK_KEY_BYTES and u < _CURVE25519_P and u not in _SMALL_ORDER_U
 
 
 class LinkKey:
@@ -62,9 +89,11 @@ class LinkCert:
     def issue(
         cls, identity: SigningIdentity, link_public: bytes, not_before_ms: int, not_after_ms: int
     ) -> LinkCert:
-        """Sign a certificate for ``link_public``; see spec/identity.md §5 for the layout."""
-        if len(link_public) != LINK_KEY_BYTES:
-            raise UsageError(f"a link key is {LINK_KEY_BYTES} bytes")
+        """Sign a certificate for ``link_public``; see spec/identity.md §5.2 for the layout."""
+        if not isinstance(link_public, bytes) or not is_usable_link_key(link_public):
+            raise UsageError(
+                f"a link key is {LINK_KEY_BYTES} bytes of canonical X25519 key, not of small order"
+            )
         if not 0 <= not_before_ms < not_after_ms:
             raise UsageError("a link certificate needs 0 <= not_before_ms < not_after_ms")
         fields: list[Value] = [
@@ -80,18 +109,30 @@ class LinkCert:
     @classmethod
     def decode(cls, data: bytes) -> LinkCert:
         """Parse and verify the signature (not the validity period: see :meth:`check_valid`)."""
-        parts = split_signed(data, "link certificate", arity=5, max_bytes=MAX_LINKCERT_BYTES)
-        version, issuer_key, link_public, not_before, not_after = parts.fields
-        if version != _VERSION:
+        # The version is read before the arity, so that a later version with other fields is
+        # refused as version.unsupported; ``true == 1`` in Python, so bool is refused by type.
+        parts = split_signed_any_arity(data, "link certificate", max_bytes=MAX_LINKCERT_BYTES)
+        version = parts.fields[0] if parts.fields else None
+        if isinstance(version, bool) or version != _VERSION:
             raise UnsupportedVersionError(
-                f"link certificate version {version!r}; this node speaks 1"
+                f"link certificate version {version!r}; this node speaks {_VERSION}",
+                hint="version.unsupported",
             )
+        expect_array(parts.fields, "link certificate", arity=_ARITY)
+        _, issuer_key, link_public, not_before, not_after = parts.fields
         issuer = PeerId(expect_bytes(issuer_key, "link certificate issuer", size=32))
         link = expect_bytes(link_public, "link certificate key", size=LINK_KEY_BYTES)
-        if link == bytes(LINK_KEY_BYTES):
-            raise BadKeyError("link key is all zeroes")
+        if not is_usable_link_key(link):
+            raise BadKeyError(
+                "link certificate key is not a usable X25519 key (small order or not canonical)"
+            )
         not_before_ms = expect_int(not_before, "link certificate not_before_ms")
         not_after_ms = expect_int(not_after, "link certificate not_after_ms")
+        if not_before_ms >= not_after_ms:
+            raise SchemaError(
+                f"link certificate is never valid: not_before_ms {not_before_ms} is not "
+                f"before not_after_ms {not_after_ms}"
+            )
         parts.verify(
             issuer, LINKCERT_DOMAIN, error=CertificateSignatureError, what="link certificate"
         )
