@@ -33,6 +33,7 @@ __all__ = [
     "SuccessionError",
     "SuccessionSignatureError",
     "SuccessionChainError",
+    "ForkError",
     "KeyRevokedError",
     "EnvelopeError",
     "UnsupportedVersionError",
@@ -182,6 +183,12 @@ class SuccessionChainError(SuccessionError):
     """A rotation statement does not continue from the key it claims to succeed."""
 
     code = "succession.broken_chain"
+
+
+class ForkError(SuccessionError):
+    """One key signed two different rotations: it is compromised; trust neither branch."""
+
+    code = "succession.fork"
 
 
 class KeyRevokedError(SuccessionError):

@@ -23,6 +23,7 @@ from amity.protocol.encoding import (
     expect_str,
 )
 from amity.protocol.errors import (
+    ForkError,
     KeyRevokedError,
     SchemaError,
     SuccessionChainError,
@@ -253,8 +254,7 @@ def _check_no_fork(chain: Sequence[RotationStatement]) -> None:
             raise SuccessionChainError(
                 f"rotation #{index} is given twice; pass each statement once"
             )
-        # TODO(errors): ForkError ("succession.fork"), see spec/succession.md §5.
-        raise SuccessionChainError(
+        raise ForkError(
             f"key {rotation.old.short} signed two different rotations (to {earlier.new.short} "
             f"and to {rotation.new.short}): the key may be compromised; trust neither branch "
             "until the owner is re-verified out of band"

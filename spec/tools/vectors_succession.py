@@ -13,6 +13,7 @@ from typing import Any
 from amity.protocol.encoding import Value, encode
 from amity.protocol.errors import (
     BadKeyError,
+    ForkError,
     KeyRevokedError,
     MalformedError,
     SchemaError,
@@ -37,8 +38,7 @@ KEYS = [SigningIdentity(seed) for seed in SEEDS]
 
 BAD_SIGNATURE = SuccessionSignatureError.code
 BROKEN_CHAIN = SuccessionChainError.code
-# TODO(errors): ForkError.code ("succession.fork") once errors.py has it; see spec/succession.md §5.
-FORK = SuccessionChainError.code
+FORK = ForkError.code
 REVOKED = KeyRevokedError.code
 
 
