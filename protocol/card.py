@@ -36,7 +36,7 @@ from amity.protocol.errors import (
 )
 from amity.protocol.identity import PEER_ID_BYTES, PeerId, SigningIdentity
 from amity.protocol.linkcert import MAX_LINKCERT_BYTES, LinkCert
-from amity.protocol.signed import sign_structure, split_signed
+from amity.protocol.signed import sign_structure, split_signed_any_arity
 
 __all__ = [
     "CARD_DOMAIN",
@@ -65,8 +65,9 @@ URI_SCHEME: Final = "amity:"
 _ARITY: Final = 10
 #: A URL with a scheme; no spaces or control characters. The transport decides which it can dial.
 _ENDPOINT: Final = re.compile(r"[a-z][a-z0-9+.-]*://[\x21-\x7e]+")
-#: Printable text without control characters (a name is shown to people).
-_NAME: Final = re.compile(r"[^\x00-\x1f\x7f]+")
+#: Text without C0/C1 control characters (a name is shown to people, often in a terminal);
+#: empty means "no name".
+_NAME: Final = re.compile(r"[^\x00-\x1f\x7f-\x9f]*")
 
 
 class NodeKind(enum.Enum):
@@ -142,10 +143,16 @@ class Card:
     @classmethod
     def decode(cls, data: bytes) -> Card:
         """Parse and verify a card's signatures (expiry is separate: :meth:`check_valid`)."""
-        parts = split_signed(data, "card", arity=_ARITY, max_bytes=MAX_CARD_BYTES)
-        f = parts.fields
-        if f[0] != CARD_VERSION:
-            raise UnsupportedVersionError(f"card version {f[0]!r}; this node speaks {CARD_VERSION}")
+        # The version is read before the arity (a later version may have other fields), and
+        # ``true == 1`` in Python, so bool is refused by type. See spec/card.md §4.
+        parts = split_signed_any_arity(data, "card", max_bytes=MAX_CARD_BYTES)
+        version = parts.fields[0] if parts.fields else None
+        if isinstance(version, bool) or version != CARD_VERSION:
+            raise UnsupportedVersionError(
+                f"card version {version!r}; this node speaks {CARD_VERSION}",
+                hint="version.unsupported",
+            )
+        f = expect_array(parts.fields, "card", arity=_ARITY)
         peer_id = PeerId(expect_bytes(f[1], "card id", size=PEER_ID_BYTES))
         cert_bytes = expect_bytes(f[2], "card link certificate", max_size=MAX_LINKCERT_BYTES)
         kind_text = expect_str(f[3], "card kind", max_bytes=16)
@@ -164,6 +171,11 @@ class Card:
         issued_ms = expect_int(f[7], "card issued_ms")
         not_after_ms = expect_int(f[8], "card not_after_ms")
         secret = expect_optional_bytes(f[9], "card invite secret", size=INVITE_SECRET_BYTES)
+        if issued_ms >= not_after_ms:
+            raise SchemaError(
+                f"card is never valid: issued_ms {issued_ms} is not before not_after_ms "
+                f"{not_after_ms}"
+            )
         parts.verify(peer_id, CARD_DOMAIN, error=CardSignatureError, what="card signature")
         link_cert = LinkCert.decode(cert_bytes)
         if link_cert.issuer != peer_id:

@@ -3,8 +3,8 @@
 The Noise static keys are the nodes' X25519 link keys; each side's handshake payload carries the
 link certificate that binds its link key to its Ed25519 identity (and, optionally, its peer card).
 After the handshake, messages travel as Noise transport frames; a message larger than one frame
-is split into numbered fragments and reassembled. Sans-IO: bytes in, bytes out, time passed in.
-See spec/session.md.
+is split into fragments, each with a one-byte "more" flag, and reassembled. Sans-IO: bytes in,
+bytes out, time passed in. See spec/session.md.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-from amity.protocol.encoding import decode_array, encode, expect_bytes, expect_int
+from amity.protocol.encoding import decode_array, encode, expect_bytes
 from amity.protocol.envelope import MAX_ENVELOPE_BYTES
 from amity.protocol.errors import (
     AmityError,
@@ -164,8 +164,13 @@ class Session:
             version, cert_bytes, extra = decode_array(payload, 3, "handshake payload")
         except AmityError as exc:
             raise SessionPayloadError(f"handshake payload is not valid: {exc}") from None
-        if expect_int(version, "handshake version") != SESSION_VERSION:
-            raise UnsupportedVersionError(f"session version {version!r}; this node speaks 1")
+        # As for every amity structure, anything but the int 1 is an unsupported version (a bool
+        # too: ``true == 1`` in Python). See spec/session.md §4.1.
+        if isinstance(version, bool) or version != SESSION_VERSION:
+            raise UnsupportedVersionError(
+                f"session version {version!r}; this node speaks {SESSION_VERSION}",
+                hint="version.unsupported",
+            )
         cert = LinkCert.decode(
             expect_bytes(cert_bytes, "handshake link certificate", max_size=MAX_LINKCERT_BYTES)
         )
@@ -179,9 +184,10 @@ class Session:
                 f"expected to reach {self.expected_peer.short} but the peer proved to be "
                 f"{cert.issuer.short}; the address may now belong to someone else"
             )
+        peer_extra = expect_bytes(extra, "handshake extra", max_size=MAX_EXTRA_BYTES)
         self.peer = cert.issuer
         self.peer_cert = cert
-        self.peer_extra = expect_bytes(extra, "handshake extra", max_size=MAX_EXTRA_BYTES)
+        self.peer_extra = peer_extra
 
     def _finish(self) -> None:
         self.handshake_hash = self._hs.handshake_hash
@@ -213,6 +219,13 @@ class Session:
             plain = self._receiver.decrypt_with_ad(b"", frame)
             if not plain or plain[0] not in (_FLAG_FINAL, _FLAG_MORE):
                 raise SessionPayloadError("transport frame without a valid fragment flag")
+            # Only full non-final fragments: otherwise a peer could grow the fragment list without
+            # bound by sending empty "more" frames. See spec/session.md §5.2.
+            if plain[0] == _FLAG_MORE and len(plain) - 1 != FRAME_PAYLOAD_BYTES:
+                raise SessionPayloadError(
+                    f"non-final fragment of {len(plain) - 1} bytes; it must carry exactly "
+                    f"{FRAME_PAYLOAD_BYTES}"
+                )
             self._fragments_size += len(plain) - 1
             if self._fragments_size > MAX_SESSION_MESSAGE_BYTES:
                 raise TooLargeError(

@@ -123,5 +123,7 @@ def _write_secret(path: Path, seed: bytes) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise CliError(f"{path} exists; refusing to overwrite a key (choose a new file)") from None
+    except OSError as exc:
+        raise CliError(f"cannot create {path}: {exc.strerror}; choose another file") from None
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(seed.hex() + "\n")
