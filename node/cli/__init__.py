@@ -6,7 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from amity.node.cli import card, demo, identity
+from amity.node.cli import card, daemon, demo, identity, peers
+from amity.node.cli.client import ApiError
 from amity.node.cli.render import CliError, emit_error
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.protocol.errors import AmityError, RemoteError
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"amity {__version__} (protocol v{PROTOCOL_VERSION})",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    daemon.register(commands)
+    peers.register(commands)
     identity.register(commands)
     card.register(commands)
     demo.register(commands)
@@ -59,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         emit_error(exc.code, str(exc), as_json=as_json)
         return EXIT_ERROR
+    except ApiError as exc:
+        emit_error(exc.code, str(exc), as_json=as_json)
+        return EXIT_REJECTED if exc.remote else EXIT_ERROR
     except AmityError as exc:
         emit_error(exc.code, exc.message, as_json=as_json)
         return EXIT_REJECTED if isinstance(exc, RemoteError) else EXIT_ERROR

@@ -1,0 +1,227 @@
+"""The local API: HTTP + JSON on loopback, bearer token, OpenAPI at /api/openapi.json.
+
+The CLI and any dashboard are clients of this API; nothing here is reachable by peers (they use
+the peer endpoint). Every error is ``{"error": {"code", "message"}}`` with a fitting status.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from aiohttp import web
+
+from amity.node.daemon import Node, NodeError
+from amity.node.discovery import Discovery
+from amity.node.logs import log_event
+from amity.node.openapi import OPENAPI
+from amity.protocol import PROTOCOL_VERSION, __version__
+from amity.protocol.errors import AmityError, LocalError, format_time_ms
+from amity.protocol.identity import PeerId
+from amity.protocol.notes import MSG_NOTE, decode_note
+from amity.protocol.relationship import Relationship
+
+__all__ = ["DISCOVERY", "NODE", "TOKEN", "create_api_app", "relationship_json"]
+
+_log = logging.getLogger("amity.api")
+NODE: Final = web.AppKey("node", Node)
+TOKEN: Final = web.AppKey("token", str)
+#: Set by the runner when LAN discovery is on.
+DISCOVERY: Final = web.AppKey("discovery", Discovery)
+_PUBLIC_PATHS: Final = frozenset({"/api/openapi.json"})
+_MAX_BODY: Final = 64 * 1024
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _error(status: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
+    body = json.dumps({"error": {"code": code, "message": message}})
+    return status(text=body, content_type="application/json")
+
+
+@web.middleware
+async def _auth_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path not in _PUBLIC_PATHS:
+        supplied = request.headers.get("Authorization", "")
+        expected = f"Bearer {request.app[TOKEN]}"
+        if not hmac.compare_digest(supplied.encode(), expected.encode()):
+            raise _error(
+                web.HTTPUnauthorized,
+                "api.unauthorized",
+                "missing or wrong bearer token; the CLI reads it from the node's home directory",
+            )
+    try:
+        return await handler(request)
+    except NodeError as exc:
+        raise _error(web.HTTPConflict, exc.code, exc.message) from None
+    except LocalError as exc:
+        raise _error(web.HTTPBadRequest, exc.code, exc.message) from None
+    except AmityError as exc:  # a peer's data (card, URI) failed verification
+        raise _error(web.HTTPUnprocessableEntity, exc.code, exc.message) from None
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except ValueError:
+        raise _error(web.HTTPBadRequest, "api.bad_json", "the request body is not JSON") from None
+    if not isinstance(data, dict):
+        raise _error(web.HTTPBadRequest, "api.bad_json", "the request body must be a JSON object")
+    return data
+
+
+def _peer(request: web.Request) -> PeerId:
+    text = request.match_info["peer"]
+    try:
+        return PeerId.from_did(text)
+    except AmityError as exc:
+        raise _error(web.HTTPBadRequest, exc.code, f"{text!r} is not a peer's did:key") from None
+
+
+def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise _error(web.HTTPBadRequest, "api.bad_request", f"field {key!r} must be a string")
+    return value
+
+
+def relationship_json(rel: Relationship, node: Node) -> dict[str, Any]:
+    card = rel.peer_card
+    return {
+        "peer": rel.peer.did if rel.peer else None,
+        "fingerprint": rel.peer.fingerprint if rel.peer else None,
+        "name": card.name if card else "",
+        "kind": card.kind.value if card else "",
+        "role": rel.role.value,
+        "state": rel.state.value,
+        "since": format_time_ms(rel.since_ms),
+        "last_seen": format_time_ms(rel.last_seen_ms) if rel.last_seen_ms else None,
+        "ended_reason": rel.ended_reason,
+        "online": bool(rel.peer and node.links.get(rel.peer)),
+        "outbox_pending": node.store.count_pending(rel.peer.key) if rel.peer else 0,
+    }
+
+
+async def status(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    data = {**node.status(), "version": __version__, "protocol": PROTOCOL_VERSION}
+    return web.json_response(data)
+
+
+async def invite(request: web.Request) -> web.Response:
+    data = await _json_body(request)
+    ttl_s = data.get("ttl_s", 7 * 24 * 3600)
+    if not isinstance(ttl_s, int) or not 60 <= ttl_s <= 90 * 24 * 3600:
+        raise _error(web.HTTPBadRequest, "api.bad_request", "ttl_s is 60 s .. 90 days")
+    card = await request.app[NODE].invite(ttl_s * 1000)
+    uri = card.to_uri()
+    log_event(_log, "api.invite")
+    return web.json_response(
+        {"uri": uri, "qr_text": uri.upper(), "expires": format_time_ms(card.not_after_ms)}
+    )
+
+
+async def connect(request: web.Request) -> web.Response:
+    data = await _json_body(request)
+    node = request.app[NODE]
+    rel = await node.connect(_text(data, "uri"))
+    return web.json_response(relationship_json(rel, node))
+
+
+async def peers(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    return web.json_response({"peers": [relationship_json(r, node) for r in node.book.all()]})
+
+
+async def end(request: web.Request) -> web.Response:
+    data = await _json_body(request)
+    node = request.app[NODE]
+    rel = await node.end(_peer(request), _text(data, "reason", "ended by the owner"))
+    return web.json_response(relationship_json(rel, node))
+
+
+async def send_note(request: web.Request) -> web.Response:
+    data = await _json_body(request)
+    seq = await request.app[NODE].send_note(_peer(request), _text(data, "text"))
+    return web.json_response({"seq": seq, "queued": True}, status=202)
+
+
+async def messages(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    try:
+        after = int(request.query.get("after", "0"))
+        limit = min(int(request.query.get("limit", "100")), 1000)
+    except ValueError:
+        raise _error(
+            web.HTTPBadRequest, "api.bad_request", "after and limit are integers"
+        ) from None
+    peer = PeerId.from_did(request.query["peer"]).key if "peer" in request.query else None
+    items = []
+    for item in node.store.list_inbox(peer, after_id=after, limit=limit):
+        if item.type != MSG_NOTE:
+            continue
+        items.append(
+            {
+                "id": item.id,
+                "peer": PeerId(item.peer_id).did,
+                "seq": item.seq,
+                "type": item.type,
+                "text": decode_note(item.body),
+                "received": format_time_ms(item.received_ms),
+            }
+        )
+    return web.json_response({"messages": items})
+
+
+async def nearby(request: web.Request) -> web.Response:
+    discovery = request.app.get(DISCOVERY)
+    if discovery is None:
+        return web.json_response({"enabled": False, "nearby": []})
+    found = [
+        {
+            "did": n.did,
+            "kind": n.kind,
+            "name": n.name,
+            "endpoints": list(n.endpoints),
+            "seen": format_time_ms(n.seen_ms),
+            "verified": False,
+        }
+        for n in discovery.nearby()
+    ]
+    return web.json_response({"enabled": True, "nearby": found})
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    response.headers["Cache-Control"] = "no-cache"
+    await response.prepare(request)
+    async for event in request.app[NODE].events.subscribe():
+        line = f"id: {event['id']}\nevent: {event['kind']}\ndata: {json.dumps(event)}\n\n"
+        await response.write(line.encode())
+    return response
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(OPENAPI)
+
+
+def create_api_app(token: str) -> web.Application:
+    """The local API application; the runner attaches the node as a cleanup context."""
+    app = web.Application(middlewares=[_auth_and_errors], client_max_size=_MAX_BODY)
+    app[TOKEN] = token
+    app.router.add_get("/api/status", status)
+    app.router.add_post("/api/invite", invite)
+    app.router.add_post("/api/connect", connect)
+    app.router.add_get("/api/peers", peers)
+    app.router.add_post("/api/peers/{peer}/end", end)
+    app.router.add_post("/api/peers/{peer}/notes", send_note)
+    app.router.add_get("/api/messages", messages)
+    app.router.add_get("/api/nearby", nearby)
+    app.router.add_get("/api/events", events)
+    app.router.add_get("/api/openapi.json", openapi)
+    return app

@@ -1,0 +1,115 @@
+"""The book of relationships: protocol Relationship records, kept in the store and looked up.
+
+Lookups go to the database (indexed by peer and by invitation secret) with a small cache, so a
+vendor with a hundred thousand relationships starts as fast as a person with three.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from typing import Any, Final
+
+from amity.node.store import RelationshipRow, Store
+from amity.protocol.card import Card
+from amity.protocol.identity import PeerId
+from amity.protocol.relationship import Relationship, RelationshipState, Role
+
+__all__ = ["RelationshipBook", "relationship_to_json", "relationship_from_json"]
+
+_CACHE_SIZE: Final = 4096
+
+
+def relationship_to_json(rel: Relationship) -> str:
+    """The stored form of a relationship: every field, bytes as hex."""
+    record: dict[str, Any] = {
+        "role": rel.role.value,
+        "state": rel.state.value,
+        "peer": None if rel.peer is None else rel.peer.key.hex(),
+        "invite_secret": rel.invite_secret.hex(),
+        "invite_expires_ms": rel.invite_expires_ms,
+        "created_ms": rel.created_ms,
+        "since_ms": rel.since_ms,
+        "last_seen_ms": rel.last_seen_ms,
+        "handshake_done": rel.handshake_done,
+        "peer_card": None if rel.peer_card is None else rel.peer_card.encoded.hex(),
+        "timer_token": rel.timer_token,
+        "timer_at_ms": rel.timer_at_ms,
+        "timers_armed": rel.timers_armed,
+        "ended_reason": rel.ended_reason,
+        "ended_by": rel.ended_by,
+    }
+    return json.dumps(record, sort_keys=True)
+
+
+def relationship_from_json(text: str) -> Relationship:
+    """Inverse of :func:`relationship_to_json` (the card's signatures are checked again)."""
+    r = json.loads(text)
+    return Relationship(
+        role=Role(r["role"]),
+        state=RelationshipState(r["state"]),
+        peer=None if r["peer"] is None else PeerId(bytes.fromhex(r["peer"])),
+        invite_secret=bytes.fromhex(r["invite_secret"]),
+        invite_expires_ms=r["invite_expires_ms"],
+        created_ms=r["created_ms"],
+        since_ms=r["since_ms"],
+        last_seen_ms=r["last_seen_ms"],
+        handshake_done=r["handshake_done"],
+        peer_card=None if r["peer_card"] is None else Card.decode(bytes.fromhex(r["peer_card"])),
+        timer_token=r["timer_token"],
+        timer_at_ms=r["timer_at_ms"],
+        timers_armed=r["timers_armed"],
+        ended_reason=r["ended_reason"],
+        ended_by=r["ended_by"],
+    )
+
+
+class RelationshipBook:
+    """Relationships by invitation secret (their identity) and by peer."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._cache: OrderedDict[bytes, Relationship] = OrderedDict()
+
+    def save(self, rel: Relationship, now_ms: int) -> None:
+        """Write ``rel`` (call inside a store transaction) and cache it."""
+        row = RelationshipRow(
+            invite_secret=rel.invite_secret,
+            peer_id=None if rel.peer is None else rel.peer.key,
+            state=rel.state.value,
+            record=relationship_to_json(rel),
+            updated_ms=now_ms,
+            timer_at_ms=rel.timer_at_ms,
+        )
+        self._store.save_relationship(row)
+        self._remember(rel)
+
+    def by_secret(self, secret: bytes) -> Relationship | None:
+        cached = self._cache.get(secret)
+        if cached is not None:
+            self._cache.move_to_end(secret)
+            return cached
+        row = self._store.relationship(secret)
+        return None if row is None else self._remember(relationship_from_json(row.record))
+
+    def current(self, peer: PeerId) -> Relationship | None:
+        """The live relationship with ``peer``, else the most recent ended one, else None."""
+        rows = self._store.relationships_of(peer.key)
+        live = [row for row in rows if row.state != RelationshipState.ENDED.value]
+        candidates = live or rows
+        return self.by_secret(candidates[-1].invite_secret) if candidates else None
+
+    def all(self) -> list[Relationship]:
+        return [relationship_from_json(row.record) for row in self._store.load_relationships()]
+
+    def with_timers(self) -> list[Relationship]:
+        """Relationships waiting on a timer (to re-arm after a restart)."""
+        rows = self._store.load_relationships(with_timer=True)
+        return [relationship_from_json(row.record) for row in rows]
+
+    def _remember(self, rel: Relationship) -> Relationship:
+        self._cache[rel.invite_secret] = rel
+        self._cache.move_to_end(rel.invite_secret)
+        while len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return rel

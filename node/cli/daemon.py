@@ -1,0 +1,157 @@
+"""``amity init`` and ``amity run``: make a node's home, then run the node in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import socket
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from amity.node.cli.client import add_home_option, home_from
+from amity.node.cli.render import CliError, emit
+from amity.node.home import Config, HomeError
+from amity.node.logs import configure
+from amity.node.runner import RunOptions, parse_hostport, serve
+from amity.protocol.card import NodeKind
+from amity.protocol.keyring import Keyring
+
+__all__ = ["register"]
+
+PASSPHRASE_ENV = "AMITY_PASSPHRASE"
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    init = commands.add_parser(
+        "init",
+        help="create a node: key, database, config and API token in its home directory",
+        description=(
+            "Create a new node in its home directory (--home, else $AMITY_HOME, else the "
+            "platform data dir): an Ed25519 identity (file mode 0600), config.toml, the local "
+            "API token. Refuses to touch an existing identity. With --passphrase the key is "
+            f"sealed (argon2id); `amity run` then asks for it or reads ${PASSPHRASE_ENV}."
+        ),
+    )
+    add_home_option(init)
+    init.add_argument("--name", default="", help="the name peers see on your card")
+    init.add_argument(
+        "--kind", choices=[k.value for k in NodeKind], default="person", help="default: person"
+    )
+    init.add_argument(
+        "--listen",
+        default="127.0.0.1:0",
+        help="peer endpoint HOST:PORT; port 0 picks a free port now and keeps it (default)",
+    )
+    init.add_argument("--api", default="127.0.0.1:0", help="local API HOST:PORT (loopback)")
+    init.add_argument(
+        "--passphrase", action="store_true", help="seal the key with a passphrase (asked for)"
+    )
+    init.set_defaults(handler=_init)
+
+    run = commands.add_parser(
+        "run",
+        help="run the node in the foreground (logs to stderr; Ctrl-C stops it cleanly)",
+        description=(
+            "Run the node: peer endpoint (WebSocket), local API (loopback), LAN discovery. "
+            "Several nodes can run side by side with different --home directories; port 0 "
+            "picks a free port (the API address is written to <home>/api.address)."
+        ),
+    )
+    add_home_option(run)
+    run.add_argument("--listen", help="peer endpoint HOST:PORT, or 'none' to only dial out (NAT)")
+    run.add_argument("--api", help="local API HOST:PORT")
+    run.add_argument(
+        "--public-endpoint",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="endpoint to put on your card instead of the listen address (repeatable)",
+    )
+    run.add_argument("--no-mdns", action="store_true", help="switch LAN discovery off")
+    run.add_argument("--relay", action="store_true", help="also hold sealed mail for peers")
+    run.add_argument(
+        "--allow-remote-api", action="store_true", help="let --api bind a non-loopback address"
+    )
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    run.add_argument("--log-json", action="store_true", help="log JSON lines instead of logfmt")
+    run.set_defaults(handler=_run)
+
+
+def _init(args: argparse.Namespace) -> int:
+    home = home_from(args)
+    passphrase = None
+    if args.passphrase:
+        passphrase = os.environ.get(PASSPHRASE_ENV) or getpass.getpass("new passphrase: ")
+        if not passphrase:
+            raise CliError("an empty passphrase seals nothing; leave out --passphrase instead")
+    # A fixed peer port from the start: peers keep our card, so the endpoint must survive restarts.
+    try:
+        listen = _with_free_port(args.listen)
+        config = Config(name=args.name, kind=NodeKind(args.kind), listen=listen, api=args.api)
+        seed = home.create(config, passphrase=passphrase)
+    except (HomeError, OSError) as exc:
+        raise CliError(str(exc)) from None
+    peer = Keyring(seed).identity.peer_id
+    data = {
+        "home": str(home.path),
+        "did": peer.did,
+        "fingerprint": peer.fingerprint,
+        "name": args.name,
+        "kind": args.kind,
+        "sealed": bool(passphrase),
+    }
+    emit(data, _init_text, as_json=args.json)
+    return 0
+
+
+def _with_free_port(listen: str) -> str:
+    host, port = parse_hostport(listen, "--listen")
+    if port:
+        return listen
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return f"{host}:{probe.getsockname()[1]}"
+
+
+def _init_text(data: Mapping[str, Any]) -> str:
+    return (
+        f"created a {data['kind']} node in {data['home']}\n"
+        f"did:         {data['did']}\n"
+        f"fingerprint: {data['fingerprint']}\n"
+        "next: `amity run` (add --home if you chose one)"
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    home = home_from(args)
+    configure(level=args.log_level, json_lines=args.log_json)
+    try:
+        config = home.load_config()
+        sealed = home.exists() and home.key_is_sealed()
+        passphrase = None
+        if sealed:
+            passphrase = os.environ.get(PASSPHRASE_ENV) or (
+                getpass.getpass("passphrase: ") if sys.stdin.isatty() else None
+            )
+        seed = home.load_seed(passphrase)
+    except HomeError as exc:
+        raise CliError(str(exc)) from None
+    listen = args.listen or config.listen
+    options = RunOptions(
+        listen=None if listen == "none" else listen,
+        api=args.api or config.api,
+        mdns=config.mdns and not args.no_mdns,
+        relay=args.relay or config.relay,
+        allow_remote_api=args.allow_remote_api,
+        public_endpoints=args.public_endpoint or config.public_endpoints,
+    )
+    try:
+        asyncio.run(serve(home, config, seed, options))
+    except HomeError as exc:
+        raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,175 @@
+"""Commands that talk to a running node: status, invite, connect, peers, end, send, messages, nearby."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+import segno
+
+from amity.node.cli.client import ApiClient, add_home_option, home_from
+from amity.node.cli.render import emit
+
+__all__ = ["register"]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    def command(
+        name: str, help_text: str, handler: Any, description: str = ""
+    ) -> argparse.ArgumentParser:
+        parser = commands.add_parser(name, help=help_text, description=description or help_text)
+        add_home_option(parser)
+        parser.set_defaults(handler=handler)
+        return parser
+
+    command("status", "this node: id, fingerprint, endpoints, peers online, version", _status)
+    invite = command(
+        "invite",
+        "print a one-time invitation (amity: URI and a QR code)",
+        _invite,
+        "Issue a one-time invitation: an amity: URI carrying your signed card and a secret. "
+        "Give it to ONE peer (show the QR code, or send the URI over a channel you trust); "
+        "the first node to present it becomes your peer.",
+    )
+    invite.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds it stays valid")
+    invite.add_argument("--no-qr", action="store_true", help="print only the URI")
+    connect = command(
+        "connect",
+        "accept an invitation: dial, handshake, establish the relationship",
+        _connect,
+    )
+    connect.add_argument("uri", help="the amity: URI (quote it in the shell)")
+    command("peers", "relationships: name, kind, id, state, last seen", _peers)
+    end = command("end", "end a relationship (a signed rel.end goes to the peer)", _end)
+    end.add_argument("peer", help="the peer's did:key")
+    end.add_argument("--reason", default="ended by the owner", help="one line, shown to the peer")
+    send = command("send", "send a signed note to a peer (queued until delivered)", _send)
+    send.add_argument("peer", help="the peer's did:key")
+    send.add_argument("text", help="the note (at most 4096 bytes)")
+    messages = command("messages", "notes received, oldest first", _messages)
+    messages.add_argument("--after", type=int, default=0, help="only ids after this one")
+    messages.add_argument("--peer", help="only from this did:key")
+    command("nearby", "nodes seen by LAN discovery (unverified until you connect)", _nearby)
+
+
+def _status(args: argparse.Namespace) -> int:
+    data = ApiClient(home_from(args)).call("GET", "/api/status")
+    emit(data, _status_text, as_json=args.json)
+    return 0
+
+
+def _status_text(d: Mapping[str, Any]) -> str:
+    lines = [
+        f"{d['name'] or '(no name)'} [{d['kind']}]  amity {d['version']} (protocol v{d['protocol']})",
+        f"did:          {d['did']}",
+        f"fingerprint:  {d['fingerprint']}",
+        f"endpoints:    {', '.join(d['endpoints']) or '(none: dials out only)'}",
+        f"relationships: {d['relationships']}, online now: {len(d['peers_online'])}, "
+        f"outbox pending: {d['outbox_pending']}",
+    ]
+    return "\n".join(lines)
+
+
+def _invite(args: argparse.Namespace) -> int:
+    data = ApiClient(home_from(args)).call("POST", "/api/invite", {"ttl_s": args.ttl})
+    if not args.json and not args.no_qr:
+        out = io.StringIO()
+        segno.make(data["qr_text"], error="m").terminal(out=out, compact=True)
+        data = {**data, "qr": out.getvalue()}
+    emit(data, _invite_text, as_json=args.json)
+    return 0
+
+
+def _invite_text(d: Mapping[str, Any]) -> str:
+    return (d.get("qr") or "") + (
+        f"one-time invitation, valid until {d['expires']}:\n{d['uri']}\n"
+        "the peer runs: amity connect '<that URI>'"
+    )
+
+
+def _connect(args: argparse.Namespace) -> int:
+    data = ApiClient(home_from(args)).call("POST", "/api/connect", {"uri": args.uri})
+    emit(data, _relationship_text, as_json=args.json)
+    return 0
+
+
+def _relationship_text(d: Mapping[str, Any]) -> str:
+    return (
+        f"{d['state']}: {d['name'] or '(no name)'} [{d['kind']}]\n"
+        f"did:         {d['peer']}\n"
+        f"fingerprint: {d['fingerprint']}  (compare it with the peer's own `amity status`)"
+    )
+
+
+def _peers(args: argparse.Namespace) -> int:
+    data = ApiClient(home_from(args)).call("GET", "/api/peers")
+    emit(data, _peers_text, as_json=args.json)
+    return 0
+
+
+def _peers_text(d: Mapping[str, Any]) -> str:
+    if not d["peers"]:
+        return "no relationships yet: `amity invite` or `amity connect URI`"
+    lines = [f"{'name':<20} {'kind':<7} {'state':<11} {'online':<6} {'last seen':<24} peer"]
+    for p in d["peers"]:
+        lines.append(
+            f"{(p['name'] or '-')[:20]:<20} {p['kind'] or '-':<7} {p['state']:<11} "
+            f"{'yes' if p['online'] else 'no':<6} {p['last_seen'] or '-':<24} {p['peer'] or '-'}"
+        )
+    return "\n".join(lines)
+
+
+def _end(args: argparse.Namespace) -> int:
+    path = f"/api/peers/{urllib.parse.quote(args.peer, safe='')}/end"
+    data = ApiClient(home_from(args)).call("POST", path, {"reason": args.reason})
+    emit(data, _relationship_text, as_json=args.json)
+    return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    path = f"/api/peers/{urllib.parse.quote(args.peer, safe='')}/notes"
+    data = ApiClient(home_from(args)).call("POST", path, {"text": args.text})
+    emit(
+        data,
+        lambda d: f"queued as #{d['seq']}; delivered when the peer is reachable",
+        as_json=args.json,
+    )
+    return 0
+
+
+def _messages(args: argparse.Namespace) -> int:
+    query = {"after": str(args.after)}
+    if args.peer:
+        query["peer"] = args.peer
+    path = "/api/messages?" + urllib.parse.urlencode(query)
+    data = ApiClient(home_from(args)).call("GET", path)
+    emit(data, _messages_text, as_json=args.json)
+    return 0
+
+
+def _messages_text(d: Mapping[str, Any]) -> str:
+    if not d["messages"]:
+        return "no messages"
+    return "\n".join(f"#{m['id']} {m['received']} {m['peer']}: {m['text']}" for m in d["messages"])
+
+
+def _nearby(args: argparse.Namespace) -> int:
+    data = ApiClient(home_from(args)).call("GET", "/api/nearby")
+    emit(data, _nearby_text, as_json=args.json)
+    return 0
+
+
+def _nearby_text(d: Mapping[str, Any]) -> str:
+    if not d["enabled"]:
+        return "LAN discovery is off (--no-mdns, or multicast is unavailable here)"
+    if not d["nearby"]:
+        return "nobody nearby yet"
+    lines = ["unverified until you connect: compare fingerprints"]
+    lines += [
+        f"{n['name'] or '-'} [{n['kind']}] {n['did']} {n['endpoints'][0] if n['endpoints'] else ''}"
+        for n in d["nearby"]
+    ]
+    return "\n".join(lines)

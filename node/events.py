@@ -1,0 +1,43 @@
+"""The node's event stream: what happened, for UIs and scripts (served as SSE by the local API)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+__all__ = ["EventBus"]
+
+_QUEUE_LIMIT: Final = 1000
+
+
+class EventBus:
+    """Publish dicts; each subscriber gets its own bounded queue (a slow reader loses old events)."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._ids = itertools.count(1)
+
+    def publish(self, kind: str, data: dict[str, Any]) -> None:
+        event = {"id": next(self._ids), "kind": kind, "ts_ms": time.time_ns() // 1_000_000, **data}
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()  # drop the oldest rather than block the node
+            queue.put_nowait(event)
+
+    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(_QUEUE_LIMIT)
+        self._subscribers.add(queue)
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+        finally:
+            self._subscribers.discard(queue)
+
+    def close(self) -> None:
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(None)

@@ -1,0 +1,111 @@
+"""The OpenAPI 3.1 document of the local API (served at /api/openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+__all__ = ["OPENAPI"]
+
+
+def _op(summary: str, *, body: dict[str, Any] | None = None, status: str = "200") -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            status: {"description": "success", "content": {"application/json": {}}},
+            "401": {"$ref": "#/components/responses/Error"},
+            "400": {"$ref": "#/components/responses/Error"},
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": {"type": "object", "properties": body}}},
+        }
+    return operation
+
+
+_PEER = {
+    "name": "peer",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "the peer's did:key",
+}
+
+OPENAPI: Final[dict[str, Any]] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "amity local API",
+        "version": "1",
+        "description": "Loopback-only API of one amity node; the CLI is its client. "
+        "Authenticate with `Authorization: Bearer <token>` (the token is in the home directory).",
+    },
+    "security": [{"bearer": []}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "responses": {
+            "Error": {
+                "description": "an error with a stable code (spec/errors.md)",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "error": {
+                                    "type": "object",
+                                    "properties": {
+                                        "code": {"type": "string"},
+                                        "message": {"type": "string"},
+                                    },
+                                }
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    },
+    "paths": {
+        "/api/status": {"get": _op("this node: id, fingerprint, endpoints, peers online")},
+        "/api/invite": {
+            "post": _op("issue a one-time invitation", body={"ttl_s": {"type": "integer"}})
+        },
+        "/api/connect": {
+            "post": _op(
+                "accept an invitation URI: dial, handshake, hello", body={"uri": {"type": "string"}}
+            )
+        },
+        "/api/peers": {"get": _op("every relationship and its state")},
+        "/api/peers/{peer}/end": {
+            "parameters": [_PEER],
+            "post": _op(
+                "end the relationship (signed rel.end)", body={"reason": {"type": "string"}}
+            ),
+        },
+        "/api/peers/{peer}/notes": {
+            "parameters": [_PEER],
+            "post": _op(
+                "queue a signed note to the peer", body={"text": {"type": "string"}}, status="202"
+            ),
+        },
+        "/api/messages": {
+            "get": {
+                **_op("notes received, oldest first"),
+                "parameters": [
+                    {"name": "after", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "peer", "in": "query", "schema": {"type": "string"}},
+                ],
+            }
+        },
+        "/api/nearby": {"get": _op("nodes seen by LAN discovery (unverified hints)")},
+        "/api/events": {"get": _op("server-sent events: connected, ended, message, …")},
+        "/api/openapi.json": {
+            "get": {
+                "summary": "this document",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1"}},
+            }
+        },
+    },
+}

@@ -1,0 +1,188 @@
+"""``amity run``: assemble the daemon from its resources and serve until told to stop.
+
+The local API application owns every resource through ``cleanup_ctx``, in dependency order:
+store → HTTP client → node → peer server → LAN discovery. Stopping unwinds them in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Final
+
+import aiohttp
+from aiohttp import web
+
+from amity.node.api import DISCOVERY, NODE, create_api_app
+from amity.node.daemon import Identity, Node
+from amity.node.discovery import Discovery, DiscoveryError
+from amity.node.home import Config, Home, HomeError
+from amity.node.logs import log_event
+from amity.node.peerserver import create_peer_app
+from amity.node.store import Store
+from amity.node.websocket import WS_PATH, WebSocketDialer
+
+__all__ = ["RunOptions", "parse_hostport", "serve"]
+
+_log = logging.getLogger("amity.run")
+_SHUTDOWN_TIMEOUT_S: Final = 5.0
+
+
+@dataclass(slots=True)
+class RunOptions:
+    """What ``amity run`` was asked for, after config.toml and the command line are merged."""
+
+    listen: str | None  # host:port, or None for no peer endpoint (dial out only)
+    api: str
+    mdns: bool
+    relay: bool
+    allow_remote_api: bool = False
+    public_endpoints: list[str] = field(default_factory=list)
+
+
+def parse_hostport(text: str, what: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise HomeError(f"{what} must be HOST:PORT (port 0 picks a free one), not {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> web.Application:
+    """The local API app, with every daemon resource attached as a cleanup context."""
+    api_host, _ = parse_hostport(options.api, "--api")
+    if not _is_loopback(api_host) and not options.allow_remote_api:
+        raise HomeError(
+            f"the local API would listen on {api_host}, reachable from other machines; "
+            "it holds your data. Use a loopback address, or pass --allow-remote-api if you "
+            "really mean it (and protect the token)"
+        )
+    app = create_api_app(home.api_token())
+
+    async def node_ctx(app: web.Application) -> AsyncIterator[None]:
+        with Store(home.db_path) as store:
+            async with aiohttp.ClientSession() as client:
+                node = Node(
+                    seed=seed,
+                    store=store,
+                    identity=Identity(config.name, config.kind),
+                    dialer=WebSocketDialer(client),
+                    endpoints=options.public_endpoints,
+                )
+                async with node:
+                    app[NODE] = node
+                    yield
+
+    async def peer_ctx(app: web.Application) -> AsyncIterator[None]:
+        if options.listen is None:
+            log_event(_log, "peer.disabled", why="--listen none: this node only dials out")
+            yield
+            return
+        host, port = parse_hostport(options.listen, "--listen")
+        node = app[NODE]
+        runner = web.AppRunner(create_peer_app(node), handle_signals=False, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise HomeError(f"cannot listen for peers on {host}:{port}: {exc.strerror}") from None
+        bound = _bound_port(runner)
+        if not options.public_endpoints:
+            node.endpoints[:] = [f"ws://{host}:{bound}{WS_PATH}"]
+        log_event(_log, "peer.listening", address=f"{host}:{bound}")
+        try:
+            yield
+        finally:
+            await node.close_links()  # close frames first, so the server stops at once
+            await runner.cleanup()
+
+    async def discovery_ctx(app: web.Application) -> AsyncIterator[None]:
+        node = app[NODE]
+        if not options.mdns or options.listen is None:
+            yield
+            return
+        port = int(node.endpoints[0].rsplit(":", 1)[1].split("/")[0]) if node.endpoints else 0
+        discovery = Discovery(
+            did=node.peer_id.did,
+            fingerprint=node.peer_id.fingerprint,
+            kind=node.identity.kind.value,
+            name=node.identity.name,
+            port=port,
+        )
+        try:
+            await discovery.async_start()
+        except DiscoveryError as exc:
+            log_event(_log, "discovery.off", logging.WARNING, why=str(exc))
+            yield
+            return
+        app[DISCOVERY] = discovery
+        try:
+            yield
+        finally:
+            await discovery.async_stop()
+
+    app.cleanup_ctx.extend([node_ctx, peer_ctx, discovery_ctx])
+    return app
+
+
+def _bound_port(runner: web.AppRunner) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            return int(address[1])
+    raise HomeError("the peer server did not report its port")
+
+
+async def serve(home: Home, config: Config, seed: bytes, options: RunOptions) -> None:
+    """Run until SIGINT/SIGTERM; writes ``api.address`` once the API listens."""
+    with home.lock():
+        await _serve(home, config, seed, options)
+
+
+async def _serve(home: Home, config: Config, seed: bytes, options: RunOptions) -> None:
+    app = create_app(home, config, seed, options)
+    api_host, api_port = parse_hostport(options.api, "--api")
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows has no add_signal_handler
+            loop.add_signal_handler(signum, stop.set)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, api_host, api_port, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise HomeError(f"cannot listen for the API on {api_host}:{api_port}: {exc}") from None
+        address = f"{api_host}:{_bound_port(runner)}"
+        _write_atomically(home.api_address_path, address + "\n")
+        log_event(_log, "api.listening", address=address, did=app[NODE].peer_id.did)
+        await stop.wait()
+        log_event(_log, "node.stopping")
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            home.api_address_path.unlink()
+        await runner.cleanup()
+
+
+def _write_atomically(path: os.PathLike[str], text: str) -> None:
+    temporary = f"{os.fspath(path)}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)

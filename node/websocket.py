@@ -1,0 +1,102 @@
+"""The real transport: binary WebSocket messages over aiohttp, both directions.
+
+A node behind NAT dials out and keeps the socket; the other side answers over it, so both ends
+wrap their socket in the same :class:`WebSocketConnection`. aiohttp and OS errors become
+amity.node.transport errors here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Final
+
+import aiohttp
+from aiohttp import web
+
+from amity.node.transport import TransportClosed, TransportError
+from amity.protocol.noise import MAX_MESSAGE_BYTES
+
+__all__ = ["WS_PATH", "WebSocketConnection", "WebSocketDialer", "accept_websocket"]
+
+WS_PATH: Final = "/amity/v1/ws"
+#: One Noise message per WebSocket message, never more.
+_MAX_WS_MESSAGE: Final = MAX_MESSAGE_BYTES
+_HEARTBEAT_S: Final = 20.0
+_DIAL_TIMEOUT_S: Final = 10.0
+
+
+class WebSocketConnection:
+    """A Connection over an aiohttp WebSocket (server or client side)."""
+
+    __slots__ = ("_ws", "remote")
+
+    def __init__(
+        self, ws: web.WebSocketResponse | aiohttp.ClientWebSocketResponse, remote: str
+    ) -> None:
+        self._ws = ws
+        self.remote = remote
+
+    async def send(self, data: bytes) -> None:
+        if self._ws.closed:
+            raise TransportClosed(f"connection to {self.remote} is closed")
+        try:
+            await self._ws.send_bytes(data)
+        except (ConnectionError, aiohttp.ClientError, RuntimeError) as exc:
+            raise TransportClosed(f"connection to {self.remote} broke: {exc}") from None
+
+    async def receive(self) -> bytes:
+        try:
+            message = await self._ws.receive()
+        except (ConnectionError, aiohttp.ClientError) as exc:
+            raise TransportClosed(f"connection to {self.remote} broke: {exc}") from None
+        if message.type is aiohttp.WSMsgType.BINARY:
+            data: bytes = message.data
+            return data
+        if message.type in (
+            aiohttp.WSMsgType.CLOSE,
+            aiohttp.WSMsgType.CLOSING,
+            aiohttp.WSMsgType.CLOSED,
+        ):
+            raise TransportClosed(f"{self.remote} closed the connection")
+        if message.type is aiohttp.WSMsgType.ERROR:
+            raise TransportClosed(f"connection to {self.remote} failed: {self._ws.exception()}")
+        await self.close()
+        raise TransportError(f"{self.remote} sent a {message.type.name} frame; amity speaks binary")
+
+    async def close(self) -> None:
+        with contextlib.suppress(ConnectionError, aiohttp.ClientError, RuntimeError):
+            await self._ws.close()  # already gone: nothing left to close
+
+
+async def accept_websocket(
+    request: web.Request,
+) -> tuple[web.WebSocketResponse, WebSocketConnection]:
+    """Upgrade an incoming request to an amity WebSocket."""
+    ws = web.WebSocketResponse(max_msg_size=_MAX_WS_MESSAGE, heartbeat=_HEARTBEAT_S)
+    await ws.prepare(request)
+    remote = f"{request.remote or '?'} (inbound)"
+    return ws, WebSocketConnection(ws, remote)
+
+
+class WebSocketDialer:
+    """Dials ``ws://`` and ``wss://`` endpoints with one shared aiohttp ClientSession."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def dial(self, endpoint: str) -> WebSocketConnection:
+        if not endpoint.startswith(("ws://", "wss://")):
+            raise TransportError(f"cannot dial {endpoint}: only ws:// and wss:// are supported")
+        try:
+            async with asyncio.timeout(_DIAL_TIMEOUT_S):
+                ws = await self._session.ws_connect(
+                    endpoint, max_msg_size=_MAX_WS_MESSAGE, heartbeat=_HEARTBEAT_S
+                )
+        except TimeoutError:
+            raise TransportError(
+                f"no answer from {endpoint} within {_DIAL_TIMEOUT_S:.0f} s"
+            ) from None
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            raise TransportError(f"cannot reach {endpoint}: {exc}") from None
+        return WebSocketConnection(ws, endpoint)
