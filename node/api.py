@@ -145,6 +145,22 @@ async def end(request: web.Request) -> web.Response:
     return web.json_response(relationship_json(rel, node))
 
 
+async def add_relay(request: web.Request) -> web.Response:
+    data = await _json_body(request)
+    node = request.app[NODE]
+    rel = await node.use_relay(_text(data, "uri"))
+    return web.json_response(relationship_json(rel, node))
+
+
+async def list_relays(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    relays = [
+        {"did": r.peer_id.did, "endpoint": r.endpoint, "online": bool(node.links.get(r.peer_id))}
+        for r in node.relays
+    ]
+    return web.json_response({"relays": relays, "serving": node.mailbox is not None})
+
+
 async def send_note(request: web.Request) -> web.Response:
     data = await _json_body(request)
     seq = await request.app[NODE].send_note(_peer(request), _text(data, "text"))
@@ -221,6 +237,8 @@ def create_api_app(token: str) -> web.Application:
     app.router.add_post("/api/peers/{peer}/end", end)
     app.router.add_post("/api/peers/{peer}/notes", send_note)
     app.router.add_get("/api/messages", messages)
+    app.router.add_get("/api/relays", list_relays)
+    app.router.add_post("/api/relays", add_relay)
     app.router.add_get("/api/nearby", nearby)
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/openapi.json", openapi)

@@ -9,11 +9,12 @@ ACK goes out, and an outgoing envelope is in the outbox before its first send.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -21,17 +22,33 @@ from amity.node.book import RelationshipBook
 from amity.node.events import EventBus
 from amity.node.link import Link, open_link
 from amity.node.logs import log_event
+from amity.node.mailbox import Mailbox
 from amity.node.store import OutboxItem, Store
 from amity.node.transport import Connection, Dialer, TransportClosed, TransportError
 from amity.protocol.card import INVITE_SECRET_BYTES, Card, NodeKind, Relay
 from amity.protocol.envelope import Envelope, open_envelope, sign_envelope
-from amity.protocol.errors import AmityError, DuplicateError, LocalError, StateError
+from amity.protocol.errors import (
+    AmityError,
+    DuplicateError,
+    LocalError,
+    SealKeyError,
+    UnknownPeerError,
+    WrongSenderError,
+)
 from amity.protocol.frames import (
     FrameKind,
+    Mail,
     decode_ack,
+    decode_deposit,
+    decode_deposited,
+    decode_mail,
+    decode_mail_ack,
     decode_refuse,
     encode_ack,
+    encode_deposit,
+    encode_deposited,
     encode_envelope_frame,
+    encode_mail_ack,
     encode_refuse,
     split_frame,
 )
@@ -62,6 +79,7 @@ from amity.protocol.relationship import (
 )
 from amity.protocol.relmessages import MSG_END, MSG_HELLO, decode_end, decode_hello
 from amity.protocol.replay import MAIL_POLICY, PeerWindow, ReplayGuard
+from amity.protocol.sealed import open_sealed, peek_sealed, seal
 
 __all__ = ["Node", "NodeError", "wall_clock_ms"]
 
@@ -71,6 +89,7 @@ _CARD_DAYS: Final = 30
 _CONNECT_WAIT_S: Final = 15.0
 _BACKOFF_START_S: Final = 0.25
 _BACKOFF_MAX_S: Final = 30.0
+_SWEEP_S: Final = 3600.0
 #: Message types a relationship carries today; anything else is refused (envelope.wrong_type).
 ACCEPTED_TYPES: Final = frozenset({MSG_HELLO, MSG_END, MSG_NOTE})
 
@@ -106,6 +125,7 @@ class Node:
         clock_ms: Callable[[], int] = wall_clock_ms,
         endpoints: Iterable[str] = (),
         relays: Iterable[Relay] = (),
+        relay_mode: bool = False,
     ) -> None:
         self.keyring = Keyring(seed)
         self.peer_id: PeerId = self.keyring.identity.peer_id
@@ -128,6 +148,12 @@ class Node:
         self._connected: dict[bytes, asyncio.Event] = defaultdict(asyncio.Event)
         self._card: Card | None = None
         self._closing = False
+        self.mailbox = (
+            Mailbox(store, serves=self._serves, clock_ms=clock_ms) if relay_mode else None
+        )
+        self._deposits: dict[tuple[PeerId, int], asyncio.Future[str]] = {}
+        self._deposit_ids = 0
+        self._deposited: set[tuple[PeerId, int]] = set()
 
     # -- lifetime ----------------------------------------------------------------------------------
 
@@ -140,6 +166,11 @@ class Node:
                 self._arm(rel.invite_secret, rel.timer_token, rel.timer_at_ms)
         for peer_key in self.store.peers_with_pending():
             self._ensure_link(PeerId(peer_key))
+        self._load_relays()
+        for relay in self.relays:
+            self._spawn(self._hold_relay_link(relay), f"relay-{relay.peer_id.short}")
+        if self.mailbox is not None:
+            self._spawn(self._sweep_mailbox(), "mailbox-sweep")
         log_event(_log, "node.started", peer=self.peer_id.short, did=self.peer_id.did)
         return self
 
@@ -232,6 +263,36 @@ class Node:
         assert found is not None
         return found
 
+    async def use_relay(self, uri: str) -> Relationship:
+        """Meet a relay by its invitation and list it on our card, so peers leave mail there."""
+        card = Card.from_uri(uri)
+        if card.kind is not NodeKind.RELAY:
+            raise NodeError(
+                f"{card.name or card.peer_id.short} is a {card.kind.value}, not a relay"
+            )
+        if not card.endpoints:
+            raise NodeError("that relay's card lists no endpoint to reach it at")
+        rel = await self.connect(uri)
+        if all(r.peer_id != card.peer_id for r in self.relays):
+            relay = Relay(card.peer_id, card.endpoints[0])
+            self.relays.append(relay)
+            self._save_relays()
+            self._card = None  # our card changes: the next hello carries the relay
+            self._spawn(self._hold_relay_link(relay), f"relay-{relay.peer_id.short}")
+        return rel
+
+    def _save_relays(self) -> None:
+        data = json.dumps([{"did": r.peer_id.did, "endpoint": r.endpoint} for r in self.relays])
+        with self.store.transaction():
+            self.store.set_meta("relays", data.encode())
+
+    def _load_relays(self) -> None:
+        raw = self.store.get_meta("relays")
+        for item in json.loads(raw) if raw else []:
+            relay = Relay(PeerId.from_did(item["did"]), item["endpoint"])
+            if all(r.peer_id != relay.peer_id for r in self.relays):
+                self.relays.append(relay)
+
     async def send_note(self, peer: PeerId, text: str) -> int:
         """Queue a signed note to ``peer``; returns its sequence number."""
         rel = self._live(peer)
@@ -243,6 +304,16 @@ class Node:
         if rel is None:
             raise NodeError(f"no relationship with {peer.short}; `amity peers` lists them")
         return await self._step(rel, LocalEnd(reason))
+
+    def _serves(self, peer: PeerId) -> bool:
+        """A relay holds mail only for its own CONNECTED peers."""
+        rel = self.book.current(peer)
+        return rel is not None and rel.state is RelationshipState.CONNECTED
+
+    async def _sweep_mailbox(self) -> None:
+        while self.mailbox is not None:
+            self.mailbox.expire()
+            await asyncio.sleep(_SWEEP_S)
 
     def _live(self, peer: PeerId) -> Relationship:
         rel = self.book.current(peer)
@@ -382,32 +453,110 @@ class Node:
         detail = "; ".join(problems) or "its card lists no endpoint"
         raise NodeError(f"cannot reach {peer.short}: {detail}")
 
-    def _ensure_link(self, peer: PeerId) -> None:
-        """Keep dialling ``peer`` (with backoff) while we owe it messages and have no link."""
+    def _ensure_link(self, peer: PeerId, *, once: bool = False) -> None:
+        """Keep trying to reach ``peer`` while we owe it messages (``once``: one try, to ACK)."""
         if self._closing or self.links.get(peer) or peer in self._dialing:
             return
         rel = self.book.current(peer)
-        if rel is None or rel.peer_card is None or not rel.peer_card.endpoints:
-            return  # it dials us (behind NAT) or we never learnt where it is
+        card = rel.peer_card if rel is not None else None
+        if card is None or not (card.endpoints or card.relays):
+            return  # we never learnt where it is: it will dial us
         self._dialing.add(peer)
-        self._spawn(self._redial(peer, rel.peer_card.endpoints), f"dial-{peer.short}")
+        self._spawn(self._redial(peer, card, once=once), f"dial-{peer.short}")
 
-    async def _redial(self, peer: PeerId, endpoints: tuple[str, ...]) -> None:
+    async def _redial(self, peer: PeerId, card: Card, *, once: bool) -> None:
+        """Dial with backoff; while the peer is unreachable, leave its mail at its relays."""
         delay = _BACKOFF_START_S
         try:
             while not self._closing and not self.links.get(peer):
-                if self.store.count_pending(peer.key) == 0:
+                if not once and self.store.count_pending(peer.key) == 0:
                     return
-                try:
-                    link = await self._dial(endpoints, peer)
-                except NodeError as exc:
-                    log_event(_log, "dial.failed", peer=peer.short, retry_s=delay, why=str(exc))
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, _BACKOFF_MAX_S)
-                    continue
-                await self._attach(link)
+                if card.endpoints:
+                    try:
+                        link = await self._dial(card.endpoints, peer)
+                    except NodeError as exc:
+                        log_event(_log, "dial.failed", peer=peer.short, retry_s=delay, why=str(exc))
+                    else:
+                        await self._attach(link)
+                        return
+                if once:
+                    return
+                await self._deposit(peer, card)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _BACKOFF_MAX_S)
         finally:
             self._dialing.discard(peer)
+
+    async def _deposit(self, peer: PeerId, card: Card) -> None:
+        """Seal each undeposited outbox envelope to ``peer`` and leave it at one of its relays."""
+        now = self.clock_ms()
+        if not card.relays or now >= card.link_cert.not_after_ms:
+            return
+        items = [
+            i for i in self.store.pending_outbox(peer.key) if (peer, i.seq) not in self._deposited
+        ]
+        for relay in card.relays if items else ():
+            try:
+                link = self._link_to(relay.peer_id) or await self._dial(
+                    [relay.endpoint], relay.peer_id
+                )
+            except NodeError as exc:
+                log_event(_log, "relay.unreachable", relay=relay.peer_id.short, why=str(exc))
+                continue
+            if link not in self.links.get(relay.peer_id, []):
+                await self._attach(link)
+            answers = {}
+            for item in items:
+                self._deposit_ids += 1
+                answers[item.seq] = future = asyncio.get_running_loop().create_future()
+                self._deposits[(relay.peer_id, self._deposit_ids)] = future
+                sealed = seal(
+                    item.envelope,
+                    recipient=peer,
+                    link_public=card.link_cert.link_public,
+                    ephemeral_private=os.urandom(32),
+                )
+                await link.send(encode_deposit(self._deposit_ids, sealed))
+            try:
+                async with asyncio.timeout(_CONNECT_WAIT_S):
+                    codes = {seq: await answer for seq, answer in answers.items()}
+            except TimeoutError:
+                continue
+            held = [seq for seq, code in codes.items() if code == "ok"]
+            self._deposited.update((peer, seq) for seq in held)
+            log_event(
+                _log, "relay.deposited", relay=relay.peer_id.short, to=peer.short, items=len(held)
+            )
+            if len(held) == len(items):
+                return
+
+    def _link_to(self, peer: PeerId) -> Link | None:
+        links = self.links.get(peer)
+        return links[-1] if links else None
+
+    async def _hold_relay_link(self, relay: Relay) -> None:
+        """Keep a link to a relay we use, so it can hand over mail held for us."""
+        delay = _BACKOFF_START_S
+        while not self._closing:
+            link = self._link_to(relay.peer_id)
+            if link is not None:
+                await link.closed.wait()
+                delay = _BACKOFF_START_S
+                continue
+            try:
+                link = await self._dial([relay.endpoint], relay.peer_id)
+            except NodeError as exc:
+                log_event(
+                    _log,
+                    "relay.unreachable",
+                    relay=relay.peer_id.short,
+                    retry_s=delay,
+                    why=str(exc),
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _BACKOFF_MAX_S)
+                continue
+            await self._attach(link)
 
     async def accept(self, connection: Connection) -> None:
         """Serve one inbound connection until it closes (the peer server calls this)."""
@@ -432,6 +581,8 @@ class Node:
             own = self.card()
             await self._step(rel, HandshakeCompleted(peer, own))
         self._spawn(self._flush(peer), f"flush-{peer.short}")
+        if self.mailbox is not None:
+            self._spawn(self.mailbox.hand_over(link), f"mail-{peer.short}")
         if read_here:
             await self._read(link)
         else:
@@ -452,6 +603,7 @@ class Node:
             if link in links:
                 links.remove(link)
             self._sent_upto.pop(id(link), None)
+            link.closed.set()
             await link.close()
             log_event(_log, "link.down", peer=link.peer.short)
             if self.store.count_pending(link.peer.key):
@@ -460,43 +612,109 @@ class Node:
     async def _on_message(self, link: Link, message: bytes) -> None:
         try:
             kind, payload = split_frame(message)
-            if kind is FrameKind.ACK:
+            if kind is FrameKind.ENVELOPE:
+                await self._on_envelope(link, payload)
+            elif kind is FrameKind.ACK:
                 ack = decode_ack(payload)
                 with self.store.transaction():
                     self.store.ack_outbox(link.peer.key, list(ack.seqs), self.clock_ms())
-                return
-            if kind is FrameKind.REFUSE:
+            elif kind is FrameKind.REFUSE:
                 refusal = decode_refuse(payload)
                 with self.store.transaction():
                     self.store.ack_outbox(link.peer.key, [refusal.seq], self.clock_ms())
                 log_event(_log, "message.refused_by_peer", peer=link.peer.short, code=refusal.code)
-                return
-            await self._on_envelope(link, payload)
+            else:
+                await self._on_relay_frame(link, kind, payload)
         except AmityError as exc:
             self.rejected += 1
             log_event(
                 _log, "message.rejected", logging.WARNING, peer=link.peer.short, code=exc.code
             )
 
+    async def _on_relay_frame(self, link: Link, kind: FrameKind, payload: bytes) -> None:
+        if kind is FrameKind.DEPOSIT:
+            deposit = decode_deposit(payload)
+            if self.mailbox is None:
+                await link.send(encode_deposited(deposit.deposit_id, "relay.not_a_relay"))
+                return
+            recipient = await self.mailbox.answer(link, deposit)
+            target = self._link_to(recipient) if recipient is not None else None
+            if target is not None:
+                await self.mailbox.hand_over(target)
+        elif kind is FrameKind.DEPOSITED:
+            answer = decode_deposited(payload)
+            future = self._deposits.pop((link.peer, answer.deposit_id), None)
+            if future is not None and not future.done():
+                future.set_result(answer.code)
+        elif kind is FrameKind.MAIL:
+            await self._on_mail(link, decode_mail(payload))
+        elif kind is FrameKind.MAIL_ACK and self.mailbox is not None:
+            self.mailbox.acked(link.peer, decode_mail_ack(payload))
+
+    async def _on_mail(self, link: Link, mail: Mail) -> None:
+        """Sealed mail a relay held for us: open it and take it as if its sender had sent it."""
+
+        async def done() -> None:  # stored, duplicate or useless: the relay may delete it
+            await link.send(encode_mail_ack([mail.mail_id]))
+
+        header = peek_sealed(mail.sealed)
+        key = self.keyring.find_link_key(header.link_public, self.clock_ms())
+        if header.recipient != self.peer_id or key is None:
+            await done()
+            raise SealKeyError(f"mail from relay {link.peer.short} is not for any key we hold")
+        try:
+            envelope = open_sealed(
+                mail.sealed, recipient=self.peer_id, link_key=key, types=ACCEPTED_TYPES
+            )
+        except AmityError:
+            await done()
+            raise
+        await self._receive(envelope, confirm=done, refuse=lambda exc: done(), direct=False)
+        # Tell the sender too: one short dial lets its outbox resend, and our ACKs clear it.
+        self._ensure_link(envelope.sender, once=True)
+
     async def _on_envelope(self, link: Link, data: bytes) -> None:
         envelope = open_envelope(data, recipient=self.peer_id, types=ACCEPTED_TYPES)
         if envelope.sender != link.peer:
-            raise StateError(f"{link.peer.short} forwarded a message signed by someone else")
+            raise WrongSenderError(f"{link.peer.short} forwarded a message signed by someone else")
+
+        async def confirm() -> None:
+            await link.send(encode_ack([envelope.seq]))
+
+        async def refuse(exc: AmityError) -> None:
+            await link.send(encode_refuse(envelope.seq, exc.code, exc.message))
+
+        await self._receive(envelope, confirm=confirm, refuse=refuse, direct=True)
+
+    async def _receive(
+        self,
+        envelope: Envelope,
+        *,
+        confirm: Callable[[], Awaitable[None]],
+        refuse: Callable[[AmityError], Awaitable[None]],
+        direct: bool,
+    ) -> None:
+        """Store a verified envelope with its effects in one transaction, then confirm it."""
         now = self.clock_ms()
         try:
             self.guard.check(envelope, now)
         except DuplicateError:
-            await link.send(encode_ack([envelope.seq]))  # stored before; our ACK was lost
+            await confirm()  # stored before; our confirmation was lost
             return
         try:
-            rel, effects = self._dispatch(link, envelope, now)
+            rel, effects = self._dispatch(envelope, now, direct=direct)
         except AmityError as exc:
-            await link.send(encode_refuse(envelope.seq, exc.code, exc.message))
+            await refuse(exc)
             raise
 
         def store_message() -> None:
             self.store.add_inbox(
-                envelope.sender.key, envelope.seq, envelope.type, envelope.body, data, now
+                envelope.sender.key,
+                envelope.seq,
+                envelope.type,
+                envelope.body,
+                envelope.encoded,
+                now,
             )
             self.guard.record(envelope, now)
             window = self.guard.export_peer(envelope.sender)
@@ -504,35 +722,34 @@ class Node:
                 self.store.save_replay(envelope.sender.key, window.highest, _bitmap_bytes(window))
 
         await self._apply(rel, effects, also_write=store_message)
-        await link.send(encode_ack([envelope.seq]))
+        await confirm()
         if envelope.type == MSG_NOTE:
             self.events.publish(
                 "message", {"peer": envelope.sender.did, "seq": envelope.seq, "type": envelope.type}
             )
 
     def _dispatch(
-        self, link: Link, envelope: Envelope, now: int
+        self, envelope: Envelope, now: int, *, direct: bool
     ) -> tuple[Relationship, list[Effect]]:
         """The relationship event ``envelope`` means; raises if the relationship refuses it."""
+        sender = envelope.sender
+        rel = self.book.current(sender)
         if envelope.type == MSG_HELLO:
             hello = decode_hello(envelope.body)
-            rel = self.book.current(link.peer)
             if rel is None or rel.state is RelationshipState.ENDED:
-                # A stranger: only an invitation we issued, redeemed by its secret, lets it in.
-                if hello.invite_secret is None:
-                    raise StateError(
-                        f"{link.peer.short} is not a peer of ours and has no invitation"
+                # A stranger: only an invitation we issued, redeemed by its secret over a live
+                # session, lets it in.
+                rel = self.book.by_secret(hello.invite_secret) if hello.invite_secret else None
+                if rel is None or not direct:
+                    raise UnknownPeerError(
+                        f"{sender.short} is not a peer of ours and has no valid invitation"
                     )
-                rel = self.book.by_secret(hello.invite_secret)
-                if rel is None:
-                    raise StateError(f"{link.peer.short} presented an unknown invitation")
-                rel, first = step(rel, HandshakeCompleted(link.peer, self.card()), now)
+                rel, first = step(rel, HandshakeCompleted(sender, self.card()), now)
                 rel, second = step(rel, HelloReceived(hello.card, hello.invite_secret), now)
                 return rel, [*first, *second]
             return step(rel, HelloReceived(hello.card, hello.invite_secret), now)
-        rel = self.book.current(link.peer)
         if rel is None:
-            raise StateError(f"{link.peer.short} is not a peer of ours")
+            raise UnknownPeerError(f"{sender.short} is not a peer of ours")
         if envelope.type == MSG_END:
             return step(rel, PeerEnded(decode_end(envelope.body).reason), now)
         if envelope.type == MSG_NOTE:

@@ -26,7 +26,7 @@ HANDSHAKE_TIMEOUT_S: Final = 10.0
 class Link:
     """An established session with a proven peer; send and receive whole messages."""
 
-    __slots__ = ("_send_lock", "connection", "inbound", "peer", "peer_card", "session")
+    __slots__ = ("_send_lock", "closed", "connection", "inbound", "peer", "peer_card", "session")
 
     def __init__(self, session: Session, connection: Connection, *, inbound: bool) -> None:
         if session.peer is None:
@@ -37,6 +37,8 @@ class Link:
         self.inbound = inbound
         self.peer_card: Card | None = None
         self._send_lock = asyncio.Lock()
+        #: Set once the node stopped reading this link (it is gone).
+        self.closed = asyncio.Event()
 
     async def send(self, message: bytes) -> None:
         """Encrypt and send one message; frames of one message are never interleaved."""

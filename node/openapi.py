@@ -98,6 +98,13 @@ OPENAPI: Final[dict[str, Any]] = {
                 ],
             }
         },
+        "/api/relays": {
+            "get": _op("relays this node uses (and whether it serves as one)"),
+            "post": _op(
+                "meet a relay by its invitation and list it on our card",
+                body={"uri": {"type": "string"}},
+            ),
+        },
         "/api/nearby": {"get": _op("nodes seen by LAN discovery (unverified hints)")},
         "/api/events": {"get": _op("server-sent events: connected, ended, message, …")},
         "/api/openapi.json": {

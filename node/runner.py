@@ -82,6 +82,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     identity=Identity(config.name, config.kind),
                     dialer=WebSocketDialer(client),
                     endpoints=options.public_endpoints,
+                    relay_mode=options.relay,
                 )
                 async with node:
                     app[NODE] = node

@@ -341,6 +341,12 @@ class Store:
         ).fetchall()
         return [MailItem(*row) for row in rows]
 
+    def count_mail(self, recipient: bytes) -> int:
+        (count,) = self._db.execute(
+            "SELECT count(*) FROM mailbox WHERE recipient = ?", (recipient,)
+        ).fetchone()
+        return int(count)
+
     def mail_bytes_from(self, sender: bytes) -> int:
         (total,) = self._db.execute(
             "SELECT coalesce(sum(length(sealed)), 0) FROM mailbox WHERE sender = ?", (sender,)

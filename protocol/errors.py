@@ -39,6 +39,7 @@ __all__ = [
     "UnsupportedVersionError",
     "BadSignatureError",
     "WrongRecipientError",
+    "WrongSenderError",
     "WrongTypeError",
     "ReplayError",
     "DuplicateError",
@@ -59,6 +60,7 @@ __all__ = [
     "CardExpiredError",
     "CardUriError",
     "RelationshipError",
+    "UnknownPeerError",
     "IllegalTransitionError",
     "all_error_classes",
     "format_time_ms",
@@ -218,6 +220,12 @@ class WrongRecipientError(EnvelopeError):
     code = "envelope.wrong_recipient"
 
 
+class WrongSenderError(EnvelopeError):
+    """A validly signed envelope arrived over a session with someone other than its signer."""
+
+    code = "envelope.wrong_sender"
+
+
 class WrongTypeError(EnvelopeError):
     code = "envelope.wrong_type"
 
@@ -316,6 +324,12 @@ class CardUriError(CardError):
 
 class RelationshipError(RemoteError):
     code = "relationship.error"
+
+
+class UnknownPeerError(RelationshipError):
+    """A message from a node we have no relationship with (and no invitation it redeems)."""
+
+    code = "relationship.unknown_peer"
 
 
 class IllegalTransitionError(RelationshipError):

@@ -15,19 +15,32 @@ from typing import Final
 
 from amity.protocol.encoding import (
     Value,
-    decode_array,
+    decode,
     encode,
     expect_array,
+    expect_bytes,
     expect_int,
     expect_str,
 )
 from amity.protocol.errors import SchemaError, UnsupportedVersionError, UsageError
+from amity.protocol.sealed import MAX_SEALED_BYTES
 
 __all__ = [
     "FrameKind",
     "MAX_ACK_SEQS",
     "Ack",
     "Refuse",
+    "Deposit",
+    "Deposited",
+    "Mail",
+    "encode_deposit",
+    "encode_deposited",
+    "encode_mail",
+    "encode_mail_ack",
+    "decode_deposit",
+    "decode_deposited",
+    "decode_mail",
+    "decode_mail_ack",
     "encode_envelope_frame",
     "encode_ack",
     "encode_refuse",
@@ -48,6 +61,14 @@ class FrameKind(enum.IntEnum):
     ENVELOPE = 1
     ACK = 2
     REFUSE = 3
+    #: sender -> relay: hold this sealed mail for its recipient
+    DEPOSIT = 4
+    #: relay -> sender: what became of a deposit
+    DEPOSITED = 5
+    #: relay -> recipient: sealed mail held for you
+    MAIL = 6
+    #: recipient -> relay: these mail ids are stored here; delete them
+    MAIL_ACK = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +85,78 @@ class Refuse:
     seq: int
     code: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deposit:
+    """Sealed mail to hold (``deposit_id`` is the sender's own number for the answer)."""
+
+    deposit_id: int
+    sealed: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Deposited:
+    """The relay's answer: ``code`` is "ok" or the error code it was refused with."""
+
+    deposit_id: int
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    mail_id: int
+    sealed: bytes
+
+
+def encode_deposit(deposit_id: int, sealed: bytes) -> bytes:
+    return bytes([FrameKind.DEPOSIT]) + encode([_VERSION, deposit_id, sealed])
+
+
+def encode_deposited(deposit_id: int, code: str) -> bytes:
+    return bytes([FrameKind.DEPOSITED]) + encode([_VERSION, deposit_id, code[:_MAX_CODE_BYTES]])
+
+
+def encode_mail(mail_id: int, sealed: bytes) -> bytes:
+    return bytes([FrameKind.MAIL]) + encode([_VERSION, mail_id, sealed])
+
+
+def encode_mail_ack(mail_ids: list[int] | tuple[int, ...]) -> bytes:
+    if not 1 <= len(mail_ids) <= MAX_ACK_SEQS:
+        raise UsageError(f"a mail ack names 1..{MAX_ACK_SEQS} mail ids")
+    return bytes([FrameKind.MAIL_ACK]) + encode([_VERSION, list(mail_ids)])
+
+
+def decode_deposit(payload: bytes) -> Deposit:
+    fields = _versioned(payload, "deposit", 3, MAX_SEALED_BYTES + 64)
+    return Deposit(
+        expect_int(fields[1], "deposit id"),
+        expect_bytes(fields[2], "deposit sealed mail", max_size=MAX_SEALED_BYTES),
+    )
+
+
+def decode_deposited(payload: bytes) -> Deposited:
+    fields = _versioned(payload, "deposited", 3)
+    return Deposited(
+        expect_int(fields[1], "deposited id"),
+        expect_str(fields[2], "deposited code", max_bytes=_MAX_CODE_BYTES),
+    )
+
+
+def decode_mail(payload: bytes) -> Mail:
+    fields = _versioned(payload, "mail", 3, MAX_SEALED_BYTES + 64)
+    return Mail(
+        expect_int(fields[1], "mail id", lo=1),
+        expect_bytes(fields[2], "mail sealed", max_size=MAX_SEALED_BYTES),
+    )
+
+
+def decode_mail_ack(payload: bytes) -> tuple[int, ...]:
+    fields = _versioned(payload, "mail ack", 2)
+    ids = expect_array(fields[1], "mail ack ids", max_len=MAX_ACK_SEQS)
+    if not ids:
+        raise SchemaError("a mail ack names at least one mail id")
+    return tuple(expect_int(i, "mail ack id", lo=1) for i in ids)
 
 
 def encode_envelope_frame(envelope: bytes) -> bytes:
@@ -110,11 +203,13 @@ def decode_refuse(payload: bytes) -> Refuse:
     )
 
 
-def _versioned(payload: bytes, what: str, arity: int) -> list[Value]:
-    fields = decode_array(payload, arity, what, max_bytes=16 * 1024) if payload else None
-    if fields is None:
+def _versioned(payload: bytes, what: str, arity: int, max_bytes: int = 16 * 1024) -> list[Value]:
+    if not payload:
         raise SchemaError(f"{what}: empty payload")
-    version = fields[0]
+    fields = expect_array(decode(payload, max_bytes=max_bytes), what)
+    version = fields[0] if fields else None
     if isinstance(version, bool) or version != _VERSION:
         raise UnsupportedVersionError(f"{what} version {version!r}; this node speaks 1")
-    return list(fields)
+    if len(fields) != arity:
+        raise SchemaError(f"{what}: expected {arity} fields, got {len(fields)}")
+    return fields

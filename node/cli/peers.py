@@ -53,6 +53,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     messages.add_argument("--after", type=int, default=0, help="only ids after this one")
     messages.add_argument("--peer", help="only from this did:key")
     command("nearby", "nodes seen by LAN discovery (unverified until you connect)", _nearby)
+    relay = command(
+        "relay",
+        "use a relay (mailbox) for mail that arrives while you are offline",
+        _relay,
+        "With an invitation URI from a node run with `amity run --relay`: meet it and list it on "
+        "your card, so your peers leave sealed mail there when they cannot reach you (the relay "
+        "cannot read it). Without a URI: list the relays you use.",
+    )
+    relay.add_argument("uri", nargs="?", help="the relay's invitation (amity: URI)")
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -154,6 +163,25 @@ def _messages_text(d: Mapping[str, Any]) -> str:
     if not d["messages"]:
         return "no messages"
     return "\n".join(f"#{m['id']} {m['received']} {m['peer']}: {m['text']}" for m in d["messages"])
+
+
+def _relay(args: argparse.Namespace) -> int:
+    client = ApiClient(home_from(args))
+    if args.uri:
+        data = client.call("POST", "/api/relays", {"uri": args.uri})
+        emit(data, _relationship_text, as_json=args.json)
+        return 0
+    data = client.call("GET", "/api/relays")
+    emit(data, _relays_text, as_json=args.json)
+    return 0
+
+
+def _relays_text(d: Mapping[str, Any]) -> str:
+    lines = ["this node serves as a relay" if d["serving"] else ""]
+    lines += [
+        f"{r['endpoint']} {r['did']} {'online' if r['online'] else 'offline'}" for r in d["relays"]
+    ]
+    return "\n".join(line for line in lines if line) or "no relays: `amity relay URI` to use one"
 
 
 def _nearby(args: argparse.Namespace) -> int:

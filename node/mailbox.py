@@ -1,0 +1,109 @@
+"""The relay's mailbox: sealed mail held for this node's peers while they are offline.
+
+A node started with ``--relay`` accepts DEPOSIT frames from any authenticated node, for any of
+its CONNECTED peers, within quotas; it hands the mail over (MAIL frames) whenever that peer has
+a link, and deletes each piece once the peer's MAIL_ACK says it is stored. It can read nothing
+but the routing header (spec/sealed.md): recipient and link key. See spec/relay.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from amity.node.link import Link
+from amity.node.logs import log_event
+from amity.node.store import Store
+from amity.node.transport import TransportClosed
+from amity.protocol.errors import AmityError
+from amity.protocol.frames import Deposit, encode_deposited, encode_mail
+from amity.protocol.identity import PeerId
+from amity.protocol.sealed import peek_sealed
+
+__all__ = ["MailboxPolicy", "Mailbox"]
+
+_log = logging.getLogger("amity.relay")
+_DAY_MS: Final = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxPolicy:
+    """Limits that keep one sender (or one recipient's backlog) from filling the relay."""
+
+    ttl_ms: int = 14 * _DAY_MS
+    max_bytes_per_sender: int = 16 * 1024 * 1024
+    max_items_per_recipient: int = 10_000
+
+
+class Mailbox:
+    """Holds and hands over sealed mail; all state lives in the node's store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        serves: Callable[[PeerId], bool],
+        clock_ms: Callable[[], int],
+        policy: MailboxPolicy = MailboxPolicy(),
+    ) -> None:
+        self._store = store
+        self._serves = serves
+        self._clock_ms = clock_ms
+        self.policy = policy
+
+    def deposit(self, sender: PeerId, deposit: Deposit) -> tuple[str, PeerId | None]:
+        """Store one deposit; returns ("ok", recipient) or (error code, None)."""
+        try:
+            header = peek_sealed(deposit.sealed)
+        except AmityError as exc:
+            return exc.code, None
+        if not self._serves(header.recipient):
+            return "relay.unknown_recipient", None
+        size = len(deposit.sealed)
+        if self._store.mail_bytes_from(sender.key) + size > self.policy.max_bytes_per_sender:
+            return "relay.quota", None
+        now = self._clock_ms()
+        with self._store.transaction():
+            if self._store.count_mail(header.recipient.key) >= self.policy.max_items_per_recipient:
+                return "relay.full", None
+            self._store.add_mail(
+                header.recipient.key, sender.key, deposit.sealed, now, now + self.policy.ttl_ms
+            )
+        log_event(_log, "relay.held", sender=sender.short, to=header.recipient.short, bytes=size)
+        return "ok", header.recipient
+
+    async def answer(self, link: Link, deposit: Deposit) -> PeerId | None:
+        """Handle a DEPOSIT frame from ``link`` and answer it; returns whom it is for."""
+        code, recipient = self.deposit(link.peer, deposit)
+        if code != "ok":
+            log_event(_log, "relay.refused", logging.WARNING, sender=link.peer.short, code=code)
+        await link.send(encode_deposited(deposit.deposit_id, code))
+        return recipient
+
+    async def hand_over(self, link: Link) -> int:
+        """Send everything held for ``link.peer`` (oldest first); returns how many."""
+        items = self._store.mail_for(link.peer.key, self._clock_ms())
+        sent = 0
+        for item in items:
+            try:
+                await link.send(encode_mail(item.id, item.sealed))
+            except TransportClosed:
+                break
+            sent += 1
+        if sent:
+            log_event(_log, "relay.handed_over", to=link.peer.short, items=sent)
+        return sent
+
+    def acked(self, recipient: PeerId, mail_ids: tuple[int, ...]) -> int:
+        """The recipient stored these: delete them (only its own mail)."""
+        with self._store.transaction():
+            return self._store.delete_mail(recipient.key, list(mail_ids))
+
+    def expire(self) -> int:
+        with self._store.transaction():
+            gone = self._store.expire_mail(self._clock_ms())
+        if gone:
+            log_event(_log, "relay.expired", items=gone)
+        return gone
