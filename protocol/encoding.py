@@ -131,6 +131,9 @@ def _refuse_map(pairs: object) -> None:
     raise NonCanonicalError("a map is not allowed in the canonical subset; use a fixed array")
 
 
+_LEAF_TYPES: Final = frozenset({type(None), bool, bytes})
+
+
 def _check_value(value: object, depth: int, *, local: bool) -> None:
     if value is None or isinstance(value, bool | bytes):
         return
@@ -154,6 +157,12 @@ def _check_value(value: object, depth: int, *, local: bool) -> None:
         if len(value) > MAX_ARRAY_LEN:
             _fail(TooLargeError, f"array of {len(value)} elements; limit {MAX_ARRAY_LEN}", local)
         for item in value:
+            item_type = type(item)
+            # Fast path for the common leaves (exact types, as msgpack produces them).
+            if item_type in _LEAF_TYPES or (item_type is str and not local):
+                continue
+            if item_type is int and INT_MIN <= item <= INT_MAX:
+                continue
             _check_value(item, depth + 1, local=local)
         return
     kind = {dict: "map", float: "float", tuple: "tuple"}.get(type(value), type(value).__name__)

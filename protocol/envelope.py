@@ -129,7 +129,7 @@ def open_envelope(
         body=expect_bytes(body, "envelope body", max_size=MAX_BODY_BYTES),
         encoded=bytes(data),
     )
-    parts.verify(sender, ENVELOPE_DOMAIN, what=f"envelope signature of {sender.short}")
+    parts.verify(sender, ENVELOPE_DOMAIN, what="envelope signature")
     if to != recipient.key:
         raise WrongRecipientError(
             f"envelope from {sender.short} is addressed to {envelope.recipient.short}, "
