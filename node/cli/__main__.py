@@ -1,0 +1,3 @@
+from amity.node.cli import main
+
+raise SystemExit(main())
