@@ -90,6 +90,11 @@ _CONNECT_WAIT_S: Final = 15.0
 _BACKOFF_START_S: Final = 0.25
 _BACKOFF_MAX_S: Final = 30.0
 _SWEEP_S: Final = 3600.0
+#: A link with no message either way for this long is closed (peers redial on demand).
+_IDLE_S: Final = 30 * 60.0
+#: Per-link message rate (token bucket): beyond it the link is closed as abusive.
+_RATE_PER_S: Final = 10_000.0
+_BURST: Final = 20_000
 #: Message types a relationship carries today; anything else is refused (envelope.wrong_type).
 ACCEPTED_TYPES: Final = frozenset({MSG_HELLO, MSG_END, MSG_NOTE})
 
@@ -589,9 +594,24 @@ class Node:
             self._spawn(self._read(link), f"read-{peer.short}")
 
     async def _read(self, link: Link) -> None:
+        loop = asyncio.get_running_loop()
+        tokens, last = float(_BURST), loop.time()
         try:
             while True:
-                message = await link.receive()
+                try:
+                    async with asyncio.timeout(_IDLE_S):
+                        message = await link.receive()
+                except TimeoutError:
+                    log_event(_log, "link.idle", peer=link.peer.short, idle_s=_IDLE_S)
+                    break
+                now = loop.time()
+                tokens = min(float(_BURST), tokens + (now - last) * _RATE_PER_S)
+                last = now
+                if tokens < 1:
+                    self.rejected += 1
+                    log_event(_log, "link.rate_limited", logging.WARNING, peer=link.peer.short)
+                    break
+                tokens -= 1
                 await self._on_message(link, message)
         except TransportClosed:
             pass
