@@ -70,6 +70,8 @@ class RelationshipBook:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._cache: OrderedDict[bytes, Relationship] = OrderedDict()
+        #: peer -> secret of its current relationship (includes staged, uncommitted changes).
+        self._current: OrderedDict[PeerId, bytes] = OrderedDict()
 
     def save(self, rel: Relationship, now_ms: int) -> None:
         """Write ``rel`` (call inside a store transaction) and cache it."""
@@ -82,7 +84,7 @@ class RelationshipBook:
             timer_at_ms=rel.timer_at_ms,
         )
         self._store.save_relationship(row)
-        self._remember(rel)
+        self.remember(rel)
 
     def by_secret(self, secret: bytes) -> Relationship | None:
         cached = self._cache.get(secret)
@@ -90,10 +92,16 @@ class RelationshipBook:
             self._cache.move_to_end(secret)
             return cached
         row = self._store.relationship(secret)
-        return None if row is None else self._remember(relationship_from_json(row.record))
+        return None if row is None else self.remember(relationship_from_json(row.record))
 
     def current(self, peer: PeerId) -> Relationship | None:
         """The live relationship with ``peer``, else the most recent ended one, else None."""
+        secret = self._current.get(peer)
+        if secret is not None:
+            self._current.move_to_end(peer)
+            found = self.by_secret(secret)
+            if found is not None:
+                return found
         rows = self._store.relationships_of(peer.key)
         live = [row for row in rows if row.state != RelationshipState.ENDED.value]
         candidates = live or rows
@@ -107,9 +115,21 @@ class RelationshipBook:
         rows = self._store.load_relationships(with_timer=True)
         return [relationship_from_json(row.record) for row in rows]
 
-    def _remember(self, rel: Relationship) -> Relationship:
+    def remember(self, rel: Relationship) -> Relationship:
+        """Make ``rel`` what lookups return now, before its row is committed (staged writes)."""
         self._cache[rel.invite_secret] = rel
         self._cache.move_to_end(rel.invite_secret)
         while len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
+        if rel.peer is not None:
+            known = self._current.get(rel.peer)
+            if (
+                known is None
+                or known == rel.invite_secret
+                or rel.state is not RelationshipState.ENDED
+            ):
+                self._current[rel.peer] = rel.invite_secret
+                self._current.move_to_end(rel.peer)
+                while len(self._current) > _CACHE_SIZE:
+                    self._current.popitem(last=False)
         return rel

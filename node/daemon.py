@@ -14,11 +14,12 @@ import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from amity.node.book import RelationshipBook
+from amity.node.commits import GroupCommit
 from amity.node.events import EventBus
 from amity.node.link import Link, open_link
 from amity.node.logs import log_event
@@ -36,6 +37,7 @@ from amity.protocol.errors import (
     WrongSenderError,
 )
 from amity.protocol.frames import (
+    MAX_ACK_SEQS,
     FrameKind,
     Mail,
     decode_ack,
@@ -148,8 +150,10 @@ class Node:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._dialing: set[PeerId] = set()
-        self._flush_locks: dict[PeerId, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._sent_upto: dict[int, int] = {}
+        self.commits = GroupCommit(store)
+        self._flushing: set[PeerId] = set()
+        self._dirty: set[PeerId] = set()
+        self._acks: dict[Link, list[int]] = {}
         self._connected: dict[bytes, asyncio.Event] = defaultdict(asyncio.Event)
         self._card: Card | None = None
         self._closing = False
@@ -191,6 +195,7 @@ class Node:
         for handle in self._timers.values():
             handle.cancel()
         await self.close_links()
+        await self.commits.write()  # whatever is staged reaches the disk before we go
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -332,41 +337,63 @@ class Node:
     async def _step(self, rel: Relationship, event: Event) -> Relationship:
         return await self._apply(*step(rel, event, self.clock_ms()))
 
-    async def _apply(
+    async def _apply(self, rel: Relationship, effects: list[Effect]) -> Relationship:
+        """Carry out effects and wait until their writes are on disk."""
+        await self._stage(rel, effects)
+        return rel
+
+    def _stage(
         self,
         rel: Relationship,
         effects: list[Effect],
         also_write: Callable[[], None] | None = None,
-    ) -> Relationship:
-        """Carry out effects: persist and queue sends in one transaction, then the rest.
+    ) -> asyncio.Future[None]:
+        """Stage effects: persist and queue sends in the next group commit, the rest after it.
 
-        ``also_write`` runs inside the same transaction, so a received message and the
-        relationship change it causes are stored together or not at all.
+        ``also_write`` joins the same transaction, so a received message and the relationship
+        change it causes are stored together or not at all. Lookups see the new relationship
+        at once (the book remembers it); timers, notifications and sends wait for the commit.
         """
         now = self.clock_ms()
-        sends: list[SendMessage] = []
-        with self.store.transaction():
+        for effect in effects:
+            if isinstance(effect, Persist):
+                self.book.remember(effect.relationship)
+
+        def write() -> None:
             if also_write is not None:
                 also_write()
             for effect in effects:
                 if isinstance(effect, Persist):
                     self.book.save(effect.relationship, now)
                 elif isinstance(effect, SendMessage):
-                    sends.append(effect)
                     self._queue(effect.to, effect.type, effect.body, now)
-        for effect in effects:
-            if isinstance(effect, SetTimer):
-                self._arm(rel.invite_secret, effect.token, effect.at_ms)
-            elif isinstance(effect, CancelTimer):
-                handle = self._timers.pop(effect.token, None)
-                if handle is not None:
-                    handle.cancel()
-            elif isinstance(effect, Notify):
-                self._notify(rel, effect)
-        for peer in {send.to for send in sends}:
-            self._ensure_link(peer)
-            self._spawn(self._flush(peer), f"flush-{peer.short}")
-        return rel
+
+        def committed(future: asyncio.Future[None]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                self._fail_stop()
+                return
+            for effect in effects:
+                if isinstance(effect, SetTimer):
+                    self._arm(rel.invite_secret, effect.token, effect.at_ms)
+                elif isinstance(effect, CancelTimer):
+                    handle = self._timers.pop(effect.token, None)
+                    if handle is not None:
+                        handle.cancel()
+                elif isinstance(effect, Notify):
+                    self._notify(rel, effect)
+            for peer in {e.to for e in effects if isinstance(e, SendMessage)}:
+                self._ensure_link(peer)
+                self._kick(peer)
+
+        future = self.commits.write(write)
+        future.add_done_callback(committed)
+        return future
+
+    def _fail_stop(self) -> None:
+        """A commit failed: memory is ahead of the disk, so stop acknowledging anything."""
+        if not self._closing:
+            log_event(_log, "node.failed", logging.ERROR, why="a database commit failed")
+            self._spawn(self.close_links(), "fail-stop")
 
     def _notify(self, rel: Relationship, effect: Notify) -> None:
         if effect.kind == "connected":
@@ -395,11 +422,14 @@ class Node:
     # -- outbox ------------------------------------------------------------------------------------
 
     async def _enqueue(self, peer: PeerId, type_: str, body: bytes) -> int:
-        with self.store.transaction():
-            seq = self._queue(peer, type_, body, self.clock_ms())
+        """Sign and store one envelope (group commit), then start delivering it."""
+        seqs: list[int] = []
+        await self.commits.write(
+            lambda: seqs.append(self._queue(peer, type_, body, self.clock_ms()))
+        )
         self._ensure_link(peer)
-        self._spawn(self._flush(peer), f"flush-{peer.short}")
-        return seq
+        self._kick(peer)
+        return seqs[0]
 
     def _queue(self, peer: PeerId, type_: str, body: bytes, now: int) -> int:
         """Sign and store one envelope (inside the caller's transaction)."""
@@ -416,22 +446,42 @@ class Node:
         self.store.add_outbox(OutboxItem(peer.key, seq, type_, envelope, now))
         return seq
 
-    async def _flush(self, peer: PeerId) -> None:
-        """Send every unacknowledged envelope to ``peer`` over its newest link, in order."""
-        async with self._flush_locks[peer]:
-            links = self.links.get(peer)
-            if not links:
-                return
-            link = links[-1]
-            start = self._sent_upto.get(id(link), 0)
-            for item in self.store.pending_outbox(peer.key):
-                if item.seq <= start:
-                    continue
-                try:
-                    await link.send(encode_envelope_frame(item.envelope))
-                except TransportClosed:
+    def _kick(self, peer: PeerId) -> None:
+        """Make sure a flusher is sending ``peer``'s outbox (one per peer at a time)."""
+        self._dirty.add(peer)
+        if peer not in self._flushing and self.links.get(peer):
+            self._flushing.add(peer)
+            self._spawn(self._flusher(peer), f"flush-{peer.short}")
+
+    async def _flusher(self, peer: PeerId) -> None:
+        """Send every unacknowledged envelope to ``peer`` over its newest link, in seq order.
+
+        Reads the outbox in pages; a new link starts again from the first unacknowledged
+        envelope (the receiver answers duplicates with an ACK and stores nothing twice).
+        """
+        link: Link | None = None
+        last = 0
+        try:
+            while True:
+                current = self._link_to(peer)
+                if current is None:
                     return
-                self._sent_upto[id(link)] = item.seq
+                if current is not link:
+                    link, last = current, 0
+                self._dirty.discard(peer)
+                items = self.store.pending_outbox(peer.key, after_seq=last, limit=512)
+                if not items:
+                    if peer in self._dirty:
+                        continue
+                    return
+                for item in items:
+                    try:
+                        await link.send(encode_envelope_frame(item.envelope))
+                    except TransportClosed:
+                        break
+                    last = item.seq
+        finally:
+            self._flushing.discard(peer)
 
     # -- links -------------------------------------------------------------------------------------
 
@@ -585,7 +635,7 @@ class Node:
         if rel is not None and rel.state is not RelationshipState.ENDED:
             own = self.card()
             await self._step(rel, HandshakeCompleted(peer, own))
-        self._spawn(self._flush(peer), f"flush-{peer.short}")
+        self._kick(peer)
         if self.mailbox is not None:
             self._spawn(self.mailbox.hand_over(link), f"mail-{peer.short}")
         if read_here:
@@ -622,7 +672,6 @@ class Node:
             links = self.links.get(link.peer, [])
             if link in links:
                 links.remove(link)
-            self._sent_upto.pop(id(link), None)
             link.closed.set()
             await link.close()
             log_event(_log, "link.down", peer=link.peer.short)
@@ -635,13 +684,10 @@ class Node:
             if kind is FrameKind.ENVELOPE:
                 await self._on_envelope(link, payload)
             elif kind is FrameKind.ACK:
-                ack = decode_ack(payload)
-                with self.store.transaction():
-                    self.store.ack_outbox(link.peer.key, list(ack.seqs), self.clock_ms())
+                self._mark_acked(link.peer, list(decode_ack(payload).seqs))
             elif kind is FrameKind.REFUSE:
                 refusal = decode_refuse(payload)
-                with self.store.transaction():
-                    self.store.ack_outbox(link.peer.key, [refusal.seq], self.clock_ms())
+                self._mark_acked(link.peer, [refusal.seq])
                 log_event(_log, "message.refused_by_peer", peer=link.peer.short, code=refusal.code)
             else:
                 await self._on_relay_frame(link, kind, payload)
@@ -674,22 +720,22 @@ class Node:
     async def _on_mail(self, link: Link, mail: Mail) -> None:
         """Sealed mail a relay held for us: open it and take it as if its sender had sent it."""
 
-        async def done() -> None:  # stored, duplicate or useless: the relay may delete it
-            await link.send(encode_mail_ack([mail.mail_id]))
+        def done() -> None:  # stored, duplicate or useless: the relay may delete it
+            self._spawn(link.send(encode_mail_ack([mail.mail_id])), "mail-ack")
 
         header = peek_sealed(mail.sealed)
         key = self.keyring.find_link_key(header.link_public, self.clock_ms())
         if header.recipient != self.peer_id or key is None:
-            await done()
+            done()
             raise SealKeyError(f"mail from relay {link.peer.short} is not for any key we hold")
         try:
             envelope = open_sealed(
                 mail.sealed, recipient=self.peer_id, link_key=key, types=ACCEPTED_TYPES
             )
         except AmityError:
-            await done()
+            done()
             raise
-        await self._receive(envelope, confirm=done, refuse=lambda exc: done(), direct=False)
+        self._receive(envelope, confirm=done, refuse=lambda exc: done(), direct=False)
         # Tell the sender too: one short dial lets its outbox resend, and our ACKs clear it.
         self._ensure_link(envelope.sender, once=True)
 
@@ -698,55 +744,92 @@ class Node:
         if envelope.sender != link.peer:
             raise WrongSenderError(f"{link.peer.short} forwarded a message signed by someone else")
 
-        async def confirm() -> None:
-            await link.send(encode_ack([envelope.seq]))
+        def refuse(exc: AmityError) -> None:
+            frame = encode_refuse(envelope.seq, exc.code, exc.message)
+            self._spawn(link.send(frame), "refuse")
 
-        async def refuse(exc: AmityError) -> None:
-            await link.send(encode_refuse(envelope.seq, exc.code, exc.message))
+        self._receive(
+            envelope,
+            confirm=lambda: self._ack_later(link, envelope.seq),
+            refuse=refuse,
+            direct=True,
+        )
 
-        await self._receive(envelope, confirm=confirm, refuse=refuse, direct=True)
-
-    async def _receive(
+    def _receive(
         self,
         envelope: Envelope,
         *,
-        confirm: Callable[[], Awaitable[None]],
-        refuse: Callable[[AmityError], Awaitable[None]],
+        confirm: Callable[[], None],
+        refuse: Callable[[AmityError], None],
         direct: bool,
     ) -> None:
-        """Store a verified envelope with its effects in one transaction, then confirm it."""
+        """Stage a verified envelope with its effects in the next commit; confirm after it.
+
+        The replay guard and the relationship book change in memory at once, so the next
+        message (maybe in the same batch) sees them; the disk catches up at the commit, and
+        only then does the sender hear that the message is safe.
+        """
         now = self.clock_ms()
+        sender = envelope.sender
         try:
             self.guard.check(envelope, now)
         except DuplicateError:
-            await confirm()  # stored before; our confirmation was lost
+            # Stored before (or staged in the batch now being committed): confirm after it.
+            self.commits.write().add_done_callback(lambda f: None if f.exception() else confirm())
             return
         try:
             rel, effects = self._dispatch(envelope, now, direct=direct)
         except AmityError as exc:
-            await refuse(exc)
+            refuse(exc)
             raise
+        self.guard.record(envelope, now)
 
         def store_message() -> None:
             self.store.add_inbox(
-                envelope.sender.key,
-                envelope.seq,
-                envelope.type,
-                envelope.body,
-                envelope.encoded,
-                now,
+                sender.key, envelope.seq, envelope.type, envelope.body, envelope.encoded, now
             )
-            self.guard.record(envelope, now)
-            window = self.guard.export_peer(envelope.sender)
+            window = self.guard.sequence_window(sender)
             if window is not None:
-                self.store.save_replay(envelope.sender.key, window.highest, _bitmap_bytes(window))
+                self.store.save_replay(sender.key, window[0], _bitmap_bytes(window[1]))
 
-        await self._apply(rel, effects, also_write=store_message)
-        await confirm()
-        if envelope.type == MSG_NOTE:
-            self.events.publish(
-                "message", {"peer": envelope.sender.did, "seq": envelope.seq, "type": envelope.type}
-            )
+        def stored(future: asyncio.Future[None]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                return
+            confirm()
+            if envelope.type == MSG_NOTE:
+                self.events.publish(
+                    "message", {"peer": sender.did, "seq": envelope.seq, "type": envelope.type}
+                )
+
+        self._stage(rel, effects, also_write=store_message).add_done_callback(stored)
+
+    def _ack_later(self, link: Link, seq: int) -> None:
+        """Queue an ACK; all ACKs for one link from one commit go out as one frame."""
+        pending = self._acks.setdefault(link, [])
+        pending.append(seq)
+        if len(pending) == 1:
+            self._spawn(self._send_acks(link), "acks")
+
+    async def _send_acks(self, link: Link) -> None:
+        await asyncio.sleep(0)  # let every ACK of this commit join the frame
+        seqs = self._acks.pop(link, [])
+        for start in range(0, len(seqs), MAX_ACK_SEQS):
+            try:
+                await link.send(encode_ack(seqs[start : start + MAX_ACK_SEQS]))
+            except TransportClosed:
+                return  # the sender resends; we answer the duplicates with ACKs then
+
+    def _mark_acked(self, peer: PeerId, seqs: list[int]) -> None:
+        """The peer stored these: mark them in the next commit (no need to wait for it).
+
+        Losing the mark in a crash is harmless: the envelope is resent and the peer ACKs it again.
+        """
+        now = self.clock_ms()
+
+        def mark() -> None:
+            self.store.ack_outbox(peer.key, seqs, now)
+
+        self.commits.write(mark)
 
     def _dispatch(
         self, envelope: Envelope, now: int, *, direct: bool
@@ -793,5 +876,5 @@ class Node:
         }
 
 
-def _bitmap_bytes(window: PeerWindow) -> bytes:
-    return window.bitmap.to_bytes((window.bitmap.bit_length() + 7) // 8 or 1, "big")
+def _bitmap_bytes(bitmap: int) -> bytes:
+    return bitmap.to_bytes((bitmap.bit_length() + 7) // 8 or 1, "big")

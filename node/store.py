@@ -255,11 +255,13 @@ class Store:
             (item.peer_id, item.seq, item.type, item.envelope, item.created_ms),
         )
 
-    def pending_outbox(self, peer_id: bytes, limit: int = 1000) -> list[OutboxItem]:
+    def pending_outbox(
+        self, peer_id: bytes, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[OutboxItem]:
         rows = self._db.execute(
             "SELECT peer_id, seq, type, envelope, created_ms FROM outbox "
-            "WHERE peer_id = ? AND acked_ms IS NULL ORDER BY seq LIMIT ?",
-            (peer_id, limit),
+            "WHERE peer_id = ? AND acked_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (peer_id, after_seq, limit),
         ).fetchall()
         return [OutboxItem(*row) for row in rows]
 

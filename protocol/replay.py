@@ -138,6 +138,11 @@ class ReplayGuard:
         state = self._peers.get(sender)
         return None if state is None else _copy_window(state)
 
+    def sequence_window(self, sender: PeerId) -> tuple[int, int] | None:
+        """``(highest, bitmap)`` for ``sender``: the part worth persisting, without copying nonces."""
+        state = self._peers.get(sender)
+        return None if state is None else (state.highest, state.bitmap)
+
     def restore_peer(self, sender: PeerId, window: PeerWindow) -> None:
         """Reinstate state persisted by :meth:`export_peer` after a restart (copied, not shared)."""
         self._peers[sender] = _copy_window(window)
