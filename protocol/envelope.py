@@ -30,6 +30,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_ENVELOPE_BYTES",
     "MAX_TYPE_BYTES",
+    "MAX_SEQ",
     "TYPE_PATTERN",
     "Envelope",
     "sign_envelope",
@@ -46,6 +47,8 @@ MAX_TYPE_BYTES: Final = 64
 #: Message types are dotted lower-case names: ``rel.end``, ``terms.offer``.
 TYPE_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 _ARITY: Final = 8
+#: seq and ts_ms fit a signed 64-bit integer, as SQLite and most languages store them.
+MAX_SEQ: Final = (1 << 63) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +82,7 @@ def sign_envelope(
         raise UsageError(f"an envelope nonce is {NONCE_BYTES} random bytes")
     if len(body) > MAX_BODY_BYTES:
         raise UsageError(f"body of {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
-    if seq < 1 or ts_ms < 0:
+    if not 1 <= seq <= MAX_SEQ or not 0 <= ts_ms <= MAX_SEQ:
         raise UsageError("seq starts at 1 and ts_ms is milliseconds since the epoch")
     fields: list[Value] = [
         ENVELOPE_VERSION,
@@ -123,8 +126,8 @@ def open_envelope(
         type=message_type,
         sender=sender,
         recipient=recipient if to == recipient.key else PeerId(to),
-        seq=expect_int(seq, "envelope seq", lo=1),
-        ts_ms=expect_int(ts_ms, "envelope ts_ms"),
+        seq=expect_int(seq, "envelope seq", lo=1, hi=MAX_SEQ),
+        ts_ms=expect_int(ts_ms, "envelope ts_ms", hi=MAX_SEQ),
         nonce=expect_bytes(nonce, "envelope nonce", size=NONCE_BYTES),
         body=expect_bytes(body, "envelope body", max_size=MAX_BODY_BYTES),
         encoded=bytes(data),

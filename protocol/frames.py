@@ -22,6 +22,7 @@ from amity.protocol.encoding import (
     expect_int,
     expect_str,
 )
+from amity.protocol.envelope import MAX_SEQ
 from amity.protocol.errors import SchemaError, UnsupportedVersionError, UsageError
 from amity.protocol.sealed import MAX_SEALED_BYTES
 
@@ -130,7 +131,7 @@ def encode_mail_ack(mail_ids: list[int] | tuple[int, ...]) -> bytes:
 def decode_deposit(payload: bytes) -> Deposit:
     fields = _versioned(payload, "deposit", 3, MAX_SEALED_BYTES + 64)
     return Deposit(
-        expect_int(fields[1], "deposit id"),
+        expect_int(fields[1], "deposit id", hi=MAX_SEQ),
         expect_bytes(fields[2], "deposit sealed mail", max_size=MAX_SEALED_BYTES),
     )
 
@@ -138,7 +139,7 @@ def decode_deposit(payload: bytes) -> Deposit:
 def decode_deposited(payload: bytes) -> Deposited:
     fields = _versioned(payload, "deposited", 3)
     return Deposited(
-        expect_int(fields[1], "deposited id"),
+        expect_int(fields[1], "deposited id", hi=MAX_SEQ),
         expect_str(fields[2], "deposited code", max_bytes=_MAX_CODE_BYTES),
     )
 
@@ -146,7 +147,7 @@ def decode_deposited(payload: bytes) -> Deposited:
 def decode_mail(payload: bytes) -> Mail:
     fields = _versioned(payload, "mail", 3, MAX_SEALED_BYTES + 64)
     return Mail(
-        expect_int(fields[1], "mail id", lo=1),
+        expect_int(fields[1], "mail id", lo=1, hi=MAX_SEQ),
         expect_bytes(fields[2], "mail sealed", max_size=MAX_SEALED_BYTES),
     )
 
@@ -156,7 +157,7 @@ def decode_mail_ack(payload: bytes) -> tuple[int, ...]:
     ids = expect_array(fields[1], "mail ack ids", max_len=MAX_ACK_SEQS)
     if not ids:
         raise SchemaError("a mail ack names at least one mail id")
-    return tuple(expect_int(i, "mail ack id", lo=1) for i in ids)
+    return tuple(expect_int(i, "mail ack id", lo=1, hi=MAX_SEQ) for i in ids)
 
 
 def encode_envelope_frame(envelope: bytes) -> bytes:
@@ -191,13 +192,13 @@ def decode_ack(payload: bytes) -> Ack:
     seqs = expect_array(fields[1], "ack seqs", max_len=MAX_ACK_SEQS)
     if not seqs:
         raise SchemaError("an ack names at least one sequence number")
-    return Ack(tuple(expect_int(s, "ack seq", lo=1) for s in seqs))
+    return Ack(tuple(expect_int(s, "ack seq", lo=1, hi=MAX_SEQ) for s in seqs))
 
 
 def decode_refuse(payload: bytes) -> Refuse:
     fields = _versioned(payload, "refuse", 4)
     return Refuse(
-        seq=expect_int(fields[1], "refuse seq", lo=1),
+        seq=expect_int(fields[1], "refuse seq", lo=1, hi=MAX_SEQ),
         code=expect_str(fields[2], "refuse code", max_bytes=_MAX_CODE_BYTES),
         reason=expect_str(fields[3], "refuse reason", max_bytes=_MAX_REASON_BYTES),
     )

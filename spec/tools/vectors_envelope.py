@@ -190,10 +190,10 @@ def _positives() -> list[dict[str, Any]]:
         ),
         _positive(
             "largest-seq-and-time",
-            "seq and ts_ms at the top of the integer range (2**64 - 1): both uint64.",
+            "seq and ts_ms at their largest (2**63 - 1, so any signed 64-bit store holds them).",
             type_="rel.end",
-            seq=(1 << 64) - 1,
-            ts_ms=(1 << 64) - 1,
+            seq=(1 << 63) - 1,
+            ts_ms=(1 << 63) - 1,
         ),
         _positive(
             "type-64-bytes",
@@ -465,6 +465,18 @@ def _negatives() -> list[dict[str, Any]]:
             "seq-0",
             "seq 0, validly signed: sequence numbers start at 1.",
             _signed(_fields(seq=0)),
+            schema,
+        ),
+        _negative(
+            "seq-2-to-the-63",
+            "seq 2**63, validly signed: one above the largest (signed 64-bit) sequence number.",
+            _signed(_fields(seq=1 << 63)),
+            schema,
+        ),
+        _negative(
+            "ts-2-to-the-63",
+            "ts_ms 2**63, validly signed: one above the largest timestamp.",
+            _signed(_fields(ts_ms=1 << 63)),
             schema,
         ),
         _negative(

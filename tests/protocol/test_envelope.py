@@ -13,6 +13,7 @@ from amity.protocol.envelope import (
     ENVELOPE_DOMAIN,
     MAX_BODY_BYTES,
     MAX_ENVELOPE_BYTES,
+    MAX_SEQ,
     MAX_TYPE_BYTES,
     NONCE_BYTES,
     Envelope,
@@ -111,8 +112,8 @@ def test_largest_envelope_fits_the_envelope_limit() -> None:
         ALICE,
         type="a" * MAX_TYPE_BYTES,
         recipient=BOB.peer_id,
-        seq=(1 << 64) - 1,
-        ts_ms=(1 << 64) - 1,
+        seq=MAX_SEQ,
+        ts_ms=MAX_SEQ,
         nonce=bytes(NONCE_BYTES),
         body=bytes(MAX_BODY_BYTES),
     )
@@ -139,6 +140,8 @@ def test_unsupported_version_carries_its_hint() -> None:
         {"seq": 0},
         {"ts_ms": -1},
         {"seq": 1 << 64},
+        {"seq": MAX_SEQ + 1},
+        {"ts_ms": MAX_SEQ + 1},
     ],
     ids=repr,
 )
@@ -271,8 +274,8 @@ def test_structured_input_raises_only_amity_errors(
 @settings(max_examples=100, deadline=None)
 @given(
     type_=_type_names,
-    seq=st.integers(min_value=1, max_value=(1 << 64) - 1),
-    ts_ms=st.integers(min_value=0, max_value=(1 << 64) - 1),
+    seq=st.integers(min_value=1, max_value=MAX_SEQ),
+    ts_ms=st.integers(min_value=0, max_value=MAX_SEQ),
     nonce=st.binary(min_size=NONCE_BYTES, max_size=NONCE_BYTES),
     body=st.binary(max_size=600),
 )

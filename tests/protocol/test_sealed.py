@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amity.protocol.encoding import Value, encode
-from amity.protocol.envelope import MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, sign_envelope
+from amity.protocol.envelope import MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, MAX_SEQ, sign_envelope
 from amity.protocol.errors import AmityError, SealDecryptError, UsageError
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.linkcert import LinkKey
@@ -136,8 +136,8 @@ def test_largest_envelope_fits_the_sealed_limits() -> None:
         ALICE,
         type="a" * 64,
         recipient=BOB.peer_id,
-        seq=(1 << 64) - 1,
-        ts_ms=(1 << 64) - 1,
+        seq=MAX_SEQ,
+        ts_ms=MAX_SEQ,
         nonce=bytes(16),
         body=bytes(MAX_BODY_BYTES),
     )
