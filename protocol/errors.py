@@ -62,6 +62,32 @@ __all__ = [
     "RelationshipError",
     "UnknownPeerError",
     "IllegalTransitionError",
+    "VaultError",
+    "FieldValueError",
+    "VaultDecryptError",
+    "GrantError",
+    "GrantSignatureError",
+    "GrantPartyError",
+    "GrantExpiredError",
+    "GrantFieldsError",
+    "NoGrantError",
+    "AuditError",
+    "AuditChainError",
+    "PolicyError",
+    "TermsError",
+    "UnknownVocabularyError",
+    "UnknownClauseError",
+    "BadParameterError",
+    "DuplicateClauseError",
+    "ClauseOrderError",
+    "NegotiationError",
+    "NegotiationTransitionError",
+    "RoundLimitError",
+    "TermsMismatchError",
+    "DeadlineError",
+    "AgreementError",
+    "AgreementSignatureError",
+    "AgreementHashError",
     "all_error_classes",
     "format_time_ms",
 ]
@@ -336,6 +362,175 @@ class IllegalTransitionError(RelationshipError):
     """An event that the relationship's current state does not accept."""
 
     code = "relationship.illegal_transition"
+
+
+# -- vault, grants and receipts (spec/grants.md) --------------------------------------------------
+
+
+class VaultError(RemoteError):
+    code = "vault.error"
+
+
+class FieldValueError(VaultError):
+    """A vault field's name, type or value breaks its type's rules (a phone not in E.164, …)."""
+
+    code = "vault.bad_value"
+
+
+class VaultDecryptError(VaultError):
+    """A sealed vault field does not open with this key (tampered, or another node's store)."""
+
+    code = "vault.decrypt_failed"
+
+
+class GrantError(RemoteError):
+    code = "grants.error"
+
+
+class GrantSignatureError(GrantError):
+    """A grant, revocation, derived claim or receipt does not verify against its signer."""
+
+    code = "grants.bad_signature"
+
+
+class GrantPartyError(GrantError):
+    """A validly signed grant structure names a grantor or grantee other than the expected one."""
+
+    code = "grants.wrong_party"
+
+
+class GrantExpiredError(GrantError):
+    """A grant is used at or after its not_after_ms."""
+
+    code = "grants.expired"
+
+
+class GrantFieldsError(GrantError):
+    """A delivery's values and claims are not exactly the fields its grant names."""
+
+    code = "grants.field_mismatch"
+
+
+class NoGrantError(GrantError):
+    """A field was asked for that no live grant covers (for that purpose)."""
+
+    code = "grants.no_grant"
+
+
+class AuditError(RemoteError):
+    code = "audit.error"
+
+
+class AuditChainError(AuditError):
+    """An audit log entry was edited, removed, inserted or reordered."""
+
+    code = "audit.broken_chain"
+
+
+# -- terms and agreements (spec/terms.md) ---------------------------------------------------------
+
+
+class PolicyError(LocalError):
+    """A vendor policy (TOML) breaks a rule of spec/terms.md §5; ``line`` and ``field`` say where."""
+
+    code = "local.policy"
+    #: 1-based line of the policy text, when known.
+    line: int | None
+    #: Dotted path of the offending key (``clause.amity.delete-on-end.days``), when known.
+    field: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = ", ".join(
+            part
+            for part in (f"line {line}" if line else "", f"field {field}" if field else "")
+            if part
+        )
+        super().__init__(f"policy {where}: {message}" if where else f"policy: {message}", hint=hint)
+        self.line = line
+        self.field = field
+
+
+class TermsError(RemoteError):
+    code = "terms.error"
+
+
+class UnknownVocabularyError(TermsError):
+    """A terms document or policy names a vocabulary version this node does not know."""
+
+    code = "terms.unknown_vocabulary"
+
+
+class UnknownClauseError(TermsError):
+    """A clause id that the document's vocabulary version does not define."""
+
+    code = "terms.unknown_clause"
+
+
+class BadParameterError(TermsError):
+    """A clause's parameters are of the wrong number, type or range for its vocabulary entry."""
+
+    code = "terms.bad_parameter"
+
+
+class DuplicateClauseError(TermsError):
+    code = "terms.duplicate_clause"
+
+
+class ClauseOrderError(TermsError):
+    """Clauses are not in ascending order of clause id (the one canonical order)."""
+
+    code = "terms.clause_order"
+
+
+class NegotiationError(RemoteError):
+    code = "negotiation.error"
+
+
+class NegotiationTransitionError(NegotiationError):
+    """A peer's terms message that the negotiation's current state (or turn) does not accept."""
+
+    code = "negotiation.illegal_transition"
+
+
+class RoundLimitError(NegotiationError):
+    """A counter-offer beyond the limit of offers and counters in one negotiation."""
+
+    code = "negotiation.round_limit"
+
+
+class TermsMismatchError(NegotiationError):
+    """An accept, reject or withdraw names terms other than the ones on the table."""
+
+    code = "negotiation.terms_mismatch"
+
+
+class DeadlineError(NegotiationError):
+    """An offer's times are impossible: already past, too far ahead, or dated in the future."""
+
+    code = "negotiation.bad_deadline"
+
+
+class AgreementError(RemoteError):
+    code = "agreement.error"
+
+
+class AgreementSignatureError(AgreementError):
+    """A party's signature over an agreement (or over an offer's agreement bytes) does not verify."""
+
+    code = "agreement.bad_signature"
+
+
+class AgreementHashError(AgreementError):
+    """An agreement's terms id is not the hash of the terms document it embeds."""
+
+    code = "agreement.terms_mismatch"
 
 
 def all_error_classes() -> list[type[AmityError]]:
