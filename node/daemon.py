@@ -9,6 +9,7 @@ ACK goes out, and an outgoing envelope is in the outbox before its first send.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from amity.node.events import EventBus
 from amity.node.link import Link, open_link
 from amity.node.logs import log_event
 from amity.node.mailbox import Mailbox
+from amity.node.services import Service, Staged
 from amity.node.store import OutboxItem, Store
 from amity.node.transport import Connection, Dialer, TransportClosed, TransportError
 from amity.protocol.card import INVITE_SECRET_BYTES, Card, NodeKind, Relay
@@ -35,6 +37,7 @@ from amity.protocol.errors import (
     SealKeyError,
     UnknownPeerError,
     WrongSenderError,
+    WrongTypeError,
 )
 from amity.protocol.frames import (
     MAX_ACK_SEQS,
@@ -133,6 +136,7 @@ class Node:
         endpoints: Iterable[str] = (),
         relays: Iterable[Relay] = (),
         relay_mode: bool = False,
+        reachable: bool = True,
     ) -> None:
         self.keyring = Keyring(seed)
         self.peer_id: PeerId = self.keyring.identity.peer_id
@@ -146,6 +150,11 @@ class Node:
         self.events = EventBus()
         self.guard = ReplayGuard(MAIL_POLICY)
         self.links: dict[PeerId, list[Link]] = defaultdict(list)
+        #: Message types this node handles: the relationship's, plus every registered service's.
+        self.accepted_types: frozenset[str] = ACCEPTED_TYPES
+        self._services: dict[str, Service] = {}
+        #: False behind NAT (no peer endpoint): we keep links to our peers open ourselves.
+        self.reachable = reachable
         self.rejected = 0
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -175,11 +184,17 @@ class Node:
                 self._arm(rel.invite_secret, rel.timer_token, rel.timer_at_ms)
         for peer_key in self.store.peers_with_pending():
             self._ensure_link(PeerId(peer_key))
+        if not self.reachable:
+            for rel in self.book.all():
+                if rel.peer is not None and self._keep_link(rel.peer):
+                    self._ensure_link(rel.peer)
         self._load_relays()
         for relay in self.relays:
             self._spawn(self._hold_relay_link(relay), f"relay-{relay.peer_id.short}")
         if self.mailbox is not None:
             self._spawn(self._sweep_mailbox(), "mailbox-sweep")
+        for service in set(self._services.values()):
+            await service.start()
         log_event(_log, "node.started", peer=self.peer_id.short, did=self.peer_id.did)
         return self
 
@@ -192,6 +207,8 @@ class Node:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._closing = True
+        for service in set(self._services.values()):
+            await service.stop()
         for handle in self._timers.values():
             handle.cancel()
         await self.close_links()
@@ -252,9 +269,10 @@ class Node:
             raise NodeError(
                 "that is a peer card, not an invitation; ask the peer for `amity invite`"
             )
+        current = self.book.current(card.peer_id)
+        if current is not None and current.state is RelationshipState.CONNECTED:
+            return current  # already peers: a second invitation changes nothing
         rel = self.book.by_secret(card.invite_secret)
-        if rel is not None and rel.state is RelationshipState.CONNECTED:
-            return rel
         if rel is None:
             rel = await self._apply(*open_relationship(InvitationReceived(card), now))
         if rel.state is RelationshipState.INVITED:
@@ -341,6 +359,38 @@ class Node:
         """Carry out effects and wait until their writes are on disk."""
         await self._stage(rel, effects)
         return rel
+
+    def register(self, service: Service) -> None:
+        """Route ``service.types`` to ``service`` (before the node starts)."""
+        for message_type in service.types:
+            if message_type in self.accepted_types:
+                raise ValueError(f"{message_type} already has a handler")
+            self._services[message_type] = service
+        self.accepted_types = self.accepted_types | service.types
+
+    def commit(self, staged: Staged) -> asyncio.Future[None]:
+        """Stage a service's writes and sends (one transaction); ``after`` runs once on disk."""
+        now = self.clock_ms()
+
+        def write() -> None:
+            for fn in staged.writes:
+                fn()
+            for out in staged.sends:
+                self._queue(out.to, out.type, out.body, now)
+
+        def committed(future: asyncio.Future[None]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                self._fail_stop()
+                return
+            for fn in staged.after:
+                fn()
+            for peer in {out.to for out in staged.sends}:
+                self._ensure_link(peer)
+                self._kick(peer)
+
+        future = self.commits.write(write)
+        future.add_done_callback(committed)
+        return future
 
     def _stage(
         self,
@@ -508,6 +558,18 @@ class Node:
         detail = "; ".join(problems) or "its card lists no endpoint"
         raise NodeError(f"cannot reach {peer.short}: {detail}")
 
+    def _keep_link(self, peer: PeerId) -> bool:
+        """Behind NAT, peers cannot dial us: hold a link to every CONNECTED peer we can dial."""
+        if self.reachable:
+            return False
+        rel = self.book.current(peer)
+        return (
+            rel is not None
+            and rel.state is RelationshipState.CONNECTED
+            and rel.peer_card is not None
+            and bool(rel.peer_card.endpoints)
+        )
+
     def _ensure_link(self, peer: PeerId, *, once: bool = False) -> None:
         """Keep trying to reach ``peer`` while we owe it messages (``once``: one try, to ACK)."""
         if self._closing or self.links.get(peer) or peer in self._dialing:
@@ -524,7 +586,11 @@ class Node:
         delay = _BACKOFF_START_S
         try:
             while not self._closing and not self.links.get(peer):
-                if not once and self.store.count_pending(peer.key) == 0:
+                if (
+                    not once
+                    and not self.store.count_pending(peer.key)
+                    and not self._keep_link(peer)
+                ):
                     return
                 if card.endpoints:
                     try:
@@ -665,6 +731,16 @@ class Node:
                 await self._on_message(link, message)
         except TransportClosed:
             pass
+        except TransportError as exc:  # the peer broke the transport (oversized message…)
+            self.rejected += 1
+            log_event(
+                _log,
+                "link.broken",
+                logging.WARNING,
+                peer=link.peer.short,
+                code=exc.code,
+                why=str(exc),
+            )
         except AmityError as exc:  # the session itself broke (tampered frame): drop the link
             self.rejected += 1
             log_event(_log, "link.broken", logging.WARNING, peer=link.peer.short, code=exc.code)
@@ -675,7 +751,7 @@ class Node:
             link.closed.set()
             await link.close()
             log_event(_log, "link.down", peer=link.peer.short)
-            if self.store.count_pending(link.peer.key):
+            if self.store.count_pending(link.peer.key) or self._keep_link(link.peer):
                 self._ensure_link(link.peer)
 
     async def _on_message(self, link: Link, message: bytes) -> None:
@@ -730,7 +806,7 @@ class Node:
             raise SealKeyError(f"mail from relay {link.peer.short} is not for any key we hold")
         try:
             envelope = open_sealed(
-                mail.sealed, recipient=self.peer_id, link_key=key, types=ACCEPTED_TYPES
+                mail.sealed, recipient=self.peer_id, link_key=key, types=self.accepted_types
             )
         except AmityError:
             done()
@@ -740,13 +816,19 @@ class Node:
         self._ensure_link(envelope.sender, once=True)
 
     async def _on_envelope(self, link: Link, data: bytes) -> None:
-        envelope = open_envelope(data, recipient=self.peer_id, types=ACCEPTED_TYPES)
+        envelope = open_envelope(data, recipient=self.peer_id)
         if envelope.sender != link.peer:
             raise WrongSenderError(f"{link.peer.short} forwarded a message signed by someone else")
 
         def refuse(exc: AmityError) -> None:
             frame = encode_refuse(envelope.seq, exc.code, exc.message)
             self._spawn(link.send(frame), "refuse")
+
+        if envelope.type not in self.accepted_types:
+            # Signed by the peer, so tell it: it stops resending (spec/link.md §3).
+            unknown = WrongTypeError(f"this node does not handle {envelope.type!r} messages")
+            refuse(unknown)
+            raise unknown
 
         self._receive(
             envelope,
@@ -779,6 +861,7 @@ class Node:
             return
         try:
             rel, effects = self._dispatch(envelope, now, direct=direct)
+            staged = self._service_answer(envelope, rel, now)
         except AmityError as exc:
             refuse(exc)
             raise
@@ -801,7 +884,31 @@ class Node:
                     "message", {"peer": sender.did, "seq": envelope.seq, "type": envelope.type}
                 )
 
-        self._stage(rel, effects, also_write=store_message).add_done_callback(stored)
+        if staged is not None:
+            service_writes = staged.writes + [
+                functools.partial(self._queue, out.to, out.type, out.body, now)
+                for out in staged.sends
+            ]
+
+            def store_with_service() -> None:
+                store_message()
+                for fn in service_writes:
+                    fn()
+
+            def service_after(future: asyncio.Future[None]) -> None:
+                if future.cancelled() or future.exception() is not None:
+                    return
+                for fn in staged.after:
+                    fn()
+                for peer in {out.to for out in staged.sends}:
+                    self._ensure_link(peer)
+                    self._kick(peer)
+
+            future = self._stage(rel, effects, also_write=store_with_service)
+            future.add_done_callback(service_after)
+        else:
+            future = self._stage(rel, effects, also_write=store_message)
+        future.add_done_callback(stored)
 
     def _ack_later(self, link: Link, seq: int) -> None:
         """Queue an ACK; all ACKs for one link from one commit go out as one frame."""
@@ -858,6 +965,17 @@ class Node:
         if envelope.type == MSG_NOTE:
             decode_note(envelope.body)
         return step(rel, MessageSeen(envelope.type), now)
+
+    def _service_answer(self, envelope: Envelope, rel: Relationship, now: int) -> Staged | None:
+        """A registered service's answer to ``envelope`` (None for the relationship's own)."""
+        service = self._services.get(envelope.type)
+        if service is None:
+            return None
+        if rel.state is not RelationshipState.CONNECTED:
+            raise UnknownPeerError(
+                f"{envelope.type} needs a connected relationship; it is {rel.state.value}"
+            )
+        return service.receive(envelope, rel, now)
 
     # -- what the local API shows ------------------------------------------------------------------
 

@@ -83,6 +83,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     dialer=WebSocketDialer(client),
                     endpoints=options.public_endpoints,
                     relay_mode=options.relay,
+                    reachable=options.listen is not None or bool(options.public_endpoints),
                 )
                 async with node:
                     app[NODE] = node
@@ -176,6 +177,7 @@ async def _serve(home: Home, config: Config, seed: bytes, options: RunOptions) -
         log_event(_log, "api.listening", address=address, did=app[NODE].peer_id.did)
         await stop.wait()
         log_event(_log, "node.stopping")
+        app[NODE].events.close()  # end event streams first, or the API waits for them
     finally:
         with contextlib.suppress(FileNotFoundError):
             home.api_address_path.unlink()

@@ -60,7 +60,11 @@ class WebSocketConnection:
         ):
             raise TransportClosed(f"{self.remote} closed the connection")
         if message.type is aiohttp.WSMsgType.ERROR:
-            raise TransportClosed(f"connection to {self.remote} failed: {self._ws.exception()}")
+            # aiohttp reports a peer's protocol violation (e.g. a message over the size limit,
+            # close code 1009) this way: that is the peer's fault, not a clean close.
+            raise TransportError(
+                f"{self.remote} broke the WebSocket protocol: {self._ws.exception()}"
+            )
         await self.close()
         raise TransportError(f"{self.remote} sent a {message.type.name} frame; amity speaks binary")
 

@@ -1,0 +1,61 @@
+"""Services: state machines beyond the relationship (terms, grants…) plugged into the node.
+
+A service names the message types it handles. For each verified envelope of those types from a
+peer in a CONNECTED relationship, the node asks the service what the message means and stages
+the answer in the same transaction as the message itself: nothing a peer is told is acknowledged
+before the service's own records are on disk (spec/link.md §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from amity.protocol.envelope import Envelope
+from amity.protocol.identity import PeerId
+from amity.protocol.relationship import Relationship
+
+__all__ = ["Outgoing", "Staged", "Service"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message to sign and queue in the outbox within the same transaction."""
+
+    to: PeerId
+    type: str
+    body: bytes
+
+
+@dataclass(slots=True)
+class Staged:
+    """What a service wants done: writes inside the commit, sends with it, actions after it."""
+
+    writes: list[Callable[[], None]] = field(default_factory=list)
+    sends: list[Outgoing] = field(default_factory=list)
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+    def extend(self, other: Staged) -> None:
+        self.writes += other.writes
+        self.sends += other.sends
+        self.after += other.after
+
+
+class Service(Protocol):
+    """What the node needs from a service."""
+
+    #: Message types this service handles (dotted names, e.g. ``terms.offer``).
+    types: frozenset[str]
+
+    def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
+        """What ``envelope`` means; raise an AmityError to refuse it (the sender is told)."""
+        ...
+
+    async def start(self) -> None:
+        """Called once the node runs (re-arm timers, resume work)."""
+        ...
+
+    async def stop(self) -> None:
+        """Called before the node stops."""
+        ...
