@@ -163,6 +163,8 @@ class Node:
         self._flushing: set[PeerId] = set()
         self._dirty: set[PeerId] = set()
         self._acks: dict[Link, list[int]] = {}
+        #: Highest outbox seq already sent on each live link (a new link starts from zero).
+        self._sent_upto: dict[Link, int] = {}
         self._connected: dict[bytes, asyncio.Event] = defaultdict(asyncio.Event)
         self._card: Card | None = None
         self._closing = False
@@ -509,16 +511,13 @@ class Node:
         Reads the outbox in pages; a new link starts again from the first unacknowledged
         envelope (the receiver answers duplicates with an ACK and stores nothing twice).
         """
-        link: Link | None = None
-        last = 0
         try:
             while True:
-                current = self._link_to(peer)
-                if current is None:
+                link = self._link_to(peer)
+                if link is None:
                     return
-                if current is not link:
-                    link, last = current, 0
                 self._dirty.discard(peer)
+                last = self._sent_upto.get(link, 0)
                 items = self.store.pending_outbox(peer.key, after_seq=last, limit=512)
                 if not items:
                     if peer in self._dirty:
@@ -529,7 +528,7 @@ class Node:
                         await link.send(encode_envelope_frame(item.envelope))
                     except TransportClosed:
                         break
-                    last = item.seq
+                    self._sent_upto[link] = item.seq
         finally:
             self._flushing.discard(peer)
 
@@ -749,6 +748,7 @@ class Node:
             if link in links:
                 links.remove(link)
             link.closed.set()
+            self._sent_upto.pop(link, None)
             await link.close()
             log_event(_log, "link.down", peer=link.peer.short)
             if self.store.count_pending(link.peer.key) or self._keep_link(link.peer):
