@@ -527,7 +527,7 @@ class Node:
                     try:
                         await link.send(encode_envelope_frame(item.envelope))
                     except TransportClosed:
-                        break
+                        return  # the link is dying; the next link's attach flushes again
                     self._sent_upto[link] = item.seq
         finally:
             self._flushing.discard(peer)
