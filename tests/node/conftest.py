@@ -167,8 +167,11 @@ def run_amity(*args: str | Path, timeout: float = 60.0) -> subprocess.CompletedP
 class Node:
     """One node: its home, its ``amity run`` process (when running) and its API."""
 
-    def __init__(self, root: Path, name: str, kind: str, run_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self, root: Path, name: str, kind: str, run_args: Sequence[str] = (), *, mdns: bool = False
+    ) -> None:
         self.name = name
+        self.mdns = mdns
         self.kind = kind
         self.home = root / name
         self.log_path = root / f"{name}.log"
@@ -199,7 +202,14 @@ class Node:
             log.write(f"--- start {self.starts} ---\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [str(AMITY), "run", "--home", str(self.home), "--no-mdns", *self.run_args],
+                [
+                    str(AMITY),
+                    "run",
+                    "--home",
+                    str(self.home),
+                    *([] if self.mdns else ["--no-mdns"]),
+                    *self.run_args,
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -298,9 +308,15 @@ class NodeFactory:
         self.nodes: list[Node] = []
 
     def create(
-        self, name: str, kind: str = "person", *, start: bool = True, run_args: Sequence[str] = ()
+        self,
+        name: str,
+        kind: str = "person",
+        *,
+        start: bool = True,
+        run_args: Sequence[str] = (),
+        mdns: bool = False,
     ) -> Node:
-        (node,) = self.create_many([(name, kind)], start=start, run_args=run_args)
+        (node,) = self.create_many([(name, kind)], start=start, run_args=run_args, mdns=mdns)
         return node
 
     def create_many(
@@ -309,9 +325,10 @@ class NodeFactory:
         *,
         start: bool = True,
         run_args: Sequence[str] = (),
+        mdns: bool = False,
     ) -> list[Node]:
         """Several nodes, initialised and started side by side (each its own process)."""
-        made = [Node(self.root, name, kind, run_args) for name, kind in specs]
+        made = [Node(self.root, name, kind, run_args, mdns=mdns) for name, kind in specs]
         self.nodes.extend(made)
         with ThreadPoolExecutor(max_workers=len(made)) as pool:
             list(pool.map(Node.init, made))
