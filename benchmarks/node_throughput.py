@@ -170,12 +170,21 @@ async def pump_notes(
         while node.store.count_pending(peer.key):  # hellos of the connect, if still unacked
             await counter.next_ack(peer)
         base, sent = counter.acked(peer), 0
+        # Sends are issued concurrently, as a CRM posting to the API would: each send_note
+        # waits for its group commit, and notes queued in one loop pass share that commit.
+        queued: set[asyncio.Future[int]] = set()
         while not stop.is_set():
             if sent - (counter.acked(peer) - base) >= window:
                 await counter.next_ack(peer)
                 continue
-            await node.send_note(peer, NOTE_TEXT)
+            future = asyncio.ensure_future(node.send_note(peer, NOTE_TEXT))
+            queued.add(future)
+            future.add_done_callback(queued.discard)
             sent += 1
+            if len(queued) >= window:
+                await asyncio.wait(queued, return_when=asyncio.FIRST_COMPLETED)
+        if queued:
+            await asyncio.wait(queued)
         with contextlib.suppress(TimeoutError):  # what stays unacknowledged is reported
             async with asyncio.timeout(_DRAIN_S):
                 while counter.acked(peer) - base < sent:
