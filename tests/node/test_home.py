@@ -1,0 +1,116 @@
+"""The home directory: key file mode, passphrase sealing, config, and the one-node lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amity.node.home import Config, Home, HomeError, resolve_home
+from amity.protocol.card import NodeKind
+
+
+def test_key_file_is_private_from_the_first_byte(tmp_path: Path) -> None:
+    home = Home(tmp_path / "n")
+    seed = home.create(Config(name="Alice"))
+    assert home.key_path.stat().st_mode & 0o777 == 0o600
+    assert home.token_path.stat().st_mode & 0o777 == 0o600
+    assert home.load_seed() == seed
+    assert not home.key_is_sealed()
+
+
+def test_a_readable_key_file_is_refused(tmp_path: Path) -> None:
+    home = Home(tmp_path / "n")
+    home.create(Config())
+    os.chmod(home.key_path, 0o644)
+    with pytest.raises(HomeError, match="chmod 600"):
+        home.load_seed()
+
+
+def test_passphrase_seals_the_seed(tmp_path: Path) -> None:
+    home = Home(tmp_path / "n")
+    seed = home.create(Config(), passphrase="correct horse")
+    record = json.loads(home.key_path.read_text())
+    assert record["sealed"] is True and record["kdf"] == "argon2id"
+    assert seed.hex() not in home.key_path.read_text()
+    assert home.load_seed("correct horse") == seed
+    with pytest.raises(HomeError, match="wrong passphrase"):
+        home.load_seed("battery staple")
+    with pytest.raises(HomeError, match="sealed with a passphrase"):
+        home.load_seed(None)
+
+
+def test_a_damaged_key_file_says_so(tmp_path: Path) -> None:
+    home = Home(tmp_path / "n")
+    home.create(Config())
+    home.key_path.write_text('{"format": "amity-key/v1", "sealed": false, "seed": "zz"}')
+    with pytest.raises(HomeError, match="damaged"):
+        home.load_seed()
+
+
+def test_create_never_overwrites_an_identity(tmp_path: Path) -> None:
+    home = Home(tmp_path / "n")
+    seed = home.create(Config())
+    with pytest.raises(HomeError, match="already holds"):
+        home.create(Config())
+    assert home.load_seed() == seed
+
+
+def test_config_round_trip(tmp_path: Path) -> None:
+    config = Config(
+        name='Shop "Corner"',
+        kind=NodeKind.VENDOR,
+        listen="127.0.0.1:7700",
+        mdns=False,
+        public_endpoints=["wss://shop.example/amity/v1/ws"],
+    )
+    assert Config.from_toml(config.to_toml()) == config
+
+
+def test_only_one_node_per_home(tmp_path: Path) -> None:
+    home = Home(tmp_path / "n")
+    home.create(Config())
+    with home.lock(), pytest.raises(HomeError, match="another amity node"), home.lock():
+        pass
+    with home.lock():  # released: the next node may start
+        pass
+
+
+def test_home_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AMITY_HOME", str(tmp_path / "env"))
+    assert resolve_home(str(tmp_path / "flag")) == tmp_path / "flag"
+    assert resolve_home(None) == tmp_path / "env"
+    monkeypatch.delenv("AMITY_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert resolve_home(None) == tmp_path / "xdg" / "amity"
+
+
+def test_cli_sealed_key_needs_its_passphrase(tmp_path: Path) -> None:
+    amity = Path(sys.executable).parent / "amity"
+    env = {**os.environ, "AMITY_PASSPHRASE": "correct horse"}
+    home = tmp_path / "sealed"
+    made = subprocess.run(
+        [amity, "init", "--home", home, "--passphrase", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["sealed"] is True
+    wrong = subprocess.run(
+        [amity, "run", "--home", home, "--no-mdns"],
+        env={**env, "AMITY_PASSPHRASE": "battery staple"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert wrong.returncode == 1
+    assert "wrong passphrase" in wrong.stderr
