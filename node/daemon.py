@@ -793,6 +793,29 @@ class Node:
         elif kind is FrameKind.MAIL_ACK and self.mailbox is not None:
             self.mailbox.acked(link.peer, decode_mail_ack(payload))
 
+    async def deliver_sealed(self, sealed: bytes) -> Envelope:
+        """One-shot sealed mail posted to our inbox: stored (and its effects) once this returns.
+
+        Raises the AmityError that refused it. A duplicate is accepted again without a second
+        copy, so a sender may safely retry the POST.
+        """
+        header = peek_sealed(sealed)
+        key = self.keyring.find_link_key(header.link_public, self.clock_ms())
+        if header.recipient != self.peer_id or key is None:
+            raise SealKeyError("sealed mail is not for any link key this node holds")
+        envelope = open_sealed(
+            sealed, recipient=self.peer_id, link_key=key, types=self.accepted_types
+        )
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def confirm() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self._receive(envelope, confirm=confirm, refuse=lambda exc: None, direct=False)
+        await done
+        return envelope
+
     async def _on_mail(self, link: Link, mail: Mail) -> None:
         """Sealed mail a relay held for us: open it and take it as if its sender had sent it."""
 
