@@ -18,8 +18,9 @@ from amity.node.daemon import Node, NodeError
 from amity.node.discovery import Discovery
 from amity.node.logs import log_event
 from amity.node.openapi import OPENAPI
+from amity.node.termsapi import add_terms_routes
 from amity.protocol import PROTOCOL_VERSION, __version__
-from amity.protocol.errors import AmityError, LocalError, format_time_ms
+from amity.protocol.errors import AmityError, LocalError, NotFoundError, format_time_ms
 from amity.protocol.identity import PeerId
 from amity.protocol.notes import MSG_NOTE, decode_note
 from amity.protocol.relationship import Relationship
@@ -55,6 +56,8 @@ async def _auth_and_errors(request: web.Request, handler: Handler) -> web.Stream
             )
     try:
         return await handler(request)
+    except NotFoundError as exc:
+        raise _error(web.HTTPNotFound, exc.code, exc.message) from None
     except NodeError as exc:
         raise _error(web.HTTPConflict, exc.code, exc.message) from None
     except LocalError as exc:
@@ -242,4 +245,5 @@ def create_api_app(token: str) -> web.Application:
     app.router.add_get("/api/nearby", nearby)
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/openapi.json", openapi)
+    add_terms_routes(app)
     return app

@@ -33,7 +33,7 @@ from amity.protocol.envelope import Envelope, open_envelope, sign_envelope
 from amity.protocol.errors import (
     AmityError,
     DuplicateError,
-    LocalError,
+    NodeError,
     SealKeyError,
     UnknownPeerError,
     WrongSenderError,
@@ -106,12 +106,6 @@ ACCEPTED_TYPES: Final = frozenset({MSG_HELLO, MSG_END, MSG_NOTE})
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-class NodeError(LocalError):
-    """What the owner asked cannot be done (unknown peer, no endpoint…); the message says why."""
-
-    code = "node.error"
 
 
 @dataclass(frozen=True, slots=True)

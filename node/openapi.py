@@ -32,6 +32,30 @@ _PEER = {
     "description": "the peer's did:key",
 }
 
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "a hex id, or its first (at least 4) hex digits",
+}
+_TERMS_BODY: Final[dict[str, Any]] = {
+    "roster": {"type": "string", "description": "a roster agreement: P2B1, AMITY-SHOP, …"},
+    "terms": {
+        "type": "object",
+        "description": "or a terms file as JSON: title, text, clause (spec/terms.md §13)",
+    },
+    "ttl_s": {"type": "integer", "description": "seconds the terms stay open (default 7 days)"},
+}
+
+
+def _by_id(summary: str, *, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An operation on one negotiation or agreement: 404 when no id matches."""
+    operation = _op(summary, body=body)
+    operation["responses"]["404"] = {"$ref": "#/components/responses/Error"}
+    return operation
+
+
 OPENAPI: Final[dict[str, Any]] = {
     "openapi": "3.1.0",
     "info": {
@@ -107,6 +131,57 @@ OPENAPI: Final[dict[str, Any]] = {
         },
         "/api/nearby": {"get": _op("nodes seen by LAN discovery (unverified hints)")},
         "/api/events": {"get": _op("server-sent events: connected, ended, message, …")},
+        "/api/terms": {
+            "get": {
+                **_op("negotiations, newest first: state, whose turn, the terms on the table"),
+                "parameters": [{"name": "peer", "in": "query", "schema": {"type": "string"}}],
+            }
+        },
+        "/api/terms/offer": {
+            "post": _op(
+                "offer terms to a connected peer (opens a negotiation, spec/terms.md §7)",
+                body={
+                    "peer": {"type": "string", "description": "the peer's did:key"},
+                    **_TERMS_BODY,
+                    "amends": {"type": "string", "description": "the agreement they replace"},
+                },
+                status="201",
+            )
+        },
+        "/api/terms/{id}": {"parameters": [_ID], "get": _by_id("one negotiation")},
+        "/api/terms/{id}/counter": {
+            "parameters": [_ID],
+            "post": _by_id("answer the peer's terms with other terms", body=_TERMS_BODY),
+        },
+        "/api/terms/{id}/accept": {
+            "parameters": [_ID],
+            "post": _by_id("accept the peer's terms: the agreement is complete"),
+        },
+        "/api/terms/{id}/reject": {
+            "parameters": [_ID],
+            "post": _by_id("refuse the peer's terms", body={"reason": {"type": "string"}}),
+        },
+        "/api/terms/{id}/withdraw": {
+            "parameters": [_ID],
+            "post": _by_id("take back our own terms on the table"),
+        },
+        "/api/agreements": {
+            "get": {
+                **_op("agreements this node holds, newest first"),
+                "parameters": [{"name": "peer", "in": "query", "schema": {"type": "string"}}],
+            }
+        },
+        "/api/agreements/{id}": {
+            "parameters": [_ID],
+            "get": _by_id("one agreement with its signed bytes (agreement_b64, agreement_hex)"),
+        },
+        "/api/policy": {
+            "get": _op("the policy file and whether it is in force (spec/terms.md §5)"),
+            "put": _op(
+                "replace the policy file; 400 with line and field if it does not parse",
+                body={"toml": {"type": "string"}},
+            ),
+        },
         "/api/openapi.json": {
             "get": {
                 "summary": "this document",

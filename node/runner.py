@@ -25,7 +25,10 @@ from amity.node.discovery import Discovery, DiscoveryError
 from amity.node.home import Config, Home, HomeError
 from amity.node.logs import log_event
 from amity.node.peerserver import create_peer_app
+from amity.node.policyfile import POLICY_FILE
 from amity.node.store import Store
+from amity.node.terms import TermsService
+from amity.node.termsapi import TERMS
 from amity.node.websocket import WS_PATH, WebSocketDialer
 
 __all__ = ["RunOptions", "parse_hostport", "serve"]
@@ -85,8 +88,11 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     relay_mode=options.relay,
                     reachable=options.listen is not None or bool(options.public_endpoints),
                 )
+                terms = TermsService(node, policy_path=home.path / POLICY_FILE)
+                node.register(terms)
                 async with node:
                     app[NODE] = node
+                    app[TERMS] = terms
                     yield
 
     async def peer_ctx(app: web.Application) -> AsyncIterator[None]:

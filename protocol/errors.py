@@ -18,6 +18,8 @@ __all__ = [
     "RemoteError",
     "UsageError",
     "StateError",
+    "NodeError",
+    "NotFoundError",
     "EncodingError",
     "MalformedError",
     "NonCanonicalError",
@@ -125,6 +127,18 @@ class UsageError(LocalError):
     """An argument given to the core is out of range or of the wrong kind."""
 
     code = "local.usage"
+
+
+class NodeError(LocalError):
+    """What the owner asked the node cannot be done (not connected, no endpoint…); says why."""
+
+    code = "local.node"
+
+
+class NotFoundError(NodeError):
+    """The owner named something (a negotiation, an agreement, a grant) the node does not have."""
+
+    code = "local.not_found"
 
 
 class StateError(LocalError):

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from amity.node.cli import card, daemon, demo, identity, peers
+from amity.node.cli import agreements, card, daemon, demo, identity, peers, policy, terms
 from amity.node.cli.client import ApiError
 from amity.node.cli.render import CliError, emit_error
 from amity.protocol import PROTOCOL_VERSION, __version__
@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     daemon.register(commands)
     peers.register(commands)
+    terms.register(commands)
+    policy.register(commands)
+    agreements.register(commands)
     identity.register(commands)
     card.register(commands)
     demo.register(commands)

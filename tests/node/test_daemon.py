@@ -389,7 +389,7 @@ def test_end_reaches_the_peer_and_stops_further_notes(nodes: NodeFactory) -> Non
     for sender, recipient in ((shop, alice), (alice, shop)):
         reply = sender.api.request("POST", peer_path(recipient, "notes"), {"text": "still there?"})
         assert reply.status == 409, reply
-        assert reply.body["error"]["code"] == "node.error"
+        assert reply.body["error"]["code"] == "local.node"
         assert "ended" in reply.body["error"]["message"]
     wait_for(lambda: alice.pending() == 0, what="the rel.end is acknowledged")
     assert texts(shop) == [] and texts(alice) == []

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+import amity.node
+import amity.protocol
+import amity.simulations
 from amity.protocol import errors
 from amity.protocol.errors import (
     AmityError,
@@ -29,6 +34,13 @@ def spec_rows() -> dict[str, tuple[str, str]]:
     assert not [c for c, n in codes.items() if n > 1], "a code is listed twice in errors.md"
     return {code: (name, side) for code, name, side in rows}
 
+
+# Import every module first: a subclass defined anywhere must be seen whatever else this test
+# run happened to import, or the result would depend on the order tests run in.
+for _package in (amity.protocol, amity.node, amity.simulations):
+    for _module in pkgutil.walk_packages(_package.__path__, _package.__name__ + "."):
+        if not _module.name.endswith("__main__"):  # a __main__ runs its program on import
+            importlib.import_module(_module.name)
 
 ALL = all_error_classes()
 

@@ -1,0 +1,72 @@
+"""The node's terms policy file, ``<home>/policy.toml``: read again whenever it changes.
+
+The owner edits it by hand or replaces it through the local API (``amity policy set FILE``). A file
+that breaks spec/terms.md §5.2 is not half-used: the node logs why and answers nothing
+automatically (every offer waits for a person) until the file is fixed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Final
+
+from amity.node.logs import log_event
+from amity.protocol.errors import PolicyError
+from amity.protocol.policy import Policy, parse_policy
+
+__all__ = ["POLICY_FILE", "PolicyFile"]
+
+POLICY_FILE: Final = "policy.toml"
+_log = logging.getLogger("amity.terms")
+
+
+class PolicyFile:
+    """One policy file: :meth:`current` gives the policy in force (None: a person decides)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._policy: Policy | None = None
+        #: Why the file on disk is not in force, if it is not.
+        self.error: PolicyError | None = None
+
+    def current(self) -> Policy | None:
+        """The policy in the file now; parsed again only when the file changed."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            self._seen, self._policy, self.error = None, None, None
+            return None
+        seen = (stat.st_mtime_ns, stat.st_size)
+        if seen != self._seen:
+            self._seen = seen
+            try:
+                self._policy, self.error = parse_policy(self.text() or ""), None
+                log_event(_log, "policy.loaded", path=str(self.path))
+            except PolicyError as exc:
+                self._policy, self.error = None, exc
+                log_event(
+                    _log, "policy.invalid", logging.WARNING, path=str(self.path), why=str(exc)
+                )
+        return self._policy
+
+    def text(self) -> str | None:
+        try:
+            return self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def replace(self, text: str) -> Policy:
+        """Check ``text`` (PolicyError with line and field) and put it in place atomically."""
+        policy = parse_policy(text)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+        self._seen = None  # read it back on the next use, as any edit
+        log_event(_log, "policy.replaced", path=str(self.path))
+        return policy
