@@ -16,6 +16,7 @@ from aiohttp import web
 
 from amity.node.daemon import Node, NodeError
 from amity.node.discovery import Discovery
+from amity.node.grantsapi import add_grants_routes
 from amity.node.logs import log_event
 from amity.node.openapi import OPENAPI
 from amity.node.termsapi import add_terms_routes
@@ -246,4 +247,5 @@ def create_api_app(token: str) -> web.Application:
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/openapi.json", openapi)
     add_terms_routes(app)
+    add_grants_routes(app)
     return app

@@ -150,7 +150,8 @@ class Node:
         #: False behind NAT (no peer endpoint): we keep links to our peers open ourselves.
         self.reachable = reachable
         self.rejected = 0
-        self._timers: dict[str, asyncio.TimerHandle] = {}
+        #: Relationship timers by (invitation secret, token): tokens repeat across relationships.
+        self._timers: dict[tuple[bytes, str], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._dialing: set[PeerId] = set()
         self.commits = GroupCommit(store)
@@ -422,7 +423,7 @@ class Node:
                 if isinstance(effect, SetTimer):
                     self._arm(rel.invite_secret, effect.token, effect.at_ms)
                 elif isinstance(effect, CancelTimer):
-                    handle = self._timers.pop(effect.token, None)
+                    handle = self._timers.pop((rel.invite_secret, effect.token), None)
                     if handle is not None:
                         handle.cancel()
                 elif isinstance(effect, Notify):
@@ -445,20 +446,28 @@ class Node:
         if effect.kind == "connected":
             self._connected[rel.invite_secret].set()
         log_event(_log, f"relationship.{effect.kind}", peer=rel.peer.short if rel.peer else "-")
-        self.events.publish(effect.kind, {"peer": effect.detail, "state": rel.state.value})
+        self.events.publish(
+            effect.kind,
+            {
+                "peer": rel.peer.did if rel.peer else None,
+                "detail": effect.detail,
+                "state": rel.state.value,
+            },
+        )
 
     def _arm(self, secret: bytes, token: str, at_ms: int) -> None:
         delay_s = max(0.0, (at_ms - self.clock_ms()) / 1000)
         loop = asyncio.get_running_loop()
-        old = self._timers.pop(token, None)
+        key = (secret, token)
+        old = self._timers.pop(key, None)
         if old is not None:
             old.cancel()
 
         def fire() -> None:
-            self._timers.pop(token, None)
+            self._timers.pop(key, None)
             self._spawn(self._timer_fired(secret, token), f"timer-{token}")
 
-        self._timers[token] = loop.call_later(delay_s, fire)
+        self._timers[key] = loop.call_later(delay_s, fire)
 
     async def _timer_fired(self, secret: bytes, token: str) -> None:
         rel = self.book.by_secret(secret)
@@ -977,6 +986,13 @@ class Node:
             return step(rel, HelloReceived(hello.card, hello.invite_secret), now)
         if rel is None:
             raise UnknownPeerError(f"{sender.short} is not a peer of ours")
+        service = self._services.get(envelope.type)
+        if (
+            rel.state is RelationshipState.ENDED
+            and service is not None
+            and envelope.type in getattr(service, "after_end", frozenset())
+        ):
+            return rel, []  # e.g. a deletion receipt that the end itself caused
         if envelope.type == MSG_END:
             return step(rel, PeerEnded(decode_end(envelope.body).reason), now)
         if envelope.type == MSG_NOTE:
@@ -988,7 +1004,9 @@ class Node:
         service = self._services.get(envelope.type)
         if service is None:
             return None
-        if rel.state is not RelationshipState.CONNECTED:
+        after_end = envelope.type in getattr(service, "after_end", frozenset())
+        ended = rel.state is RelationshipState.ENDED
+        if rel.state is not RelationshipState.CONNECTED and not (ended and after_end):
             raise UnknownPeerError(
                 f"{envelope.type} needs a connected relationship; it is {rel.state.value}"
             )

@@ -182,6 +182,108 @@ OPENAPI: Final[dict[str, Any]] = {
                 body={"toml": {"type": "string"}},
             ),
         },
+        # -- vault, grants, requests, holdings, audit log (spec/grants.md §14) --
+        "/api/vault": {"get": _op("names and types of the vault's fields (never values)")},
+        "/api/vault/{name}": {
+            "parameters": [{**_PEER, "name": "name", "description": "a vault field name"}],
+            "get": _by_id("one field with its value"),
+            "put": _op(
+                "store or replace a field, sealed at rest (spec/grants.md §2)",
+                body={"type": {"type": "string"}, "value": {}},
+            ),
+            "delete": _by_id("remove a field"),
+        },
+        "/api/grants": {
+            "get": {
+                **_op("grants we issued (with receipts) and grants we hold for others"),
+                "parameters": [{"name": "peer", "in": "query", "schema": {"type": "string"}}],
+            },
+            "post": _op(
+                "sign a grant and deliver the fields sealed to the peer (or approve a request)",
+                body={
+                    "peer": {"type": "string", "description": "the grantee's did:key"},
+                    "fields": {"type": "array", "description": "names; age-over:N, country-of"},
+                    "purpose": {"type": "string"},
+                    "context": {"type": "string"},
+                    "expires_s": {"type": "integer"},
+                    "agreement": {"type": "string", "description": "default: the newest"},
+                    "onward": {"type": "string", "description": "none or aggregate-only"},
+                    "request": {"type": "integer", "description": "approve this request"},
+                },
+                status="201",
+            ),
+        },
+        "/api/grants/{id}": {"parameters": [_ID], "get": _by_id("one grant, issued or held")},
+        "/api/grants/{id}/revoke": {
+            "parameters": [_ID],
+            "post": _by_id("sign and send a revocation: the holder deletes and sends a receipt"),
+        },
+        "/api/grants/{id}/consent-receipt": {
+            "parameters": [_ID],
+            "get": _by_id("the grant as a Kantara CR v1.1 / ISO/IEC TS 27560 consent receipt"),
+        },
+        "/api/receipts": {
+            "get": {
+                **_op("delivery and deletion receipts our grantees signed"),
+                "parameters": [{"name": "grant", "in": "query", "schema": {"type": "string"}}],
+            }
+        },
+        "/api/requests": {
+            "get": {
+                **_op("grant requests sent and received, and the auto-approve rule"),
+                "parameters": [{"name": "pending", "in": "query", "schema": {"type": "string"}}],
+            },
+            "post": _op(
+                "ask a peer for fields for a purpose (grant.request)",
+                body={
+                    "peer": {"type": "string"},
+                    "fields": {"type": "array"},
+                    "purpose": {"type": "string"},
+                    "context": {"type": "string"},
+                    "duration_s": {"type": "integer"},
+                },
+                status="201",
+            ),
+        },
+        "/api/requests/rule": {
+            "get": _op("whether requests are approved automatically"),
+            "put": _op("turn auto-approve on or off", body={"auto_approve": {"type": "boolean"}}),
+        },
+        "/api/requests/{id}/approve": {
+            "parameters": [{**_ID, "description": "the request number"}],
+            "post": _by_id(
+                "grant a pending request (all fields, or a subset)",
+                body={"fields": {"type": "array"}, "expires_s": {"type": "integer"}},
+            ),
+        },
+        "/api/requests/{id}/decline": {
+            "parameters": [{**_ID, "description": "the request number"}],
+            "post": _by_id("decline a pending request (nothing is sent)"),
+        },
+        "/api/holdings/{peer}": {
+            "parameters": [_PEER],
+            "get": _op("what we hold about the peer, grant by grant (no values)"),
+        },
+        "/api/holdings/{peer}/query": {
+            "parameters": [_PEER],
+            "post": _op(
+                "ask the peer what it holds about us; its signed statement",
+                body={"wait_s": {"type": "number"}},
+            ),
+        },
+        "/api/holdings/{peer}/{field}": {
+            "parameters": [_PEER, {**_PEER, "name": "field", "description": "a field name"}],
+            "get": {
+                **_op("read a held value; 403 grants.no_grant outside a live grant"),
+                "parameters": [{"name": "purpose", "in": "query", "schema": {"type": "string"}}],
+            },
+        },
+        "/api/audit": {
+            "get": {
+                **_op("the audit log, its hash chain verified (422 audit.broken_chain)"),
+                "parameters": [{"name": "peer", "in": "query", "schema": {"type": "string"}}],
+            }
+        },
         "/api/openapi.json": {
             "get": {
                 "summary": "this document",

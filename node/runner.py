@@ -22,6 +22,8 @@ from aiohttp import web
 from amity.node.api import DISCOVERY, NODE, create_api_app
 from amity.node.daemon import Identity, Node
 from amity.node.discovery import Discovery, DiscoveryError
+from amity.node.grants import GrantsService
+from amity.node.grantsapi import GRANTS
 from amity.node.home import Config, Home, HomeError
 from amity.node.logs import log_event
 from amity.node.peerserver import create_peer_app
@@ -90,9 +92,12 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                 )
                 terms = TermsService(node, policy_path=home.path / POLICY_FILE)
                 node.register(terms)
+                grants = GrantsService(node)
+                node.register(grants)
                 async with node:
                     app[NODE] = node
                     app[TERMS] = terms
+                    app[GRANTS] = grants
                     yield
 
     async def peer_ctx(app: web.Application) -> AsyncIterator[None]:

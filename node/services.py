@@ -47,6 +47,9 @@ class Service(Protocol):
 
     #: Message types this service handles (dotted names, e.g. ``terms.offer``).
     types: frozenset[str]
+    #: Of those, the ones still accepted after the relationship ended (e.g. deletion receipts
+    #: the end itself caused). A service without the attribute accepts none.
+    after_end: frozenset[str]
 
     def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
         """What ``envelope`` means; raise an AmityError to refuse it (the sender is told)."""

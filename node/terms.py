@@ -87,6 +87,7 @@ class TermsService:
     """Negotiations of this node with its peers: the Service for ``terms.*`` messages."""
 
     types: frozenset[str] = frozenset(TERMS_MESSAGE_TYPES)
+    after_end: frozenset[str] = frozenset()
 
     def __init__(self, node: Node, *, policy_path: Path | None = None) -> None:
         self.node = node

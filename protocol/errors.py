@@ -18,6 +18,7 @@ __all__ = [
     "RemoteError",
     "UsageError",
     "StateError",
+    "ScenarioError",
     "NodeError",
     "NotFoundError",
     "EncodingError",
@@ -139,6 +140,12 @@ class NotFoundError(NodeError):
     """The owner named something (a negotiation, an agreement, a grant) the node does not have."""
 
     code = "local.not_found"
+
+
+class ScenarioError(UsageError):
+    """A simulation scenario file breaks a rule; the message names the file and the key."""
+
+    code = "local.scenario"
 
 
 class StateError(LocalError):

@@ -6,7 +6,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from amity.node.cli import agreements, card, daemon, demo, identity, peers, policy, terms
+from amity.node.cli import (
+    agreements,
+    audit,
+    card,
+    daemon,
+    demo,
+    grants,
+    identity,
+    peers,
+    policy,
+    terms,
+    vault,
+)
 from amity.node.cli.client import ApiError
 from amity.node.cli.render import CliError, emit_error
 from amity.protocol import PROTOCOL_VERSION, __version__
@@ -51,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     terms.register(commands)
     policy.register(commands)
     agreements.register(commands)
+    vault.register(commands)
+    grants.register(commands)
+    audit.register(commands)
     identity.register(commands)
     card.register(commands)
     demo.register(commands)
@@ -62,12 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = bool(getattr(args, "json", False))
     try:
         status: int = args.handler(args)
-    except CliError as exc:
-        emit_error(exc.code, str(exc), as_json=as_json)
-        return EXIT_ERROR
     except ApiError as exc:
         emit_error(exc.code, str(exc), as_json=as_json)
         return EXIT_REJECTED if exc.remote else EXIT_ERROR
+    except CliError as exc:
+        emit_error(exc.code, str(exc), as_json=as_json)
+        return EXIT_ERROR
     except AmityError as exc:
         emit_error(exc.code, exc.message, as_json=as_json)
         return EXIT_REJECTED if isinstance(exc, RemoteError) else EXIT_ERROR

@@ -1,0 +1,117 @@
+"""``amity log`` and ``amity receipts``: the hash-chained audit trail and the evidence kept."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from amity.node.cli.client import ApiClient, add_home_option, home_from
+from amity.node.cli.grants import resolve_peer
+from amity.node.cli.render import CliError, emit
+
+__all__ = ["register"]
+
+_EXITS = """\
+exit status: 0 done; 1 the node could not do it (unknown grant id, a file that cannot be
+written); 2 bad command line; 3 the audit log failed verification (audit.broken_chain: an
+entry was edited, removed, inserted or reordered, or the log was cut)."""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    log = commands.add_parser(
+        "log",
+        help="the audit trail (about one peer): every grant step, chain verified",
+        description=(
+            "Show the node's audit log: offers, grants, deliveries, reads, refusals, "
+            "revocations, deletions, receipts, holdings statements. Each entry names the hash "
+            "of the one before it; the whole chain is verified against the head kept beside it "
+            "before anything is shown."
+        ),
+        epilog=_EXITS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_home_option(log)
+    log.add_argument("peer", nargs="?", help="only entries about this peer (did:key or name)")
+    log.set_defaults(handler=_log)
+
+    receipts = commands.add_parser(
+        "receipts",
+        help="receipts peers signed for your grants; consent receipts as JSON",
+        description=(
+            "`amity receipts list [GRANT]`: the delivery and deletion receipts your grantees "
+            "signed. `amity receipts export GRANT`: the grant as a consent receipt (Kantara "
+            "Consent Receipt v1.1 / ISO/IEC TS 27560 shape) carrying the signed grant, so anyone "
+            "can check it against your key."
+        ),
+        epilog=_EXITS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = receipts.add_subparsers(dest="receipts_command", metavar="COMMAND", required=True)
+    listing = sub.add_parser("list", help="delivery and deletion receipts, oldest first")
+    add_home_option(listing)
+    listing.add_argument("grant", nargs="?", help="only those of this grant")
+    listing.set_defaults(handler=_list)
+    export = sub.add_parser("export", help="a grant as a consent receipt (JSON)")
+    add_home_option(export)
+    export.add_argument("grant", help="the grant id (or its first hex digits)")
+    export.add_argument("--out", type=Path, metavar="FILE", help="write it to FILE")
+    export.set_defaults(handler=_export)
+
+
+def _log(args: argparse.Namespace) -> int:
+    client = ApiClient(home_from(args))
+    path = "/api/audit"
+    if args.peer:
+        path += "?" + urllib.parse.urlencode({"peer": resolve_peer(client, args.peer)})
+    emit(client.call("GET", path), _log_text, as_json=args.json)
+    return 0
+
+
+def _log_text(d: Mapping[str, Any]) -> str:
+    head = d["head"]
+    lines = [f"audit log: chain of {head['length']} entries verified (head {head['hash'][:16]}…)"]
+    for e in d["entries"]:
+        subject = f" {e['subject'][:8]}" if e["subject"] else ""
+        lines.append(f"#{e['index']:<4} {e['at']}  {e['kind']:<18}{subject}  {e['detail']}")
+    if not d["entries"]:
+        lines.append("no entries" + (" about that peer" if head["length"] else ""))
+    return "\n".join(lines)
+
+
+def _list(args: argparse.Namespace) -> int:
+    path = "/api/receipts"
+    if args.grant:
+        path += "?" + urllib.parse.urlencode({"grant": args.grant})
+    emit(ApiClient(home_from(args)).call("GET", path), _list_text, as_json=args.json)
+    return 0
+
+
+def _list_text(d: Mapping[str, Any]) -> str:
+    lines = []
+    for r in d["receipts"]:
+        what = f"deleted ({r['reason']}) {r['deleted']}" if r["kind"] == "deletion" else "held"
+        lines.append(f"{r['grant_id'][:8]}  {r['kind']:<9} {what}  signed by {r['peer']}")
+    return "\n".join(lines) or "no receipts yet"
+
+
+def _export(args: argparse.Namespace) -> int:
+    path = f"/api/grants/{urllib.parse.quote(args.grant, safe='')}/consent-receipt"
+    record = ApiClient(home_from(args)).call("GET", path)
+    if args.out is None:
+        emit(record, lambda d: json.dumps(d, indent=2, sort_keys=True), as_json=args.json)
+        return 0
+    try:
+        args.out.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.strerror}") from None
+    result = {"file": str(args.out), "consentReceiptID": record["consentReceiptID"]}
+    emit(
+        result,
+        lambda d: f"wrote consent receipt {d['consentReceiptID']} to {d['file']}",
+        as_json=args.json,
+    )
+    return 0

@@ -1,0 +1,114 @@
+"""The grants service: the node's vault, the grants it issued and holds, and its audit log.
+
+It handles ``grant.request``, ``grant.deliver``, ``grant.revoke``, ``grant.receipt`` and
+``grant.holdings`` from peers (through :class:`~amity.node.services.Service`), each answered
+in the same transaction as the message itself: the grantor's side lives in
+:mod:`amity.node.grantor` and :mod:`amity.node.grantrequests`, the grantee's in
+:mod:`amity.node.grantee`. It watches the node's events for relationships that end, to carry out
+delete-on-end. See spec/grants.md §11 and §14.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from typing import Final
+
+from amity.node.auditlog import AuditLog
+from amity.node.daemon import Node
+from amity.node.grantee import Grantee
+from amity.node.grantor import Grantor, write
+from amity.node.grantrequests import GrantRequests
+from amity.node.holdings import HoldingBook
+from amity.node.logs import log_event
+from amity.node.services import Staged
+from amity.node.vault import Vault
+from amity.protocol.delivery import MSG_DELIVER
+from amity.protocol.envelope import Envelope
+from amity.protocol.grants import MSG_REQUEST, MSG_REVOKE
+from amity.protocol.receipts import MSG_HOLDINGS, MSG_RECEIPT
+from amity.protocol.relationship import Relationship
+from amity.protocol.vault import Field
+
+__all__ = ["GrantsService", "GRANT_MESSAGE_TYPES"]
+
+_log = logging.getLogger("amity.grants")
+GRANT_MESSAGE_TYPES: Final = frozenset(
+    {MSG_REQUEST, MSG_DELIVER, MSG_REVOKE, MSG_RECEIPT, MSG_HOLDINGS}
+)
+
+
+class GrantsService:
+    """Vault, grants and audit log of one node: the Service for ``grant.*`` messages."""
+
+    types: frozenset[str] = GRANT_MESSAGE_TYPES
+    #: Ending the relationship makes the vendor delete and send a receipt after the end.
+    after_end: frozenset[str] = frozenset({"grant.receipt"})
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        seed = node.keyring.identity.seed
+        self.audit = AuditLog(node.store)
+        self.vault = Vault(node.store, seed)
+        self.holdings = HoldingBook(node.store, self.vault.key)
+        self.grantor = Grantor(node, self.audit, self.vault)
+        self.grantee = Grantee(node, self.audit, self.holdings)
+        self.requests = GrantRequests(node, self.audit, self.grantor)
+        self._watcher: asyncio.Task[None] | None = None
+
+    # -- lifetime (the Service protocol) -----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Re-arm deletion timers, catch up on relationships that ended, watch for new ends."""
+        self.node.store.secure_delete()
+        timers = self.grantee.start()
+        ended = self.grantee.relationships_ended()
+        self._watcher = asyncio.get_running_loop().create_task(
+            self._watch_ends(), name="grants-watch-ends"
+        )
+        log_event(_log, "grants.resumed", timers=timers, ended=ended)
+
+    async def stop(self) -> None:
+        self.grantee.stop()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+
+    async def _watch_ends(self) -> None:
+        """The node publishes ``ended`` once a relationship's end is on disk: delete-on-end."""
+        async for event in self.node.events.subscribe():
+            if event["kind"] == "ended":
+                self.grantee.relationships_ended()
+
+    # -- the vault (the owner's own edits) ---------------------------------------------------------
+
+    async def vault_set(self, item: Field) -> None:
+        """Store or replace a field, sealed, and wait until it is on disk."""
+        now = self.node.clock_ms()
+        await self.node.commit(Staged(writes=[functools.partial(self.vault.put, item, now)]))
+
+    async def vault_remove(self, name: str) -> bool:
+        """Remove a field; False if the vault has none by that name."""
+        if all(row.name != name for row in self.vault.listing()):
+            return False
+        await self.node.commit(Staged(writes=[write(self.vault.delete, name)]))
+        return True
+
+    # -- peers' messages (the Service protocol) ----------------------------------------------------
+
+    def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
+        """What a ``grant.*`` message means, as one staged commit; AmityError refuses it."""
+        kind = envelope.type
+        if kind == MSG_DELIVER:
+            return self.grantee.on_deliver(envelope, now_ms)
+        if kind == MSG_REVOKE:
+            return self.grantee.on_revoke(envelope, now_ms)
+        if kind == MSG_HOLDINGS:
+            return self.grantee.on_holdings_query(envelope, now_ms)
+        if kind == MSG_RECEIPT:
+            return self.grantor.on_receipt(envelope, now_ms)
+        return self.requests.on_request(envelope, now_ms)
