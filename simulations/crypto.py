@@ -1,0 +1,263 @@
+"""The crypto mode of a run: real, or the declared stand-in for very large runs.
+
+``real`` runs libsodium and the Noise handshake exactly as the daemon does. ``standin`` keeps the
+same message flow and the same sizes but replaces the expensive parts, and every report says so:
+
+- an Ed25519 signature becomes BLAKE2b-512 over the signer's public key and the signed bytes
+  (64 bytes, checked on receipt; it proves integrity, *not* who signed: anyone could forge it);
+- the Noise XX session becomes :class:`PlainSession`: the same three handshake messages and the
+  same frame sizes (tags are zero bytes), carrying the same link certificate and card, unencrypted.
+
+The core has no seam for a signature scheme, so the stand-in swaps libsodium's
+``crypto_sign_open`` for the duration of a run (:func:`crypto_mode`), and nodes sign through
+:class:`StandInIdentity`. Identities stay real Ed25519 keys, so peer ids stay valid.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Final, Protocol
+
+import nacl.bindings
+import nacl.exceptions
+
+from amity.protocol.encoding import decode_array, encode, expect_bytes
+from amity.protocol.errors import (
+    AmityError,
+    SessionIdentityError,
+    SessionPayloadError,
+    StateError,
+    UnsupportedVersionError,
+    UsageError,
+)
+from amity.protocol.identity import PeerId, SigningIdentity
+from amity.protocol.keyring import Keyring
+from amity.protocol.linkcert import MAX_LINKCERT_BYTES, LinkCert, LinkKey
+from amity.protocol.session import (
+    FRAME_PAYLOAD_BYTES,
+    MAX_EXTRA_BYTES,
+    SESSION_VERSION,
+    Session,
+    SessionState,
+)
+
+__all__ = [
+    "CryptoMode",
+    "STANDIN_DOMAIN",
+    "SessionLike",
+    "StandInIdentity",
+    "PlainSession",
+    "crypto_mode",
+    "make_keyring",
+    "make_session",
+]
+
+STANDIN_DOMAIN: Final = b"amity-sim/standin-signature/v1\x00"
+_TAG: Final = bytes(16)
+_KEY_BYTES: Final = 32
+
+
+class CryptoMode(enum.Enum):
+    REAL = "real"
+    STANDIN = "standin"
+
+
+class SessionLike(Protocol):
+    """What a simulated link needs of a session: the real one or the stand-in."""
+
+    state: SessionState
+    peer: PeerId | None
+    peer_extra: bytes
+
+    def start(self) -> bytes: ...
+
+    def receive_handshake(self, data: bytes, now_ms: int) -> bytes | None: ...
+
+    def encrypt(self, message: bytes) -> list[bytes]: ...
+
+    def decrypt(self, frame: bytes) -> bytes | None: ...
+
+
+def _standin_signature(public_key: bytes, signed: bytes) -> bytes:
+    return hashlib.blake2b(STANDIN_DOMAIN + public_key + signed, digest_size=64).digest()
+
+
+class StandInIdentity(SigningIdentity):
+    """A real Ed25519 identity whose signatures are the stand-in's (see the module docstring)."""
+
+    __slots__ = ()
+
+    def sign(self, domain: bytes, message: bytes) -> bytes:
+        if not domain.endswith(b"\x00"):
+            raise UsageError("signature domains end with a NUL byte")
+        return _standin_signature(self.peer_id.key, domain + message)
+
+
+def _standin_sign_open(signed_message: bytes, public_key: bytes) -> bytes:
+    signature, message = signed_message[:64], signed_message[64:]
+    if not hmac.compare_digest(signature, _standin_signature(public_key, message)):
+        raise nacl.exceptions.BadSignatureError("stand-in signature does not match")
+    return message
+
+
+@contextmanager
+def crypto_mode(mode: CryptoMode) -> Iterator[None]:
+    """Run the body with ``mode``'s signature check in place (restored afterwards)."""
+    if mode is CryptoMode.REAL:
+        yield
+        return
+    real: Callable[[bytes, bytes], bytes] = nacl.bindings.crypto_sign_open
+    setattr(nacl.bindings, "crypto_sign_open", _standin_sign_open)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(nacl.bindings, "crypto_sign_open", real)  # noqa: B010
+
+
+def make_keyring(seed: bytes, mode: CryptoMode) -> Keyring:
+    """A node's keyring; in stand-in mode its identity signs with the stand-in."""
+    keyring = Keyring(seed)
+    if mode is CryptoMode.STANDIN:
+        keyring.identity = StandInIdentity(seed)
+    return keyring
+
+
+class PlainSession:
+    """Stand-in for :class:`~amity.protocol.session.Session`: same sizes and checks, no secrecy.
+
+    Message 1 is 32 bytes (an ephemeral key), message 2 is ``e, s + tag, payload + tag`` and
+    message 3 ``s + tag, payload + tag``, as in Noise XX; ``s`` is the link key in clear, and the
+    payload is the real session payload (link certificate and card), checked as the real one is.
+    """
+
+    __slots__ = (
+        "_ephemeral",
+        "_extra",
+        "_link_cert",
+        "expected_peer",
+        "initiator",
+        "peer",
+        "peer_cert",
+        "peer_extra",
+        "state",
+    )
+
+    def __init__(
+        self,
+        *,
+        initiator: bool,
+        link_key: LinkKey,
+        link_cert: LinkCert,
+        ephemeral_private: bytes,
+        expected_peer: PeerId | None = None,
+        extra: bytes = b"",
+    ) -> None:
+        if link_cert.link_public != link_key.public:
+            raise UsageError("the link certificate is for another link key")
+        if len(extra) > MAX_EXTRA_BYTES:
+            raise UsageError(f"handshake extra of {len(extra)} bytes; limit {MAX_EXTRA_BYTES}")
+        self.initiator = initiator
+        self.expected_peer = expected_peer
+        self._link_cert = link_cert
+        self._extra = extra
+        self._ephemeral = ephemeral_private
+        self.state = SessionState.START
+        self.peer: PeerId | None = None
+        self.peer_cert: LinkCert | None = None
+        self.peer_extra = b""
+
+    def start(self) -> bytes:
+        if not self.initiator or self.state is not SessionState.START:
+            raise StateError("start() is the initiator's first call, made once")
+        self.state = SessionState.AWAIT_RESPONSE
+        return self._ephemeral
+
+    def _own(self) -> bytes:
+        payload = encode([SESSION_VERSION, self._link_cert.encoded, self._extra])
+        return self._link_cert.link_public + _TAG + payload + _TAG
+
+    def receive_handshake(self, data: bytes, now_ms: int) -> bytes | None:
+        if self.state is SessionState.START and not self.initiator:
+            if len(data) != _KEY_BYTES:
+                self.state = SessionState.FAILED
+                raise SessionPayloadError("the first handshake message is one 32-byte key")
+            self.state = SessionState.AWAIT_FINISH
+            return self._ephemeral + self._own()
+        if self.state is SessionState.AWAIT_RESPONSE:
+            self._check_peer(data[_KEY_BYTES:], now_ms)
+            self.state = SessionState.ESTABLISHED
+            return self._own()
+        if self.state is SessionState.AWAIT_FINISH:
+            self._check_peer(data, now_ms)
+            self.state = SessionState.ESTABLISHED
+            return None
+        raise StateError(f"no handshake message is expected in state {self.state.value}")
+
+    def _check_peer(self, data: bytes, now_ms: int) -> None:
+        static, payload = data[:_KEY_BYTES], data[_KEY_BYTES + 16 : -16]
+        try:
+            version, cert_bytes, extra = decode_array(payload, 3, "handshake payload")
+            if isinstance(version, bool) or version != SESSION_VERSION:
+                raise UnsupportedVersionError(f"session version {version!r}")
+            cert = LinkCert.decode(
+                expect_bytes(cert_bytes, "handshake link certificate", max_size=MAX_LINKCERT_BYTES)
+            )
+            if cert.link_public != static:
+                raise SessionIdentityError(
+                    f"{cert.issuer.short} sent a certificate for another key"
+                )
+            cert.check_valid(now_ms)
+            if self.expected_peer is not None and cert.issuer != self.expected_peer:
+                raise SessionIdentityError(f"expected {self.expected_peer.short}")
+        except AmityError:
+            self.state = SessionState.FAILED
+            raise
+        self.peer = cert.issuer
+        self.peer_cert = cert
+        self.peer_extra = expect_bytes(extra, "handshake extra", max_size=MAX_EXTRA_BYTES)
+
+    def encrypt(self, message: bytes) -> list[bytes]:
+        if self.state is not SessionState.ESTABLISHED:
+            raise StateError("the session is not established")
+        frames = []
+        for start in range(0, max(len(message), 1), FRAME_PAYLOAD_BYTES):
+            last = start + FRAME_PAYLOAD_BYTES >= len(message)
+            chunk = message[start : start + FRAME_PAYLOAD_BYTES]
+            frames.append(bytes([0 if last else 1]) + chunk + _TAG)
+        return frames
+
+    def decrypt(self, frame: bytes) -> bytes | None:
+        if self.state is not SessionState.ESTABLISHED:
+            raise StateError("the session is not established")
+        if len(frame) < 17 or frame[0] not in (0, 1):
+            raise SessionPayloadError("transport frame without a valid fragment flag")
+        # Messages in this simulation fit one frame; a longer one would need reassembly here.
+        if frame[0] == 1:
+            raise SessionPayloadError("the stand-in session does not reassemble fragments")
+        return frame[1:-16]
+
+
+def make_session(
+    mode: CryptoMode,
+    *,
+    initiator: bool,
+    link_key: LinkKey,
+    link_cert: LinkCert,
+    ephemeral_private: bytes,
+    expected_peer: PeerId | None,
+    extra: bytes,
+) -> SessionLike:
+    """The real Noise session, or the stand-in, with the same arguments."""
+    kind: type[Session] | type[PlainSession] = Session if mode is CryptoMode.REAL else PlainSession
+    return kind(
+        initiator=initiator,
+        link_key=link_key,
+        link_cert=link_cert,
+        ephemeral_private=ephemeral_private,
+        expected_peer=expected_peer,
+        extra=extra,
+    )

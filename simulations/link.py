@@ -1,0 +1,182 @@
+"""A simulated live link: an amity session run over one simulated connection.
+
+The counterpart of node/link.py: the handshake is the core's :class:`~amity.protocol.session.Session`
+(or the declared stand-in), carried message by message over a
+:class:`~amity.simulations.network.Connection`, with the same 10 s handshake limit. Once it is
+established, whole link messages (spec/link.md §1) go through ``session.encrypt`` / ``decrypt``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final, Protocol
+
+from amity.protocol.card import Card
+from amity.protocol.errors import AmityError, SessionIdentityError
+from amity.protocol.identity import PeerId
+from amity.protocol.session import SessionState
+from amity.simulations.crypto import SessionLike
+from amity.simulations.engine import Engine, Timer
+from amity.simulations.network import Connection
+
+__all__ = ["HANDSHAKE_TIMEOUT_MS", "LinkOwner", "SimLink"]
+
+#: As node/link.py: the handshake must complete within 10 s.
+HANDSHAKE_TIMEOUT_MS: Final = 10_000
+
+
+class LinkOwner(Protocol):
+    """The node at this end of the link."""
+
+    address: int
+
+    def now_ms(self) -> int: ...
+
+    def link_up(self, link: SimLink) -> None: ...
+
+    def link_down(self, link: SimLink) -> None: ...
+
+    def link_message(self, link: SimLink, message: bytes) -> None: ...
+
+    def link_traffic(self, link: SimLink, size: int) -> None: ...
+
+
+class SimLink:
+    """One session with a peer over one connection; ``peer`` is known once it is established."""
+
+    __slots__ = (
+        "_engine",
+        "_owner",
+        "_timeout",
+        "closed",
+        "connection",
+        "established",
+        "inbound",
+        "on_fail",
+        "peer",
+        "peer_card",
+        "remote",
+        "sent_upto",
+        "session",
+    )
+
+    def __init__(
+        self,
+        owner: LinkOwner,
+        engine: Engine,
+        connection: Connection,
+        session: SessionLike,
+        *,
+        inbound: bool,
+        on_fail: Callable[[str], None] | None = None,
+    ) -> None:
+        self._owner = owner
+        self._engine = engine
+        self.connection = connection
+        self.session = session
+        self.inbound = inbound
+        #: Called if the handshake fails (the dialler retries).
+        self.on_fail = on_fail
+        self.remote = connection.other(owner.address)
+        self.established = False
+        self.closed = False
+        self.peer: PeerId | None = None
+        self.peer_card: Card | None = None
+        #: Highest outbox seq already sent on this link (a new link starts from zero).
+        self.sent_upto = 0
+        self._timeout: Timer | None = None
+
+    def begin(self) -> None:
+        """Attach to the connection and, as the initiator, send handshake message 1."""
+        self.connection.attach(self._owner.address, self)
+        self._timeout = self._engine.call_later(HANDSHAKE_TIMEOUT_MS, self._timed_out)
+        if not self.inbound:
+            self._send_raw(self.session.start())
+
+    @property
+    def proven_peer(self) -> PeerId:
+        if self.peer is None:
+            raise AssertionError("the link is not established yet")
+        return self.peer
+
+    def send(self, message: bytes) -> None:
+        """Send one link message (spec/link.md §1) as session frames, in order."""
+        if self.closed:
+            return
+        for frame in self.session.encrypt(message):
+            self._send_raw(frame)
+
+    def _send_raw(self, data: bytes) -> None:
+        self._owner.link_traffic(self, len(data))
+        self.connection.send(self._owner.address, data)
+
+    def close(self) -> None:
+        """Close our end; the owner forgets the link at once, the peer hears of it later."""
+        if self.closed:
+            return
+        self.connection.close(self._owner.address)
+        self._ended("closed")
+
+    # -- the connection's callbacks ----------------------------------------------------------------
+
+    def on_data(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if not self.established:
+            self._handshake(data)
+            return
+        try:
+            message = self.session.decrypt(data)
+        except AmityError:  # a tampered frame ends the session (spec/session.md §6)
+            self.close()
+            return
+        if message is not None:
+            self._owner.link_message(self, message)
+
+    def on_closed(self, reason: str) -> None:
+        self._ended(reason)
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _handshake(self, data: bytes) -> None:
+        try:
+            reply = self.session.receive_handshake(data, self._owner.now_ms())
+            if reply is not None:
+                self._send_raw(reply)
+            if self.session.state is not SessionState.ESTABLISHED:
+                return
+            self.peer = self.session.peer
+            if self.session.peer_extra:
+                card = _card_or_none(self.session.peer_extra)
+                if card is not None and card.peer_id != self.peer:
+                    raise SessionIdentityError("the peer presented someone else's card")
+                self.peer_card = card
+        except AmityError as exc:
+            self.connection.close(self._owner.address)
+            self._ended(f"handshake failed: {exc.code}")
+            return
+        self.established = True
+        self._engine.cancel(self._timeout)
+        self._owner.link_up(self)
+
+    def _timed_out(self) -> None:
+        if not self.established and not self.closed:
+            self.connection.close(self._owner.address)
+            self._ended("handshake timed out")
+
+    def _ended(self, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._engine.cancel(self._timeout)
+        if self.established:
+            self._owner.link_down(self)
+        elif self.on_fail is not None:
+            self.on_fail(reason)
+
+
+def _card_or_none(data: bytes) -> Card | None:
+    try:
+        return Card.decode(data)
+    except AmityError:  # the handshake proved the key; a bad card only loses the name
+        return None

@@ -1,0 +1,431 @@
+"""A simulated node: the real protocol core, fed by the simulated network on the virtual clock.
+
+It follows node/daemon.py rule for rule, with the engine's clock instead of asyncio and memory
+instead of SQLite: envelopes are signed and verified for real and pass the replay guard; every
+message goes into a per-peer outbox before it is first sent and is resent in ``seq`` order on each
+new link until the peer ACKs or REFUSEs it (spec/link.md §2-3); an ACK goes out only after the
+"commit" of what the message changed (a group commit ``commit_ms`` long); nodes behind NAT (no
+endpoint) never get dialled and keep links to the peers they can dial; the relationship machine
+and the terms service run as in the daemon.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Final
+
+from amity.protocol.card import Card, NodeKind
+from amity.protocol.envelope import Envelope, open_envelope
+from amity.protocol.errors import (
+    AmityError,
+    DuplicateError,
+    StateError,
+    UnknownPeerError,
+    WrongSenderError,
+    WrongTypeError,
+)
+from amity.protocol.frames import (
+    MAX_ACK_SEQS,
+    FrameKind,
+    decode_ack,
+    decode_refuse,
+    encode_ack,
+    encode_refuse,
+    split_frame,
+)
+from amity.protocol.identity import PeerId
+from amity.protocol.notes import MSG_NOTE, decode_note
+from amity.protocol.relationship import (
+    CancelTimer,
+    Effect,
+    Event,
+    HandshakeCompleted,
+    HelloReceived,
+    InvitationAccepted,
+    InvitationIssued,
+    InvitationReceived,
+    LocalEnd,
+    MessageSeen,
+    Notify,
+    PeerEnded,
+    Persist,
+    Relationship,
+    RelationshipState,
+    SendMessage,
+    SetTimer,
+    TimerFired,
+    open_relationship,
+    step,
+)
+from amity.protocol.relmessages import MSG_END, MSG_HELLO, decode_end, decode_hello
+from amity.protocol.replay import MAIL_POLICY, ReplayGuard
+from amity.protocol.termsmessages import TERMS_MESSAGE_TYPES
+from amity.simulations.context import NodeBehaviour, SimEnv, Staged
+from amity.simulations.crypto import make_keyring
+from amity.simulations.dialer import ENDPOINT_SCHEME, Dialer
+from amity.simulations.engine import Timer
+from amity.simulations.link import SimLink
+from amity.simulations.negotiations import SimTerms
+from amity.simulations.network import Connection, Network
+from amity.simulations.outbox import Outbox
+from amity.simulations.streams import ByteSource
+
+__all__ = ["ACCEPTED_TYPES", "CONNECT_WAIT_MS", "SimNode"]
+
+ACCEPTED_TYPES: Final = frozenset({MSG_HELLO, MSG_END, MSG_NOTE, *TERMS_MESSAGE_TYPES})
+_DAY_MS: Final = 86_400_000
+_CARD_DAYS: Final = 30
+#: As the daemon: how long connect() waits for the relationship to become CONNECTED.
+CONNECT_WAIT_MS: Final = 15_000
+
+
+class SimNode:
+    """One node of the simulated world; see the module docstring for the rules it keeps."""
+
+    def __init__(
+        self,
+        env: SimEnv,
+        *,
+        name: str,
+        kind: NodeKind,
+        seed: bytes,
+        random: ByteSource,
+        reachable: bool,
+        behaviour: NodeBehaviour | None = None,
+    ) -> None:
+        self.env = env
+        self.engine = env.engine
+        self.network: Network = env.network
+        self.name = name
+        self.kind = kind
+        self.keyring = make_keyring(seed, env.crypto)
+        self.peer_id = self.keyring.identity.peer_id
+        self.random = random
+        self.reachable = reachable
+        self.behaviour = behaviour
+        self.address = env.network.add_host(self, kind.value)
+        self.endpoints = (f"{ENDPOINT_SCHEME}{self.address}",) if reachable else ()
+        self.guard = ReplayGuard(MAIL_POLICY)
+        self.links: dict[PeerId, list[SimLink]] = {}
+        self.terms = SimTerms(self)
+        self.outbox = Outbox(self.keyring.identity, self.now_ms, random)
+        self.dialer = Dialer(self)
+        #: Link frames and bytes sent to each host address.
+        self.traffic: dict[int, list[int]] = {}
+        self.rejected = 0
+        self.refused_by_peers = 0
+        self.duplicates = 0
+        self._rels: dict[bytes, Relationship] = {}
+        self._current: dict[PeerId, bytes] = {}
+        self._timers: dict[tuple[bytes, str], Timer] = {}
+        self._acks: dict[SimLink, list[int]] = {}
+        self._connect_waits: dict[bytes, tuple[Timer, Callable[[bool, str], None]]] = {}
+        self._batch: list[Callable[[], None]] | None = None
+        self._card: Card | None = None
+
+    def __repr__(self) -> str:
+        return f"SimNode({self.name}, {self.peer_id.short})"
+
+    def now_ms(self) -> int:
+        return self.env.start_ms + self.engine.now_ms
+
+    # -- what the owner asks -----------------------------------------------------------------------
+
+    def card(self, *, invite_secret: bytes | None = None, ttl_ms: int | None = None) -> Card:
+        """Our peer card (an invitation with ``invite_secret``), cached as the daemon does."""
+        now = self.now_ms()
+        cached = self._card
+        if invite_secret is None and cached is not None and cached.not_after_ms > now + _DAY_MS:
+            return cached
+        _, cert = self.keyring.current(now)
+        card = Card.issue(
+            self.keyring.identity,
+            link_cert=cert,
+            kind=self.kind,
+            name=self.name,
+            endpoints=self.endpoints,
+            issued_ms=now,
+            not_after_ms=min(now + (ttl_ms or _CARD_DAYS * _DAY_MS), cert.not_after_ms),
+            invite_secret=invite_secret,
+        )
+        if invite_secret is None:
+            self._card = card
+        return card
+
+    def invite(self, ttl_ms: int = 7 * _DAY_MS) -> Card:
+        """Issue a one-time invitation valid for ``ttl_ms``."""
+        invitation = self.card(invite_secret=self.random.take(16), ttl_ms=ttl_ms)
+        self._stage(*open_relationship(InvitationIssued(invitation), self.now_ms()))
+        return invitation
+
+    def connect(self, invitation: Card, on_done: Callable[[bool, str], None]) -> None:
+        """Use ``invitation``: dial the inviter once; ``on_done(ok, why)`` when it is settled."""
+        now = self.now_ms()
+        invitation.check_valid(now)
+        secret = invitation.invite_secret
+        if secret is None or invitation.peer_id == self.peer_id:
+            raise StateError("connect() takes someone else's invitation card")
+        current = self.relationship(invitation.peer_id)
+        if current is not None and current.state is RelationshipState.CONNECTED:
+            on_done(True, "already connected")
+            return
+        rel = self._rels.get(secret)
+        if rel is None:
+            rel = self._stage(*open_relationship(InvitationReceived(invitation), now))
+        if rel.state is RelationshipState.INVITED:
+            rel = self._step(rel, InvitationAccepted())
+        if secret not in self._connect_waits:
+            timer = self.engine.call_later(CONNECT_WAIT_MS, self._connect_done, secret, False, "")
+            self._connect_waits[secret] = (timer, on_done)
+        fail = functools.partial(self._connect_done, secret, False)
+        self.dialer.dial(invitation.peer_id, invitation.endpoints, fail)
+
+    def end(self, peer: PeerId, reason: str) -> Relationship:
+        rel = self.relationship(peer)
+        if rel is None:
+            raise StateError(f"no relationship with {peer.short}")
+        return self._step(rel, LocalEnd(reason))
+
+    def relationship(self, peer: PeerId) -> Relationship | None:
+        """The live relationship with ``peer``, else the latest ended one (as the book keeps it)."""
+        secret = self._current.get(peer)
+        return None if secret is None else self._rels.get(secret)
+
+    def relationships(self) -> list[Relationship]:
+        """Every relationship this node holds, oldest first."""
+        return list(self._rels.values())
+
+    def commit(self, staged: Staged) -> None:
+        """Queue a service's sends now; run its after-actions when the commit is done."""
+        for out in staged.sends:
+            self.outbox.add(out.to, out.type, out.body)
+        peers = list(dict.fromkeys(out.to for out in staged.sends))
+        self._after_commit(functools.partial(self._committed, staged.after, peers))
+
+    # -- relationship effects ----------------------------------------------------------------------
+
+    def _step(self, rel: Relationship, event: Event) -> Relationship:
+        return self._stage(*step(rel, event, self.now_ms()))
+
+    def _stage(self, rel: Relationship, effects: list[Effect]) -> Relationship:
+        """Persist and queue sends now (our "transaction"); timers and notices after the commit."""
+        later: list[Callable[[], None]] = []
+        for effect in effects:
+            if isinstance(effect, Persist):
+                self._remember(effect.relationship)
+            elif isinstance(effect, SendMessage):
+                self.outbox.add(effect.to, effect.type, effect.body)
+            elif isinstance(effect, SetTimer):
+                later.append(functools.partial(self._arm, rel, effect.token, effect.at_ms))
+            elif isinstance(effect, CancelTimer):
+                later.append(functools.partial(self._disarm, rel.invite_secret, effect.token))
+            elif isinstance(effect, Notify):
+                later.append(functools.partial(self._notify, rel, effect))
+        peers = list(dict.fromkeys(e.to for e in effects if isinstance(e, SendMessage)))
+        if later or peers:
+            self._after_commit(functools.partial(self._committed, later, peers))
+        return rel
+
+    def _committed(self, actions: list[Callable[[], None]], peers: list[PeerId]) -> None:
+        for action in actions:
+            action()
+        for peer in peers:
+            self.dialer.ensure(peer)
+            self._flush(peer)
+
+    def _after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` when the current group commit is on "disk" (``commit_ms`` from now)."""
+        if self._batch is None:
+            self._batch = []
+            self.engine.call_later(self.env.commit_ms, self._flush_batch)
+        self._batch.append(action)
+
+    def _flush_batch(self) -> None:
+        batch, self._batch = self._batch or [], None
+        for action in batch:
+            action()
+
+    def _remember(self, rel: Relationship) -> None:
+        self._rels[rel.invite_secret] = rel
+        if rel.peer is not None:
+            known = self._current.get(rel.peer)
+            if known in (None, rel.invite_secret) or rel.state is not RelationshipState.ENDED:
+                self._current[rel.peer] = rel.invite_secret
+
+    def _notify(self, rel: Relationship, effect: Notify) -> None:
+        self.env.observer.record(self, f"rel.{effect.kind}", rel.peer, effect.detail)
+        if effect.kind == "connected":
+            self._connect_done(rel.invite_secret, True, "")
+            if self.behaviour is not None and rel.peer is not None:
+                self.behaviour.on_connected(self, rel.peer)
+
+    def _connect_done(self, secret: bytes, ok: bool, why: str) -> None:
+        waiting = self._connect_waits.pop(secret, None)
+        if waiting is not None:
+            self.engine.cancel(waiting[0])
+            waiting[1](ok, why or ("connected" if ok else "not connected in time"))
+
+    def _arm(self, rel: Relationship, token: str, at_ms: int) -> None:
+        # Keyed by relationship AND token: tokens ("invitation-1") repeat across relationships.
+        key = (rel.invite_secret, token)
+        self.engine.cancel(self._timers.pop(key, None))
+        delay = max(0, at_ms - self.now_ms())
+        self._timers[key] = self.engine.call_later(delay, self._timer_fired, key)
+
+    def _disarm(self, secret: bytes, token: str) -> None:
+        self.engine.cancel(self._timers.pop((secret, token), None))
+
+    def _timer_fired(self, key: tuple[bytes, str]) -> None:
+        self._timers.pop(key, None)
+        rel = self._rels.get(key[0])
+        if rel is not None:
+            self._step(rel, TimerFired(key[1]))
+
+    # -- links -------------------------------------------------------------------------------------
+
+    def accept(self, connection: Connection) -> None:
+        """An inbound connection: answer the handshake (the network's Host callback)."""
+        self.dialer.open_link(connection, inbound=True)
+
+    def went_offline(self) -> None:
+        self.dialer.stop()
+
+    def came_online(self) -> None:
+        """Back on the network: dial whoever we owe messages, or must hold a link to."""
+        for peer in list(self._current):
+            if self.dialer.wants_link(peer):
+                self.dialer.ensure(peer)
+
+    def link_up(self, link: SimLink) -> None:
+        """The handshake is done: as the daemon's ``_attach``."""
+        peer = link.proven_peer
+        self.links.setdefault(peer, []).append(link)
+        self.dialer.linked(peer)
+        rel = self.relationship(peer)
+        if rel is not None and rel.state is not RelationshipState.ENDED:
+            self._step(rel, HandshakeCompleted(peer, self.card()))
+        self._flush(peer)
+
+    def _flush(self, peer: PeerId) -> None:
+        links = self.links.get(peer)
+        if links:
+            self.outbox.flush(peer, links[-1])
+
+    def link_down(self, link: SimLink) -> None:
+        peer = link.proven_peer
+        links = self.links.get(peer, [])
+        if link in links:
+            links.remove(link)
+            if not links:
+                del self.links[peer]
+        self._acks.pop(link, None)
+        if self.dialer.wants_link(peer):
+            self.dialer.ensure(peer)
+
+    def link_traffic(self, link: SimLink, size: int) -> None:
+        counts = self.traffic.get(link.remote)
+        if counts is None:
+            counts = self.traffic[link.remote] = [0, 0]
+        counts[0] += 1
+        counts[1] += size
+
+    # -- receiving ---------------------------------------------------------------------------------
+
+    def link_message(self, link: SimLink, message: bytes) -> None:
+        peer = link.proven_peer
+        try:
+            kind, payload = split_frame(message)
+            if kind is FrameKind.ENVELOPE:
+                self._on_envelope(link, payload)
+            elif kind is FrameKind.ACK:
+                self.outbox.settled(peer, decode_ack(payload).seqs)
+            elif kind is FrameKind.REFUSE:
+                refusal = decode_refuse(payload)
+                self.outbox.settled(peer, [refusal.seq])
+                self.refused_by_peers += 1
+                self.env.observer.record(self, "message.refused_by_peer", peer, refusal.code)
+            else:
+                raise WrongTypeError(f"{kind.name} frames need a relay; none run here")
+        except AmityError as exc:
+            self.rejected += 1
+            self.env.observer.record(self, "message.rejected", peer, exc.code)
+
+    def _on_envelope(self, link: SimLink, data: bytes) -> None:
+        envelope = open_envelope(data, recipient=self.peer_id)
+        if envelope.sender != link.peer:
+            raise WrongSenderError(f"{link.proven_peer.short} forwarded someone else's message")
+
+        def refuse(exc: AmityError) -> None:
+            link.send(encode_refuse(envelope.seq, exc.code, exc.message))
+
+        if envelope.type not in ACCEPTED_TYPES:
+            unknown = WrongTypeError(f"this node does not handle {envelope.type!r} messages")
+            refuse(unknown)
+            raise unknown
+        self._receive(envelope, link, refuse)
+
+    def _receive(
+        self, envelope: Envelope, link: SimLink, refuse: Callable[[AmityError], None]
+    ) -> None:
+        """As the daemon: replay check, the relationship's and the service's answers, ACK after."""
+        now = self.now_ms()
+        try:
+            self.guard.check(envelope, now)
+        except DuplicateError:  # stored before: confirm again, change nothing
+            self.duplicates += 1
+            self._after_commit(functools.partial(self._ack_later, link, envelope.seq))
+            return
+        try:
+            rel, effects = self._dispatch(envelope, now)
+            staged = None
+            if envelope.type in self.terms.types:
+                if rel.state is not RelationshipState.CONNECTED:
+                    raise UnknownPeerError(
+                        f"{envelope.type} needs a connected relationship; it is {rel.state.value}"
+                    )
+                staged = self.terms.receive(envelope, rel, now)
+        except AmityError as exc:
+            refuse(exc)
+            raise
+        self.guard.record(envelope, now)
+        self._stage(rel, effects)
+        if staged is not None:
+            self.commit(staged)
+        self._after_commit(functools.partial(self._ack_later, link, envelope.seq))
+
+    def _dispatch(self, envelope: Envelope, now: int) -> tuple[Relationship, list[Effect]]:
+        sender = envelope.sender
+        rel = self.relationship(sender)
+        if envelope.type == MSG_HELLO:
+            hello = decode_hello(envelope.body)
+            if rel is None or rel.state is RelationshipState.ENDED:
+                secret = hello.invite_secret
+                rel = self._rels.get(secret) if secret is not None else None
+                if rel is None:
+                    raise UnknownPeerError(
+                        f"{sender.short} is not a peer of ours and has no valid invitation"
+                    )
+                rel, first = step(rel, HandshakeCompleted(sender, self.card()), now)
+                rel, second = step(rel, HelloReceived(hello.card, hello.invite_secret), now)
+                return rel, [*first, *second]
+            return step(rel, HelloReceived(hello.card, hello.invite_secret), now)
+        if rel is None:
+            raise UnknownPeerError(f"{sender.short} is not a peer of ours")
+        if envelope.type == MSG_END:
+            return step(rel, PeerEnded(decode_end(envelope.body).reason), now)
+        if envelope.type == MSG_NOTE:
+            decode_note(envelope.body)
+        return step(rel, MessageSeen(envelope.type), now)
+
+    def _ack_later(self, link: SimLink, seq: int) -> None:
+        """Queue an ACK; the ACKs of one commit for one link go out as one frame."""
+        pending = self._acks.setdefault(link, [])
+        pending.append(seq)
+        if len(pending) == 1:
+            self.engine.call_later(0, self._send_acks, link)
+
+    def _send_acks(self, link: SimLink) -> None:
+        seqs = self._acks.pop(link, [])
+        for start in range(0, len(seqs), MAX_ACK_SEQS):
+            link.send(encode_ack(seqs[start : start + MAX_ACK_SEQS]))

@@ -1,0 +1,83 @@
+"""A simulated node's outbox: envelopes signed with their final seq, kept until ACKed or REFUSEd.
+
+As spec/link.md §3 asks of a sender: an envelope is signed (seq, time, nonce) and stored before
+it is first sent; every new link resends, in seq order, whatever is still unacknowledged; retries
+send the same bytes, so the receiver sees one message however often it travels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from amity.protocol.envelope import sign_envelope
+from amity.protocol.frames import encode_envelope_frame
+from amity.protocol.identity import PeerId, SigningIdentity
+from amity.simulations.link import SimLink
+from amity.simulations.streams import ByteSource
+
+__all__ = ["Outbox"]
+
+
+class _Queue:
+    __slots__ = ("next_seq", "pending")
+
+    def __init__(self) -> None:
+        self.next_seq = 1
+        #: seq -> signed envelope, in seq order.
+        self.pending: dict[int, bytes] = {}
+
+
+class Outbox:
+    """Per-peer sequence numbers and unacknowledged envelopes of one node."""
+
+    __slots__ = ("_clock_ms", "_identity", "_queues", "_random", "signed")
+
+    def __init__(
+        self, identity: SigningIdentity, clock_ms: Callable[[], int], random: ByteSource
+    ) -> None:
+        self._identity = identity
+        self._clock_ms = clock_ms
+        self._random = random
+        self._queues: dict[PeerId, _Queue] = {}
+        #: Envelopes signed for each peer (each counted once, however often it is resent).
+        self.signed: dict[PeerId, int] = {}
+
+    def add(self, peer: PeerId, type_: str, body: bytes) -> int:
+        """Sign one envelope for ``peer`` and keep it until acknowledged; returns its seq."""
+        queue = self._queues.get(peer)
+        if queue is None:
+            queue = self._queues[peer] = _Queue()
+        seq = queue.next_seq
+        queue.next_seq += 1
+        queue.pending[seq] = sign_envelope(
+            self._identity,
+            type=type_,
+            recipient=peer,
+            seq=seq,
+            ts_ms=self._clock_ms(),
+            nonce=self._random.take(16),
+            body=body,
+        )
+        self.signed[peer] = self.signed.get(peer, 0) + 1
+        return seq
+
+    def pending(self, peer: PeerId) -> int:
+        queue = self._queues.get(peer)
+        return 0 if queue is None else len(queue.pending)
+
+    def flush(self, peer: PeerId, link: SimLink) -> None:
+        """Send on ``link`` every unacknowledged envelope it has not carried yet, in seq order."""
+        queue = self._queues.get(peer)
+        if queue is None:
+            return
+        for seq, envelope in queue.pending.items():
+            if seq > link.sent_upto:
+                link.send(encode_envelope_frame(envelope))
+                link.sent_upto = seq
+
+    def settled(self, peer: PeerId, seqs: Iterable[int]) -> None:
+        """The peer ACKed (stored) or REFUSEd these: stop resending them."""
+        queue = self._queues.get(peer)
+        if queue is not None:
+            for seq in seqs:
+                queue.pending.pop(seq, None)

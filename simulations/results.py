@@ -1,0 +1,269 @@
+"""Result files of a market run: summary.json, negotiations.csv, events.csv and report.md.
+
+Everything written is a function of the scenario, the seed and the crypto mode: no wall-clock
+times, no paths of this machine, floats rounded, rows in a fixed order, so two runs with the same
+inputs write byte-identical files (tests/simulations checks it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import platform
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from amity.protocol import PROTOCOL_VERSION, __version__
+from amity.simulations.crypto import CryptoMode
+from amity.simulations.market import MarketWorld, Visit
+
+__all__ = ["RESULT_FILES", "result_dir_name", "summarise", "write_results"]
+
+RESULT_FILES: Final = ("summary.json", "negotiations.csv", "events.csv", "report.md")
+_INTERRUPTED: Final = " — **interrupted (Ctrl-C): partial results**"
+_OUTCOMES: Final = ("agreed", "rejected", "expired", "withdrawn", "unreached", "pending")
+
+
+def result_dir_name(scenario: str, seed: int, *, quick: bool, crypto: CryptoMode) -> str:
+    """``<scenario>-seed<N>``, with ``-quick`` / ``-standin`` when those apply."""
+    name = f"{scenario}-seed{seed}"
+    if quick:
+        name += "-quick"
+    if crypto is CryptoMode.STANDIN:
+        name += "-standin"
+    return name
+
+
+def _stats(values: Sequence[int]) -> dict[str, float | int | None]:
+    if not values:
+        return {"count": 0, "mean": None, "median": None, "p95": None, "max": None}
+    ordered = sorted(values)
+    p95 = ordered[max(0, -(-95 * len(ordered) // 100) - 1)]  # nearest rank
+    return {
+        "count": len(ordered),
+        "mean": round(statistics.fmean(ordered), 3),
+        "median": statistics.median(ordered),
+        "p95": p95,
+        "max": ordered[-1],
+    }
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def summarise(world: MarketWorld) -> dict[str, Any]:
+    """The key figures of a run, as the JSON summary holds them."""
+    sc = world.scenario
+    visits = world.visits
+    agreed = [v for v in visits if v.outcome == "agreed"]
+    offered = [v for v in visits if v.negotiation_id is not None]
+    outcomes = {name: sum(v.outcome == name for v in visits) for name in _OUTCOMES}
+    pairings = []
+    keys = sorted({(v.profile, v.policy) for v in visits})
+    for profile, policy in keys:
+        group = [v for v in visits if (v.profile, v.policy) == (profile, policy)]
+        done = [v for v in group if v.outcome == "agreed"]
+        pairings.append(
+            {
+                "person_profile": profile,
+                "vendor_policy": policy,
+                "visits": len(group),
+                "agreed": len(done),
+                "agreement_rate": _rate(len(done), len(group)),
+                "outcomes": {n: c for n in _OUTCOMES if (c := sum(v.outcome == n for v in group))},
+                "mean_rounds": _stats([v.rounds for v in group if v.settled_ms is not None])[
+                    "mean"
+                ],
+            }
+        )
+    nodes = [*world.vendors, *world.persons]
+    net = world.network.stats
+    return {
+        "scenario": sc.name,
+        "kind": "market",
+        "source": sc.source.name,
+        "description": sc.description,
+        "seed": world.seed,
+        "quick": sc.quick,
+        "crypto": world.crypto.value,
+        "interrupted": world.interrupted,
+        "versions": {
+            "amity": __version__,
+            "protocol": PROTOCOL_VERSION,
+            "python": platform.python_version(),
+        },
+        "virtual_end_ms": world.engine.now_ms,
+        "events_run": world.engine.events_run,
+        "population": {"persons": sc.persons, "vendors": sc.vendors, "visits": len(visits)},
+        "outcomes": outcomes,
+        "negotiations": len(offered),
+        "agreement_rate": _rate(len(agreed), len(visits)),
+        "agreement_rate_of_negotiations": _rate(len(agreed), len(offered)),
+        "rounds_per_agreement": _stats([v.rounds for v in agreed]),
+        "messages_per_agreement": _stats([v.messages for v in agreed]),
+        "frames_per_agreement": _stats([v.frames for v in agreed]),
+        "bytes_per_agreement": _stats([v.size_bytes for v in agreed]),
+        "time_to_agreement_ms": _stats([_since(v, v.arrive_ms) for v in agreed]),
+        "negotiation_time_ms": _stats([_since(v, v.offered_ms) for v in agreed]),
+        "agreements_identical_on_both_sides": all(
+            v.agreement == v.vendor_agreement for v in agreed
+        ),
+        "by_pairing": pairings,
+        "network": {
+            "messages_sent": net.messages_sent,
+            "messages_delivered": net.messages_delivered,
+            "bytes_sent": net.bytes_sent,
+            "lost_in_transit": net.lost_in_transit,
+            "lost_on_dead_connection": net.lost_on_dead_connection,
+            "dials": net.dials,
+            "dials_failed": net.dials_failed,
+            "connections_opened": net.connections_opened,
+            "connections_broken": dict(sorted(net.broken.items())),
+            "churn_departures": world.churn.departures,
+        },
+        "nodes": {
+            "messages_rejected": sum(n.rejected for n in nodes),
+            "refused_by_peers": sum(n.refused_by_peers for n in nodes),
+            "duplicates_acked_again": sum(n.duplicates for n in nodes),
+        },
+    }
+
+
+def _since(visit: Visit, start_ms: int | None) -> int:
+    assert visit.settled_ms is not None and start_ms is not None
+    return visit.settled_ms - start_ms
+
+
+def _csv(rows: list[list[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _negotiations_csv(world: MarketWorld) -> str:
+    rows: list[list[object]] = [
+        [
+            "visit", "person", "vendor", "person_profile", "vendor_policy", "offer",
+            "arrive_ms", "connected_ms", "offered_ms", "settled_ms", "connect_attempts",
+            "outcome", "person_state", "vendor_state", "rounds", "messages", "frames", "bytes",
+            "negotiation_id", "agreement_id",
+        ]
+    ]  # fmt: skip
+    for v in world.visits:
+        rows.append(
+            [
+                v.index, v.person.name, v.vendor.name, v.profile, v.policy, v.offer,
+                v.arrive_ms, _blank(v.connected_ms), _blank(v.offered_ms), _blank(v.settled_ms),
+                v.attempts, v.outcome, v.person_state, v.vendor_state, v.rounds, v.messages,
+                v.frames, v.size_bytes, "" if v.negotiation_id is None else v.negotiation_id.hex(),
+                v.agreement_id,
+            ]
+        )  # fmt: skip
+    return _csv(rows)
+
+
+def _blank(value: int | None) -> object:
+    return "" if value is None else value
+
+
+def _events_csv(world: MarketWorld) -> str:
+    rows: list[list[object]] = [["time_ms", "node", "peer", "event", "detail"]]
+    rows += [[e.time_ms, e.node, e.peer, e.event, e.detail] for e in world.events]
+    return _csv(rows)
+
+
+def _figure(stats: dict[str, Any], unit: str = "") -> str:
+    if not stats["count"]:
+        return "—"
+    return f"mean {stats['mean']:g}{unit}, median {stats['median']:g}{unit}, p95 {stats['p95']:g}{unit}"
+
+
+def _report(summary: dict[str, Any], command: str) -> str:
+    s = summary
+    crypto = (
+        "**real** (Ed25519 signatures, Noise XX sessions, as the daemon runs them)"
+        if s["crypto"] == "real"
+        else "**stand-in** (declared: signatures are BLAKE2b-512 over key and bytes, sessions "
+        "unencrypted; same message flow and sizes; see amity.simulations.crypto)"
+    )
+    o = s["outcomes"]
+    lines = [
+        f"# amity-sim: {s['scenario']}, seed {s['seed']}" + (" (quick)" if s["quick"] else ""),
+        "",
+        s["description"],
+        "",
+        f"- scenario file: `{s['source']}`; command: `{command}`",
+        f"- versions: amity {s['versions']['amity']}, protocol v{s['versions']['protocol']}, "
+        f"Python {s['versions']['python']}",
+        f"- crypto: {crypto}",
+        f"- population: {s['population']['persons']} persons, {s['population']['vendors']} "
+        f"vendors, {s['population']['visits']} visits",
+        f"- virtual time at the end: {s['virtual_end_ms'] / 60_000:.1f} min; "
+        f"{s['events_run']} events" + (_INTERRUPTED if s["interrupted"] else ""),
+        "",
+        "## Key figures",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        f"| agreement rate (of visits) | {s['agreement_rate']} |",
+        f"| agreement rate (of negotiations) | {s['agreement_rate_of_negotiations']} |",
+        f"| outcomes | {', '.join(f'{k} {v}' for k, v in o.items() if v)} |",
+        f"| rounds per agreement | {_figure(s['rounds_per_agreement'])} |",
+        f"| messages per agreement (signed envelopes, both ways) | {_figure(s['messages_per_agreement'])} |",
+        f"| link frames per agreement (handshakes, resends, ACKs) | {_figure(s['frames_per_agreement'])} |",
+        f"| time to agreement (visit to both holding it) | {_figure(s['time_to_agreement_ms'], ' ms')} |",
+        f"| negotiation time (offer to both holding it) | {_figure(s['negotiation_time_ms'], ' ms')} |",
+        f"| both sides hold byte-identical agreements | {s['agreements_identical_on_both_sides']} |",
+        "",
+        "## By pairing",
+        "",
+        "| person profile | vendor policy | visits | agreed | rate | mean rounds | outcomes |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]  # fmt: skip
+    for p in s["by_pairing"]:
+        outcomes = ", ".join(f"{k} {v}" for k, v in p["outcomes"].items())
+        lines.append(
+            f"| {p['person_profile']} | {p['vendor_policy']} | {p['visits']} | {p['agreed']} | "
+            f"{p['agreement_rate']} | {p['mean_rounds']} | {outcomes} |"
+        )
+    n = s["network"]
+    lines += [
+        "",
+        "## Network",
+        "",
+        f"{n['messages_sent']} messages sent, {n['messages_delivered']} delivered, "
+        f"{n['lost_in_transit']} lost in transit, {n['lost_on_dead_connection']} on dead "
+        f"connections; {n['dials']} dials ({n['dials_failed']} failed), "
+        f"{n['connections_opened']} connections, broken: "
+        + (", ".join(f"{k} {v}" for k, v in n["connections_broken"].items()) or "none")
+        + f"; {n['churn_departures']} nodes went offline. Nodes rejected "
+        f"{s['nodes']['messages_rejected']} messages and acknowledged "
+        f"{s['nodes']['duplicates_acked_again']} resent duplicates again.",
+        "",
+        "Files: `summary.json` (these figures), `negotiations.csv` (one row per visit), "
+        "`events.csv` (what the nodes notified, in virtual time).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_results(world: MarketWorld, out_dir: Path, *, command: str) -> Path:
+    """Write the four result files into ``out_dir/<scenario>-seed<N>…/``; returns that folder."""
+    sc = world.scenario
+    folder = out_dir / result_dir_name(sc.name, world.seed, quick=sc.quick, crypto=world.crypto)
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = summarise(world)
+    files = {
+        "summary.json": json.dumps(summary, indent=2, sort_keys=False) + "\n",
+        "negotiations.csv": _negotiations_csv(world),
+        "events.csv": _events_csv(world),
+        "report.md": _report(summary, command),
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8", newline="\n")
+    return folder
