@@ -8,12 +8,14 @@ replay and a forgery, and sealed mail that a relay can route but not read.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from amity.node.cli.render import emit
+from amity.node.cli.story import run_story
 from amity.protocol.card import INVITE_SECRET_BYTES, Card, NodeKind
 from amity.protocol.envelope import Envelope, open_envelope, sign_envelope
 from amity.protocol.errors import AmityError
@@ -35,6 +37,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description=__doc__,
     )
     demo.add_argument("--json", action="store_true", help="print the steps as one JSON object")
+    demo.add_argument(
+        "--story",
+        action="store_true",
+        help=(
+            "run two real nodes on loopback instead (temporary homes, real servers, real SQLite) "
+            "and walk the whole story: invitation, terms, agreement, grant, read, holdings, "
+            "expiry with a deletion receipt, audit trails"
+        ),
+    )
     demo.set_defaults(handler=_demo)
 
 
@@ -80,6 +91,14 @@ def _demo(args: argparse.Namespace) -> int:
 
     def step(what: str, **detail: Any) -> None:
         steps.append({"step": len(steps) + 1, "what": what, **detail})
+        if args.story and not args.json:  # the story takes seconds: show it as it happens
+            print(_human({"steps": [steps[-1]]}), flush=True)
+
+    if args.story:
+        asyncio.run(run_story(step))
+        if args.json:
+            emit({"steps": steps}, _human, as_json=True)
+        return 0
 
     alice = _Party("Alice", NodeKind.PERSON, now_ms)
     shop = _Party("Corner Bookshop", NodeKind.VENDOR, now_ms, invite=True)

@@ -1,0 +1,201 @@
+"""``amity demo --story``: a person and a vendor node on loopback walk the whole VRM story.
+
+Two real nodes (temporary homes, real aiohttp servers on 127.0.0.1, real SQLite) in this
+process, driven only through their local APIs, as the CLI would: meet by invitation, agree on
+the person's terms under the vendor's policy, share two fields for a few seconds, let the
+vendor read them, ask it what it holds, watch expiry delete them with a signed receipt, and
+check both audit trails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from amity.node.api import NODE
+from amity.node.home import Config, Home
+from amity.node.runner import RunOptions, create_app
+from amity.protocol.agreement import Agreement
+from amity.protocol.card import NodeKind
+
+__all__ = ["run_story"]
+
+_POLICY = """\
+# The vendor's policy: it welcomes #NoStalking customers.
+version = 1
+vocabulary = 1
+default = "ask-human"
+
+[clause."amity.no-tracking"]
+action = "accept"
+
+[clause."amity.purpose-limitation"]
+action = "accept"
+
+[clause."amity.no-third-party-sharing"]
+action = "accept"
+"""
+_GRANT_S = 2
+
+
+class _Refused(RuntimeError):
+    """The node answered with an error; ``code`` is its error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Api:
+    """One node's local API, called with its bearer token."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str, token: str) -> None:
+        self._http, self._base, self._token = http, base, token
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {"Authorization": f"Bearer {self._token}"}
+        async with self._http.request(
+            method, self._base + path, json=body, headers=headers
+        ) as reply:
+            data = await reply.json()
+            if reply.status >= 400:
+                error = data.get("error", {}) if isinstance(data, dict) else {}
+                raise _Refused(error.get("code", str(reply.status)), f"{method} {path}: {data}")
+            return data
+
+
+@contextlib.asynccontextmanager
+async def _node(root: Path, name: str, kind: NodeKind) -> AsyncIterator[tuple[web.AppRunner, str]]:
+    home = Home(root / name)
+    config = Config(name=name, kind=kind, mdns=False)
+    seed = home.create(config)
+    options = RunOptions(listen="127.0.0.1:0", api="127.0.0.1:0", mdns=False, relay=False)
+    runner = web.AppRunner(create_app(home, config, seed, options), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = next(a[1] for a in runner.addresses if isinstance(a, tuple))
+        yield runner, f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def _until(check: Callable[[], Any], what: str, timeout_s: float = 10.0) -> Any:
+    """Poll ``check`` (an async callable) until it returns something truthy."""
+    async with asyncio.timeout(timeout_s):
+        while not (found := await check()):
+            await asyncio.sleep(0.05)
+    return found
+
+
+async def run_story(step: Callable[..., None]) -> None:
+    """Walk the story, reporting each step through ``step(what, **detail)``."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="amity-story-") as name:
+        root = Path(name)
+        async with (
+            _node(root, "Alice", NodeKind.PERSON) as (alice_runner, alice_url),
+            _node(root, "Corner Shop", NodeKind.VENDOR) as (shop_runner, shop_url),
+            aiohttp.ClientSession() as http,
+        ):
+            alice = _Api(http, alice_url, Home(root / "Alice").api_token())
+            shop = _Api(http, shop_url, Home(root / "Corner Shop").api_token())
+            alice_did = alice_runner.app[NODE].peer_id.did
+            shop_did = shop_runner.app[NODE].peer_id.did
+            step("two nodes running on loopback", person=alice_did, vendor=shop_did)
+
+            invitation = await shop.call("POST", "/api/invite", {"ttl_s": 600})
+            met = await alice.call("POST", "/api/connect", {"uri": invitation["uri"]})
+            step("Alice accepts the shop's invitation", state=met["state"], name=met["name"])
+
+            await shop.call("PUT", "/api/policy", {"toml": _POLICY})
+            offer = await alice.call(
+                "POST", "/api/terms/offer", {"peer": shop_did, "roster": "P2B1"}
+            )
+            step("Alice proffers her terms: #NoStalking (P2B1)", negotiation=offer["id"][:8])
+
+            async def agreed() -> Any:
+                found = await alice.call("GET", f"/api/terms/{offer['id']}")
+                return found if found["state"] == "agreed" else None
+
+            done = await _until(agreed, "the agreement")
+            agreement_id = done["agreement_id"]
+            record = await shop.call("GET", f"/api/agreements/{agreement_id}")
+            verified = Agreement.decode(bytes.fromhex(record["agreement_hex"]))
+            step(
+                "the shop's policy accepts; both hold one agreement, verified by a third party",
+                agreement=agreement_id[:16],
+                signed_by=f"{verified.person.short} and {verified.vendor.short}",
+            )
+
+            for field, kind, value in (
+                ("email", "email", "alice@example.org"),
+                ("address", "postal-address", "1 Main St; Springfield; 12345; US"),
+                ("phone", "phone", "+15555550100"),
+            ):
+                await alice.call("PUT", f"/api/vault/{field}", {"type": kind, "value": value})
+            step("Alice's vault: three fields, sealed at rest", fields="email, address, phone")
+
+            grant = await alice.call(
+                "POST",
+                "/api/grants",
+                {
+                    "peer": shop_did,
+                    "fields": ["email", "address"],
+                    "purpose": "service-provision",
+                    "context": "order 42",
+                    "expires_s": _GRANT_S,
+                },
+            )
+            step(f"Alice grants email and address for {_GRANT_S} s", grant=grant["grant_id"][:8])
+
+            async def delivered() -> Any:
+                with contextlib.suppress(_Refused):
+                    return await shop.call("GET", f"/api/holdings/{alice_did}/email")
+                return None
+
+            read = await _until(delivered, "the delivery")
+            step("the shop reads what it was given", email=read["value"])
+            try:
+                await shop.call("GET", f"/api/holdings/{alice_did}/phone")
+                answer = "given (this would be a bug)"
+            except _Refused as exc:
+                answer = f"refused: {exc.code}"
+            step("the shop asks for the phone, outside the grant", answer=answer)
+
+            statement = await alice.call("POST", f"/api/holdings/{shop_did}/query", {})
+            step("Alice asks: what do you hold about me?", signed_answer=_summary(statement))
+
+            async def receipted() -> Any:
+                shown = await alice.call("GET", f"/api/grants/{grant['grant_id']}")
+                return shown if shown["state"] == "deleted" else None
+
+            gone = await _until(receipted, "the deletion receipt", timeout_s=_GRANT_S + 10)
+            step(
+                "the grant expires: the shop deletes the data and signs a receipt",
+                reason=gone.get("deletion_reason"),
+            )
+            log = await alice.call("GET", "/api/audit")
+            theirs = await shop.call("GET", "/api/audit")
+            step(
+                "both audit trails verify (hash-chained)",
+                alice_entries=len(log["entries"]),
+                shop_entries=len(theirs["entries"]),
+            )
+    step("done", seconds=round(time.perf_counter() - started, 2))
+
+
+def _summary(statement: dict[str, Any]) -> str:
+    if not statement.get("answered"):
+        return "no answer"
+    fields = sorted({f for item in statement["items"] for f in item["fields"]})
+    return f"{len(statement['items'])} grant ({', '.join(fields)}), signature verified"

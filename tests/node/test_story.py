@@ -1,0 +1,24 @@
+"""`amity demo --story`: two real nodes on loopback walk the whole VRM story."""
+
+from __future__ import annotations
+
+import json
+
+from tests.node.conftest import run_amity
+
+
+def test_the_story_runs_end_to_end() -> None:
+    result = run_amity("demo", "--story", "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    steps = {step["what"]: step for step in json.loads(result.stdout)["steps"]}
+    agreed = steps["the shop's policy accepts; both hold one agreement, verified by a third party"]
+    assert len(agreed["agreement"]) == 16
+    assert steps["the shop reads what it was given"]["email"] == "alice@example.org"
+    outside = steps["the shop asks for the phone, outside the grant"]
+    assert outside["answer"] == "refused: grants.no_grant"
+    answer = steps["Alice asks: what do you hold about me?"]["signed_answer"]
+    assert answer == "1 grant (address, email), signature verified"
+    expired = steps["the grant expires: the shop deletes the data and signs a receipt"]
+    assert expired["reason"] == "expired"
+    trails = steps["both audit trails verify (hash-chained)"]
+    assert trails["alice_entries"] > 0 and trails["shop_entries"] > 0
