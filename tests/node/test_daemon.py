@@ -102,7 +102,8 @@ def test_restart_delivers_queued_notes_once(nodes: NodeFactory) -> None:
     queued = [f"queued #{i}" for i in range(20)]
     for text in queued:
         send(alice, bob.did, text)
-    assert alice.status()["outbox_pending"] == 20
+    # ACK marks are committed with the next group commit: wait, don't race them.
+    wait_for(lambda: alice.status()["outbox_pending"] == 20, what="20 notes queued")
     assert alice.peer(bob.did)["outbox_pending"] == 20  # type: ignore[index]
 
     bob.start()
@@ -147,7 +148,8 @@ def test_ten_nodes_one_vendor_and_a_vendor_restart(nodes: NodeFactory) -> None:
         wait_for(lambda p=person: offline(p, vendor), what=f"{person.name} sees the vendor go")
         for text in to_vendor(person, "while down"):
             send(person, vendor.did, text)
-        assert person.pending() == 3
+        # ACK marks are committed with the next group commit: wait, don't race them.
+        wait_for(lambda p=person: p.pending() == 3, what=f"{person.name}'s three queued notes")
     vendor.start()
     for person in people:
         for text in to_person(person, "after"):
@@ -402,7 +404,7 @@ def test_end_reaches_a_peer_that_was_down(nodes: NodeFactory) -> None:
     wait_for(lambda: offline(alice, shop))
 
     alice.api.post(peer_path(shop, "end"), {"reason": "closing my account"})
-    assert alice.pending() == 1  # the signed rel.end waits in the outbox
+    wait_for(lambda: alice.pending() == 1, what="the signed rel.end waiting in the outbox")
     shop.start()
 
     wait_for(lambda: alice.pending() == 0, what="the rel.end is delivered after the restart")

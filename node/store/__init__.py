@@ -1,0 +1,46 @@
+"""The node's SQLite store: the only package that writes SQL.
+
+One :class:`Store` per database, assembled from the connection (:mod:`.base`) and one class of
+queries per group of tables. WAL mode, numbered migrations (:mod:`.schema`), explicit
+transactions, ``synchronous=FULL``; parameterised queries only.
+"""
+
+from __future__ import annotations
+
+from amity.node.store.base import StoreBase, StoreError
+from amity.node.store.core import CoreTables, InboxItem, MailItem, OutboxItem, RelationshipRow
+from amity.node.store.grants import (
+    AuditRow,
+    GrantReceiptRow,
+    GrantRequestRow,
+    GrantsTables,
+    HoldingRow,
+    HoldingsQueryRow,
+    IssuedGrantRow,
+    VaultRow,
+)
+from amity.node.store.schema import SCHEMA_VERSION
+from amity.node.store.terms import AgreementRow, NegotiationRow, TermsTables
+
+__all__ = [
+    "StoreError",
+    "Store",
+    "SCHEMA_VERSION",
+    "RelationshipRow",
+    "OutboxItem",
+    "InboxItem",
+    "MailItem",
+    "NegotiationRow",
+    "AgreementRow",
+    "VaultRow",
+    "IssuedGrantRow",
+    "HoldingRow",
+    "GrantRequestRow",
+    "GrantReceiptRow",
+    "HoldingsQueryRow",
+    "AuditRow",
+]
+
+
+class Store(CoreTables, TermsTables, GrantsTables, StoreBase):
+    """One SQLite database. Use as a context manager; writes go through :meth:`transaction`."""

@@ -1,0 +1,80 @@
+"""The SQLite connection under every table group: WAL, synchronous=FULL, migrations, transactions.
+
+A commit is on disk before anything that depends on it is acknowledged to a peer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Self
+
+from amity.node.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["StoreError", "StoreBase", "opt_bytes"]
+
+
+class StoreError(Exception):
+    """The database cannot be opened or is from a newer amity."""
+
+    code = "store.error"
+
+
+class StoreBase:
+    """The connection: pragmas, migrations, transactions. The table groups add their queries."""
+
+    def __init__(self, path: Path | str) -> None:
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: with WAL, NORMAL may lose the last commits on power loss; we promise
+            # that nothing acknowledged to a peer is lost.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE … COMMIT (or ROLLBACK on error); committed means on disk."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the database is schema {version}, newer than this amity ({SCHEMA_VERSION}); "
+                "upgrade amity"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in _split_sql(MIGRATIONS[number]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+
+def opt_bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def _split_sql(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]

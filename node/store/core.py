@@ -1,0 +1,248 @@
+"""Relationships, outbox and inbox, replay windows, the relay mailbox and meta values."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+__all__ = ["CoreTables", "RelationshipRow", "OutboxItem", "InboxItem", "MailItem"]
+
+
+@dataclass(frozen=True, slots=True)
+class RelationshipRow:
+    """A stored relationship: the protocol record as JSON, with the columns we look it up by."""
+
+    invite_secret: bytes
+    peer_id: bytes | None
+    state: str
+    record: str
+    updated_ms: int
+    timer_at_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    peer_id: bytes
+    seq: int
+    type: str
+    envelope: bytes
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    id: int
+    peer_id: bytes
+    seq: int
+    type: str
+    body: bytes
+    received_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class MailItem:
+    id: int
+    recipient: bytes
+    sender: bytes
+    sealed: bytes
+    received_ms: int
+    expires_ms: int
+
+
+class CoreTables:
+    """Queries on these tables (mixed into :class:`amity.node.store.Store`)."""
+
+    _db: sqlite3.Connection
+
+    # -- meta --------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> bytes | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def set_meta(self, key: str, value: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- relationships ----------------------------------------------------------------------------
+
+    def save_relationship(self, row: RelationshipRow) -> None:
+        self._db.execute(
+            "INSERT INTO relationships (invite_secret, peer_id, state, record, updated_ms, "
+            "timer_at_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (invite_secret) DO UPDATE SET "
+            "peer_id = excluded.peer_id, state = excluded.state, record = excluded.record, "
+            "updated_ms = excluded.updated_ms, timer_at_ms = excluded.timer_at_ms",
+            (
+                row.invite_secret,
+                row.peer_id,
+                row.state,
+                row.record,
+                row.updated_ms,
+                row.timer_at_ms,
+            ),
+        )
+
+    def load_relationships(self, *, with_timer: bool = False) -> list[RelationshipRow]:
+        query = "SELECT invite_secret, peer_id, state, record, updated_ms FROM relationships"
+        if with_timer:
+            query += " WHERE timer_at_ms IS NOT NULL"
+        rows = self._db.execute(query + " ORDER BY id").fetchall()
+        return [
+            RelationshipRow(bytes(s), None if p is None else bytes(p), st, r, u)
+            for s, p, st, r, u in rows
+        ]
+
+    def relationships_of(self, peer_id: bytes) -> list[RelationshipRow]:
+        """Every relationship with ``peer_id``, oldest first (an ended one may have a successor)."""
+        rows = self._db.execute(
+            "SELECT invite_secret, peer_id, state, record, updated_ms FROM relationships "
+            "WHERE peer_id = ? ORDER BY id",
+            (peer_id,),
+        ).fetchall()
+        return [RelationshipRow(bytes(s), bytes(p), st, r, u) for s, p, st, r, u in rows]
+
+    def relationship(self, invite_secret: bytes) -> RelationshipRow | None:
+        row = self._db.execute(
+            "SELECT invite_secret, peer_id, state, record, updated_ms FROM relationships "
+            "WHERE invite_secret = ?",
+            (invite_secret,),
+        ).fetchone()
+        if row is None:
+            return None
+        secret, peer, state, record, updated = row
+        return RelationshipRow(
+            bytes(secret), None if peer is None else bytes(peer), state, record, updated
+        )
+
+    def count_relationships(self) -> int:
+        (count,) = self._db.execute("SELECT count(*) FROM relationships").fetchone()
+        return int(count)
+
+    # -- outbox and sequence numbers ---------------------------------------------------------------
+
+    def next_seq(self, peer_id: bytes) -> int:
+        """Allocate the next sequence number towards ``peer_id`` (call inside a transaction)."""
+        row = self._db.execute(
+            "INSERT INTO seq_counters (peer_id, last_seq) VALUES (?, 1) "
+            "ON CONFLICT (peer_id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+            (peer_id,),
+        ).fetchone()
+        return int(row[0])
+
+    def add_outbox(self, item: OutboxItem) -> None:
+        self._db.execute(
+            "INSERT INTO outbox (peer_id, seq, type, envelope, created_ms) VALUES (?, ?, ?, ?, ?)",
+            (item.peer_id, item.seq, item.type, item.envelope, item.created_ms),
+        )
+
+    def pending_outbox(
+        self, peer_id: bytes, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[OutboxItem]:
+        rows = self._db.execute(
+            "SELECT peer_id, seq, type, envelope, created_ms FROM outbox "
+            "WHERE peer_id = ? AND acked_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (peer_id, after_seq, limit),
+        ).fetchall()
+        return [OutboxItem(*row) for row in rows]
+
+    def peers_with_pending(self) -> list[bytes]:
+        rows = self._db.execute(
+            "SELECT DISTINCT peer_id FROM outbox WHERE acked_ms IS NULL"
+        ).fetchall()
+        return [bytes(row[0]) for row in rows]
+
+    def count_pending(self, peer_id: bytes | None = None) -> int:
+        if peer_id is None:
+            row = self._db.execute("SELECT count(*) FROM outbox WHERE acked_ms IS NULL")
+        else:
+            row = self._db.execute(
+                "SELECT count(*) FROM outbox WHERE acked_ms IS NULL AND peer_id = ?", (peer_id,)
+            )
+        return int(row.fetchone()[0])
+
+    def ack_outbox(self, peer_id: bytes, seqs: list[int], now_ms: int) -> int:
+        cursor = self._db.executemany(
+            "UPDATE outbox SET acked_ms = ? WHERE peer_id = ? AND seq = ? AND acked_ms IS NULL",
+            [(now_ms, peer_id, seq) for seq in seqs],
+        )
+        return cursor.rowcount
+
+    # -- inbox and replay windows ------------------------------------------------------------------
+
+    def add_inbox(
+        self, peer_id: bytes, seq: int, type_: str, body: bytes, envelope: bytes, now_ms: int
+    ) -> bool:
+        """Store a received message once; False if (peer, seq) was already stored."""
+        cursor = self._db.execute(
+            "INSERT INTO inbox (peer_id, seq, type, body, envelope, received_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (peer_id, seq) DO NOTHING",
+            (peer_id, seq, type_, body, envelope, now_ms),
+        )
+        return cursor.rowcount == 1
+
+    def list_inbox(
+        self, peer_id: bytes | None = None, *, after_id: int = 0, limit: int = 1000
+    ) -> list[InboxItem]:
+        query = "SELECT id, peer_id, seq, type, body, received_ms FROM inbox WHERE id > ?"
+        params: list[object] = [after_id]
+        if peer_id is not None:
+            query += " AND peer_id = ?"
+            params.append(peer_id)
+        rows = self._db.execute(query + " ORDER BY id LIMIT ?", [*params, limit]).fetchall()
+        return [InboxItem(*row) for row in rows]
+
+    def save_replay(self, peer_id: bytes, highest: int, bitmap: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO replay (peer_id, highest, bitmap) VALUES (?, ?, ?) "
+            "ON CONFLICT (peer_id) DO UPDATE SET highest = excluded.highest, "
+            "bitmap = excluded.bitmap",
+            (peer_id, highest, bitmap),
+        )
+
+    def load_replay(self) -> list[tuple[bytes, int, bytes]]:
+        rows = self._db.execute("SELECT peer_id, highest, bitmap FROM replay").fetchall()
+        return [(bytes(p), int(h), bytes(b)) for p, h, b in rows]
+
+    # -- relay mailbox -----------------------------------------------------------------------------
+
+    def add_mail(
+        self, recipient: bytes, sender: bytes, sealed: bytes, now_ms: int, expires_ms: int
+    ) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO mailbox (recipient, sender, sealed, received_ms, expires_ms) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (recipient, sender, sealed, now_ms, expires_ms),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def mail_for(self, recipient: bytes, now_ms: int, limit: int = 500) -> list[MailItem]:
+        rows = self._db.execute(
+            "SELECT id, recipient, sender, sealed, received_ms, expires_ms FROM mailbox "
+            "WHERE recipient = ? AND expires_ms > ? ORDER BY id LIMIT ?",
+            (recipient, now_ms, limit),
+        ).fetchall()
+        return [MailItem(*row) for row in rows]
+
+    def count_mail(self, recipient: bytes) -> int:
+        (count,) = self._db.execute(
+            "SELECT count(*) FROM mailbox WHERE recipient = ?", (recipient,)
+        ).fetchone()
+        return int(count)
+
+    def mail_bytes_from(self, sender: bytes) -> int:
+        (total,) = self._db.execute(
+            "SELECT coalesce(sum(length(sealed)), 0) FROM mailbox WHERE sender = ?", (sender,)
+        ).fetchone()
+        return int(total)
+
+    def delete_mail(self, recipient: bytes, ids: list[int]) -> int:
+        cursor = self._db.executemany(
+            "DELETE FROM mailbox WHERE recipient = ? AND id = ?", [(recipient, i) for i in ids]
+        )
+        return cursor.rowcount
+
+    def expire_mail(self, now_ms: int) -> int:
+        return self._db.execute("DELETE FROM mailbox WHERE expires_ms <= ?", (now_ms,)).rowcount

@@ -1,0 +1,152 @@
+"""The database schema as numbered migrations: a database at version N has run the first N."""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    # 1: relationships, invitations, outbox/inbox, replay windows, relay mailbox.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+    CREATE TABLE relationships (
+        id INTEGER PRIMARY KEY,
+        invite_secret BLOB NOT NULL UNIQUE,
+        peer_id BLOB,
+        state TEXT NOT NULL,
+        record TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        timer_at_ms INTEGER
+    );
+    CREATE INDEX relationships_peer ON relationships (peer_id);
+    CREATE INDEX relationships_timer ON relationships (timer_at_ms) WHERE timer_at_ms IS NOT NULL;
+    CREATE TABLE seq_counters (peer_id BLOB PRIMARY KEY, last_seq INTEGER NOT NULL);
+    CREATE TABLE outbox (
+        peer_id BLOB NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        envelope BLOB NOT NULL,
+        created_ms INTEGER NOT NULL,
+        acked_ms INTEGER,
+        PRIMARY KEY (peer_id, seq)
+    );
+    CREATE INDEX outbox_pending ON outbox (peer_id, seq) WHERE acked_ms IS NULL;
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        peer_id BLOB NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        body BLOB NOT NULL,
+        envelope BLOB NOT NULL,
+        received_ms INTEGER NOT NULL,
+        UNIQUE (peer_id, seq)
+    );
+    CREATE TABLE replay (peer_id BLOB PRIMARY KEY, highest INTEGER NOT NULL, bitmap BLOB NOT NULL);
+    CREATE TABLE mailbox (
+        id INTEGER PRIMARY KEY,
+        recipient BLOB NOT NULL,
+        sender BLOB NOT NULL,
+        sealed BLOB NOT NULL,
+        received_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    );
+    CREATE INDEX mailbox_recipient ON mailbox (recipient, id);
+    """,
+    # 2: terms negotiations (the protocol record as JSON) and the agreements they reached.
+    """
+    CREATE TABLE negotiations (
+        negotiation_id BLOB PRIMARY KEY,
+        peer_id BLOB NOT NULL,
+        state TEXT NOT NULL,
+        record TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        timer_at_ms INTEGER
+    );
+    CREATE INDEX negotiations_peer ON negotiations (peer_id);
+    CREATE INDEX negotiations_timer ON negotiations (timer_at_ms) WHERE timer_at_ms IS NOT NULL;
+    CREATE TABLE agreements (
+        agreement_id BLOB PRIMARY KEY,
+        negotiation_id BLOB NOT NULL UNIQUE REFERENCES negotiations (negotiation_id),
+        peer_id BLOB NOT NULL,
+        terms_id BLOB NOT NULL,
+        agreed_ms INTEGER NOT NULL,
+        encoded BLOB NOT NULL,
+        superseded_by BLOB
+    );
+    CREATE INDEX agreements_peer ON agreements (peer_id);
+    """,
+    # 3: the vault, grants issued and held (values sealed, one row each so deletion is a DELETE),
+    # grant requests, receipts, holdings queries and the hash-chained audit log (spec/grants.md).
+    """
+    CREATE TABLE vault (
+        name TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        sealed BLOB NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE TABLE grants_issued (
+        grant_id BLOB PRIMARY KEY,
+        peer_id BLOB NOT NULL,
+        agreement_id BLOB NOT NULL,
+        encoded BLOB NOT NULL,
+        issued_ms INTEGER NOT NULL,
+        not_after_ms INTEGER NOT NULL,
+        revocation BLOB,
+        revoked_ms INTEGER
+    );
+    CREATE INDEX grants_issued_peer ON grants_issued (peer_id);
+    CREATE TABLE holdings (
+        grant_id BLOB PRIMARY KEY,
+        grantor BLOB NOT NULL,
+        state TEXT NOT NULL,
+        record TEXT NOT NULL,
+        timer_at_ms INTEGER,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX holdings_grantor ON holdings (grantor, state);
+    CREATE TABLE held_values (
+        grant_id BLOB NOT NULL,
+        name TEXT NOT NULL,
+        sealed BLOB NOT NULL,
+        PRIMARY KEY (grant_id, name)
+    );
+    CREATE TABLE grant_requests (
+        id INTEGER PRIMARY KEY,
+        peer_id BLOB NOT NULL,
+        outgoing INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        at_ms INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        grant_id BLOB,
+        decided_ms INTEGER
+    );
+    CREATE TABLE grant_receipts (
+        id INTEGER PRIMARY KEY,
+        peer_id BLOB NOT NULL,
+        grant_id BLOB NOT NULL,
+        kind TEXT NOT NULL,
+        encoded BLOB NOT NULL UNIQUE,
+        received_ms INTEGER NOT NULL
+    );
+    CREATE INDEX grant_receipts_grant ON grant_receipts (grant_id);
+    CREATE TABLE holdings_queries (
+        query_id BLOB PRIMARY KEY,
+        peer_id BLOB NOT NULL,
+        asked_ms INTEGER NOT NULL,
+        statement BLOB,
+        answered_ms INTEGER
+    );
+    CREATE TABLE audit_log (
+        idx INTEGER PRIMARY KEY,
+        peer_id BLOB,
+        kind TEXT NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        entry BLOB NOT NULL
+    );
+    CREATE INDEX audit_log_peer ON audit_log (peer_id);
+    """,
+)
+
+SCHEMA_VERSION: Final = len(MIGRATIONS)
