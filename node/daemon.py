@@ -716,11 +716,17 @@ class Node:
         tokens, last = float(_BURST), loop.time()
         try:
             while True:
+                left_s = _IDLE_S
+                if link.not_after_ms is not None:
+                    left_s = min(left_s, (link.not_after_ms - self.clock_ms()) / 1000)
                 try:
-                    async with asyncio.timeout(_IDLE_S):
+                    async with asyncio.timeout(max(left_s, 0.0)):
                         message = await link.receive()
                 except TimeoutError:
-                    log_event(_log, "link.idle", peer=link.peer.short, idle_s=_IDLE_S)
+                    # Idle, or a link certificate expires: close; a redial handshakes afresh.
+                    expired = link.not_after_ms is not None and self.clock_ms() >= link.not_after_ms
+                    event = "link.cert_expired" if expired else "link.idle"
+                    log_event(_log, event, peer=link.peer.short)
                     break
                 now = loop.time()
                 tokens = min(float(_BURST), tokens + (now - last) * _RATE_PER_S)

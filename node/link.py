@@ -26,7 +26,16 @@ HANDSHAKE_TIMEOUT_S: Final = 10.0
 class Link:
     """An established session with a proven peer; send and receive whole messages."""
 
-    __slots__ = ("_send_lock", "closed", "connection", "inbound", "peer", "peer_card", "session")
+    __slots__ = (
+        "_send_lock",
+        "closed",
+        "connection",
+        "inbound",
+        "not_after_ms",
+        "peer",
+        "peer_card",
+        "session",
+    )
 
     def __init__(self, session: Session, connection: Connection, *, inbound: bool) -> None:
         if session.peer is None:
@@ -36,6 +45,9 @@ class Link:
         self.peer: PeerId = session.peer
         self.inbound = inbound
         self.peer_card: Card | None = None
+        #: The session may not outlive either link certificate (spec/session.md §6).
+        peer_cert = session.peer_cert
+        self.not_after_ms: int | None = None if peer_cert is None else peer_cert.not_after_ms
         self._send_lock = asyncio.Lock()
         #: Set once the node stopped reading this link (it is gone).
         self.closed = asyncio.Event()
@@ -92,6 +104,8 @@ async def open_link(
                 await connection.send(message2)
             session.receive_handshake(await connection.receive(), clock_ms())
     link = Link(session, connection, inbound=not initiator)
+    if link.not_after_ms is None or link_cert.not_after_ms < link.not_after_ms:
+        link.not_after_ms = link_cert.not_after_ms
     if session.peer_extra:
         try:
             peer_card = Card.decode(session.peer_extra)
