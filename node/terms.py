@@ -13,10 +13,12 @@ import asyncio
 import functools
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Final, TypeVar
 
+from amity.node.auditlog import AuditLog
 from amity.node.daemon import Node
 from amity.node.logs import log_event
 from amity.node.negotiations import NegotiationBook
@@ -41,6 +43,7 @@ from amity.protocol.negotiation import (
     Counter,
     Event,
     Negotiation,
+    NegotiationState,
     Offer,
     OfferReceived,
     Party,
@@ -92,6 +95,8 @@ class TermsService:
     def __init__(self, node: Node, *, policy_path: Path | None = None) -> None:
         self.node = node
         self.book = NegotiationBook(node.store)
+        #: The same hash-chained log the grants service writes (one per node, in the store).
+        self.audit = AuditLog(node.store)
         #: The owner's policy file; without one every offer waits for a person.
         self.policy = None if policy_path is None else PolicyFile(policy_path)
         self._timers: dict[bytes, tuple[str, asyncio.TimerHandle]] = {}
@@ -291,9 +296,12 @@ class TermsService:
         """The core's effects on ``neg`` as one commit: writes and sends in it, the rest after."""
         staged = Staged()
         nid = neg.negotiation_id
+        before = self.book.get(nid)  # what is on record now, before these effects
         for effect in effects:
             if isinstance(effect, Persist):
                 neg = effect.negotiation  # what later effects (notifications) describe
+                staged.writes += self._audit(before, neg, now_ms)
+                before = neg
                 self.book.remember(neg)
                 staged.writes.append(functools.partial(self.book.save, neg, now_ms))
                 staged.after.append(functools.partial(self.book.committed, neg))
@@ -306,6 +314,56 @@ class TermsService:
             elif isinstance(effect, Notify):
                 staged.after.append(functools.partial(self._notify, neg, effect))
         return staged
+
+    def _audit(
+        self, before: Negotiation | None, after: Negotiation, now_ms: int
+    ) -> list[Callable[[], None]]:
+        """Audit entries for a change: a new proposal, an agreement, a closed negotiation."""
+        entries: list[Callable[[], None]] = []
+        nid = after.negotiation_id.hex()[:8]
+        if before is None or before.terms.terms_id != after.terms.terms_id:
+            who = "we" if after.proposed_by == "local" else "they"
+            title = after.terms.title or "untitled terms"
+            detail = f"{who} proposed {title!r} (negotiation {nid}, round {after.rounds})"
+            entries.append(
+                functools.partial(
+                    self.audit.append,
+                    now_ms,
+                    "terms.offer",
+                    after.peer,
+                    after.terms.terms_id,
+                    detail,
+                )
+            )
+        if after.agreement is not None and (before is None or before.agreement is None):
+            detail = f"both signed {after.terms.title or 'the terms'} (negotiation {nid})"
+            entries.append(
+                functools.partial(
+                    self.audit.append,
+                    now_ms,
+                    "agreement",
+                    after.peer,
+                    after.agreement.agreement_id,
+                    detail,
+                )
+            )
+        closed = after.state in (
+            NegotiationState.REJECTED,
+            NegotiationState.WITHDRAWN,
+            NegotiationState.EXPIRED,
+        )
+        if closed and (before is None or before.state is not after.state):
+            entries.append(
+                functools.partial(
+                    self.audit.append,
+                    now_ms,
+                    "terms.closed",
+                    after.peer,
+                    after.terms.terms_id,
+                    f"negotiation {nid} {after.state.value}",
+                )
+            )
+        return entries
 
     def _notify(self, neg: Negotiation, effect: Notify) -> None:
         log_event(

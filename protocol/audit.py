@@ -59,6 +59,7 @@ _MAX_KIND_BYTES: Final = 32
 AUDIT_KINDS: Final = {
     "terms.offer": "a terms offer sent or received (subject: the terms id)",
     "agreement": "an agreement both signed (subject: the agreement id)",
+    "terms.closed": "a negotiation rejected, withdrawn or expired (subject: the terms id)",
     "grant.issued": "we issued a grant (subject: the grant id)",
     "grant.delivered": "we delivered a grant's data (subject: the grant id)",
     "grant.received": "we received a grant's data (subject: the grant id)",

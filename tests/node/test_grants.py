@@ -281,9 +281,13 @@ def test_ending_the_relationship_deletes_under_delete_on_end(
     assert deleted == ["relationship-ended: email, postal-address erased; deletion receipt sent"]
 
     with contextlib.closing(sqlite3.connect(shop.home / "amity.db")) as db, db:
-        (entry,) = db.execute("SELECT entry FROM audit_log WHERE idx = 0").fetchone()
+        index, entry = next(
+            (i, e)
+            for i, e in db.execute("SELECT idx, entry FROM audit_log ORDER BY idx")
+            if b"order 42" in e
+        )
         edited = entry.replace(b"order 42", b"order 43")  # someone edits what was received
-        db.execute("UPDATE audit_log SET entry = ? WHERE idx = 0", (edited,))
+        db.execute("UPDATE audit_log SET entry = ? WHERE idx = ?", (edited, index))
     refused = shop.api.request("GET", "/api/audit")
     assert (refused.status, refused.body["error"]["code"]) == (422, "audit.broken_chain")
     broken = run_amity("log", "--home", shop.home, "--json")

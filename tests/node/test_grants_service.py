@@ -217,9 +217,14 @@ async def test_the_vendor_holds_reads_and_deletes_on_expiry(lab: Lab) -> None:
         )
         assert (shown["state"], shown["deletion_reason"]) == ("deleted", "expired")
         kinds = [e.kind for e in shop.grants.audit.verified(alice.peer_id)[1]]
-        assert kinds[:1] == ["grant.received"] and "grant.deleted" in kinds
+        # The terms come first (offer, agreement), then the grant's life.
+        assert kinds[:2] == ["terms.offer", "agreement"]
+        grant_kinds = [k for k in kinds if k.startswith("grant.")]
+        assert grant_kinds[:1] == ["grant.received"] and "grant.deleted" in grant_kinds
         assert {"grant.read", "grant.refused"} <= set(kinds)
         mine = [e.kind for e in alice.grants.audit.verified()[1]]
+        assert mine[:2] == ["terms.offer", "agreement"]
+        mine = [k for k in mine if not k.startswith(("terms.", "agreement"))]
         assert mine[:2] == ["grant.issued", "grant.delivered"]
         assert mine.count("receipt.received") == 2
 
