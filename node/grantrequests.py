@@ -10,8 +10,10 @@ vault and the agreement can satisfy is granted at once, for at most 30 days.
 from __future__ import annotations
 
 import functools
+import json
 import logging
-from typing import Final
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 from amity.node.auditlog import AuditLog
 from amity.node.daemon import Node
@@ -20,7 +22,13 @@ from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
 from amity.node.store import GrantRequestRow
 from amity.protocol.envelope import Envelope
-from amity.protocol.errors import AmityError, NodeError, NotFoundError, format_time_ms
+from amity.protocol.errors import (
+    AmityError,
+    NodeError,
+    NotFoundError,
+    UsageError,
+    format_time_ms,
+)
 from amity.protocol.grants import (
     MSG_REQUEST,
     Grant,
@@ -32,13 +40,62 @@ from amity.protocol.grants import (
 )
 from amity.protocol.identity import PeerId
 
-__all__ = ["GrantRequests", "AUTO_APPROVE_KEY", "MAX_AUTO_MS"]
+__all__ = ["GrantRequests", "SharingRule", "AUTO_APPROVE_KEY", "RULE_KEY", "MAX_AUTO_MS"]
 
 _log = logging.getLogger("amity.grants")
 AUTO_APPROVE_KEY: Final = "grants.auto_approve"
 #: An automatically approved grant lasts at most this long, whatever the vendor asked.
-MAX_AUTO_MS: Final = 30 * 24 * 3600 * 1000
+_DAY_MS: Final = 24 * 3600 * 1000
+MAX_AUTO_MS: Final = 30 * _DAY_MS
+RULE_KEY: Final = "grants.rule"
 PENDING: Final = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class SharingRule:
+    """The person's rule for requests: answer for her, within these fields, purposes and time.
+
+    ``fields``/``purposes`` None means any. A request asking for more gets the subset the rule
+    allows (a partial grant); one the rule allows nothing of waits for her.
+    """
+
+    auto_approve: bool = False
+    fields: tuple[str, ...] | None = None
+    purposes: tuple[str, ...] | None = None
+    max_ms: int = MAX_AUTO_MS
+
+    def allows(self, fields: tuple[str, ...] | list[str], purpose: str) -> list[str]:
+        """The requested fields this rule grants at once (empty: ask the owner)."""
+        if not self.auto_approve or (self.purposes is not None and purpose not in self.purposes):
+            return []
+        return [f for f in fields if self.fields is None or f in self.fields]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "auto_approve": self.auto_approve,
+            "fields": None if self.fields is None else list(self.fields),
+            "purposes": None if self.purposes is None else list(self.purposes),
+            "max_days": self.max_ms / _DAY_MS,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> SharingRule:
+        """From the API's JSON; raises UsageError with what is wrong."""
+        if not isinstance(data, dict) or not isinstance(data.get("auto_approve"), bool):
+            raise UsageError("the rule needs auto_approve: true or false")
+
+        def names(key: str) -> tuple[str, ...] | None:
+            value = data.get(key)
+            if value is None:
+                return None
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise UsageError(f"{key} is a list of names, or null for any")
+            return tuple(value)
+
+        days = data.get("max_days", MAX_AUTO_MS / _DAY_MS)
+        if isinstance(days, bool) or not isinstance(days, int | float) or not 0 < days <= 365:
+            raise UsageError("max_days is more than 0 and at most 365")
+        return cls(data["auto_approve"], names("fields"), names("purposes"), int(days * _DAY_MS))
 
 
 class GrantRequests:
@@ -49,17 +106,27 @@ class GrantRequests:
         self.audit = audit
         self.grantor = grantor
 
-    # -- the rule ----------------------------------------------------------------------------------
+    # -- her rule: which requests her node answers for her -----------------------------------------
+
+    @property
+    def rule(self) -> SharingRule:
+        raw = self.node.store.get_meta(RULE_KEY)
+        if raw is None:  # before the rule had fields: the bare on/off switch
+            return SharingRule(auto_approve=self.node.store.get_meta(AUTO_APPROVE_KEY) == b"1")
+        return SharingRule.from_json(json.loads(raw))
 
     @property
     def auto_approve(self) -> bool:
-        return self.node.store.get_meta(AUTO_APPROVE_KEY) == b"1"
+        return self.rule.auto_approve
+
+    async def set_rule(self, rule: SharingRule) -> None:
+        value = json.dumps(rule.to_json(), sort_keys=True).encode()
+        await self.node.commit(
+            Staged(writes=[functools.partial(self.node.store.set_meta, RULE_KEY, value)])
+        )
 
     async def set_auto_approve(self, on: bool) -> None:
-        value = b"1" if on else b"0"
-        await self.node.commit(
-            Staged(writes=[functools.partial(self.node.store.set_meta, AUTO_APPROVE_KEY, value)])
-        )
+        await self.set_rule(replace(self.rule, auto_approve=on))
 
     # -- the vendor asks ---------------------------------------------------------------------------
 
@@ -92,14 +159,16 @@ class GrantRequests:
         sender = envelope.sender
         grant: Grant | None = None
         issued = Staged()
-        if self.auto_approve:
+        rule = self.rule
+        allowed = rule.allows(request.fields, request.purpose)
+        if allowed:
             try:
                 grant, issued = self.grantor.issue(
                     sender,
-                    request.fields,
+                    allowed,
                     purpose=request.purpose,
                     context=request.context,
-                    duration_ms=min(request.duration_ms, MAX_AUTO_MS),
+                    duration_ms=min(request.duration_ms, rule.max_ms),
                 )
             except AmityError as exc:  # the vault or the agreement cannot satisfy it: ask her
                 log_event(_log, "grant.request_waits", peer=sender.short, why=exc.message)
@@ -109,7 +178,7 @@ class GrantRequests:
         row = GrantRequestRow(0, sender.key, False, envelope.body, now_ms, state, gid, decided)
         ids: list[int] = []
         detail = f"asked for {', '.join(request.fields)} for {request.purpose}: " + (
-            "approved by the auto rule" if grant else "waits for the owner"
+            f"approved {', '.join(grant.fields)} by her rule" if grant else "waits for the owner"
         )
         staged = Staged(
             writes=[

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from amity.node.grantrequests import SharingRule
 from amity.node.grants import GrantsService
 from amity.node.grantsdata import (
     audit_json,
@@ -327,16 +328,14 @@ async def request_decline(request: web.Request) -> web.Response:
 
 
 async def rule_get(request: web.Request) -> web.Response:
-    return web.json_response({"auto_approve": _service(request).requests.auto_approve})
+    return web.json_response(_service(request).requests.rule.to_json())
 
 
 async def rule_put(request: web.Request) -> web.Response:
+    """Her rule for requests: auto_approve, and optionally fields, purposes, max_days."""
     service = _service(request)
-    data = await _body(request)
-    if not isinstance(data.get("auto_approve"), bool):
-        raise UsageError("auto_approve is true or false")
-    await service.requests.set_auto_approve(data["auto_approve"])
-    return web.json_response({"auto_approve": service.requests.auto_approve})
+    await service.requests.set_rule(SharingRule.from_json(await _body(request)))
+    return web.json_response(service.requests.rule.to_json())
 
 
 # -- holdings --------------------------------------------------------------------------------------

@@ -247,7 +247,15 @@ OPENAPI: Final[dict[str, Any]] = {
         },
         "/api/requests/rule": {
             "get": _op("whether requests are approved automatically"),
-            "put": _op("turn auto-approve on or off", body={"auto_approve": {"type": "boolean"}}),
+            "put": _op(
+                "set her rule for requests (auto-approve within fields, purposes, days)",
+                body={
+                    "auto_approve": {"type": "boolean"},
+                    "fields": {"type": ["array", "null"], "items": {"type": "string"}},
+                    "purposes": {"type": ["array", "null"], "items": {"type": "string"}},
+                    "max_days": {"type": "number"},
+                },
+            ),
         },
         "/api/requests/{id}/approve": {
             "parameters": [{**_ID, "description": "the request number"}],

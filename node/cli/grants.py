@@ -110,7 +110,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     requests.add_argument("--pending", action="store_true", help="only those waiting for you")
     requests.add_argument("--decline", type=int, metavar="N", help="decline request N")
-    requests.add_argument("--auto-approve", choices=["on", "off"], help="set the rule")
+    requests.add_argument(
+        "--auto-approve",
+        choices=["on", "off"],
+        help="let your rule answer requests for you (with the limits below), or stop it",
+    )
+    requests.add_argument(
+        "--only-fields", metavar="A,B", help="the rule grants at most these vault fields"
+    )
+    requests.add_argument(
+        "--only-purposes", metavar="P,Q", help="the rule answers only requests for these purposes"
+    )
+    requests.add_argument(
+        "--max-days", type=float, default=30, help="the rule grants for at most this long (30)"
+    )
 
     read = command(
         "read",
@@ -263,14 +276,27 @@ def _request(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rule_text(d: Mapping[str, Any]) -> str:
+    if not d["auto_approve"]:
+        return "auto-approve is off: every request waits for you"
+    fields = ", ".join(d["fields"]) if d["fields"] else "any vault field"
+    purposes = ", ".join(d["purposes"]) if d["purposes"] else "any purpose"
+    return f"auto-approve is on: {fields}, for {purposes}, for at most {d['max_days']:g} days"
+
+
 def _requests(args: argparse.Namespace) -> int:
     client = ApiClient(home_from(args))
     if args.auto_approve:
-        body = {"auto_approve": args.auto_approve == "on"}
+        body: dict[str, Any] = {
+            "auto_approve": args.auto_approve == "on",
+            "fields": args.only_fields.split(",") if args.only_fields else None,
+            "purposes": args.only_purposes.split(",") if args.only_purposes else None,
+            "max_days": args.max_days,
+        }
         data = client.call("PUT", "/api/requests/rule", body)
         emit(
             data,
-            lambda d: f"auto-approve is {'on' if d['auto_approve'] else 'off'}",
+            _rule_text,
             as_json=args.json,
         )
         return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from amity.node.daemon import Identity, Node, wall_clock_ms
+from amity.node.grantrequests import SharingRule
 from amity.node.grants import GrantsService
 from amity.node.grantsdata import issued_json
 from amity.node.services import Outgoing, Staged
@@ -27,7 +28,7 @@ from amity.node.transport import MemoryNetwork
 from amity.node.vault import field_from_text
 from amity.protocol.card import NodeKind
 from amity.protocol.delivery import MSG_DELIVER, deliver
-from amity.protocol.errors import AuditChainError, NodeError, NoGrantError
+from amity.protocol.errors import AuditChainError, NodeError, NoGrantError, UsageError
 from amity.protocol.grants import MSG_REVOKE, Grant, Onward, Revocation
 from amity.protocol.holder import HoldingState
 from amity.protocol.identity import PeerId
@@ -330,6 +331,39 @@ async def test_requests_wait_for_the_owner_unless_the_rule_approves(lab: Lab) ->
         await async_wait_for(
             lambda: len(shop.grants.holdings.find()) == 2, what="the auto rule grants"
         )
+
+
+async def test_her_rule_answers_requests_within_its_limits(lab: Lab) -> None:
+    async with agreed_pair(lab) as (alice, shop):
+        rule = SharingRule(
+            auto_approve=True, fields=("email",), purposes=("delivery",), max_ms=3_600_000
+        )
+        await alice.grants.requests.set_rule(rule)
+        assert alice.grants.requests.rule == rule
+
+        # Asked for more than the rule allows: the subset it allows, for at most an hour.
+        await shop.grants.requests.send(
+            alice.peer_id, ["email", "address"], purpose="delivery", context="", duration_ms=10**9
+        )
+        await async_wait_for(lambda: len(shop.grants.holdings.find()) == 1, what="the subset")
+        (holding,) = shop.grants.holdings.find()
+        assert holding.grant.fields == ("email",)
+        assert holding.grant.not_after_ms - holding.grant.issued_ms == 3_600_000
+
+        # A purpose outside the rule waits for her.
+        await shop.grants.requests.send(
+            alice.peer_id, ["email"], purpose="order-fulfilment", context="", duration_ms=60_000
+        )
+        await async_wait_for(
+            lambda: len(alice.grants.requests.listing(pending_only=True)) == 1,
+            what="the request outside the rule to wait",
+        )
+        assert len(shop.grants.holdings.find()) == 1
+
+    with pytest.raises(UsageError, match="max_days"):
+        SharingRule.from_json({"auto_approve": True, "max_days": 0})
+    with pytest.raises(UsageError, match="fields"):
+        SharingRule.from_json({"auto_approve": True, "fields": "email"})
 
 
 async def test_a_holdings_statement_lists_what_is_held(lab: Lab) -> None:
