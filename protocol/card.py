@@ -1,9 +1,10 @@
 """Peer cards and invitations: who a node is and how to reach it, signed by its identity key.
 
 A card carries the identity key, a link-key certificate, the node's kind and name, endpoints,
-the relays that hold its mail, an expiry and, for an invitation, a one-time secret. Rendered as an
-``amity:`` URI (base32, so a QR code can use its compact alphanumeric mode) and parsed back with
-full validation. See spec/card.md.
+the relays that hold its mail, an expiry, for an invitation a one-time secret and, for a vendor,
+the summary of the policy it answers offers with. Rendered as an ``amity:`` URI (base32, so a QR
+code can use its compact alphanumeric mode) and parsed back with full validation. See
+spec/card.md.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import binascii
 import enum
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from amity.protocol.encoding import (
     Value,
@@ -30,6 +31,7 @@ from amity.protocol.errors import (
     EncodingError,
     SchemaError,
     SessionIdentityError,
+    TermsError,
     UnsupportedVersionError,
     UsageError,
     format_time_ms,
@@ -37,6 +39,9 @@ from amity.protocol.errors import (
 from amity.protocol.identity import PEER_ID_BYTES, PeerId, SigningIdentity
 from amity.protocol.linkcert import MAX_LINKCERT_BYTES, LinkCert
 from amity.protocol.signed import sign_structure, split_signed_any_arity
+
+if TYPE_CHECKING:
+    from amity.protocol.policy import Policy
 
 __all__ = [
     "CARD_DOMAIN",
@@ -46,6 +51,7 @@ __all__ = [
     "MAX_ENDPOINTS",
     "MAX_RELAYS",
     "MAX_NAME_BYTES",
+    "MAX_POLICY_BYTES",
     "URI_SCHEME",
     "NodeKind",
     "Relay",
@@ -55,14 +61,18 @@ __all__ = [
 CARD_DOMAIN: Final = b"amity/card/v1\x00"
 CARD_VERSION: Final = 1
 INVITE_SECRET_BYTES: Final = 16
-MAX_CARD_BYTES: Final = 4096
+#: Room for every field at its limit, a full policy summary included (spec/card.md §1).
+MAX_CARD_BYTES: Final = 6144
 MAX_ENDPOINTS: Final = 8
 MAX_RELAYS: Final = 4
 MAX_NAME_BYTES: Final = 64
 MAX_ENDPOINT_BYTES: Final = 256
-MAX_URI_CHARS: Final = 8192
+#: The largest policy summary a card carries (a summary alone may be larger: spec/terms.md §5.3).
+MAX_POLICY_BYTES: Final = 2048
+#: Longer than the URI of the largest card (6 + 9831 characters) with its padding.
+MAX_URI_CHARS: Final = 10240
 URI_SCHEME: Final = "amity:"
-_ARITY: Final = 10
+_ARITY: Final = 11
 #: A URL with a scheme; no spaces or control characters. The transport decides which it can dial.
 _ENDPOINT: Final = re.compile(r"[a-z][a-z0-9+.-]*://[\x21-\x7e]+")
 #: Text without C0/C1 control characters (a name is shown to people, often in a terminal);
@@ -99,6 +109,8 @@ class Card:
     issued_ms: int
     not_after_ms: int
     invite_secret: bytes | None
+    #: A vendor's canonical policy summary, as signed; :meth:`policy_summary` reads it.
+    policy: bytes | None
     encoded: bytes
 
     @classmethod
@@ -114,14 +126,24 @@ class Card:
         issued_ms: int,
         not_after_ms: int,
         invite_secret: bytes | None = None,
+        policy: bytes | None = None,
     ) -> Card:
-        """Sign a card for ``identity``; ``invite_secret`` makes it a one-time invitation."""
+        """Sign a card for ``identity``; ``invite_secret`` makes it a one-time invitation.
+
+        ``policy`` publishes what the owner welcomes: the bytes of
+        :func:`~amity.protocol.policy.policy_summary`, at most ``MAX_POLICY_BYTES``.
+        """
         if link_cert.issuer != identity.peer_id:
             raise UsageError("the link certificate must be issued by the card's own identity")
         if invite_secret is not None and len(invite_secret) != INVITE_SECRET_BYTES:
             raise UsageError(f"an invitation secret is {INVITE_SECRET_BYTES} random bytes")
         if not 0 <= issued_ms < not_after_ms:
             raise UsageError("a card needs 0 <= issued_ms < not_after_ms")
+        if policy is not None and len(policy) > MAX_POLICY_BYTES:
+            raise UsageError(
+                f"a policy summary of {len(policy)} bytes does not fit a card (at most "
+                f"{MAX_POLICY_BYTES}); shorten the rules' reasons or name fewer clauses"
+            )
         fields: list[Value] = [
             CARD_VERSION,
             identity.peer_id.key,
@@ -133,12 +155,18 @@ class Card:
             issued_ms,
             not_after_ms,
             invite_secret,
+            policy,
         ]
         encoded = sign_structure(fields, CARD_DOMAIN, identity)
         try:
             return cls.decode(encoded)
         except EncodingError as exc:  # a name or endpoint that our own decoder refuses
             raise UsageError(f"cannot issue this card: {exc}") from None
+        except (TermsError, UnsupportedVersionError) as exc:  # from the policy summary only
+            raise UsageError(
+                f"cannot issue this card: its policy is not a valid summary ({exc}); make it "
+                "with policy_summary()"
+            ) from None
 
     @classmethod
     def decode(cls, data: bytes) -> Card:
@@ -171,6 +199,9 @@ class Card:
         issued_ms = expect_int(f[7], "card issued_ms")
         not_after_ms = expect_int(f[8], "card not_after_ms")
         secret = expect_optional_bytes(f[9], "card invite secret", size=INVITE_SECRET_BYTES)
+        policy = (
+            None if f[10] is None else expect_bytes(f[10], "card policy", max_size=MAX_POLICY_BYTES)
+        )
         if issued_ms >= not_after_ms:
             raise SchemaError(
                 f"card is never valid: issued_ms {issued_ms} is not before not_after_ms "
@@ -180,6 +211,8 @@ class Card:
         link_cert = LinkCert.decode(cert_bytes)
         if link_cert.issuer != peer_id:
             raise SessionIdentityError("the card's link certificate was issued by another key")
+        if policy is not None:
+            _read_policy(policy)
         return cls(
             peer_id=peer_id,
             link_cert=link_cert,
@@ -190,6 +223,7 @@ class Card:
             issued_ms=issued_ms,
             not_after_ms=not_after_ms,
             invite_secret=secret,
+            policy=policy,
             encoded=bytes(data),
         )
 
@@ -205,6 +239,10 @@ class Card:
     @property
     def is_invitation(self) -> bool:
         return self.invite_secret is not None
+
+    def policy_summary(self) -> Policy | None:
+        """The policy the owner published (decoded again from :attr:`policy`), or None."""
+        return None if self.policy is None else _read_policy(self.policy)
 
     def to_uri(self) -> str:
         """``amity:`` + unpadded upper-case base32 of the card bytes (QR alphanumeric friendly)."""
@@ -231,6 +269,14 @@ class Card:
             return cls.decode(data)
         except EncodingError as exc:
             raise CardUriError(f"the amity URI does not hold a valid card ({exc})") from None
+
+
+def _read_policy(data: bytes) -> Policy:
+    # Imported here, not at the top: policy.py takes its reason limits from relmessages.py,
+    # which imports this module.
+    from amity.protocol.policy import decode_policy_summary
+
+    return decode_policy_summary(data)
 
 
 def _decode_relay(value: Value) -> Relay:

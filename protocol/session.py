@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from amity.protocol.card import MAX_CARD_BYTES
 from amity.protocol.encoding import decode_array, encode, expect_bytes
 from amity.protocol.envelope import MAX_ENVELOPE_BYTES
 from amity.protocol.errors import (
@@ -40,7 +41,7 @@ __all__ = [
 PROLOGUE: Final = b"amity/1"
 SESSION_VERSION: Final = 1
 #: Room for a peer card in the handshake payload.
-MAX_EXTRA_BYTES: Final = 4096
+MAX_EXTRA_BYTES: Final = MAX_CARD_BYTES
 #: The largest message a session carries (reassembled from fragments).
 MAX_SESSION_MESSAGE_BYTES: Final = MAX_ENVELOPE_BYTES + 1024
 _TAG_BYTES: Final = 16

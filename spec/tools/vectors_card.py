@@ -4,6 +4,8 @@ Every key is made from a fixed 32-byte seed and every time is fixed, so the outp
 every run (Ed25519 signatures are deterministic). Negative vectors that need a card the public API
 refuses to issue (version 2, an unknown kind, a bad endpoint, a certificate of another key) are
 signed here field by field, so their signatures are valid and only the named defect remains.
+Policy summaries are written out value by value (not made by ``policy_summary``), so a vector checks
+the summary code as well as the card.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from amity.protocol.card import CARD_DOMAIN, Card, NodeKind, Relay
+from amity.protocol.card import CARD_DOMAIN, MAX_POLICY_BYTES, Card, NodeKind, Relay
 from amity.protocol.encoding import Value, encode
 from amity.protocol.errors import (
     CardExpiredError,
@@ -19,9 +21,12 @@ from amity.protocol.errors import (
     CardUriError,
     CertificateExpiredError,
     CertificateNotYetValidError,
+    MalformedError,
     SchemaError,
     SessionIdentityError,
     TooLargeError,
+    UnknownClauseError,
+    UnknownVocabularyError,
     UnsupportedVersionError,
 )
 from amity.protocol.identity import SigningIdentity
@@ -47,6 +52,46 @@ INVITE_SECRET = bytes(range(0x10, 0x20))
 ENDPOINTS = ["wss://shop.example/amity/v1", "ws://192.0.2.7:7700/amity/v1"]
 RELAY_ENDPOINT = "wss://relay.example/amity/v1"
 
+#: A small vendor policy (spec/terms.md §5.2) and its published summary (§5.3), value by value.
+POLICY_TOML = """\
+version = 1
+vocabulary = 1
+default = "ask-human"
+
+[clause."amity.no-tracking"]
+action = "accept"
+
+[clause."amity.delete-on-end"]
+action = "within"
+days = { min = 30 }
+counter = { days = 30 }
+"""
+_DELETE_RULE: list[Value] = ["amity.delete-on-end", "within", [[30, 365]], [30], "counter", ""]
+_TRACKING_RULE: list[Value] = ["amity.no-tracking", "accept", [], [], "counter", ""]
+POLICY_SUMMARY = encode([1, 1, "ask-human", [_DELETE_RULE, _TRACKING_RULE]])
+
+
+def _reject_all_summary(size: int) -> bytes:
+    """A valid summary of exactly ``size`` bytes: reject rules whose reasons pad it out."""
+    clauses = ["amity.access-to-my-data", "amity.breach-notice", "amity.delete-on-end"]
+    clauses += ["amity.max-retention", "amity.no-profiling", "amity.no-third-party-sharing"]
+    clauses += ["amity.no-tracking", "amity.notify-policy-change", "amity.purpose-limitation"]
+    lengths = [0] * len(clauses)
+
+    def summary() -> bytes:
+        rules: list[Value] = [
+            [clause, "reject", [], [], "counter", "x" * n]
+            for clause, n in zip(clauses, lengths, strict=True)
+        ]
+        return encode([1, 1, "reject", rules])
+
+    for index in range(len(clauses)):
+        while len(summary()) < size and lengths[index] < 200:
+            lengths[index] += 1
+    data = summary()
+    assert len(data) == size, len(data)
+    return data
+
 
 def _fields(
     n: int = 0,
@@ -60,8 +105,9 @@ def _fields(
     issued_ms: int = T0,
     not_after_ms: int = CARD_NOT_AFTER,
     secret: bytes | None = None,
+    policy: Value = None,
 ) -> list[Value]:
-    """The ten signed fields of a card of identity ``n``, any of them overridden."""
+    """The eleven signed fields of a card of identity ``n``, any of them overridden."""
     return [
         version,
         IDS[n].peer_id.key,
@@ -73,6 +119,7 @@ def _fields(
         issued_ms,
         not_after_ms,
         secret,
+        policy,
     ]
 
 
@@ -99,7 +146,9 @@ def _issue_vector(
     endpoints: list[str],
     relays: list[int],
     secret: bytes | None,
+    policy_toml: str | None = None,
 ) -> dict[str, Any]:
+    policy = None if policy_toml is None else POLICY_SUMMARY
     card = Card.issue(
         IDS[n],
         link_cert=CERTS[n],
@@ -110,6 +159,7 @@ def _issue_vector(
         issued_ms=T0,
         not_after_ms=CARD_NOT_AFTER,
         invite_secret=secret,
+        policy=policy,
     )
     signed_bytes = encode(
         [
@@ -123,6 +173,7 @@ def _issue_vector(
             T0,
             CARD_NOT_AFTER,
             secret,
+            policy,
         ]
     )
     return {
@@ -144,6 +195,8 @@ def _issue_vector(
         "issued_ms": T0,
         "not_after_ms": CARD_NOT_AFTER,
         "invite_secret_hex": None if secret is None else secret.hex(),
+        "policy_toml": policy_toml,
+        "policy_hex": None if policy is None else policy.hex(),
         "now_ms": NOW,
         "peer_id_hex": IDS[n].peer_id.key.hex(),
         "did": IDS[n].peer_id.did,
@@ -205,6 +258,17 @@ def _positive() -> list[dict[str, Any]]:
             endpoints=ENDPOINTS[:1],
             relays=[],
             secret=INVITE_SECRET,
+        ),
+        _issue_vector(
+            "vendor-card-with-policy",
+            "A vendor's card that publishes its policy: the summary of policy_toml, as bin.",
+            1,
+            kind=NodeKind.VENDOR,
+            card_name="Corner Bookshop",
+            endpoints=ENDPOINTS[:1],
+            relays=[2],
+            secret=None,
+            policy_toml=POLICY_TOML,
         ),
         _issue_vector(
             "relay-card-unicode-name",
@@ -356,7 +420,7 @@ def _negative() -> list[dict[str, Any]]:
         ),
         _error(
             "version-2-other-shape",
-            "Version 2 with eleven fields: the version is read before the arity.",
+            "Version 2 with twelve fields: the version is read before the arity.",
             UnsupportedVersionError.code,
             data=_raw([*_fields(version=2), b"future"]),
         ),
@@ -367,10 +431,69 @@ def _negative() -> list[dict[str, Any]]:
             data=_raw(_fields(version=True)),
         ),
         _error(
-            "eleven-fields",
-            "Version 1 with an eleventh field.",
+            "twelve-fields",
+            "Version 1 with a twelfth field.",
             SchemaError.code,
             data=_raw([*_fields(), None]),
+        ),
+        _error(
+            "ten-fields",
+            "Version 1 without its last field (the policy, even when nil, is always there).",
+            SchemaError.code,
+            data=_raw(_fields()[:10]),
+        ),
+        _error(
+            "policy-not-bin",
+            "The policy is a str holding the summary's hex, not a bin.",
+            SchemaError.code,
+            data=_raw(_fields(policy=POLICY_SUMMARY.hex())),
+        ),
+        _error(
+            "policy-too-large",
+            f"A valid policy summary of {MAX_POLICY_BYTES + 1} bytes (limit {MAX_POLICY_BYTES}).",
+            TooLargeError.code,
+            data=_raw(_fields(policy=_reject_all_summary(MAX_POLICY_BYTES + 1))),
+        ),
+        _error(
+            "policy-truncated",
+            "The policy summary without its last byte: not one msgpack value.",
+            MalformedError.code,
+            data=_raw(_fields(policy=POLICY_SUMMARY[:-1])),
+        ),
+        _error(
+            "policy-rules-unsorted",
+            "A policy summary whose rules are not in ascending clause order (not canonical).",
+            SchemaError.code,
+            data=_raw(_fields(policy=encode([1, 1, "ask-human", [_TRACKING_RULE, _DELETE_RULE]]))),
+        ),
+        _error(
+            "policy-unknown-clause",
+            "A policy summary with a rule for a clause vocabulary 1 does not define.",
+            UnknownClauseError.code,
+            data=_raw(
+                _fields(
+                    policy=encode(
+                        [
+                            1,
+                            1,
+                            "reject",
+                            [["amity.no-such-clause", "accept", [], [], "counter", ""]],
+                        ]
+                    )
+                )
+            ),
+        ),
+        _error(
+            "policy-unknown-vocabulary",
+            "A policy summary in vocabulary 9, which this node does not know.",
+            UnknownVocabularyError.code,
+            data=_raw(_fields(policy=encode([1, 9, "reject", []]))),
+        ),
+        _error(
+            "policy-summary-version-2",
+            "A policy summary of format version 2.",
+            UnsupportedVersionError.code,
+            data=_raw(_fields(policy=encode([2, 1, "reject", []]))),
         ),
         _error(
             "expired",
@@ -418,6 +541,26 @@ def _negative() -> list[dict[str, Any]]:
             uri="amity:",
         ),
         _error(
+            "uri-policy-unknown-clause",
+            "A URI holding a validly signed card whose policy names an unknown clause: not a "
+            "damaged URI, so the policy's own code.",
+            UnknownClauseError.code,
+            uri=_uri(
+                _raw(
+                    _fields(
+                        policy=encode(
+                            [
+                                1,
+                                1,
+                                "reject",
+                                [["amity.no-such-clause", "accept", [], [], "counter", ""]],
+                            ]
+                        )
+                    )
+                )
+            ),
+        ),
+        _error(
             "uri-bad-signature",
             "A URI that decodes to a card with a flipped signature bit: the card's own code.",
             CardSignatureError.code,
@@ -435,11 +578,13 @@ def build() -> dict[str, Any]:
             "link_seed_hex, certified from cert_not_before_ms to cert_not_after_ms "
             "(spec/identity.md). operation 'issue': Card.issue with the inputs given must give "
             "card_hex (= [signed_bytes, sig]) and uri, and decoding card_hex must give back the "
-            "fields and pass check_valid(now_ms). operation 'from_uri': parsing uri must give "
-            "card_hex, or fail with error. operation 'decode': decoding card_hex must fail with "
-            "error. operation 'check_valid': card_hex decodes, and check_valid(now_ms) fails "
-            "with error. Negative cards are signed with a valid signature unless the defect is "
-            "the signature. Times are ms since the Unix epoch; T0 = 1700000000000."
+            "fields and pass check_valid(now_ms); policy_hex (or null) is the policy field, and "
+            "the policy summary of policy_toml (spec/terms.md §5.3). operation 'from_uri': "
+            "parsing uri must give card_hex, or fail with error. operation 'decode': decoding "
+            "card_hex must fail with error. operation 'check_valid': card_hex decodes, and "
+            "check_valid(now_ms) fails with error. Negative cards are signed with a valid "
+            "signature unless the defect is the signature. Times are ms since the Unix epoch; "
+            "T0 = 1700000000000."
         ),
         "vectors": _positive() + _negative(),
     }

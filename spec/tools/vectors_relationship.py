@@ -12,7 +12,7 @@ from typing import Any
 
 import msgpack
 
-from amity.protocol.card import Card, NodeKind
+from amity.protocol.card import MAX_CARD_BYTES, Card, NodeKind
 from amity.protocol.errors import (
     CardExpiredError,
     CardSignatureError,
@@ -315,8 +315,8 @@ def _body_vectors() -> list[dict[str, Any]]:
         _bad(
             "hello-card-too-large",
             "hello-body",
-            "A card of 4097 bytes is over the card limit.",
-            bytes.fromhex(_pack([1, b"\x00" * 4097, None])),
+            f"A card of {MAX_CARD_BYTES + 1} bytes is over the card limit.",
+            bytes.fromhex(_pack([1, b"\x00" * (MAX_CARD_BYTES + 1), None])),
             TooLargeError.code,
         ),
     ]

@@ -25,7 +25,7 @@ from amity.protocol.errors import (
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.linkcert import LinkCert, LinkKey
 from amity.protocol.noise import HandshakeState
-from amity.protocol.session import PROLOGUE, Session
+from amity.protocol.session import MAX_EXTRA_BYTES, PROLOGUE, Session
 
 #: Base time: 2023-11-14T22:13:20Z.
 T0 = 1_700_000_000_000
@@ -353,11 +353,11 @@ def _vectors() -> list[dict[str, Any]]:
         ),
         _fails_at_initiator(
             "message-2-extra-too-large",
-            "The shop's extra is 4097 bytes (limit 4096).",
+            f"The shop's extra is {MAX_EXTRA_BYTES + 1} bytes (limit {MAX_EXTRA_BYTES}).",
             ALICE,
             SHOP,
             TooLargeError.code,
-            message2_payload=encode([1, SHOP.cert.encoded, bytes(4097)]),
+            message2_payload=encode([1, SHOP.cert.encoded, bytes(MAX_EXTRA_BYTES + 1)]),
         ),
         _fails_at_responder(
             "message-3-tampered",

@@ -11,16 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amity.protocol.card import (
+    CARD_DOMAIN,
     INVITE_SECRET_BYTES,
     MAX_CARD_BYTES,
     MAX_ENDPOINTS,
     MAX_NAME_BYTES,
+    MAX_POLICY_BYTES,
     MAX_RELAYS,
     Card,
     NodeKind,
     Relay,
 )
-from amity.protocol.encoding import decode
+from amity.protocol.encoding import Value, decode, decode_array, encode
 from amity.protocol.errors import (
     AmityError,
     CardSignatureError,
@@ -29,6 +31,17 @@ from amity.protocol.errors import (
 )
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.linkcert import LinkCert, LinkKey
+from amity.protocol.policy import (
+    ClauseRule,
+    Policy,
+    RuleAction,
+    parse_policy,
+    policy_summary,
+)
+from amity.protocol.relmessages import MAX_REASON_BYTES
+from amity.protocol.signed import sign_structure
+from amity.protocol.terms import VOCABULARIES
+from tests.protocol.test_policy import policies
 from tests.strategies import arbitrary_bytes, each_byte_tampered, mutated, strs
 from tests.vectors import unhex, vector_cases
 
@@ -58,6 +71,40 @@ def _issue(**overrides: Any) -> Card:
 
 CARD = _issue()
 INVITATION = _issue(invite_secret=bytes(range(INVITE_SECRET_BYTES)))
+SHOP_POLICY = parse_policy(
+    'version = 1\nvocabulary = 1\ndefault = "reject"\n\n'
+    '[clause."amity.no-tracking"]\naction = "accept"\n'
+)
+VENDOR = _issue(kind=NodeKind.VENDOR, policy=policy_summary(SHOP_POLICY))
+
+
+def _summary_of_size(size_bytes: int) -> bytes:
+    """A valid policy summary of exactly ``size_bytes``: every clause rejected, reasons padded."""
+    clause_ids = sorted(VOCABULARIES[1])
+    lengths = [MAX_REASON_BYTES] * len(clause_ids)
+
+    def summary() -> bytes:
+        rules = tuple(
+            ClauseRule(clause_id, RuleAction.REJECT, reason="x" * n)
+            for clause_id, n in zip(clause_ids, lengths, strict=True)
+        )
+        return policy_summary(Policy(RuleAction.REJECT, rules))
+
+    index = len(lengths) - 1
+    while len(summary()) > size_bytes:
+        if lengths[index] == 0:
+            index -= 1
+        lengths[index] -= 1
+    assert len(summary()) == size_bytes
+    return summary()
+
+
+def _signed_with_policy(policy: Value) -> bytes:
+    """CARD's fields with another value as the policy, validly signed by Alice."""
+    signed_bytes = decode_array(CARD.encoded, 2, "card")[0]
+    assert isinstance(signed_bytes, bytes)
+    fields = decode_array(signed_bytes, 11, "card fields")
+    return sign_structure([*fields[:-1], policy], CARD_DOMAIN, ALICE)
 
 
 # -- the spec vectors ------------------------------------------------------------------------------
@@ -72,6 +119,9 @@ def _check_issue_vector(vector: dict[str, Any]) -> None:
     )
     assert cert.encoded == unhex(vector, "link_cert_hex")
     secret = vector["invite_secret_hex"]
+    policy = None if vector["policy_hex"] is None else unhex(vector, "policy_hex")
+    if policy is not None:
+        assert policy_summary(parse_policy(vector["policy_toml"])) == policy
     relays = [Relay(PeerId(bytes.fromhex(r["id_hex"])), r["endpoint"]) for r in vector["relays"]]
     card = Card.issue(
         identity,
@@ -83,6 +133,7 @@ def _check_issue_vector(vector: dict[str, Any]) -> None:
         issued_ms=vector["issued_ms"],
         not_after_ms=vector["not_after_ms"],
         invite_secret=None if secret is None else bytes.fromhex(secret),
+        policy=policy,
     )
     data = unhex(vector, "card_hex")
     assert card.encoded == data
@@ -102,6 +153,11 @@ def _check_issue_vector(vector: dict[str, Any]) -> None:
     assert list(decoded.endpoints) == vector["endpoints"]
     assert tuple(decoded.relays) == tuple(relays)
     assert decoded.is_invitation == (secret is not None)
+    assert decoded.policy == policy
+    if policy is None:
+        assert decoded.policy_summary() is None
+    else:
+        assert decoded.policy_summary() == parse_policy(vector["policy_toml"])
     decoded.check_valid(vector["now_ms"])
     assert Card.from_uri(vector["uri"]) == card
 
@@ -153,6 +209,12 @@ def test_an_empty_name_is_allowed() -> None:
         {"invite_secret": bytes(INVITE_SECRET_BYTES - 1)},
         {"issued_ms": T0, "not_after_ms": T0},
         {"issued_ms": -1},
+        {"policy": _summary_of_size(MAX_POLICY_BYTES + 1)},
+        {"policy": b""},
+        {"policy": policy_summary(SHOP_POLICY)[:-1]},
+        {"policy": encode([1, 1, "reject", [["amity.no-such-clause", "accept", [], [], "", ""]]])},
+        {"policy": encode([1, 9, "reject", []])},
+        {"policy": encode([2, 1, "reject", []])},
     ],
     ids=",".join,
 )
@@ -163,13 +225,30 @@ def test_issue_refuses_what_decode_would_refuse(overrides: dict[str, Any]) -> No
 
 def test_largest_card_fits() -> None:
     card = _issue(
+        kind=NodeKind.VENDOR,
         name="é" * (MAX_NAME_BYTES // 2),
         endpoints=["ws://" + "a" * 250 + f"{i}" for i in range(MAX_ENDPOINTS)],
         relays=[Relay(BOB.peer_id, "ws://" + "r" * 251)] * MAX_RELAYS,
+        issued_ms=2**64 - 2,
+        not_after_ms=2**64 - 1,
         invite_secret=bytes(INVITE_SECRET_BYTES),
+        policy=_summary_of_size(MAX_POLICY_BYTES),
     )
+    assert len(card.encoded) == 5675  # spec/card.md §1
     assert len(card.encoded) <= MAX_CARD_BYTES
     assert Card.from_uri(card.to_uri()) == card
+    # The URI of a card at the limit, with padding, is still under the URI limit.
+    padded = "amity:" + base64.b32encode(bytes(MAX_CARD_BYTES)).decode()
+    with pytest.raises(CardUriError, match="does not hold a valid card"):
+        Card.from_uri(padded)
+
+
+def test_policy_is_published_and_read_back() -> None:
+    assert VENDOR.policy == policy_summary(SHOP_POLICY)
+    assert VENDOR.policy_summary() == SHOP_POLICY
+    assert CARD.policy is None and CARD.policy_summary() is None
+    assert Card.decode(VENDOR.encoded) == VENDOR
+    assert Card.from_uri(VENDOR.to_uri()) == VENDOR
 
 
 def test_check_valid_boundaries() -> None:
@@ -185,7 +264,7 @@ def test_check_valid_boundaries() -> None:
 _QR_ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 
 
-@pytest.mark.parametrize("card", [CARD, INVITATION], ids=["card", "invitation"])
+@pytest.mark.parametrize("card", [CARD, INVITATION, VENDOR], ids=["card", "invitation", "vendor"])
 def test_uri_round_trips(card: Card) -> None:
     uri = card.to_uri()
     assert uri.startswith("amity:")
@@ -243,6 +322,36 @@ def test_issue_and_decode_agree(name: str, endpoints: list[str], secret: bytes |
     assert Card.from_uri(card.to_uri()) == card
 
 
+@settings(max_examples=40, deadline=None)
+@given(policy=st.none() | policies(), kind=st.sampled_from(NodeKind), invite=st.booleans())
+def test_round_trip_with_and_without_policy(
+    policy: Policy | None, kind: NodeKind, invite: bool
+) -> None:
+    summary = None if policy is None else policy_summary(policy)
+    secret = bytes(INVITE_SECRET_BYTES) if invite else None
+    if summary is not None and len(summary) > MAX_POLICY_BYTES:
+        with pytest.raises(UsageError):
+            _issue(kind=kind, invite_secret=secret, policy=summary)
+        return
+    card = _issue(kind=kind, invite_secret=secret, policy=summary)
+    assert Card.decode(card.encoded) == card
+    assert Card.from_uri(card.to_uri()) == card
+    assert card.policy == summary
+    assert card.policy_summary() == policy
+
+
+@settings(max_examples=150, deadline=None)
+@given(policy=mutated(policies().map(policy_summary)) | arbitrary_bytes(80) | strs(20))
+def test_decode_signed_card_with_any_policy_raises_only_amity_errors(policy: bytes | str) -> None:
+    # The policy is read after the signature, so only a validly signed card reaches its decoder.
+    try:
+        card = Card.decode(_signed_with_policy(policy))
+    except AmityError:
+        return
+    assert card.policy == policy
+    assert card.policy_summary() is not None
+
+
 @settings(max_examples=150, deadline=None)
 @given(data=arbitrary_bytes(600))
 def test_decode_arbitrary_bytes_raises_only_amity_errors(data: bytes) -> None:
@@ -251,13 +360,13 @@ def test_decode_arbitrary_bytes_raises_only_amity_errors(data: bytes) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(data=mutated(st.sampled_from([CARD.encoded, INVITATION.encoded])))
+@given(data=mutated(st.sampled_from([CARD.encoded, INVITATION.encoded, VENDOR.encoded])))
 def test_decode_mutated_card_raises_only_amity_errors(data: bytes) -> None:
     try:
         card = Card.decode(data)
     except AmityError:
         return
-    assert card in (CARD, INVITATION)
+    assert card in (CARD, INVITATION, VENDOR)
 
 
 def test_every_changed_byte_is_refused() -> None:
