@@ -21,6 +21,7 @@ from amity.node.logs import log_event
 from amity.node.openapi import OPENAPI
 from amity.node.termsapi import add_terms_routes
 from amity.protocol import PROTOCOL_VERSION, __version__
+from amity.protocol.card import Card
 from amity.protocol.errors import AmityError, LocalError, NotFoundError, format_time_ms
 from amity.protocol.identity import PeerId
 from amity.protocol.notes import MSG_NOTE, decode_note
@@ -108,6 +109,18 @@ def relationship_json(rel: Relationship, node: Node) -> dict[str, Any]:
         "ended_reason": rel.ended_reason,
         "online": bool(rel.peer and node.links.get(rel.peer)),
         "outbox_pending": node.store.count_pending(rel.peer.key) if rel.peer else 0,
+        "policy": _welcomes(card),
+    }
+
+
+def _welcomes(card: Card | None) -> dict[str, Any] | None:
+    """A vendor's published policy, from its card: which clauses it accepts, counters, rejects."""
+    policy = None if card is None else card.policy_summary()
+    if policy is None:
+        return None
+    return {
+        "default": policy.default.value,
+        "clauses": {rule.clause_id: rule.action.value for rule in policy.rules},
     }
 
 

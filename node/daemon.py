@@ -162,6 +162,8 @@ class Node:
         self._sent_upto: dict[Link, int] = {}
         self._connected: dict[bytes, asyncio.Event] = defaultdict(asyncio.Event)
         self._card: Card | None = None
+        #: The policy summary to publish on our card (set by the terms service of a vendor).
+        self.card_policy: Callable[[], bytes | None] = lambda: None
         self._closing = False
         self.mailbox = (
             Mailbox(store, serves=self._serves, clock_ms=clock_ms) if relay_mode else None
@@ -226,10 +228,12 @@ class Node:
     def card(self, *, invite_secret: bytes | None = None, ttl_ms: int | None = None) -> Card:
         """Our peer card (with a fresh one-time secret it becomes an invitation)."""
         now = self.clock_ms()
+        policy = self.card_policy()
         if (
             invite_secret is None
             and self._card is not None
             and self._card.not_after_ms > now + _DAY_MS
+            and self._card.policy == policy
         ):
             return self._card
         _, cert = self.keyring.current(now)
@@ -243,6 +247,7 @@ class Node:
             issued_ms=now,
             not_after_ms=min(now + (ttl_ms or _CARD_DAYS * _DAY_MS), cert.not_after_ms),
             invite_secret=invite_secret,
+            policy=policy,
         )
         if invite_secret is None:
             self._card = card

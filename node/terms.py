@@ -56,6 +56,7 @@ from amity.protocol.negotiation import (
     received,
     step,
 )
+from amity.protocol.policy import policy_summary
 from amity.protocol.relationship import (
     CancelTimer,
     Effect,
@@ -101,6 +102,13 @@ class TermsService:
         self.policy = None if policy_path is None else PolicyFile(policy_path)
         self._timers: dict[bytes, tuple[str, asyncio.TimerHandle]] = {}
         self._running = False
+        if node.identity.kind is NodeKind.VENDOR:
+            node.card_policy = self._published_policy
+
+    def _published_policy(self) -> bytes | None:
+        """A vendor's card carries the summary of the policy in force (spec/card.md)."""
+        current = None if self.policy is None else self.policy.current()
+        return None if current is None else policy_summary(current)
 
     # -- lifetime (the Service protocol) -----------------------------------------------------------
 

@@ -45,10 +45,22 @@ def _show(args: argparse.Namespace) -> int:
         "not_after": format_time_ms(card.not_after_ms),
         "link_key_not_after": format_time_ms(card.link_cert.not_after_ms),
         "invitation": card.is_invitation,
+        "policy": _policy_json(card),
         "verified": True,
     }
     emit(data, _human, as_json=args.json)
     return 0
+
+
+def _policy_json(card: Card) -> dict[str, Any] | None:
+    """What the vendor's published policy says it welcomes, clause by clause."""
+    policy = card.policy_summary()
+    if policy is None:
+        return None
+    return {
+        "default": policy.default.value,
+        "clauses": {rule.clause_id: rule.action.value for rule in policy.rules},
+    }
 
 
 def _human(data: Mapping[str, Any]) -> str:
@@ -61,4 +73,7 @@ def _human(data: Mapping[str, Any]) -> str:
     ]
     lines += [f"endpoint:    {e}" for e in data["endpoints"]]
     lines += [f"relay:       {r['endpoint']} ({r['did']})" for r in data["relays"]]
+    if data["policy"]:
+        welcomed = ", ".join(f"{c} ({a})" for c, a in data["policy"]["clauses"].items())
+        lines.append(f"policy:      {welcomed}; other clauses: {data['policy']['default']}")
     return "\n".join(lines)

@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from tests.node.conftest import Node, NodeFactory, meet, run_amity, wait_for
+from tests.node.conftest import (
+    Node,
+    NodeFactory,
+    connect,
+    invite,
+    meet,
+    run_amity,
+    wait_for,
+)
 
 POLICY = """\
 version = 1
@@ -262,3 +270,20 @@ def test_policy_check_shows_the_decision_for_each_roster_agreement(tmp_path: Pat
     assert decisions["AMITY-SHOP"]["decision"] == "ask-human"
     assert decisions["AMITY-STRICT"]["decision"] == "reject"
     assert decisions["AMITY-STRICT"]["reasons"][0]["clause"] == "amity.breach-notice"
+
+
+def test_a_vendor_card_publishes_its_policy(nodes: NodeFactory, tmp_path: Path) -> None:
+    shop = nodes.create("shop", "vendor")
+    set_policy(shop, tmp_path, POLICY)
+    uri = invite(shop)
+    shown = cli("card", "show", uri)
+    assert shown["policy"]["default"] == "ask-human"
+    assert shown["policy"]["clauses"]["amity.no-tracking"] == "accept"
+    assert shown["policy"]["clauses"]["amity.breach-notice"] == "within"
+    text = run_amity("card", "show", uri)
+    assert "policy:" in text.stdout and "amity.no-tracking (accept)" in text.stdout
+
+    alice = nodes.create("alice", "person")
+    connect(alice, uri)
+    seen = wait_for(lambda: alice.peer(shop.did), what="alice's record of the shop")
+    assert seen["policy"]["clauses"] == shown["policy"]["clauses"]
