@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from amity.node.apijson import error_response, json_body
 from amity.node.daemon import Node, NodeError
 from amity.node.discovery import Discovery
 from amity.node.grantsapi import add_grants_routes
@@ -40,18 +41,13 @@ _MAX_BODY: Final = 64 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _error(status: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
-    body = json.dumps({"error": {"code": code, "message": message}})
-    return status(text=body, content_type="application/json")
-
-
 @web.middleware
 async def _auth_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path not in _PUBLIC_PATHS:
         supplied = request.headers.get("Authorization", "")
         expected = f"Bearer {request.app[TOKEN]}"
         if not hmac.compare_digest(supplied.encode(), expected.encode()):
-            raise _error(
+            raise error_response(
                 web.HTTPUnauthorized,
                 "api.unauthorized",
                 "missing or wrong bearer token; the CLI reads it from the node's home directory",
@@ -59,25 +55,13 @@ async def _auth_and_errors(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except NotFoundError as exc:
-        raise _error(web.HTTPNotFound, exc.code, exc.message) from None
+        raise error_response(web.HTTPNotFound, exc.code, exc.message) from None
     except NodeError as exc:
-        raise _error(web.HTTPConflict, exc.code, exc.message) from None
+        raise error_response(web.HTTPConflict, exc.code, exc.message) from None
     except LocalError as exc:
-        raise _error(web.HTTPBadRequest, exc.code, exc.message) from None
+        raise error_response(web.HTTPBadRequest, exc.code, exc.message) from None
     except AmityError as exc:  # a peer's data (card, URI) failed verification
-        raise _error(web.HTTPUnprocessableEntity, exc.code, exc.message) from None
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except ValueError:
-        raise _error(web.HTTPBadRequest, "api.bad_json", "the request body is not JSON") from None
-    if not isinstance(data, dict):
-        raise _error(web.HTTPBadRequest, "api.bad_json", "the request body must be a JSON object")
-    return data
+        raise error_response(web.HTTPUnprocessableEntity, exc.code, exc.message) from None
 
 
 def _peer(request: web.Request) -> PeerId:
@@ -85,13 +69,17 @@ def _peer(request: web.Request) -> PeerId:
     try:
         return PeerId.from_did(text)
     except AmityError as exc:
-        raise _error(web.HTTPBadRequest, exc.code, f"{text!r} is not a peer's did:key") from None
+        raise error_response(
+            web.HTTPBadRequest, exc.code, f"{text!r} is not a peer's did:key"
+        ) from None
 
 
 def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
     value = data.get(key, default)
     if not isinstance(value, str):
-        raise _error(web.HTTPBadRequest, "api.bad_request", f"field {key!r} must be a string")
+        raise error_response(
+            web.HTTPBadRequest, "api.bad_request", f"field {key!r} must be a string"
+        )
     return value
 
 
@@ -131,10 +119,10 @@ async def status(request: web.Request) -> web.Response:
 
 
 async def invite(request: web.Request) -> web.Response:
-    data = await _json_body(request)
+    data = await json_body(request)
     ttl_s = data.get("ttl_s", 7 * 24 * 3600)
     if not isinstance(ttl_s, int) or not 60 <= ttl_s <= 90 * 24 * 3600:
-        raise _error(web.HTTPBadRequest, "api.bad_request", "ttl_s is 60 s .. 90 days")
+        raise error_response(web.HTTPBadRequest, "api.bad_request", "ttl_s is 60 s .. 90 days")
     card = await request.app[NODE].invite(ttl_s * 1000)
     uri = card.to_uri()
     log_event(_log, "api.invite")
@@ -144,7 +132,7 @@ async def invite(request: web.Request) -> web.Response:
 
 
 async def connect(request: web.Request) -> web.Response:
-    data = await _json_body(request)
+    data = await json_body(request)
     node = request.app[NODE]
     rel = await node.connect(_text(data, "uri"))
     return web.json_response(relationship_json(rel, node))
@@ -156,14 +144,14 @@ async def peers(request: web.Request) -> web.Response:
 
 
 async def end(request: web.Request) -> web.Response:
-    data = await _json_body(request)
+    data = await json_body(request)
     node = request.app[NODE]
     rel = await node.end(_peer(request), _text(data, "reason", "ended by the owner"))
     return web.json_response(relationship_json(rel, node))
 
 
 async def add_relay(request: web.Request) -> web.Response:
-    data = await _json_body(request)
+    data = await json_body(request)
     node = request.app[NODE]
     rel = await node.use_relay(_text(data, "uri"))
     return web.json_response(relationship_json(rel, node))
@@ -179,7 +167,7 @@ async def list_relays(request: web.Request) -> web.Response:
 
 
 async def send_note(request: web.Request) -> web.Response:
-    data = await _json_body(request)
+    data = await json_body(request)
     seq = await request.app[NODE].send_note(_peer(request), _text(data, "text"))
     return web.json_response({"seq": seq, "queued": True}, status=202)
 
@@ -190,7 +178,7 @@ async def messages(request: web.Request) -> web.Response:
         after = int(request.query.get("after", "0"))
         limit = min(int(request.query.get("limit", "100")), 1000)
     except ValueError:
-        raise _error(
+        raise error_response(
             web.HTTPBadRequest, "api.bad_request", "after and limit are integers"
         ) from None
     peer = PeerId.from_did(request.query["peer"]).key if "peer" in request.query else None

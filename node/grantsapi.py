@@ -8,12 +8,12 @@ that no live grant covers.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Final
 
 from aiohttp import web
 
+from amity.node.apijson import error_response, json_body
 from amity.node.grantrequests import SharingRule
 from amity.node.grants import GrantsService
 from amity.node.grantsdata import (
@@ -65,28 +65,13 @@ def add_grants_routes(app: web.Application) -> None:
     r.add_get("/api/audit", audit_log)
 
 
-def _error(status: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
-    body = json.dumps({"error": {"code": code, "message": message}})
-    return status(text=body, content_type="application/json")
-
-
 def _service(request: web.Request) -> GrantsService:
     service = request.app.get(GRANTS)
     if service is None:
-        raise _error(web.HTTPServiceUnavailable, "api.unavailable", "this node serves no grants")
+        raise error_response(
+            web.HTTPServiceUnavailable, "api.unavailable", "this node serves no grants"
+        )
     return service
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except ValueError:
-        raise UsageError("the request body is not JSON") from None
-    if not isinstance(data, dict):
-        raise UsageError("the request body must be a JSON object")
-    return data
 
 
 def _did(text: object, what: str = "peer") -> PeerId:
@@ -149,7 +134,7 @@ async def vault_get(request: web.Request) -> web.Response:
 
 async def vault_put(request: web.Request) -> web.Response:
     service = _service(request)
-    data = await _body(request)
+    data = await json_body(request)
     item = field_from_text(request.match_info["name"], _str(data, "type"), data.get("value"))
     await service.vault_set(item)
     return web.json_response(value_json(item))
@@ -187,7 +172,7 @@ async def grants_list(request: web.Request) -> web.Response:
 
 async def grant_issue(request: web.Request) -> web.Response:
     service = _service(request)
-    data = await _body(request)
+    data = await json_body(request)
     agreement = data.get("agreement")
     if agreement is not None and not isinstance(agreement, str):
         raise UsageError("agreement is the hex id (or its first digits) of an agreement")
@@ -282,7 +267,7 @@ async def requests_list(request: web.Request) -> web.Response:
 
 async def request_send(request: web.Request) -> web.Response:
     service = _service(request)
-    data = await _body(request)
+    data = await json_body(request)
     names = _names(data)
     assert names is not None
     request_id = await service.requests.send(
@@ -305,7 +290,7 @@ def _request_id(request: web.Request) -> int:
 
 async def request_approve(request: web.Request) -> web.Response:
     service = _service(request)
-    data = await _body(request)
+    data = await json_body(request)
     expires = _seconds(data, "expires_s") if "expires_s" in data else None
     agreement = data.get("agreement")
     if agreement is not None and not isinstance(agreement, str):
@@ -334,7 +319,7 @@ async def rule_get(request: web.Request) -> web.Response:
 async def rule_put(request: web.Request) -> web.Response:
     """Her rule for requests: auto_approve, and optionally fields, purposes, max_days."""
     service = _service(request)
-    await service.requests.set_rule(SharingRule.from_json(await _body(request)))
+    await service.requests.set_rule(SharingRule.from_json(await json_body(request)))
     return web.json_response(service.requests.rule.to_json())
 
 
@@ -362,7 +347,7 @@ async def holdings_read(request: web.Request) -> web.Response:
             _peer(request), request.match_info["field"], purpose
         )
     except NoGrantError as exc:
-        raise _error(web.HTTPForbidden, exc.code, exc.message) from None
+        raise error_response(web.HTTPForbidden, exc.code, exc.message) from None
     view = value_json(value)
     view.update(
         grant_id=holding.grant.grant_id.hex(),
@@ -375,7 +360,7 @@ async def holdings_read(request: web.Request) -> web.Response:
 async def holdings_query(request: web.Request) -> web.Response:
     """Ask the peer what it holds about us; its signed statement, checked against our records."""
     service = _service(request)
-    data = await _body(request)
+    data = await json_body(request)
     wait_s = data.get("wait_s", 10)
     if isinstance(wait_s, bool) or not isinstance(wait_s, int | float) or not 0 < wait_s <= 60:
         raise UsageError("wait_s is the seconds to wait for the answer, up to 60")

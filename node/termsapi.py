@@ -9,12 +9,12 @@ parse, the ``line`` and ``field`` it names.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiohttp import web
 
+from amity.node.apijson import error_response, json_body
 from amity.node.store import AgreementRow
 from amity.node.terms import TermsService
 from amity.node.termsdata import agreement_to_data, terms_from_data, terms_to_data
@@ -44,28 +44,13 @@ def add_terms_routes(app: web.Application) -> None:
     app.router.add_put("/api/policy", put_policy)
 
 
-def _error(status: type[web.HTTPException], code: str, message: str, **extra: Any) -> Exception:
-    body = json.dumps({"error": {"code": code, "message": message, **extra}})
-    return status(text=body, content_type="application/json")
-
-
 def _service(request: web.Request) -> TermsService:
     service = request.app.get(TERMS)
     if service is None:
-        raise _error(web.HTTPServiceUnavailable, "api.unavailable", "this node serves no terms")
+        raise error_response(
+            web.HTTPServiceUnavailable, "api.unavailable", "this node serves no terms"
+        )
     return service
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except ValueError:
-        raise UsageError("the request body is not JSON") from None
-    if not isinstance(data, dict):
-        raise UsageError("the request body must be a JSON object")
-    return data
 
 
 def _ttl_ms(data: dict[str, Any]) -> int:
@@ -87,7 +72,7 @@ def _terms(data: dict[str, Any]) -> TermsDocument:
 
 
 def _not_found(exc: NotFoundError) -> Exception:
-    return _error(web.HTTPNotFound, exc.code, exc.message)
+    return error_response(web.HTTPNotFound, exc.code, exc.message)
 
 
 def negotiation_json(neg: Negotiation, service: TermsService) -> dict[str, Any]:
@@ -157,7 +142,7 @@ async def show_negotiation(request: web.Request) -> web.Response:
 
 async def offer(request: web.Request) -> web.Response:
     service = _service(request)
-    data = await _body(request)
+    data = await json_body(request)
     if not isinstance(data.get("peer"), str):
         raise UsageError("peer is the did:key of the vendor (or person) to offer terms to")
     amends = data.get("amends")
@@ -185,7 +170,7 @@ def _move_handler(name: str) -> Callable[[web.Request], Awaitable[web.Response]]
 async def move(request: web.Request, name: str) -> web.Response:
     """Counter, accept, reject or withdraw (``name``): the owner's move in a negotiation."""
     service = _service(request)
-    data = await _body(request)
+    data = await json_body(request)
     nid = request.match_info["id"]
     try:
         if name == "counter":
@@ -257,15 +242,15 @@ async def get_policy(request: web.Request) -> web.Response:
 async def put_policy(request: web.Request) -> web.Response:
     """Replace the policy file with ``toml`` once it parses; 400 with line and field if not."""
     service = _service(request)
-    data = await _body(request)
+    data = await json_body(request)
     if not isinstance(data.get("toml"), str):
         raise UsageError("toml is the text of the policy file (spec/terms.md §5.2)")
     if service.policy is None:
-        raise _error(web.HTTPConflict, "local.node", "this node keeps no policy file")
+        raise error_response(web.HTTPConflict, "local.node", "this node keeps no policy file")
     try:
         service.policy.replace(data["toml"])
     except PolicyError as exc:
-        raise _error(
+        raise error_response(
             web.HTTPBadRequest, exc.code, exc.message, line=exc.line, field=exc.field
         ) from None
     return web.json_response(_policy_json(service))

@@ -1,0 +1,37 @@
+"""JSON in and out of the local API: one error shape, one way to read a request body.
+
+Every error the API returns is ``{"error": {"code", "message", …}}`` (codes from spec/errors.md
+or ``api.*``); the route modules (api.py, termsapi.py, grantsapi.py) share these helpers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from amity.protocol.errors import UsageError
+
+__all__ = ["error_response", "json_body"]
+
+
+def error_response(
+    status: type[web.HTTPException], code: str, message: str, **extra: Any
+) -> web.HTTPException:
+    """An HTTP error to raise, with the JSON error body."""
+    body = json.dumps({"error": {"code": code, "message": message, **extra}})
+    return status(text=body, content_type="application/json")
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object ({} without a body); UsageError (400) if it is not one."""
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except ValueError:
+        raise UsageError("the request body is not JSON") from None
+    if not isinstance(data, dict):
+        raise UsageError("the request body must be a JSON object")
+    return data
