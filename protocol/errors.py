@@ -91,6 +91,12 @@ __all__ = [
     "AgreementError",
     "AgreementSignatureError",
     "AgreementHashError",
+    "AttestationError",
+    "AttestationSignatureError",
+    "StrangerError",
+    "AttestationExpiredError",
+    "AttestationClauseError",
+    "RebuttalMismatchError",
     "all_error_classes",
     "format_time_ms",
 ]
@@ -552,6 +558,43 @@ class AgreementHashError(AgreementError):
     """An agreement's terms id is not the hash of the terms document it embeds."""
 
     code = "agreement.terms_mismatch"
+
+
+# -- attestations and rebuttals (spec/reputation.md) ----------------------------------------------
+
+
+class AttestationError(RemoteError):
+    code = "attestation.error"
+
+
+class AttestationSignatureError(AttestationError):
+    """An attestation's attester signature, or a rebuttal's subject signature, does not verify."""
+
+    code = "attestation.bad_signature"
+
+
+class StrangerError(AttestationError):
+    """The attester and subject are not the two parties of the agreement the attestation carries."""
+
+    code = "attestation.stranger"
+
+
+class AttestationExpiredError(AttestationError):
+    """An attestation is read at or after its expires_ms."""
+
+    code = "attestation.expired"
+
+
+class AttestationClauseError(AttestationError):
+    """An attestation names a clause that the agreement's terms do not contain."""
+
+    code = "attestation.unknown_clause"
+
+
+class RebuttalMismatchError(AttestationError):
+    """A rebuttal names another attestation, or is signed by someone other than its subject."""
+
+    code = "attestation.rebuttal_mismatch"
 
 
 def all_error_classes() -> list[type[AmityError]]:
