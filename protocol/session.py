@@ -36,6 +36,8 @@ __all__ = [
     "FRAME_PAYLOAD_BYTES",
     "SessionState",
     "Session",
+    "handshake_payload",
+    "check_handshake_payload",
 ]
 
 PROLOGUE: Final = b"amity/1"
@@ -158,37 +160,18 @@ class Session:
         return reply
 
     def _own_payload(self) -> bytes:
-        return encode([SESSION_VERSION, self._link_cert.encoded, self._extra])
+        return handshake_payload(self._link_cert, self._extra)
 
     def _check_peer_payload(self, payload: bytes, now_ms: int) -> None:
-        try:
-            version, cert_bytes, extra = decode_array(payload, 3, "handshake payload")
-        except AmityError as exc:
-            raise SessionPayloadError(f"handshake payload is not valid: {exc}") from None
-        # As for every amity structure, anything but the int 1 is an unsupported version (a bool
-        # too: ``true == 1`` in Python). See spec/session.md §4.1.
-        if isinstance(version, bool) or version != SESSION_VERSION:
-            raise UnsupportedVersionError(
-                f"session version {version!r}; this node speaks {SESSION_VERSION}",
-                hint="version.unsupported",
-            )
-        cert = LinkCert.decode(
-            expect_bytes(cert_bytes, "handshake link certificate", max_size=MAX_LINKCERT_BYTES)
+        cert, extra = check_handshake_payload(
+            payload,
+            proven_static=self._hs.remote_static,
+            now_ms=now_ms,
+            expected_peer=self.expected_peer,
         )
-        if cert.link_public != self._hs.remote_static:
-            raise SessionIdentityError(
-                f"{cert.issuer.short} presented a certificate for a link key it did not prove"
-            )
-        cert.check_valid(now_ms)
-        if self.expected_peer is not None and cert.issuer != self.expected_peer:
-            raise SessionIdentityError(
-                f"expected to reach {self.expected_peer.short} but the peer proved to be "
-                f"{cert.issuer.short}; the address may now belong to someone else"
-            )
-        peer_extra = expect_bytes(extra, "handshake extra", max_size=MAX_EXTRA_BYTES)
         self.peer = cert.issuer
         self.peer_cert = cert
-        self.peer_extra = peer_extra
+        self.peer_extra = extra
 
     def _finish(self) -> None:
         self.handshake_hash = self._hs.handshake_hash
@@ -243,3 +226,39 @@ class Session:
         self._fragments.clear()
         self._fragments_size = 0
         return message
+
+
+def handshake_payload(link_cert: LinkCert, extra: bytes) -> bytes:
+    """Messages 2 and 3 carry ``[version, link_cert, extra]``. See spec/session.md §4."""
+    return encode([SESSION_VERSION, link_cert.encoded, extra])
+
+
+def check_handshake_payload(
+    payload: bytes, *, proven_static: bytes | None, now_ms: int, expected_peer: PeerId | None
+) -> tuple[LinkCert, bytes]:
+    """The peer's certificate and extra, after every check of spec/session.md §4.1."""
+    try:
+        version, cert_bytes, extra = decode_array(payload, 3, "handshake payload")
+    except AmityError as exc:
+        raise SessionPayloadError(f"handshake payload is not valid: {exc}") from None
+    # As for every amity structure, anything but the int 1 is an unsupported version (a bool
+    # too: ``true == 1`` in Python).
+    if isinstance(version, bool) or version != SESSION_VERSION:
+        raise UnsupportedVersionError(
+            f"session version {version!r}; this node speaks {SESSION_VERSION}",
+            hint="version.unsupported",
+        )
+    cert = LinkCert.decode(
+        expect_bytes(cert_bytes, "handshake link certificate", max_size=MAX_LINKCERT_BYTES)
+    )
+    if cert.link_public != proven_static:
+        raise SessionIdentityError(
+            f"{cert.issuer.short} presented a certificate for a link key it did not prove"
+        )
+    cert.check_valid(now_ms)
+    if expected_peer is not None and cert.issuer != expected_peer:
+        raise SessionIdentityError(
+            f"expected to reach {expected_peer.short} but the peer proved to be "
+            f"{cert.issuer.short}; the address may now belong to someone else"
+        )
+    return cert, expect_bytes(extra, "handshake extra", max_size=MAX_EXTRA_BYTES)

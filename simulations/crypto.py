@@ -25,24 +25,22 @@ from typing import Final, Protocol
 import nacl.bindings
 import nacl.exceptions
 
-from amity.protocol.encoding import decode_array, encode, expect_bytes
 from amity.protocol.errors import (
     AmityError,
-    SessionIdentityError,
     SessionPayloadError,
     StateError,
-    UnsupportedVersionError,
     UsageError,
 )
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.keyring import Keyring
-from amity.protocol.linkcert import MAX_LINKCERT_BYTES, LinkCert, LinkKey
+from amity.protocol.linkcert import LinkCert, LinkKey
 from amity.protocol.session import (
     FRAME_PAYLOAD_BYTES,
     MAX_EXTRA_BYTES,
-    SESSION_VERSION,
     Session,
     SessionState,
+    check_handshake_payload,
+    handshake_payload,
 )
 
 __all__ = [
@@ -177,7 +175,7 @@ class PlainSession:
         return self._ephemeral
 
     def _own(self) -> bytes:
-        payload = encode([SESSION_VERSION, self._link_cert.encoded, self._extra])
+        payload = handshake_payload(self._link_cert, self._extra)
         return self._link_cert.link_public + _TAG + payload + _TAG
 
     def receive_handshake(self, data: bytes, now_ms: int) -> bytes | None:
@@ -200,25 +198,16 @@ class PlainSession:
     def _check_peer(self, data: bytes, now_ms: int) -> None:
         static, payload = data[:_KEY_BYTES], data[_KEY_BYTES + 16 : -16]
         try:
-            version, cert_bytes, extra = decode_array(payload, 3, "handshake payload")
-            if isinstance(version, bool) or version != SESSION_VERSION:
-                raise UnsupportedVersionError(f"session version {version!r}")
-            cert = LinkCert.decode(
-                expect_bytes(cert_bytes, "handshake link certificate", max_size=MAX_LINKCERT_BYTES)
+            # The real session's checks, on the static key the stand-in sends in clear.
+            cert, extra = check_handshake_payload(
+                payload, proven_static=static, now_ms=now_ms, expected_peer=self.expected_peer
             )
-            if cert.link_public != static:
-                raise SessionIdentityError(
-                    f"{cert.issuer.short} sent a certificate for another key"
-                )
-            cert.check_valid(now_ms)
-            if self.expected_peer is not None and cert.issuer != self.expected_peer:
-                raise SessionIdentityError(f"expected {self.expected_peer.short}")
         except AmityError:
             self.state = SessionState.FAILED
             raise
         self.peer = cert.issuer
         self.peer_cert = cert
-        self.peer_extra = expect_bytes(extra, "handshake extra", max_size=MAX_EXTRA_BYTES)
+        self.peer_extra = extra
 
     def encrypt(self, message: bytes) -> list[bytes]:
         if self.state is not SessionState.ESTABLISHED:
