@@ -111,9 +111,8 @@ async def test_two_nodes_find_each_other_then_part(interfaces: list[str] | None)
         assert abs(seen_by_a.seen_ms - time.time() * 1000) < _WAIT_S * 1000
         assert all(node.did != alice.did for node in a.nearby())  # never ourselves
 
-        started = time.monotonic()
-        await b.async_stop()
-        assert time.monotonic() - started < 3.0
+        async with asyncio.timeout(3.0):  # a deadline for a clean stop, not a measurement
+            await b.async_stop()
         await watch_a.until(lambda: (None, shop.did) in watch_a.changes)
         assert _sees(a, shop.did) is None
     finally:
@@ -127,10 +126,9 @@ async def test_stop_is_idempotent_and_fast() -> None:
     await d.async_stop()  # before start: nothing to do
     async with d:
         pass
-    started = time.monotonic()
-    await d.async_stop()
-    await d.async_stop()
-    assert time.monotonic() - started < 1.0
+    async with asyncio.timeout(1.0):  # stopping a stopped node must not wait for anything
+        await d.async_stop()
+        await d.async_stop()
 
 
 @pytest.mark.parametrize("interface", ["203.0.113.77", "eth0"], ids=["not-ours", "not-an-ip"])
