@@ -160,7 +160,8 @@ class Node:
         self._acks: dict[Link, list[int]] = {}
         #: Highest outbox seq already sent on each live link (a new link starts from zero).
         self._sent_upto: dict[Link, int] = {}
-        self._connected: dict[bytes, asyncio.Event] = defaultdict(asyncio.Event)
+        #: connect() calls waiting for their invitation's hello, by invitation secret.
+        self._connected: dict[bytes, asyncio.Event] = {}
         self._card: Card | None = None
         #: The policy summary to publish on our card (set by the terms service of a vendor).
         self.card_policy: Callable[[], bytes | None] = lambda: None
@@ -279,16 +280,19 @@ class Node:
             rel = await self._apply(*open_relationship(InvitationReceived(card), now))
         if rel.state is RelationshipState.INVITED:
             rel = await self._step(rel, InvitationAccepted())
-        link = await self._dial(card.endpoints, card.peer_id)
-        await self._attach(link)
+        connected = self._connected.setdefault(card.invite_secret, asyncio.Event())
         try:
+            link = await self._dial(card.endpoints, card.peer_id)
+            await self._attach(link)
             async with asyncio.timeout(_CONNECT_WAIT_S):
-                await self._connected[card.invite_secret].wait()
+                await connected.wait()
         except TimeoutError:
             raise NodeError(
                 f"{card.name or card.peer_id.short} answered the handshake but did not confirm "
                 f"the invitation within {_CONNECT_WAIT_S:.0f} s; it may be used up or withdrawn"
             ) from None
+        finally:
+            self._connected.pop(card.invite_secret, None)
         found = self.book.by_secret(card.invite_secret)
         assert found is not None
         return found
@@ -448,8 +452,9 @@ class Node:
             self._spawn(self.close_links(), "fail-stop")
 
     def _notify(self, rel: Relationship, effect: Notify) -> None:
-        if effect.kind == "connected":
-            self._connected[rel.invite_secret].set()
+        waiting = self._connected.get(rel.invite_secret)
+        if effect.kind == "connected" and waiting is not None:
+            waiting.set()
         log_event(_log, f"relationship.{effect.kind}", peer=rel.peer.short if rel.peer else "-")
         self.events.publish(
             effect.kind,
@@ -969,6 +974,7 @@ class Node:
         Losing the mark in a crash is harmless: the envelope is resent and the peer ACKs it again.
         """
         now = self.clock_ms()
+        self._deposited.difference_update((peer, seq) for seq in seqs)  # done with: forget
 
         def mark() -> None:
             self.store.ack_outbox(peer.key, seqs, now)
