@@ -20,6 +20,7 @@ from amity.node.discovery import Discovery
 from amity.node.grantsapi import add_grants_routes
 from amity.node.logs import log_event
 from amity.node.openapi import OPENAPI
+from amity.node.reputationapi import add_reputation_routes
 from amity.node.termsapi import add_terms_routes
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.protocol.card import Card
@@ -249,4 +250,5 @@ def create_api_app(token: str) -> web.Application:
     app.router.add_get("/api/openapi.json", openapi)
     add_terms_routes(app)
     add_grants_routes(app)
+    add_reputation_routes(app)
     return app

@@ -11,9 +11,10 @@ from typing import Any
 
 from aiohttp import web
 
-from amity.protocol.errors import UsageError
+from amity.protocol.errors import AmityError, UsageError
+from amity.protocol.identity import PeerId
 
-__all__ = ["error_response", "json_body"]
+__all__ = ["error_response", "json_body", "peer_from"]
 
 
 def error_response(
@@ -35,3 +36,13 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError("the request body must be a JSON object")
     return data
+
+
+def peer_from(text: object, what: str = "peer") -> PeerId:
+    """A peer named by its did:key in a request; UsageError (400) that says what was wrong."""
+    if not isinstance(text, str):
+        raise UsageError(f"{what} is a did:key")
+    try:
+        return PeerId.from_did(text)
+    except AmityError as exc:
+        raise UsageError(f"{text!r:.80} is not a peer's did:key ({exc.message})") from None

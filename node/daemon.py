@@ -149,6 +149,8 @@ class Node:
         self._services: dict[str, Service] = {}
         #: False behind NAT (no peer endpoint): we keep links to our peers open ourselves.
         self.reachable = reachable
+        #: Test modes that make this node break its word (``keep-data``); see ``amity run --help``.
+        self.misbehave: frozenset[str] = frozenset()
         self.rejected = 0
         #: Relationship timers by (invitation secret, token): tokens repeat across relationships.
         self._timers: dict[tuple[bytes, str], asyncio.TimerHandle] = {}

@@ -348,6 +348,9 @@ class Grantee:
         held = self.book.get(gid)
         if held is None or not self._running:
             return
+        if "keep-data" in self.node.misbehave:  # a test mode: a vendor that breaches its terms
+            log_event(_log, "misbehave.kept_data", logging.WARNING, grant=gid.hex()[:8])
+            return
         now = self.node.clock_ms()
         try:
             new, effects = step(held, TimerFired(token), now, signer=self.node.keyring.identity)

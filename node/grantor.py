@@ -108,6 +108,8 @@ class Grantor:
         self.audit = audit
         self.vault = vault
         self._waiting: dict[bytes, asyncio.Future[None]] = {}
+        #: Checks a new grant must pass (the reputation service's cut-off); each raises to refuse.
+        self.gates: list[Callable[[PeerId], None]] = []
 
     # -- issuing -----------------------------------------------------------------------------------
 
@@ -146,6 +148,8 @@ class Grantor:
         request_id: int | None = None,
     ) -> tuple[Grant, Staged]:
         """Sign a grant and seal its values to ``peer``: the grant and the staged commit."""
+        for gate in self.gates:
+            gate(peer)
         now = self.node.clock_ms()
         card = self._card(peer, now)
         names, ages = split_names(specs)

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.apijson import error_response, json_body
+from amity.node.apijson import error_response, json_body, peer_from
 from amity.node.grantrequests import SharingRule
 from amity.node.grants import GrantsService
 from amity.node.grantsdata import (
@@ -27,7 +27,7 @@ from amity.node.grantsdata import (
 )
 from amity.node.vault import field_from_text
 from amity.protocol.audit import Controller, consent_receipt_json
-from amity.protocol.errors import AmityError, NoGrantError, NotFoundError, UsageError
+from amity.protocol.errors import NoGrantError, NotFoundError, UsageError
 from amity.protocol.grants import Grant, Onward
 from amity.protocol.identity import PeerId
 from amity.protocol.receipts import HoldingsStatement, decode_receipt
@@ -72,15 +72,6 @@ def _service(request: web.Request) -> GrantsService:
             web.HTTPServiceUnavailable, "api.unavailable", "this node serves no grants"
         )
     return service
-
-
-def _did(text: object, what: str = "peer") -> PeerId:
-    if not isinstance(text, str):
-        raise UsageError(f"{what} is a did:key")
-    try:
-        return PeerId.from_did(text)
-    except AmityError as exc:
-        raise UsageError(f"{text!r:.80} is not a peer's did:key ({exc.message})") from None
 
 
 def _str(data: dict[str, Any], key: str, default: str | None = None) -> str:
@@ -159,7 +150,7 @@ def _issued_view(service: GrantsService, row: Any, now: int) -> dict[str, Any]:
 async def grants_list(request: web.Request) -> web.Response:
     service = _service(request)
     now = service.node.clock_ms()
-    peer = _did(request.query["peer"]) if "peer" in request.query else None
+    peer = peer_from(request.query["peer"]) if "peer" in request.query else None
     issued = service.node.store.issued_grants(peer_id=None if peer is None else peer.key)
     held = service.holdings.find(grantor=peer)
     return web.json_response(
@@ -192,7 +183,7 @@ async def grant_issue(request: web.Request) -> web.Response:
         names = _names(data)
         assert names is not None
         grant = await service.grantor.grant(
-            _did(data.get("peer")),
+            peer_from(data.get("peer")),
             names,
             purpose=_str(data, "purpose"),
             context=_str(data, "context", ""),
@@ -271,7 +262,7 @@ async def request_send(request: web.Request) -> web.Response:
     names = _names(data)
     assert names is not None
     request_id = await service.requests.send(
-        _did(data.get("peer")),
+        peer_from(data.get("peer")),
         names,
         purpose=_str(data, "purpose"),
         context=_str(data, "context", ""),
@@ -327,7 +318,7 @@ async def rule_put(request: web.Request) -> web.Response:
 
 
 def _peer(request: web.Request) -> PeerId:
-    return _did(request.match_info["peer"])
+    return peer_from(request.match_info["peer"])
 
 
 async def holdings_list(request: web.Request) -> web.Response:
@@ -385,6 +376,6 @@ async def holdings_query(request: web.Request) -> web.Response:
 async def audit_log(request: web.Request) -> web.Response:
     """The audit log, its whole chain verified against the head first (audit.broken_chain)."""
     service = _service(request)
-    peer = _did(request.query["peer"]) if "peer" in request.query else None
+    peer = peer_from(request.query["peer"]) if "peer" in request.query else None
     head, entries = service.audit.verified(peer)
     return web.json_response(audit_json(head, entries))

@@ -292,6 +292,92 @@ OPENAPI: Final[dict[str, Any]] = {
                 "parameters": [{"name": "peer", "in": "query", "schema": {"type": "string"}}],
             }
         },
+        # -- reputation (spec/reputation.md §6) --
+        "/api/attestations": {
+            "get": {
+                **_op("attestations held: ours (with review state) and received, with rebuttals"),
+                "parameters": [
+                    {"name": "about", "in": "query", "schema": {"type": "string"}},
+                    {"name": "pending", "in": "query", "schema": {"type": "string"}},
+                    {"name": "mine", "in": "query", "schema": {"type": "string"}},
+                ],
+            },
+            "post": _op(
+                "attest how a peer kept a clause of an agreement with us (approved for sharing)",
+                body={
+                    "peer": {"type": "string"},
+                    "clause": {"type": "string"},
+                    "verdict": {"type": "string", "enum": ["honoured", "breached", "disputed"]},
+                    "agreement": {"type": "string"},
+                    "evidence": {"type": "array", "items": {"type": "string"}},
+                    "note": {"type": "string"},
+                    "days": {"type": "integer"},
+                },
+                status="201",
+            ),
+        },
+        "/api/attestations/{id}": {"parameters": [_ID], "get": _by_id("one attestation")},
+        "/api/attestations/{id}/approve": {
+            "parameters": [_ID],
+            "post": _by_id("share one of our own attestations (after review)"),
+        },
+        "/api/attestations/{id}/withhold": {
+            "parameters": [_ID],
+            "post": _by_id("keep one of our own attestations to ourselves"),
+        },
+        "/api/attestations/{id}/rebut": {
+            "parameters": [_ID],
+            "post": _by_id(
+                "answer an attestation about us; sent to its attester", body={"text": {}}
+            ),
+        },
+        "/api/reputation": {"get": _op("local trust: every peer it reaches, best first")},
+        "/api/reputation/policy": {
+            "get": _op("the cut-off policy"),
+            "put": _op(
+                "change the cut-off policy (any of its keys)",
+                body={
+                    "threshold": {"type": "number"},
+                    "min_evidence": {"type": "number"},
+                    "on_existing": {"type": "string", "enum": ["warn", "revoke"]},
+                    "auto_share": {"type": "boolean"},
+                    "receipt_grace_s": {"type": "integer"},
+                    "attestation_days": {"type": "integer"},
+                    "max_received_per_peer": {"type": "integer"},
+                },
+            ),
+        },
+        "/api/reputation/{peer}": {
+            "parameters": [_PEER],
+            "get": _op("one peer's score, standing, cut-off and WHY (attesters, weights, paths)"),
+        },
+        "/api/reputation/{peer}/ask": {
+            "parameters": [_PEER],
+            "post": _op(
+                "ask this peer what it knows about another (as its share policy allows)",
+                body={"about": {"type": "string"}, "wait_s": {"type": "number"}},
+            ),
+        },
+        "/api/share-policies": {"get": _op("what we share with whom")},
+        "/api/share-policies/{peer}": {
+            "parameters": [_PEER],
+            "put": _op(
+                "share none | mine | all with this peer",
+                body={
+                    "mode": {"type": "string", "enum": ["none", "mine", "all"]},
+                    "max_hops": {"type": "integer"},
+                    "per_hour": {"type": "integer"},
+                },
+            ),
+        },
+        "/api/vouches": {
+            "get": _op("peers whose attestations we trust as our own counterparties'")
+        },
+        "/api/vouches/{peer}": {
+            "parameters": [_PEER],
+            "put": _op("vouch for a connected peer"),
+            "delete": _op("withdraw a vouch"),
+        },
         "/api/openapi.json": {
             "get": {
                 "summary": "this document",

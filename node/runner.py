@@ -28,6 +28,8 @@ from amity.node.home import Config, Home, HomeError
 from amity.node.logs import log_event
 from amity.node.peerserver import create_peer_app
 from amity.node.policyfile import POLICY_FILE
+from amity.node.reputation import ReputationService
+from amity.node.reputationapi import REPUTATION
 from amity.node.store import Store
 from amity.node.terms import TermsService
 from amity.node.termsapi import TERMS
@@ -49,6 +51,8 @@ class RunOptions:
     relay: bool
     allow_remote_api: bool = False
     public_endpoints: list[str] = field(default_factory=list)
+    #: Test modes that make the node break its word (see ``amity run --misbehave``).
+    misbehave: frozenset[str] = frozenset()
 
 
 def parse_hostport(text: str, what: str) -> tuple[str, int]:
@@ -90,14 +94,25 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     relay_mode=options.relay,
                     reachable=options.listen is not None or bool(options.public_endpoints),
                 )
+                node.misbehave = options.misbehave
+                if options.misbehave:
+                    log_event(
+                        _log,
+                        "node.misbehaving",
+                        logging.WARNING,
+                        modes=",".join(sorted(options.misbehave)),
+                    )
                 terms = TermsService(node, policy_path=home.path / POLICY_FILE)
                 node.register(terms)
                 grants = GrantsService(node)
                 node.register(grants)
+                reputation = ReputationService(node, grants)
+                node.register(reputation)
                 async with node:
                     app[NODE] = node
                     app[TERMS] = terms
                     app[GRANTS] = grants
+                    app[REPUTATION] = reputation
                     yield
 
     async def peer_ctx(app: web.Application) -> AsyncIterator[None]:

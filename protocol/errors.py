@@ -97,6 +97,9 @@ __all__ = [
     "AttestationExpiredError",
     "AttestationClauseError",
     "RebuttalMismatchError",
+    "ReputationQuotaError",
+    "UnknownAttestationError",
+    "CutOffError",
     "all_error_classes",
     "format_time_ms",
 ]
@@ -595,6 +598,24 @@ class RebuttalMismatchError(AttestationError):
     """A rebuttal names another attestation, or is signed by someone other than its subject."""
 
     code = "attestation.rebuttal_mismatch"
+
+
+class ReputationQuotaError(RemoteError):
+    """A peer shared more attestations than this node keeps from any one peer."""
+
+    code = "reputation.quota"
+
+
+class UnknownAttestationError(RemoteError):
+    """A rebuttal arrived for an attestation this node does not hold."""
+
+    code = "reputation.unknown_attestation"
+
+
+class CutOffError(NodeError):
+    """The owner's reputation policy cuts this peer off: no new grants to it."""
+
+    code = "local.cut_off"
 
 
 def all_error_classes() -> list[type[AmityError]]:

@@ -3,20 +3,57 @@
 Each node computes its own scores; there is no global score. Trust starts at the owner's direct,
 agreement-backed counterparties (the pre-trusted set) and flows along normalised local trust
 (honoured minus breached, never below zero); the damping term returns a share to the pre-trusted
-set at every step. Pure and deterministic: every loop runs over peers sorted by key, so the same
-attestations give the same floats on every run. See spec/reputation.md §4.
+set at every step. Beside the score, a peer's *standing* says what trusted attesters report of it
+(honoured against breached), which a policy can threshold. The iteration runs in numpy over edge
+arrays in a fixed order, so the same attestations give the same floats on every run. See
+spec/reputation.md §4; :mod:`amity.protocol.trustindex` keeps the same tallies up to date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final, TypeAlias, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from amity.protocol.attestation import Attestation, Verdict
 from amity.protocol.errors import UsageError
 from amity.protocol.identity import PeerId
 
-__all__ = ["Inflow", "TrustResult", "compute_trust", "pretrusted_set"]
+__all__ = ["Inflow", "Standing", "TrustResult", "compute_trust", "pretrusted_set"]
+
+Ints: TypeAlias = npt.NDArray[np.int64]
+Floats: TypeAlias = npt.NDArray[np.float64]
+Bools: TypeAlias = npt.NDArray[np.bool_]
+_V = TypeVar("_V")
+
+#: Column of each verdict in the per-pair counts.
+COLUMN: Final = {Verdict.HONOURED: 0, Verdict.BREACHED: 1, Verdict.DISPUTED: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What trusted attesters say of a peer: honoured and breached, each attester counted once. §4.6."""
+
+    #: H_j: the attesters' weights times their honoured fraction, summed.
+    honoured: float
+    #: B_j: the same for the breached fraction.
+    breached: float
+
+    @property
+    def evidence(self) -> float:
+        """H + B: how many fully trusted attesters' worth of verdicts there are (0: unknown)."""
+        return self.honoured + self.breached
+
+    @property
+    def value(self) -> float | None:
+        """(H - B) / (H + B), in [-1, 1]; None when there is no evidence."""
+        evidence = self.evidence
+        if evidence == 0:
+            return None
+        return (self.honoured - self.breached) / evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +72,13 @@ class Inflow:
     attester_score: float
     #: (1 - damping) * t_i * c_ij: the share of the subject's score that comes from this attester.
     weight: float
+    #: w_i: how much the attester's verdicts count towards the subject's standing (§4.6).
+    weight_as_attester: float
 
 
 @dataclass(frozen=True, slots=True)
 class TrustResult:
-    """Scores (a probability distribution over the peers seen), how the iteration went, and why."""
+    """Scores (a probability distribution over the peers seen), standings, and why."""
 
     owner: PeerId
     #: Every peer seen (owner, pre-trusted set, attesters, subjects), in ascending key order.
@@ -49,35 +88,204 @@ class TrustResult:
     converged: bool
     #: Per subject of at least one counted attestation: one Inflow per attester, by key.
     explanations: Mapping[PeerId, tuple[Inflow, ...]]
+    #: Per subject of at least one counted attestation, in ascending key order (§4.6).
+    standings: Mapping[PeerId, Standing]
 
     def score(self, peer: PeerId) -> float:
         """``peer``'s score; 0.0 for a peer no counted attestation mentions."""
         return self.scores.get(peer, 0.0)
 
+    def standing(self, peer: PeerId) -> Standing:
+        """``peer``'s standing; no evidence at all for a peer no counted attestation is about."""
+        return self.standings.get(peer, _UNKNOWN)
 
-def _key(peer: PeerId) -> bytes:
-    return peer.key
+
+_UNKNOWN: Final = Standing(0.0, 0.0)
 
 
-def _counted(attestations: Iterable[Attestation], now_ms: int | None) -> list[Attestation]:
-    unique: dict[bytes, Attestation] = {}
+class _PeerTable(Mapping[PeerId, _V]):
+    """A read-only mapping over some of a graph's peers, in key order; values made on first read.
+
+    Results are views over arrays, so that recomputing after one new attestation does not build
+    thousands of Python objects nobody reads.
+    """
+
+    __slots__ = ("_cache", "_index", "_make", "_members", "_order", "_peers")
+
+    def __init__(
+        self, graph: TrustGraph, members: Bools, make: Callable[[int], _V], *, memo: bool = False
+    ) -> None:
+        self._peers = graph.peers
+        self._index = graph.index
+        self._members = members
+        self._order = graph.order[members[graph.order]]
+        self._make = make
+        self._cache: dict[int, _V] | None = {} if memo else None
+
+    def __getitem__(self, peer: PeerId) -> _V:
+        i = self._index.get(peer.key) if isinstance(peer, PeerId) else None
+        if i is None or not self._members[i]:
+            raise KeyError(peer)
+        if self._cache is None:
+            return self._make(i)
+        if i not in self._cache:
+            self._cache[i] = self._make(i)
+        return self._cache[i]
+
+    def __iter__(self) -> Iterator[PeerId]:
+        peers = self._peers
+        return (peers[i] for i in self._order.tolist())
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TrustGraph:
+    """The tallies one result is computed from: peers by index, verdict counts per pair (§4.1).
+
+    Built in bulk by :func:`graph_of` and kept up to date by ``trustindex.TrustState``; shared by
+    the two, not part of the API. Arrays are never written once the graph is made.
+    """
+
+    owner: PeerId
+    peers: Sequence[PeerId]
+    index: Mapping[bytes, int]
+    #: Peer indices in ascending key order.
+    order: Ints
+    #: Per peer: named by at least one counted attestation.
+    mentioned: Bools
+    #: Per (attester, subject) pair slot: the two peer indices and [honoured, breached, disputed].
+    src: Ints
+    dst: Ints
+    counts: Ints
+    #: Slot -> ids of its counted attestations (any order); slots without any are absent.
+    pair_ids: Mapping[int, tuple[bytes, ...]] = field(repr=False)
+
+
+def check_parameters(owner: PeerId, damping: float, max_iterations: int, epsilon: float) -> None:
+    """Refuse arguments out of range with a UsageError (shared with TrustState)."""
+    if not isinstance(owner, PeerId):
+        raise UsageError("owner is a PeerId")
+    if isinstance(damping, bool) or not isinstance(damping, int | float) or not 0 < damping <= 1:
+        raise UsageError("damping is a number in (0, 1]")
+    if (
+        isinstance(max_iterations, bool)
+        or not isinstance(max_iterations, int)
+        or max_iterations < 1
+    ):
+        raise UsageError("max_iterations is a positive int")
+    if not isinstance(epsilon, int | float) or not epsilon > 0:
+        raise UsageError("epsilon is a positive number")
+
+
+def check_direct(direct: Iterable[PeerId] | None) -> tuple[PeerId, ...] | None:
+    """``direct`` as a tuple, or None for "the subjects of the owner's own attestations"."""
+    if direct is None:
+        return None
+    peers = tuple(direct)
+    if not all(isinstance(p, PeerId) for p in peers):
+        raise UsageError("direct is an iterable of PeerId")
+    return peers
+
+
+def counted(attestations: Iterable[Attestation], now_ms: int | None) -> dict[bytes, Attestation]:
+    """The attestations that count, by id: decoded ones only, each id once, unexpired (§4.1)."""
+    held: dict[bytes, Attestation] = {}
     for item in attestations:
         if not isinstance(item, Attestation):
             raise UsageError("compute_trust takes decoded Attestation objects")
         if now_ms is not None and now_ms >= item.expires_ms:
             continue
-        unique.setdefault(item.attestation_id, item)
-    return [unique[k] for k in sorted(unique)]
+        # attestation_id hashes on every read: once per attestation and call.
+        held.setdefault(item.attestation_id, item)
+    return held
 
 
-def _tally(attestations: list[Attestation]) -> dict[tuple[bytes, bytes], list[int]]:
-    """(attester key, subject key) -> [honoured, breached, disputed]."""
-    counts: dict[tuple[bytes, bytes], list[int]] = {}
-    column = {Verdict.HONOURED: 0, Verdict.BREACHED: 1, Verdict.DISPUTED: 2}
-    for item in attestations:
-        pair = (item.attester.key, item.subject.key)
-        counts.setdefault(pair, [0, 0, 0])[column[item.verdict]] += 1
-    return counts
+def graph_of(
+    owner: PeerId, held: Mapping[bytes, Attestation], direct: tuple[PeerId, ...] | None
+) -> TrustGraph:
+    """Tally ``held`` (id -> attestation) with peers and pairs in ascending key order."""
+    named: dict[bytes, PeerId] = {owner.key: owner}
+    for peer in direct or ():
+        named.setdefault(peer.key, peer)
+    items = list(held.values())
+    for item in items:
+        named.setdefault(item.attester.key, item.attester)
+        named.setdefault(item.subject.key, item.subject)
+    keys = sorted(named)
+    index = {key: i for i, key in enumerate(keys)}
+    n, m = len(keys), len(items)
+    src_of = np.fromiter((index[a.attester.key] for a in items), np.int64, count=m)
+    dst_of = np.fromiter((index[a.subject.key] for a in items), np.int64, count=m)
+    column = np.fromiter((COLUMN[a.verdict] for a in items), np.int64, count=m)
+    pairs, slot_of = np.unique(src_of * n + dst_of, return_inverse=True)
+    counts = np.bincount(slot_of * 3 + column, minlength=3 * len(pairs)).reshape(-1, 3)
+    mentions = np.bincount(src_of, minlength=n) + np.bincount(dst_of, minlength=n)
+    return TrustGraph(
+        owner=owner,
+        peers=tuple(named[key] for key in keys),
+        index=index,
+        order=np.arange(n, dtype=np.int64),
+        mentioned=mentions > 0,
+        src=(pairs // n).astype(np.int64),
+        dst=(pairs % n).astype(np.int64),
+        counts=counts.astype(np.int64),
+        pair_ids=_IdsBySlot(list(held), slot_of.astype(np.int64)),
+    )
+
+
+class _IdsBySlot(Mapping[int, tuple[bytes, ...]]):
+    """Slot -> ids, grouped on first read: a full recomputation makes no per-pair objects."""
+
+    __slots__ = ("_by_slot", "_ids", "_slot_of", "_starts")
+
+    def __init__(self, ids: list[bytes], slot_of: Ints) -> None:
+        self._ids, self._slot_of = ids, slot_of
+        self._by_slot: Ints | None = None
+        self._starts: Ints | None = None
+
+    def _group(self) -> tuple[Ints, Ints]:
+        if self._by_slot is None or self._starts is None:
+            self._by_slot = np.argsort(self._slot_of, kind="stable")
+            sizes = np.bincount(self._slot_of, minlength=int(self._slot_of.max(initial=-1)) + 1)
+            self._starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        return self._by_slot, self._starts
+
+    def __getitem__(self, slot: int) -> tuple[bytes, ...]:
+        by_slot, starts = self._group()
+        if not 0 <= slot < len(starts) - 1 or starts[slot] == starts[slot + 1]:
+            raise KeyError(slot)
+        ids = self._ids
+        return tuple(ids[k] for k in by_slot[starts[slot] : starts[slot + 1]].tolist())
+
+    def __iter__(self) -> Iterator[int]:
+        _, starts = self._group()
+        return iter(np.flatnonzero(np.diff(starts)).tolist())
+
+    def __len__(self) -> int:
+        _, starts = self._group()
+        return int(np.count_nonzero(np.diff(starts)))
+
+
+def _net(counts: list[int] | None) -> int:
+    return 0 if counts is None else counts[0] - counts[1]
+
+
+def _pretrusted(graph: TrustGraph, direct: tuple[PeerId, ...] | None) -> list[int]:
+    owner = graph.index[graph.owner.key]
+    own = {int(graph.dst[s]): graph.counts[s].tolist() for s in np.flatnonzero(graph.src == owner)}
+    if direct is None:
+        candidates = {j for j, (h, b, d) in own.items() if h + b + d > 0}
+    else:
+        candidates = {graph.index[peer.key] for peer in direct}
+    # A peer the owner itself says breached more than honoured is not pre-trusted.
+    kept = [j for j in candidates if j != owner and _net(own.get(j)) >= 0]
+    kept.sort(key=lambda j: graph.peers[j].key)
+    return kept or [owner]
 
 
 def pretrusted_set(
@@ -88,28 +296,178 @@ def pretrusted_set(
     now_ms: int | None = None,
 ) -> tuple[PeerId, ...]:
     """The owner's pre-trusted peers, by key: §4.2. Falls back to ``(owner,)`` when empty."""
-    counted = _counted(attestations, now_ms)
-    return _pretrusted(owner, counted, _tally(counted), direct)
+    if not isinstance(owner, PeerId):
+        raise UsageError("owner is a PeerId")
+    peers = check_direct(direct)
+    graph = graph_of(owner, counted(attestations, now_ms), peers)
+    return tuple(graph.peers[j] for j in _pretrusted(graph, peers))
 
 
-def _pretrusted(
-    owner: PeerId,
-    counted: list[Attestation],
-    counts: dict[tuple[bytes, bytes], list[int]],
-    direct: Iterable[PeerId] | None,
-) -> tuple[PeerId, ...]:
-    if direct is None:
-        candidates = {a.subject for a in counted if a.attester == owner}
+def _reachable(n: int, src: Ints, dst: Ints, seeds: list[int]) -> Bools:
+    """Peers reachable from ``seeds`` along the edges: breadth first, one numpy step per level."""
+    by_src = np.argsort(src, kind="stable")
+    targets = dst[by_src]
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=starts[1:])
+    reached = np.zeros(n, dtype=np.bool_)
+    frontier = np.asarray(seeds, dtype=np.int64)
+    reached[frontier] = True
+    while frontier.size:
+        first, sizes = starts[frontier], starts[frontier + 1] - starts[frontier]
+        total = int(sizes.sum())
+        if total == 0:
+            break
+        # The concatenated ranges first[k] .. first[k] + sizes[k], without a Python loop.
+        ends = np.cumsum(sizes)
+        positions = np.arange(total, dtype=np.int64) + np.repeat(first - ends + sizes, sizes)
+        found = targets[positions]
+        frontier = np.unique(found[~reached[found]])
+        reached[frontier] = True
+    return reached
+
+
+def _sum_by(index: Ints, weights: Floats, size: int) -> Floats:
+    """``out[k]`` = the sum of ``weights`` where ``index`` is k, added in array order."""
+    if not len(index):
+        return np.zeros(size, dtype=np.float64)
+    # float64 already (weights are); the stubs type bincount as int.
+    return np.bincount(index, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
+def solve(
+    graph: TrustGraph,
+    direct: tuple[PeerId, ...] | None,
+    *,
+    damping: float,
+    max_iterations: int,
+    epsilon: float,
+    start: Floats | None = None,
+) -> tuple[TrustResult, Floats]:
+    """Iterate §4.3 over ``graph``; also return the scores by peer index (a warm start)."""
+    n = len(graph.peers)
+    src, dst = graph.src, graph.dst
+    honoured, breached = graph.counts[:, 0], graph.counts[:, 1]
+    owner = graph.index[graph.owner.key]
+    pretrusted = _pretrusted(graph, direct)
+    p_share = 1.0 / len(pretrusted)
+    carry = 1.0 - damping
+
+    # Local trust c_ij: each attester's positive net counts, normalised to sum to 1.
+    positive = np.maximum(honoured - breached, 0).astype(np.float64)
+    row_total = _sum_by(src, positive, n)
+    edges = positive > 0
+    local = np.zeros(len(src), dtype=np.float64)
+    local[edges] = positive[edges] / row_total[src[edges]]
+
+    # Only peers reachable from P along positive edges can hold trust; the rest stay exactly 0,
+    # so the iteration runs over those alone (and identities without a path change nothing).
+    reached = _reachable(n, src[edges], dst[edges], pretrusted)
+    members = np.flatnonzero(reached)
+    local_index = np.full(n, -1, dtype=np.int64)
+    local_index[members] = np.arange(len(members), dtype=np.int64)
+    live = edges & reached[src]
+    e_src, e_dst, e_local = local_index[src[live]], local_index[dst[live]], local[live]
+    # No positive outgoing trust: the peer defers to the owner's pre-trusted set.
+    deferring = np.flatnonzero(row_total[members] == 0)
+    p_local = local_index[pretrusted]
+    size = len(members)
+
+    trust = np.zeros(size, dtype=np.float64)
+    if start is not None:
+        trust[:] = np.pad(start, (0, max(0, n - len(start))))[members]
+    total = trust.sum()
+    if total > 0:
+        trust /= total
     else:
-        candidates = set(direct)
-        if not all(isinstance(p, PeerId) for p in candidates):
-            raise UsageError("direct is an iterable of PeerId")
-    kept = []
-    for peer in sorted(candidates, key=_key):
-        honoured, breached, _ = counts.get((owner.key, peer.key), [0, 0, 0])
-        if peer != owner and honoured >= breached:
-            kept.append(peer)
-    return tuple(kept) if kept else (owner,)
+        trust[p_local] = p_share
+    iterations, converged = 0, False
+    while iterations < max_iterations:
+        iterations += 1
+        step = carry * _sum_by(e_dst, trust[e_src] * e_local, size)
+        step[p_local] += damping * p_share + carry * trust[deferring].sum() * p_share
+        delta = np.abs(step - trust).sum()
+        trust = step
+        if delta < epsilon:
+            converged = True
+            break
+
+    values = np.zeros(n, dtype=np.float64)
+    values[members] = trust
+    # Standing (§4.6): an attester weighs its score against the least a pre-trusted peer holds.
+    weight = np.minimum(values / (damping * p_share), 1.0)
+    weight[owner] = 1.0
+    rated = (honoured + breached) > 0
+    rated_total = (honoured + breached)[rated].astype(np.float64)
+    w_rated = weight[src[rated]]
+    standing_h = _sum_by(dst[rated], w_rated * (honoured[rated] / rated_total), n)
+    standing_b = _sum_by(dst[rated], w_rated * (breached[rated] / rated_total), n)
+
+    listed = graph.mentioned.copy()
+    listed[owner] = True
+    listed[pretrusted] = True
+    subjects = np.zeros(n, dtype=np.bool_)
+    subjects[dst[graph.counts.sum(axis=1) > 0]] = True
+    explain = _Explainer(graph, local, values, weight, carry)
+    result = TrustResult(
+        owner=graph.owner,
+        scores=_PeerTable(graph, listed, lambda i: float(values[i])),
+        pretrusted=tuple(graph.peers[j] for j in pretrusted),
+        iterations=iterations,
+        converged=converged,
+        explanations=_PeerTable(graph, subjects, explain.inflows, memo=True),
+        standings=_PeerTable(
+            graph, subjects, lambda j: Standing(float(standing_h[j]), float(standing_b[j]))
+        ),
+    )
+    return result, values
+
+
+class _Explainer:
+    """Builds one subject's Inflows on demand (§4.3, explanation)."""
+
+    __slots__ = ("_by_subject", "_carry", "_graph", "_local", "_values", "_weight")
+
+    def __init__(
+        self, graph: TrustGraph, local: Floats, values: Floats, weight: Floats, carry: float
+    ) -> None:
+        self._graph, self._local, self._values = graph, local, values
+        self._weight, self._carry = weight, carry
+        self._by_subject: dict[int, list[int]] | None = None
+
+    def _slots(self, subject: int) -> list[int]:
+        if self._by_subject is None:
+            graph = self._graph
+            rank = np.empty(len(graph.peers), dtype=np.int64)
+            rank[graph.order] = np.arange(len(graph.order), dtype=np.int64)
+            slots = np.flatnonzero(graph.counts.sum(axis=1) > 0)
+            slots = slots[np.lexsort((rank[graph.src[slots]], graph.dst[slots]))]
+            grouped: dict[int, list[int]] = {}
+            for slot, j in zip(slots.tolist(), graph.dst[slots].tolist(), strict=True):
+                grouped.setdefault(j, []).append(slot)
+            self._by_subject = grouped
+        return self._by_subject.get(subject, [])
+
+    def inflows(self, subject: int) -> tuple[Inflow, ...]:
+        graph = self._graph
+        inflows = []
+        for slot in self._slots(subject):
+            i = int(graph.src[slot])
+            honoured, breached, disputed = graph.counts[slot].tolist()
+            c_ij, t_i = float(self._local[slot]), float(self._values[i])
+            inflows.append(
+                Inflow(
+                    attester=graph.peers[i],
+                    attestation_ids=tuple(sorted(graph.pair_ids[slot])),
+                    honoured=honoured,
+                    breached=breached,
+                    disputed=disputed,
+                    local_trust=c_ij,
+                    attester_score=t_i,
+                    weight=self._carry * t_i * c_ij,
+                    weight_as_attester=float(self._weight[i]),
+                )
+            )
+        return tuple(inflows)
 
 
 def compute_trust(
@@ -130,99 +488,8 @@ def compute_trust(
     attestations. Iteration stops when the L1 change falls below ``epsilon`` or after
     ``max_iterations`` steps; the error after k steps is at most 2 * (1 - damping) ** k.
     """
-    if not isinstance(owner, PeerId):
-        raise UsageError("owner is a PeerId")
-    if isinstance(damping, bool) or not isinstance(damping, int | float) or not 0 < damping <= 1:
-        raise UsageError("damping is a number in (0, 1]")
-    if (
-        isinstance(max_iterations, bool)
-        or not isinstance(max_iterations, int)
-        or max_iterations < 1
-    ):
-        raise UsageError("max_iterations is a positive int")
-    if not isinstance(epsilon, int | float) or not epsilon > 0:
-        raise UsageError("epsilon is a positive number")
-
-    counted = _counted(attestations, now_ms)
-    counts = _tally(counted)
-    pretrusted = _pretrusted(owner, counted, counts, direct)
-    peers: dict[bytes, PeerId] = {owner.key: owner}
-    for peer in pretrusted:
-        peers[peer.key] = peer
-    for item in counted:
-        peers[item.attester.key] = item.attester
-        peers[item.subject.key] = item.subject
-    order = sorted(peers)
-
-    # Local trust c_ij: each attester's positive net counts, normalised to sum to 1.
-    rows: dict[bytes, list[tuple[bytes, float]]] = {}
-    positive: dict[bytes, list[tuple[bytes, int]]] = {}
-    for (attester, subject), (honoured, breached, _) in sorted(counts.items()):
-        if honoured > breached:
-            positive.setdefault(attester, []).append((subject, honoured - breached))
-    for attester, entries in positive.items():
-        total = sum(net for _, net in entries)
-        rows[attester] = [(subject, net / total) for subject, net in entries]
-
-    p_share = 1.0 / len(pretrusted)
-    p_keys = [peer.key for peer in pretrusted]
-    carry = 1.0 - damping
-    trust = dict.fromkeys(order, 0.0)
-    for k in p_keys:
-        trust[k] = p_share
-
-    iterations, converged = 0, False
-    while iterations < max_iterations:
-        iterations += 1
-        step = dict.fromkeys(order, 0.0)
-        for k in p_keys:
-            step[k] = damping * p_share
-        for i in order:
-            t_i = trust[i]
-            if t_i == 0.0:
-                continue
-            row = rows.get(i)
-            if row is None:
-                # No positive outgoing trust: the attester defers to the owner's pre-trusted set.
-                for k in p_keys:
-                    step[k] += carry * t_i * p_share
-            else:
-                for j, c_ij in row:
-                    step[j] += carry * t_i * c_ij
-        delta = sum(abs(step[k] - trust[k]) for k in order)
-        trust = step
-        if delta < epsilon:
-            converged = True
-            break
-
-    scores = {peers[k]: trust[k] for k in order}
-    explanations: dict[PeerId, tuple[Inflow, ...]] = {}
-    ids: dict[tuple[bytes, bytes], list[bytes]] = {}
-    for item in counted:
-        ids.setdefault((item.attester.key, item.subject.key), []).append(item.attestation_id)
-    by_subject: dict[bytes, list[Inflow]] = {}
-    for (attester, subject), (honoured, breached, disputed) in sorted(counts.items()):
-        c_ij = dict(rows.get(attester, [])).get(subject, 0.0)
-        t_i = trust[attester]
-        by_subject.setdefault(subject, []).append(
-            Inflow(
-                attester=peers[attester],
-                attestation_ids=tuple(sorted(ids[(attester, subject)])),
-                honoured=honoured,
-                breached=breached,
-                disputed=disputed,
-                local_trust=c_ij,
-                attester_score=t_i,
-                weight=carry * t_i * c_ij,
-            )
-        )
-    for subject in sorted(by_subject):
-        explanations[peers[subject]] = tuple(by_subject[subject])
-    return TrustResult(
-        owner=owner,
-        scores=scores,
-        pretrusted=pretrusted,
-        iterations=iterations,
-        converged=converged,
-        explanations=explanations,
-    )
+    check_parameters(owner, damping, max_iterations, epsilon)
+    peers = check_direct(direct)
+    graph = graph_of(owner, counted(attestations, now_ms), peers)
+    result, _ = solve(graph, peers, damping=damping, max_iterations=max_iterations, epsilon=epsilon)
+    return result

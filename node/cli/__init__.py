@@ -16,6 +16,7 @@ from amity.node.cli import (
     identity,
     peers,
     policy,
+    reputation,
     terms,
     vault,
 )
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     vault.register(commands)
     grants.register(commands)
     audit.register(commands)
+    reputation.register(commands)
     identity.register(commands)
     card.register(commands)
     demo.register(commands)

@@ -12,7 +12,7 @@ from typing import Any
 from amity.node.cli.render import CliError
 from amity.node.home import Home, HomeError, resolve_home
 
-__all__ = ["add_home_option", "home_from", "ApiClient", "ApiError"]
+__all__ = ["add_command", "add_home_option", "home_from", "ApiClient", "ApiError"]
 
 _TIMEOUT_S = 30.0
 
@@ -33,6 +33,27 @@ def add_home_option(parser: argparse.ArgumentParser) -> None:
         help="the node's home directory (default: $AMITY_HOME, else the platform data dir)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def add_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    handler: Any,
+    description: str,
+    epilog: str,
+) -> argparse.ArgumentParser:
+    """One subcommand that talks to a node: --home and --json, its handler, exit codes below."""
+    parser = commands.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_home_option(parser)
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def home_from(args: argparse.Namespace) -> Home:

@@ -75,6 +75,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument(
         "--allow-remote-api", action="store_true", help="let --api bind a non-loopback address"
     )
+    run.add_argument(
+        "--misbehave",
+        action="append",
+        default=[],
+        choices=["keep-data"],
+        help=(
+            "TEST MODE, never for real use: make this node break its word so that others' "
+            "reputation machinery can be seen to work. keep-data: keep granted data after a "
+            "grant ends and send no deletion receipt"
+        ),
+    )
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     run.add_argument("--log-json", action="store_true", help="log JSON lines instead of logfmt")
     run.set_defaults(handler=_run)
@@ -147,6 +158,7 @@ def _run(args: argparse.Namespace) -> int:
         relay=args.relay or config.relay,
         allow_remote_api=args.allow_remote_api,
         public_endpoints=args.public_endpoint or config.public_endpoints,
+        misbehave=frozenset(args.misbehave),
     )
     try:
         asyncio.run(serve(home, config, seed, options))

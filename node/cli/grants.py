@@ -13,7 +13,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from amity.node.cli.client import ApiClient, add_home_option, home_from
+from amity.node.cli.client import ApiClient, add_command, home_from
 from amity.node.cli.render import CliError, emit
 from amity.node.cli.terms import parse_duration
 from amity.node.cli.vault import value_text
@@ -34,17 +34,10 @@ _FIELDS_HELP = (
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    def command(name: str, help_text: str, handler: Any, description: str) -> Any:
-        parser = commands.add_parser(
-            name,
-            help=help_text,
-            description=description,
-            epilog=_EXITS,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        add_home_option(parser)
-        parser.set_defaults(handler=handler)
-        return parser
+    def command(
+        name: str, help_text: str, handler: Any, description: str
+    ) -> argparse.ArgumentParser:
+        return add_command(commands, name, help_text, handler, description, _EXITS)
 
     grant = command(
         "grant",

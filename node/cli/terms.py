@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from amity.node.cli.client import ApiClient, add_home_option, home_from
+from amity.node.cli.client import ApiClient, add_command, home_from
 from amity.node.cli.render import CliError, emit
 from amity.node.termsdata import read_terms_file, terms_from_data, terms_to_toml
 from amity.protocol.negotiation import MAX_ROUNDS
@@ -66,16 +66,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     def command(
         name: str, help_text: str, handler: Any, description: str
     ) -> argparse.ArgumentParser:
-        parser = sub.add_parser(
-            name,
-            help=help_text,
-            description=description,
-            epilog=_EXITS,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        add_home_option(parser)
-        parser.set_defaults(handler=handler)
-        return parser
+        return add_command(sub, name, help_text, handler, description, _EXITS)
 
     show = command(
         "show",

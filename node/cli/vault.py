@@ -7,7 +7,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from amity.node.cli.client import ApiClient, add_home_option, home_from
+from amity.node.cli.client import ApiClient, add_command, home_from
 from amity.node.cli.render import emit
 from amity.node.vault import TYPE_HELP
 
@@ -35,16 +35,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sub = group.add_subparsers(dest="vault_command", metavar="COMMAND", required=True)
 
     def command(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
-        parser = sub.add_parser(
-            name,
-            help=help_text,
-            description=description,
-            epilog=_EXITS,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        add_home_option(parser)
-        parser.set_defaults(handler=_HANDLERS[name])
-        return parser
+        return add_command(sub, name, help_text, _HANDLERS[name], description, _EXITS)
 
     put = command(
         "set",

@@ -19,6 +19,7 @@ from amity.node.store.grants import (
     IssuedGrantRow,
     VaultRow,
 )
+from amity.node.store.reputation import AttestationRow, ReputationTables, SharePolicyRow
 from amity.node.store.schema import SCHEMA_VERSION
 from amity.node.store.terms import AgreementRow, NegotiationRow, TermsTables
 
@@ -39,8 +40,10 @@ __all__ = [
     "GrantReceiptRow",
     "HoldingsQueryRow",
     "AuditRow",
+    "AttestationRow",
+    "SharePolicyRow",
 ]
 
 
-class Store(CoreTables, TermsTables, GrantsTables, StoreBase):
+class Store(CoreTables, TermsTables, GrantsTables, ReputationTables, StoreBase):
     """One SQLite database. Use as a context manager; writes go through :meth:`transaction`."""

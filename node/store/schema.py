@@ -147,6 +147,48 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX audit_log_peer ON audit_log (peer_id);
     """,
+    # 4: reputation (spec/reputation.md §6): attestations we made or received, the rebuttals
+    # that travel with them, what we shared with whom, per-peer share policies, vouched peers.
+    """
+    CREATE TABLE attestations (
+        attestation_id BLOB PRIMARY KEY,
+        attester BLOB NOT NULL,
+        subject BLOB NOT NULL,
+        verdict TEXT NOT NULL,
+        encoded BLOB NOT NULL,
+        issued_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        origin BLOB,
+        hops INTEGER NOT NULL,
+        review TEXT NOT NULL,
+        cause BLOB,
+        received_ms INTEGER NOT NULL
+    );
+    CREATE INDEX attestations_subject ON attestations (subject);
+    CREATE INDEX attestations_origin ON attestations (origin);
+    CREATE UNIQUE INDEX attestations_cause ON attestations (cause) WHERE cause IS NOT NULL;
+    CREATE TABLE rebuttals (
+        attestation_id BLOB NOT NULL,
+        encoded BLOB NOT NULL UNIQUE,
+        received_ms INTEGER NOT NULL
+    );
+    CREATE INDEX rebuttals_attestation ON rebuttals (attestation_id);
+    CREATE TABLE shared (
+        peer_id BLOB NOT NULL,
+        attestation_id BLOB NOT NULL,
+        shared_ms INTEGER NOT NULL,
+        PRIMARY KEY (peer_id, attestation_id)
+    );
+    CREATE INDEX shared_when ON shared (peer_id, shared_ms);
+    CREATE TABLE share_policies (
+        peer_id BLOB PRIMARY KEY,
+        mode TEXT NOT NULL,
+        max_hops INTEGER NOT NULL,
+        per_hour INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE TABLE vouches (peer_id BLOB PRIMARY KEY, at_ms INTEGER NOT NULL);
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

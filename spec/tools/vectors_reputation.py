@@ -30,7 +30,10 @@ from amity.protocol.terms import Clause, TermsDocument
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 DAY = 86_400_000
-NAMES = ["person", "vendor", "mallory", "alice", "bob", "carol", "dave", "v1", "v2", "s1", "s2"]
+NAMES = [
+    *["person", "vendor", "mallory", "alice", "bob", "carol", "dave", "v1", "v2", "s1", "s2"],
+    "v3",
+]
 SEEDS = {name: bytes([0x11 * (i + 1) % 256 ^ 0x5A]) * 32 for i, name in enumerate(NAMES)}
 KEYS = {name: nacl.signing.SigningKey(seed) for name, seed in SEEDS.items()}
 PEER = {name: bytes(key.verify_key) for name, key in KEYS.items()}
@@ -53,7 +56,9 @@ NOTES = (
     "attestation under the attester-as-person agreement with the subject, clause "
     "amity.delete-on-end, no evidence, issued_ms T0 + k, expires_ms T0 + 400 days, empty note. "
     "compute_trust(owner, ...) with the given damping, max_iterations and epsilon must give "
-    "`pretrusted` and every score in `scores` to within 1e-9 (peers not listed score 0)."
+    "`pretrusted` and every score in `scores` to within 1e-9 (peers not listed score 0), and for "
+    "every subject of an attestation the standing in `standings` ([honoured, breached], §4.6) to "
+    "within 1e-9 (peers not listed have no standing: [0, 0])."
 )
 
 
@@ -271,12 +276,38 @@ def exact_trust(
     return pre, {n: m[i][size] / m[i][i] for i, n in enumerate(names)}
 
 
+def exact_standings(
+    owner: str,
+    attestations: list[list[str]],
+    damping: Fraction,
+    pre: list[str],
+    scores: dict[str, Fraction],
+) -> dict[str, tuple[Fraction, Fraction]]:
+    """H_j and B_j of spec/reputation.md §4.6, from the exact scores."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for attester, subject, verdict in attestations:
+        row = counts.setdefault((attester, subject), [0, 0])
+        row[0] += verdict == "honoured"
+        row[1] += verdict == "breached"
+    least = damping / len(pre)  # what a pre-trusted peer holds at the very least
+    standings: dict[str, tuple[Fraction, Fraction]] = {}
+    for (attester, subject), (h, b) in counts.items():
+        weight = Fraction(1) if attester == owner else min(Fraction(1), scores[attester] / least)
+        honoured, breached = standings.get(subject, (Fraction(0), Fraction(0)))
+        if h + b:
+            honoured += weight * Fraction(h, h + b)
+            breached += weight * Fraction(b, h + b)
+        standings[subject] = (honoured, breached)
+    return standings
+
+
 def _trust_vector(
     name: str, description: str, owner: str, attestations: list[list[str]]
 ) -> dict[str, Any]:
     damping = Fraction(15, 100)
     pre, scores = exact_trust(owner, attestations, damping)
     assert sum(scores.values()) == 1
+    standings = exact_standings(owner, attestations, damping, pre, scores)
     return {
         "name": name,
         "description": description,
@@ -288,6 +319,7 @@ def _trust_vector(
         "epsilon": 1e-13,
         "pretrusted": pre,
         "scores": {n: float(s) for n, s in sorted(scores.items())},
+        "standings": {n: [float(h), float(b)] for n, (h, b) in sorted(standings.items())},
     }
 
 
@@ -316,6 +348,22 @@ def _trust_vectors() -> list[dict[str, Any]]:
         ["bob", "v2", "honoured"],
         ["dave", "v2", "honoured"],
     ]
+    weights = [
+        ["alice", "bob", "honoured"],
+        ["alice", "v3", "breached"],
+        ["bob", "v1", "honoured"],
+        ["bob", "v2", "honoured"],
+        ["v1", "bob", "honoured"],
+        ["v1", "bob", "honoured"],
+        ["v1", "bob", "honoured"],
+        ["v1", "carol", "honoured"],
+        ["carol", "v1", "honoured"],
+        ["carol", "v2", "honoured"],
+        ["carol", "v2", "breached"],
+        ["carol", "v2", "breached"],
+        ["carol", "v2", "breached"],
+        ["dave", "v2", "breached"],
+    ]
     return [
         _trust_vector(
             "trust-chain",
@@ -336,6 +384,15 @@ def _trust_vectors() -> list[dict[str, Any]]:
             "cannot lift v2.",
             "alice",
             breach,
+        ),
+        _trust_vector(
+            "trust-standing-weights",
+            "Standing weights: Carol, reached only through v1's quarter share, counts for less "
+            "than 1; her 1 honoured and 3 breached of v2 count as 1/4 and 3/4 of her weight; "
+            "Dave weighs 0; v3, of which only Alice says anything (breached), stands at -1 on "
+            "evidence 1.",
+            "alice",
+            weights,
         ),
     ]
 
