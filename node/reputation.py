@@ -67,7 +67,8 @@ from amity.protocol.reputationmessages import (
     pack_items,
     read_item,
 )
-from amity.protocol.trust import TrustResult, compute_trust
+from amity.protocol.trust import TrustResult
+from amity.protocol.trustindex import TrustState
 from amity.protocol.verdicts import ReceiptRecord, clause_for, grant_verdict
 
 __all__ = ["ReputationService"]
@@ -92,6 +93,9 @@ class ReputationService:
         self.policy = ReputationPolicy.decode(node.store.get_meta(POLICY_KEY))
         #: Every attestation held, decoded once, by id.
         self.held: dict[bytes, Attestation] = {}
+        #: The same attestations as a trust graph, updated in place (spec/reputation.md §4.7).
+        self.trust = TrustState(node.peer_id)
+        self._direct: set[PeerId] | None = None
         self.result: TrustResult | None = None
         #: Peers the policy cuts off now, with the reason.
         self.cut_off: dict[PeerId, str] = {}
@@ -112,7 +116,7 @@ class ReputationService:
         dropped = self.node.store.delete_expired_attestations(now)
         for row in self.node.store.attestations():
             try:
-                self.held[row.attestation_id] = Attestation.decode(row.encoded)
+                self._hold(Attestation.decode(row.encoded))
             except AmityError as exc:  # our own disk: only a newer format could do this
                 log_event(_log, "reputation.unreadable", logging.WARNING, code=exc.code)
         self.evaluate()
@@ -175,14 +179,25 @@ class ReputationService:
         peers = {PeerId(row.peer_id) for row in store.agreements(limit=1_000_000)}
         return peers | {PeerId(key) for key in store.vouches()}
 
+    def _hold(self, attestation: Attestation) -> bool:
+        """Count ``attestation`` from now on; False if it was held already."""
+        aid = attestation.attestation_id
+        if aid in self.held:
+            return False
+        self.held[aid] = attestation
+        self.trust.add(attestation)
+        return True
+
     def evaluate(self) -> TrustResult:
         """Recompute local trust; publish who is newly cut off (or restored), act on the policy."""
         now = self.node.clock_ms()
         for aid in [aid for aid, a in self.held.items() if a.expires_ms <= now]:
             del self.held[aid]
-        result = compute_trust(
-            self.node.peer_id, self.held.values(), direct=self.direct(), now_ms=now
-        )
+        direct = self.direct()
+        if direct != self._direct:
+            self.trust.set_direct(direct)
+            self._direct = direct
+        result = self.trust.result(now_ms=now)
         self.result = result
         cut = {
             peer: self.policy.reason(standing)
@@ -347,7 +362,7 @@ class ReputationService:
         }
 
         def kept() -> None:
-            self.held[aid] = attestation
+            self._hold(attestation)
             log_event(
                 _log,
                 "reputation.attested",
@@ -566,9 +581,7 @@ class ReputationService:
         def received() -> None:
             fresh = 0
             for item in kept:
-                if item.attestation.attestation_id not in self.held:
-                    self.held[item.attestation.attestation_id] = item.attestation
-                    fresh += 1
+                fresh += self._hold(item.attestation)
             waiting = None if share.query_id is None else self._waiting.get(share.query_id)
             if waiting is not None and not waiting.done():
                 waiting.set_result(len(kept))
