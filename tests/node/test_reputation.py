@@ -45,13 +45,22 @@ def attestations(node: Node, *args: str) -> list[dict[str, Any]]:
 def test_a_breach_is_attested_shared_and_cuts_the_vendor_off(
     nodes: NodeFactory, tmp_path: Path
 ) -> None:
-    alice, friend = nodes.create_many([("alice", "person"), ("friend", "person")])
+    alice, friend, carol = nodes.create_many(
+        [("alice", "person"), ("friend", "person"), ("carol", "person")]
+    )
     shop = nodes.create("shop", "vendor", run_args=["--misbehave", "keep-data"])
     meet(alice, shop)
     agree(alice, shop, tmp_path)
     fill_vault(alice)
     policy = cli("reputation", "--home", alice.home, "--grace", "1s")
     assert policy["policy"]["receipt_grace_s"] == 1 and not policy["policy"]["auto_share"]
+    # Her friend already deals with the shop: an agreement and a live grant, and her policy
+    # says to revoke what a vendor holds once it is cut off.
+    meet(friend, shop)
+    agree(friend, shop, tmp_path)
+    cli("vault", "set", "--home", friend.home, "email", "email", "friend@example.org")
+    live = grant(friend, shop, "email", "1h")
+    cli("reputation", "--home", friend.home, "--on-existing", "revoke")
 
     grant_id = grant(alice, shop, "email", "2s")
     wait_for(
@@ -79,10 +88,13 @@ def test_a_breach_is_attested_shared_and_cuts_the_vendor_off(
     assert [a["id"] for a in received] == [made["id"]]
     assert received[0]["from"] == alice.did and received[0]["hops"] == 0
 
-    # The friend meets the same vendor and agrees terms: her node refuses to grant it data.
-    meet(friend, shop)
-    agree(friend, shop, tmp_path)
-    cli("vault", "set", "--home", friend.home, "email", "email", "friend@example.org")
+    # The friend's node cuts the shop off: it revokes the live grant (the shop deletes and
+    # says so) and refuses a new one, with the reason.
+    revoked = wait_for(
+        lambda: (g := friend.api.get(f"/api/grants/{live}"))["state"] == "deleted" and g,
+        what="the live grant revoked and deleted",
+    )
+    assert revoked["deletion_reason"] == "revoked"
     refused = run_amity(
         "grant", "--home", friend.home, "shop", "--fields", "email", "--purpose", "delivery",
         "--expires", "1h", "--json",
@@ -100,6 +112,18 @@ def test_a_breach_is_attested_shared_and_cuts_the_vendor_off(
     assert friend.log_lines("reputation.cut_off"), friend.log()
     human = run_amity("reputation", "--home", friend.home, "shop")
     assert "CUT OFF" in human.stdout and "trust path: you → alice" in human.stdout
+
+    # Carol asks Alice what she knows about the shop: Alice's policy for her decides. Carol has
+    # not vouched for Alice, so the answer is kept but weighs nothing in Carol's trust.
+    meet(alice, carol)
+    ask = ["attestations", "--home", carol.home, "--ask", "alice", "--about", shop.did]
+    assert cli(*ask)["attestations"] == 0, "Alice shares nothing with Carol yet"
+    cli("share-policy", "--home", alice.home, "carol", "mine")
+    answer = cli(*ask)
+    assert answer["answered"] and answer["attestations"] == 1
+    assert answer["reputation"]["standing"]["evidence"] == 0.0
+    assert answer["reputation"]["why"][0]["path"] is None
+    assert not answer["reputation"]["cut_off"]
 
     # Lowering her threshold is her call: the same evidence no longer cuts the vendor off.
     cli("reputation", "--home", friend.home, "--threshold", "-1")
@@ -155,7 +179,9 @@ def _agreement(person: SigningIdentity, vendor: SigningIdentity) -> Agreement:
     return Agreement.create(ROSTER["P2B1"].document, person, vendor, os.urandom(16), now_ms())
 
 
-def _attest(attester: SigningIdentity, agreement: Agreement, verdict: Verdict) -> Attestation:
+def _attest(
+    attester: SigningIdentity, agreement: Agreement, verdict: Verdict, note: str = ""
+) -> Attestation:
     return Attestation.issue(
         attester,
         agreement,
@@ -163,6 +189,7 @@ def _attest(attester: SigningIdentity, agreement: Agreement, verdict: Verdict) -
         verdict=verdict,
         issued_ms=now_ms(),
         expires_ms=now_ms() + _DAY_MS,
+        note=note,
     )
 
 
@@ -193,8 +220,8 @@ async def test_a_share_about_strangers_is_refused_and_a_sybil_flood_is_ignored(
     await link.send(encode_envelope_frame(envelope))
     assert await link.refusal_for(_seq_of(envelope)) == "attestation.stranger"
 
-    # A flood: 2 000 Sybils, each with real agreements among themselves, all saying the shop
-    # breached and each other honoured. Nobody the target trusts knows any of them.
+    # A flood: 10 000 attestations from 50 Sybils, over real agreements among themselves, all
+    # saying the shop breached and each other honoured. Nobody the target trusts knows them.
     shop_key = SigningIdentity(os.urandom(32))  # stands for a vendor the Sybils never met
     sybils = [SigningIdentity(os.urandom(32)) for _ in range(50)]
     items = []
@@ -203,8 +230,10 @@ async def test_a_share_about_strangers_is_refused_and_a_sybil_flood_is_ignored(
             other_sybil = sybils[(i + j + 1) % len(sybils)]
             pact = _agreement(sybil, other_sybil if j % 2 else shop_key)
             verdict = Verdict.HONOURED if j % 2 else Verdict.BREACHED
-            items.append(RawItem(_attest(sybil, pact, verdict).encoded, 0, ()))
-    assert len(items) == 2000
+            items += [
+                RawItem(_attest(sybil, pact, verdict, f"{k}").encoded, 0, ()) for k in range(5)
+            ]
+    assert len(items) == 10_000
     seqs = []
     for batch in pack_items(items):
         envelope = peer.envelope(target_id, MSG_SHARE, encode_share(batch))
@@ -218,7 +247,7 @@ async def test_a_share_about_strangers_is_refused_and_a_sybil_flood_is_ignored(
         data: dict[str, Any] = target.api.get("/api/reputation")
         return data
 
-    await async_wait_for(lambda: flooded()["held"] == 2000, timeout=60)
+    await async_wait_for(lambda: flooded()["held"] == 10_000, timeout=60)
     view = target.api.get(f"/api/reputation/{q(shop_did)}")
     assert view["score"] == 0.0 and view["standing"]["evidence"] == 0.0
     assert not view["cut_off"]
