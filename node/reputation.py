@@ -35,6 +35,7 @@ from amity.node.sharing import (
     select,
 )
 from amity.node.store import AttestationRow, IssuedGrantRow, SharePolicyRow
+from amity.node.terms import TermsService
 from amity.protocol.agreement import Agreement
 from amity.protocol.attestation import MAX_NOTE_BYTES, Attestation, Rebuttal, Verdict
 from amity.protocol.envelope import Envelope
@@ -87,7 +88,12 @@ class ReputationService:
     types: frozenset[str] = REPUTATION_MESSAGE_TYPES
     after_end: frozenset[str] = frozenset()
 
-    def __init__(self, node: Node, grants: GrantsService | None = None) -> None:
+    def __init__(
+        self,
+        node: Node,
+        grants: GrantsService | None = None,
+        terms: TermsService | None = None,
+    ) -> None:
         self.node = node
         self.grants = grants
         self.policy = ReputationPolicy.decode(node.store.get_meta(POLICY_KEY))
@@ -107,6 +113,8 @@ class ReputationService:
         self._waiting: dict[bytes, asyncio.Future[int]] = {}
         if grants is not None:
             grants.grantor.gates.append(self.check_grant)
+        if terms is not None:
+            terms.gates.append(self.declines)
 
     # -- lifetime (the Service protocol) -----------------------------------------------------------
 
@@ -262,6 +270,12 @@ class ReputationService:
                 f"`amity reputation {peer.did}` shows why; a vouch, new attestations or "
                 "`amity reputation --threshold` change it"
             )
+
+    def declines(self, peer: PeerId) -> str | None:
+        """The terms service's gate: a cut-off peer's terms are rejected, with this reason."""
+        if peer in self.cut_off:
+            return "declined: this node's reputation policy cuts you off"
+        return None
 
     # -- automatic attestations --------------------------------------------------------------------
 

@@ -106,7 +106,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                 node.register(terms)
                 grants = GrantsService(node)
                 node.register(grants)
-                reputation = ReputationService(node, grants)
+                reputation = ReputationService(node, grants, terms)
                 node.register(reputation)
                 async with node:
                     app[NODE] = node

@@ -102,6 +102,8 @@ class TermsService:
         self.policy = None if policy_path is None else PolicyFile(policy_path)
         self._timers: dict[bytes, tuple[str, asyncio.TimerHandle]] = {}
         self._running = False
+        #: Peers this node will not agree with (the reputation cut-off): each gives a reason or None.
+        self.gates: list[Callable[[PeerId], str | None]] = []
         if node.identity.kind is NodeKind.VENDOR:
             node.card_policy = self._published_policy
 
@@ -167,6 +169,12 @@ class TermsService:
 
     def _auto_answer(self, neg: Negotiation, now_ms: int) -> tuple[Negotiation, list[Effect]]:
         """The policy's move on the peer's terms, fed back at once (spec/terms.md §7.8)."""
+        refused = [r for gate in self.gates if neg.our_turn and (r := gate(neg.peer))]
+        if refused:
+            reject = Reject((RejectReason("", refused[0]),))
+            answered, effects = step(neg, reject, now_ms, signer=self.node.keyring.identity)
+            log_event(_log, "terms.auto", negotiation=_short(neg), answer="Reject", why="gate")
+            return answered, effects
         policy = None if self.policy is None or not neg.our_turn else self.policy.current()
         if policy is None:
             if neg.our_turn:

@@ -172,6 +172,31 @@ def test_an_honest_vendor_earns_an_honoured_attestation_and_can_rebut(
     assert [p["peer"] for p in overview["peers"]] == [shop.did]
 
 
+def test_a_vendor_cuts_off_an_abusive_customer(nodes: NodeFactory, tmp_path: Path) -> None:
+    alice, shop = nodes.create_many([("alice", "person"), ("shop", "vendor")])
+    meet(alice, shop)
+    agreement = agree(alice, shop, tmp_path)
+    # Vocabulary v1 has no customer-side clause: the vendor names one of the agreement and says
+    # what happened in the note (spec/reputation.md §6.5).
+    made = cli(
+        "attest", "--home", shop.home, "alice", "--clause", "amity.no-tracking",
+        "--verdict", "breached", "--note", "abusive to our staff, order 42",
+    )  # fmt: skip
+    assert made["agreement"] == agreement and made["review"] == "approved"
+    wait_for(
+        lambda: cli("reputation", "--home", shop.home, "alice")["cut_off"],
+        what="the customer cut off",
+    )
+    offered = cli("terms", "offer", "--home", alice.home, "shop", "--roster", "P2B1")
+    rejected = wait_for(
+        lambda: (n := alice.api.get(f"/api/terms/{offered['id']}"))["state"] == "rejected" and n,
+        what="the vendor's node rejects her new offer",
+    )
+    assert rejected["reasons"] == [
+        {"clause": "", "reason": "declined: this node's reputation policy cuts you off"}
+    ]
+
+
 # -- hostile shares ----------------------------------------------------------------------------
 
 
