@@ -72,6 +72,11 @@ def test_the_mode_review_and_hops_decide(store: Store) -> None:
     assert ids(chosen) == [1, 4]
     assert [item.hops for _, item in chosen] == [0, 1]  # relayed one hop further
     assert ids(select(store, FRIEND, SharePolicy.make("all", 2, 500), NOW)) == [1, 4, 5]
+    # A rebuttal travels with the attestation it answers.
+    with store.transaction():
+        store.add_rebuttal(bytes([1]) * 32, b"rebuttal of 1", NOW)
+    (first, _) = select(store, FRIEND, SharePolicy.make("all", 1, 500), NOW)
+    assert first[1].rebuttals == (b"rebuttal of 1",)
 
 
 def test_each_goes_once_and_the_hourly_rate_holds_the_rest(store: Store) -> None:
