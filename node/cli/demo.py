@@ -16,6 +16,7 @@ from typing import Any
 
 from amity.node.cli.render import emit
 from amity.node.cli.story import run_story
+from amity.node.logs import configure
 from amity.protocol.card import INVITE_SECRET_BYTES, Card, NodeKind
 from amity.protocol.envelope import Envelope, open_envelope, sign_envelope
 from amity.protocol.errors import AmityError
@@ -41,9 +42,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--story",
         action="store_true",
         help=(
-            "run two real nodes on loopback instead (temporary homes, real servers, real SQLite) "
+            "run real nodes on loopback instead (temporary homes, real servers, real SQLite) "
             "and walk the whole story: invitation, terms, agreement, grant, read, holdings, "
-            "expiry with a deletion receipt, audit trails"
+            "expiry with a deletion receipt, audit trails; then reputation: automatic "
+            "attestations, a vendor that keeps data, and a friend's node cutting it off"
         ),
     )
     demo.set_defaults(handler=_demo)
@@ -95,6 +97,7 @@ def _demo(args: argparse.Namespace) -> int:
             print(_human({"steps": [steps[-1]]}), flush=True)
 
     if args.story:
+        configure(level="error")  # the nodes' own logs would drown the story; errors still show
         asyncio.run(run_story(step))
         if args.json:
             emit({"steps": steps}, _human, as_json=True)

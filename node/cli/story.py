@@ -1,10 +1,12 @@
-"""``amity demo --story``: a person and a vendor node on loopback walk the whole VRM story.
+"""``amity demo --story``: person and vendor nodes on loopback walk the whole VRM story.
 
-Two real nodes (temporary homes, real aiohttp servers on 127.0.0.1, real SQLite) in this
-process, driven only through their local APIs, as the CLI would: meet by invitation, agree on
-the person's terms under the vendor's policy, share two fields for a few seconds, let the
-vendor read them, ask it what it holds, watch expiry delete them with a signed receipt, and
-check both audit trails.
+Real nodes (temporary homes, real aiohttp servers on 127.0.0.1, real SQLite) in this process,
+driven only through their local APIs, as the CLI would: meet by invitation, agree on the
+person's terms under the vendor's policy, share two fields for a few seconds, let the vendor
+read them, ask it what it holds, watch expiry delete them with a signed receipt, and check both
+audit trails. Then reputation: her node attests that the shop honoured her terms; a second
+vendor (run in the ``keep-data`` test mode) keeps her data, her node attests the breach and
+shares it with a friend, and the friend's node refuses that vendor a grant.
 """
 
 from __future__ import annotations
@@ -73,11 +75,15 @@ class _Api:
 
 
 @contextlib.asynccontextmanager
-async def _node(root: Path, name: str, kind: NodeKind) -> AsyncIterator[tuple[web.AppRunner, str]]:
+async def _node(
+    root: Path, name: str, kind: NodeKind, misbehave: frozenset[str] = frozenset()
+) -> AsyncIterator[tuple[web.AppRunner, str]]:
     home = Home(root / name)
     config = Config(name=name, kind=kind, mdns=False)
     seed = home.create(config)
-    options = RunOptions(listen="127.0.0.1:0", api="127.0.0.1:0", mdns=False, relay=False)
+    options = RunOptions(
+        listen="127.0.0.1:0", api="127.0.0.1:0", mdns=False, relay=False, misbehave=misbehave
+    )
     runner = web.AppRunner(create_app(home, config, seed, options), access_log=None)
     await runner.setup()
     try:
@@ -102,9 +108,12 @@ async def run_story(step: Callable[..., None]) -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="amity-story-") as name:
         root = Path(name)
+        keep_data = frozenset({"keep-data"})
         async with (
             _node(root, "Alice", NodeKind.PERSON) as (alice_runner, alice_url),
             _node(root, "Corner Shop", NodeKind.VENDOR) as (shop_runner, shop_url),
+            _node(root, "Bob", NodeKind.PERSON) as (bob_runner, bob_url),
+            _node(root, "Data Broker", NodeKind.VENDOR, keep_data) as (broker_runner, broker_url),
             aiohttp.ClientSession() as http,
         ):
             alice = _Api(http, alice_url, Home(root / "Alice").api_token())
@@ -112,6 +121,10 @@ async def run_story(step: Callable[..., None]) -> None:
             alice_did = alice_runner.app[NODE].peer_id.did
             shop_did = shop_runner.app[NODE].peer_id.did
             step("two nodes running on loopback", person=alice_did, vendor=shop_did)
+            # Her node judges each grant by its deletion receipt, and shares what it finds.
+            await alice.call(
+                "PUT", "/api/reputation/policy", {"receipt_grace_s": 1, "auto_share": True}
+            )
 
             invitation = await shop.call("POST", "/api/invite", {"ttl_s": 600})
             met = await alice.call("POST", "/api/connect", {"uri": invitation["uri"]})
@@ -191,7 +204,85 @@ async def run_story(step: Callable[..., None]) -> None:
                 alice_entries=len(log["entries"]),
                 shop_entries=len(theirs["entries"]),
             )
+            honoured = await _until(lambda: _attested(alice, shop_did), "the attestation")
+            step(
+                "Alice's node attests by itself: the shop honoured her terms",
+                verdict=honoured["verdict"],
+                clause=honoured["clause"],
+            )
+            await _reputation_chapter(
+                alice,
+                _Api(http, bob_url, Home(root / "Bob").api_token()),
+                _Api(http, broker_url, Home(root / "Data Broker").api_token()),
+                broker_runner.app[NODE].peer_id.did,
+                step,
+            )
+            del bob_runner
     step("done", seconds=round(time.perf_counter() - started, 2))
+
+
+async def _attested(node: _Api, subject: str) -> dict[str, Any] | None:
+    found = await node.call("GET", f"/api/attestations?about={subject}")
+    return found["attestations"][0] if found["attestations"] else None
+
+
+async def _meet(a: _Api, b: _Api) -> dict[str, Any]:
+    invitation = await b.call("POST", "/api/invite", {"ttl_s": 600})
+    met: dict[str, Any] = await a.call("POST", "/api/connect", {"uri": invitation["uri"]})
+    return met
+
+
+async def _agree(person: _Api, vendor: _Api, vendor_did: str) -> None:
+    await vendor.call("PUT", "/api/policy", {"toml": _POLICY})
+    offer = await person.call("POST", "/api/terms/offer", {"peer": vendor_did, "roster": "P2B1"})
+
+    async def agreed() -> Any:
+        found = await person.call("GET", f"/api/terms/{offer['id']}")
+        return found["state"] == "agreed"
+
+    await _until(agreed, "the agreement")
+
+
+async def _reputation_chapter(
+    alice: _Api, bob: _Api, broker: _Api, broker_did: str, step: Callable[..., None]
+) -> None:
+    """A vendor keeps her data; her node attests it, her friend's node cuts the vendor off."""
+    await _meet(alice, broker)
+    await _agree(alice, broker, broker_did)
+    grant = {"peer": broker_did, "fields": ["email"], "purpose": "service-provision"}
+    await alice.call("POST", "/api/grants", {**grant, "expires_s": 1})
+    step("Alice meets a data broker (a test mode that keeps data) and grants her email for 1 s")
+    breached = await _until(lambda: _attested(alice, broker_did), "the breach", timeout_s=15)
+    step(
+        "no deletion receipt in time: her node attests the breach",
+        verdict=breached["verdict"],
+        note=breached["note"][:60] + "…",
+    )
+    alice_did = (await _meet(bob, alice))["peer"]
+    bob_did = (await bob.call("GET", "/api/status"))["did"]
+    await alice.call("PUT", f"/api/share-policies/{bob_did}", {"mode": "mine"})
+    await bob.call("PUT", f"/api/vouches/{alice_did}")
+    await _meet(bob, broker)
+    await _agree(bob, broker, broker_did)
+    await bob.call("PUT", "/api/vault/email", {"type": "email", "value": "bob@example.org"})
+    step("Bob, her friend, vouches for her; she shares her attestations with him")
+
+    async def cut_off() -> Any:
+        seen = await bob.call("GET", f"/api/reputation/{broker_did}")
+        return seen if seen["cut_off"] else None
+
+    seen = await _until(cut_off, "the cut-off")
+    try:
+        await bob.call("POST", "/api/grants", {**grant, "expires_s": 3600})
+        answer = "granted (this would be a bug)"
+    except _Refused as exc:
+        answer = f"refused: {exc.code}"
+    step(
+        "Bob's node refuses the broker a grant",
+        answer=answer,
+        standing=seen["standing"]["value"],
+        why=" → ".join(seen["why"][0]["path_names"]),
+    )
 
 
 def _summary(statement: dict[str, Any]) -> str:

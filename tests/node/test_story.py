@@ -22,3 +22,11 @@ def test_the_story_runs_end_to_end() -> None:
     assert expired["reason"] == "expired"
     trails = steps["both audit trails verify (hash-chained)"]
     assert trails["alice_entries"] > 0 and trails["shop_entries"] > 0
+    honoured = steps["Alice's node attests by itself: the shop honoured her terms"]
+    assert honoured["verdict"] == "honoured"
+    breach = steps["no deletion receipt in time: her node attests the breach"]
+    assert breach["verdict"] == "breached"
+    refused = steps["Bob's node refuses the broker a grant"]
+    assert refused["answer"] == "refused: local.cut_off"
+    assert refused["standing"] == -1.0 and refused["why"] == "you → Alice"
+    assert "misbehave" not in result.stderr, "node logs leak into the story"
