@@ -40,7 +40,8 @@ from amity.protocol.agreement import Agreement
 from amity.protocol.attestation import Attestation, Verdict
 from amity.protocol.identity import SigningIdentity
 from amity.protocol.terms import Clause, TermsDocument
-from amity.protocol.trust import compute_trust, counted, graph_of
+from amity.protocol.trust import compute_trust
+from amity.protocol.trustgraph import counted, graph_of
 from amity.protocol.trustindex import TrustState
 
 T0 = 1_767_225_600_000

@@ -64,9 +64,9 @@ QUERY_ID_BYTES: Final = 16
 MAX_HOPS: Final = 8
 MAX_ITEMS: Final = 64
 MAX_REBUTTALS: Final = 4
-#: Room for the array headers around the items (a few bytes each, rounded up generously).
+#: Room for what surrounds the items: the body's array header, version, query id and the items'
+#: array header (23 bytes at most), rounded up generously.
 _OVERHEAD_BYTES: Final = 64
-_ITEM_OVERHEAD_BYTES: Final = 16
 _MAX_QUERY_BYTES: Final = 64
 _MAX_REBUT_BYTES: Final = MAX_ATTESTATION_BYTES + MAX_REBUTTAL_BYTES + 32
 
@@ -124,7 +124,9 @@ def _check_item(item: RawItem) -> None:
 
 
 def _item_size(item: RawItem) -> int:
-    return len(item.attestation) + sum(map(len, item.rebuttals)) + _ITEM_OVERHEAD_BYTES
+    # Exact: a bin's header grows with its length (2, 3 or 5 bytes), so a fixed allowance per
+    # item undercounts items of several large parts.
+    return len(encode([item.attestation, item.hops, list(item.rebuttals)]))
 
 
 def encode_share(items: Sequence[RawItem], query_id: bytes | None = None) -> bytes:

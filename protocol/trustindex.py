@@ -18,17 +18,8 @@ import numpy as np
 from amity.protocol.attestation import Attestation
 from amity.protocol.errors import UsageError
 from amity.protocol.identity import PeerId
-from amity.protocol.trust import (
-    COLUMN,
-    Floats,
-    Ints,
-    TrustGraph,
-    TrustResult,
-    check_direct,
-    check_parameters,
-    graph_of,
-    solve,
-)
+from amity.protocol.trust import TrustResult, check_parameters, solve
+from amity.protocol.trustgraph import COLUMN, Floats, Ints, TrustGraph, check_direct, graph_of
 
 __all__ = ["TrustState"]
 

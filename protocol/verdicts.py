@@ -83,7 +83,8 @@ def grant_verdict(
             f"deletion receipt only {format_time_ms(first.received_ms)}, after the deadline "
             f"{format_time_ms(deadline_ms)}",
         )
-    if now_ms < deadline_ms or not deliveries:
+    # A receipt received at the deadline is in time, so the grantee is late only after it.
+    if now_ms <= deadline_ms or not deliveries:
         return None
     delivered = min(deliveries, key=lambda r: r.received_ms)
     return Finding(
