@@ -15,6 +15,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from amity.node.apijson import error_response, json_body
+from amity.node.cardjson import policy_json
 from amity.node.daemon import Node, NodeError
 from amity.node.discovery import Discovery
 from amity.node.grantsapi import add_grants_routes
@@ -23,7 +24,6 @@ from amity.node.openapi import OPENAPI
 from amity.node.reputationapi import add_reputation_routes
 from amity.node.termsapi import add_terms_routes
 from amity.protocol import PROTOCOL_VERSION, __version__
-from amity.protocol.card import Card
 from amity.protocol.errors import AmityError, LocalError, NotFoundError, format_time_ms
 from amity.protocol.identity import PeerId
 from amity.protocol.notes import MSG_NOTE, decode_note
@@ -98,18 +98,7 @@ def relationship_json(rel: Relationship, node: Node) -> dict[str, Any]:
         "ended_reason": rel.ended_reason,
         "online": bool(rel.peer and node.links.get(rel.peer)),
         "outbox_pending": node.store.count_pending(rel.peer.key) if rel.peer else 0,
-        "policy": _welcomes(card),
-    }
-
-
-def _welcomes(card: Card | None) -> dict[str, Any] | None:
-    """A vendor's published policy, from its card: which clauses it accepts, counters, rejects."""
-    policy = None if card is None else card.policy_summary()
-    if policy is None:
-        return None
-    return {
-        "default": policy.default.value,
-        "clauses": {rule.clause_id: rule.action.value for rule in policy.rules},
+        "policy": policy_json(card),
     }
 
 

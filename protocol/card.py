@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import enum
 import re
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from amity.protocol.errors import (
     SchemaError,
     SessionIdentityError,
     TermsError,
+    UnknownVocabularyError,
     UnsupportedVersionError,
     UsageError,
     format_time_ms,
@@ -159,7 +161,9 @@ class Card:
         ]
         encoded = sign_structure(fields, CARD_DOMAIN, identity)
         try:
-            return cls.decode(encoded)
+            card = cls.decode(encoded)
+            card.policy_summary()  # a reader may accept a newer summary; we never publish one
+            return card
         except EncodingError as exc:  # a name or endpoint that our own decoder refuses
             raise UsageError(f"cannot issue this card: {exc}") from None
         except (TermsError, UnsupportedVersionError) as exc:  # from the policy summary only
@@ -212,7 +216,9 @@ class Card:
         if link_cert.issuer != peer_id:
             raise SessionIdentityError("the card's link certificate was issued by another key")
         if policy is not None:
-            _read_policy(policy)
+            # A summary newer than this node leaves the card standing; only reading it fails (§4).
+            with contextlib.suppress(UnknownVocabularyError, UnsupportedVersionError):
+                _read_policy(policy)
         return cls(
             peer_id=peer_id,
             link_cert=link_cert,
@@ -241,7 +247,12 @@ class Card:
         return self.invite_secret is not None
 
     def policy_summary(self) -> Policy | None:
-        """The policy the owner published (decoded again from :attr:`policy`), or None."""
+        """The policy the owner published (decoded again from :attr:`policy`), or None.
+
+        A summary in a vocabulary or format this node does not know yet raises that error
+        (``terms.unknown_vocabulary``, ``version.unsupported``): the card itself is valid, but
+        nothing may be shown or decided from a policy read only in part (spec/card.md §4).
+        """
         return None if self.policy is None else _read_policy(self.policy)
 
     def to_uri(self) -> str:

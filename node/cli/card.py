@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from amity.node.cardjson import policy_json
 from amity.node.cli.render import emit
 from amity.protocol.card import Card
 from amity.protocol.errors import format_time_ms
@@ -45,22 +46,11 @@ def _show(args: argparse.Namespace) -> int:
         "not_after": format_time_ms(card.not_after_ms),
         "link_key_not_after": format_time_ms(card.link_cert.not_after_ms),
         "invitation": card.is_invitation,
-        "policy": _policy_json(card),
+        "policy": policy_json(card),
         "verified": True,
     }
     emit(data, _human, as_json=args.json)
     return 0
-
-
-def _policy_json(card: Card) -> dict[str, Any] | None:
-    """What the vendor's published policy says it welcomes, clause by clause."""
-    policy = card.policy_summary()
-    if policy is None:
-        return None
-    return {
-        "default": policy.default.value,
-        "clauses": {rule.clause_id: rule.action.value for rule in policy.rules},
-    }
 
 
 def _human(data: Mapping[str, Any]) -> str:
@@ -73,7 +63,9 @@ def _human(data: Mapping[str, Any]) -> str:
     ]
     lines += [f"endpoint:    {e}" for e in data["endpoints"]]
     lines += [f"relay:       {r['endpoint']} ({r['did']})" for r in data["relays"]]
-    if data["policy"]:
+    if data["policy"] and "unreadable" in data["policy"]:
+        lines.append(f"policy:      not readable by this amity ({data['policy']['why']})")
+    elif data["policy"]:
         welcomed = ", ".join(f"{c} ({a})" for c, a in data["policy"]["clauses"].items())
         lines.append(f"policy:      {welcomed}; other clauses: {data['policy']['default']}")
     return "\n".join(lines)

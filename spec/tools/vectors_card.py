@@ -224,6 +224,35 @@ def _error(
     return vector
 
 
+def _newer_policy(name: str, description: str, policy: bytes, error: str) -> dict[str, Any]:
+    """A valid card whose policy summary is newer than this node: the card stands (§4 step 10)."""
+    return {
+        "name": name,
+        "description": description,
+        "operation": "decode",
+        "card_hex": _raw(_fields(policy=policy)).hex(),
+        "policy_error": error,
+    }
+
+
+def _newer_policies() -> list[dict[str, Any]]:
+    return [
+        _newer_policy(
+            "policy-unknown-vocabulary",
+            "A policy summary in vocabulary 9, which this node does not know: the card is valid, "
+            "reading its policy fails with this code.",
+            encode([1, 9, "reject", []]),
+            UnknownVocabularyError.code,
+        ),
+        _newer_policy(
+            "policy-summary-version-2",
+            "A policy summary of format version 2: the card is valid, reading its policy fails.",
+            encode([2, 1, "reject", []]),
+            UnsupportedVersionError.code,
+        ),
+    ]
+
+
 def _positive() -> list[dict[str, Any]]:
     vendor = _issue_vector(
         "vendor-card",
@@ -484,18 +513,6 @@ def _negative() -> list[dict[str, Any]]:
             ),
         ),
         _error(
-            "policy-unknown-vocabulary",
-            "A policy summary in vocabulary 9, which this node does not know.",
-            UnknownVocabularyError.code,
-            data=_raw(_fields(policy=encode([1, 9, "reject", []]))),
-        ),
-        _error(
-            "policy-summary-version-2",
-            "A policy summary of format version 2.",
-            UnsupportedVersionError.code,
-            data=_raw(_fields(policy=encode([2, 1, "reject", []]))),
-        ),
-        _error(
             "expired",
             "A valid card checked at its not_after_ms (the end is exclusive).",
             CardExpiredError.code,
@@ -586,5 +603,5 @@ def build() -> dict[str, Any]:
             "signature unless the defect is the signature. Times are ms since the Unix epoch; "
             "T0 = 1700000000000."
         ),
-        "vectors": _positive() + _negative(),
+        "vectors": _positive() + _newer_policies() + _negative(),
     }
