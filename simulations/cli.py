@@ -1,20 +1,31 @@
-"""The ``amity-sim`` command line: run a scenario, write its results, say where they are."""
+"""The ``amity-sim`` command line: run a scenario or sweep a grid of them, say where results are."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from amity.protocol import PROTOCOL_VERSION, __version__
-from amity.protocol.errors import UsageError
+from amity.protocol.errors import ScenarioError, UsageError
 from amity.simulations.crypto import CryptoMode
-from amity.simulations.market import MarketWorld
-from amity.simulations.results import write_results
-from amity.simulations.scenario import SCENARIOS_DIR, load_scenario
+from amity.simulations.kinds import World, kind_for
+from amity.simulations.plots import INSTALL_HINT
+from amity.simulations.scenario import SCENARIOS_DIR
+from amity.simulations.sweep import (
+    RAY_INSTALL_HINT,
+    Setting,
+    SweepProgress,
+    execute,
+    parse_param,
+    prepare_sweep,
+)
+from amity.simulations.sweep_results import write_sweep
 
 __all__ = ["main", "Progress"]
 
@@ -25,15 +36,32 @@ EXIT_INTERRUPTED = 130
 
 _EPILOG = f"""\
 scenarios shipped (give a path, or just the name): {SCENARIOS_DIR}
-  market.toml   persons proffer terms to vendors with varied policies
+  market.toml       persons proffer terms to vendors with varied policies
+  reputation.toml   persons grant data to vendors with and without local trust, under attack
 
-results: OUT/<scenario>-seed<N>[-quick][-standin]/ summary.json negotiations.csv events.csv report.md
+run: OUT/<scenario>-seed<N>[-quick][-standin]/ summary.json, report.md and the scenario's CSVs
   The same scenario, seed and crypto mode always write byte-identical files.
+  --param KEY=VALUE sets a dotted key of the scenario file for this run (repeatable).
+
+sweep: every combination of --param values, each with --seeds seeds, on --workers processes
+  amity-sim sweep market --param network.loss=0,0.01,0.05 --seeds 10 --workers 2 --out results/
+  amity-sim sweep market --quick --param population.persons=50,100 --param network.loss=0,0.05
+  amity-sim sweep reputation --param attack.breach_rate=0,0.1,0.2,0.4 --param attack.threat_model=A,B
+  --param KEY=v1,v2,...  KEY is a dotted key of the scenario file (population.persons,
+      network.loss, churn.person.start_online, vendor_policy.0.weight); values are read as
+      int, float, true/false or text. A key the scenario does not read is an error (exit 1).
+  OUT/<scenario>-sweep-<hash of the command>/ holds sweep.json (grid, versions, every run's
+      figures), aggregate.csv (per combination and figure: n, mean, std, 95% CI by Student t),
+      fig-<figure>.png (mean and CI against the first --param; needs pip install 'amity[sim]'),
+      report.md, and runs/<combination>/<run>/ with each run's own files.
+  The same sweep command writes byte-identical files, whatever --workers. Ctrl-C stops the runs
+  and writes the aggregate of those finished. --ray [ADDRESS] runs the grid as Ray tasks on the
+  cluster at ADDRESS, or on a Ray started here (pip install 'amity[ray]'; put --ray last).
 
 exit codes:
-  0    the run finished and its results are written
-  1    the scenario file is wrong (the message names the key)
-  2    wrong command-line usage
+  0    the run or sweep finished and its results are written
+  1    the scenario file or a --param key is wrong (the message names the key)
+  2    wrong command-line usage (also: --ray without Ray installed)
   130  interrupted (Ctrl-C): the results so far are written, marked interrupted
 """
 
@@ -41,29 +69,36 @@ exit codes:
 class Progress:
     """A progress line on stderr for long runs (wall-clock time is read here, never in a run)."""
 
-    def __init__(self, stream: TextIO, *, every_s: float = 1.0, after_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        headline: Callable[[Any], str],
+        *,
+        every_s: float = 1.0,
+        after_s: float = 2.0,
+    ) -> None:
         self.stream = stream
+        self.headline = headline
         self.every_s = every_s
         self.after_s = after_s
         self.started = time.perf_counter()
         self._last = self.started
         self._shown = False
 
-    def __call__(self, world: MarketWorld) -> None:
+    def __call__(self, world: World) -> None:
         now = time.perf_counter()
         if now - self.started < self.after_s or now - self._last < self.every_s:
             return
         self._last = now
         self.show(world, now)
 
-    def show(self, world: MarketWorld, now: float | None = None) -> None:
+    def show(self, world: World, now: float | None = None) -> None:
         now = time.perf_counter() if now is None else now
         elapsed = max(now - self.started, 1e-9)
         events = world.engine.events_run
         line = (
             f"{world.scenario.name}: {world.engine.now_ms / 60_000:7.1f} virtual min · "
-            f"{world.settled}/{len(world.visits)} visits settled · {events} events · "
-            f"{events / elapsed:,.0f} events/s"
+            f"{self.headline(world)} · {events} events · {events / elapsed:,.0f} events/s"
         )
         end = "\r" if self.stream.isatty() else "\n"
         self.stream.write(line + end)
@@ -73,6 +108,19 @@ class Progress:
     def finish(self) -> None:
         if self._shown and self.stream.isatty():
             self.stream.write("\n")
+
+
+def _common(command: argparse.ArgumentParser) -> None:
+    command.add_argument("scenario", help="scenario TOML (a path, or the name of a shipped one)")
+    command.add_argument("--out", type=Path, default=Path("results"), help="results folder")
+    command.add_argument("--quick", action="store_true", help="the scenario at its small size")
+    command.add_argument(
+        "--crypto",
+        choices=[m.value for m in CryptoMode],
+        default=CryptoMode.REAL.value,
+        help="real (default) or the declared stand-in for very large runs",
+    )
+    command.add_argument("--quiet", action="store_true", help="no progress line on stderr")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,27 +146,164 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("scenario", help="scenario TOML (a path, or the name of a shipped one)")
+    _common(run)
+    run.set_defaults(usage=run)  # errors show the usage of the command given
     run.add_argument("--seed", type=int, default=1, help="the run seed (default 1)")
-    run.add_argument("--out", type=Path, default=Path("results"), help="results folder")
-    run.add_argument("--quick", action="store_true", help="the scenario at its small size")
     run.add_argument(
-        "--crypto",
-        choices=[m.value for m in CryptoMode],
-        default=CryptoMode.REAL.value,
-        help="real (default) or the declared stand-in for very large runs",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a dotted key of the scenario file, e.g. network.loss=0.01 (repeatable)",
     )
-    run.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a scenario over a grid of parameter values and seeds, with mean and 95%% CI",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(sweep)
+    sweep.set_defaults(usage=sweep)
+    sweep.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=v1,v2",
+        help="a dotted key of the scenario file and its values (repeatable: every combination)",
+    )
+    sweep.add_argument("--seeds", type=int, default=10, help="seeds per combination (default 10)")
+    sweep.add_argument("--seed-base", type=int, default=1, help="the first seed (default 1)")
+    sweep.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: one per core; 1 runs in this process)",
+    )
+    sweep.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="run the grid on the Ray cluster at ADDRESS, or on a local Ray without one",
+    )
     return parser
 
 
-def _canonical_command(scenario: str, seed: int, quick: bool, crypto: CryptoMode) -> str:
+def _run_overrides(parser: argparse.ArgumentParser, texts: Sequence[str]) -> dict[str, Setting]:
+    overrides: dict[str, Setting] = {}
+    for text in texts:
+        try:
+            param = parse_param(text)
+        except UsageError as exc:
+            parser.error(exc.message)
+        if len(param.values) != 1 or param.key in overrides:
+            parser.error(f"--param {param.key}: run takes one value per key; sweep takes several")
+        overrides[param.key] = param.values[0]
+    return overrides
+
+
+def _canonical_command(
+    scenario: str, seed: int, quick: bool, crypto: CryptoMode, params: Sequence[str]
+) -> str:
     parts = ["amity-sim", "run", scenario, "--seed", str(seed)]
+    for text in params:
+        key, _, value = text.partition("=")
+        parts += ["--param", f"{key.strip()}={value.strip()}"]
     if quick:
         parts.append("--quick")
     if crypto is not CryptoMode.REAL:
         parts += ["--crypto", crypto.value]
     return " ".join(parts)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.seed < 0:
+        parser.error("--seed is an integer >= 0")
+    crypto = CryptoMode(args.crypto)
+    overrides = _run_overrides(parser, args.param)
+    try:
+        kind = kind_for(args.scenario)
+        scenario = kind.load(args.scenario, args.quick, overrides or None)
+    except UsageError as exc:
+        print(f"amity-sim: {exc.message}", file=sys.stderr)
+        return EXIT_SCENARIO
+    world = kind.make_world(scenario, args.seed, crypto)
+    progress = Progress(sys.stderr, kind.headline)
+    code = EXIT_OK
+    try:
+        world.run(None if args.quiet else progress)
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    progress.finish()
+    command = _canonical_command(scenario.source.name, args.seed, args.quick, crypto, args.param)
+    folder = kind.write_results(world, args.out, command)
+    elapsed = time.perf_counter() - progress.started
+    events = world.engine.events_run
+    state = "interrupted; partial results" if code else "done"
+    print(
+        f"{scenario.name} seed {args.seed} ({crypto.value} crypto): {state}: "
+        f"{kind.headline(world)}, {events} events in {elapsed:.1f} s "
+        f"({events / max(elapsed, 1e-9):,.0f} events/s)",
+        file=sys.stderr,
+    )
+    print(folder)
+    return code
+
+
+def _sweep(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.ray is not None and importlib.util.find_spec("ray") is None:
+        print(
+            f"amity-sim: --ray needs Ray, which is not installed here: {RAY_INSTALL_HINT} "
+            "(or run the sweep without --ray on worker processes)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.workers < 1:
+        parser.error("--workers is an integer >= 1")
+    try:
+        params = [parse_param(text) for text in args.param]
+        sweep = prepare_sweep(
+            args.scenario,
+            params,
+            seeds=args.seeds,
+            seed_base=args.seed_base,
+            quick=args.quick,
+            crypto=CryptoMode(args.crypto),
+        )
+    except ScenarioError as exc:
+        print(f"amity-sim: {exc.message}", file=sys.stderr)
+        return EXIT_SCENARIO
+    except UsageError as exc:
+        parser.error(exc.message)
+    grid = sweep.grid
+    if args.ray is not None:
+        where = f"Ray at {args.ray}" if args.ray else "a local Ray"
+    else:
+        where = "this process" if args.workers == 1 else f"{args.workers} worker processes"
+    print(
+        f"{sweep.scenario.name} sweep: {grid.runs} runs ({len(grid.points)} combinations x "
+        f"{len(grid.seeds)} seeds) on {where}",
+        file=sys.stderr,
+    )
+    started = time.perf_counter()
+    progress = None if args.quiet else SweepProgress(sys.stderr, grid)
+    result = execute(sweep, args.out, workers=args.workers, ray_address=args.ray, on_run=progress)
+    written = write_sweep(sweep, result)
+    state = "interrupted; the aggregate covers the finished runs" if result.interrupted else "done"
+    figures = [name for name in written if name.endswith(".png")]
+    print(
+        f"{sweep.scenario.name} sweep: {state}: {len(result.outcomes)}/{grid.runs} runs in "
+        f"{time.perf_counter() - started:.1f} s; "
+        + (
+            f"{len(figures)} figures"
+            if figures or not grid.params
+            else f"figures skipped ({INSTALL_HINT} for them)"
+        ),
+        file=sys.stderr,
+    )
+    print(result.folder)
+    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,35 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_OK
-    if args.seed < 0:
-        parser.error("--seed is an integer >= 0")
-    crypto = CryptoMode(args.crypto)
-    try:
-        scenario = load_scenario(args.scenario, quick=args.quick)
-    except UsageError as exc:
-        print(f"amity-sim: {exc.message}", file=sys.stderr)
-        return EXIT_SCENARIO
-    world = MarketWorld(scenario, seed=args.seed, crypto=crypto)
-    progress = Progress(sys.stderr)
-    code = EXIT_OK
-    try:
-        world.run(None if args.quiet else progress)
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
-    progress.finish()
-    command = _canonical_command(scenario.source.name, args.seed, args.quick, crypto)
-    folder = write_results(world, args.out, command=command)
-    elapsed = time.perf_counter() - progress.started
-    agreed = sum(v.outcome == "agreed" for v in world.visits)
-    state = "interrupted; partial results" if code else "done"
-    print(
-        f"{scenario.name} seed {args.seed} ({crypto.value} crypto): {state}: "
-        f"{agreed}/{len(world.visits)} visits agreed, {world.engine.events_run} events in "
-        f"{elapsed:.1f} s ({world.engine.events_run / max(elapsed, 1e-9):,.0f} events/s)",
-        file=sys.stderr,
-    )
-    print(folder)
-    return code
+    if args.command == "sweep":
+        return _sweep(args.usage, args)
+    return _run(args.usage, args)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.market import MarketWorld, Visit
 
-__all__ = ["RESULT_FILES", "result_dir_name", "summarise", "write_results"]
+__all__ = ["RESULT_FILES", "result_dir_name", "summarise", "metrics", "write_results"]
 
 RESULT_FILES: Final = ("summary.json", "negotiations.csv", "events.csv", "report.md")
 _INTERRUPTED: Final = " — **interrupted (Ctrl-C): partial results**"
@@ -41,7 +41,7 @@ def _stats(values: Sequence[int]) -> dict[str, float | int | None]:
     if not values:
         return {"count": 0, "mean": None, "median": None, "p95": None, "max": None}
     ordered = sorted(values)
-    p95 = ordered[max(0, -(-95 * len(ordered) // 100) - 1)]  # nearest rank
+    p95 = _nearest_rank(ordered, 95)
     return {
         "count": len(ordered),
         "mean": round(statistics.fmean(ordered), 3),
@@ -51,8 +51,34 @@ def _stats(values: Sequence[int]) -> dict[str, float | int | None]:
     }
 
 
+def _nearest_rank(ordered: Sequence[int], percent: int) -> int:
+    return ordered[max(0, -(-percent * len(ordered) // 100) - 1)]
+
+
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def run_header(world: Any, kind: str) -> dict[str, Any]:
+    """What every run's summary opens with: which scenario, seed, mode and versions ran."""
+    sc = world.scenario
+    return {
+        "scenario": sc.name,
+        "kind": kind,
+        "source": sc.source.name,
+        "description": sc.description,
+        "seed": world.seed,
+        "quick": sc.quick,
+        "crypto": world.crypto.value,
+        "interrupted": world.interrupted,
+        "versions": {
+            "amity": __version__,
+            "protocol": PROTOCOL_VERSION,
+            "python": platform.python_version(),
+        },
+        "virtual_end_ms": world.engine.now_ms,
+        "events_run": world.engine.events_run,
+    }
 
 
 def summarise(world: MarketWorld) -> dict[str, Any]:
@@ -83,21 +109,7 @@ def summarise(world: MarketWorld) -> dict[str, Any]:
     nodes = [*world.vendors, *world.persons]
     net = world.network.stats
     return {
-        "scenario": sc.name,
-        "kind": "market",
-        "source": sc.source.name,
-        "description": sc.description,
-        "seed": world.seed,
-        "quick": sc.quick,
-        "crypto": world.crypto.value,
-        "interrupted": world.interrupted,
-        "versions": {
-            "amity": __version__,
-            "protocol": PROTOCOL_VERSION,
-            "python": platform.python_version(),
-        },
-        "virtual_end_ms": world.engine.now_ms,
-        "events_run": world.engine.events_run,
+        **run_header(world, "market"),
         "population": {"persons": sc.persons, "vendors": sc.vendors, "visits": len(visits)},
         "outcomes": outcomes,
         "negotiations": len(offered),
@@ -131,6 +143,30 @@ def summarise(world: MarketWorld) -> dict[str, Any]:
             "duplicates_acked_again": sum(n.duplicates for n in nodes),
         },
     }
+
+
+def metrics(world: MarketWorld) -> dict[str, float]:
+    """The run's figures that ``amity-sim sweep`` averages over seeds, unrounded.
+
+    A figure without data (rounds when nothing was agreed) is left out rather than made up.
+    """
+    visits = world.visits
+    agreed = [v for v in visits if v.outcome == "agreed"]
+    offered = sum(v.negotiation_id is not None for v in visits)
+    figures: dict[str, float] = {}
+    if visits:
+        figures["agreement_rate"] = len(agreed) / len(visits)
+        figures["unreached_rate"] = sum(v.outcome == "unreached" for v in visits) / len(visits)
+    if offered:
+        figures["agreement_rate_of_negotiations"] = len(agreed) / offered
+    if agreed:
+        times = sorted(_since(v, v.arrive_ms) for v in agreed)
+        figures["median_rounds"] = float(statistics.median(v.rounds for v in agreed))
+        figures["messages_per_agreement"] = statistics.fmean(v.messages for v in agreed)
+        figures["frames_per_agreement"] = statistics.fmean(v.frames for v in agreed)
+        figures["p50_time_to_agreement_ms"] = float(statistics.median(times))
+        figures["p95_time_to_agreement_ms"] = float(_nearest_rank(times, 95))
+    return figures
 
 
 def _since(visit: Visit, start_ms: int | None) -> int:

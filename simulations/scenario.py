@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from amity.protocol.errors import PolicyError, ScenarioError, TermsError, UsageError
 from amity.protocol.policy import Policy, parse_policy
@@ -31,12 +31,14 @@ __all__ = [
     "MarketScenario",
     "resolve_scenario_path",
     "load_scenario",
+    "read_with_overrides",
 ]
 
 #: The scenarios shipped with the package.
 SCENARIOS_DIR: Final = Path(__file__).resolve().parent / "scenarios"
 _EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _DEFAULT_START_MS: Final = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +296,167 @@ def _market(data: dict[str, Any], path: Path, quick: bool) -> MarketScenario:
     return scenario
 
 
-def load_scenario(path: str | Path, *, quick: bool = False) -> MarketScenario:
-    """Read and check a scenario file (``quick``: with its ``[quick]`` replacements)."""
+# -- overrides: dotted keys set from the command line (amity-sim sweep --param) --------------------
+
+
+def _split_key(key: str, path: Path) -> list[str | int]:
+    parts = key.split(".")
+    if not all(parts):
+        raise ScenarioError(
+            f"{path.name}: override {key!r}: expected a dotted key such as population.persons"
+        )
+    return [int(p) if p.isdigit() else p for p in parts]
+
+
+def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, object], path: Path) -> None:
+    """Set each dotted key of ``overrides`` in the parsed TOML ``data``.
+
+    The top-level key must exist; tables below it are created as needed (the loader then says
+    whether it reads them: :func:`_check_read`). A digit segment indexes an array of
+    tables (``vendor_policy.0.weight``).
+    """
+    for key, value in overrides.items():
+        parts = _split_key(key, path)
+        if parts[0] not in data:
+            tops = ", ".join(sorted(data))
+            raise ScenarioError(
+                f"{path.name}: override {key}: the scenario has no {parts[0]!r}; "
+                f"its top-level keys are: {tops}"
+            )
+        node: object = data
+        for depth, part in enumerate(parts[:-1]):
+            node = _child(node, part, key, parts[: depth + 1], path)
+        last = parts[-1]
+        if isinstance(node, dict) and isinstance(last, str):
+            node[last] = value
+            continue
+        if isinstance(node, list) and isinstance(last, int) and last < len(node):
+            node[last] = value
+            continue
+        raise _not_there(key, parts, path)
+
+
+def _child(node: object, part: str | int, key: str, prefix: list[str | int], path: Path) -> object:
+    if isinstance(node, dict) and isinstance(part, str):
+        return node.setdefault(part, {})
+    elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        return node[part]
+    raise _not_there(key, prefix, path)
+
+
+def _not_there(key: str, prefix: list[str | int], path: Path) -> ScenarioError:
+    where = ".".join(map(str, prefix[:-1])) or "the top level"
+    return ScenarioError(f"{path.name}: override {key}: {where} has no {prefix[-1]!r}")
+
+
+class _Tracked(dict[str, Any]):
+    """A TOML table that remembers which keys the loader read, to catch overrides it ignores."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, items: Mapping[str, Any]) -> None:
+        super().__init__(items)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.read.add(key)
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[str]:
+        self.read.update(super().keys())
+        return super().__iter__()
+
+    def keys(self) -> KeysView[str]:  # type: ignore[override]
+        self.read.update(super().keys())
+        return super().keys()
+
+    def items(self) -> ItemsView[str, Any]:  # type: ignore[override]
+        self.read.update(super().keys())
+        return super().items()
+
+    def values(self) -> ValuesView[Any]:  # type: ignore[override]
+        self.read.update(super().keys())
+        return super().values()
+
+
+def _track(value: object) -> Any:
+    if isinstance(value, dict):
+        return _Tracked({k: _track(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_track(v) for v in value]
+    return value
+
+
+def _check_read(
+    data: dict[str, Any], overrides: Mapping[str, object], path: Path, *, kind: str
+) -> None:
+    """A ScenarioError for the first override key that the loader of ``kind`` never read."""
+    for key in overrides:
+        node: object = data
+        parts = _split_key(key, path)
+        for depth, part in enumerate(parts):
+            if isinstance(node, _Tracked) and isinstance(part, str):
+                if part not in node.read:
+                    where = ".".join(map(str, parts[:depth])) or "the top level"
+                    known = ", ".join(sorted(node.read)) or "nothing"
+                    hint = (
+                        "; --quick applies [quick] first: override the key it replaces instead"
+                        if key.startswith("quick.")
+                        else ""
+                    )
+                    raise ScenarioError(
+                        f"{path.name}: override {key}: a {kind} scenario never reads "
+                        f"{'.'.join(map(str, parts[: depth + 1]))} (of {where} it reads: "
+                        f"{known}){hint}"
+                    )
+                node = dict.__getitem__(node, part)
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                break  # a value the loader read whole
+
+
+def read_with_overrides(
+    data: dict[str, Any],
+    overrides: Mapping[str, object] | None,
+    path: Path,
+    *,
+    kind: str,
+    read: Callable[[dict[str, Any]], T],
+) -> T:
+    """``read(data)`` with the dotted ``overrides`` set, failing on a key that ``read`` ignores.
+
+    For every scenario kind: ``population.persons``, ``network.loss`` or
+    ``vendor_policy.0.weight`` is set in the parsed TOML, ``read`` checks the values as it checks
+    the file's own, and a key it never looked at is a ScenarioError naming it (a typo would
+    otherwise sweep a parameter that changes nothing).
+    """
+    if not overrides:
+        return read(data)
+    _apply_overrides(data, overrides, path)
+    tracked = _track(data)
+    result = read(tracked)
+    _check_read(tracked, overrides, path, kind=kind)
+    return result
+
+
+def load_scenario(
+    path: str | Path, *, quick: bool = False, overrides: Mapping[str, object] | None = None
+) -> MarketScenario:
+    """Read and check a scenario file (``quick``: with its ``[quick]`` replacements).
+
+    ``overrides`` maps dotted keys to values set after ``[quick]`` and before the checks
+    (see :func:`read_with_overrides`).
+    """
     found = resolve_scenario_path(path)
     try:
         data = tomllib.loads(found.read_text(encoding="utf-8"))
@@ -303,7 +464,13 @@ def load_scenario(path: str | Path, *, quick: bool = False) -> MarketScenario:
         raise ScenarioError(f"{found.name}: not valid TOML: {exc}") from None
     if quick:
         _merge_quick(data, found)
-    kind = data.get("kind", "market")
-    if kind != "market":
-        raise ScenarioError(f"{found.name}: kind {kind!r}; this version runs 'market' scenarios")
-    return _market(data, found, quick)
+
+    def read(tables: dict[str, Any]) -> MarketScenario:
+        kind = tables.get("kind", "market")
+        if kind != "market":
+            raise ScenarioError(
+                f"{found.name}: kind {kind!r}; this version runs 'market' scenarios"
+            )
+        return _market(tables, found, quick)
+
+    return read_with_overrides(data, overrides, found, kind="market", read=read)

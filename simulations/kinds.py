@@ -1,0 +1,156 @@
+"""Scenario kinds: what ``amity-sim run`` and ``amity-sim sweep`` need to run one kind of world.
+
+A scenario file names its ``kind``; each kind is one :class:`ScenarioKind` in :data:`KINDS`: how to
+load its file (with ``--quick`` and dotted overrides), build a world for a seed and crypto mode,
+write the run's result files, and reduce a finished world to the figures a sweep averages. A new
+kind adds one entry at the bottom of this module.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+from amity.simulations import reputation, reputation_results, results
+from amity.simulations.crypto import CryptoMode
+from amity.simulations.engine import Engine
+from amity.simulations.market import MarketWorld
+from amity.simulations.reputation import ReputationWorld
+from amity.simulations.reputation_scenario import ReputationScenario, load_reputation_scenario
+from amity.simulations.scenario import (
+    MarketScenario,
+    ScenarioError,
+    load_scenario,
+    resolve_scenario_path,
+)
+
+__all__ = ["Scenario", "World", "ScenarioKind", "KINDS", "kind_of", "kind_for"]
+
+
+class Scenario(Protocol):
+    """What every kind's scenario says about itself (for reports and folder names)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def source(self) -> Path: ...
+    @property
+    def quick(self) -> bool: ...
+
+
+class World(Protocol):
+    """A world of one scenario, seed and crypto mode, run once on its virtual clock.
+
+    ``run`` calls ``on_progress`` between chunks of events and, on Ctrl-C, marks the world
+    interrupted and lets the KeyboardInterrupt through.
+    """
+
+    @property
+    def scenario(self) -> Scenario: ...
+    @property
+    def engine(self) -> Engine: ...
+    def run(self, on_progress: Callable[[Any], None] | None = None) -> None: ...
+
+
+S = TypeVar("S", bound=Scenario)
+W = TypeVar("W", bound=World)
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioKind(Generic[S, W]):
+    """One kind of scenario: the functions the CLI and the sweep call, in the order they do."""
+
+    name: str
+    #: ``load(path, quick, overrides)``: the checked scenario; ScenarioError names a wrong key.
+    load: Callable[[str | Path, bool, Mapping[str, object] | None], S]
+    make_world: Callable[[S, int, CryptoMode], W]
+    #: ``write_results(world, out_dir, command)``: writes ``out_dir/<run folder>/``, returns it.
+    write_results: Callable[[W, Path, str], Path]
+    #: The figures a sweep averages over seeds; a figure without data is left out.
+    metrics: Callable[[W], dict[str, float]]
+    #: One line on where the run is (progress) or ended (the closing line on stderr).
+    headline: Callable[[W], str]
+
+
+def kind_of(path: str | Path) -> str:
+    """The ``kind`` a scenario file names (``market`` when it names none)."""
+    found = resolve_scenario_path(path)
+    try:
+        data = tomllib.loads(found.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{found.name}: not valid TOML: {exc}") from None
+    kind = data.get("kind", "market")
+    if kind not in KINDS:
+        raise ScenarioError(
+            f"{found.name}: kind {kind!r}; this version runs: {', '.join(sorted(KINDS))}"
+        )
+    return str(kind)
+
+
+def kind_for(path: str | Path) -> ScenarioKind[Any, Any]:
+    """The registry entry of the kind that a scenario file names."""
+    return KINDS[kind_of(path)]
+
+
+# -- the market (scenario 1) -------------------------------------------------------------------
+
+
+def _load_market(
+    path: str | Path, quick: bool, overrides: Mapping[str, object] | None
+) -> MarketScenario:
+    return load_scenario(path, quick=quick, overrides=overrides)
+
+
+def _market_world(scenario: MarketScenario, seed: int, crypto: CryptoMode) -> MarketWorld:
+    return MarketWorld(scenario, seed=seed, crypto=crypto)
+
+
+def _write_market(world: MarketWorld, out_dir: Path, command: str) -> Path:
+    return results.write_results(world, out_dir, command=command)
+
+
+def _market_headline(world: MarketWorld) -> str:
+    agreed = sum(v.outcome == "agreed" for v in world.visits)
+    return f"{world.settled}/{len(world.visits)} visits settled, {agreed} agreed"
+
+
+MARKET: ScenarioKind[MarketScenario, MarketWorld] = ScenarioKind(
+    "market", _load_market, _market_world, _write_market, results.metrics, _market_headline
+)
+
+
+# -- reputation (scenario 3) -------------------------------------------------------------------
+
+
+def _load_reputation(
+    path: str | Path, quick: bool, overrides: Mapping[str, object] | None
+) -> ReputationScenario:
+    return load_reputation_scenario(path, quick=quick, overrides=overrides)
+
+
+def _reputation_world(
+    scenario: ReputationScenario, seed: int, crypto: CryptoMode
+) -> ReputationWorld:
+    return ReputationWorld(scenario, seed=seed, crypto=crypto)
+
+
+def _write_reputation(world: ReputationWorld, out_dir: Path, command: str) -> Path:
+    return reputation_results.write_results(world, out_dir, command=command)
+
+
+REPUTATION: ScenarioKind[ReputationScenario, ReputationWorld] = ScenarioKind(
+    "reputation",
+    _load_reputation,
+    _reputation_world,
+    _write_reputation,
+    reputation.metrics,
+    reputation.headline,
+)
+
+#: Every kind this version runs, by the name a scenario file gives in ``kind``.
+KINDS: dict[str, ScenarioKind[Any, Any]] = {kind.name: kind for kind in (MARKET, REPUTATION)}
