@@ -36,6 +36,7 @@ from amity.protocol.frames import (
 )
 from amity.protocol.identity import PeerId
 from amity.protocol.notes import MSG_NOTE, decode_note
+from amity.protocol.receipts import MSG_RECEIPT
 from amity.protocol.relationship import (
     CancelTimer,
     Effect,
@@ -65,6 +66,7 @@ from amity.simulations.context import NodeBehaviour, SimEnv, Staged
 from amity.simulations.crypto import make_keyring
 from amity.simulations.dialer import ENDPOINT_SCHEME, Dialer
 from amity.simulations.engine import Timer
+from amity.simulations.grants import GRANT_TYPES, SimGrants
 from amity.simulations.link import SimLink
 from amity.simulations.negotiations import SimTerms
 from amity.simulations.network import Connection, Network
@@ -73,7 +75,11 @@ from amity.simulations.streams import ByteSource
 
 __all__ = ["ACCEPTED_TYPES", "CONNECT_WAIT_MS", "SimNode"]
 
-ACCEPTED_TYPES: Final = frozenset({MSG_HELLO, MSG_END, MSG_NOTE, *TERMS_MESSAGE_TYPES})
+ACCEPTED_TYPES: Final = frozenset(
+    {MSG_HELLO, MSG_END, MSG_NOTE, *TERMS_MESSAGE_TYPES, *GRANT_TYPES}
+)
+#: As the daemon's grants service: receipts the end itself caused still arrive after it.
+_AFTER_END: Final = frozenset({MSG_RECEIPT})
 _DAY_MS: Final = 86_400_000
 _CARD_DAYS: Final = 30
 #: As the daemon: how long connect() waits for the relationship to become CONNECTED.
@@ -109,6 +115,7 @@ class SimNode:
         self.guard = ReplayGuard(MAIL_POLICY)
         self.links: dict[PeerId, list[SimLink]] = {}
         self.terms = SimTerms(self)
+        self.grants = SimGrants(self)
         self.outbox = Outbox(self.keyring.identity, self.now_ms, random)
         self.dialer = Dialer(self)
         #: Link frames and bytes sent to each host address.
@@ -379,12 +386,22 @@ class SimNode:
         try:
             rel, effects = self._dispatch(envelope, now)
             staged = None
-            if envelope.type in self.terms.types:
-                if rel.state is not RelationshipState.CONNECTED:
+            service = (
+                self.terms
+                if envelope.type in self.terms.types
+                else self.grants
+                if envelope.type in self.grants.types
+                else None
+            )
+            if service is not None:
+                live = rel.state is RelationshipState.CONNECTED or (
+                    rel.state is RelationshipState.ENDED and envelope.type in _AFTER_END
+                )
+                if not live:
                     raise UnknownPeerError(
                         f"{envelope.type} needs a connected relationship; it is {rel.state.value}"
                     )
-                staged = self.terms.receive(envelope, rel, now)
+                staged = service.receive(envelope, rel, now)
         except AmityError as exc:
             refuse(exc)
             raise

@@ -30,7 +30,7 @@ class _Queue:
 class Outbox:
     """Per-peer sequence numbers and unacknowledged envelopes of one node."""
 
-    __slots__ = ("_clock_ms", "_identity", "_queues", "_random", "signed")
+    __slots__ = ("_clock_ms", "_identity", "_queues", "_random", "signed", "transcript")
 
     def __init__(
         self, identity: SigningIdentity, clock_ms: Callable[[], int], random: ByteSource
@@ -41,6 +41,14 @@ class Outbox:
         self._queues: dict[PeerId, _Queue] = {}
         #: Envelopes signed for each peer (each counted once, however often it is resent).
         self.signed: dict[PeerId, int] = {}
+        #: Every envelope signed, in order, once :meth:`keep_transcript` is called (the
+        #: cross-check against the daemon's outbox table reads it).
+        self.transcript: list[bytes] | None = None
+
+    def keep_transcript(self) -> None:
+        """From now on, keep every envelope this node signs (memory grows with the run)."""
+        if self.transcript is None:
+            self.transcript = []
 
     def add(self, peer: PeerId, type_: str, body: bytes) -> int:
         """Sign one envelope for ``peer`` and keep it until acknowledged; returns its seq."""
@@ -49,7 +57,7 @@ class Outbox:
             queue = self._queues[peer] = _Queue()
         seq = queue.next_seq
         queue.next_seq += 1
-        queue.pending[seq] = sign_envelope(
+        envelope = queue.pending[seq] = sign_envelope(
             self._identity,
             type=type_,
             recipient=peer,
@@ -58,6 +66,8 @@ class Outbox:
             nonce=self._random.take(16),
             body=body,
         )
+        if self.transcript is not None:
+            self.transcript.append(envelope)
         self.signed[peer] = self.signed.get(peer, 0) + 1
         return seq
 
