@@ -38,6 +38,7 @@ _EPILOG = f"""\
 scenarios shipped (give a path, or just the name): {SCENARIOS_DIR}
   market.toml       persons proffer terms to vendors with varied policies
   reputation.toml   persons grant data to vendors with and without local trust, under attack
+  sybil.toml        K Sybil identities praise breaching vendors: their influence vs K
 
 run: OUT/<scenario>-seed<N>[-quick][-standin]/ summary.json, report.md and the scenario's CSVs
   The same scenario, seed and crypto mode always write byte-identical files.

@@ -475,7 +475,24 @@ def metrics(world: ReputationWorld) -> dict[str, float]:
     on, off = figures.get("fraction_breaching_on"), figures.get("fraction_breaching_off")
     if on is not None and off:
         figures["breach_reduction"] = 1.0 - on / off
+    masses = _clique_masses(world)
+    if masses:
+        figures["clique_score_mass"] = sum(masses) / len(masses)
     return figures
+
+
+def _clique_masses(world: ReputationWorld) -> list[float]:
+    """Per honest person, the trust score her last choice gave the clique's vendors, summed.
+
+    Scenario 4 (Sybil) watches it as the number of Sybils grows: identities without
+    agreement-backed links to her must not move it (spec/reputation.md §4.5).
+    """
+    clique = [world.vendors[v].peer_id for v in world.cast.clique]
+    masses = []
+    for holder, conduct in zip(world.holders, world.cast.persons, strict=True):
+        if conduct.honest and holder.trust is not None:
+            masses.append(sum(holder.trust.score(peer) for peer in clique))
+    return masses
 
 
 def headline(world: ReputationWorld) -> str:

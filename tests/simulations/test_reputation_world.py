@@ -113,6 +113,7 @@ def test_sybils_nobody_vouches_for_change_no_grant() -> None:
     attacked = run_world(5, **SMALL, **{"attack.sybils": 8})
     assert attacked.sybil_attestations == 8 * len(attacked.cast.clique) > 0
     assert grants(attacked.rows) == grants(plain.rows)
+    assert metrics(attacked)["clique_score_mass"] == metrics(plain)["clique_score_mass"] > 0
 
 
 @pytest.mark.parametrize("threat", ["B", "C", "D"])
