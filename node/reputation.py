@@ -1,10 +1,10 @@
 """The reputation service: attestations made and received, local trust, sharing and cutting off.
 
 It handles ``reputation.share``, ``reputation.query`` and ``reputation.rebut`` (the Service
-protocol), keeps every attestation it holds in memory, decoded, and recomputes the owner's local
-trust (:func:`amity.protocol.trust.compute_trust`) when they change. One background loop does the
-slow work in order: automatic attestations from the grants this node issued
-(:mod:`amity.protocol.verdicts`), re-evaluation and cut-off (the owner's
+protocol), keeps every attestation it holds in memory, decoded, and updates the owner's local
+trust (a :class:`~amity.protocol.trustindex.TrustState`) when they change. One background loop
+does the slow work in order: automatic attestations from the grants this node issued
+(:mod:`amity.node.attesting`), re-evaluation and cut-off (the owner's
 :class:`~amity.node.reputationpolicy.ReputationPolicy`), and sharing by per-peer policy
 (:mod:`amity.node.sharing`). See spec/reputation.md §6.
 """
@@ -16,45 +16,38 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import Iterable
 from typing import Any, Final
 
+from amity.node.attesting import OwnAttestations
 from amity.node.daemon import Node
-from amity.node.grantor import connected, hex_prefix, write
+from amity.node.grantor import connected, write
 from amity.node.grants import GrantsService
 from amity.node.logs import log_event
 from amity.node.reputationpolicy import POLICY_KEY, ReputationPolicy
 from amity.node.services import Outgoing, Staged
 from amity.node.sharing import (
-    APPROVED,
-    PENDING,
     RECEIVED,
-    WITHHELD,
     ShareMode,
     SharePolicy,
     select,
 )
 from amity.node.store import AttestationRow, IssuedGrantRow, SharePolicyRow
 from amity.node.terms import TermsService
-from amity.protocol.agreement import Agreement
-from amity.protocol.attestation import MAX_NOTE_BYTES, Attestation, Rebuttal, Verdict
+from amity.protocol.attestation import Attestation
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import (
     AmityError,
     AttestationExpiredError,
     CutOffError,
-    NodeError,
     NotFoundError,
     RebuttalMismatchError,
     ReputationQuotaError,
     UnknownAttestationError,
-    UsageError,
 )
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import Relationship, RelationshipState
 from amity.protocol.reputationmessages import (
     MSG_QUERY,
-    MSG_REBUT,
     MSG_SHARE,
     QUERY_ID_BYTES,
     REPUTATION_MESSAGE_TYPES,
@@ -63,14 +56,12 @@ from amity.protocol.reputationmessages import (
     decode_rebut,
     decode_share,
     encode_query,
-    encode_rebut,
     encode_share,
     pack_items,
     read_item,
 )
 from amity.protocol.trust import TrustResult
 from amity.protocol.trustindex import TrustState
-from amity.protocol.verdicts import ReceiptRecord, clause_for, grant_verdict
 
 __all__ = ["ReputationService"]
 
@@ -111,6 +102,8 @@ class ReputationService:
         self._watch_task: asyncio.Task[None] | None = None
         self._revoking: set[asyncio.Task[None]] = set()
         self._waiting: dict[bytes, asyncio.Future[int]] = {}
+        #: Her own attestations: automatic, manual, reviewed, rebutted.
+        self.mine = OwnAttestations(self)
         if grants is not None:
             grants.grantor.gates.append(self.check_grant)
         if terms is not None:
@@ -124,7 +117,7 @@ class ReputationService:
         dropped = self.node.store.delete_expired_attestations(now)
         for row in self.node.store.attestations():
             try:
-                self._hold(Attestation.decode(row.encoded))
+                self.hold(Attestation.decode(row.encoded))
             except AmityError as exc:  # our own disk: only a newer format could do this
                 log_event(_log, "reputation.unreadable", logging.WARNING, code=exc.code)
         self.evaluate()
@@ -168,7 +161,7 @@ class ReputationService:
         now = self.node.clock_ms()
         next_due = _IDLE_S
         try:
-            due_ms = self._attest_due(now)
+            due_ms = self.mine.due(now)
             if due_ms is not None:
                 next_due = min(next_due, max(0.0, (due_ms - now) / 1000) + 0.01)
             if self._dirty:
@@ -187,7 +180,7 @@ class ReputationService:
         peers = {PeerId(row.peer_id) for row in store.agreements(limit=1_000_000)}
         return peers | {PeerId(key) for key in store.vouches()}
 
-    def _hold(self, attestation: Attestation) -> bool:
+    def hold(self, attestation: Attestation) -> bool:
         """Count ``attestation`` from now on; False if it was held already."""
         aid = attestation.attestation_id
         if aid in self.held:
@@ -277,213 +270,9 @@ class ReputationService:
             return "declined: this node's reputation policy cuts you off"
         return None
 
-    # -- automatic attestations --------------------------------------------------------------------
-
-    def _attest_due(self, now: int) -> int | None:
-        """Sign what the grants issued say (§6.2); the earliest deadline still ahead, if any."""
-        store = self.node.store
-        caused = store.caused()
-        grace_ms = self.policy.receipt_grace_s * 1000
-        next_ms: int | None = None
-        staged = Staged()
-        for row in store.issued_grants(limit=1_000_000):
-            if row.grant_id in caused:
-                continue
-            receipts = [
-                ReceiptRecord(r.kind, r.received_ms, r.encoded)
-                for r in store.grant_receipts(row.grant_id)
-            ]
-            finding = grant_verdict(
-                grant_encoded=row.encoded,
-                not_after_ms=row.not_after_ms,
-                revoked_ms=row.revoked_ms,
-                receipts=receipts,
-                grace_ms=grace_ms,
-                now_ms=now,
-            )
-            if finding is None:
-                ended = row.not_after_ms if row.revoked_ms is None else row.revoked_ms
-                if any(r.kind == "delivery" for r in receipts):
-                    deadline = min(ended, row.not_after_ms) + grace_ms
-                    next_ms = deadline if next_ms is None else min(next_ms, deadline)
-                continue
-            agreement = self._agreement(row.agreement_id)
-            if agreement is None:
-                continue
-            note = f"grant {row.grant_id.hex()[:16]}: {finding.note}"
-            attestation = Attestation.issue(
-                self.node.keyring.identity,
-                agreement,
-                clause_id=clause_for(agreement),
-                verdict=finding.verdict,
-                evidence=finding.evidence,
-                issued_ms=now,
-                expires_ms=now + self.policy.attestation_days * _DAY_MS,
-                note=note.encode()[:MAX_NOTE_BYTES].decode(errors="ignore"),
-            )
-            review = APPROVED if self.policy.auto_share else PENDING
-            staged.extend(self._keep_mine(attestation, review, now, cause=row.grant_id))
-        if staged.writes:
-            self.node.commit(staged)
-        return next_ms
-
-    def _agreement(self, agreement_id: bytes) -> Agreement | None:
-        rows = self.node.store.agreements(id_prefix=agreement_id.hex(), limit=1)
-        return Agreement.decode(rows[0].encoded) if rows else None
-
-    def _keep_mine(
-        self, attestation: Attestation, review: str, now: int, *, cause: bytes | None = None
-    ) -> Staged:
-        """Store one of our own attestations, with an audit entry; then count and share it."""
-        aid = attestation.attestation_id
-        row = AttestationRow(
-            aid,
-            attestation.attester.key,
-            attestation.subject.key,
-            attestation.verdict.value,
-            attestation.encoded,
-            attestation.issued_ms,
-            attestation.expires_ms,
-            None,
-            0,
-            review,
-            cause,
-            now,
-        )
-        writes = [write(self.node.store.add_attestation, row)]
-        if self.grants is not None:
-            detail = (
-                f"{attestation.verdict.value} {attestation.clause_id}"
-                f"{' (automatic)' if cause else ''}; {review}: {attestation.note}"
-            )
-            writes.append(
-                functools.partial(
-                    self.grants.audit.append,
-                    now,
-                    "attestation.made",
-                    attestation.subject,
-                    aid,
-                    detail,
-                )
-            )
-        event = {
-            "attestation": aid.hex(),
-            "subject": attestation.subject.did,
-            "verdict": attestation.verdict.value,
-            "clause": attestation.clause_id,
-            "review": review,
-            "automatic": cause is not None,
-        }
-
-        def kept() -> None:
-            self._hold(attestation)
-            log_event(
-                _log,
-                "reputation.attested",
-                subject=attestation.subject.short,
-                verdict=attestation.verdict.value,
-                review=review,
-            )
-            self.node.events.publish("reputation.attested", event)
-            self.poke(dirty=True)
-
-        return Staged(writes=writes, after=[kept])
-
-    async def attest(
-        self,
-        peer: PeerId,
-        *,
-        clause_id: str,
-        verdict: Verdict,
-        agreement: str | None = None,
-        evidence: Iterable[bytes] = (),
-        note: str = "",
-        days: int | None = None,
-    ) -> Attestation:
-        """Sign an attestation about ``peer`` under an agreement with it; approved for sharing."""
-        rows = self.node.store.agreements(
-            peer_id=peer.key,
-            id_prefix=None if agreement is None else hex_prefix(agreement, "agreement"),
-            limit=2,
-        )
-        if not rows:
-            raise NotFoundError(
-                f"no agreement {'' if agreement is None else repr(agreement) + ' '}with "
-                f"{peer.short}: an attestation needs an agreement you both signed"
-            )
-        if agreement is not None and len(rows) > 1:
-            raise NodeError(f"{agreement!r:.40} names more than one agreement; give more of it")
-        now = self.node.clock_ms()
-        life_days = self.policy.attestation_days if days is None else days
-        if isinstance(life_days, bool) or not isinstance(life_days, int) or life_days < 1:
-            raise UsageError("days is a whole number >= 1")
-        attestation = Attestation.issue(
-            self.node.keyring.identity,
-            Agreement.decode(rows[0].encoded),
-            clause_id=clause_id,
-            verdict=verdict,
-            evidence=evidence,
-            issued_ms=now,
-            expires_ms=now + life_days * _DAY_MS,
-            note=note,
-        )
-        await self.node.commit(self._keep_mine(attestation, APPROVED, now))
-        return attestation
-
-    def one(self, id_prefix: str) -> AttestationRow:
-        """The one attestation held whose hex id starts with ``id_prefix``."""
-        rows = self.node.store.attestations(id_prefix=hex_prefix(id_prefix, "attestation"), limit=2)
-        if len(rows) != 1:
-            if rows:
-                raise NodeError(f"{id_prefix!r:.40} names more than one attestation; give more")
-            raise NotFoundError(
-                f"no attestation {id_prefix!r:.40} here; `amity attestations` lists them"
-            )
-        return rows[0]
-
-    async def review(self, id_prefix: str, decision: str) -> AttestationRow:
-        """Approve one of our own attestations for sharing, or withhold it."""
-        if decision not in (APPROVED, WITHHELD):
-            raise UsageError("the review decision is approved or withheld")
-        row = self.one(id_prefix)
-        if row.origin is not None:
-            raise NodeError("that attestation came from a peer; only your own are reviewed")
-        await self.node.commit(
-            Staged(
-                writes=[write(self.node.store.set_review, row.attestation_id, decision)],
-                after=[self.poke],
-            )
-        )
-        return self.one(row.attestation_id.hex())
-
-    # -- rebuttals ---------------------------------------------------------------------------------
-
-    async def rebut(self, id_prefix: str, text: str) -> tuple[Rebuttal, list[PeerId]]:
-        """Answer an attestation about us: keep the rebuttal, send it to whoever is reachable."""
-        row = self.one(id_prefix)
-        attestation = Attestation.decode(row.encoded)
-        if attestation.subject != self.node.peer_id:
-            raise NodeError("only the attestation's subject can rebut it, and that is not you")
-        now = self.node.clock_ms()
-        rebuttal = Rebuttal.issue(self.node.keyring.identity, attestation, text=text, issued_ms=now)
-        targets = {attestation.attester}
-        if row.origin is not None:
-            targets.add(PeerId(row.origin))
-        reachable = sorted((p for p in targets if self._is_connected(p)), key=lambda p: p.key)
-        body = encode_rebut(attestation.encoded, rebuttal.encoded)
-        await self.node.commit(
-            Staged(
-                writes=[
-                    write(self.node.store.add_rebuttal, row.attestation_id, rebuttal.encoded, now)
-                ],
-                sends=[Outgoing(peer, MSG_REBUT, body) for peer in reachable],
-            )
-        )
-        return rebuttal, reachable
-
     # -- sharing -----------------------------------------------------------------------------------
 
-    def _is_connected(self, peer: PeerId) -> bool:
+    def is_connected(self, peer: PeerId) -> bool:
         rel = self.node.book.current(peer)
         return rel is not None and rel.state is RelationshipState.CONNECTED
 
@@ -511,7 +300,7 @@ class ReputationService:
         for row in self.node.store.share_policies():
             peer = PeerId(row.peer_id)
             policy = SharePolicy.from_row(row)
-            if policy.mode is ShareMode.NONE or not self._is_connected(peer):
+            if policy.mode is ShareMode.NONE or not self.is_connected(peer):
                 continue
             chosen = select(self.node.store, row.peer_id, policy, now)
             for batch in pack_items(item for _, item in chosen):
@@ -595,7 +384,7 @@ class ReputationService:
         def received() -> None:
             fresh = 0
             for item in kept:
-                fresh += self._hold(item.attestation)
+                fresh += self.hold(item.attestation)
             waiting = None if share.query_id is None else self._waiting.get(share.query_id)
             if waiting is not None and not waiting.done():
                 waiting.set_result(len(kept))

@@ -105,7 +105,7 @@ async def attest(request: web.Request) -> web.Response:
     if not isinstance(note, str):
         raise UsageError("note is a string")
     days = data.get("days")
-    made = await service.attest(
+    made = await service.mine.attest(
         peer_from(data.get("peer")),
         clause_id=clause,
         verdict=verdict,
@@ -114,18 +114,18 @@ async def attest(request: web.Request) -> web.Response:
         note=note,
         days=None if days is None else _int(data, "days", 0),
     )
-    row = service.one(made.attestation_id.hex())
+    row = service.mine.one(made.attestation_id.hex())
     return web.json_response(attestation_json(service, row), status=201)
 
 
 async def attestation_show(request: web.Request) -> web.Response:
     service = _service(request)
-    return web.json_response(attestation_json(service, service.one(request.match_info["id"])))
+    return web.json_response(attestation_json(service, service.mine.one(request.match_info["id"])))
 
 
 async def _review(request: web.Request, decision: str) -> web.Response:
     service = _service(request)
-    row = await service.review(request.match_info["id"], decision)
+    row = await service.mine.review(request.match_info["id"], decision)
     return web.json_response(attestation_json(service, row))
 
 
@@ -143,7 +143,7 @@ async def rebut(request: web.Request) -> web.Response:
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
         raise UsageError("text is your answer to the attestation, in words")
-    rebuttal, sent_to = await service.rebut(request.match_info["id"], text)
+    rebuttal, sent_to = await service.mine.rebut(request.match_info["id"], text)
     return web.json_response(
         {
             "attestation": rebuttal.attestation_id.hex(),

@@ -1,0 +1,248 @@
+"""The owner's own attestations: automatic ones from her grants, manual ones, review, rebuttals.
+
+Part of the reputation service (:mod:`amity.node.reputation`): for every grant the node issued it
+signs the verdict its receipts give (:mod:`amity.protocol.verdicts`, spec/reputation.md §6.2),
+held for the owner's review unless her policy shares them at once; she can attest by hand,
+approve or withhold her own, and rebut one about her. Each is an audit entry.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Final
+
+from amity.node.grantor import hex_prefix, write
+from amity.node.logs import log_event
+from amity.node.services import Outgoing, Staged
+from amity.node.sharing import APPROVED, PENDING, WITHHELD
+from amity.node.store import AttestationRow
+from amity.protocol.agreement import Agreement
+from amity.protocol.attestation import MAX_NOTE_BYTES, Attestation, Rebuttal, Verdict
+from amity.protocol.errors import NodeError, NotFoundError, UsageError
+from amity.protocol.identity import PeerId
+from amity.protocol.reputationmessages import MSG_REBUT, encode_rebut
+from amity.protocol.verdicts import ReceiptRecord, clause_for, grant_verdict
+
+if TYPE_CHECKING:
+    from amity.node.reputation import ReputationService
+
+__all__ = ["OwnAttestations"]
+
+_log = logging.getLogger("amity.reputation")
+_DAY_MS: Final = 86_400_000
+
+
+class OwnAttestations:
+    """What the owner says of her peers: signed, kept, reviewed, and answered."""
+
+    def __init__(self, service: ReputationService) -> None:
+        self.service = service
+        self.node = service.node
+
+    # -- automatic attestations --------------------------------------------------------------------
+
+    def due(self, now: int) -> int | None:
+        """Sign what the grants issued say (§6.2); the earliest deadline still ahead, if any."""
+        store = self.node.store
+        caused = store.caused()
+        grace_ms = self.service.policy.receipt_grace_s * 1000
+        next_ms: int | None = None
+        staged = Staged()
+        for row in store.issued_grants(limit=1_000_000):
+            if row.grant_id in caused:
+                continue
+            receipts = [
+                ReceiptRecord(r.kind, r.received_ms, r.encoded)
+                for r in store.grant_receipts(row.grant_id)
+            ]
+            finding = grant_verdict(
+                grant_encoded=row.encoded,
+                not_after_ms=row.not_after_ms,
+                revoked_ms=row.revoked_ms,
+                receipts=receipts,
+                grace_ms=grace_ms,
+                now_ms=now,
+            )
+            if finding is None:
+                ended = row.not_after_ms if row.revoked_ms is None else row.revoked_ms
+                if any(r.kind == "delivery" for r in receipts):
+                    deadline = min(ended, row.not_after_ms) + grace_ms
+                    next_ms = deadline if next_ms is None else min(next_ms, deadline)
+                continue
+            agreement = self._agreement(row.agreement_id)
+            if agreement is None:
+                continue
+            note = f"grant {row.grant_id.hex()[:16]}: {finding.note}"
+            attestation = Attestation.issue(
+                self.node.keyring.identity,
+                agreement,
+                clause_id=clause_for(agreement),
+                verdict=finding.verdict,
+                evidence=finding.evidence,
+                issued_ms=now,
+                expires_ms=now + self.service.policy.attestation_days * _DAY_MS,
+                note=note.encode()[:MAX_NOTE_BYTES].decode(errors="ignore"),
+            )
+            review = APPROVED if self.service.policy.auto_share else PENDING
+            staged.extend(self.keep(attestation, review, now, cause=row.grant_id))
+        if staged.writes:
+            self.node.commit(staged)
+        return next_ms
+
+    def _agreement(self, agreement_id: bytes) -> Agreement | None:
+        rows = self.node.store.agreements(id_prefix=agreement_id.hex(), limit=1)
+        return Agreement.decode(rows[0].encoded) if rows else None
+
+    def keep(
+        self, attestation: Attestation, review: str, now: int, *, cause: bytes | None = None
+    ) -> Staged:
+        """Store one of our own attestations, with an audit entry; then count and share it."""
+        aid = attestation.attestation_id
+        row = AttestationRow(
+            aid,
+            attestation.attester.key,
+            attestation.subject.key,
+            attestation.verdict.value,
+            attestation.encoded,
+            attestation.issued_ms,
+            attestation.expires_ms,
+            None,
+            0,
+            review,
+            cause,
+            now,
+        )
+        writes = [write(self.node.store.add_attestation, row)]
+        if self.service.grants is not None:
+            detail = (
+                f"{attestation.verdict.value} {attestation.clause_id}"
+                f"{' (automatic)' if cause else ''}; {review}: {attestation.note}"
+            )
+            writes.append(
+                functools.partial(
+                    self.service.grants.audit.append,
+                    now,
+                    "attestation.made",
+                    attestation.subject,
+                    aid,
+                    detail,
+                )
+            )
+        event = {
+            "attestation": aid.hex(),
+            "subject": attestation.subject.did,
+            "verdict": attestation.verdict.value,
+            "clause": attestation.clause_id,
+            "review": review,
+            "automatic": cause is not None,
+        }
+
+        def kept() -> None:
+            self.service.hold(attestation)
+            log_event(
+                _log,
+                "reputation.attested",
+                subject=attestation.subject.short,
+                verdict=attestation.verdict.value,
+                review=review,
+            )
+            self.node.events.publish("reputation.attested", event)
+            self.service.poke(dirty=True)
+
+        return Staged(writes=writes, after=[kept])
+
+    async def attest(
+        self,
+        peer: PeerId,
+        *,
+        clause_id: str,
+        verdict: Verdict,
+        agreement: str | None = None,
+        evidence: Iterable[bytes] = (),
+        note: str = "",
+        days: int | None = None,
+    ) -> Attestation:
+        """Sign an attestation about ``peer`` under an agreement with it; approved for sharing."""
+        rows = self.node.store.agreements(
+            peer_id=peer.key,
+            id_prefix=None if agreement is None else hex_prefix(agreement, "agreement"),
+            limit=2,
+        )
+        if not rows:
+            raise NotFoundError(
+                f"no agreement {'' if agreement is None else repr(agreement) + ' '}with "
+                f"{peer.short}: an attestation needs an agreement you both signed"
+            )
+        if agreement is not None and len(rows) > 1:
+            raise NodeError(f"{agreement!r:.40} names more than one agreement; give more of it")
+        now = self.node.clock_ms()
+        life_days = self.service.policy.attestation_days if days is None else days
+        if isinstance(life_days, bool) or not isinstance(life_days, int) or life_days < 1:
+            raise UsageError("days is a whole number >= 1")
+        attestation = Attestation.issue(
+            self.node.keyring.identity,
+            Agreement.decode(rows[0].encoded),
+            clause_id=clause_id,
+            verdict=verdict,
+            evidence=evidence,
+            issued_ms=now,
+            expires_ms=now + life_days * _DAY_MS,
+            note=note,
+        )
+        await self.node.commit(self.keep(attestation, APPROVED, now))
+        return attestation
+
+    def one(self, id_prefix: str) -> AttestationRow:
+        """The one attestation held whose hex id starts with ``id_prefix``."""
+        rows = self.node.store.attestations(id_prefix=hex_prefix(id_prefix, "attestation"), limit=2)
+        if len(rows) != 1:
+            if rows:
+                raise NodeError(f"{id_prefix!r:.40} names more than one attestation; give more")
+            raise NotFoundError(
+                f"no attestation {id_prefix!r:.40} here; `amity attestations` lists them"
+            )
+        return rows[0]
+
+    async def review(self, id_prefix: str, decision: str) -> AttestationRow:
+        """Approve one of our own attestations for sharing, or withhold it."""
+        if decision not in (APPROVED, WITHHELD):
+            raise UsageError("the review decision is approved or withheld")
+        row = self.one(id_prefix)
+        if row.origin is not None:
+            raise NodeError("that attestation came from a peer; only your own are reviewed")
+        await self.node.commit(
+            Staged(
+                writes=[write(self.node.store.set_review, row.attestation_id, decision)],
+                after=[self.service.poke],
+            )
+        )
+        return self.one(row.attestation_id.hex())
+
+    # -- rebuttals ---------------------------------------------------------------------------------
+
+    async def rebut(self, id_prefix: str, text: str) -> tuple[Rebuttal, list[PeerId]]:
+        """Answer an attestation about us: keep the rebuttal, send it to whoever is reachable."""
+        row = self.one(id_prefix)
+        attestation = Attestation.decode(row.encoded)
+        if attestation.subject != self.node.peer_id:
+            raise NodeError("only the attestation's subject can rebut it, and that is not you")
+        now = self.node.clock_ms()
+        rebuttal = Rebuttal.issue(self.node.keyring.identity, attestation, text=text, issued_ms=now)
+        targets = {attestation.attester}
+        if row.origin is not None:
+            targets.add(PeerId(row.origin))
+        reachable = sorted(
+            (p for p in targets if self.service.is_connected(p)), key=lambda p: p.key
+        )
+        body = encode_rebut(attestation.encoded, rebuttal.encoded)
+        await self.node.commit(
+            Staged(
+                writes=[
+                    write(self.node.store.add_rebuttal, row.attestation_id, rebuttal.encoded, now)
+                ],
+                sends=[Outgoing(peer, MSG_REBUT, body) for peer in reachable],
+            )
+        )
+        return rebuttal, reachable
