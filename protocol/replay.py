@@ -8,7 +8,6 @@ restart (:meth:`ReplayGuard.export_peer`). See spec/replay.md.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -58,7 +57,8 @@ class PeerWindow:
     highest: int = 0
     #: Bit i set means seq ``highest - i`` was seen.
     bitmap: int = 0
-    nonces: OrderedDict[bytes, int] = field(default_factory=OrderedDict)
+    #: nonce -> timestamp, oldest first (a dict keeps insertion order, at half the memory).
+    nonces: dict[bytes, int] = field(default_factory=dict)
 
 
 class ReplayGuard:
@@ -154,4 +154,4 @@ class ReplayGuard:
 
 def _copy_window(window: PeerWindow) -> PeerWindow:
     # Exported state must not change under the caller, nor restored state be shared by two guards.
-    return PeerWindow(window.highest, window.bitmap, OrderedDict(window.nonces))
+    return PeerWindow(window.highest, window.bitmap, dict(window.nonces))

@@ -37,6 +37,7 @@ EXIT_INTERRUPTED = 130
 _EPILOG = f"""\
 scenarios shipped (give a path, or just the name): {SCENARIOS_DIR}
   market.toml       persons proffer terms to vendors with varied policies
+  lifecycle.toml    grants from agreement to deletion receipt under churn, with relays
   reputation.toml   persons grant data to vendors with and without local trust, under attack
   sybil.toml        K Sybil identities praise breaching vendors: their influence vs K
 

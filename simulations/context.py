@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
+from amity.protocol.agreement import Agreement
+from amity.protocol.card import Card
 from amity.protocol.identity import PeerId
+from amity.protocol.linkcert import LinkCert
 from amity.protocol.negotiation import Negotiation
 from amity.protocol.policy import Policy
-from amity.protocol.relationship import SendMessage
+from amity.protocol.relationship import Relationship, SendMessage
+from amity.protocol.terms import TermsDocument
+from amity.protocol.termsmessages import RejectReason
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.engine import Engine
 from amity.simulations.network import Network
@@ -17,7 +22,7 @@ from amity.simulations.network import Network
 if TYPE_CHECKING:
     from amity.simulations.node import SimNode
 
-__all__ = ["Observer", "NodeBehaviour", "SimEnv", "Staged"]
+__all__ = ["Observer", "NodeBehaviour", "SharedValues", "SimEnv", "Staged"]
 
 
 class Observer(Protocol):
@@ -41,6 +46,111 @@ class NodeBehaviour(Protocol):
         ...
 
 
+class SharedValues:
+    """One copy per run of the equal, immutable values that many nodes hold (memory only).
+
+    Decoding makes a fresh object each time: every vendor would keep its own copy of a person's
+    card, each end of a negotiation its own copy of the same terms and agreement, each link its
+    own peer id. The core's records are frozen and compared by value, so a node that keeps the
+    run's copy instead behaves exactly as one that keeps its own; what it saves is most of the
+    memory of a large run. Invitations are one of a kind: only their parts are shared.
+    """
+
+    __slots__ = ("_agreements", "_cards", "_certs", "_peers", "_reasons", "_terms")
+
+    def __init__(self) -> None:
+        self._peers: dict[bytes, PeerId] = {}
+        self._certs: dict[bytes, LinkCert] = {}
+        self._cards: dict[bytes, Card] = {}
+        self._terms: dict[bytes, TermsDocument] = {}
+        self._agreements: dict[bytes, Agreement] = {}
+        self._reasons: dict[tuple[RejectReason, ...], tuple[RejectReason, ...]] = {}
+
+    def peer(self, peer: PeerId) -> PeerId:
+        return self._peers.setdefault(peer.key, peer)
+
+    def link_cert(self, cert: LinkCert) -> LinkCert:
+        found = self._certs.get(cert.encoded)
+        if found is None:
+            issuer = self.peer(cert.issuer)
+            found = cert if issuer is cert.issuer else replace(cert, issuer=issuer)
+            self._certs[cert.encoded] = found
+        return found
+
+    def card(self, card: Card) -> Card:
+        """The run's copy of ``card`` (of an invitation: the card with shared parts)."""
+        if card.invite_secret is None:
+            found = self._cards.get(card.encoded)
+            if found is not None:
+                return found
+        peer, cert = self.peer(card.peer_id), self.link_cert(card.link_cert)
+        if peer is not card.peer_id or cert is not card.link_cert:
+            card = replace(card, peer_id=peer, link_cert=cert)
+        if card.invite_secret is None:
+            self._cards[card.encoded] = card
+        return card
+
+    def decode_card(self, data: bytes) -> Card:
+        """``Card.decode(data)``, decoded once per run: decoding is a function of the bytes."""
+        found = self._cards.get(data)
+        return self.card(Card.decode(data)) if found is None else found
+
+    def terms(self, terms: TermsDocument) -> TermsDocument:
+        return self._terms.setdefault(terms.encoded, terms)
+
+    def agreement(self, agreement: Agreement) -> Agreement:
+        """The run's copy of ``agreement``: both ends of a negotiation hold the same bytes."""
+        found = self._agreements.get(agreement.encoded)
+        if found is None:
+            terms = self.terms(agreement.terms)
+            person, vendor = self.peer(agreement.person), self.peer(agreement.vendor)
+            found = replace(agreement, terms=terms, person=person, vendor=vendor)
+            self._agreements[agreement.encoded] = found
+        return found
+
+    def negotiation(self, negotiation: Negotiation) -> Negotiation:
+        """``negotiation`` with the run's copies of its terms, agreement and parties."""
+        terms = self.terms(negotiation.terms)
+        agreement, signature = negotiation.agreement, negotiation.proposal_sig
+        if agreement is not None:
+            agreement = self.agreement(agreement)
+            # Agreed: the proposer's signature is one of the agreement's two.
+            for kept in (agreement.person_sig, agreement.vendor_sig):
+                if kept == signature:
+                    signature = kept
+        person, vendor = self.peer(negotiation.person), self.peer(negotiation.vendor)
+        reasons = self._reasons.setdefault(negotiation.reasons, negotiation.reasons)
+        if (
+            terms is negotiation.terms
+            and agreement is negotiation.agreement
+            and signature is negotiation.proposal_sig
+            and reasons is negotiation.reasons
+            and person is negotiation.person
+            and vendor is negotiation.vendor
+        ):
+            return negotiation
+        return replace(
+            negotiation,
+            terms=terms,
+            agreement=agreement,
+            proposal_sig=signature,
+            person=person,
+            vendor=vendor,
+            reasons=reasons,
+        )
+
+    def relationship(self, relationship: Relationship) -> Relationship:
+        """``relationship`` with the run's copies of its peer id and the peer's card."""
+        peer, card = relationship.peer, relationship.peer_card
+        if peer is not None:
+            peer = self.peer(peer)
+        if card is not None:
+            card = self.card(card)
+        if peer is relationship.peer and card is relationship.peer_card:
+            return relationship
+        return replace(relationship, peer=peer, peer_card=card)
+
+
 @dataclass(slots=True)
 class SimEnv:
     """What every node of one run shares."""
@@ -53,6 +163,7 @@ class SimEnv:
     start_ms: int
     #: How long a group commit takes: ACKs, timers and sends wait for it.
     commit_ms: int = 1
+    shared: SharedValues = field(default_factory=SharedValues)
 
 
 @dataclass(slots=True)

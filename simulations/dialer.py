@@ -2,7 +2,9 @@
 
 A node dials a peer while it owes it messages, or, behind NAT (no endpoint of its own), to hold a
 link to every CONNECTED peer it can dial, since those peers cannot dial it. Retries back off from
-0.25 s, doubling to 30 s. A peer whose card lists no endpoint is never dialled: it dials us.
+0.25 s, doubling to 30 s. A peer whose card lists no endpoint is never dialled: it dials us. While
+a peer cannot be reached, each failed round first leaves its mail at the relays on its card
+(:func:`~amity.simulations.relay.deposit`), and a node holds a link to each relay it uses.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from amity.simulations.crypto import make_session
 from amity.simulations.engine import Timer
 from amity.simulations.link import SimLink
 from amity.simulations.network import Connection
+from amity.simulations.relay import deposit
 
 if TYPE_CHECKING:
     from amity.simulations.node import SimNode
@@ -39,8 +42,13 @@ class Dialer:
         self._dialing: dict[PeerId, Timer | None] = {}
 
     def keep_link(self, peer: PeerId) -> bool:
-        """Behind NAT, peers cannot dial us: hold a link to every CONNECTED peer we can dial."""
+        """Behind NAT, peers cannot dial us: hold a link to every CONNECTED peer we can dial.
+
+        A link to each relay we use is held too, so that it can hand over our mail.
+        """
         node = self._node
+        if node.relays and any(relay.peer_id == peer for relay in node.relays):
+            return True
         if node.reachable:
             return False
         rel = node.relationship(peer)
@@ -63,7 +71,7 @@ class Dialer:
             return
         rel = node.relationship(peer)
         card = rel.peer_card if rel is not None else None
-        if card is None or not card.endpoints:
+        if card is None or not (card.endpoints or card.relays):
             return  # we never learnt where it is: it will dial us
         self._dialing[peer] = None
         self._redial(peer, card, once, _BACKOFF_START_MS)
@@ -75,23 +83,38 @@ class Dialer:
             or node.links.get(peer)
             or (not once and not self.wants_link(peer))
         ):
-            self._dialing.pop(peer, None)
+            self._forget(peer)
             return
+        self._dialing[peer] = None  # a dial (and maybe a deposit) under way, no timer
 
         def failed(why: str) -> None:
             if once or peer not in self._dialing:
-                self._dialing.pop(peer, None)
+                self._forget(peer)
                 return
             retry = min(delay_ms * 2, _BACKOFF_MAX_MS)
-            self._dialing[peer] = node.engine.call_later(
-                delay_ms, self._redial, peer, card, once, retry
-            )
 
-        self.dial(peer, card.endpoints, failed)
+            def wait() -> None:  # as the daemon's loop: deposit, then sleep, then dial again
+                if self._dialing.get(peer, False) is None:  # still dialling, and no timer yet
+                    self._dialing[peer] = node.engine.call_later(
+                        delay_ms, self._redial, peer, card, once, retry
+                    )
+
+            deposit(node, peer, card, wait)
+
+        if card.endpoints:
+            self.dial(peer, card.endpoints, failed)
+        else:
+            failed("its card lists no endpoint; only its relays can take its mail")
 
     def linked(self, peer: PeerId) -> None:
         """A link to ``peer`` is up: no retry is needed any more."""
-        self._node.engine.cancel(self._dialing.pop(peer, None))
+        self._node.engine.cancel(self._forget(peer))
+
+    def _forget(self, peer: PeerId) -> Timer | None:
+        timer = self._dialing.pop(peer, None)
+        if not self._dialing:
+            self._dialing.clear()  # an emptied dict keeps its table until cleared
+        return timer
 
     def stop(self) -> None:
         """We went offline: forget every dial in progress."""

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from amity.simulations import reputation, reputation_results, results
+from amity.simulations import lifecycle, lifecycle_results, reputation, reputation_results, results
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.engine import Engine
+from amity.simulations.lifecycle import LifecycleWorld
+from amity.simulations.lifecycle_scenario import LifecycleScenario, load_lifecycle_scenario
 from amity.simulations.market import MarketWorld
 from amity.simulations.reputation import ReputationWorld
 from amity.simulations.reputation_scenario import ReputationScenario, load_reputation_scenario
@@ -152,5 +154,34 @@ REPUTATION: ScenarioKind[ReputationScenario, ReputationWorld] = ScenarioKind(
     reputation.headline,
 )
 
+
+# -- the grants lifecycle under churn with relays (scenario 2) ----------------------------------
+
+
+def _load_lifecycle(
+    path: str | Path, quick: bool, overrides: Mapping[str, object] | None
+) -> LifecycleScenario:
+    return load_lifecycle_scenario(path, quick=quick, overrides=overrides)
+
+
+def _lifecycle_world(scenario: LifecycleScenario, seed: int, crypto: CryptoMode) -> LifecycleWorld:
+    return LifecycleWorld(scenario, seed=seed, crypto=crypto)
+
+
+def _write_lifecycle(world: LifecycleWorld, out_dir: Path, command: str) -> Path:
+    return lifecycle_results.write_results(world, out_dir, command=command)
+
+
+LIFECYCLE: ScenarioKind[LifecycleScenario, LifecycleWorld] = ScenarioKind(
+    "lifecycle",
+    _load_lifecycle,
+    _lifecycle_world,
+    _write_lifecycle,
+    lifecycle.metrics,
+    lifecycle.headline,
+)
+
 #: Every kind this version runs, by the name a scenario file gives in ``kind``.
-KINDS: dict[str, ScenarioKind[Any, Any]] = {kind.name: kind for kind in (MARKET, REPUTATION)}
+KINDS: dict[str, ScenarioKind[Any, Any]] = {
+    kind.name: kind for kind in (MARKET, REPUTATION, LIFECYCLE)
+}

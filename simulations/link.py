@@ -15,6 +15,7 @@ from amity.protocol.card import Card
 from amity.protocol.errors import AmityError, SessionIdentityError
 from amity.protocol.identity import PeerId
 from amity.protocol.session import SessionState
+from amity.simulations.context import SharedValues
 from amity.simulations.crypto import SessionLike
 from amity.simulations.engine import Engine, Timer
 from amity.simulations.network import Connection
@@ -29,6 +30,9 @@ class LinkOwner(Protocol):
     """The node at this end of the link."""
 
     address: int
+
+    @property
+    def shared(self) -> SharedValues: ...
 
     def now_ms(self) -> int: ...
 
@@ -48,6 +52,7 @@ class SimLink:
         "_engine",
         "_owner",
         "_timeout",
+        "acks_due",
         "closed",
         "connection",
         "established",
@@ -84,6 +89,8 @@ class SimLink:
         self.peer_card: Card | None = None
         #: Highest outbox seq already sent on this link (a new link starts from zero).
         self.sent_upto = 0
+        #: Seqs received on this link whose ACK goes out with the next ACK frame.
+        self.acks_due: list[int] | None = None
         self._timeout: Timer | None = None
 
     def begin(self) -> None:
@@ -143,13 +150,20 @@ class SimLink:
             reply = self.session.receive_handshake(data, self._owner.now_ms())
             if reply is not None:
                 self._send_raw(reply)
-            if self.session.state is not SessionState.ESTABLISHED:
+            session = self.session
+            if session.state is not SessionState.ESTABLISHED:
                 return
-            self.peer = self.session.peer
-            if self.session.peer_extra:
-                card = _card_or_none(self.session.peer_extra)
-                if card is not None and card.peer_id != self.peer:
-                    raise SessionIdentityError("the peer presented someone else's card")
+            assert session.peer is not None  # established: the handshake proved it
+            # What the handshake proved, as the run's shared copies (equal values): a live
+            # link keeps no copy of its own of the peer's id and card.
+            shared = self._owner.shared
+            self.peer = session.peer = shared.peer(session.peer)
+            if session.peer_extra:
+                card = _card_or_none(shared, session.peer_extra)
+                if card is not None:
+                    if card.peer_id != self.peer:
+                        raise SessionIdentityError("the peer presented someone else's card")
+                    session.peer_extra = card.encoded
                 self.peer_card = card
         except AmityError as exc:
             self.connection.close(self._owner.address)
@@ -157,6 +171,7 @@ class SimLink:
             return
         self.established = True
         self._engine.cancel(self._timeout)
+        self._timeout = self.on_fail = None  # only a handshake in progress needs them
         self._owner.link_up(self)
 
     def _timed_out(self) -> None:
@@ -175,8 +190,8 @@ class SimLink:
             self.on_fail(reason)
 
 
-def _card_or_none(data: bytes) -> Card | None:
+def _card_or_none(shared: SharedValues, data: bytes) -> Card | None:
     try:
-        return Card.decode(data)
+        return shared.decode_card(data)
     except AmityError:  # the handshake proved the key; a bad card only loses the name
         return None

@@ -10,8 +10,10 @@ hold the same end state; the run stops when every visit is settled or the time i
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from amity.protocol.card import Card, NodeKind
 from amity.protocol.errors import AmityError
@@ -27,7 +29,7 @@ from amity.simulations.node import SimNode
 from amity.simulations.scenario import MarketScenario
 from amity.simulations.streams import RandomStreams
 
-__all__ = ["Visit", "EventRow", "MarketWorld"]
+__all__ = ["Visit", "EventRow", "EventLog", "MarketWorld"]
 
 _AGREED = NegotiationState.AGREED.value
 
@@ -74,6 +76,63 @@ class EventRow:
     detail: str
 
 
+class EventLog(Sequence[EventRow]):
+    """The run's event rows, stored as columns: a large run records millions of them.
+
+    A row costs 24 bytes: its time, and four indices into one table of the texts (node names,
+    event names, peer ids), which recur row after row.
+    """
+
+    __slots__ = ("_index", "_texts", "_times", "_words")
+
+    def __init__(self) -> None:
+        self._times = array("q")
+        #: node, peer, event and detail of each row, as indices into _texts.
+        self._words = array("I")
+        self._texts: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def append(self, row: EventRow) -> None:
+        self._times.append(row.time_ms)
+        self._words.extend(map(self._word, (row.node, row.peer, row.event, row.detail)))
+
+    def _word(self, text: str) -> int:
+        found = self._index.get(text)
+        if found is None:
+            found = self._index[text] = len(self._texts)
+            self._texts.append(text)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    @overload
+    def __getitem__(self, index: int) -> EventRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[EventRow]: ...
+
+    def __getitem__(self, index: int | slice) -> EventRow | list[EventRow]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        time_ms = self._times[index]  # raises IndexError as a list would
+        at = 4 * (index % len(self))
+        node, peer, event, detail = (self._texts[w] for w in self._words[at : at + 4])
+        return EventRow(time_ms, node, peer, event, detail)
+
+    def __iter__(self) -> Iterator[EventRow]:
+        texts, words = self._texts, self._words
+        for i, time_ms in enumerate(self._times):
+            at = 4 * i
+            yield EventRow(
+                time_ms,
+                texts[words[at]],
+                texts[words[at + 1]],
+                texts[words[at + 2]],
+                texts[words[at + 3]],
+            )
+
+
 class MarketWorld:
     """The market of one scenario and seed: nodes, network, visits; also the run's observer."""
 
@@ -99,7 +158,7 @@ class MarketWorld:
             start_ms=scenario.start_ms,
             commit_ms=scenario.commit_ms,
         )
-        self.events: list[EventRow] = []
+        self.events = EventLog()
         self.visits: list[Visit] = []
         self.vendors: list[SimNode] = []
         self.persons: list[SimNode] = []
@@ -208,6 +267,7 @@ class MarketWorld:
         if ok:
             if visit.connected_ms is None:
                 visit.connected_ms = self.engine.now_ms
+            visit.invitation = None  # used: no attempt follows a success
             return
         self.record(visit.person, "visit.connect_failed", visit.vendor.peer_id, why)
         if visit.attempts < self.scenario.connect_attempts:
@@ -215,6 +275,7 @@ class MarketWorld:
             self.engine.call_later(delay, self._connect, visit)
         elif visit.connected_ms is None and not visit.gave_up:
             visit.gave_up = True
+            visit.invitation = None
             self._count_settled()
 
     def _count_settled(self) -> None:
@@ -268,11 +329,9 @@ class MarketWorld:
         visit.settled_ms = self.engine.now_ms
         visit.outcome = "agreed" if states[0] == _AGREED else visit.person_state
         person, vendor = visit.person, visit.vendor
-        visit.messages = person.outbox.signed.get(vendor.peer_id, 0) + vendor.outbox.signed.get(
-            person.peer_id, 0
-        )
+        visit.messages = person.outbox.signed(vendor.peer_id) + vendor.outbox.signed(person.peer_id)
         for a, b in ((person, vendor), (vendor, person)):
-            frames, size = a.traffic.get(b.address, (0, 0))
+            frames, size = a.traffic_to(b.address)
             visit.frames += frames
             visit.size_bytes += size
         if not visit.gave_up:

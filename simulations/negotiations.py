@@ -70,6 +70,8 @@ __all__ = ["SimTerms"]
 class SimTerms:
     """The negotiations of one simulated node with its peers."""
 
+    __slots__ = ("_timers", "negotiations", "node")
+
     types: frozenset[str] = frozenset(TERMS_MESSAGE_TYPES)
 
     def __init__(self, node: SimNode) -> None:
@@ -203,7 +205,8 @@ class SimTerms:
         nid = neg.negotiation_id
         for effect in effects:
             if isinstance(effect, Persist):
-                neg = effect.negotiation
+                # Kept with the run's copies of its terms and agreement (equal values).
+                neg = self.node.shared.negotiation(effect.negotiation)
                 self.negotiations[nid] = neg
                 staged.after.append(functools.partial(self._persisted, neg))
             elif isinstance(effect, SendMessage):
@@ -232,10 +235,15 @@ class SimTerms:
         armed = self._timers.get(nid)
         if armed is not None and token in (None, armed[0]):
             self.node.engine.cancel(armed[1])
-            del self._timers[nid]
+            self._forget_timer(nid)
+
+    def _forget_timer(self, nid: bytes) -> None:
+        self._timers.pop(nid, None)
+        if not self._timers:
+            self._timers.clear()  # an emptied dict keeps its table until cleared
 
     def _fire(self, nid: bytes, token: str) -> None:
-        self._timers.pop(nid, None)
+        self._forget_timer(nid)
         neg = self.negotiations.get(nid)
         if neg is None:
             return

@@ -104,7 +104,18 @@ class NetworkStats:
 class Connection:
     """An ordered, message-oriented connection between hosts ``a`` (the dialler) and ``b``."""
 
-    __slots__ = ("_handlers", "_last_ms", "a", "alive", "b", "conn_id", "network", "opened_ms")
+    __slots__ = (
+        "_handler_a",
+        "_handler_b",
+        "_last_a_ms",
+        "_last_b_ms",
+        "a",
+        "alive",
+        "b",
+        "conn_id",
+        "network",
+        "opened_ms",
+    )
 
     def __init__(self, network: Network, conn_id: int, a: int, b: int) -> None:
         self.network = network
@@ -113,17 +124,27 @@ class Connection:
         self.b = b
         self.alive = True
         self.opened_ms = network.engine.now_ms
-        self._handlers: dict[int, ConnectionHandler] = {}
-        #: Arrival time of the latest message each way, so none overtakes another.
-        self._last_ms = [0, 0]
+        self._handler_a: ConnectionHandler | None = None
+        self._handler_b: ConnectionHandler | None = None
+        #: Arrival time of the latest message from each end, so none overtakes another.
+        self._last_a_ms = 0
+        self._last_b_ms = 0
 
     def other(self, address: int) -> int:
         return self.b if address == self.a else self.a
 
     def attach(self, address: int, handler: ConnectionHandler) -> None:
-        if address not in (self.a, self.b):
+        if address == self.a:
+            self._handler_a = handler
+        elif address == self.b:
+            self._handler_b = handler
+        else:
             raise UsageError(f"host {address} is not an end of connection {self.conn_id}")
-        self._handlers[address] = handler
+
+    def _handler(self, address: int) -> ConnectionHandler | None:
+        if address == self.a:
+            return self._handler_a
+        return self._handler_b if address == self.b else None
 
     def send(self, sender: int, data: bytes) -> None:
         """Send one message to the other end; it may arrive, or be lost and break the connection."""
@@ -140,14 +161,15 @@ class Connection:
             stats.lost_in_transit += 1
             net.break_connection(self, "loss")
             return
-        way = 0 if sender == self.a else 1
-        at_ms = max(net.engine.now_ms + delay, self._last_ms[way])
-        self._last_ms[way] = at_ms
+        if sender == self.a:
+            at_ms = self._last_a_ms = max(net.engine.now_ms + delay, self._last_a_ms)
+        else:
+            at_ms = self._last_b_ms = max(net.engine.now_ms + delay, self._last_b_ms)
         net.engine.call_at(at_ms, self._arrive, receiver, data)
 
     def _arrive(self, receiver: int, data: bytes) -> None:
         stats = self.network.stats
-        handler = self._handlers.get(receiver)
+        handler = self._handler(receiver)
         if not self.alive or handler is None:
             stats.lost_on_dead_connection += 1
             return
@@ -162,13 +184,13 @@ class Connection:
         net.forget(self)
         net.stats.connections_closed += 1
         other = self.other(closer)
-        handler = self._handlers.get(other)
+        handler = self._handler(other)
         if handler is not None:
             delay = net.profile(closer, other).latency.sample(net.rng)
             net.engine.call_later(delay, handler.on_closed, "closed by peer")
 
     def _notify_closed(self, address: int, reason: str, delay_ms: int) -> None:
-        handler = self._handlers.get(address)
+        handler = self._handler(address)
         if handler is None:
             return
         if delay_ms == 0:
@@ -306,8 +328,11 @@ class Network:
 
     def forget(self, connection: Connection) -> None:
         connection.alive = False
-        self._connections[connection.a].pop(connection.conn_id, None)
-        self._connections[connection.b].pop(connection.conn_id, None)
+        for address in (connection.a, connection.b):
+            connections = self._connections[address]
+            connections.pop(connection.conn_id, None)
+            if not connections:
+                connections.clear()  # an emptied dict keeps its table until cleared
 
     def break_connection(self, connection: Connection, reason: str, at_once: int = -1) -> None:
         """The connection is gone; each end hears after ``detect_ms`` (``at_once``: at once)."""

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Final
+from dataclasses import replace
+from typing import ClassVar, Final
 
-from amity.protocol.card import Card, NodeKind
+from amity.protocol.card import Card, NodeKind, Relay
 from amity.protocol.envelope import Envelope, open_envelope
 from amity.protocol.errors import (
     AmityError,
@@ -68,9 +69,11 @@ from amity.simulations.dialer import ENDPOINT_SCHEME, Dialer
 from amity.simulations.engine import Timer
 from amity.simulations.grants import GRANT_TYPES, SimGrants
 from amity.simulations.link import SimLink
+from amity.simulations.mailbox import SimMailbox
 from amity.simulations.negotiations import SimTerms
 from amity.simulations.network import Connection, Network
 from amity.simulations.outbox import Outbox
+from amity.simulations.relay import Deposits, on_relay_frame, relay_link_up, settled
 from amity.simulations.streams import ByteSource
 
 __all__ = ["ACCEPTED_TYPES", "CONNECT_WAIT_MS", "SimNode"]
@@ -84,10 +87,55 @@ _DAY_MS: Final = 86_400_000
 _CARD_DAYS: Final = 30
 #: As the daemon: how long connect() waits for the relationship to become CONNECTED.
 CONNECT_WAIT_MS: Final = 15_000
+#: One frame in :attr:`SimNode.traffic`, whose counts are ``frames * _FRAME + bytes``.
+_FRAME: Final = 1 << 48
 
 
 class SimNode:
-    """One node of the simulated world; see the module docstring for the rules it keeps."""
+    """One node of the simulated world; see the module docstring for the rules it keeps.
+
+    A large run holds a hundred thousand of these, so a node keeps little of its own: slots, the
+    run's shared copies of peer ids, cards, terms and agreements (:class:`SharedValues`), its
+    grants service only once it is used, and no empty tables left behind by finished work.
+    """
+
+    #: The message types this node handles (a MAIL's envelope is opened with them).
+    accepted_types: ClassVar[frozenset[str]] = ACCEPTED_TYPES
+
+    __slots__ = (
+        "_batch",
+        "_card",
+        "_connect_waits",
+        "_current",
+        "_grants",
+        "_rels",
+        "_timers",
+        "address",
+        "behaviour",
+        "deposits",
+        "dialer",
+        "duplicates",
+        "endpoints",
+        "engine",
+        "env",
+        "guard",
+        "keyring",
+        "kind",
+        "links",
+        "mailbox",
+        "name",
+        "network",
+        "outbox",
+        "peer_id",
+        "random",
+        "reachable",
+        "refused_by_peers",
+        "rejected",
+        "relays",
+        "shared",
+        "terms",
+        "traffic",
+    )
 
     def __init__(
         self,
@@ -105,8 +153,9 @@ class SimNode:
         self.network: Network = env.network
         self.name = name
         self.kind = kind
+        self.shared = env.shared
         self.keyring = make_keyring(seed, env.crypto)
-        self.peer_id = self.keyring.identity.peer_id
+        self.peer_id = self.shared.peer(self.keyring.identity.peer_id)
         self.random = random
         self.reachable = reachable
         self.behaviour = behaviour
@@ -115,18 +164,22 @@ class SimNode:
         self.guard = ReplayGuard(MAIL_POLICY)
         self.links: dict[PeerId, list[SimLink]] = {}
         self.terms = SimTerms(self)
-        self.grants = SimGrants(self)
+        self._grants: SimGrants | None = None
         self.outbox = Outbox(self.keyring.identity, self.now_ms, random)
         self.dialer = Dialer(self)
-        #: Link frames and bytes sent to each host address.
-        self.traffic: dict[int, list[int]] = {}
+        #: Link frames and bytes sent to each host address, packed in one int (see traffic_to).
+        self.traffic: dict[int, int] = {}
         self.rejected = 0
         self.refused_by_peers = 0
         self.duplicates = 0
+        #: Relays that hold our mail (on our card; see relay.use_relay), and as a relay our
+        #: mailbox (relay.make_relay); a sender's deposits, made on its first deposit.
+        self.relays: tuple[Relay, ...] = ()
+        self.mailbox: SimMailbox | None = None
+        self.deposits: Deposits | None = None
         self._rels: dict[bytes, Relationship] = {}
         self._current: dict[PeerId, bytes] = {}
         self._timers: dict[tuple[bytes, str], Timer] = {}
-        self._acks: dict[SimLink, list[int]] = {}
         self._connect_waits: dict[bytes, tuple[Timer, Callable[[bool, str], None]]] = {}
         self._batch: list[Callable[[], None]] | None = None
         self._card: Card | None = None
@@ -137,24 +190,40 @@ class SimNode:
     def now_ms(self) -> int:
         return self.env.start_ms + self.engine.now_ms
 
+    @property
+    def grants(self) -> SimGrants:
+        """The grants service, made on first use (most nodes of a market never grant)."""
+        if self._grants is None:
+            self._grants = SimGrants(self)
+        return self._grants
+
     # -- what the owner asks -----------------------------------------------------------------------
 
     def card(self, *, invite_secret: bytes | None = None, ttl_ms: int | None = None) -> Card:
         """Our peer card (an invitation with ``invite_secret``), cached as the daemon does."""
         now = self.now_ms()
         cached = self._card
-        if invite_secret is None and cached is not None and cached.not_after_ms > now + _DAY_MS:
+        if (
+            invite_secret is None
+            and cached is not None
+            and cached.not_after_ms > now + _DAY_MS
+            and cached.relays == self.relays
+        ):
             return cached
         _, cert = self.keyring.current(now)
-        card = Card.issue(
-            self.keyring.identity,
-            link_cert=cert,
-            kind=self.kind,
-            name=self.name,
-            endpoints=self.endpoints,
-            issued_ms=now,
-            not_after_ms=min(now + (ttl_ms or _CARD_DAYS * _DAY_MS), cert.not_after_ms),
-            invite_secret=invite_secret,
+        cert = self.shared.link_cert(cert)
+        card = self.shared.card(
+            Card.issue(
+                self.keyring.identity,
+                link_cert=cert,
+                kind=self.kind,
+                name=self.name,
+                endpoints=self.endpoints,
+                relays=self.relays,
+                issued_ms=now,
+                not_after_ms=min(now + (ttl_ms or _CARD_DAYS * _DAY_MS), cert.not_after_ms),
+                invite_secret=invite_secret,
+            )
         )
         if invite_secret is None:
             self._card = card
@@ -254,6 +323,7 @@ class SimNode:
             action()
 
     def _remember(self, rel: Relationship) -> None:
+        rel = self.shared.relationship(rel)
         self._rels[rel.invite_secret] = rel
         if rel.peer is not None:
             known = self._current.get(rel.peer)
@@ -269,6 +339,8 @@ class SimNode:
 
     def _connect_done(self, secret: bytes, ok: bool, why: str) -> None:
         waiting = self._connect_waits.pop(secret, None)
+        if not self._connect_waits:
+            self._connect_waits.clear()  # an emptied dict keeps its table until cleared
         if waiting is not None:
             self.engine.cancel(waiting[0])
             waiting[1](ok, why or ("connected" if ok else "not connected in time"))
@@ -281,10 +353,16 @@ class SimNode:
         self._timers[key] = self.engine.call_later(delay, self._timer_fired, key)
 
     def _disarm(self, secret: bytes, token: str) -> None:
-        self.engine.cancel(self._timers.pop((secret, token), None))
+        self.engine.cancel(self._forget_timer((secret, token)))
+
+    def _forget_timer(self, key: tuple[bytes, str]) -> Timer | None:
+        timer = self._timers.pop(key, None)
+        if not self._timers:
+            self._timers.clear()  # an emptied dict keeps its table until cleared
+        return timer
 
     def _timer_fired(self, key: tuple[bytes, str]) -> None:
-        self._timers.pop(key, None)
+        self._forget_timer(key)
         rel = self._rels.get(key[0])
         if rel is not None:
             self._step(rel, TimerFired(key[1]))
@@ -313,6 +391,8 @@ class SimNode:
         if rel is not None and rel.state is not RelationshipState.ENDED:
             self._step(rel, HandshakeCompleted(peer, self.card()))
         self._flush(peer)
+        if self.mailbox is not None or self.deposits is not None:
+            relay_link_up(self, link)
 
     def _flush(self, peer: PeerId) -> None:
         links = self.links.get(peer)
@@ -326,16 +406,16 @@ class SimNode:
             links.remove(link)
             if not links:
                 del self.links[peer]
-        self._acks.pop(link, None)
+        link.acks_due = None
         if self.dialer.wants_link(peer):
             self.dialer.ensure(peer)
 
     def link_traffic(self, link: SimLink, size: int) -> None:
-        counts = self.traffic.get(link.remote)
-        if counts is None:
-            counts = self.traffic[link.remote] = [0, 0]
-        counts[0] += 1
-        counts[1] += size
+        self.traffic[link.remote] = self.traffic.get(link.remote, 0) + _FRAME + size
+
+    def traffic_to(self, address: int) -> tuple[int, int]:
+        """Link frames and bytes this node sent to host ``address``."""
+        return divmod(self.traffic.get(address, 0), _FRAME)
 
     # -- receiving ---------------------------------------------------------------------------------
 
@@ -346,14 +426,17 @@ class SimNode:
             if kind is FrameKind.ENVELOPE:
                 self._on_envelope(link, payload)
             elif kind is FrameKind.ACK:
-                self.outbox.settled(peer, decode_ack(payload).seqs)
+                seqs = decode_ack(payload).seqs
+                self.outbox.settled(peer, seqs)
+                settled(self, peer, seqs)
             elif kind is FrameKind.REFUSE:
                 refusal = decode_refuse(payload)
                 self.outbox.settled(peer, [refusal.seq])
+                settled(self, peer, [refusal.seq])
                 self.refused_by_peers += 1
                 self.env.observer.record(self, "message.refused_by_peer", peer, refusal.code)
             else:
-                raise WrongTypeError(f"{kind.name} frames need a relay; none run here")
+                on_relay_frame(self, link, kind, payload)
         except AmityError as exc:
             self.rejected += 1
             self.env.observer.record(self, "message.rejected", peer, exc.code)
@@ -362,6 +445,8 @@ class SimNode:
         envelope = open_envelope(data, recipient=self.peer_id)
         if envelope.sender != link.peer:
             raise WrongSenderError(f"{link.proven_peer.short} forwarded someone else's message")
+        # The same sender as the run's one copy of its id: the replay guard keeps it as a key.
+        envelope = replace(envelope, sender=link.proven_peer)
 
         def refuse(exc: AmityError) -> None:
             link.send(encode_refuse(envelope.seq, exc.code, exc.message))
@@ -370,27 +455,33 @@ class SimNode:
             unknown = WrongTypeError(f"this node does not handle {envelope.type!r} messages")
             refuse(unknown)
             raise unknown
-        self._receive(envelope, link, refuse)
+        self.receive(envelope, functools.partial(self._ack_later, link, envelope.seq), refuse)
 
-    def _receive(
-        self, envelope: Envelope, link: SimLink, refuse: Callable[[AmityError], None]
+    def receive(
+        self,
+        envelope: Envelope,
+        confirm: Callable[[], None],
+        refuse: Callable[[AmityError], None],
+        *,
+        direct: bool = True,
     ) -> None:
-        """As the daemon: replay check, the relationship's and the service's answers, ACK after."""
+        """As the daemon: replay check, the relationship's and the service's answers, then
+        ``confirm`` after the commit (an ACK on the link, or a MAIL_ACK for ``direct=False``)."""
         now = self.now_ms()
         try:
             self.guard.check(envelope, now)
         except DuplicateError:  # stored before: confirm again, change nothing
             self.duplicates += 1
-            self._after_commit(functools.partial(self._ack_later, link, envelope.seq))
+            self._after_commit(confirm)
             return
         try:
-            rel, effects = self._dispatch(envelope, now)
+            rel, effects = self._dispatch(envelope, now, direct=direct)
             staged = None
             service = (
                 self.terms
                 if envelope.type in self.terms.types
                 else self.grants
-                if envelope.type in self.grants.types
+                if envelope.type in GRANT_TYPES
                 else None
             )
             if service is not None:
@@ -406,27 +497,32 @@ class SimNode:
             refuse(exc)
             raise
         self.guard.record(envelope, now)
+        if not direct:
+            self.env.observer.record(self, "mail.accepted", envelope.sender, envelope.type)
         self._stage(rel, effects)
         if staged is not None:
             self.commit(staged)
-        self._after_commit(functools.partial(self._ack_later, link, envelope.seq))
+        self._after_commit(confirm)
 
-    def _dispatch(self, envelope: Envelope, now: int) -> tuple[Relationship, list[Effect]]:
+    def _dispatch(
+        self, envelope: Envelope, now: int, *, direct: bool = True
+    ) -> tuple[Relationship, list[Effect]]:
         sender = envelope.sender
         rel = self.relationship(sender)
         if envelope.type == MSG_HELLO:
             hello = decode_hello(envelope.body)
+            card = self.shared.card(hello.card)
             if rel is None or rel.state is RelationshipState.ENDED:
                 secret = hello.invite_secret
                 rel = self._rels.get(secret) if secret is not None else None
-                if rel is None:
+                if rel is None or not direct:  # a stranger gets in over a live session only
                     raise UnknownPeerError(
                         f"{sender.short} is not a peer of ours and has no valid invitation"
                     )
                 rel, first = step(rel, HandshakeCompleted(sender, self.card()), now)
-                rel, second = step(rel, HelloReceived(hello.card, hello.invite_secret), now)
+                rel, second = step(rel, HelloReceived(card, hello.invite_secret), now)
                 return rel, [*first, *second]
-            return step(rel, HelloReceived(hello.card, hello.invite_secret), now)
+            return step(rel, HelloReceived(card, hello.invite_secret), now)
         if rel is None:
             raise UnknownPeerError(f"{sender.short} is not a peer of ours")
         if envelope.type == MSG_END:
@@ -437,12 +533,12 @@ class SimNode:
 
     def _ack_later(self, link: SimLink, seq: int) -> None:
         """Queue an ACK; the ACKs of one commit for one link go out as one frame."""
-        pending = self._acks.setdefault(link, [])
-        pending.append(seq)
-        if len(pending) == 1:
+        if link.acks_due is None:
+            link.acks_due = []
             self.engine.call_later(0, self._send_acks, link)
+        link.acks_due.append(seq)
 
     def _send_acks(self, link: SimLink) -> None:
-        seqs = self._acks.pop(link, [])
+        seqs, link.acks_due = link.acks_due or [], None
         for start in range(0, len(seqs), MAX_ACK_SEQS):
             link.send(encode_ack(seqs[start : start + MAX_ACK_SEQS]))

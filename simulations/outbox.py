@@ -22,15 +22,16 @@ class _Queue:
     __slots__ = ("next_seq", "pending")
 
     def __init__(self) -> None:
+        #: Envelopes signed so far are ``next_seq - 1`` (seqs start at 1 and never repeat).
         self.next_seq = 1
-        #: seq -> signed envelope, in seq order.
-        self.pending: dict[int, bytes] = {}
+        #: seq -> signed envelope, in seq order (None while nothing waits: most of the time).
+        self.pending: dict[int, bytes] | None = None
 
 
 class Outbox:
     """Per-peer sequence numbers and unacknowledged envelopes of one node."""
 
-    __slots__ = ("_clock_ms", "_identity", "_queues", "_random", "signed", "transcript")
+    __slots__ = ("_clock_ms", "_identity", "_queues", "_random", "transcript")
 
     def __init__(
         self, identity: SigningIdentity, clock_ms: Callable[[], int], random: ByteSource
@@ -39,8 +40,6 @@ class Outbox:
         self._clock_ms = clock_ms
         self._random = random
         self._queues: dict[PeerId, _Queue] = {}
-        #: Envelopes signed for each peer (each counted once, however often it is resent).
-        self.signed: dict[PeerId, int] = {}
         #: Every envelope signed, in order, once :meth:`keep_transcript` is called (the
         #: cross-check against the daemon's outbox table reads it).
         self.transcript: list[bytes] | None = None
@@ -57,6 +56,8 @@ class Outbox:
             queue = self._queues[peer] = _Queue()
         seq = queue.next_seq
         queue.next_seq += 1
+        if queue.pending is None:
+            queue.pending = {}
         envelope = queue.pending[seq] = sign_envelope(
             self._identity,
             type=type_,
@@ -68,17 +69,26 @@ class Outbox:
         )
         if self.transcript is not None:
             self.transcript.append(envelope)
-        self.signed[peer] = self.signed.get(peer, 0) + 1
         return seq
+
+    def signed(self, peer: PeerId) -> int:
+        """Envelopes signed for ``peer`` (each counted once, however often it was resent)."""
+        queue = self._queues.get(peer)
+        return 0 if queue is None else queue.next_seq - 1
 
     def pending(self, peer: PeerId) -> int:
         queue = self._queues.get(peer)
-        return 0 if queue is None else len(queue.pending)
+        return 0 if queue is None or queue.pending is None else len(queue.pending)
+
+    def unacked(self, peer: PeerId) -> list[tuple[int, bytes]]:
+        """(seq, signed envelope) of everything ``peer`` has not ACKed yet, in seq order."""
+        queue = self._queues.get(peer)
+        return [] if queue is None or queue.pending is None else list(queue.pending.items())
 
     def flush(self, peer: PeerId, link: SimLink) -> None:
         """Send on ``link`` every unacknowledged envelope it has not carried yet, in seq order."""
         queue = self._queues.get(peer)
-        if queue is None:
+        if queue is None or queue.pending is None:
             return
         for seq, envelope in queue.pending.items():
             if seq > link.sent_upto:
@@ -88,6 +98,8 @@ class Outbox:
     def settled(self, peer: PeerId, seqs: Iterable[int]) -> None:
         """The peer ACKed (stored) or REFUSEd these: stop resending them."""
         queue = self._queues.get(peer)
-        if queue is not None:
+        if queue is not None and queue.pending is not None:
             for seq in seqs:
                 queue.pending.pop(seq, None)
+            if not queue.pending:
+                queue.pending = None

@@ -1,0 +1,263 @@
+"""Result files of a lifecycle run (scenario 2): summary.json, grants.csv and report.md.
+
+As for every kind, everything written is a function of the scenario, the seed and the crypto
+mode (no wall-clock time, no local path), so the same inputs write byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Final
+
+from amity.protocol.receipts import MSG_RECEIPT
+from amity.simulations.lifecycle import GrantRow, LifecycleWorld
+from amity.simulations.results import _csv, _nearest_rank, _rate, result_dir_name, run_header
+
+__all__ = ["RESULT_FILES", "summarise", "write_results"]
+
+RESULT_FILES: Final = ("summary.json", "grants.csv", "report.md")
+_OUTCOMES: Final = ("deleted", "delivered", "kept", "expired-undelivered", "pending")
+
+
+def _quantiles(values: list[int]) -> dict[str, int | None]:
+    ordered = sorted(values)
+    if not ordered:
+        return {"count": 0, "p50": None, "p90": None, "max": None}
+    return {
+        "count": len(ordered),
+        "p50": _nearest_rank(ordered, 50),
+        "p90": _nearest_rank(ordered, 90),
+        "max": ordered[-1],
+    }
+
+
+def summarise(world: LifecycleWorld) -> dict[str, Any]:
+    """The key figures of a run, as the JSON summary holds them."""
+    sc = world.scenario
+    rows = world.grants
+    honest = [r for r in rows if not r.vendor_breaches]
+    breaching = [r for r in rows if r.vendor_breaches]
+    delivered = [r for r in rows if r.delivered_ms is not None]
+    deleted = [r for r in rows if r.deleted_ms is not None]
+    received = [r for r in rows if r.received_ms is not None]
+    ended = [r for r in rows if r.ends_ms + sc.grace_ms <= world.engine.now_ms]
+    net = world.network.stats
+    receipts = world.counts.get("grant.receipt.delivery", 0)
+    receipts += world.counts.get("grant.receipt.deletion", 0)
+    by_relay_deliveries = sum(r.received_via == "relay" for r in received)
+    by_relay_receipts = world.by_mail.get(MSG_RECEIPT, 0)
+    nodes = [*world.persons, *world.vendors, *world.relays]
+    return {
+        **run_header(world, "lifecycle"),
+        "population": {
+            "persons": sc.persons,
+            "vendors": sc.vendors,
+            "breaching_vendors": len(world.breaching),
+            "relays": sc.relays,
+            "visits": world.visits,
+            "relay_users_connected": world.relay_meetings,
+        },
+        "visits_connected": world.connected,
+        "agreements": world.agreements,
+        "grants": {
+            "issued": len(rows),
+            "to_honest_vendors": len(honest),
+            "to_breaching_vendors": len(breaching),
+            "outcomes": {name: sum(r.outcome == name for r in rows) for name in _OUTCOMES},
+        },
+        "delivery_rate": _rate(len(delivered), len(rows)),
+        "deletion_receipt_rate": _rate(len(deleted), len(rows)),
+        "deletion_receipt_rate_honest": _rate(
+            sum(r.deleted_ms is not None for r in honest), len(honest)
+        ),
+        "deletion_receipt_rate_of_ended_grants": _rate(
+            sum(r.deleted_ms is not None for r in ended), len(ended)
+        ),
+        "issue_to_delivery_receipt_ms": _quantiles(
+            [r.delivered_ms - r.issued_ms for r in delivered if r.delivered_ms is not None]
+        ),
+        "end_to_deletion_receipt_ms": _quantiles(
+            [r.deleted_ms - r.ends_ms for r in deleted if r.deleted_ms is not None]
+        ),
+        "data_left_behind": {
+            "grace_ms": sc.grace_ms,
+            "grants": sum(r.left_behind for r in rows),
+            "at_honest_vendors": sum(r.left_behind for r in honest),
+            "at_breaching_vendors": sum(r.left_behind for r in breaching),
+            # What a breaching vendor received and whose grace is over: all of it stays behind.
+            "breaching_grants_received_and_past_grace": sum(
+                r.received_ms is not None and r.ends_ms + sc.grace_ms <= world.engine.now_ms
+                for r in breaching
+            ),
+        },
+        "messages": {
+            "grant_deliveries": {
+                "received": len(received),
+                "via_relay": by_relay_deliveries,
+                "direct": len(received) - by_relay_deliveries,
+            },
+            "receipts": {
+                "received": receipts,
+                "via_relay": by_relay_receipts,
+                "direct": receipts - by_relay_receipts,
+            },
+            "by_relay_by_type": dict(sorted(world.by_mail.items())),
+        },
+        "relays": [
+            {
+                "relay": relay.name,
+                "held": box.held_total,
+                "acked": box.acked,
+                "expired": box.expired,
+                "still_held": len(box.held()),
+                "refused": dict(sorted(box.refused.items())),
+            }
+            for relay in world.relays
+            if (box := relay.mailbox) is not None
+        ],
+        "deposits_sent": sum(n.deposits.sent for n in nodes if n.deposits is not None),
+        "network": {
+            "messages_sent": net.messages_sent,
+            "messages_delivered": net.messages_delivered,
+            "bytes_sent": net.bytes_sent,
+            "dials": net.dials,
+            "dials_failed": net.dials_failed,
+            "connections_opened": net.connections_opened,
+            "connections_broken": dict(sorted(net.broken.items())),
+            "churn_departures": world.churn.departures,
+        },
+        "nodes": {
+            "messages_rejected": sum(n.rejected for n in nodes),
+            "refused_by_peers": sum(n.refused_by_peers for n in nodes),
+            "duplicates_acked_again": sum(n.duplicates for n in nodes),
+        },
+        "events": dict(sorted(world.counts.items())),
+    }
+
+
+def _blank(value: int | None) -> object:
+    return "" if value is None else value
+
+
+def _grants_csv(rows: list[GrantRow]) -> str:
+    table: list[list[object]] = [
+        [
+            "grant", "person", "vendor", "vendor_breaches", "grant_id", "issued_ms", "ends_ms",
+            "received_ms", "received_via", "delivery_receipt_ms", "deletion_receipt_ms",
+            "deletion_reason", "left_behind", "outcome",
+        ]
+    ]  # fmt: skip
+    for r in rows:
+        table.append(
+            [
+                r.index, r.person.name, r.vendor.name, r.vendor_breaches, r.grant_id.hex(),
+                r.issued_ms, r.ends_ms, _blank(r.received_ms), r.received_via,
+                _blank(r.delivered_ms), _blank(r.deleted_ms), r.deletion_reason, r.left_behind,
+                r.outcome,
+            ]
+        )  # fmt: skip
+    return _csv(table)
+
+
+def _ms(stats: dict[str, int | None]) -> str:
+    if not stats["count"]:
+        return "—"
+    return f"p50 {stats['p50']} ms, p90 {stats['p90']} ms, max {stats['max']} ms"
+
+
+def _report(s: dict[str, Any], command: str) -> str:
+    crypto = (
+        "**real** (Ed25519 signatures, Noise XX sessions, as the daemon runs them)"
+        if s["crypto"] == "real"
+        else "**stand-in** (declared: signatures are BLAKE2b-512 over key and bytes, sessions "
+        "unencrypted; same message flow and sizes; see amity.simulations.crypto)"
+    )
+    pop, g, left, msg = s["population"], s["grants"], s["data_left_behind"], s["messages"]
+    outcomes = ", ".join(f"{k} {v}" for k, v in g["outcomes"].items() if v)
+    lines = [
+        f"# amity-sim: {s['scenario']}, seed {s['seed']}" + (" (quick)" if s["quick"] else ""),
+        "",
+        s["description"],
+        "",
+        f"- scenario file: `{s['source']}`; command: `{command}`",
+        f"- versions: amity {s['versions']['amity']}, protocol v{s['versions']['protocol']}, "
+        f"Python {s['versions']['python']}",
+        f"- crypto: {crypto}",
+        f"- population: {pop['persons']} persons, {pop['vendors']} vendors "
+        f"({pop['breaching_vendors']} keep data), {pop['relays']} relays; {pop['visits']} visits, "
+        f"{s['visits_connected']} connected, {s['agreements']} agreements",
+        f"- virtual time at the end: {s['virtual_end_ms'] / 60_000:.1f} min; "
+        f"{s['events_run']} events"
+        + (" — **interrupted (Ctrl-C): partial results**" if s["interrupted"] else ""),
+        "",
+        "## Key figures",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        f"| grants issued | {g['issued']} ({g['to_breaching_vendors']} to breaching vendors) |",
+        f"| outcomes | {outcomes or '—'} |",
+        f"| delivery rate (delivery receipt held / issued) | {s['delivery_rate']} |",
+        f"| issue to delivery receipt | {_ms(s['issue_to_delivery_receipt_ms'])} |",
+        f"| grant end to deletion receipt | {_ms(s['end_to_deletion_receipt_ms'])} |",
+        f"| deletion receipts by the end (of issued; honest vendors; of grants past grace) | "
+        f"{s['deletion_receipt_rate']}; {s['deletion_receipt_rate_honest']}; "
+        f"{s['deletion_receipt_rate_of_ended_grants']} |",
+        f"| data left behind after end + {left['grace_ms'] // 60_000} min (honest; breaching) | "
+        f"{left['grants']} ({left['at_honest_vendors']}; {left['at_breaching_vendors']} of the "
+        f"{left['breaching_grants_received_and_past_grace']} they received) |",
+        f"| grant deliveries by relay / directly | {msg['grant_deliveries']['via_relay']} / "
+        f"{msg['grant_deliveries']['direct']} |",
+        f"| receipts by relay / directly | {msg['receipts']['via_relay']} / "
+        f"{msg['receipts']['direct']} |",
+        "",
+        "## Relays",
+        "",
+        "| relay | held | handed over and ACKed | expired | still held | refused |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]  # fmt: skip
+    for r in s["relays"]:
+        refused = ", ".join(f"{k} {v}" for k, v in r["refused"].items()) or "—"
+        lines.append(
+            f"| {r['relay']} | {r['held']} | {r['acked']} | {r['expired']} | {r['still_held']} "
+            f"| {refused} |"
+        )
+    n = s["network"]
+    lines += [
+        "",
+        f"{s['deposits_sent']} DEPOSIT frames sent; envelopes taken from relay mail by type: "
+        + (", ".join(f"{k} {v}" for k, v in msg["by_relay_by_type"].items()) or "none")
+        + ".",
+        "",
+        "## Network",
+        "",
+        f"{n['messages_sent']} messages sent, {n['messages_delivered']} delivered; "
+        f"{n['dials']} dials ({n['dials_failed']} failed), {n['connections_opened']} connections, "
+        "broken: "
+        + (", ".join(f"{k} {v}" for k, v in n["connections_broken"].items()) or "none")
+        + f"; {n['churn_departures']} nodes went offline. Nodes rejected "
+        f"{s['nodes']['messages_rejected']} messages (grants that ended before they arrived are "
+        f"refused as `grants.expired`) and acknowledged {s['nodes']['duplicates_acked_again']} "
+        "resent duplicates again.",
+        "",
+        "Files: `summary.json` (these figures and the count of every event the nodes notified), "
+        "`grants.csv` (one row per grant, times in virtual ms).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_results(world: LifecycleWorld, out_dir: Path, *, command: str) -> Path:
+    """Write the result files into ``out_dir/<scenario>-seed<N>…/``; returns that folder."""
+    sc = world.scenario
+    folder = out_dir / result_dir_name(sc.name, world.seed, quick=sc.quick, crypto=world.crypto)
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = summarise(world)
+    files = {
+        "summary.json": json.dumps(summary, indent=2) + "\n",
+        "grants.csv": _grants_csv(world.grants),
+        "report.md": _report(summary, command),
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8", newline="\n")
+    return folder

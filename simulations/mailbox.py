@@ -1,0 +1,186 @@
+"""A simulated relay's mailbox: sealed mail held for the relay's peers, as node/mailbox.py.
+
+The same rules as the daemon's, in memory: a deposit is refused unless its routing header reads
+(``peek_sealed``) and names a CONNECTED peer of the relay; one sender holds at most 16 MiB, one
+recipient at most 10 000 items; mail expires 14 days after it was deposited and is swept hourly;
+the hand-over sends at most 500 unexpired items, oldest first; a MAIL_ACK deletes only the
+acknowledging node's own items. The relay reads nothing but the header. See spec/relay.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from amity.protocol.errors import AmityError
+from amity.protocol.frames import Deposit
+from amity.protocol.identity import PeerId
+from amity.protocol.sealed import peek_sealed
+from amity.simulations.engine import Engine, Timer
+
+__all__ = ["HAND_OVER_LIMIT", "SWEEP_MS", "MailboxPolicy", "HeldMail", "SimMailbox"]
+
+_DAY_MS: Final = 24 * 3600 * 1000
+#: As node/store's ``mail_for``: items sent in one hand-over.
+HAND_OVER_LIMIT: Final = 500
+#: As the daemon's mailbox sweep: expired mail is deleted hourly.
+SWEEP_MS: Final = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxPolicy:
+    """The daemon's limits (node/mailbox.py ``MailboxPolicy``; a test keeps the two equal)."""
+
+    ttl_ms: int = 14 * _DAY_MS
+    max_bytes_per_sender: int = 16 * 1024 * 1024
+    max_items_per_recipient: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class HeldMail:
+    """One sealed mail as the relay stores it: the bytes, and what the header and link said."""
+
+    mail_id: int
+    recipient: PeerId
+    sender: PeerId
+    sealed: bytes
+    deposited_ms: int
+    expires_ms: int
+
+
+class SimMailbox:
+    """Holds and hands over one relay's sealed mail; ``serves`` says whom it holds mail for."""
+
+    __slots__ = (
+        "_bytes_from",
+        "_clock_ms",
+        "_engine",
+        "_held",
+        "_next_id",
+        "_serves",
+        "_sweep",
+        "acked",
+        "expired",
+        "held_total",
+        "policy",
+        "refused",
+    )
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        serves: Callable[[PeerId], bool],
+        clock_ms: Callable[[], int],
+        policy: MailboxPolicy = MailboxPolicy(),
+    ) -> None:
+        self._engine = engine
+        self._serves = serves
+        self._clock_ms = clock_ms
+        self.policy = policy
+        #: recipient -> mail id -> item, in deposit order (ids only grow).
+        self._held: dict[PeerId, dict[int, HeldMail]] = {}
+        self._bytes_from: dict[PeerId, int] = {}
+        self._next_id = 1
+        self._sweep: Timer | None = None
+        #: Items stored, deleted on a MAIL_ACK, and deleted unread at expiry, over the run.
+        self.held_total = 0
+        self.acked = 0
+        self.expired = 0
+        #: Deposits refused, by the code the DEPOSITED frame carried.
+        self.refused: dict[str, int] = {}
+
+    def deposit(self, sender: PeerId, deposit: Deposit) -> tuple[str, PeerId | None]:
+        """Store one deposit; returns ("ok", recipient) or (error code, None)."""
+        code, recipient = self._store(sender, deposit)
+        if recipient is None:
+            self.refused[code] = self.refused.get(code, 0) + 1
+        return code, recipient
+
+    def _store(self, sender: PeerId, deposit: Deposit) -> tuple[str, PeerId | None]:
+        try:
+            header = peek_sealed(deposit.sealed)
+        except AmityError as exc:
+            return exc.code, None
+        if not self._serves(header.recipient):
+            return "relay.unknown_recipient", None
+        size = len(deposit.sealed)
+        if self._bytes_from.get(sender, 0) + size > self.policy.max_bytes_per_sender:
+            return "relay.quota", None
+        items = self._held.get(header.recipient)
+        if items is not None and len(items) >= self.policy.max_items_per_recipient:
+            return "relay.full", None
+        if items is None:
+            items = self._held[header.recipient] = {}
+        now = self._clock_ms()
+        mail_id, self._next_id = self._next_id, self._next_id + 1
+        recipient = header.recipient
+        items[mail_id] = HeldMail(
+            mail_id, recipient, sender, deposit.sealed, now, now + self.policy.ttl_ms
+        )
+        self._bytes_from[sender] = self._bytes_from.get(sender, 0) + size
+        self.held_total += 1
+        if self._sweep is None:
+            self._sweep = self._engine.call_later(SWEEP_MS, self._swept)
+        return "ok", recipient
+
+    def mail_for(self, recipient: PeerId) -> list[HeldMail]:
+        """What a hand-over sends ``recipient``: unexpired items, oldest first, at most 500."""
+        items = self._held.get(recipient)
+        if not items:
+            return []
+        now = self._clock_ms()
+        live = (item for item in items.values() if item.expires_ms > now)
+        return [item for _, item in zip(range(HAND_OVER_LIMIT), live, strict=False)]
+
+    def ack(self, recipient: PeerId, mail_ids: Iterable[int]) -> int:
+        """The recipient stored these: delete them (only its own mail); returns how many."""
+        items = self._held.get(recipient)
+        if items is None:
+            return 0
+        gone = 0
+        for mail_id in mail_ids:
+            item = items.pop(mail_id, None)
+            if item is not None:
+                self._forget(item)
+                gone += 1
+        if not items:
+            del self._held[recipient]
+        self.acked += gone
+        return gone
+
+    def held(self, recipient: PeerId | None = None) -> list[HeldMail]:
+        """Every item held (for ``recipient``), oldest first: what an operator could inspect."""
+        groups = self._held.values() if recipient is None else [self._held.get(recipient, {})]
+        return sorted((item for items in groups for item in items.values()), key=_mail_id)
+
+    def expire(self) -> int:
+        """Delete every expired item; returns how many."""
+        now = self._clock_ms()
+        gone = 0
+        for recipient in list(self._held):
+            items = self._held[recipient]
+            for mail_id in [i for i, item in items.items() if item.expires_ms <= now]:
+                self._forget(items.pop(mail_id))
+                gone += 1
+            if not items:
+                del self._held[recipient]
+        self.expired += gone
+        return gone
+
+    def _forget(self, item: HeldMail) -> None:
+        left = self._bytes_from[item.sender] - len(item.sealed)
+        if left:
+            self._bytes_from[item.sender] = left
+        else:
+            del self._bytes_from[item.sender]
+
+    def _swept(self) -> None:
+        # Hourly while anything is held; no timer stays behind in an empty mailbox.
+        self.expire()
+        self._sweep = self._engine.call_later(SWEEP_MS, self._swept) if self._held else None
+
+
+def _mail_id(item: HeldMail) -> int:
+    return item.mail_id

@@ -1,0 +1,322 @@
+"""Relays in the simulated world: the daemon's ``use_relay``, ``_deposit``, ``_on_relay_frame``
+and ``_on_mail``, rule for rule, on the virtual clock.
+
+- A node *uses* a relay by accepting its invitation (an ordinary relationship), then lists it in
+  the ``relays`` of its card and holds a link to it (the dialler's ``keep_link``).
+- A sender that cannot reach a peer (no endpoint on its card, or the dial failed) seals each
+  outbox envelope not yet deposited to the link key on the peer's card and deposits it at the
+  first of the peer's relays that takes them all, waiting up to 15 s for the DEPOSITED answers;
+  then it keeps dialling. The envelopes stay in its outbox until the peer ACKs them directly.
+- A relay (a node with a :class:`~amity.simulations.mailbox.SimMailbox`) answers DEPOSIT from
+  any authenticated link and hands mail over whenever the recipient has a link.
+- The recipient opens MAIL with its link key, takes the envelope as if its signer had sent it
+  (but no stranger's ``rel.hello``), answers MAIL_ACK once it is stored, duplicate or refused, and
+  dials the signer once so that its outbox resends and our ACKs clear it.
+
+See spec/relay.md and spec/sealed.md.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Final
+
+from amity.protocol.card import Card, NodeKind, Relay
+from amity.protocol.errors import AmityError, SealKeyError, StateError
+from amity.protocol.frames import (
+    FrameKind,
+    Mail,
+    decode_deposit,
+    decode_deposited,
+    decode_mail,
+    decode_mail_ack,
+    encode_deposit,
+    encode_deposited,
+    encode_mail,
+    encode_mail_ack,
+)
+from amity.protocol.identity import PeerId
+from amity.protocol.relationship import RelationshipState
+from amity.protocol.sealed import open_sealed, peek_sealed, seal
+from amity.simulations.engine import Timer
+from amity.simulations.link import SimLink
+from amity.simulations.mailbox import MailboxPolicy, SimMailbox
+
+if TYPE_CHECKING:
+    from amity.simulations.node import SimNode
+
+__all__ = [
+    "DEPOSIT_WAIT_MS",
+    "Deposits",
+    "make_relay",
+    "use_relay",
+    "deposit",
+    "on_relay_frame",
+    "relay_link_up",
+    "settled",
+]
+
+#: As the daemon's ``_CONNECT_WAIT_S``: how long a sender waits for a relay's DEPOSITED answers.
+DEPOSIT_WAIT_MS: Final = 15_000
+
+
+class _Round:
+    """One deposit at one relay: the DEPOSITED answers awaited, and what to do when all are in."""
+
+    __slots__ = ("answers", "codes", "finish", "timer")
+
+    def __init__(self) -> None:
+        #: deposit id -> outbox seq of the envelope it carries.
+        self.answers: dict[int, int] = {}
+        self.codes: dict[int, str] = {}
+        self.timer: Timer | None = None
+        #: ``finish(timed_out)``: count what the relay holds, then go on.
+        self.finish: Callable[[bool], None] | None = None
+
+
+class Deposits:
+    """A sender's deposits: envelopes already left at a relay, and rounds waiting for answers.
+
+    Made on a node's first deposit (most nodes of a run never deposit anything).
+    """
+
+    __slots__ = ("answers", "deposited", "last_id", "links", "sent")
+
+    def __init__(self) -> None:
+        #: (peer, seq) of envelopes a relay holds for us; forgotten once the peer ACKs them.
+        self.deposited: set[tuple[PeerId, int]] = set()
+        self.last_id = 0
+        #: (relay, deposit id) -> the round that waits for its DEPOSITED answer.
+        self.answers: dict[tuple[PeerId, int], _Round] = {}
+        #: Rounds that wait for a link to a relay (being dialled), by that relay.
+        self.links: dict[PeerId, list[Callable[[SimLink | None], None]]] = {}
+        #: DEPOSIT frames sent over the run.
+        self.sent = 0
+
+
+# -- using a relay -----------------------------------------------------------------------------
+
+
+def make_relay(node: SimNode, policy: MailboxPolicy | None = None) -> SimMailbox:
+    """Make ``node`` (of kind relay, with an endpoint) serve as a relay: ``amity run --relay``."""
+    if node.kind is not NodeKind.RELAY or not node.endpoints:
+        raise StateError("a relay is a node of kind relay with an endpoint its users can dial")
+
+    def serves(peer: PeerId) -> bool:  # only its own CONNECTED peers
+        rel = node.relationship(peer)
+        return rel is not None and rel.state is RelationshipState.CONNECTED
+
+    node.mailbox = SimMailbox(
+        node.engine, serves=serves, clock_ms=node.now_ms, policy=policy or MailboxPolicy()
+    )
+    return node.mailbox
+
+
+def use_relay(node: SimNode, invitation: Card, on_done: Callable[[bool, str], None]) -> None:
+    """Meet a relay by its invitation; once CONNECTED, list it on our card and hold a link to it."""
+    if invitation.kind is not NodeKind.RELAY:
+        raise StateError(
+            f"{invitation.name or invitation.peer_id.short} is a {invitation.kind.value}, "
+            "not a relay"
+        )
+    if not invitation.endpoints:
+        raise StateError("that relay's card lists no endpoint to reach it at")
+
+    def connected(ok: bool, why: str) -> None:
+        if ok and all(r.peer_id != invitation.peer_id for r in node.relays):
+            relay_id = node.shared.peer(invitation.peer_id)
+            # Our card changes (SimNode.card compares relays): the next hellos carry the relay.
+            node.relays = (*node.relays, Relay(relay_id, invitation.endpoints[0]))
+            node.dialer.ensure(relay_id)
+        on_done(ok, why)
+
+    node.connect(invitation, connected)
+
+
+# -- depositing (the sender) -------------------------------------------------------------------
+
+
+def deposit(node: SimNode, peer: PeerId, card: Card, done: Callable[[], None]) -> None:
+    """Leave ``peer``'s undeposited outbox envelopes at one of its relays; ``done()`` after."""
+    now = node.now_ms()
+    if not card.relays or now >= card.link_cert.not_after_ms:
+        done()
+        return
+    state = node.deposits
+    if state is None:
+        state = node.deposits = Deposits()
+    items = [
+        (seq, env) for seq, env in node.outbox.unacked(peer) if (peer, seq) not in state.deposited
+    ]
+    if not items:
+        done()
+        return
+    _try_relay(node, state, peer, card, items, 0, done)
+
+
+def _try_relay(
+    node: SimNode,
+    state: Deposits,
+    peer: PeerId,
+    card: Card,
+    items: list[tuple[int, bytes]],
+    index: int,
+    done: Callable[[], None],
+) -> None:
+    if index >= len(card.relays):
+        done()
+        return
+    relay = card.relays[index]
+    relay_id = node.shared.peer(relay.peer_id)
+    next_relay = functools.partial(_try_relay, node, state, peer, card, items, index + 1, done)
+
+    def linked(link: SimLink | None) -> None:
+        if link is None:  # the relay is unreachable: try the next one
+            next_relay()
+            return
+        _send_round(node, state, peer, card, items, link, relay_id, next_relay, done)
+
+    links = node.links.get(relay_id)
+    if links:
+        linked(links[-1])
+        return
+    state.links.setdefault(relay_id, []).append(linked)
+
+    def failed(why: str) -> None:
+        waiting = state.links.get(relay_id)
+        if waiting and linked in waiting:
+            waiting.remove(linked)
+            if not waiting:
+                del state.links[relay_id]
+            linked(None)
+
+    node.dialer.dial(relay_id, (relay.endpoint,), failed)
+
+
+def _send_round(
+    node: SimNode,
+    state: Deposits,
+    peer: PeerId,
+    card: Card,
+    items: list[tuple[int, bytes]],
+    link: SimLink,
+    relay_id: PeerId,
+    next_relay: Callable[[], None],
+    done: Callable[[], None],
+) -> None:
+    round_ = _Round()
+    for seq, envelope in items:
+        state.last_id += 1
+        round_.answers[state.last_id] = seq
+        state.answers[(relay_id, state.last_id)] = round_
+        sealed = seal(
+            envelope,
+            recipient=peer,
+            link_public=card.link_cert.link_public,
+            ephemeral_private=node.random.take(32),
+        )
+        link.send(encode_deposit(state.last_id, sealed))
+        state.sent += 1
+
+    def finish(timed_out: bool) -> None:
+        for deposit_id in round_.answers:
+            state.answers.pop((relay_id, deposit_id), None)
+        if timed_out:  # as the daemon: without every answer, nothing counts as held here
+            next_relay()
+            return
+        node.engine.cancel(round_.timer)
+        held = [round_.answers[i] for i, code in round_.codes.items() if code == "ok"]
+        state.deposited.update((peer, seq) for seq in held)
+        node.env.observer.record(node, "relay.deposited", peer, str(len(held)))
+        if len(held) == len(items):
+            done()
+        else:
+            next_relay()
+
+    round_.finish = finish
+    round_.timer = node.engine.call_later(DEPOSIT_WAIT_MS, finish, True)
+
+
+def _answered(node: SimNode, relay: PeerId, deposit_id: int, code: str) -> None:
+    state = node.deposits
+    round_ = None if state is None else state.answers.pop((relay, deposit_id), None)
+    if round_ is None:
+        return
+    round_.codes[deposit_id] = code
+    if len(round_.codes) == len(round_.answers) and round_.finish is not None:
+        round_.finish(False)
+
+
+def settled(node: SimNode, peer: PeerId, seqs: tuple[int, ...] | list[int]) -> None:
+    """The peer ACKed or REFUSEd these directly: done with their deposits (the daemon forgets)."""
+    state = node.deposits
+    if state is not None and state.deposited:
+        state.deposited.difference_update((peer, seq) for seq in seqs)
+
+
+# -- links and frames (both ends) --------------------------------------------------------------
+
+
+def relay_link_up(node: SimNode, link: SimLink) -> None:
+    """A link is up: a relay hands over what it holds; a waiting deposit round goes on."""
+    peer = link.proven_peer
+    if node.mailbox is not None:
+        _hand_over(node, node.mailbox, link)
+    state = node.deposits
+    if state is not None:
+        waiting = state.links.pop(peer, None)
+        for linked in waiting or ():
+            linked(link)
+
+
+def _hand_over(node: SimNode, mailbox: SimMailbox, link: SimLink) -> None:
+    for item in mailbox.mail_for(link.proven_peer):
+        link.send(encode_mail(item.mail_id, item.sealed))
+
+
+def on_relay_frame(node: SimNode, link: SimLink, kind: FrameKind, payload: bytes) -> None:
+    """A DEPOSIT, DEPOSITED, MAIL or MAIL_ACK frame on ``link`` (the daemon's _on_relay_frame)."""
+    if kind is FrameKind.DEPOSIT:
+        request = decode_deposit(payload)
+        mailbox = node.mailbox
+        if mailbox is None:
+            link.send(encode_deposited(request.deposit_id, "relay.not_a_relay"))
+            return
+        code, recipient = mailbox.deposit(link.proven_peer, request)
+        if code != "ok":
+            node.env.observer.record(node, "relay.refused", link.proven_peer, code)
+        link.send(encode_deposited(request.deposit_id, code))
+        targets = node.links.get(recipient) if recipient is not None else None
+        if targets:
+            _hand_over(node, mailbox, targets[-1])
+    elif kind is FrameKind.DEPOSITED:
+        answer = decode_deposited(payload)
+        _answered(node, link.proven_peer, answer.deposit_id, answer.code)
+    elif kind is FrameKind.MAIL:
+        _on_mail(node, link, decode_mail(payload))
+    elif kind is FrameKind.MAIL_ACK and node.mailbox is not None:
+        node.mailbox.ack(link.proven_peer, decode_mail_ack(payload))
+
+
+def _on_mail(node: SimNode, link: SimLink, mail: Mail) -> None:
+    """Sealed mail a relay held for us: open it and take it as if its sender had sent it."""
+    done = functools.partial(link.send, encode_mail_ack([mail.mail_id]))
+    now = node.now_ms()
+    header = peek_sealed(mail.sealed)
+    key = node.keyring.find_link_key(header.link_public, now)
+    if header.recipient != node.peer_id or key is None:
+        done()
+        raise SealKeyError(f"mail from relay {link.proven_peer.short} is not for any key we hold")
+    try:
+        envelope = open_sealed(
+            mail.sealed, recipient=node.peer_id, link_key=key, types=node.accepted_types
+        )
+    except AmityError:
+        done()
+        raise
+    envelope = replace(envelope, sender=node.shared.peer(envelope.sender))
+    node.receive(envelope, done, lambda exc: done(), direct=False)
+    # Tell the sender too: one short dial lets its outbox resend, and our ACKs clear it.
+    node.dialer.ensure(envelope.sender, once=True)
