@@ -95,6 +95,8 @@ _CONNECT_WAIT_S: Final = 15.0
 _BACKOFF_START_S: Final = 0.25
 _BACKOFF_MAX_S: Final = 30.0
 _SWEEP_S: Final = 3600.0
+#: Settled (ACKed or REFUSEd) envelopes stay in the outbox this long, for inspection (link.md §3).
+_OUTBOX_KEEP_MS: Final = 7 * _DAY_MS
 #: A link with no message either way for this long is closed (peers redial on demand).
 _IDLE_S: Final = 30 * 60.0
 #: Per-link message rate (token bucket): beyond it the link is closed as abusive.
@@ -195,6 +197,7 @@ class Node:
             self._spawn(self._hold_relay_link(relay), f"relay-{relay.peer_id.short}")
         if self.mailbox is not None:
             self._spawn(self._sweep_mailbox(), "mailbox-sweep")
+        self._spawn(self._prune_outbox(), "outbox-prune")
         for service in set(self._services.values()):
             await service.start()
         log_event(_log, "node.started", peer=self.peer_id.short, did=self.peer_id.did)
@@ -350,6 +353,19 @@ class Node:
         while self.mailbox is not None:
             self.mailbox.expire()
             await asyncio.sleep(_SWEEP_S)
+
+    async def _prune_outbox(self) -> None:
+        """Hourly: drop envelopes settled more than a week ago, so the outbox does not grow forever."""
+        while not self._closing:
+            pruned: list[int] = []
+            prune = functools.partial(self._prune_before, self.clock_ms() - _OUTBOX_KEEP_MS, pruned)
+            await self.commit(Staged(writes=[prune]))
+            if pruned and pruned[0]:
+                log_event(_log, "outbox.pruned", items=pruned[0])
+            await asyncio.sleep(_SWEEP_S)
+
+    def _prune_before(self, cutoff_ms: int, pruned: list[int]) -> None:
+        pruned.append(self.store.prune_outbox(cutoff_ms))
 
     def _live(self, peer: PeerId) -> Relationship:
         rel = self.book.current(peer)

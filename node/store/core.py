@@ -170,6 +170,12 @@ class CoreTables:
         )
         return cursor.rowcount
 
+    def prune_outbox(self, before_ms: int) -> int:
+        """Forget envelopes ACKed (or REFUSEd) before ``before_ms``: they will never be resent."""
+        return self._db.execute(
+            "DELETE FROM outbox WHERE acked_ms IS NOT NULL AND acked_ms < ?", (before_ms,)
+        ).rowcount
+
     # -- inbox and replay windows ------------------------------------------------------------------
 
     def add_inbox(

@@ -1,0 +1,28 @@
+"""The outbox in a real SQLite file: settled envelopes are forgotten after a while, never pending ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from amity.node.store import Store
+from amity.node.store.core import OutboxItem
+
+PEER = b"P" * 32
+DAY = 86_400_000
+
+
+def test_prune_forgets_only_envelopes_settled_before_the_cutoff(tmp_path: Path) -> None:
+    with Store(tmp_path / "amity.db") as store:
+        with store.transaction():
+            for _ in range(4):
+                seq = store.next_seq(PEER)
+                store.add_outbox(OutboxItem(PEER, seq, "note", b"envelope %d" % seq, 0))
+            store.ack_outbox(PEER, [1, 2], 1 * DAY)  # settled long ago
+            store.ack_outbox(PEER, [3], 9 * DAY)  # settled recently; 4 is still pending
+        with store.transaction():
+            assert store.prune_outbox(10 * DAY - 7 * DAY) == 2
+        assert [item.seq for item in store.pending_outbox(PEER)] == [4]
+        with store.transaction():
+            assert store.prune_outbox(100 * DAY) == 1  # the pending one is never pruned
+            assert store.next_seq(PEER) == 5  # sequence numbers are never reused
+        assert [item.seq for item in store.pending_outbox(PEER)] == [4]
