@@ -69,6 +69,7 @@ class SessionLike(Protocol):
 
     state: SessionState
     peer: PeerId | None
+    peer_cert: LinkCert | None
     peer_extra: bytes
 
     def start(self) -> bytes: ...
@@ -160,7 +161,7 @@ class PlainSession:
             raise UsageError(f"handshake extra of {len(extra)} bytes; limit {MAX_EXTRA_BYTES}")
         self.initiator = initiator
         self.expected_peer = expected_peer
-        self._link_cert = link_cert
+        self._link_cert: LinkCert | None = link_cert
         self._extra = extra
         self._ephemeral = ephemeral_private
         self.state = SessionState.START
@@ -175,8 +176,11 @@ class PlainSession:
         return self._ephemeral
 
     def _own(self) -> bytes:
-        payload = handshake_payload(self._link_cert, self._extra)
-        return self._link_cert.link_public + _TAG + payload + _TAG
+        cert = self._link_cert
+        if cert is None:
+            raise StateError("the handshake is over")
+        payload = handshake_payload(cert, self._extra)
+        return cert.link_public + _TAG + payload + _TAG
 
     def receive_handshake(self, data: bytes, now_ms: int) -> bytes | None:
         if self.state is SessionState.START and not self.initiator:
@@ -187,13 +191,20 @@ class PlainSession:
             return self._ephemeral + self._own()
         if self.state is SessionState.AWAIT_RESPONSE:
             self._check_peer(data[_KEY_BYTES:], now_ms)
-            self.state = SessionState.ESTABLISHED
-            return self._own()
+            own = self._own()
+            self._established()
+            return own
         if self.state is SessionState.AWAIT_FINISH:
             self._check_peer(data, now_ms)
-            self.state = SessionState.ESTABLISHED
+            self._established()
             return None
         raise StateError(f"no handshake message is expected in state {self.state.value}")
+
+    def _established(self) -> None:
+        """As the real session: forget what only the handshake needed (a link lives for hours)."""
+        self.state = SessionState.ESTABLISHED
+        self._link_cert = self.expected_peer = None
+        self._extra = self._ephemeral = b""
 
     def _check_peer(self, data: bytes, now_ms: int) -> None:
         static, payload = data[:_KEY_BYTES], data[_KEY_BYTES + 16 : -16]

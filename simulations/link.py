@@ -158,6 +158,8 @@ class SimLink:
             # link keeps no copy of its own of the peer's id and card.
             shared = self._owner.shared
             self.peer = session.peer = shared.peer(session.peer)
+            if session.peer_cert is not None:
+                session.peer_cert = shared.link_cert(session.peer_cert)
             if session.peer_extra:
                 card = _card_or_none(shared, session.peer_extra)
                 if card is not None:

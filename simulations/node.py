@@ -61,13 +61,14 @@ from amity.protocol.relationship import (
     step,
 )
 from amity.protocol.relmessages import MSG_END, MSG_HELLO, decode_end, decode_hello
-from amity.protocol.replay import MAIL_POLICY, ReplayGuard
+from amity.protocol.replay import MAIL_POLICY
 from amity.protocol.termsmessages import TERMS_MESSAGE_TYPES
 from amity.simulations.context import NodeBehaviour, SimEnv, Staged
 from amity.simulations.crypto import make_keyring
 from amity.simulations.dialer import ENDPOINT_SCHEME, Dialer
 from amity.simulations.engine import Timer
 from amity.simulations.grants import GRANT_TYPES, SimGrants
+from amity.simulations.guard import SimReplayGuard
 from amity.simulations.link import SimLink
 from amity.simulations.mailbox import SimMailbox
 from amity.simulations.negotiations import SimTerms
@@ -161,7 +162,7 @@ class SimNode:
         self.behaviour = behaviour
         self.address = env.network.add_host(self, kind.value)
         self.endpoints = (f"{ENDPOINT_SCHEME}{self.address}",) if reachable else ()
-        self.guard = ReplayGuard(MAIL_POLICY)
+        self.guard = SimReplayGuard(MAIL_POLICY)
         self.links: dict[PeerId, list[SimLink]] = {}
         self.terms = SimTerms(self)
         self._grants: SimGrants | None = None

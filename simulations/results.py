@@ -12,7 +12,7 @@ import io
 import json
 import platform
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -181,36 +181,37 @@ def _csv(rows: list[list[object]]) -> str:
     return buffer.getvalue()
 
 
-def _negotiations_csv(world: MarketWorld) -> str:
-    rows: list[list[object]] = [
-        [
-            "visit", "person", "vendor", "person_profile", "vendor_policy", "offer",
-            "arrive_ms", "connected_ms", "offered_ms", "settled_ms", "connect_attempts",
-            "outcome", "person_state", "vendor_state", "rounds", "messages", "frames", "bytes",
-            "negotiation_id", "agreement_id",
-        ]
+def _negotiation_rows(world: MarketWorld) -> Iterator[list[object]]:
+    yield [
+        "visit", "person", "vendor", "person_profile", "vendor_policy", "offer",
+        "arrive_ms", "connected_ms", "offered_ms", "settled_ms", "connect_attempts",
+        "outcome", "person_state", "vendor_state", "rounds", "messages", "frames", "bytes",
+        "negotiation_id", "agreement_id",
     ]  # fmt: skip
     for v in world.visits:
-        rows.append(
-            [
-                v.index, v.person.name, v.vendor.name, v.profile, v.policy, v.offer,
-                v.arrive_ms, _blank(v.connected_ms), _blank(v.offered_ms), _blank(v.settled_ms),
-                v.attempts, v.outcome, v.person_state, v.vendor_state, v.rounds, v.messages,
-                v.frames, v.size_bytes, "" if v.negotiation_id is None else v.negotiation_id.hex(),
-                v.agreement_id,
-            ]
-        )  # fmt: skip
-    return _csv(rows)
+        yield [
+            v.index, v.person.name, v.vendor.name, v.profile, v.policy, v.offer,
+            v.arrive_ms, _blank(v.connected_ms), _blank(v.offered_ms), _blank(v.settled_ms),
+            v.attempts, v.outcome, v.person_state, v.vendor_state, v.rounds, v.messages,
+            v.frames, v.size_bytes, "" if v.negotiation_id is None else v.negotiation_id.hex(),
+            v.agreement_id,
+        ]  # fmt: skip
 
 
 def _blank(value: int | None) -> object:
     return "" if value is None else value
 
 
-def _events_csv(world: MarketWorld) -> str:
-    rows: list[list[object]] = [["time_ms", "node", "peer", "event", "detail"]]
-    rows += [[e.time_ms, e.node, e.peer, e.event, e.detail] for e in world.events]
-    return _csv(rows)
+def _event_rows(world: MarketWorld) -> Iterator[tuple[object, ...]]:
+    yield ("time_ms", "node", "peer", "event", "detail")
+    for e in world.events:
+        yield (e.time_ms, e.node, e.peer, e.event, e.detail)
+
+
+def _write_csv(path: Path, rows: Iterable[Sequence[object]]) -> None:
+    """Write ``rows`` as they come: a large run's events.csv is hundreds of megabytes."""
+    with path.open("w", encoding="utf-8", newline="") as file:
+        csv.writer(file, lineterminator="\n").writerows(rows)
 
 
 def _figure(stats: dict[str, Any], unit: str = "") -> str:
@@ -294,12 +295,12 @@ def write_results(world: MarketWorld, out_dir: Path, *, command: str) -> Path:
     folder = out_dir / result_dir_name(sc.name, world.seed, quick=sc.quick, crypto=world.crypto)
     folder.mkdir(parents=True, exist_ok=True)
     summary = summarise(world)
-    files = {
+    texts = {
         "summary.json": json.dumps(summary, indent=2, sort_keys=False) + "\n",
-        "negotiations.csv": _negotiations_csv(world),
-        "events.csv": _events_csv(world),
         "report.md": _report(summary, command),
     }
-    for name, text in files.items():
+    for name, text in texts.items():
         (folder / name).write_text(text, encoding="utf-8", newline="\n")
+    _write_csv(folder / "negotiations.csv", _negotiation_rows(world))
+    _write_csv(folder / "events.csv", _event_rows(world))
     return folder

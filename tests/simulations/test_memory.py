@@ -12,9 +12,10 @@ from amity.simulations.market import MarketWorld
 from amity.simulations.scenario import load_scenario
 
 #: tracemalloc's peak while the quick market (110 nodes, stand-in crypto) is built and run was
-#: 31 KiB per node when this was written (CPython 3.11), 69 KiB before nodes shared equal values.
+#: 28 KiB per node (CPython 3.11; 31 KiB before sessions shared the peer's certificate and replay
+#: guards kept nonces compactly, 69 KiB before nodes shared equal values).
 #: The bound leaves room for drift, not for a doubling.
-MAX_BYTES_PER_NODE = 48 * 1024
+MAX_BYTES_PER_NODE = 40 * 1024
 
 
 @pytest.fixture(scope="module")
