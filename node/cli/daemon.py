@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import getpass
 import os
+import random
 import socket
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from amity.node.cli.client import add_home_option, home_from
@@ -118,11 +120,42 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Where the kernel picks ports for outgoing connections (Linux default; IANA's starts at 49152).
+_EPHEMERAL_DEFAULT = (32768, 60999)
+_LOWEST_FIXED_PORT = 10_000
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="ascii")
+        low, high = (int(part) for part in text.split())
+    except (OSError, ValueError):
+        return _EPHEMERAL_DEFAULT
+    return low, high
+
+
 def _with_free_port(listen: str) -> str:
+    """``listen`` with port 0 replaced by a free port that will stay free for restarts.
+
+    A port the kernel hands out for port 0 lies in its ephemeral range, where any outgoing
+    connection may take it while the node is stopped, so a restart could not bind it again. So
+    the port is drawn below that range (and below 49152), and bound once to check it is free.
+    """
     host, port = parse_hostport(listen, "--listen")
     if port:
         return listen
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    top = min(_ephemeral_range()[0], 49152)
+    draw = random.SystemRandom()
+    for _ in range(64 if top > _LOWEST_FIXED_PORT else 0):
+        candidate = draw.randrange(_LOWEST_FIXED_PORT, top)
+        with socket.socket(family) as probe:
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                continue
+        return f"{host}:{candidate}"
+    with socket.socket(family) as probe:  # nothing free below the range: take what the kernel gives
         probe.bind((host, 0))
         return f"{host}:{probe.getsockname()[1]}"
 
