@@ -6,13 +6,21 @@ mode (no wall-clock time, no local path), so the same inputs write byte-identica
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 from amity.protocol.receipts import MSG_RECEIPT
 from amity.simulations.lifecycle import GrantRow, LifecycleWorld
-from amity.simulations.results import _csv, _nearest_rank, _rate, result_dir_name, run_header
+from amity.simulations.results import (
+    blank,
+    nearest_rank,
+    rate,
+    result_folder,
+    run_header,
+    write_csv,
+    write_texts,
+)
 
 __all__ = ["RESULT_FILES", "summarise", "write_results"]
 
@@ -26,8 +34,8 @@ def _quantiles(values: list[int]) -> dict[str, int | None]:
         return {"count": 0, "p50": None, "p90": None, "max": None}
     return {
         "count": len(ordered),
-        "p50": _nearest_rank(ordered, 50),
-        "p90": _nearest_rank(ordered, 90),
+        "p50": nearest_rank(ordered, 50),
+        "p90": nearest_rank(ordered, 90),
         "max": ordered[-1],
     }
 
@@ -66,12 +74,12 @@ def summarise(world: LifecycleWorld) -> dict[str, Any]:
             "to_breaching_vendors": len(breaching),
             "outcomes": {name: sum(r.outcome == name for r in rows) for name in _OUTCOMES},
         },
-        "delivery_rate": _rate(len(delivered), len(rows)),
-        "deletion_receipt_rate": _rate(len(deleted), len(rows)),
-        "deletion_receipt_rate_honest": _rate(
+        "delivery_rate": rate(len(delivered), len(rows)),
+        "deletion_receipt_rate": rate(len(deleted), len(rows)),
+        "deletion_receipt_rate_honest": rate(
             sum(r.deleted_ms is not None for r in honest), len(honest)
         ),
-        "deletion_receipt_rate_of_ended_grants": _rate(
+        "deletion_receipt_rate_of_ended_grants": rate(
             sum(r.deleted_ms is not None for r in ended), len(ended)
         ),
         "issue_to_delivery_receipt_ms": _quantiles(
@@ -136,28 +144,19 @@ def summarise(world: LifecycleWorld) -> dict[str, Any]:
     }
 
 
-def _blank(value: int | None) -> object:
-    return "" if value is None else value
-
-
-def _grants_csv(rows: list[GrantRow]) -> str:
-    table: list[list[object]] = [
-        [
-            "grant", "person", "vendor", "vendor_breaches", "grant_id", "issued_ms", "ends_ms",
-            "received_ms", "received_via", "delivery_receipt_ms", "deletion_receipt_ms",
-            "deletion_reason", "left_behind", "outcome",
-        ]
+def _grants_rows(rows: list[GrantRow]) -> Iterator[list[object]]:
+    yield [
+        "grant", "person", "vendor", "vendor_breaches", "grant_id", "issued_ms", "ends_ms",
+        "received_ms", "received_via", "delivery_receipt_ms", "deletion_receipt_ms",
+        "deletion_reason", "left_behind", "outcome",
     ]  # fmt: skip
     for r in rows:
-        table.append(
-            [
-                r.index, r.person.name, r.vendor.name, r.vendor_breaches, r.grant_id.hex(),
-                r.issued_ms, r.ends_ms, _blank(r.received_ms), r.received_via,
-                _blank(r.delivered_ms), _blank(r.deleted_ms), r.deletion_reason, r.left_behind,
-                r.outcome,
-            ]
-        )  # fmt: skip
-    return _csv(table)
+        yield [
+            r.index, r.person.name, r.vendor.name, r.vendor_breaches, r.grant_id.hex(),
+            r.issued_ms, r.ends_ms, blank(r.received_ms), r.received_via,
+            blank(r.delivered_ms), blank(r.deleted_ms), r.deletion_reason, r.left_behind,
+            r.outcome,
+        ]  # fmt: skip
 
 
 def _ms(stats: dict[str, int | None]) -> str:
@@ -249,15 +248,8 @@ def _report(s: dict[str, Any], command: str) -> str:
 
 def write_results(world: LifecycleWorld, out_dir: Path, *, command: str) -> Path:
     """Write the result files into ``out_dir/<scenario>-seed<N>…/``; returns that folder."""
-    sc = world.scenario
-    folder = out_dir / result_dir_name(sc.name, world.seed, quick=sc.quick, crypto=world.crypto)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = result_folder(world, out_dir)
     summary = summarise(world)
-    files = {
-        "summary.json": json.dumps(summary, indent=2) + "\n",
-        "grants.csv": _grants_csv(world.grants),
-        "report.md": _report(summary, command),
-    }
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8", newline="\n")
+    write_texts(folder, summary, {"report.md": _report(summary, command)})
+    write_csv(folder / "grants.csv", _grants_rows(world.grants))
     return folder

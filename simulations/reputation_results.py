@@ -7,15 +7,13 @@ byte-identical files (tests/simulations checks it).
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 from amity.simulations.attackers import ThreatModel
 from amity.simulations.reputation import ReputationWorld, RoundRow, metrics
-from amity.simulations.results import result_dir_name, run_header
+from amity.simulations.results import rate, result_folder, run_header, write_csv, write_texts
 
 __all__ = ["RESULT_FILES", "summarise", "write_results"]
 
@@ -47,10 +45,6 @@ _EIGENTRUST: Final = {
 
 def _round4(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
-
-
-def _fraction(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def summarise(world: ReputationWorld) -> dict[str, Any]:
@@ -118,26 +112,19 @@ def summarise(world: ReputationWorld) -> dict[str, Any]:
     }
 
 
-def _rounds_csv(rows: list[RoundRow]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        [
-            "round", "fraction_on", "fraction_off", "grants_on", "breached_on", "malicious_on",
-            "abstained_on", "grants_off", "breached_off", "malicious_off", "attestations",
-            "trust_computations",
-        ]
-    )  # fmt: skip
+def _rounds_rows(rows: list[RoundRow]) -> Iterator[list[object]]:
+    yield [
+        "round", "fraction_on", "fraction_off", "grants_on", "breached_on", "malicious_on",
+        "abstained_on", "grants_off", "breached_off", "malicious_off", "attestations",
+        "trust_computations",
+    ]  # fmt: skip
     for r in rows:
-        on, off = _fraction(r.breached_on, r.grants_on), _fraction(r.breached_off, r.grants_off)
-        writer.writerow(
-            [
-                r.round, "" if on is None else on, "" if off is None else off, r.grants_on,
-                r.breached_on, r.malicious_on, r.abstained_on, r.grants_off, r.breached_off,
-                r.malicious_off, r.attestations, r.trust_computations,
-            ]
-        )  # fmt: skip
-    return buffer.getvalue()
+        on, off = rate(r.breached_on, r.grants_on), rate(r.breached_off, r.grants_off)
+        yield [
+            r.round, "" if on is None else on, "" if off is None else off, r.grants_on,
+            r.breached_on, r.malicious_on, r.abstained_on, r.grants_off, r.breached_off,
+            r.malicious_off, r.attestations, r.trust_computations,
+        ]  # fmt: skip
 
 
 def _shown(value: float | None) -> str:
@@ -233,8 +220,8 @@ def _report(summary: dict[str, Any], rows: list[RoundRow], command: str) -> str:
     ]  # fmt: skip
     for r in rows:
         lines.append(
-            f"| {r.round} | {_shown(_fraction(r.breached_on, r.grants_on))} | "
-            f"{_shown(_fraction(r.breached_off, r.grants_off))} | {r.grants_on} | "
+            f"| {r.round} | {_shown(rate(r.breached_on, r.grants_on))} | "
+            f"{_shown(rate(r.breached_off, r.grants_off))} | {r.grants_on} | "
             f"{r.abstained_on} |"
         )
     lines += ["", *_eigentrust(s)]
@@ -247,16 +234,9 @@ def _report(summary: dict[str, Any], rows: list[RoundRow], command: str) -> str:
 
 def write_results(world: ReputationWorld, out_dir: Path, *, command: str) -> Path:
     """Write the result files into ``out_dir/<scenario>-seed<N>…/``; returns that folder."""
-    sc = world.scenario
-    folder = out_dir / result_dir_name(sc.name, world.seed, quick=sc.quick, crypto=world.crypto)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = result_folder(world, out_dir)
     summary = summarise(world)
     rows = world.rows[: world.rounds_done]
-    files = {
-        "summary.json": json.dumps(summary, indent=2) + "\n",
-        "rounds.csv": _rounds_csv(rows),
-        "report.md": _report(summary, rows, command),
-    }
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8", newline="\n")
+    write_texts(folder, summary, {"report.md": _report(summary, rows, command)})
+    write_csv(folder / "rounds.csv", _rounds_rows(rows))
     return folder

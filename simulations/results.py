@@ -8,7 +8,6 @@ inputs write byte-identical files (tests/simulations checks it).
 from __future__ import annotations
 
 import csv
-import io
 import json
 import platform
 import statistics
@@ -41,7 +40,7 @@ def _stats(values: Sequence[int]) -> dict[str, float | int | None]:
     if not values:
         return {"count": 0, "mean": None, "median": None, "p95": None, "max": None}
     ordered = sorted(values)
-    p95 = _nearest_rank(ordered, 95)
+    p95 = nearest_rank(ordered, 95)
     return {
         "count": len(ordered),
         "mean": round(statistics.fmean(ordered), 3),
@@ -51,11 +50,12 @@ def _stats(values: Sequence[int]) -> dict[str, float | int | None]:
     }
 
 
-def _nearest_rank(ordered: Sequence[int], percent: int) -> int:
+def nearest_rank(ordered: Sequence[int], percent: int) -> int:
     return ordered[max(0, -(-percent * len(ordered) // 100) - 1)]
 
 
-def _rate(part: int, whole: int) -> float | None:
+def rate(part: int, whole: int) -> float | None:
+    """``part / whole`` to 4 places; None when there is no whole."""
     return round(part / whole, 4) if whole else None
 
 
@@ -99,7 +99,7 @@ def summarise(world: MarketWorld) -> dict[str, Any]:
                 "vendor_policy": policy,
                 "visits": len(group),
                 "agreed": len(done),
-                "agreement_rate": _rate(len(done), len(group)),
+                "agreement_rate": rate(len(done), len(group)),
                 "outcomes": {n: c for n in _OUTCOMES if (c := sum(v.outcome == n for v in group))},
                 "mean_rounds": _stats([v.rounds for v in group if v.settled_ms is not None])[
                     "mean"
@@ -113,8 +113,8 @@ def summarise(world: MarketWorld) -> dict[str, Any]:
         "population": {"persons": sc.persons, "vendors": sc.vendors, "visits": len(visits)},
         "outcomes": outcomes,
         "negotiations": len(offered),
-        "agreement_rate": _rate(len(agreed), len(visits)),
-        "agreement_rate_of_negotiations": _rate(len(agreed), len(offered)),
+        "agreement_rate": rate(len(agreed), len(visits)),
+        "agreement_rate_of_negotiations": rate(len(agreed), len(offered)),
         "rounds_per_agreement": _stats([v.rounds for v in agreed]),
         "messages_per_agreement": _stats([v.messages for v in agreed]),
         "frames_per_agreement": _stats([v.frames for v in agreed]),
@@ -165,20 +165,13 @@ def metrics(world: MarketWorld) -> dict[str, float]:
         figures["messages_per_agreement"] = statistics.fmean(v.messages for v in agreed)
         figures["frames_per_agreement"] = statistics.fmean(v.frames for v in agreed)
         figures["p50_time_to_agreement_ms"] = float(statistics.median(times))
-        figures["p95_time_to_agreement_ms"] = float(_nearest_rank(times, 95))
+        figures["p95_time_to_agreement_ms"] = float(nearest_rank(times, 95))
     return figures
 
 
 def _since(visit: Visit, start_ms: int | None) -> int:
     assert visit.settled_ms is not None and start_ms is not None
     return visit.settled_ms - start_ms
-
-
-def _csv(rows: list[list[object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def _negotiation_rows(world: MarketWorld) -> Iterator[list[object]]:
@@ -191,14 +184,15 @@ def _negotiation_rows(world: MarketWorld) -> Iterator[list[object]]:
     for v in world.visits:
         yield [
             v.index, v.person.name, v.vendor.name, v.profile, v.policy, v.offer,
-            v.arrive_ms, _blank(v.connected_ms), _blank(v.offered_ms), _blank(v.settled_ms),
+            v.arrive_ms, blank(v.connected_ms), blank(v.offered_ms), blank(v.settled_ms),
             v.attempts, v.outcome, v.person_state, v.vendor_state, v.rounds, v.messages,
             v.frames, v.size_bytes, "" if v.negotiation_id is None else v.negotiation_id.hex(),
             v.agreement_id,
         ]  # fmt: skip
 
 
-def _blank(value: int | None) -> object:
+def blank(value: int | None) -> object:
+    """A CSV cell: empty for a missing value."""
     return "" if value is None else value
 
 
@@ -208,7 +202,7 @@ def _event_rows(world: MarketWorld) -> Iterator[tuple[object, ...]]:
         yield (e.time_ms, e.node, e.peer, e.event, e.detail)
 
 
-def _write_csv(path: Path, rows: Iterable[Sequence[object]]) -> None:
+def write_csv(path: Path, rows: Iterable[Sequence[object]]) -> None:
     """Write ``rows`` as they come: a large run's events.csv is hundreds of megabytes."""
     with path.open("w", encoding="utf-8", newline="") as file:
         csv.writer(file, lineterminator="\n").writerows(rows)
@@ -289,18 +283,26 @@ def _report(summary: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-def write_results(world: MarketWorld, out_dir: Path, *, command: str) -> Path:
-    """Write the four result files into ``out_dir/<scenario>-seed<N>…/``; returns that folder."""
+def result_folder(world: Any, out_dir: Path) -> Path:
+    """``out_dir/<scenario>-seed<N>[-quick][-standin]/``, made if need be, for any kind's world."""
     sc = world.scenario
     folder = out_dir / result_dir_name(sc.name, world.seed, quick=sc.quick, crypto=world.crypto)
     folder.mkdir(parents=True, exist_ok=True)
-    summary = summarise(world)
-    texts = {
-        "summary.json": json.dumps(summary, indent=2, sort_keys=False) + "\n",
-        "report.md": _report(summary, command),
-    }
-    for name, text in texts.items():
+    return folder
+
+
+def write_texts(folder: Path, summary: dict[str, Any], texts: dict[str, str]) -> None:
+    """``summary.json`` and the other text files of a run, with Unix newlines on every OS."""
+    files = {"summary.json": json.dumps(summary, indent=2) + "\n", **texts}
+    for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8", newline="\n")
-    _write_csv(folder / "negotiations.csv", _negotiation_rows(world))
-    _write_csv(folder / "events.csv", _event_rows(world))
+
+
+def write_results(world: MarketWorld, out_dir: Path, *, command: str) -> Path:
+    """Write the four result files into ``out_dir/<scenario>-seed<N>…/``; returns that folder."""
+    folder = result_folder(world, out_dir)
+    summary = summarise(world)
+    write_texts(folder, summary, {"report.md": _report(summary, command)})
+    write_csv(folder / "negotiations.csv", _negotiation_rows(world))
+    write_csv(folder / "events.csv", _event_rows(world))
     return folder
