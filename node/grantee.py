@@ -22,14 +22,12 @@ from amity.node.services import Outgoing, Staged
 from amity.node.store import Store
 from amity.protocol.agreement import Agreement
 from amity.protocol.claims import DerivedClaim
-from amity.protocol.delivery import open_delivery
-from amity.protocol.encoding import decode, expect_array, expect_bytes
+from amity.protocol.delivery import delivery_link_key, open_delivery
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import (
     AmityError,
     GrantPartyError,
     NoGrantError,
-    SchemaError,
     format_time_ms,
 )
 from amity.protocol.grants import Grant, Revocation
@@ -129,10 +127,7 @@ class Grantee:
     def on_deliver(self, envelope: Envelope, now_ms: int) -> Staged:
         """``grant.deliver``: open it with the link key it names, then hold (or re-receipt) it."""
         me = self.node.keyring.identity
-        fields = expect_array(decode(envelope.body, max_bytes=1 << 18), "grant.deliver body")
-        if len(fields) < 2:
-            raise SchemaError("grant.deliver body: too few fields")
-        link = expect_bytes(fields[1], "grant.deliver link key", size=32)
+        link = delivery_link_key(envelope.body)
         key = self.node.keyring.find_link_key(link, now_ms) or self.node.keyring.current(now_ms)[0]
         delivery = open_delivery(
             envelope.body, grantor=envelope.sender, grantee=me.peer_id, link_key=key, now_ms=now_ms

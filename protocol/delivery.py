@@ -47,6 +47,7 @@ __all__ = [
     "BOX_OVERHEAD_BYTES",
     "Delivery",
     "deliver",
+    "delivery_link_key",
     "open_delivery",
 ]
 
@@ -124,15 +125,24 @@ def deliver(
     return encode([GRANTS_VERSION, link_public, ephemeral_public + boxed])
 
 
+def _read_deliver(body: bytes) -> tuple[bytes, Value]:
+    _, link_public, box = read_body(
+        body, "grant.deliver body", arity=3, max_bytes=MAX_DELIVER_BODY_BYTES
+    )
+    return expect_bytes(link_public, "grant.deliver link key", size=LINK_KEY_BYTES), box
+
+
+def delivery_link_key(body: bytes) -> bytes:
+    """The public link key a ``grant.deliver`` body is sealed to: which private key opens it."""
+    return _read_deliver(body)[0]
+
+
 def open_delivery(
     body: bytes, *, grantor: PeerId, grantee: PeerId, link_key: LinkKey, now_ms: int
 ) -> Delivery:
     """Decrypt a ``grant.deliver`` body and check everything, in the order of §5.2."""
     check_time(now_ms, "now_ms")
-    _, link_public, box = read_body(
-        body, "grant.deliver body", arity=3, max_bytes=MAX_DELIVER_BODY_BYTES
-    )
-    link = expect_bytes(link_public, "grant.deliver link key", size=LINK_KEY_BYTES)
+    link, box = _read_deliver(body)
     if link != link_key.public:
         raise SealKeyError(
             f"delivery is sealed to link key {link.hex()[:12]}, not to this node's "

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from amity.protocol.agreement import Agreement
-from amity.protocol.delivery import MSG_DELIVER, deliver, open_delivery
-from amity.protocol.encoding import decode, expect_array, expect_bytes
+from amity.protocol.delivery import MSG_DELIVER, deliver, delivery_link_key, open_delivery
 from amity.protocol.envelope import Envelope
-from amity.protocol.errors import GrantPartyError, SchemaError, StateError
+from amity.protocol.errors import GrantPartyError, StateError
 from amity.protocol.grants import GRANT_ID_BYTES, MSG_REVOKE, Grant, Onward, Revocation
 from amity.protocol.holder import (
     CancelTimer,
@@ -50,7 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["GRANT_TYPES", "IssuedGrant", "SimGrants"]
 
 GRANT_TYPES: Final = frozenset({MSG_DELIVER, MSG_REVOKE, MSG_RECEIPT})
-_MAX_DELIVER_BYTES: Final = 1 << 18
 
 
 @dataclass(slots=True)
@@ -167,10 +165,7 @@ class SimGrants:
 
     def _on_deliver(self, envelope: Envelope, now_ms: int) -> Staged:
         keyring = self.node.keyring
-        fields = expect_array(decode(envelope.body, max_bytes=_MAX_DELIVER_BYTES), "grant.deliver")
-        if len(fields) < 2:
-            raise SchemaError("grant.deliver body: too few fields")
-        link = expect_bytes(fields[1], "grant.deliver link key", size=32)
+        link = delivery_link_key(envelope.body)
         key = keyring.find_link_key(link, now_ms) or keyring.current(now_ms)[0]
         delivery = open_delivery(
             envelope.body,
