@@ -38,6 +38,7 @@ __all__ = [
     "Session",
     "handshake_payload",
     "check_handshake_payload",
+    "check_session_args",
 ]
 
 PROLOGUE: Final = b"amity/1"
@@ -99,10 +100,7 @@ class Session:
         expected_peer: PeerId | None = None,
         extra: bytes = b"",
     ) -> None:
-        if link_cert.link_public != link_key.public:
-            raise UsageError("the link certificate is for another link key")
-        if len(extra) > MAX_EXTRA_BYTES:
-            raise UsageError(f"handshake extra of {len(extra)} bytes; limit {MAX_EXTRA_BYTES}")
+        check_session_args(link_key, link_cert, extra)
         self.initiator = initiator
         self.expected_peer = expected_peer
         self._link_cert = link_cert
@@ -241,6 +239,14 @@ class Session:
 def handshake_payload(link_cert: LinkCert, extra: bytes) -> bytes:
     """Messages 2 and 3 carry ``[version, link_cert, extra]``. See spec/session.md §4."""
     return encode([SESSION_VERSION, link_cert.encoded, extra])
+
+
+def check_session_args(link_key: LinkKey, link_cert: LinkCert, extra: bytes) -> None:
+    """What a session (or a stand-in for one) is given: a cert for its key, extra within limits."""
+    if link_cert.link_public != link_key.public:
+        raise UsageError("the link certificate is for another link key")
+    if len(extra) > MAX_EXTRA_BYTES:
+        raise UsageError(f"handshake extra of {len(extra)} bytes; limit {MAX_EXTRA_BYTES}")
 
 
 def check_handshake_payload(

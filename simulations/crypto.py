@@ -36,10 +36,10 @@ from amity.protocol.keyring import Keyring
 from amity.protocol.linkcert import LinkCert, LinkKey
 from amity.protocol.session import (
     FRAME_PAYLOAD_BYTES,
-    MAX_EXTRA_BYTES,
     Session,
     SessionState,
     check_handshake_payload,
+    check_session_args,
     handshake_payload,
 )
 
@@ -155,10 +155,7 @@ class PlainSession:
         expected_peer: PeerId | None = None,
         extra: bytes = b"",
     ) -> None:
-        if link_cert.link_public != link_key.public:
-            raise UsageError("the link certificate is for another link key")
-        if len(extra) > MAX_EXTRA_BYTES:
-            raise UsageError(f"handshake extra of {len(extra)} bytes; limit {MAX_EXTRA_BYTES}")
+        check_session_args(link_key, link_cert, extra)
         self.initiator = initiator
         self.expected_peer = expected_peer
         self._link_cert: LinkCert | None = link_cert
