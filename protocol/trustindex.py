@@ -21,10 +21,10 @@ from amity.protocol.identity import PeerId
 from amity.protocol.trust import TrustResult, check_parameters, solve
 from amity.protocol.trustgraph import COLUMN, Floats, Ints, TrustGraph, check_direct, graph_of
 
-__all__ = ["TrustState"]
+__all__ = ["COMPACT_AFTER", "TrustState"]
 
 #: Rebuild the arrays once this many pair slots or peers are left empty by removals.
-_COMPACT_AFTER = 1024
+COMPACT_AFTER = 1024
 
 
 def _grown(array: Ints, size: int) -> Ints:
@@ -52,8 +52,18 @@ class TrustState:
         damping: float = 0.15,
         max_iterations: int = 100,
         epsilon: float = 1e-12,
+        compact_after: int = COMPACT_AFTER,
     ) -> None:
         check_parameters(owner, damping, max_iterations, epsilon)
+        if (
+            isinstance(compact_after, bool)
+            or not isinstance(compact_after, int)
+            or compact_after < 0
+        ):
+            raise UsageError("compact_after is an int >= 0")
+        self._compact_after = compact_after
+        #: How often removals made the arrays be rebuilt (a figure for tests and benchmarks).
+        self.compactions = 0
         self._owner = owner
         self._damping = damping
         self._max_iterations = max_iterations
@@ -139,7 +149,7 @@ class TrustState:
         self._cached = None
         empty_slots = self._slots - len(self._pair_ids)
         empty_peers = int(np.count_nonzero(self._mentions[: len(self._peers)] == 0))
-        if max(empty_slots, empty_peers) > max(_COMPACT_AFTER, len(self._pair_ids)):
+        if max(empty_slots, empty_peers) > max(self._compact_after, len(self._pair_ids)):
             self._compact()
         return True
 
@@ -200,6 +210,7 @@ class TrustState:
 
     def _compact(self) -> None:
         """Rebuild the arrays without the peers and pairs removals emptied; keep the scores."""
+        self.compactions += 1
         old_index, old_last = self._index, self._last
         self._adopt(graph_of(self._owner, self._held, self._direct))
         if old_last is not None:
