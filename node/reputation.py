@@ -88,9 +88,7 @@ class ReputationService:
         self.node = node
         self.grants = grants
         self.policy = ReputationPolicy.decode(node.store.get_meta(POLICY_KEY))
-        #: Every attestation held, decoded once, by id.
-        self.held: dict[bytes, Attestation] = {}
-        #: The same attestations as a trust graph, updated in place (spec/reputation.md §4.7).
+        #: Every attestation held, decoded once, as a trust graph updated in place (§4.7).
         self.trust = TrustState(node.peer_id)
         self._direct: set[PeerId] | None = None
         self.result: TrustResult | None = None
@@ -124,7 +122,7 @@ class ReputationService:
         loop = asyncio.get_running_loop()
         self._loop_task = loop.create_task(self._run(), name="reputation-loop")
         self._watch_task = loop.create_task(self._watch(), name="reputation-watch")
-        log_event(_log, "reputation.resumed", held=len(self.held), expired=dropped)
+        log_event(_log, "reputation.resumed", held=len(self.trust), expired=dropped)
 
     async def stop(self) -> None:
         tasks = [t for t in (self._loop_task, self._watch_task) if t is not None]
@@ -182,18 +180,11 @@ class ReputationService:
 
     def hold(self, attestation: Attestation) -> bool:
         """Count ``attestation`` from now on; False if it was held already."""
-        aid = attestation.attestation_id
-        if aid in self.held:
-            return False
-        self.held[aid] = attestation
-        self.trust.add(attestation)
-        return True
+        return self.trust.add(attestation)
 
     def evaluate(self) -> TrustResult:
         """Recompute local trust; publish who is newly cut off (or restored), act on the policy."""
         now = self.node.clock_ms()
-        for aid in [aid for aid, a in self.held.items() if a.expires_ms <= now]:
-            del self.held[aid]
         direct = self.direct()
         if direct != self._direct:
             self.trust.set_direct(direct)
@@ -424,7 +415,7 @@ class ReputationService:
                 hint=RebuttalMismatchError.code,
             )
         aid = attestation.attestation_id
-        if aid not in self.held:
+        if aid not in self.trust:
             raise UnknownAttestationError(
                 f"this node holds no attestation {aid.hex()[:16]}…; nothing to attach it to",
                 hint=UnknownAttestationError.code,

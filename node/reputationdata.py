@@ -33,7 +33,7 @@ def label(node: Node, peer: PeerId) -> str:
 
 def attestation_json(service: ReputationService, row: AttestationRow) -> dict[str, Any]:
     node = service.node
-    attestation = service.held.get(row.attestation_id) or Attestation.decode(row.encoded)
+    attestation = service.trust.get(row.attestation_id) or Attestation.decode(row.encoded)
     rebuttals = []
     for encoded in node.store.rebuttals(row.attestation_id):
         try:
@@ -142,7 +142,7 @@ def overview_json(service: ReputationService) -> dict[str, Any]:
     peers.sort(key=lambda p: (-result.score(p), p.key))
     return {
         "owner": node.peer_id.did,
-        "held": len(service.held),
+        "held": len(service.trust),
         "pretrusted": [p.did for p in result.pretrusted],
         "iterations": result.iterations,
         "converged": result.converged,

@@ -102,6 +102,10 @@ class TrustState:
     def __contains__(self, attestation_id: object) -> bool:
         return attestation_id in self._held
 
+    def get(self, attestation_id: bytes) -> Attestation | None:
+        """The counted attestation with this id, or None."""
+        return self._held.get(attestation_id)
+
     def add(self, attestation: Attestation) -> bool:
         """Count a decoded attestation; False if one with the same id is already counted."""
         if not isinstance(attestation, Attestation):
