@@ -25,23 +25,16 @@ from amity.node.grants import GrantsService
 from amity.node.logs import log_event
 from amity.node.reputationpolicy import POLICY_KEY, ReputationPolicy
 from amity.node.services import Outgoing, Staged
-from amity.node.sharing import (
-    RECEIVED,
-    ShareMode,
-    SharePolicy,
-    select,
-)
+from amity.node.sharing import RECEIVED, ShareMode, SharePolicy, policy_of, select
 from amity.node.store import AttestationRow, IssuedGrantRow, SharePolicyRow
 from amity.node.terms import TermsService
 from amity.protocol.attestation import Attestation
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import (
     AmityError,
-    AttestationExpiredError,
     CutOffError,
     NotFoundError,
     RebuttalMismatchError,
-    ReputationQuotaError,
     UnknownAttestationError,
 )
 from amity.protocol.identity import PeerId
@@ -51,15 +44,14 @@ from amity.protocol.reputationmessages import (
     MSG_SHARE,
     QUERY_ID_BYTES,
     REPUTATION_MESSAGE_TYPES,
-    SharedItem,
     decode_query,
     decode_rebut,
     decode_share,
     encode_query,
     encode_share,
     pack_items,
-    read_item,
 )
+from amity.protocol.sharing import accept_share
 from amity.protocol.trust import TrustResult
 from amity.protocol.trustindex import TrustState
 
@@ -270,7 +262,7 @@ class ReputationService:
     def share_policy(self, peer: PeerId) -> SharePolicy:
         for row in self.node.store.share_policies():
             if row.peer_id == peer.key:
-                return SharePolicy.from_row(row)
+                return policy_of(row)
         return SharePolicy()
 
     async def set_share_policy(self, peer: PeerId, policy: SharePolicy) -> None:
@@ -290,7 +282,7 @@ class ReputationService:
         staged = Staged()
         for row in self.node.store.share_policies():
             peer = PeerId(row.peer_id)
-            policy = SharePolicy.from_row(row)
+            policy = policy_of(row)
             if policy.mode is ShareMode.NONE or not self.is_connected(peer):
                 continue
             chosen = select(self.node.store, row.peer_id, policy, now)
@@ -335,22 +327,17 @@ class ReputationService:
     def _on_share(self, envelope: Envelope, now: int) -> Staged:
         share = decode_share(envelope.body)
         sender = envelope.sender
-        kept: list[SharedItem] = []
-        for raw in share.items:
-            try:
-                item = read_item(raw, now)
-            except AttestationExpiredError:
-                log_event(_log, "reputation.expired_item", peer=sender.short)
-                continue
-            if item.attestation.attester != self.node.peer_id:  # ours, back again: nothing new
-                kept.append(item)
         store = self.node.store
-        if store.count_from(sender.key) + len(kept) > self.policy.max_received_per_peer:
-            raise ReputationQuotaError(
-                f"this node keeps at most {self.policy.max_received_per_peer} attestations from "
-                "one peer; it holds that many from you",
-                hint=ReputationQuotaError.code,
-            )
+        accepted = accept_share(
+            share,
+            owner=self.node.peer_id,
+            now_ms=now,
+            held_from_sender=store.count_from(sender.key),
+            max_from_sender=self.policy.max_received_per_peer,
+        )
+        if accepted.expired:
+            log_event(_log, "reputation.expired_item", peer=sender.short, items=accepted.expired)
+        kept = accepted.items
         writes = []
         for item in kept:
             a = item.attestation
