@@ -131,11 +131,11 @@ class Attestation:
     signed_bytes: bytes = field(repr=False)
     signature: bytes = field(repr=False)
     encoded: bytes = field(repr=False)
+    #: What a rebuttal cites and what a node deduplicates by (§2.3).
+    attestation_id: bytes = field(init=False, repr=False, compare=False)
 
-    @property
-    def attestation_id(self) -> bytes:
-        """What a rebuttal cites and what a node deduplicates by (§2.3)."""
-        return attestation_id_of(self.signed_bytes)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attestation_id", attestation_id_of(self.signed_bytes))
 
     @classmethod
     def issue(

@@ -10,6 +10,7 @@ See spec/terms.md.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -354,7 +355,18 @@ class TermsDocument:
 
     @classmethod
     def decode(cls, data: bytes) -> TermsDocument:
-        """Read and check a document against its vocabulary: nothing but AmityError on any input."""
+        """Read and check a document against its vocabulary: nothing but AmityError on any input.
+
+        A node reads the same few documents over and over (every agreement and attestation
+        carries one), so the last ones read are remembered: the result is a pure function of
+        the bytes, frozen and compared by value. A defect is raised again each time.
+        """
+        if cls is not TermsDocument or type(data) is not bytes:
+            return cls._decode(data)
+        return _decode_terms(data)
+
+    @classmethod
+    def _decode(cls, data: bytes) -> TermsDocument:
         clauses, title, text, version = cls._read(data)
         return cls(clauses, title, text, version)
 
@@ -530,3 +542,8 @@ def roster_entry(name: str) -> RosterEntry:
 def roster_name(document: TermsDocument) -> str | None:
     """The roster name of ``document`` if it is exactly a roster document (same terms id)."""
     return next((e.name for e in ROSTER.values() if e.document.terms_id == document.terms_id), None)
+
+
+@functools.lru_cache(maxsize=256)
+def _decode_terms(data: bytes) -> TermsDocument:
+    return TermsDocument._decode(data)
