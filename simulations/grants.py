@@ -6,13 +6,16 @@ service reached, seals the values to the grantee's certified link key
 opens the delivery with its link key and drives :mod:`amity.protocol.holder` for each grant it
 holds: hold, delivery receipt, deletion at expiry or revocation, signed deletion receipt. A node
 made with ``keep_data`` breaks its word as ``amity run --misbehave keep-data`` does: its deletion
-timers never fire, so no deletion receipt goes back. See spec/grants.md §4-§8.
+timers never fire, so no deletion receipt goes back. ``on_held`` is the owner's software hearing of
+each grant the node newly holds, once it is committed, as the daemon publishes ``grant.received``
+on its event stream; what the owner then does with the values is outside the protocol (see
+:class:`~amity.simulations.behaviour.OnwardSharer`). See spec/grants.md §4-§8.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -71,6 +74,8 @@ class SimGrants:
     def __init__(self, node: SimNode, *, keep_data: bool = False) -> None:
         self.node = node
         self.keep_data = keep_data
+        #: Called with each holding this node newly holds, after its commit (the owner's software).
+        self.on_held: Callable[[Holding], None] | None = None
         self.issued: dict[bytes, IssuedGrant] = {}
         self.held: dict[bytes, Holding] = {}
         self._timers: dict[bytes, tuple[str, Timer]] = {}
@@ -238,6 +243,9 @@ class SimGrants:
                     staged.after.append(
                         functools.partial(self._record, "grant.deleted", holding.grant.grantor, gid)
                     )
+                elif before is None and self.on_held is not None:
+                    # Only a holding that is HELD reaches here: a new one, with its values.
+                    staged.after.append(functools.partial(self.on_held, effect.holding))
             elif isinstance(effect, DeleteData):
                 pass  # the values live only inside the Holding, replaced by the Persist above
             elif isinstance(effect, SendMessage):

@@ -5,9 +5,12 @@ meets a few vendors at their arrival times (an invitation, as in the market), pr
 document that the vendors' accept-all policy signs, and, ``grants.delay`` after her node holds
 the agreement, grants her email for ``grants.duration``. The vendor's node holds it, returns a
 delivery receipt, deletes it at the end and returns a deletion receipt, unless it is one of the
-breaching vendors (``keep_data``). Persons, vendors and relays churn, so messages wait in outboxes
-and, when a peer cannot be reached, at the peer's relay. Every figure comes from what the nodes
-hold: receipts at the grantor, holdings at the grantee.
+breaching vendors (``keep_data``). Independently, the owners of a share of vendors pass the values
+their node opened on to other vendors (:class:`~amity.simulations.behaviour.OnwardSharer`): no
+amity message carries that, so her node sees nothing of it, and the copies, held under no grant,
+are never deleted. Persons, vendors and relays churn, so messages wait in outboxes and, when a peer
+cannot be reached, at the peer's relay. Every figure comes from what the nodes hold: receipts at
+the grantor, holdings at the grantee; and, for what went onward, the ledger of copies.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from typing import Final
 from amity.protocol.card import Card, NodeKind
 from amity.protocol.delivery import MSG_DELIVER
 from amity.protocol.errors import AmityError
+from amity.protocol.holder import HoldingState
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import Negotiation, NegotiationState
 from amity.protocol.policy import Policy, parse_policy
 from amity.protocol.receipts import MSG_RECEIPT
 from amity.protocol.terms import TermsDocument
 from amity.protocol.vault import Field, FieldType
-from amity.simulations.behaviour import HonestPerson, HonestVendor
+from amity.simulations.behaviour import HonestPerson, HonestVendor, OnwardCopy, OnwardSharer
 from amity.simulations.churn import Churn
 from amity.simulations.context import SimEnv
 from amity.simulations.crypto import CryptoMode, crypto_mode
@@ -50,6 +54,7 @@ class GrantRow:
     index: int
     person: SimNode
     vendor: SimNode
+    #: The vendor breaches either way: it keeps data, or its owner shares data onward.
     vendor_breaches: bool
     grant_id: bytes
     issued_ms: int
@@ -66,6 +71,12 @@ class GrantRow:
     #: Set at the end: deleted (with its receipt), delivered (no deletion receipt yet), kept
     #: (left behind), expired-undelivered (it ended before any delivery receipt), or pending.
     outcome: str = "pending"
+    vendor_keeps_data: bool = False
+    vendor_shares_onward: bool = False
+    #: Set at the end: copies of this grant's values the vendor's owner gave third parties, and
+    #: how many of them sit at a party that holds no grant of hers in force for those fields.
+    copies_onward: int = 0
+    copies_outside_grants: int = 0
 
 
 def accept_all(terms: TermsDocument) -> Policy:
@@ -105,7 +116,12 @@ class LifecycleWorld:
         self.persons: list[SimNode] = []
         self.vendors: list[SimNode] = []
         self.relays: list[SimNode] = []
+        #: Vendors that breach: they keep data, their owners share it onward, or both.
         self.breaching: set[PeerId] = set()
+        self.keeping_data: set[PeerId] = set()
+        self.sharing_onward: set[PeerId] = set()
+        #: What sharing owners passed on, in the order they did (never deleted: no grant).
+        self.copies: list[OnwardCopy] = []
         self.grants: list[GrantRow] = []
         self.visits = 0
         self.connected = 0
@@ -176,7 +192,20 @@ class LifecycleWorld:
         breach = self.streams.stream("breach")
         for vendor in breach.sample(self.vendors, round(sc.keep_data_fraction * sc.vendors)):
             vendor.grants.keep_data = True
-            self.breaching.add(vendor.peer_id)
+            self.keeping_data.add(vendor.peer_id)
+        # Its own streams, so that sharing moves none of the draws above or below.
+        onward = self.streams.stream("breach/share_onward")
+        for vendor in onward.sample(self.vendors, round(sc.share_onward_fraction * sc.vendors)):
+            vendor.grants.on_held = OnwardSharer(
+                vendor,
+                rate=sc.share_onward_rate,
+                parties=sc.onward_parties,
+                others=[v for v in self.vendors if v is not vendor],
+                rng=self.streams.stream(f"share_onward/{vendor.name}"),
+                ledger=self.copies,
+            ).on_held
+            self.sharing_onward.add(vendor.peer_id)
+        self.breaching = self.keeping_data | self.sharing_onward
         assign = self.streams.stream("assign")
         for j in range(sc.persons):
             person = self._node(
@@ -265,6 +294,8 @@ class LifecycleWorld:
             grant_id=grant.grant_id,
             issued_ms=now,
             ends_ms=now + duration,
+            vendor_keeps_data=vendor.peer_id in self.keeping_data,
+            vendor_shares_onward=vendor.peer_id in self.sharing_onward,
         )
         self.grants.append(row)
         self._by_prefix[grant.grant_id.hex()[:16]] = row
@@ -326,7 +357,7 @@ class LifecycleWorld:
         *,
         chunk_events: int = 20_000,
     ) -> None:
-        """Run for the scenario's duration; then find the data left behind at the vendors."""
+        """Run for the scenario's duration; then find the data left behind, and sent onward."""
         until = self.scenario.duration_ms
         with crypto_mode(self.crypto):
             try:
@@ -341,6 +372,7 @@ class LifecycleWorld:
                 raise
             finally:
                 self._look_for_data_left_behind()
+                self._count_copies_onward()
 
     def _look_for_data_left_behind(self) -> None:
         now, grace = self.engine.now_ms, self.scenario.grace_ms
@@ -355,6 +387,29 @@ class LifecycleWorld:
                 row.outcome = "delivered"
             elif row.ends_ms <= now:
                 row.outcome = "expired-undelivered"
+
+    def _count_copies_onward(self) -> None:
+        now = self.engine.now_ms
+        for row in self.grants:
+            row.copies_onward = row.copies_outside_grants = 0
+        for copy in self.copies:
+            row = self._row(copy.grant_id.hex()[:16])
+            if row is None:
+                continue
+            row.copies_onward += 1
+            row.copies_outside_grants += not _under_a_grant(copy, now)
+
+
+def _under_a_grant(copy: OnwardCopy, now_ms: int) -> bool:
+    """Whether the party holds, by chance, a grant of hers in force that covers the copied fields."""
+    names = {f.name for f in copy.fields}
+    return any(
+        h.state is HoldingState.HELD
+        and h.grant.grantor == copy.person
+        and now_ms < h.deadline_ms
+        and names <= set(h.grant.fields)
+        for h in copy.party.grants.held.values()
+    )
 
 
 # -- the figures a sweep averages --------------------------------------------------------------
@@ -399,6 +454,11 @@ def metrics(world: LifecycleWorld) -> dict[str, float]:
     receipts += world.counts.get("grant.receipt.deletion", 0)
     if receipts:
         figures["receipts_via_relay_rate"] = world.by_mail.get(MSG_RECEIPT, 0) / receipts
+    # Breaches of amity.no-third-party-sharing (0 when no owner shares onward).
+    figures["grants_shared_onward"] = float(sum(r.copies_onward > 0 for r in rows))
+    figures["copies_onward"] = float(sum(r.copies_onward for r in rows))
+    figures["copies_onward_honest"] = float(sum(r.copies_onward for r in honest))
+    figures["copies_outside_grants_at_end"] = float(sum(r.copies_outside_grants for r in rows))
     return figures
 
 

@@ -1,7 +1,10 @@
 """Result files of a lifecycle run (scenario 2): summary.json, grants.csv and report.md.
 
 As for every kind, everything written is a function of the scenario, the seed and the crypto
-mode (no wall-clock time, no local path), so the same inputs write byte-identical files.
+mode (no wall-clock time, no local path), so the same inputs write byte-identical files. The
+figures on data shared onward (breaches of amity.no-third-party-sharing) appear only in a run
+whose scenario sets ``breach.share_onward_fraction``, so the files of every other run stay as
+they were.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from amity.protocol.receipts import MSG_RECEIPT
+from amity.simulations.behaviour import NO_THIRD_PARTY_SHARING
 from amity.simulations.lifecycle import GrantRow, LifecycleWorld
 from amity.simulations.results import (
     blank,
@@ -46,6 +50,7 @@ def summarise(world: LifecycleWorld) -> dict[str, Any]:
     rows = world.grants
     honest = [r for r in rows if not r.vendor_breaches]
     breaching = [r for r in rows if r.vendor_breaches]
+    keeping = [r for r in rows if r.vendor_keeps_data]
     delivered = [r for r in rows if r.delivered_ms is not None]
     deleted = [r for r in rows if r.deleted_ms is not None]
     received = [r for r in rows if r.received_ms is not None]
@@ -56,7 +61,7 @@ def summarise(world: LifecycleWorld) -> dict[str, Any]:
     by_relay_deliveries = sum(r.received_via == "relay" for r in received)
     by_relay_receipts = world.by_mail.get(MSG_RECEIPT, 0)
     nodes = [*world.persons, *world.vendors, *world.relays]
-    return {
+    summary: dict[str, Any] = {
         **run_header(world, "lifecycle"),
         "population": {
             "persons": sc.persons,
@@ -93,10 +98,10 @@ def summarise(world: LifecycleWorld) -> dict[str, Any]:
             "grants": sum(r.left_behind for r in rows),
             "at_honest_vendors": sum(r.left_behind for r in honest),
             "at_breaching_vendors": sum(r.left_behind for r in breaching),
-            # What a breaching vendor received and whose grace is over: all of it stays behind.
+            # What a vendor that keeps data received and whose grace is over: all of it stays.
             "breaching_grants_received_and_past_grace": sum(
                 r.received_ms is not None and r.ends_ms + sc.grace_ms <= world.engine.now_ms
-                for r in breaching
+                for r in keeping
             ),
         },
         "messages": {
@@ -142,20 +147,56 @@ def summarise(world: LifecycleWorld) -> dict[str, Any]:
         },
         "events": dict(sorted(world.counts.items())),
     }
+    if sc.share_onward_fraction > 0:
+        summary["population"]["vendors_keeping_data"] = len(world.keeping_data)
+        summary["population"]["vendors_sharing_onward"] = len(world.sharing_onward)
+        summary["shared_onward"] = _shared_onward(world)
+    return summary
 
 
-def _grants_rows(rows: list[GrantRow]) -> Iterator[list[object]]:
+def _shared_onward(world: LifecycleWorld) -> dict[str, Any]:
+    """What owners passed on outside amity: her node sees none of it (no message carries it)."""
+    sc, rows = world.scenario, world.grants
+    shared = [r for r in rows if r.copies_onward]
+    return {
+        "clause_broken": NO_THIRD_PARTY_SHARING,
+        "seen_by_her_node": False,
+        "share_onward_rate": sc.share_onward_rate,
+        "onward_parties": sc.onward_parties,
+        "grants_received_by_sharing_vendors": sum(
+            r.vendor_shares_onward and r.received_ms is not None for r in rows
+        ),
+        "grants_shared_onward": len(shared),
+        "copies_onward": {
+            "total": sum(r.copies_onward for r in rows),
+            "from_honest_vendors": sum(r.copies_onward for r in rows if not r.vendor_breaches),
+            "from_breaching_vendors": sum(r.copies_onward for r in rows if r.vendor_breaches),
+        },
+        "copies_outside_grants_at_end": sum(r.copies_outside_grants for r in rows),
+        "persons_with_copies_onward": len({c.person for c in world.copies}),
+        "third_parties_holding_copies": len({c.party.peer_id for c in world.copies}),
+        # Her node holds a signed deletion receipt for these, yet copies of them live on.
+        "shared_grants_with_deletion_receipt": sum(r.deleted_ms is not None for r in shared),
+    }
+
+
+def _grants_rows(rows: list[GrantRow], *, onward: bool) -> Iterator[list[object]]:
+    """One row per grant; with ``onward``, also which breach its vendor commits and the copies."""
+    extra = ["vendor_keeps_data", "vendor_shares_onward", "copies_onward",
+             "copies_outside_grants"] if onward else []  # fmt: skip
     yield [
         "grant", "person", "vendor", "vendor_breaches", "grant_id", "issued_ms", "ends_ms",
         "received_ms", "received_via", "delivery_receipt_ms", "deletion_receipt_ms",
-        "deletion_reason", "left_behind", "outcome",
+        "deletion_reason", "left_behind", "outcome", *extra,
     ]  # fmt: skip
     for r in rows:
+        more = [r.vendor_keeps_data, r.vendor_shares_onward, r.copies_onward,
+                r.copies_outside_grants] if onward else []  # fmt: skip
         yield [
             r.index, r.person.name, r.vendor.name, r.vendor_breaches, r.grant_id.hex(),
             r.issued_ms, r.ends_ms, blank(r.received_ms), r.received_via,
             blank(r.delivered_ms), blank(r.deleted_ms), r.deletion_reason, r.left_behind,
-            r.outcome,
+            r.outcome, *more,
         ]  # fmt: skip
 
 
@@ -174,6 +215,12 @@ def _report(s: dict[str, Any], command: str) -> str:
     )
     pop, g, left, msg = s["population"], s["grants"], s["data_left_behind"], s["messages"]
     outcomes = ", ".join(f"{k} {v}" for k, v in g["outcomes"].items() if v)
+    breaches = f"{pop['breaching_vendors']} keep data"
+    if "vendors_sharing_onward" in pop:
+        breaches = (
+            f"{pop['breaching_vendors']} breach: {pop['vendors_keeping_data']} keep data, "
+            f"{pop['vendors_sharing_onward']} share onward"
+        )
     lines = [
         f"# amity-sim: {s['scenario']}, seed {s['seed']}" + (" (quick)" if s["quick"] else ""),
         "",
@@ -184,7 +231,7 @@ def _report(s: dict[str, Any], command: str) -> str:
         f"Python {s['versions']['python']}",
         f"- crypto: {crypto}",
         f"- population: {pop['persons']} persons, {pop['vendors']} vendors "
-        f"({pop['breaching_vendors']} keep data), {pop['relays']} relays; {pop['visits']} visits, "
+        f"({breaches}), {pop['relays']} relays; {pop['visits']} visits, "
         f"{s['visits_connected']} connected, {s['agreements']} agreements",
         f"- virtual time at the end: {s['virtual_end_ms'] / 60_000:.1f} min; "
         f"{s['events_run']} events"
@@ -209,6 +256,7 @@ def _report(s: dict[str, Any], command: str) -> str:
         f"{msg['grant_deliveries']['direct']} |",
         f"| receipts by relay / directly | {msg['receipts']['via_relay']} / "
         f"{msg['receipts']['direct']} |",
+        *_onward_lines(s.get("shared_onward")),
         "",
         "## Relays",
         "",
@@ -246,10 +294,36 @@ def _report(s: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
+def _onward_lines(onward: dict[str, Any] | None) -> list[str]:
+    """The key figures of data shared onward, and what they mean; none if no owner could share."""
+    if onward is None:
+        return []
+    copies = onward["copies_onward"]
+    return [
+        f"| grants shared onward (of those the sharing vendors received) | "
+        f"{onward['grants_shared_onward']} (of {onward['grants_received_by_sharing_vendors']}; "
+        f"rate {onward['share_onward_rate']}, to {onward['onward_parties']} other vendor(s) each) |",
+        f"| copies onward (honest vendors; breaching) | {copies['total']} "
+        f"({copies['from_honest_vendors']}; {copies['from_breaching_vendors']}) |",
+        f"| copies held outside any grant of hers at the end | "
+        f"{onward['copies_outside_grants_at_end']} (data of {onward['persons_with_copies_onward']} "
+        f"persons, at {onward['third_parties_holding_copies']} third parties) |",
+        f"| shared grants whose deletion receipt she holds | "
+        f"{onward['shared_grants_with_deletion_receipt']} |",
+        "",
+        f"Sharing onward breaks `{onward['clause_broken']}` and the grant's `onward` word, but no "
+        "amity message carries it: the vendor's owner reads values its node legitimately holds "
+        "and passes them on outside the protocol. Her node sees nothing: delivery and deletion "
+        "receipts come back as from an honest vendor, and a copy held under no grant is never "
+        "deleted. Only a canary value or a leak would reveal it.",
+    ]  # fmt: skip
+
+
 def write_results(world: LifecycleWorld, out_dir: Path, *, command: str) -> Path:
     """Write the result files into ``out_dir/<scenario>-seed<N>…/``; returns that folder."""
     folder = result_folder(world, out_dir)
     summary = summarise(world)
     write_texts(folder, summary, {"report.md": _report(summary, command)})
-    write_csv(folder / "grants.csv", _grants_rows(world.grants))
+    onward = world.scenario.share_onward_fraction > 0
+    write_csv(folder / "grants.csv", _grants_rows(world.grants, onward=onward))
     return folder

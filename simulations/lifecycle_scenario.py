@@ -3,7 +3,9 @@
 Tables: ``[run]`` (with ``grace_ms``: how long after a grant's end the data may still sit at the
 vendor before it counts as left behind), ``[population]`` (persons, vendors, visits, the terms
 offered), ``[grants]`` (when after agreeing a person grants, and for how long), ``[relays]``
-(how many, and who uses them), ``[breach]``, ``[network]`` and ``[churn.person|vendor|relay]``.
+(how many, and who uses them), ``[breach]`` (the share of vendors that keep data, and of those
+whose owners share it onward: at what rate per grant, to how many other vendors), ``[network]``
+and ``[churn.person|vendor|relay]``.
 ``[quick]`` replaces keys for ``--quick``; overrides work as for every kind
 (:func:`~amity.simulations.scenario.read_with_overrides`). Unknown keys are refused by name.
 """
@@ -64,7 +66,9 @@ _KEYS: Final[Mapping[str, frozenset[str]]] = {
     ),
     "grants": frozenset({"delay", "duration", "purpose"}),
     "relays": frozenset({"count", "persons_use", "vendors_use"}),
-    "breach": frozenset({"keep_data_fraction"}),
+    "breach": frozenset(
+        {"keep_data_fraction", "share_onward_fraction", "share_onward_rate", "onward_parties"}
+    ),
     "network": frozenset({"latency", "loss", "detect_ms", "dial_fail_ms"}),
     "churn": frozenset(_CHURN_GROUPS),
     "churn.group": frozenset({"online", "offline", "start_online"}),
@@ -102,6 +106,11 @@ class LifecycleScenario:
     persons_use_relays: bool
     vendors_use_relays: bool
     keep_data_fraction: float
+    #: The share of vendors whose owners pass held values on to third parties (outside amity),
+    #: the chance they do it for each grant their node newly holds, and to how many other vendors.
+    share_onward_fraction: float
+    share_onward_rate: float
+    onward_parties: int
     latency: Distribution
     loss: float
     detect_ms: int
@@ -172,6 +181,9 @@ def _build(data: dict[str, Any], path: Path, quick: bool) -> LifecycleScenario:
         persons_use_relays=_flag(relays, "persons_use", True),
         vendors_use_relays=_flag(relays, "vendors_use", False),
         keep_data_fraction=breach.probability("keep_data_fraction", 0.0),
+        share_onward_fraction=breach.probability("share_onward_fraction", 0.0),
+        share_onward_rate=breach.probability("share_onward_rate", 1.0),
+        onward_parties=breach.integer("onward_parties", 1, lo=1),
         latency=net.duration("latency", 40),
         loss=net.probability("loss", 0.0),
         detect_ms=net.integer("detect_ms", 5_000),
@@ -180,6 +192,13 @@ def _build(data: dict[str, Any], path: Path, quick: bool) -> LifecycleScenario:
     )
     if scenario.vendors_per_person > scenario.vendors:
         raise pop.fail("vendors_per_person", f"more than the {scenario.vendors} vendors there are")
+    others = scenario.vendors - 1
+    if scenario.share_onward_fraction > 0 and scenario.onward_parties > others:
+        raise breach.fail(
+            "onward_parties",
+            f"more than the {others} other vendors there are to share with; lower it or add "
+            "vendors",
+        )
     if scenario.loss >= 1:
         raise net.fail("loss", "a loss of 1 would never deliver anything")
     if not isinstance(scenario.purpose, str) or not scenario.purpose:

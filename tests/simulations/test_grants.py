@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import random
+
+from amity.protocol.card import NodeKind
+from amity.protocol.holder import Holding, HoldingState
 from amity.protocol.vault import Field, FieldType
+from amity.simulations.behaviour import OnwardCopy, OnwardSharer
 from amity.simulations.crypto import CryptoMode, crypto_mode
+from amity.simulations.node import SimNode
+from amity.simulations.streams import RandomStreams
 from tests.simulations.test_node import Pair, meet, pair
 
 EMAIL = Field("email", FieldType.EMAIL, "alice@example.org")
@@ -58,3 +65,49 @@ def test_a_vendor_that_keeps_data_sends_no_deletion_receipt() -> None:
     issued = p.person.grants.issued[grant.grant_id]
     assert issued.delivered_ms is not None and issued.deleted_ms is None
     assert p.vendor.grants.holds_values(grant.grant_id), "the breaching vendor kept the data"
+
+
+def test_the_owner_hears_of_a_new_holding_once_after_its_commit() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        heard: list[tuple[int, Holding]] = []
+        p.vendor.grants.on_held = lambda h: heard.append((p.vendor.now_ms(), h))
+        grant = p.person.grants.grant(
+            p.vendor.peer_id, [EMAIL], purpose="service-provision", duration_ms=5_000
+        )
+        p.engine.run(until_ms=p.engine.now_ms + 10_000)
+    assert [h.grant.grant_id for _, h in heard] == [grant.grant_id]
+    at_ms, holding = heard[0]
+    assert holding.state is HoldingState.HELD and holding.fields == (EMAIL,)
+    assert at_ms > holding.received_ms, "after the commit, not when the delivery arrived"
+
+
+def test_an_owner_who_shares_onward_is_invisible_to_her_node() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        streams = RandomStreams(5)
+        broker = SimNode(
+            p.vendor.env,
+            name="broker",
+            kind=NodeKind.VENDOR,
+            seed=streams.key("broker"),
+            random=streams.bytes_source("broker"),
+            reachable=True,
+            behaviour=None,
+        )
+        copies: list[OnwardCopy] = []
+        sharer = OnwardSharer(
+            p.vendor, rate=1.0, parties=1, others=[broker], rng=random.Random(1), ledger=copies
+        )
+        p.vendor.grants.on_held = sharer.on_held
+        grant = p.person.grants.grant(
+            p.vendor.peer_id, [EMAIL], purpose="service-provision", duration_ms=5_000
+        )
+        p.engine.run(until_ms=p.engine.now_ms + 60_000)
+    issued = p.person.grants.issued[grant.grant_id]
+    assert issued.deletion_reason == "expired" and len(issued.receipts) == 2
+    assert not p.vendor.grants.holds_values(grant.grant_id)
+    assert [(c.party, c.fields, c.person) for c in copies] == [
+        (broker, (EMAIL,), p.person.peer_id)
+    ], "the copy outlives the grant and its deletion receipt"
+    assert broker.grants.held == {}, "the third party holds it under no grant"
