@@ -393,11 +393,11 @@ class LifecycleWorld:
         for row in self.grants:
             row.copies_onward = row.copies_outside_grants = 0
         for copy in self.copies:
-            row = self._row(copy.grant_id.hex()[:16])
-            if row is None:
+            found = self._row(copy.grant_id.hex()[:16])
+            if found is None:
                 continue
-            row.copies_onward += 1
-            row.copies_outside_grants += not _under_a_grant(copy, now)
+            found.copies_onward += 1
+            found.copies_outside_grants += not _under_a_grant(copy, now)
 
 
 def _under_a_grant(copy: OnwardCopy, now_ms: int) -> bool:
