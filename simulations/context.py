@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from amity.protocol.agreement import Agreement
+from amity.protocol.attestation import Attestation
 from amity.protocol.card import Card
 from amity.protocol.identity import PeerId
 from amity.protocol.linkcert import LinkCert
@@ -56,7 +57,15 @@ class SharedValues:
     memory of a large run. Invitations are one of a kind: only their parts are shared.
     """
 
-    __slots__ = ("_agreements", "_cards", "_certs", "_peers", "_reasons", "_terms")
+    __slots__ = (
+        "_agreements",
+        "_attestations",
+        "_cards",
+        "_certs",
+        "_peers",
+        "_reasons",
+        "_terms",
+    )
 
     def __init__(self) -> None:
         self._peers: dict[bytes, PeerId] = {}
@@ -64,6 +73,7 @@ class SharedValues:
         self._cards: dict[bytes, Card] = {}
         self._terms: dict[bytes, TermsDocument] = {}
         self._agreements: dict[bytes, Agreement] = {}
+        self._attestations: dict[bytes, Attestation] = {}
         self._reasons: dict[tuple[RejectReason, ...], tuple[RejectReason, ...]] = {}
 
     def peer(self, peer: PeerId) -> PeerId:
@@ -106,6 +116,19 @@ class SharedValues:
             person, vendor = self.peer(agreement.person), self.peer(agreement.vendor)
             found = replace(agreement, terms=terms, person=person, vendor=vendor)
             self._agreements[agreement.encoded] = found
+        return found
+
+    def attestation(self, attestation: Attestation) -> Attestation:
+        """The run's copy of ``attestation``: every node it reaches holds the same bytes."""
+        found = self._attestations.get(attestation.encoded)
+        if found is None:
+            found = replace(
+                attestation,
+                attester=self.peer(attestation.attester),
+                subject=self.peer(attestation.subject),
+                agreement=self.agreement(attestation.agreement),
+            )
+            self._attestations[attestation.encoded] = found
         return found
 
     def negotiation(self, negotiation: Negotiation) -> Negotiation:

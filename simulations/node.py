@@ -63,6 +63,7 @@ from amity.protocol.relationship import (
 from amity.protocol.relmessages import MSG_END, MSG_HELLO, decode_end, decode_hello
 from amity.protocol.replay import MAIL_POLICY
 from amity.protocol.termsmessages import TERMS_MESSAGE_TYPES
+from amity.simulations.attestations import REPUTATION_TYPES, SimReputation
 from amity.simulations.context import NodeBehaviour, SimEnv, Staged
 from amity.simulations.crypto import make_keyring
 from amity.simulations.dialer import ENDPOINT_SCHEME, Dialer
@@ -80,7 +81,7 @@ from amity.simulations.streams import ByteSource
 __all__ = ["ACCEPTED_TYPES", "CONNECT_WAIT_MS", "SimNode"]
 
 ACCEPTED_TYPES: Final = frozenset(
-    {MSG_HELLO, MSG_END, MSG_NOTE, *TERMS_MESSAGE_TYPES, *GRANT_TYPES}
+    {MSG_HELLO, MSG_END, MSG_NOTE, *TERMS_MESSAGE_TYPES, *GRANT_TYPES, *REPUTATION_TYPES}
 )
 #: As the daemon's grants service: receipts the end itself caused still arrive after it.
 _AFTER_END: Final = frozenset({MSG_RECEIPT})
@@ -110,6 +111,7 @@ class SimNode:
         "_current",
         "_grants",
         "_rels",
+        "_reputation",
         "_timers",
         "address",
         "behaviour",
@@ -166,6 +168,7 @@ class SimNode:
         self.links: dict[PeerId, list[SimLink]] = {}
         self.terms = SimTerms(self)
         self._grants: SimGrants | None = None
+        self._reputation: SimReputation | None = None
         self.outbox = Outbox(self.keyring.identity, self.now_ms, random)
         self.dialer = Dialer(self)
         #: Link frames and bytes sent to each host address, packed in one int (see traffic_to).
@@ -199,6 +202,13 @@ class SimNode:
         return self._grants
 
     # -- what the owner asks -----------------------------------------------------------------------
+
+    @property
+    def reputation(self) -> SimReputation:
+        """The reputation service, made on first use (a market's nodes never attest)."""
+        if self._reputation is None:
+            self._reputation = SimReputation(self)
+        return self._reputation
 
     def card(self, *, invite_secret: bytes | None = None, ttl_ms: int | None = None) -> Card:
         """Our peer card (an invitation with ``invite_secret``), cached as the daemon does."""
@@ -335,6 +345,8 @@ class SimNode:
         self.env.observer.record(self, f"rel.{effect.kind}", rel.peer, effect.detail)
         if effect.kind == "connected":
             self._connect_done(rel.invite_secret, True, "")
+            if self._reputation is not None:  # as the daemon: a pass once a peer connects
+                self._reputation.poke()
             if self.behaviour is not None and rel.peer is not None:
                 self.behaviour.on_connected(self, rel.peer)
 
@@ -483,6 +495,8 @@ class SimNode:
                 if envelope.type in self.terms.types
                 else self.grants
                 if envelope.type in GRANT_TYPES
+                else self.reputation
+                if envelope.type in REPUTATION_TYPES
                 else None
             )
             if service is not None:

@@ -1,0 +1,271 @@
+"""A simulated node's reputation service: attestations held, shared and received, local trust.
+
+It keeps node/reputation.py's rules with the engine's clock and memory instead of SQLite: the
+owner's own attestations and those her peers sent, each with where it came from and its hops;
+per-peer share policies applied by :func:`amity.protocol.sharing.allowed` (each attestation to
+each connected peer once, at most ``per_hour`` an hour); ``reputation.share`` bodies made by
+:func:`~amity.protocol.reputationmessages.pack_items` and read by
+:func:`~amity.protocol.sharing.accept_share` (every item verified, the quota per sender); and
+local trust kept by :class:`~amity.protocol.trustindex.TrustState` over the owner's
+pre-trusted candidates (her agreement counterparties and the friends she vouches for).
+
+Where it differs from the daemon, and why:
+
+- A share pass runs ``settle_ms`` after something changed (an attestation made or received, a
+  policy set, a peer connected), and an hour on if the rate held items back. The daemon also
+  wakes once a minute with nothing to do; a hundred thousand simulated nodes cannot.
+- Nothing is rebutted or asked (``reputation.rebut``, ``reputation.query``): no scenario needs
+  them yet, and a node refuses them as the daemon refuses a type it does not handle.
+- Attestations are held as decoded objects, the run's one copy of each
+  (:meth:`~amity.simulations.context.SharedValues.attestation`); each receiving node still
+  verifies every item it is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from amity.protocol.attestation import Attestation
+from amity.protocol.envelope import Envelope
+from amity.protocol.errors import UsageError
+from amity.protocol.identity import PeerId
+from amity.protocol.relationship import Relationship, RelationshipState, SendMessage
+from amity.protocol.reputationmessages import (
+    MSG_SHARE,
+    RawItem,
+    decode_share,
+    encode_share,
+    pack_items,
+)
+from amity.protocol.sharing import (
+    APPROVED,
+    HOUR_MS,
+    RECEIVED,
+    ShareMode,
+    SharePolicy,
+    accept_share,
+    allowed,
+    hops_out,
+)
+from amity.protocol.trust import TrustResult
+from amity.protocol.trustindex import TrustState
+from amity.simulations.context import Staged
+from amity.simulations.engine import Timer
+
+if TYPE_CHECKING:
+    from amity.simulations.node import SimNode
+
+__all__ = ["REPUTATION_TYPES", "HeldAttestation", "SimReputation"]
+
+#: The reputation messages a simulated node handles.
+REPUTATION_TYPES: Final = frozenset({MSG_SHARE})
+#: As the daemon's reputation policy default.
+MAX_FROM_SENDER: Final = 20_000
+#: As the daemon's loop: a burst of changes is coalesced into one pass.
+SETTLE_MS: Final = 50
+
+
+@dataclass(slots=True)
+class HeldAttestation:
+    """One attestation a node holds (the fields :func:`amity.protocol.sharing.allowed` reads)."""
+
+    attestation: Attestation
+    #: The peer it came from (its key); None for the owner's own.
+    origin: bytes | None
+    hops: int
+    review: str
+
+    @property
+    def attester(self) -> bytes:
+        return self.attestation.attester.key
+
+    @property
+    def expires_ms(self) -> int:
+        return self.attestation.expires_ms
+
+
+@dataclass(slots=True)
+class _Peer:
+    """What one peer may be sent, and how far through the held list its sending has got."""
+
+    policy: SharePolicy
+    #: Held items before this index were shared, or not allowed when last looked at.
+    cursor: int = 0
+    #: (sent at, how many) in the last hour, oldest first: the hourly rate.
+    recent: list[tuple[int, int]] | None = None
+
+
+class SimReputation:
+    """Attestations, trust and sharing of one simulated node: the service for ``reputation.*``."""
+
+    types: frozenset[str] = REPUTATION_TYPES
+
+    __slots__ = (
+        "_direct",
+        "_from",
+        "_order",
+        "_pass",
+        "_peers",
+        "_trust_dirty",
+        "held",
+        "max_from_sender",
+        "node",
+        "received",
+        "shared",
+        "trust",
+    )
+
+    def __init__(
+        self,
+        node: SimNode,
+        *,
+        damping: float = 0.15,
+        max_iterations: int = 100,
+        epsilon: float = 1e-12,
+        max_from_sender: int = MAX_FROM_SENDER,
+    ) -> None:
+        self.node = node
+        self.max_from_sender = max_from_sender
+        self.trust = TrustState(
+            node.peer_id, damping=damping, max_iterations=max_iterations, epsilon=epsilon
+        )
+        self.held: dict[bytes, HeldAttestation] = {}
+        self._order: list[HeldAttestation] = []
+        self._peers: dict[PeerId, _Peer] = {}
+        self._from: dict[PeerId, int] = {}
+        self._direct: set[PeerId] = set()
+        self._trust_dirty = True
+        self._pass: Timer | None = None
+        #: Items shared by this node, and received (new to it), over the run.
+        self.shared = 0
+        self.received = 0
+
+    # -- the owner's side --------------------------------------------------------------------------
+
+    def attest(self, attestation: Attestation, *, approved: bool = True) -> bool:
+        """Hold an attestation this node signed (``approved``: shareable); False if held already."""
+        if attestation.attester != self.node.peer_id:
+            raise UsageError("attest() takes this node's own attestations")
+        review = APPROVED if approved else "pending"
+        return self._hold(attestation, None, 0, review)
+
+    def hold_received(self, attestation: Attestation, origin: PeerId, hops: int = 0) -> bool:
+        """Hold an attestation as if ``origin`` had sent it (a run's set-up, not a message)."""
+        return self._hold(attestation, origin.key, hops, RECEIVED)
+
+    def set_policy(self, peer: PeerId, policy: SharePolicy) -> None:
+        """What ``peer`` may be sent from now on (``amity share-policy``)."""
+        self._peers[self.node.shared.peer(peer)] = _Peer(policy)
+        self.poke()
+
+    def vouch(self, peer: PeerId) -> None:
+        """Take ``peer``'s word as a direct counterparty's (``amity vouch``)."""
+        rel = self.node.relationship(peer)
+        if rel is None or rel.state is RelationshipState.ENDED:
+            raise UsageError(f"no relationship with {peer.short}; connect first")
+        self.add_direct(peer)
+
+    def add_direct(self, peer: PeerId) -> None:
+        """A pre-trusted candidate: a peer she holds an agreement with, or vouches for."""
+        peer = self.node.shared.peer(peer)
+        if peer not in self._direct:
+            self._direct.add(peer)
+            self._trust_dirty = True
+
+    @property
+    def direct(self) -> frozenset[PeerId]:
+        return frozenset(self._direct)
+
+    def result(self) -> TrustResult:
+        """Her local trust now (spec/reputation.md §6.5), recomputed only if something changed."""
+        if self._trust_dirty:
+            self.trust.set_direct(self._direct)
+            self._trust_dirty = False
+        return self.trust.result(now_ms=self.node.now_ms())
+
+    # -- holding -----------------------------------------------------------------------------------
+
+    def _hold(self, attestation: Attestation, origin: bytes | None, hops: int, review: str) -> bool:
+        aid = attestation.attestation_id
+        if aid in self.held:
+            return False
+        item = HeldAttestation(self.node.shared.attestation(attestation), origin, hops, review)
+        self.held[aid] = item
+        self._order.append(item)
+        self.trust.add(item.attestation)
+        if origin is None or any(p.policy.mode is ShareMode.ALL for p in self._peers.values()):
+            self.poke()
+        return True
+
+    # -- sharing -----------------------------------------------------------------------------------
+
+    def poke(self) -> None:
+        """Ask for a share pass soon (coalesced)."""
+        if self._pass is None and self._peers:
+            self._pass = self.node.engine.call_later(SETTLE_MS, self._share_pass)
+
+    def _connected(self, peer: PeerId) -> bool:
+        rel = self.node.relationship(peer)
+        return rel is not None and rel.state is RelationshipState.CONNECTED
+
+    def _share_pass(self) -> None:
+        self._pass = None
+        now = self.node.now_ms()
+        staged = Staged()
+        held_back = False
+        for peer, state in self._peers.items():
+            if state.policy.mode is ShareMode.NONE or not self._connected(peer):
+                continue
+            items = self._select(peer, state, now)
+            for batch in pack_items(items):
+                staged.sends.append(SendMessage(peer, MSG_SHARE, encode_share(batch)))
+            held_back = held_back or state.cursor < len(self._order)
+        if staged.sends:
+            self.node.commit(staged)
+        if held_back:  # the hourly rate: try again once an hour's sending has aged
+            self._pass = self.node.engine.call_later(HOUR_MS, self._share_pass)
+
+    def _select(self, peer: PeerId, state: _Peer, now: int) -> list[RawItem]:
+        recent = [(t, n) for t, n in state.recent or () if t > now - HOUR_MS]
+        room = state.policy.per_hour - sum(n for _, n in recent)
+        items: list[RawItem] = []
+        order, key = self._order, peer.key
+        while state.cursor < len(order) and len(items) < room:
+            held = order[state.cursor]
+            state.cursor += 1
+            if allowed(held, state.policy, key, now):
+                items.append(RawItem(held.attestation.encoded, hops_out(held), ()))
+        if items:
+            recent.append((now, len(items)))
+            self.shared += len(items)
+        state.recent = recent or None
+        return items
+
+    # -- peers' messages ---------------------------------------------------------------------------
+
+    def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
+        """A ``reputation.share``: every item verified (§6.4); held once the commit is done."""
+        sender = envelope.sender
+        accepted = accept_share(
+            decode_share(envelope.body),
+            owner=self.node.peer_id,
+            now_ms=now_ms,
+            held_from_sender=self._from.get(sender, 0),
+            max_from_sender=self.max_from_sender,
+        )
+        items = accepted.items
+
+        def received() -> None:
+            fresh = 0
+            for item in items:
+                fresh += self._hold(item.attestation, sender.key, item.hops, RECEIVED)
+            self._from[sender] = self._from.get(sender, 0) + fresh
+            self.received += fresh
+
+        return Staged(after=[received])
+
+    def held_items(self) -> Iterable[HeldAttestation]:
+        """What this node holds, in the order it came to hold it."""
+        return iter(self._order)

@@ -1,0 +1,117 @@
+"""A simulated node's reputation service: real attestations shared as reputation.share envelopes."""
+
+from __future__ import annotations
+
+from amity.protocol.attestation import Attestation, Verdict
+from amity.protocol.reputationmessages import MSG_SHARE, RawItem, encode_share
+from amity.protocol.sharing import ShareMode, SharePolicy
+from amity.simulations.crypto import CryptoMode, crypto_mode
+from amity.simulations.node import SimNode
+from tests.simulations.test_grants import agreed_pair
+from tests.simulations.test_node import Pair
+from tests.simulations.test_node import only_negotiation as agreed
+
+_YEAR_MS = 365 * 86_400_000
+
+
+def _attest(p: Pair, verdict: Verdict = Verdict.HONOURED, note: str = "") -> Attestation:
+    agreement = agreed(p.person).agreement
+    assert agreement is not None
+    now = p.person.now_ms()
+    return Attestation.issue(
+        p.person.keyring.identity,
+        agreement,
+        clause_id=agreement.terms.clauses[0].clause_id,
+        verdict=verdict,
+        issued_ms=now,
+        expires_ms=now + _YEAR_MS,
+        note=note,
+    )
+
+
+def _held_by(node: SimNode) -> list[bytes]:
+    return [h.attestation.encoded for h in node.reputation.held_items()]
+
+
+def test_an_attestation_goes_to_a_sharing_peer_once_as_a_verified_envelope() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        first, second = _attest(p, note="1"), _attest(p, Verdict.BREACHED, note="2")
+        p.person.reputation.attest(first)
+        p.person.reputation.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+        assert _held_by(p.vendor) == [first.encoded]
+        p.person.reputation.attest(second)
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+    assert _held_by(p.vendor) == [first.encoded, second.encoded]
+    assert p.person.reputation.shared == 2 and p.vendor.reputation.received == 2
+    (held, _) = p.vendor.reputation.held_items()
+    assert held.origin == p.person.peer_id.key and held.hops == 0
+    assert p.vendor.reputation.trust.get(first.attestation_id) is held.attestation
+
+
+def test_nothing_goes_without_a_policy_or_before_approval() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        p.person.reputation.attest(_attest(p, note="pending"), approved=False)
+        p.person.reputation.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.NONE))
+        p.person.reputation.attest(_attest(p, note="approved"))
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+        assert _held_by(p.vendor) == []
+        p.person.reputation.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+    assert [h.attestation.note for h in p.vendor.reputation.held_items()] == ["approved"]
+
+
+def test_a_forged_item_refuses_the_whole_share_and_the_node_keeps_serving() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        good = _attest(p, note="good")
+        forged = bytearray(_attest(p, note="forged").encoded)
+        forged[-1] ^= 0x01
+        body = encode_share([RawItem(good.encoded, 0, ()), RawItem(bytes(forged), 0, ())])
+        p.person.outbox.add(p.vendor.peer_id, MSG_SHARE, body)
+        p.person.outbox.flush(p.vendor.peer_id, p.person.links[p.vendor.peer_id][-1])
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+        assert p.vendor.rejected == 1 and p.person.refused_by_peers == 1
+        assert _held_by(p.vendor) == []
+        p.person.reputation.attest(good)
+        p.person.reputation.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+    assert _held_by(p.vendor) == [good.encoded]
+
+
+def test_a_share_over_the_quota_is_refused() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        p.vendor.reputation.max_from_sender = 1
+        for note in ("a", "b"):
+            p.person.reputation.attest(_attest(p, note=note))
+        p.person.reputation.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+    assert _held_by(p.vendor) == []
+    assert ("vendor", "message.rejected") in [(n, e) for _, n, e in p.log.events]
+
+
+def test_the_hourly_rate_holds_items_back_for_a_later_pass() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        for note in ("a", "b", "c"):
+            p.person.reputation.attest(_attest(p, note=note))
+        policy = SharePolicy(ShareMode.MINE, per_hour=2)
+        p.person.reputation.set_policy(p.vendor.peer_id, policy)
+        p.engine.run(until_ms=p.engine.now_ms + 60_000)
+        assert [h.attestation.note for h in p.vendor.reputation.held_items()] == ["a", "b"]
+        p.engine.run(until_ms=p.engine.now_ms + 3_600_000)
+    assert [h.attestation.note for h in p.vendor.reputation.held_items()] == ["a", "b", "c"]
+
+
+def test_her_own_verdicts_make_her_local_trust() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        rep = p.person.reputation
+        rep.add_direct(p.vendor.peer_id)
+        assert rep.result().standing(p.vendor.peer_id).value is None
+        rep.attest(_attest(p, Verdict.BREACHED))
+        standing = rep.result().standing(p.vendor.peer_id)
+    assert standing.value == -1.0 and standing.evidence > 0
