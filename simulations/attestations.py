@@ -142,6 +142,15 @@ class SimReputation:
         self.shared = 0
         self.received = 0
 
+    def configure_trust(self, *, damping: float, max_iterations: int, epsilon: float) -> None:
+        """Set the trust iteration's parameters (spec/reputation.md §4.3) before anything is held."""
+        if self.held:
+            raise UsageError("configure the trust parameters before holding attestations")
+        self.trust = TrustState(
+            self.node.peer_id, damping=damping, max_iterations=max_iterations, epsilon=epsilon
+        )
+        self._trust_dirty = True
+
     # -- the owner's side --------------------------------------------------------------------------
 
     def attest(self, attestation: Attestation, *, approved: bool = True) -> bool:

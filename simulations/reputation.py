@@ -2,12 +2,18 @@
 
 Each round every person grants data to one vendor out of a few candidates drawn by the seed. The
 run plays two arms on the same candidate draws: with trust *off* she picks uniformly; with trust
-*on* she computes her own trust (the real :func:`~amity.protocol.trust.compute_trust`) over the
-attestations she holds and picks as below. When the grant ends the vendor deletes the data and
-signs a deletion receipt, or breaches (keeps it, no receipt). She then signs an attestation under
-the clause ``amity.delete-on-end`` of her agreement with that vendor, citing the receipt's hash,
-keeps it and shares it with her friends over the simulated network (latency, loss). As the
-daemon's reputation service does, her pre-trusted candidates (``direct``) are the vendors she holds
+*on* she reads her own node's local trust and picks as below. When the grant ends the vendor
+deletes the data and signs a deletion receipt, or breaches (keeps it, no receipt). She then signs
+an attestation under the clause ``amity.delete-on-end`` of her agreement with that vendor, citing
+the receipt's hash, and her node holds it.
+
+Every person and vendor is a :class:`~amity.simulations.node.SimNode` running the daemon's rules.
+Friends meet by invitation (a real handshake and ``rel.hello``), vouch for each other and set
+their share policy for each other to ``mine``; from then on each attestation she makes goes to her
+friends as a ``reputation.share`` envelope through her node's outbox (signed, encrypted, ACKed,
+resent after a lost connection), and each friend's node verifies every item and counts it in its
+:class:`~amity.protocol.trustindex.TrustState` (:mod:`amity.simulations.attestations`, the rules
+of node/reputation.py). As the daemon does, her pre-trusted candidates are the vendors she holds
 an agreement with and the friends she vouches for; nothing is global.
 
 The choice with trust on, in the order applied: a candidate is *cut off* when its standing
@@ -16,60 +22,54 @@ daemon's default policy; of the rest she picks in proportion to score (EigenTrus
 selection), except that with probability ``explore``, or when no candidate has a score, she picks
 uniformly among those without one. If every candidate is cut off she grants nothing that round.
 
-Agreements are signed directly with :meth:`Agreement.create` (one per person and vendor, at first
-contact): the negotiation is scenario 1's subject, not this one's. Only the trust-on arm signs
-anything, since nothing in the trust-off arm reads attestations.
+What is not message-driven, and why: agreements are signed directly with
+:meth:`Agreement.create` (one per person and vendor, at first contact; negotiation is scenario 1's
+subject), grants end in a deletion receipt or none without their delivery being simulated (that is
+scenario 2's), and the attackers' set-up is arranged before the run: colluders hand their
+attestations to their clique vendors, and every honest person starts out holding every Sybil's
+attestations (the worst case). A clique vendor then shares its lot with each customer over a real
+relationship with share policy ``all``. Only the trust-on arm signs anything, since nothing in the
+trust-off arm reads attestations.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from amity.protocol.agreement import Agreement
 from amity.protocol.attestation import Attestation, Verdict
+from amity.protocol.card import NodeKind
+from amity.protocol.errors import AmityError
 from amity.protocol.grants import GRANT_ID_BYTES
 from amity.protocol.identity import PeerId, SigningIdentity
+from amity.protocol.negotiation import Negotiation
 from amity.protocol.receipts import DeletionReason, DeletionReceipt, open_receipt
+from amity.protocol.sharing import ShareMode, SharePolicy
 from amity.protocol.termsmessages import NEGOTIATION_ID_BYTES
-from amity.protocol.trust import TrustResult, compute_trust
+from amity.protocol.trust import TrustResult
 from amity.simulations.attackers import Cast, cast
+from amity.simulations.context import SimEnv
 from amity.simulations.crypto import CryptoMode, crypto_mode, make_keyring
 from amity.simulations.engine import Engine
-from amity.simulations.network import Connection, LinkProfile, Network
+from amity.simulations.network import LinkProfile, Network
+from amity.simulations.node import SimNode
 from amity.simulations.reputation_scenario import DELETION_CLAUSE, ReputationScenario
-from amity.simulations.streams import ByteSource, RandomStreams
+from amity.simulations.streams import RandomStreams
 
-__all__ = ["Party", "Holder", "RoundRow", "ReputationWorld", "metrics", "headline"]
+__all__ = ["RoundRow", "ReputationWorld", "metrics", "headline"]
 
 _VOUCH_NOTE: Final = "one of ours"
-
-
-@dataclass(slots=True)
-class Party:
-    """A person or vendor: its identity, its host on the network and its random bytes."""
-
-    name: str
-    identity: SigningIdentity
-    address: int
-    random: ByteSource
-
-    @property
-    def peer_id(self) -> PeerId:
-        return self.identity.peer_id
-
-
-@dataclass(slots=True)
-class Holder:
-    """One person's attestations, pre-trusted candidates and trust in the trust-on arm."""
-
-    held: dict[bytes, Attestation] = field(default_factory=dict)
-    #: Vendors she holds an agreement with, and her friends (she vouches for them).
-    direct: set[PeerId] = field(default_factory=set)
-    trust: TrustResult | None = None
-    stale: bool = True
+#: How friends share with each other, and a clique vendor with its customers (``amity
+#: share-policy``): her own attestations; the vendor's own and what its circle handed it.
+_FRIENDS: Final = SharePolicy(ShareMode.MINE)
+_CUSTOMERS: Final = SharePolicy(ShareMode.ALL, max_hops=1)
+#: An invitation's life, and how often and how far apart connecting is tried.
+_INVITATION_MS: Final = 86_400_000
+_CONNECT_ATTEMPTS: Final = 5
+_RETRY_MS: Final = 60_000
 
 
 @dataclass(slots=True)
@@ -89,21 +89,8 @@ class RoundRow:
     trust_computations: int = 0
 
 
-class _Mailbox:
-    """A network host that only receives what the world delivers; nobody dials it."""
-
-    def accept(self, connection: Connection) -> None:
-        connection.close(connection.b)
-
-    def went_offline(self) -> None:
-        return None
-
-    def came_online(self) -> None:
-        return None
-
-
 class ReputationWorld:
-    """Persons, vendors, their attestations and both arms' grants, for one scenario and seed."""
+    """Persons, vendors, their nodes and both arms' grants, for one scenario and seed."""
 
     def __init__(self, scenario: ReputationScenario, *, seed: int, crypto: CryptoMode) -> None:
         self.scenario = scenario
@@ -115,22 +102,33 @@ class ReputationWorld:
             self.engine,
             self.streams.stream("network"),
             default=LinkProfile(scenario.latency, scenario.loss),
+            detect_ms=scenario.detect_ms,
+            dial_fail_ms=scenario.dial_fail_ms,
+        )
+        self.env = SimEnv(
+            engine=self.engine,
+            network=self.network,
+            observer=self,
+            crypto=crypto,
+            start_ms=scenario.start_ms,
+            commit_ms=scenario.commit_ms,
         )
         self.rows = [RoundRow(r) for r in range(scenario.rounds)]
         self.rounds_done = 0
         self.interrupted = False
-        self.persons: list[Party] = []
-        self.vendors: list[Party] = []
-        self.holders: list[Holder] = []
+        self.persons: list[SimNode] = []
+        self.vendors: list[SimNode] = []
         self.friends: list[tuple[int, ...]] = []
+        #: Each person's last local trust, as her last choice read it.
+        self.trust: list[TrustResult | None] = []
         self.agreements: dict[tuple[int, int], Agreement] = {}
-        #: What each clique vendor hands its customers: its circle's attestations, its vouches.
-        self.bundles: dict[int, tuple[Attestation, ...]] = {}
+        #: Clique vendors that have something to hand their customers, and those they reached.
+        self.bundles: dict[int, int] = {}
         self._bundled: set[tuple[int, int]] = set()
         self.receipts = 0
-        self.messages_sent = 0
-        self.messages_lost = 0
         self.sybil_attestations = 0
+        #: What nodes told the observer, by event (connections, refusals, rejections).
+        self.counts: dict[str, int] = {}
         sc = scenario
         self.cast: Cast = cast(
             sc.threat_model,
@@ -153,17 +151,30 @@ class ReputationWorld:
 
     # -- building the world ------------------------------------------------------------------------
 
-    def _party(self, name: str, group: str | None) -> Party:
-        identity = make_keyring(self.streams.key(f"identity/{name}"), self.crypto).identity
-        address = -1 if group is None else self.network.add_host(_Mailbox(), group)
-        return Party(name, identity, address, self.streams.bytes_source(f"random/{name}"))
+    def _node(self, name: str, kind: NodeKind) -> SimNode:
+        return SimNode(
+            self.env,
+            name=name,
+            kind=kind,
+            seed=self.streams.key(f"identity/{name}"),
+            random=self.streams.bytes_source(f"random/{name}"),
+            reachable=True,
+        )
 
     def _build(self) -> None:
         sc = self.scenario
         width = len(str(max(sc.persons, sc.vendors)))
-        self.vendors = [self._party(f"vendor-{i:0{width}d}", "vendor") for i in range(sc.vendors)]
-        self.persons = [self._party(f"person-{i:0{width}d}", "person") for i in range(sc.persons)]
-        self.holders = [Holder() for _ in range(sc.persons)]
+        self.vendors = [
+            self._node(f"vendor-{i:0{width}d}", NodeKind.VENDOR) for i in range(sc.vendors)
+        ]
+        self.persons = [
+            self._node(f"person-{i:0{width}d}", NodeKind.PERSON) for i in range(sc.persons)
+        ]
+        for person in self.persons:
+            person.reputation.configure_trust(
+                damping=sc.damping, max_iterations=sc.max_iterations, epsilon=sc.epsilon
+            )
+        self.trust = [None] * sc.persons
         self._befriend()
         self._collude()
         self._sybils()
@@ -171,7 +182,11 @@ class ReputationWorld:
             self.engine.call_at(r * sc.round_ms, self._round, r)
 
     def _befriend(self) -> None:
-        """Each sociable person draws ``friends`` others; friendship is mutual, and vouched for."""
+        """Each sociable person draws ``friends`` others; friendship is mutual, and vouched for.
+
+        For each pair the one drawn first invites the other, whose node connects at the start of
+        the run; once connected each vouches for the other and shares her own attestations.
+        """
         sociable = [p for p, c in enumerate(self.cast.persons) if c.sociable]
         draw = self.streams.stream("friends")
         mutual: dict[int, set[int]] = {p: set() for p in sociable}
@@ -184,14 +199,44 @@ class ReputationWorld:
                 mutual[friend].add(p)
         self.friends = [tuple(sorted(mutual.get(p, ()))) for p in range(self.scenario.persons)]
         for p, friends in enumerate(self.friends):
-            self.holders[p].direct.update(self.persons[f].peer_id for f in friends)
+            for f in friends:
+                if p < f:
+                    self._meet(self.persons[p], self.persons[f], self._befriended, p, f)
+
+    def _meet(
+        self, host: SimNode, guest: SimNode, then: Callable[[int, int], None], i: int, j: int
+    ) -> None:
+        """``guest`` uses an invitation of ``host``, trying again on failure; ``then(i, j)``."""
+        invitation = host.invite(_INVITATION_MS)
+
+        def attempt(tries: int) -> None:
+            def done(ok: bool, why: str) -> None:
+                if ok:
+                    then(i, j)
+                elif tries < _CONNECT_ATTEMPTS:
+                    self.engine.call_later(_RETRY_MS, attempt, tries + 1)
+                else:
+                    self._count("connect.gave_up")
+
+            try:
+                guest.connect(invitation, done)
+            except AmityError as exc:
+                done(False, exc.code)
+
+        attempt(1)
+
+    def _befriended(self, p: int, f: int) -> None:
+        for me, friend in ((self.persons[p], self.persons[f]), (self.persons[f], self.persons[p])):
+            me.reputation.vouch(friend.peer_id)
+            me.reputation.set_policy(friend.peer_id, _FRIENDS)
 
     def _collude(self) -> None:
         """Colluders' and spies' false attestations, signed at the start under real agreements.
 
-        A spy keeps and shares hers like any attestation. A colluder is nobody's friend: a clique
-        vendor attests the colluders of its circle honoured and hands their attestations, with
-        its own, to each customer it deals with.
+        A spy's node holds hers and shares them like any attestation. A colluder is nobody's
+        friend: each clique vendor's node holds the attestations of the colluders of its circle
+        (handed over before the run) and its own, praising them, and shares the lot with each
+        customer it deals with.
         """
         said: dict[int, list[Attestation]] = {}
         for p, conduct in enumerate(self.cast.persons):
@@ -203,36 +248,40 @@ class ReputationWorld:
                     item = self._attest(self.persons[p], self._agreement(p, v), verdict, ())
                     said.setdefault(p, []).append(item)
                     if conduct.sociable:
-                        self._keep(p, item)
-                        self._share(p, item)
-        for v, vendor in enumerate(self.cast.vendors):
-            bundle: list[Attestation] = []
-            for p in vendor.circle:
-                bundle += said.get(p, [])
+                        self.persons[p].reputation.attest(item)
+        for v, vendor_conduct in enumerate(self.cast.vendors):
+            vendor = self.vendors[v].reputation
+            for p in vendor_conduct.circle:
+                for item in said.get(p, []):
+                    vendor.hold_received(item, self.persons[p].peer_id)
                 agreement = self._agreement(p, v)
-                bundle.append(self._attest(self.vendors[v], agreement, Verdict.HONOURED, ()))
-            if bundle:
-                self.bundles[v] = tuple(bundle)
+                vendor.attest(self._attest(self.vendors[v], agreement, Verdict.HONOURED, ()))
+            if vendor_conduct.circle:
+                self.bundles[v] = len(vendor.held)
 
     def _sybils(self) -> None:
         """Sybil customers of the clique: real agreements, praise for it, nobody vouching for them.
 
-        Every honest person holds all their attestations from the start (the worst case), but
-        nobody vouches for a Sybil and no vendor attests one. They draw nothing from the run's
+        Every honest person's node holds all their attestations from the start (the worst case),
+        but nobody vouches for a Sybil and no vendor attests one. They draw nothing from the run's
         streams, so a run with them differs from one without only as far as their attestations
         move someone's trust (spec/reputation.md §4.5 says they move nobody's).
         """
-        held: list[Attestation] = []
+        held: list[tuple[PeerId, Attestation]] = []
         for s in range(self.scenario.sybils):
-            sybil = self._party(f"sybil-{s}", None)
+            name = f"sybil-{s}"
+            sybil = make_keyring(self.streams.key(f"identity/{name}"), self.crypto).identity
+            random = self.streams.bytes_source(f"random/{name}")
             for v in self.cast.clique:
-                agreement = self._sign_agreement(sybil, self.vendors[v])
-                held.append(self._attest(sybil, agreement, Verdict.HONOURED, (), counted=False))
+                negotiation_id = random.take(NEGOTIATION_ID_BYTES)
+                agreement = self._sign_agreement(sybil, self.vendors[v], negotiation_id)
+                item = self._attest_as(sybil, agreement, Verdict.HONOURED, (), counted=False)
+                held.append((sybil.peer_id, item))
         self.sybil_attestations = len(held)
         for p, conduct in enumerate(self.cast.persons):
             if conduct.honest:
-                for item in held:
-                    self._keep(p, item)
+                for sybil_id, item in held:
+                    self.persons[p].reputation.hold_received(item, sybil_id)
 
     # -- one round ---------------------------------------------------------------------------------
 
@@ -266,10 +315,15 @@ class ReputationWorld:
             row.breached_on += not honoured
             row.malicious_on += self.cast.vendors[on].malicious
         self._agreement(p, on)
-        if on in self.bundles:
-            self._hand_bundle(on, p)
+        if on in self.bundles and (on, p) not in self._bundled:
+            self._bundled.add((on, p))
+            self._meet(self.vendors[on], self.persons[p], self._customer, on, p)
         grant_id = self.persons[p].random.take(GRANT_ID_BYTES)
         self.engine.call_later(sc.grant_ms, self._grant_ends, p, on, grant_id, honoured)
+
+    def _customer(self, v: int, p: int) -> None:
+        """A clique vendor's customer connected: it shares its lot with her."""
+        self.vendors[v].reputation.set_policy(self.persons[p].peer_id, _CUSTOMERS)
 
     def _choose(self, p: int, candidates: list[int], row: RoundRow) -> int | None:
         sc, rng = self.scenario, self._choice["on"]
@@ -297,44 +351,43 @@ class ReputationWorld:
         return unknown[rng.randrange(len(unknown))]
 
     def _trust(self, p: int, row: RoundRow) -> TrustResult:
-        holder = self.holders[p]
-        if holder.stale or holder.trust is None:
-            sc = self.scenario
-            holder.trust = compute_trust(
-                self.persons[p].peer_id,
-                holder.held.values(),
-                direct=holder.direct,
-                now_ms=self.now_ms,
-                damping=sc.damping,
-                max_iterations=sc.max_iterations,
-                epsilon=sc.epsilon,
-            )
-            holder.stale = False
+        result = self.persons[p].reputation.result()
+        if result is not self.trust[p]:
+            self.trust[p] = result
             row.trust_computations += 1
-        return holder.trust
+        return result
 
-    # -- agreements, receipts, attestations, sharing -----------------------------------------------
+    # -- agreements, receipts, attestations --------------------------------------------------------
 
-    def _sign_agreement(self, person: Party, vendor: Party) -> Agreement:
-        negotiation_id = person.random.take(NEGOTIATION_ID_BYTES)
-        terms = self.scenario.terms
+    def _sign_agreement(
+        self, person: SigningIdentity, vendor: SimNode, negotiation_id: bytes
+    ) -> Agreement:
         return Agreement.create(
-            terms, person.identity, vendor.identity, negotiation_id, self.now_ms
+            self.scenario.terms, person, vendor.keyring.identity, negotiation_id, self.now_ms
         )
 
     def _agreement(self, p: int, v: int) -> Agreement:
         found = self.agreements.get((p, v))
         if found is None:
-            found = self._sign_agreement(self.persons[p], self.vendors[v])
+            person = self.persons[p]
+            negotiation_id = person.random.take(NEGOTIATION_ID_BYTES)
+            found = self._sign_agreement(person.keyring.identity, self.vendors[v], negotiation_id)
             self.agreements[(p, v)] = found
-            holder = self.holders[p]
-            holder.direct.add(self.vendors[v].peer_id)
-            holder.stale = True
+            person.reputation.add_direct(self.vendors[v].peer_id)
         return found
 
     def _attest(
         self,
-        attester: Party,
+        attester: SimNode,
+        agreement: Agreement,
+        verdict: Verdict,
+        evidence: tuple[bytes, ...],
+    ) -> Attestation:
+        return self._attest_as(attester.keyring.identity, agreement, verdict, evidence)
+
+    def _attest_as(
+        self,
+        attester: SigningIdentity,
         agreement: Agreement,
         verdict: Verdict,
         evidence: tuple[bytes, ...],
@@ -346,7 +399,7 @@ class ReputationWorld:
             round_now = self.engine.now_ms // self.scenario.round_ms
             self.rows[min(round_now, self.scenario.rounds - 1)].attestations += 1
         return Attestation.issue(
-            attester.identity,
+            attester,
             agreement,
             clause_id=DELETION_CLAUSE,
             verdict=verdict,
@@ -361,7 +414,7 @@ class ReputationWorld:
         evidence: tuple[bytes, ...] = ()
         if honoured:
             receipt = DeletionReceipt.issue(
-                vendor.identity,
+                vendor.keyring.identity,
                 grantor=person.peer_id,
                 grant_id=grant_id,
                 reason=DeletionReason.EXPIRED,
@@ -371,49 +424,19 @@ class ReputationWorld:
             evidence = (hashlib.sha256(checked.encoded).digest(),)
             self.receipts += 1
         verdict = Verdict.HONOURED if honoured else Verdict.BREACHED
-        item = self._attest(person, self.agreements[(p, v)], verdict, evidence)
-        self._keep(p, item)
-        self._share(p, item)
+        person.reputation.attest(self._attest(person, self.agreements[(p, v)], verdict, evidence))
 
-    def _keep(self, p: int, item: Attestation) -> None:
-        holder = self.holders[p]
-        if item.attestation_id not in holder.held:
-            holder.held[item.attestation_id] = item
-            holder.stale = True
+    # -- the observer ------------------------------------------------------------------------------
 
-    def _share(self, p: int, item: Attestation) -> None:
-        for friend in self.friends[p]:
-            self._send(self.persons[p].address, friend, (item,))
+    def _count(self, event: str) -> None:
+        self.counts[event] = self.counts.get(event, 0) + 1
 
-    def _hand_bundle(self, v: int, p: int) -> None:
-        """A clique vendor hands its customer its bundle, until one copy has arrived."""
-        if (v, p) not in self._bundled:
-            self._send(self.vendors[v].address, p, self.bundles[v], mark=(v, p))
+    def record(self, node: SimNode, event: str, peer: PeerId | None, detail: str) -> None:
+        if event.startswith("message.") or event == "rel.connected":
+            self._count(event)
 
-    def _send(
-        self,
-        src: int,
-        p: int,
-        items: tuple[Attestation, ...],
-        mark: tuple[int, int] | None = None,
-    ) -> None:
-        """Deliver ``items`` (one message) to person ``p`` after the network's latency, or lose it.
-
-        Decoded attestations travel as they are: each was verified once, by
-        :meth:`Attestation.issue`, and decoding the same bytes again gives the same result.
-        """
-        self.messages_sent += 1
-        delay = self.network.transmit(src, self.persons[p].address)
-        if delay is None:
-            self.messages_lost += 1
-            return
-        self.engine.call_later(delay, self._arrive, p, items, mark)
-
-    def _arrive(self, p: int, items: tuple[Attestation, ...], mark: tuple[int, int] | None) -> None:
-        if mark is not None:
-            self._bundled.add(mark)
-        for item in items:
-            self._keep(p, item)
+    def negotiation_changed(self, node: SimNode, negotiation: Negotiation) -> None:
+        return None
 
     # -- running -----------------------------------------------------------------------------------
 
@@ -427,7 +450,7 @@ class ReputationWorld:
                     self.rounds_done = r + 1
                     if on_progress is not None:
                         on_progress(self)
-                self.engine.run()
+                self.engine.run(self.scenario.rounds * round_ms - 1)
             except KeyboardInterrupt:
                 self.interrupted = True
                 raise
@@ -489,9 +512,9 @@ def _clique_masses(world: ReputationWorld) -> list[float]:
     """
     clique = [world.vendors[v].peer_id for v in world.cast.clique]
     masses = []
-    for holder, conduct in zip(world.holders, world.cast.persons, strict=True):
-        if conduct.honest and holder.trust is not None:
-            masses.append(sum(holder.trust.score(peer) for peer in clique))
+    for trust, conduct in zip(world.trust, world.cast.persons, strict=True):
+        if conduct.honest and trust is not None:
+            masses.append(sum(trust.score(peer) for peer in clique))
     return masses
 
 

@@ -53,6 +53,7 @@ def summarise(world: ReputationWorld) -> dict[str, Any]:
     figures = metrics(world)
     roles = [c.label for c in world.cast.persons]
     friends = [len(f) for f, c in zip(world.friends, world.cast.persons, strict=True) if c.sociable]
+    nodes, net = [*world.persons, *world.vendors], world.network.stats
     return {
         **run_header(world, "reputation"),
         "rounds": sc.rounds,
@@ -106,8 +107,13 @@ def summarise(world: ReputationWorld) -> dict[str, Any]:
             "sybil_attestations": world.sybil_attestations,
             "deletion_receipts": world.receipts,
             "trust_computations": sum(r.trust_computations for r in world.rows),
-            "messages_sent": world.messages_sent,
-            "messages_lost": world.messages_lost,
+            "relationships": world.counts.get("rel.connected", 0) // 2,
+            "attestations_shared": sum(n.reputation.shared for n in nodes),
+            "attestations_received": sum(n.reputation.received for n in nodes),
+            "messages_rejected": world.counts.get("message.rejected", 0),
+            "frames_sent": net.messages_sent,
+            "frames_lost": net.lost_in_transit + net.lost_on_dead_connection,
+            "connections_broken": sum(net.broken.values()),
         },
     }
 
@@ -210,8 +216,12 @@ def _report(summary: dict[str, Any], rows: list[RoundRow], command: str) -> str:
         f"Signed: {c['agreements']} agreements, {c['deletion_receipts']} deletion receipts, "
         f"{c['attestations']} attestations"
         + (f" (and {c['sybil_attestations']} by Sybils)" if c["sybil_attestations"] else "")
-        + f"; {c['trust_computations']} trust computations; {c['messages_sent']} messages sent, "
-        f"{c['messages_lost']} lost.",
+        + f"; {c['trust_computations']} trust computations. Over {c['relationships']} "
+        f"relationships, {c['attestations_shared']} attestations shared in reputation.share "
+        f"envelopes and {c['attestations_received']} newly held on arrival, each verified by "
+        f"its receiver; {c['messages_rejected']} messages rejected; {c['frames_sent']} frames "
+        f"sent, {c['frames_lost']} lost, {c['connections_broken']} connections broken and "
+        "resumed.",
         "",
         "## By round",
         "",

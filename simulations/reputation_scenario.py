@@ -43,9 +43,11 @@ _KEYS: Final[Mapping[str, frozenset[str]]] = {
     "": frozenset(
         {"kind", "name", "description", "run", "population", "network", "trust", "attack", "quick"}
     ),
-    "run": frozenset({"start", "rounds", "round_ms", "act", "grant_ms", "attestation_ttl_ms"}),
+    "run": frozenset(
+        {"start", "rounds", "round_ms", "act", "grant_ms", "attestation_ttl_ms", "commit_ms"}
+    ),
     "population": frozenset({"persons", "vendors", "candidates", "friends", "terms"}),
-    "network": frozenset({"latency", "loss"}),
+    "network": frozenset({"latency", "loss", "detect_ms", "dial_fail_ms"}),
     "trust": frozenset({"explore", "cutoff_evidence", "damping", "max_iterations", "epsilon"}),
     "attack": frozenset(
         {
@@ -87,7 +89,13 @@ class ReputationScenario:
     terms_label: str
     terms: TermsDocument
     latency: Distribution
+    #: Per message; a lost message breaks its connection, and the outbox resends on the next.
     loss: float
+    #: How long until an end notices a dead connection; how long a failing dial takes.
+    detect_ms: int
+    dial_fail_ms: int
+    #: A node's group commit: ACKs and sends wait for it.
+    commit_ms: int
     explore: float
     cutoff_evidence: float
     damping: float
@@ -174,6 +182,9 @@ def _build(data: dict[str, Any], path: Path, quick: bool) -> ReputationScenario:
         terms=terms,
         latency=net.duration("latency", 40),
         loss=net.probability("loss", 0.0),
+        detect_ms=net.integer("detect_ms", 5_000, lo=1),
+        dial_fail_ms=net.integer("dial_fail_ms", 3_000, lo=1),
+        commit_ms=run.integer("commit_ms", 2, lo=0),
         explore=trust.probability("explore", 0.1),
         cutoff_evidence=_number(trust, "cutoff_evidence", 0.5, lo=0.0, hi=1e9),
         damping=_number(trust, "damping", 0.15, lo=1e-6, hi=1.0),
