@@ -104,6 +104,13 @@ def _check_text(text: str, what: str, max_bytes: int) -> str:
     return text
 
 
+def _check_current(expires_ms: int, now_ms: int) -> None:
+    if now_ms >= expires_ms:
+        raise AttestationExpiredError(
+            f"attestation expired at {format_time_ms(expires_ms)}; ask the attester for a fresh one"
+        )
+
+
 def _read_version(parts: SignedParts, what: str, arity: int) -> None:
     # Version before arity, so a later version with other fields is refused as such.
     version = parts.fields[0] if parts.fields else None
@@ -136,6 +143,10 @@ class Attestation:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attestation_id", attestation_id_of(self.signed_bytes))
+
+    def check_current(self, now_ms: int) -> None:
+        """Raise :class:`AttestationExpiredError` if it has expired by ``now_ms`` (§2.2, last)."""
+        _check_current(self.expires_ms, now_ms)
 
     @classmethod
     def issue(
@@ -227,11 +238,8 @@ class Attestation:
                 f"clause {clause_id!r:.80} is not in the terms of agreement "
                 f"{agreement.agreement_id.hex()[:16]}…; the attestation speaks of nothing agreed"
             )
-        if now_ms is not None and now_ms >= expires_ms:
-            raise AttestationExpiredError(
-                f"attestation expired at {format_time_ms(expires_ms)}; ask the attester for a "
-                "fresh one"
-            )
+        if now_ms is not None:
+            _check_current(expires_ms, now_ms)
         return cls(
             attester=attester,
             subject=subject,

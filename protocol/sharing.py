@@ -13,12 +13,13 @@ in any hour; the holder counts what it sent.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 from amity.protocol.errors import AttestationExpiredError, ReputationQuotaError, UsageError
 from amity.protocol.identity import PeerId
-from amity.protocol.reputationmessages import MAX_HOPS, Share, SharedItem, read_item
+from amity.protocol.reputationmessages import MAX_HOPS, RawItem, Share, SharedItem, read_item
 
 __all__ = [
     "APPROVED",
@@ -126,19 +127,21 @@ def accept_share(
     now_ms: int,
     held_from_sender: int,
     max_from_sender: int,
+    read: Callable[[RawItem, int], SharedItem] = read_item,
 ) -> Received:
     """Verify a share's items as §6.4 says, or refuse it whole.
 
     Expired items are dropped and counted; any other bad item raises its error (the whole message
     is refused); the owner's own attestations coming back are ignored. A share that would take
     what the node holds from this sender over ``max_from_sender`` raises
-    :class:`ReputationQuotaError`.
+    :class:`ReputationQuotaError`. ``read`` verifies one item (:func:`read_item`, or one that
+    gives the same answers, such as the simulator's, which remembers bytes it verified).
     """
     kept: list[SharedItem] = []
     expired = 0
     for raw in share.items:
         try:
-            item = read_item(raw, now_ms)
+            item = read(raw, now_ms)
         except AttestationExpiredError:
             expired += 1
             continue

@@ -17,8 +17,10 @@ Where it differs from the daemon, and why:
 - Nothing is rebutted or asked (``reputation.rebut``, ``reputation.query``): no scenario needs
   them yet, and a node refuses them as the daemon refuses a type it does not handle.
 - Attestations are held as decoded objects, the run's one copy of each
-  (:meth:`~amity.simulations.context.SharedValues.attestation`); each receiving node still
-  verifies every item it is sent.
+  (:meth:`~amity.simulations.context.SharedValues.attestation`), and each is verified once per
+  run (:meth:`~amity.simulations.context.SharedValues.read_item`, as cards are): the verdict is a
+  function of the bytes, and an attestation reaches many nodes. Expiry is checked on every read,
+  and bytes never seen before (a forgery among them) are verified in full.
 """
 
 from __future__ import annotations
@@ -263,6 +265,7 @@ class SimReputation:
             now_ms=now_ms,
             held_from_sender=self._from.get(sender, 0),
             max_from_sender=self.max_from_sender,
+            read=self.node.shared.read_item,
         )
         items = accepted.items
 

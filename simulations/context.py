@@ -14,6 +14,7 @@ from amity.protocol.linkcert import LinkCert
 from amity.protocol.negotiation import Negotiation
 from amity.protocol.policy import Policy
 from amity.protocol.relationship import Relationship, SendMessage
+from amity.protocol.reputationmessages import RawItem, SharedItem, read_item
 from amity.protocol.terms import TermsDocument
 from amity.protocol.termsmessages import RejectReason
 from amity.simulations.crypto import CryptoMode
@@ -130,6 +131,18 @@ class SharedValues:
             )
             self._attestations[attestation.encoded] = found
         return found
+
+    def read_item(self, raw: RawItem, now_ms: int) -> SharedItem:
+        """:func:`~amity.protocol.reputationmessages.read_item`, each attestation verified once
+        per run (as :meth:`decode_card`): its verdict is a function of its bytes, and a run's
+        attestations reach many nodes. Only expiry, which depends on ``now_ms``, is checked on
+        every read; bytes not seen before, or carrying rebuttals, are read in full."""
+        found = self._attestations.get(raw.attestation)
+        if found is None or raw.rebuttals:
+            item = read_item(raw, now_ms)
+            return SharedItem(self.attestation(item.attestation), item.hops, item.rebuttals)
+        found.check_current(now_ms)
+        return SharedItem(found, raw.hops, ())
 
     def negotiation(self, negotiation: Negotiation) -> Negotiation:
         """``negotiation`` with the run's copies of its terms, agreement and parties."""

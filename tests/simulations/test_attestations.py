@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from amity.protocol.attestation import Attestation, Verdict
+from amity.protocol.errors import AttestationExpiredError, AttestationSignatureError
 from amity.protocol.reputationmessages import MSG_SHARE, RawItem, encode_share
 from amity.protocol.sharing import ShareMode, SharePolicy
 from amity.simulations.crypto import CryptoMode, crypto_mode
@@ -115,3 +118,19 @@ def test_her_own_verdicts_make_her_local_trust() -> None:
         rep.attest(_attest(p, Verdict.BREACHED))
         standing = rep.result().standing(p.vendor.peer_id)
     assert standing.value == -1.0 and standing.evidence > 0
+
+
+def test_the_run_verifies_each_attestation_once_but_checks_expiry_on_every_read() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        made = _attest(p)
+        shared = p.person.shared
+        first = shared.read_item(RawItem(made.encoded, 0, ()), made.issued_ms)
+        again = shared.read_item(RawItem(made.encoded, 2, ()), made.issued_ms)
+        assert first.attestation is again.attestation and again.hops == 2
+        with pytest.raises(AttestationExpiredError):
+            shared.read_item(RawItem(made.encoded, 0, ()), made.expires_ms)
+        forged = bytearray(made.encoded)
+        forged[-1] ^= 0x01
+        with pytest.raises(AttestationSignatureError):
+            shared.read_item(RawItem(bytes(forged), 0, ()), made.issued_ms)
