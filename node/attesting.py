@@ -19,11 +19,11 @@ from amity.node.services import Outgoing, Staged
 from amity.node.sharing import APPROVED, PENDING, WITHHELD
 from amity.node.store import AttestationRow
 from amity.protocol.agreement import Agreement
-from amity.protocol.attestation import MAX_NOTE_BYTES, Attestation, Rebuttal, Verdict
+from amity.protocol.attestation import Attestation, Rebuttal, Verdict
 from amity.protocol.errors import NodeError, NotFoundError, UsageError
 from amity.protocol.identity import PeerId
 from amity.protocol.reputationmessages import MSG_REBUT, encode_rebut
-from amity.protocol.verdicts import ReceiptRecord, clause_for, grant_verdict
+from amity.protocol.verdicts import ReceiptRecord, automatic_attestation, grant_verdict
 
 if TYPE_CHECKING:
     from amity.node.reputation import ReputationService
@@ -74,16 +74,13 @@ class OwnAttestations:
             agreement = self._agreement(row.agreement_id)
             if agreement is None:
                 continue
-            note = f"grant {row.grant_id.hex()[:16]}: {finding.note}"
-            attestation = Attestation.issue(
+            attestation = automatic_attestation(
                 self.node.keyring.identity,
                 agreement,
-                clause_id=clause_for(agreement),
-                verdict=finding.verdict,
-                evidence=finding.evidence,
-                issued_ms=now,
-                expires_ms=now + self.service.policy.attestation_days * _DAY_MS,
-                note=note.encode()[:MAX_NOTE_BYTES].decode(errors="ignore"),
+                row.grant_id,
+                finding,
+                now_ms=now,
+                ttl_ms=self.service.policy.attestation_days * _DAY_MS,
             )
             review = APPROVED if self.service.policy.auto_share else PENDING
             staged.extend(self.keep(attestation, review, now, cause=row.grant_id))

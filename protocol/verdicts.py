@@ -15,10 +15,18 @@ from dataclasses import dataclass
 from typing import Final
 
 from amity.protocol.agreement import Agreement
-from amity.protocol.attestation import Verdict
+from amity.protocol.attestation import MAX_NOTE_BYTES, Attestation, Verdict
 from amity.protocol.errors import UsageError, format_time_ms
+from amity.protocol.identity import SigningIdentity
 
-__all__ = ["ReceiptRecord", "Finding", "grant_verdict", "clause_for", "CLAUSE_PREFERENCE"]
+__all__ = [
+    "ReceiptRecord",
+    "Finding",
+    "grant_verdict",
+    "clause_for",
+    "automatic_attestation",
+    "CLAUSE_PREFERENCE",
+]
 
 #: The clause an automatic verdict speaks of: the first of these the agreement has, else its
 #: first clause. Keeping data past a grant's end breaks the deletion and retention promises first.
@@ -102,3 +110,30 @@ def clause_for(agreement: Agreement) -> str:
         if clause_id in present:
             return clause_id
     return present[0]
+
+
+def automatic_attestation(
+    attester: SigningIdentity,
+    agreement: Agreement,
+    grant_id: bytes,
+    finding: Finding,
+    *,
+    now_ms: int,
+    ttl_ms: int,
+) -> Attestation:
+    """The attestation a grantor's node signs for ``finding`` on one grant (§6.2).
+
+    It names :func:`clause_for` the agreement, carries the finding's evidence, and its note says
+    which grant (the first 16 hex digits of its id) and why, cut to the note's limit.
+    """
+    note = f"grant {grant_id.hex()[:16]}: {finding.note}"
+    return Attestation.issue(
+        attester,
+        agreement,
+        clause_id=clause_for(agreement),
+        verdict=finding.verdict,
+        evidence=finding.evidence,
+        issued_ms=now_ms,
+        expires_ms=now_ms + ttl_ms,
+        note=note.encode()[:MAX_NOTE_BYTES].decode(errors="ignore"),
+    )

@@ -14,6 +14,9 @@ Where it differs from the daemon, and why:
 - A share pass runs ``settle_ms`` after something changed (an attestation made or received, a
   policy set, a peer connected), and an hour on if the rate held items back. The daemon also
   wakes once a minute with nothing to do; a hundred thousand simulated nodes cannot.
+- Automatic attestations (spec/reputation.md §6.2, :mod:`amity.protocol.verdicts`) are made
+  only once the owner turns them on (:meth:`SimReputation.attest_grants`): the daemon always
+  makes them, but most scenarios do not read them and should not pay for them.
 - Nothing is rebutted or asked (``reputation.rebut``, ``reputation.query``): no scenario needs
   them yet, and a node refuses them as the daemon refuses a type it does not handle.
 - Attestations are held as decoded objects, the run's one copy of each
@@ -53,10 +56,12 @@ from amity.protocol.sharing import (
 )
 from amity.protocol.trust import TrustResult
 from amity.protocol.trustindex import TrustState
+from amity.protocol.verdicts import automatic_attestation, grant_verdict
 from amity.simulations.context import Staged
 from amity.simulations.engine import Timer
 
 if TYPE_CHECKING:
+    from amity.simulations.grants import IssuedGrant
     from amity.simulations.node import SimNode
 
 __all__ = ["REPUTATION_TYPES", "HeldAttestation", "SimReputation"]
@@ -67,6 +72,9 @@ REPUTATION_TYPES: Final = frozenset({MSG_SHARE})
 MAX_FROM_SENDER: Final = 20_000
 #: As the daemon's loop: a burst of changes is coalesced into one pass.
 SETTLE_MS: Final = 50
+#: The daemon's reputation policy defaults: receipt_grace_s, attestation_days.
+RECEIPT_GRACE_MS: Final = 3_600_000
+ATTESTATION_TTL_MS: Final = 365 * 86_400_000
 
 
 @dataclass(slots=True)
@@ -107,16 +115,20 @@ class SimReputation:
     __slots__ = (
         "_direct",
         "_from",
+        "_judged",
         "_order",
         "_pass",
         "_peers",
         "_trust_dirty",
+        "auto_share",
+        "grace_ms",
         "held",
         "max_from_sender",
         "node",
         "received",
         "shared",
         "trust",
+        "ttl_ms",
     )
 
     def __init__(
@@ -140,6 +152,14 @@ class SimReputation:
         self._direct: set[PeerId] = set()
         self._trust_dirty = True
         self._pass: Timer | None = None
+        #: The owner's reputation policy as far as it is simulated (the daemon's defaults):
+        #: share automatic attestations at once or hold them for review, the receipt grace, and
+        #: how long what she signs stays valid.
+        self.auto_share = False
+        self.grace_ms = RECEIPT_GRACE_MS
+        self.ttl_ms = ATTESTATION_TTL_MS
+        #: Grants judged already (None: automatic attestations are off).
+        self._judged: set[bytes] | None = None
         #: Items shared by this node, and received (new to it), over the run.
         self.shared = 0
         self.received = 0
@@ -195,6 +215,50 @@ class SimReputation:
             self.trust.set_direct(self._direct)
             self._trust_dirty = False
         return self.trust.result(now_ms=self.node.now_ms())
+
+    # -- automatic attestations (spec/reputation.md §6.2) ------------------------------------------
+
+    def attest_grants(self, *, auto_share: bool = False) -> None:
+        """Judge each grant this node issues by its receipts, as the daemon always does."""
+        self.auto_share = auto_share
+        if self._judged is None:
+            self._judged = set()
+            self.node.grants.on_receipt = self.judge
+
+    def judge(self, issued: IssuedGrant) -> None:
+        """Sign the verdict ``issued``'s receipts give now, if any, once per grant."""
+        judged = self._judged
+        grant = issued.grant
+        if judged is None or grant.grant_id in judged:
+            return
+        now = self.node.now_ms()
+        finding = grant_verdict(
+            grant_encoded=grant.encoded,
+            not_after_ms=grant.not_after_ms,
+            revoked_ms=issued.revoked_ms,
+            receipts=issued.receipts,
+            grace_ms=self.grace_ms,
+            now_ms=now,
+        )
+        if finding is None:
+            if issued.delivered_ms is not None:  # look again just after the deadline
+                revoked = issued.revoked_ms
+                ended = grant.not_after_ms if revoked is None else min(revoked, grant.not_after_ms)
+                at = ended + self.grace_ms + 1 - self.node.env.start_ms
+                self.node.engine.call_at(max(at, self.node.engine.now_ms), self.judge, issued)
+            return
+        judged.add(grant.grant_id)
+        # The agreement the grant cites: a simulated grantor grants under its newest.
+        agreement = self.node.grants.agreement_with(grant.grantee)
+        attestation = automatic_attestation(
+            self.node.keyring.identity,
+            agreement,
+            grant.grant_id,
+            finding,
+            now_ms=now,
+            ttl_ms=self.ttl_ms,
+        )
+        self.attest(attestation, approved=self.auto_share)
 
     # -- holding -----------------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from amity.protocol.identity import PeerId
 from amity.protocol.receipts import MSG_RECEIPT, DeletionReceipt, HoldingsStatement, open_receipt
 from amity.protocol.relationship import Relationship, RelationshipState
 from amity.protocol.vault import Field
+from amity.protocol.verdicts import ReceiptRecord
 from amity.simulations.context import Staged
 from amity.simulations.engine import Timer
 
@@ -63,7 +64,8 @@ class IssuedGrant:
     delivered_ms: int | None = None
     deleted_ms: int | None = None
     deletion_reason: str = ""
-    receipts: list[bytes] = field(default_factory=list)
+    #: Every receipt that came back, with its kind and when (what an automatic verdict reads).
+    receipts: list[ReceiptRecord] = field(default_factory=list)
 
 
 class SimGrants:
@@ -76,6 +78,8 @@ class SimGrants:
         self.keep_data = keep_data
         #: Called with each holding this node newly holds, after its commit (the owner's software).
         self.on_held: Callable[[Holding], None] | None = None
+        #: Called with a grant this node issued each time a receipt for it is committed.
+        self.on_receipt: Callable[[IssuedGrant], None] | None = None
         self.issued: dict[bytes, IssuedGrant] = {}
         self.held: dict[bytes, Holding] = {}
         self._timers: dict[bytes, tuple[str, Timer]] = {}
@@ -154,17 +158,22 @@ class SimGrants:
                 "we never granted it",
                 hint=GrantPartyError.code,
             )
-        issued.receipts.append(receipt.encoded)
         if isinstance(receipt, DeletionReceipt):
             if issued.deleted_ms is None:
                 issued.deleted_ms = now_ms
                 issued.deletion_reason = receipt.reason.value
-            event = "grant.receipt.deletion"
+            kind = "deletion"
         else:
             if issued.delivered_ms is None:
                 issued.delivered_ms = now_ms
-            event = "grant.receipt.delivery"
-        return Staged(after=[functools.partial(self._record, event, sender, receipt.grant_id)])
+            kind = "delivery"
+        issued.receipts.append(ReceiptRecord(kind, now_ms, receipt.encoded))
+        after: list[Callable[[], None]] = [
+            functools.partial(self._record, f"grant.receipt.{kind}", sender, receipt.grant_id)
+        ]
+        if self.on_receipt is not None:
+            after.append(functools.partial(self.on_receipt, issued))
+        return Staged(after=after)
 
     # -- the grantee -------------------------------------------------------------------------------
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from amity.protocol.attestation import Attestation, Verdict
 from amity.protocol.errors import AttestationExpiredError, AttestationSignatureError
 from amity.protocol.reputationmessages import MSG_SHARE, RawItem, encode_share
 from amity.protocol.sharing import ShareMode, SharePolicy
+from amity.protocol.verdicts import clause_for
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode
-from tests.simulations.test_grants import agreed_pair
+from tests.simulations.test_grants import EMAIL, agreed_pair
 from tests.simulations.test_node import Pair
 from tests.simulations.test_node import only_negotiation as agreed
 
@@ -134,3 +137,42 @@ def test_the_run_verifies_each_attestation_once_but_checks_expiry_on_every_read(
         forged[-1] ^= 0x01
         with pytest.raises(AttestationSignatureError):
             shared.read_item(RawItem(bytes(forged), 0, ()), made.issued_ms)
+
+
+def test_an_honoured_grant_is_attested_and_shared_as_the_daemon_does() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        rep = p.person.reputation
+        rep.attest_grants(auto_share=True)
+        rep.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))
+        grant = p.person.grants.grant(
+            p.vendor.peer_id, [EMAIL], purpose="service-provision", duration_ms=5_000
+        )
+        p.engine.run(until_ms=p.engine.now_ms + 10_000)
+    (mine,) = [h.attestation for h in rep.held_items()]
+    issued = p.person.grants.issued[grant.grant_id]
+    assert mine.verdict is Verdict.HONOURED
+    assert mine.clause_id == clause_for(mine.agreement) == "amity.purpose-limitation"  # P2B1
+    assert mine.evidence[0] == hashlib.sha256(grant.encoded).digest()
+    assert mine.evidence[1] == hashlib.sha256(issued.receipts[-1].encoded).digest()
+    assert mine.note.startswith(f"grant {grant.grant_id.hex()[:16]}: deletion receipt")
+    assert _held_by(p.vendor) == [mine.encoded], "shared with the vendor (policy mine)"
+
+
+def test_a_grant_kept_past_its_deadline_is_attested_breached_and_held_for_review() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair(keep_data=True)
+        rep = p.person.reputation
+        rep.attest_grants()
+        rep.grace_ms = 60_000
+        rep.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))
+        grant = p.person.grants.grant(
+            p.vendor.peer_id, [EMAIL], purpose="service-provision", duration_ms=5_000
+        )
+        p.engine.run(until_ms=p.engine.now_ms + 60_000)
+        assert list(rep.held_items()) == [], "not before the deadline"
+        p.engine.run(until_ms=p.engine.now_ms + 10_000)
+    (held,) = rep.held_items()
+    assert held.attestation.verdict is Verdict.BREACHED and held.review == "pending"
+    assert held.attestation.note.startswith(f"grant {grant.grant_id.hex()[:16]}: delivered, but")
+    assert _held_by(p.vendor) == [], "pending review: not shared"
