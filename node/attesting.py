@@ -46,7 +46,7 @@ class OwnAttestations:
     def due(self, now: int) -> int | None:
         """Sign what the grants issued say (§6.2); the earliest deadline still ahead, if any."""
         store = self.node.store
-        caused = store.caused()
+        caused = store.caused() | self.service.revoked_by_policy()
         grace_ms = self.service.policy.receipt_grace_s * 1000
         next_ms: int | None = None
         staged = Staged()

@@ -8,9 +8,13 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
+from amity.protocol.errors import UsageError
+
 __all__ = ["EventBus"]
 
 _QUEUE_LIMIT: Final = 1000
+#: What every event carries; data that used these names would overwrite them.
+_OWN_KEYS: Final = frozenset({"id", "kind", "ts_ms"})
 
 
 class EventBus:
@@ -21,6 +25,10 @@ class EventBus:
         self._ids = itertools.count(1)
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
+        """Send ``kind`` with ``data`` to every subscriber; ``data`` may not use the bus's keys."""
+        clash = _OWN_KEYS.intersection(data)
+        if clash:  # it would overwrite the event's own kind, id or time: a bug in the caller
+            raise UsageError(f"event data may not use the keys {', '.join(sorted(clash))}")
         event = {"id": next(self._ids), "kind": kind, "ts_ms": time.time_ns() // 1_000_000, **data}
         for queue in self._subscribers:
             if queue.full():

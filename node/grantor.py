@@ -344,7 +344,7 @@ class Grantor:
             detail = f"delivery receipt: received {format_time_ms(receipt.received_ms)}"
         row = GrantReceiptRow(sender.key, receipt.grant_id, kind, receipt.encoded, now_ms)
         gid = receipt.grant_id
-        event = {"grant": gid.hex(), "peer": sender.did, "kind": kind, "reason": reason}
+        event = {"grant": gid.hex(), "peer": sender.did, "receipt": kind, "reason": reason}
         return Staged(
             writes=[
                 write(self.node.store.add_grant_receipt, row),

@@ -37,6 +37,7 @@ from amity.protocol.errors import (
     RebuttalMismatchError,
     UnknownAttestationError,
 )
+from amity.protocol.grants import GRANT_ID_BYTES
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import Relationship, RelationshipState
 from amity.protocol.reputationmessages import (
@@ -63,6 +64,8 @@ _DAY_MS: Final = 86_400_000
 _IDLE_S: Final = 60.0
 #: Coalesce bursts (many shares arriving) into one pass.
 _SETTLE_S: Final = 0.05
+#: Grants revoked because the policy cut their grantee off, their ids end to end.
+_POLICY_REVOKED_KEY: Final = "reputation.policy_revoked"
 
 
 class ReputationService:
@@ -222,8 +225,20 @@ class ReputationService:
             self._revoking.add(task)
             task.add_done_callback(self._revoking.discard)
 
+    def revoked_by_policy(self) -> set[bytes]:
+        """Grants this node revoked because its policy cut the grantee off (§6.2: no verdict)."""
+        data = self.node.store.get_meta(_POLICY_REVOKED_KEY) or b""
+        return {data[i : i + GRANT_ID_BYTES] for i in range(0, len(data), GRANT_ID_BYTES)}
+
     async def _revoke_all(self, peer: PeerId, rows: list[IssuedGrantRow]) -> None:
         assert self.grants is not None
+        # Noted first: the deletion that answers a revocation the cut-off made must not count as
+        # honoured, or the cut-off would undo itself once the vendor obeys it.
+        ids = self.revoked_by_policy() | {row.grant_id for row in rows}
+        noted = b"".join(sorted(ids))
+        await self.node.commit(
+            Staged(writes=[functools.partial(self.node.store.set_meta, _POLICY_REVOKED_KEY, noted)])
+        )
         for row in rows:
             try:
                 await self.grants.grantor.revoke(row.grant_id.hex())
