@@ -2,17 +2,20 @@
 
 One scripted two-party story: the vendor invites, the person connects, offers #NoStalking terms
 (P2B1), the vendor's owner accepts, the person grants her email for 2 s, it expires, the vendor
-deletes it and sends a deletion receipt. It runs twice: with two real ``amity run`` daemons
-(their SQLite outboxes keep every envelope they signed), and with two simulated nodes on the
-virtual clock (their outboxes keep a transcript). Each envelope is reduced to its type and the
-shape of its signed body (nested signed structures opened, keys, signatures, nonces, times and
-endpoints reduced to their kind and size) and the two sequences must be equal, message for
-message, in both directions. This is what "same code, no drift" means (issue 8).
+deletes it and sends a deletion receipt; her node attests the vendor honoured (automatically,
+shared at once) and shares that with the vendor (share policy ``mine``). It runs twice: with two
+real ``amity run`` daemons (their SQLite outboxes keep every envelope they signed), and with two
+simulated nodes on the virtual clock (their outboxes keep a transcript). Each envelope is reduced
+to its type and the shape of its signed body (nested signed structures opened; keys, signatures,
+nonces, times and endpoints reduced to their kind and size, and times and grant ids in a note's
+text too) and the two sequences must be equal, message for message, in both directions. This is
+what "same code, no drift" means (issue 8).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from typing import Any
 
@@ -24,6 +27,7 @@ from amity.protocol.errors import AmityError
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import Accept, Negotiation, NegotiationState
 from amity.protocol.relationship import RelationshipState
+from amity.protocol.sharing import ShareMode, SharePolicy
 from amity.protocol.signed import split_signed
 from amity.protocol.terms import ROSTER
 from amity.protocol.vault import Field, FieldType
@@ -42,6 +46,9 @@ GRANT_S = 2
 START_MS = 1_767_225_600_000
 #: Bins shorter than this are never opened as nested structures (ids, keys, nonces, tags).
 _NESTED_MIN_BYTES = 65
+
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+_HEX16 = re.compile(r"\b[0-9a-f]{16}\b")
 
 Shape = Any
 
@@ -63,6 +70,8 @@ def shape(value: Value) -> Shape:
         return "int"
     if isinstance(value, str) and "://" in value:
         return "<endpoint>"
+    if isinstance(value, str):  # an attestation's note names a grant and times
+        return _HEX16.sub("<hex16>", _TIME.sub("<time>", value))
     return value
 
 
@@ -112,6 +121,8 @@ def daemon_story(nodes: NodeFactory) -> tuple[list[bytes], list[bytes]]:
         ),
         what="the person holds the agreement",
     )
+    cli("reputation", "--home", alice.home, "--auto-share", "on")
+    cli("share-policy", "--home", alice.home, "vendor", "mine")
     cli("vault", "set", "--home", alice.home, "email", "email", EMAIL)
     made = cli(
         "grant", "--home", alice.home, "vendor", "--fields", "email",
@@ -120,6 +131,10 @@ def daemon_story(nodes: NodeFactory) -> tuple[list[bytes], list[bytes]]:
     wait_for(
         lambda: alice.api.get(f"/api/grants/{made['grant_id']}")["state"] == "deleted",
         what="the deletion receipt",
+    )
+    wait_for(
+        lambda: shop.api.get("/api/attestations")["attestations"],
+        what="the vendor holds her attestation",
     )
     return signed_by(alice), signed_by(shop)
 
@@ -188,6 +203,8 @@ def _sim_story(crypto: CryptoMode) -> tuple[list[bytes], list[bytes]]:
     until(lambda: nid in vendor.terms.negotiations, "the offer at the vendor")
     vendor.terms.move(nid, Accept())
     until(lambda: person.terms.negotiations[nid].state is NegotiationState.AGREED, "the agreement")
+    person.reputation.attest_grants(auto_share=True)
+    person.reputation.set_policy(vendor.peer_id, SharePolicy(ShareMode.MINE))
     grant = person.grants.grant(
         vendor.peer_id,
         [Field("email", FieldType.EMAIL, EMAIL)],
@@ -199,6 +216,7 @@ def _sim_story(crypto: CryptoMode) -> tuple[list[bytes], list[bytes]]:
         lambda: person.grants.issued[grant.grant_id].deleted_ms is not None,
         "the deletion receipt",
     )
+    until(lambda: vendor.reputation.held, "the vendor holds her attestation")
     engine.run(until_ms=engine.now_ms + 5_000)  # let the last ACKs settle, as the daemons do
     return person.outbox.transcript, vendor.outbox.transcript
 
@@ -213,6 +231,7 @@ def test_the_simulator_sends_what_the_daemons_send(
         "rel.hello",
         "terms.offer",
         "grant.deliver",
+        "reputation.share",
     ], "the daemon story changed: update the script"
     assert transcript(sim_person) == transcript(daemon_person)
     assert transcript(sim_vendor) == transcript(daemon_vendor)
