@@ -172,7 +172,8 @@ def _eigentrust(s: dict[str, Any]) -> list[str]:
 def _report(summary: dict[str, Any], rows: list[RoundRow], command: str) -> str:
     s = summary
     crypto = (
-        "**real** (Ed25519 signatures on agreements, deletion receipts and attestations)"
+        "**real** (Ed25519 signatures on agreements, deletion receipts, attestations and "
+        "envelopes; Noise XX sessions; each attestation verified once per run, as cards are)"
         if s["crypto"] == "real"
         else "**stand-in** (declared: signatures are BLAKE2b-512 over key and bytes; the same "
         "objects and checks otherwise; see amity.simulations.crypto)"
