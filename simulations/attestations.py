@@ -18,7 +18,8 @@ Where it differs from the daemon, and why:
   only once the owner turns them on (:meth:`SimReputation.attest_grants`): the daemon always
   makes them, but most scenarios do not read them and should not pay for them.
 - Nothing is rebutted or asked (``reputation.rebut``, ``reputation.query``): no scenario needs
-  them yet, and a node refuses them as the daemon refuses a type it does not handle.
+  them yet, and a node refuses them as the daemon refuses a type it does not handle. Nor is a
+  pending attestation approved later, or a peer's share policy changed once it shared.
 - Attestations are held as decoded objects, the run's one copy of each
   (:meth:`~amity.simulations.context.SharedValues.attestation`), and each is verified once per
   run (:meth:`~amity.simulations.context.SharedValues.read_item`, as cards are): the verdict is a
@@ -187,8 +188,19 @@ class SimReputation:
         return self._hold(attestation, origin.key, hops, RECEIVED)
 
     def set_policy(self, peer: PeerId, policy: SharePolicy) -> None:
-        """What ``peer`` may be sent from now on (``amity share-policy``)."""
-        self._peers[self.node.shared.peer(peer)] = _Peer(policy)
+        """What ``peer`` may be sent from now on (``amity share-policy``).
+
+        Once something was shared under a policy the simulator keeps it: the sending cursor does
+        not remember which earlier items were sent and which were not allowed, so a new policy
+        could send an item twice, which the daemon never does.
+        """
+        peer = self.node.shared.peer(peer)
+        known = self._peers.get(peer)
+        if known is not None and known.policy == policy:
+            return
+        if known is not None and known.cursor > 0:
+            raise UsageError(f"the share policy for {peer.short} is set once in a simulation")
+        self._peers[peer] = _Peer(policy)
         self.poke()
 
     def vouch(self, peer: PeerId) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from amity.protocol.attestation import Attestation, Verdict
-from amity.protocol.errors import AttestationExpiredError, AttestationSignatureError
+from amity.protocol.errors import AttestationExpiredError, AttestationSignatureError, UsageError
 from amity.protocol.reputationmessages import MSG_SHARE, RawItem, encode_share
 from amity.protocol.sharing import ShareMode, SharePolicy
 from amity.protocol.verdicts import clause_for
@@ -176,3 +176,15 @@ def test_a_grant_kept_past_its_deadline_is_attested_breached_and_held_for_review
     assert held.attestation.verdict is Verdict.BREACHED and held.review == "pending"
     assert held.attestation.note.startswith(f"grant {grant.grant_id.hex()[:16]}: delivered, but")
     assert _held_by(p.vendor) == [], "pending review: not shared"
+
+
+def test_a_policy_that_already_shared_is_not_changed_silently() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        rep = p.person.reputation
+        rep.attest(_attest(p))
+        rep.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+        rep.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))  # the same: fine
+        with pytest.raises(UsageError, match="set once"):
+            rep.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.ALL))
