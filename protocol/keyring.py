@@ -33,34 +33,41 @@ def derive_link_private(seed: bytes, epoch: int) -> bytes:
 
 
 class Keyring:
-    """The identity and its per-epoch link keys and certificates (all derived, all pure)."""
+    """The identity and its per-epoch link keys and certificates (all derived, all pure).
 
-    __slots__ = ("_certs", "_keys", "identity")
+    Only the last epoch's key and certificate are kept: a node presents the current ones for a
+    month at a time, and an older one (to open mail sealed before a rotation) is derived again.
+    """
+
+    __slots__ = ("_cert", "_key", "identity")
 
     def __init__(self, seed: bytes) -> None:
         self.identity = SigningIdentity(seed)
-        self._keys: dict[int, LinkKey] = {}
-        self._certs: dict[int, LinkCert] = {}
+        self._key: tuple[int, LinkKey] | None = None
+        self._cert: tuple[int, LinkCert] | None = None
 
     @staticmethod
     def epoch_at(now_ms: int) -> int:
         return max(now_ms, 0) // LINK_EPOCH_MS
 
     def link_key(self, epoch: int) -> LinkKey:
-        key = self._keys.get(epoch)
-        if key is None:
-            key = self._keys[epoch] = LinkKey(derive_link_private(self.identity.seed, epoch))
+        if self._key is not None and self._key[0] == epoch:
+            return self._key[1]
+        key = LinkKey(derive_link_private(self.identity.seed, epoch))
+        if self._key is None or epoch > self._key[0]:
+            self._key = (epoch, key)
         return key
 
     def link_cert(self, epoch: int) -> LinkCert:
         """The certificate for ``epoch``'s link key, valid from its start for two epochs."""
-        cert = self._certs.get(epoch)
-        if cert is None:
-            start = epoch * LINK_EPOCH_MS
-            cert = LinkCert.issue(
-                self.identity, self.link_key(epoch).public, start, start + 2 * LINK_EPOCH_MS
-            )
-            self._certs[epoch] = cert
+        if self._cert is not None and self._cert[0] == epoch:
+            return self._cert[1]
+        start = epoch * LINK_EPOCH_MS
+        cert = LinkCert.issue(
+            self.identity, self.link_key(epoch).public, start, start + 2 * LINK_EPOCH_MS
+        )
+        if self._cert is None or epoch > self._cert[0]:
+            self._cert = (epoch, cert)
         return cert
 
     def current(self, now_ms: int) -> tuple[LinkKey, LinkCert]:

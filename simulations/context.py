@@ -145,35 +145,22 @@ class SharedValues:
         return SharedItem(found, raw.hops, ())
 
     def negotiation(self, negotiation: Negotiation) -> Negotiation:
-        """``negotiation`` with the run's copies of its terms, agreement and parties."""
+        """``negotiation`` with the run's copies of its terms, parties and reasons.
+
+        Its agreement is left as it is: a node's book does not keep it, only its two signatures
+        (:class:`~amity.simulations.negotiation_book.NegotiationBook`).
+        """
         terms = self.terms(negotiation.terms)
-        agreement, signature = negotiation.agreement, negotiation.proposal_sig
-        if agreement is not None:
-            agreement = self.agreement(agreement)
-            # Agreed: the proposer's signature is one of the agreement's two.
-            for kept in (agreement.person_sig, agreement.vendor_sig):
-                if kept == signature:
-                    signature = kept
         person, vendor = self.peer(negotiation.person), self.peer(negotiation.vendor)
         reasons = self._reasons.setdefault(negotiation.reasons, negotiation.reasons)
         if (
             terms is negotiation.terms
-            and agreement is negotiation.agreement
-            and signature is negotiation.proposal_sig
             and reasons is negotiation.reasons
             and person is negotiation.person
             and vendor is negotiation.vendor
         ):
             return negotiation
-        return replace(
-            negotiation,
-            terms=terms,
-            agreement=agreement,
-            proposal_sig=signature,
-            person=person,
-            vendor=vendor,
-            reasons=reasons,
-        )
+        return replace(negotiation, terms=terms, person=person, vendor=vendor, reasons=reasons)
 
     def relationship(self, relationship: Relationship) -> Relationship:
         """``relationship`` with the run's copies of its peer id and the peer's card."""

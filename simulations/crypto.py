@@ -86,9 +86,22 @@ def _standin_signature(public_key: bytes, signed: bytes) -> bytes:
 
 
 class StandInIdentity(SigningIdentity):
-    """A real Ed25519 identity whose signatures are the stand-in's (see the module docstring)."""
+    """A real Ed25519 identity whose signatures are the stand-in's (see the module docstring).
 
-    __slots__ = ()
+    It keeps its seed and peer id only: libsodium's key objects, which it never signs with, would
+    be some 400 bytes a node.
+    """
+
+    __slots__ = ("_seed",)
+
+    def __init__(self, seed: bytes) -> None:
+        super().__init__(seed)  # the real public key: peer ids stay valid Ed25519 keys
+        self._seed = seed
+        del self._signing_key
+
+    @property
+    def seed(self) -> bytes:
+        return self._seed
 
     def sign(self, domain: bytes, message: bytes) -> bytes:
         if not domain.endswith(b"\x00"):

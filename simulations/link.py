@@ -186,10 +186,30 @@ class SimLink:
             return
         self.closed = True
         self._engine.cancel(self._timeout)
+        self._timeout = None
+        # The connection and this link hold each other: once ended, the link ignores what the
+        # connection calls, so let it call nothing instead, and the two go as soon as both ends
+        # have let go (a cycle waits for a full collection: a large run closes a great many).
+        self.connection.attach(self._owner.address, _DETACHED)
         if self.established:
             self._owner.link_down(self)
         elif self.on_fail is not None:
             self.on_fail(reason)
+
+
+class _Detached:
+    """What a connection calls at an end whose link has ended: nothing, as that link did."""
+
+    __slots__ = ()
+
+    def on_data(self, data: bytes) -> None:
+        return None
+
+    def on_closed(self, reason: str) -> None:
+        return None
+
+
+_DETACHED: Final = _Detached()
 
 
 def _card_or_none(shared: SharedValues, data: bytes) -> Card | None:

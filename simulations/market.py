@@ -59,12 +59,25 @@ class Visit:
     messages: int = 0
     frames: int = 0
     size_bytes: int = 0
-    #: The agreement as each side holds it (byte-identical when all is well).
-    agreement: bytes | None = None
-    vendor_agreement: bytes | None = None
     agreement_id: str = ""
     #: The vendor refused the offer (never opened a negotiation), e.g. past its deadline.
     offer_refused: bool = False
+
+    @property
+    def agreement(self) -> bytes | None:
+        """The agreement as the person's node holds it (the vendor's bytes, when all is well)."""
+        return _held_agreement(self.person, self.negotiation_id)
+
+    @property
+    def vendor_agreement(self) -> bytes | None:
+        return _held_agreement(self.vendor, self.negotiation_id)
+
+
+def _held_agreement(node: SimNode, negotiation_id: bytes | None) -> bytes | None:
+    # Read from the node's book rather than copied into the visit: a large run would keep a
+    # second copy of every agreement.
+    neg = None if negotiation_id is None else node.terms.negotiations.get(negotiation_id)
+    return None if neg is None or neg.agreement is None else neg.agreement.encoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +108,10 @@ class EventLog(Sequence[EventRow]):
     def append(self, row: EventRow) -> None:
         self._times.append(row.time_ms)
         self._words.extend(map(self._word, (row.node, row.peer, row.event, row.detail)))
+
+    def text(self, text: str) -> str:
+        """The log's own copy of ``text``, for a record that keeps what its events name."""
+        return self._texts[self._word(text)]
 
     def _word(self, text: str) -> int:
         found = self._index.get(text)
@@ -165,7 +182,8 @@ class MarketWorld:
         self.churn = Churn(self.engine, self.network, self.streams.stream("churn"))
         self.interrupted = False
         self._names: dict[PeerId, str] = {}
-        self._by_pair: dict[tuple[PeerId, PeerId], Visit] = {}
+        #: Each person's visits, a handful: a visit is found by its person, then its vendor.
+        self._visits_of: dict[PeerId, tuple[Visit, ...]] = {}
         self._unsettled = 0
         with crypto_mode(crypto):
             self._build()
@@ -220,6 +238,7 @@ class MarketWorld:
             pb = assign.choices(person_behaviours, person_weights)[0]
             person = self._node(f"person-{j:0{width}d}", NodeKind.PERSON, pb)
             self.persons.append(person)
+            theirs: list[Visit] = []
             for v in assign.sample(range(sc.vendors), sc.vendors_per_person):
                 vendor = self.vendors[v]
                 vb = vendor.behaviour
@@ -234,8 +253,9 @@ class MarketWorld:
                     arrive_ms=sc.arrival.sample(assign),
                 )
                 self.visits.append(visit)
-                self._by_pair[(person.peer_id, vendor.peer_id)] = visit
+                theirs.append(visit)
                 self.engine.call_at(visit.arrive_ms, self._visit, visit)
+            self._visits_of[person.peer_id] = tuple(theirs)
         self._unsettled = len(self.visits)
         churn_of = {NodeKind.VENDOR: "vendor", NodeKind.PERSON: "person"}
         for node in [*self.vendors, *self.persons]:
@@ -289,32 +309,36 @@ class MarketWorld:
         peer_name = "" if peer is None else self._names.get(peer, peer.short)
         self.events.append(EventRow(self.engine.now_ms, node.name, peer_name, event, detail))
         if event == "message.refused_by_peer" and peer is not None:
-            visit = self._by_pair.get((node.peer_id, peer))
+            visit = self._visit_between(node.peer_id, peer)
             if visit is not None:  # e.g. an offer that waited offline past its deadline
                 visit.offer_refused = True
                 self._settle(visit)
 
     def negotiation_changed(self, node: SimNode, negotiation: Negotiation) -> None:
-        visit = self._by_pair.get((negotiation.person, negotiation.vendor))
+        visit = self._visit_between(negotiation.person, negotiation.vendor)
         if visit is None:
             return
         if visit.negotiation_id is None:
             visit.negotiation_id = negotiation.negotiation_id
         if negotiation.negotiation_id != visit.negotiation_id:
             return
-        agreement = None if negotiation.agreement is None else negotiation.agreement.encoded
         if negotiation.agreement is not None:
-            visit.agreement_id = negotiation.agreement.agreement_id.hex()
+            # The same text as the "agreed" events' detail: one copy of it in a large run.
+            visit.agreement_id = self.events.text(negotiation.agreement.agreement_id.hex())
         if node is visit.person:
             visit.person_state = negotiation.state.value
             if visit.offered_ms is None:
                 visit.offered_ms = self.engine.now_ms
-            visit.agreement = agreement
         else:
             visit.vendor_state = negotiation.state.value
-            visit.vendor_agreement = agreement
         visit.rounds = max(visit.rounds, negotiation.rounds)
         self._settle(visit)
+
+    def _visit_between(self, person: PeerId, vendor: PeerId) -> Visit | None:
+        for visit in self._visits_of.get(person, ()):
+            if visit.vendor.peer_id == vendor:
+                return visit
+        return None
 
     def _settle(self, visit: Visit) -> None:
         open_states = {s.value for s in OPEN_STATES}

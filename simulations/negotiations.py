@@ -60,6 +60,7 @@ from amity.protocol.termsmessages import (
 )
 from amity.simulations.context import Staged
 from amity.simulations.engine import Timer
+from amity.simulations.negotiation_book import NegotiationBook
 
 if TYPE_CHECKING:
     from amity.simulations.node import SimNode
@@ -76,7 +77,8 @@ class SimTerms:
 
     def __init__(self, node: SimNode) -> None:
         self.node = node
-        self.negotiations: dict[bytes, Negotiation] = {}
+        #: Every negotiation this node took part in; finished ones packed (see NegotiationBook).
+        self.negotiations = NegotiationBook(node.peer_id)
         self._timers: dict[bytes, tuple[str, Timer]] = {}
 
     @property
@@ -205,7 +207,7 @@ class SimTerms:
         nid = neg.negotiation_id
         for effect in effects:
             if isinstance(effect, Persist):
-                # Kept with the run's copies of its terms and agreement (equal values).
+                # Kept with the run's copies of its terms and parties (equal values).
                 neg = self.node.shared.negotiation(effect.negotiation)
                 self.negotiations[nid] = neg
                 staged.after.append(functools.partial(self._persisted, neg))

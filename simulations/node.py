@@ -165,7 +165,8 @@ class SimNode:
         self.address = env.network.add_host(self, kind.value)
         self.endpoints = (f"{ENDPOINT_SCHEME}{self.address}",) if reachable else ()
         self.guard = SimReplayGuard(MAIL_POLICY)
-        self.links: dict[PeerId, list[SimLink]] = {}
+        #: Live links to each peer, oldest first (a tuple: most peers have one, most of the time).
+        self.links: dict[PeerId, tuple[SimLink, ...]] = {}
         self.terms = SimTerms(self)
         self._grants: SimGrants | None = None
         self._reputation: SimReputation | None = None
@@ -398,7 +399,7 @@ class SimNode:
     def link_up(self, link: SimLink) -> None:
         """The handshake is done: as the daemon's ``_attach``."""
         peer = link.proven_peer
-        self.links.setdefault(peer, []).append(link)
+        self.links[peer] = (*self.links.get(peer, ()), link)
         self.dialer.linked(peer)
         rel = self.relationship(peer)
         if rel is not None and rel.state is not RelationshipState.ENDED:
@@ -414,10 +415,12 @@ class SimNode:
 
     def link_down(self, link: SimLink) -> None:
         peer = link.proven_peer
-        links = self.links.get(peer, [])
+        links = self.links.get(peer, ())
         if link in links:
-            links.remove(link)
-            if not links:
+            others = tuple(other for other in links if other is not link)
+            if others:
+                self.links[peer] = others
+            else:
                 del self.links[peer]
         link.acks_due = None
         if self.dialer.wants_link(peer):

@@ -18,20 +18,10 @@ from amity.simulations.streams import ByteSource
 __all__ = ["Outbox"]
 
 
-class _Queue:
-    __slots__ = ("next_seq", "pending")
-
-    def __init__(self) -> None:
-        #: Envelopes signed so far are ``next_seq - 1`` (seqs start at 1 and never repeat).
-        self.next_seq = 1
-        #: seq -> signed envelope, in seq order (None while nothing waits: most of the time).
-        self.pending: dict[int, bytes] | None = None
-
-
 class Outbox:
     """Per-peer sequence numbers and unacknowledged envelopes of one node."""
 
-    __slots__ = ("_clock_ms", "_identity", "_queues", "_random", "transcript")
+    __slots__ = ("_clock_ms", "_identity", "_next_seq", "_pending", "_random", "transcript")
 
     def __init__(
         self, identity: SigningIdentity, clock_ms: Callable[[], int], random: ByteSource
@@ -39,7 +29,10 @@ class Outbox:
         self._identity = identity
         self._clock_ms = clock_ms
         self._random = random
-        self._queues: dict[PeerId, _Queue] = {}
+        #: The seq of the next envelope to each peer (seqs start at 1 and never repeat).
+        self._next_seq: dict[PeerId, int] = {}
+        #: seq -> signed envelope, in seq order, of the peers that have some unacknowledged.
+        self._pending: dict[PeerId, dict[int, bytes]] = {}
         #: Every envelope signed, in order, once :meth:`keep_transcript` is called (the
         #: cross-check against the daemon's outbox table reads it).
         self.transcript: list[bytes] | None = None
@@ -51,14 +44,12 @@ class Outbox:
 
     def add(self, peer: PeerId, type_: str, body: bytes) -> int:
         """Sign one envelope for ``peer`` and keep it until acknowledged; returns its seq."""
-        queue = self._queues.get(peer)
-        if queue is None:
-            queue = self._queues[peer] = _Queue()
-        seq = queue.next_seq
-        queue.next_seq += 1
-        if queue.pending is None:
-            queue.pending = {}
-        envelope = queue.pending[seq] = sign_envelope(
+        seq = self._next_seq.get(peer, 1)
+        self._next_seq[peer] = seq + 1
+        pending = self._pending.get(peer)
+        if pending is None:
+            pending = self._pending[peer] = {}
+        envelope = pending[seq] = sign_envelope(
             self._identity,
             type=type_,
             recipient=peer,
@@ -73,33 +64,29 @@ class Outbox:
 
     def signed(self, peer: PeerId) -> int:
         """Envelopes signed for ``peer`` (each counted once, however often it was resent)."""
-        queue = self._queues.get(peer)
-        return 0 if queue is None else queue.next_seq - 1
+        return self._next_seq.get(peer, 1) - 1
 
     def pending(self, peer: PeerId) -> int:
-        queue = self._queues.get(peer)
-        return 0 if queue is None or queue.pending is None else len(queue.pending)
+        return len(self._pending.get(peer, ()))
 
     def unacked(self, peer: PeerId) -> list[tuple[int, bytes]]:
         """(seq, signed envelope) of everything ``peer`` has not ACKed yet, in seq order."""
-        queue = self._queues.get(peer)
-        return [] if queue is None or queue.pending is None else list(queue.pending.items())
+        return list(self._pending.get(peer, {}).items())
 
     def flush(self, peer: PeerId, link: SimLink) -> None:
         """Send on ``link`` every unacknowledged envelope it has not carried yet, in seq order."""
-        queue = self._queues.get(peer)
-        if queue is None or queue.pending is None:
-            return
-        for seq, envelope in queue.pending.items():
+        for seq, envelope in self._pending.get(peer, {}).items():
             if seq > link.sent_upto:
                 link.send(encode_envelope_frame(envelope))
                 link.sent_upto = seq
 
     def settled(self, peer: PeerId, seqs: Iterable[int]) -> None:
         """The peer ACKed (stored) or REFUSEd these: stop resending them."""
-        queue = self._queues.get(peer)
-        if queue is not None and queue.pending is not None:
+        pending = self._pending.get(peer)
+        if pending is not None:
             for seq in seqs:
-                queue.pending.pop(seq, None)
-            if not queue.pending:
-                queue.pending = None
+                pending.pop(seq, None)
+            if not pending:
+                del self._pending[peer]
+                if not self._pending:
+                    self._pending.clear()  # an emptied dict keeps its table until cleared
