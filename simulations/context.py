@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
@@ -18,13 +19,14 @@ from amity.protocol.reputationmessages import RawItem, SharedItem, read_item
 from amity.protocol.terms import TermsDocument
 from amity.protocol.termsmessages import RejectReason
 from amity.simulations.crypto import CryptoMode
+from amity.simulations.distributions import Distribution
 from amity.simulations.engine import Engine
-from amity.simulations.network import Network
+from amity.simulations.network import LinkProfile, Network
 
 if TYPE_CHECKING:
     from amity.simulations.node import SimNode
 
-__all__ = ["Observer", "NodeBehaviour", "SharedValues", "SimEnv", "Staged"]
+__all__ = ["Observer", "NodeBehaviour", "SharedValues", "SimEnv", "Staged", "make_env"]
 
 
 class Observer(Protocol):
@@ -187,6 +189,30 @@ class SimEnv:
     #: How long a group commit takes: ACKs, timers and sends wait for it.
     commit_ms: int = 1
     shared: SharedValues = field(default_factory=SharedValues)
+
+
+def make_env(
+    engine: Engine,
+    network_stream: random.Random,
+    observer: Observer,
+    crypto: CryptoMode,
+    *,
+    latency: Distribution,
+    loss: float,
+    detect_ms: int,
+    dial_fail_ms: int,
+    start_ms: int,
+    commit_ms: int,
+) -> SimEnv:
+    """A world's environment: its network (every link with ``latency`` and ``loss``) and run."""
+    network = Network(
+        engine,
+        network_stream,
+        default=LinkProfile(latency, loss),
+        detect_ms=detect_ms,
+        dial_fail_ms=dial_fail_ms,
+    )
+    return SimEnv(engine, network, observer, crypto, start_ms, commit_ms)
 
 
 @dataclass(slots=True)

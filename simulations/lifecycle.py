@@ -32,12 +32,11 @@ from amity.protocol.terms import TermsDocument
 from amity.protocol.vault import Field, FieldType
 from amity.simulations.behaviour import HonestPerson, HonestVendor, OnwardCopy, OnwardSharer
 from amity.simulations.churn import Churn
-from amity.simulations.context import SimEnv
+from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.distributions import Constant
 from amity.simulations.engine import Engine
 from amity.simulations.lifecycle_scenario import LifecycleScenario
-from amity.simulations.network import LinkProfile, Network
 from amity.simulations.node import SimNode
 from amity.simulations.relay import make_relay, use_relay
 from amity.simulations.streams import RandomStreams
@@ -97,21 +96,19 @@ class LifecycleWorld:
         self.streams = RandomStreams(seed)
         self.engine = Engine()
         sc = scenario
-        self.network = Network(
+        self.env = make_env(
             self.engine,
             self.streams.stream("network"),
-            default=LinkProfile(sc.latency, sc.loss),
+            self,
+            crypto,
+            latency=sc.latency,
+            loss=sc.loss,
             detect_ms=sc.detect_ms,
             dial_fail_ms=sc.dial_fail_ms,
-        )
-        self.env = SimEnv(
-            engine=self.engine,
-            network=self.network,
-            observer=self,
-            crypto=crypto,
             start_ms=sc.start_ms,
             commit_ms=sc.commit_ms,
         )
+        self.network = self.env.network
         self.churn = Churn(self.engine, self.network, self.streams.stream("churn"))
         self.persons: list[SimNode] = []
         self.vendors: list[SimNode] = []

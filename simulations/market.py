@@ -21,10 +21,10 @@ from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import OPEN_STATES, Negotiation, NegotiationState
 from amity.simulations.behaviour import HonestPerson, HonestVendor
 from amity.simulations.churn import Churn
-from amity.simulations.context import SimEnv
+from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.engine import Engine
-from amity.simulations.network import LinkProfile, Network, Partition
+from amity.simulations.network import Partition
 from amity.simulations.node import SimNode
 from amity.simulations.scenario import MarketScenario
 from amity.simulations.streams import RandomStreams
@@ -160,21 +160,19 @@ class MarketWorld:
         self.streams = RandomStreams(seed)
         self.engine = Engine()
         net = scenario.network
-        self.network = Network(
+        self.env = make_env(
             self.engine,
             self.streams.stream("network"),
-            default=LinkProfile(net.latency, net.loss),
+            self,
+            crypto,
+            latency=net.latency,
+            loss=net.loss,
             detect_ms=net.detect_ms,
             dial_fail_ms=net.dial_fail_ms,
-        )
-        self.env = SimEnv(
-            engine=self.engine,
-            network=self.network,
-            observer=self,
-            crypto=crypto,
             start_ms=scenario.start_ms,
             commit_ms=scenario.commit_ms,
         )
+        self.network = self.env.network
         self.events = EventLog()
         self.visits: list[Visit] = []
         self.vendors: list[SimNode] = []

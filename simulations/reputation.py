@@ -51,10 +51,9 @@ from amity.protocol.sharing import ShareMode, SharePolicy
 from amity.protocol.termsmessages import NEGOTIATION_ID_BYTES
 from amity.protocol.trust import TrustResult
 from amity.simulations.attackers import Cast, cast
-from amity.simulations.context import SimEnv
+from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode, make_keyring
 from amity.simulations.engine import Engine
-from amity.simulations.network import LinkProfile, Network
 from amity.simulations.node import SimNode
 from amity.simulations.reputation_scenario import DELETION_CLAUSE, ReputationScenario
 from amity.simulations.streams import RandomStreams
@@ -98,21 +97,19 @@ class ReputationWorld:
         self.crypto = crypto
         self.streams = RandomStreams(seed)
         self.engine = Engine()
-        self.network = Network(
+        self.env = make_env(
             self.engine,
             self.streams.stream("network"),
-            default=LinkProfile(scenario.latency, scenario.loss),
+            self,
+            crypto,
+            latency=scenario.latency,
+            loss=scenario.loss,
             detect_ms=scenario.detect_ms,
             dial_fail_ms=scenario.dial_fail_ms,
-        )
-        self.env = SimEnv(
-            engine=self.engine,
-            network=self.network,
-            observer=self,
-            crypto=crypto,
             start_ms=scenario.start_ms,
             commit_ms=scenario.commit_ms,
         )
+        self.network = self.env.network
         self.rows = [RoundRow(r) for r in range(scenario.rounds)]
         self.rounds_done = 0
         self.interrupted = False
