@@ -5,9 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from amity.protocol.attestation import Attestation
-from amity.protocol.errors import AttestationSignatureError, ReputationQuotaError, UsageError
+from amity.protocol.errors import (
+    AmityError,
+    AttestationSignatureError,
+    ReputationQuotaError,
+    UsageError,
+)
 from amity.protocol.identity import SigningIdentity
 from amity.protocol.reputationmessages import RawItem, Share
 from amity.protocol.sharing import (
@@ -20,6 +27,7 @@ from amity.protocol.sharing import (
     allowed,
     hops_out,
 )
+from tests.strategies import arbitrary_bytes, mutated
 from tests.vectors import load_vector_file, unhex
 
 FILE = load_vector_file("reputation_messages")
@@ -144,3 +152,21 @@ def test_accept_share_refuses_a_forged_item_and_a_share_over_the_quota() -> None
             held_from_sender=9,
             max_from_sender=10,
         )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.one_of(arbitrary_bytes(), mutated(st.just(ATTESTATION))), st.integers(0, 8)),
+        max_size=4,
+    )
+)
+def test_accept_share_raises_only_amity_errors_on_any_items(raw: list[tuple[bytes, int]]) -> None:
+    share = Share(None, tuple(RawItem(data, hops, ()) for data, hops in raw))
+    try:
+        got = accept_share(
+            share, owner=IDS["vendor"].peer_id, now_ms=NOW, held_from_sender=0, max_from_sender=3
+        )
+    except AmityError:
+        return
+    assert len(got.items) + got.expired <= len(raw)
