@@ -8,7 +8,6 @@ kind adds one entry at the bottom of this module.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from amity.simulations.scenario import (
     MarketScenario,
     ScenarioError,
     load_scenario,
+    read_toml,
     resolve_scenario_path,
 )
 
@@ -82,11 +82,7 @@ class ScenarioKind(Generic[S, W]):
 def kind_of(path: str | Path) -> str:
     """The ``kind`` a scenario file names (``market`` when it names none)."""
     found = resolve_scenario_path(path)
-    try:
-        data = tomllib.loads(found.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{found.name}: not valid TOML: {exc}") from None
-    kind = data.get("kind", "market")
+    kind = read_toml(found).get("kind", "market")
     if kind not in KINDS:
         raise ScenarioError(
             f"{found.name}: kind {kind!r}; this version runs: {', '.join(sorted(KINDS))}"

@@ -12,7 +12,6 @@ and ``[churn.person|vendor|relay]``.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,9 @@ from amity.protocol.terms import ROSTER, TermsDocument
 from amity.simulations.churn import ChurnModel
 from amity.simulations.distributions import Distribution
 from amity.simulations.scenario import (
-    ScenarioError,
-    _merge_quick,
     _Reader,
     _start_ms,
-    read_with_overrides,
-    resolve_scenario_path,
+    load_kind,
 )
 
 __all__ = ["KIND", "LifecycleScenario", "load_lifecycle_scenario"]
@@ -210,18 +206,4 @@ def load_lifecycle_scenario(
     path: str | Path, *, quick: bool = False, overrides: Mapping[str, object] | None = None
 ) -> LifecycleScenario:
     """Read and check a lifecycle scenario: ``[quick]`` replacements, then ``overrides``."""
-    found = resolve_scenario_path(path)
-    try:
-        data = tomllib.loads(found.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{found.name}: not valid TOML: {exc}") from None
-    if quick:
-        _merge_quick(data, found)
-
-    def read(tables: dict[str, Any]) -> LifecycleScenario:
-        kind = tables.get("kind")
-        if kind != KIND:
-            raise ScenarioError(f"{found.name}: kind {kind!r}; this loader reads {KIND!r} ones")
-        return _build(tables, found, quick)
-
-    return read_with_overrides(data, overrides, found, kind=KIND, read=read)
+    return load_kind(path, kind=KIND, build=_build, quick=quick, overrides=overrides)

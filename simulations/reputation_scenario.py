@@ -10,7 +10,6 @@ know, so a misspelt key in the file or in an override fails and names itself.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +19,9 @@ from amity.protocol.terms import ROSTER, TermsDocument
 from amity.simulations.attackers import ThreatModel
 from amity.simulations.distributions import Distribution
 from amity.simulations.scenario import (
-    ScenarioError,
-    _merge_quick,
     _Reader,
     _start_ms,
-    read_with_overrides,
-    resolve_scenario_path,
+    load_kind,
 )
 
 __all__ = [
@@ -111,13 +107,6 @@ class ReputationScenario:
     slander: int
     #: Sybil customers of the clique, whose praise every honest person holds from the start.
     sybils: int
-
-
-def _read(found: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(found.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{found.name}: not valid TOML: {exc}") from None
 
 
 def _known(reader: _Reader, table: str) -> None:
@@ -214,15 +203,4 @@ def load_reputation_scenario(
     path: str | Path, *, quick: bool = False, overrides: Mapping[str, object] | None = None
 ) -> ReputationScenario:
     """Read and check a reputation scenario: ``[quick]`` replacements, then ``overrides``."""
-    found = resolve_scenario_path(path)
-    data = _read(found)
-    if quick:
-        _merge_quick(data, found)
-
-    def read(tables: dict[str, Any]) -> ReputationScenario:
-        kind = tables.get("kind")
-        if kind != KIND:
-            raise ScenarioError(f"{found.name}: kind {kind!r}; this loader reads {KIND!r} ones")
-        return _build(tables, found, quick)
-
-    return read_with_overrides(data, overrides, found, kind=KIND, read=read)
+    return load_kind(path, kind=KIND, build=_build, quick=quick, overrides=overrides)

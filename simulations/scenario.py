@@ -449,28 +449,52 @@ def read_with_overrides(
     return result
 
 
-def load_scenario(
-    path: str | Path, *, quick: bool = False, overrides: Mapping[str, object] | None = None
-) -> MarketScenario:
-    """Read and check a scenario file (``quick``: with its ``[quick]`` replacements).
-
-    ``overrides`` maps dotted keys to values set after ``[quick]`` and before the checks
-    (see :func:`read_with_overrides`).
-    """
-    found = resolve_scenario_path(path)
+def read_toml(found: Path) -> dict[str, Any]:
+    """A scenario file's tables; ScenarioError, naming the file, if it is not TOML."""
     try:
-        data = tomllib.loads(found.read_text(encoding="utf-8"))
+        return tomllib.loads(found.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{found.name}: not valid TOML: {exc}") from None
+
+
+def load_kind(
+    path: str | Path,
+    *,
+    kind: str,
+    build: Callable[[dict[str, Any], Path, bool], T],
+    quick: bool = False,
+    overrides: Mapping[str, object] | None = None,
+    default_kind: str | None = None,
+) -> T:
+    """Read a scenario file of ``kind``: ``[quick]`` replacements, then ``overrides``, then
+    ``build(tables, path, quick)``, which checks it (see :func:`read_with_overrides`)."""
+    found = resolve_scenario_path(path)
+    data = read_toml(found)
     if quick:
         _merge_quick(data, found)
 
-    def read(tables: dict[str, Any]) -> MarketScenario:
-        kind = tables.get("kind", "market")
-        if kind != "market":
-            raise ScenarioError(
-                f"{found.name}: kind {kind!r}; this version runs 'market' scenarios"
-            )
-        return _market(tables, found, quick)
+    def read(tables: dict[str, Any]) -> T:
+        given = tables.get("kind", default_kind)
+        if given != kind:
+            raise ScenarioError(f"{found.name}: kind {given!r}; this loader reads {kind!r} ones")
+        return build(tables, found, quick)
 
-    return read_with_overrides(data, overrides, found, kind="market", read=read)
+    return read_with_overrides(data, overrides, found, kind=kind, read=read)
+
+
+def load_scenario(
+    path: str | Path, *, quick: bool = False, overrides: Mapping[str, object] | None = None
+) -> MarketScenario:
+    """Read and check a market scenario file (``quick``: with its ``[quick]`` replacements).
+
+    ``overrides`` maps dotted keys to values set after ``[quick]`` and before the checks
+    (see :func:`read_with_overrides`). A file without ``kind`` is a market.
+    """
+    return load_kind(
+        path,
+        kind="market",
+        build=_market,
+        quick=quick,
+        overrides=overrides,
+        default_kind="market",
+    )
