@@ -10,31 +10,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
 
 from amity.node.link import Link
 from amity.node.logs import log_event
 from amity.node.store import Store
 from amity.node.transport import TransportClosed
-from amity.protocol.errors import AmityError
 from amity.protocol.frames import Deposit, encode_deposited, encode_mail
 from amity.protocol.identity import PeerId
-from amity.protocol.sealed import peek_sealed
+from amity.protocol.mailbox import MailboxPolicy, admit_deposit
 
 __all__ = ["MailboxPolicy", "Mailbox"]
 
 _log = logging.getLogger("amity.relay")
 _DAY_MS: Final = 24 * 3600 * 1000
-
-
-@dataclass(frozen=True, slots=True)
-class MailboxPolicy:
-    """Limits that keep one sender (or one recipient's backlog) from filling the relay."""
-
-    ttl_ms: int = 14 * _DAY_MS
-    max_bytes_per_sender: int = 16 * 1024 * 1024
-    max_items_per_recipient: int = 10_000
 
 
 class Mailbox:
@@ -55,24 +44,22 @@ class Mailbox:
 
     def deposit(self, sender: PeerId, deposit: Deposit) -> tuple[str, PeerId | None]:
         """Store one deposit; returns ("ok", recipient) or (error code, None)."""
-        try:
-            header = peek_sealed(deposit.sealed)
-        except AmityError as exc:
-            return exc.code, None
-        if not self._serves(header.recipient):
-            return "relay.unknown_recipient", None
-        size = len(deposit.sealed)
-        if self._store.mail_bytes_from(sender.key) + size > self.policy.max_bytes_per_sender:
-            return "relay.quota", None
+        store = self._store
         now = self._clock_ms()
-        with self._store.transaction():
-            if self._store.count_mail(header.recipient.key) >= self.policy.max_items_per_recipient:
-                return "relay.full", None
-            self._store.add_mail(
-                header.recipient.key, sender.key, deposit.sealed, now, now + self.policy.ttl_ms
+        with store.transaction():
+            code, recipient = admit_deposit(
+                deposit,
+                self.policy,
+                serves=self._serves,
+                bytes_from_sender=store.mail_bytes_from(sender.key),
+                items_for=lambda peer: store.count_mail(peer.key),
             )
-        log_event(_log, "relay.held", sender=sender.short, to=header.recipient.short, bytes=size)
-        return "ok", header.recipient
+            if recipient is None:
+                return code, None
+            store.add_mail(recipient.key, sender.key, deposit.sealed, now, now + self.policy.ttl_ms)
+        size = len(deposit.sealed)
+        log_event(_log, "relay.held", sender=sender.short, to=recipient.short, bytes=size)
+        return "ok", recipient
 
     async def answer(self, link: Link, deposit: Deposit) -> PeerId | None:
         """Handle a DEPOSIT frame from ``link`` and answer it; returns whom it is for."""

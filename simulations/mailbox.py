@@ -13,28 +13,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from amity.protocol.errors import AmityError
 from amity.protocol.frames import Deposit
 from amity.protocol.identity import PeerId
-from amity.protocol.sealed import peek_sealed
+from amity.protocol.mailbox import MailboxPolicy, admit_deposit
 from amity.simulations.engine import Engine, Timer
 
-__all__ = ["HAND_OVER_LIMIT", "SWEEP_MS", "MailboxPolicy", "HeldMail", "SimMailbox"]
+__all__ = ["HAND_OVER_LIMIT", "SWEEP_MS", "HeldMail", "SimMailbox"]
 
 _DAY_MS: Final = 24 * 3600 * 1000
 #: As node/store's ``mail_for``: items sent in one hand-over.
 HAND_OVER_LIMIT: Final = 500
 #: As the daemon's mailbox sweep: expired mail is deleted hourly.
 SWEEP_MS: Final = 3_600_000
-
-
-@dataclass(frozen=True, slots=True)
-class MailboxPolicy:
-    """The daemon's limits (node/mailbox.py ``MailboxPolicy``; a test keeps the two equal)."""
-
-    ttl_ms: int = 14 * _DAY_MS
-    max_bytes_per_sender: int = 16 * 1024 * 1024
-    max_items_per_recipient: int = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,23 +89,19 @@ class SimMailbox:
         return code, recipient
 
     def _store(self, sender: PeerId, deposit: Deposit) -> tuple[str, PeerId | None]:
-        try:
-            header = peek_sealed(deposit.sealed)
-        except AmityError as exc:
-            return exc.code, None
-        if not self._serves(header.recipient):
-            return "relay.unknown_recipient", None
+        code, recipient = admit_deposit(
+            deposit,
+            self.policy,
+            serves=self._serves,
+            bytes_from_sender=self._bytes_from.get(sender, 0),
+            items_for=lambda peer: len(self._held.get(peer, ())),
+        )
+        if recipient is None:
+            return code, None
         size = len(deposit.sealed)
-        if self._bytes_from.get(sender, 0) + size > self.policy.max_bytes_per_sender:
-            return "relay.quota", None
-        items = self._held.get(header.recipient)
-        if items is not None and len(items) >= self.policy.max_items_per_recipient:
-            return "relay.full", None
-        if items is None:
-            items = self._held[header.recipient] = {}
+        items = self._held.setdefault(recipient, {})
         now = self._clock_ms()
         mail_id, self._next_id = self._next_id, self._next_id + 1
-        recipient = header.recipient
         items[mail_id] = HeldMail(
             mail_id, recipient, sender, deposit.sealed, now, now + self.policy.ttl_ms
         )

@@ -38,11 +38,12 @@ from amity.protocol.frames import (
     encode_mail_ack,
 )
 from amity.protocol.identity import PeerId
+from amity.protocol.mailbox import MailboxPolicy
 from amity.protocol.relationship import RelationshipState
 from amity.protocol.sealed import open_sealed, peek_sealed, seal
 from amity.simulations.engine import Timer
 from amity.simulations.link import SimLink
-from amity.simulations.mailbox import MailboxPolicy, SimMailbox
+from amity.simulations.mailbox import SimMailbox
 
 if TYPE_CHECKING:
     from amity.simulations.node import SimNode

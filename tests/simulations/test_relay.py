@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from amity.node.mailbox import MailboxPolicy as DaemonMailboxPolicy
 from amity.protocol.card import NodeKind
 from amity.protocol.errors import SealKeyError
 from amity.protocol.frames import (
@@ -17,12 +16,13 @@ from amity.protocol.frames import (
     split_frame,
 )
 from amity.protocol.identity import PeerId
+from amity.protocol.mailbox import MailboxPolicy
 from amity.protocol.notes import MSG_NOTE, encode_note
 from amity.protocol.relationship import SendMessage
 from amity.protocol.sealed import open_sealed, seal
 from amity.simulations.context import Staged
 from amity.simulations.crypto import CryptoMode, crypto_mode
-from amity.simulations.mailbox import MailboxPolicy, SimMailbox
+from amity.simulations.mailbox import SimMailbox
 from amity.simulations.node import SimNode
 from amity.simulations.relay import make_relay, on_relay_frame, use_relay
 from amity.simulations.streams import RandomStreams
@@ -133,13 +133,6 @@ def test_mail_opened_then_the_short_dial_clears_the_senders_outbox() -> None:
         p.engine.run(until_ms=p.engine.now_ms + 5_000)
     assert w.relay.mailbox.held() == []
     assert p.vendor.outbox.pending(p.person.peer_id) == 0
-
-
-def test_the_mailbox_policy_is_the_daemons() -> None:
-    assert MailboxPolicy() == MailboxPolicy(**{
-        name: getattr(DaemonMailboxPolicy(), name)
-        for name in ("ttl_ms", "max_bytes_per_sender", "max_items_per_recipient")
-    })  # fmt: skip
 
 
 class _Link:
