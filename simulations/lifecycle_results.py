@@ -19,6 +19,8 @@ from amity.simulations.lifecycle import GrantRow, LifecycleWorld
 from amity.simulations.results import (
     blank,
     nearest_rank,
+    network_summary,
+    nodes_summary,
     rate,
     result_folder,
     run_header,
@@ -130,21 +132,8 @@ def summarise(world: LifecycleWorld) -> dict[str, Any]:
             if (box := relay.mailbox) is not None
         ],
         "deposits_sent": sum(n.deposits.sent for n in nodes if n.deposits is not None),
-        "network": {
-            "messages_sent": net.messages_sent,
-            "messages_delivered": net.messages_delivered,
-            "bytes_sent": net.bytes_sent,
-            "dials": net.dials,
-            "dials_failed": net.dials_failed,
-            "connections_opened": net.connections_opened,
-            "connections_broken": dict(sorted(net.broken.items())),
-            "churn_departures": world.churn.departures,
-        },
-        "nodes": {
-            "messages_rejected": sum(n.rejected for n in nodes),
-            "refused_by_peers": sum(n.refused_by_peers for n in nodes),
-            "duplicates_acked_again": sum(n.duplicates for n in nodes),
-        },
+        "network": network_summary(net, world.churn.departures),
+        "nodes": nodes_summary(nodes),
         "events": dict(sorted(world.counts.items())),
     }
     if sc.share_onward_fraction > 0:

@@ -18,6 +18,8 @@ from typing import Any, Final
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.market import MarketWorld, Visit
+from amity.simulations.network import NetworkStats
+from amity.simulations.node import SimNode
 
 __all__ = ["RESULT_FILES", "result_dir_name", "summarise", "metrics", "write_results"]
 
@@ -81,6 +83,32 @@ def run_header(world: Any, kind: str) -> dict[str, Any]:
     }
 
 
+def network_summary(net: NetworkStats, churn_departures: int) -> dict[str, Any]:
+    """What the network carried, lost and broke over a run (the summary's ``network``)."""
+    return {
+        "messages_sent": net.messages_sent,
+        "messages_delivered": net.messages_delivered,
+        "bytes_sent": net.bytes_sent,
+        "lost_in_transit": net.lost_in_transit,
+        "lost_on_dead_connection": net.lost_on_dead_connection,
+        "dials": net.dials,
+        "dials_failed": net.dials_failed,
+        "connections_opened": net.connections_opened,
+        "connections_broken": dict(sorted(net.broken.items())),
+        "churn_departures": churn_departures,
+    }
+
+
+def nodes_summary(nodes: Iterable[SimNode]) -> dict[str, int]:
+    """What nodes refused, had refused and acknowledged twice (the summary's ``nodes``)."""
+    counted = list(nodes)
+    return {
+        "messages_rejected": sum(n.rejected for n in counted),
+        "refused_by_peers": sum(n.refused_by_peers for n in counted),
+        "duplicates_acked_again": sum(n.duplicates for n in counted),
+    }
+
+
 def summarise(world: MarketWorld) -> dict[str, Any]:
     """The key figures of a run, as the JSON summary holds them."""
     sc = world.scenario
@@ -125,23 +153,8 @@ def summarise(world: MarketWorld) -> dict[str, Any]:
             v.agreement == v.vendor_agreement for v in agreed
         ),
         "by_pairing": pairings,
-        "network": {
-            "messages_sent": net.messages_sent,
-            "messages_delivered": net.messages_delivered,
-            "bytes_sent": net.bytes_sent,
-            "lost_in_transit": net.lost_in_transit,
-            "lost_on_dead_connection": net.lost_on_dead_connection,
-            "dials": net.dials,
-            "dials_failed": net.dials_failed,
-            "connections_opened": net.connections_opened,
-            "connections_broken": dict(sorted(net.broken.items())),
-            "churn_departures": world.churn.departures,
-        },
-        "nodes": {
-            "messages_rejected": sum(n.rejected for n in nodes),
-            "refused_by_peers": sum(n.refused_by_peers for n in nodes),
-            "duplicates_acked_again": sum(n.duplicates for n in nodes),
-        },
+        "network": network_summary(net, world.churn.departures),
+        "nodes": nodes_summary(nodes),
     }
 
 
