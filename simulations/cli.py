@@ -226,11 +226,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     overrides = _run_overrides(parser, args.param)
     try:
         kind = kind_for(args.scenario)
-        scenario = kind.load(args.scenario, args.quick, overrides or None)
+        scenario = kind.load(args.scenario, quick=args.quick, overrides=overrides or None)
     except UsageError as exc:
         print(f"amity-sim: {exc.message}", file=sys.stderr)
         return EXIT_SCENARIO
-    world = kind.make_world(scenario, args.seed, crypto)
+    world = kind.make_world(scenario, seed=args.seed, crypto=crypto)
     progress = Progress(sys.stderr, kind.headline)
     code = EXIT_OK
     try:
@@ -239,7 +239,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         code = EXIT_INTERRUPTED
     progress.finish()
     command = _canonical_command(scenario.source.name, args.seed, args.quick, crypto, args.param)
-    folder = kind.write_results(world, args.out, command)
+    folder = kind.write_results(world, args.out, command=command)
     elapsed = time.perf_counter() - progress.started
     events = world.engine.events_run
     state = "interrupted; partial results" if code else "done"

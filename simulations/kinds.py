@@ -61,6 +61,24 @@ class World(Protocol):
 
 S = TypeVar("S", bound=Scenario)
 W = TypeVar("W", bound=World)
+S_co = TypeVar("S_co", bound=Scenario, covariant=True)
+S_contra = TypeVar("S_contra", bound=Scenario, contravariant=True)
+W_co = TypeVar("W_co", bound=World, covariant=True)
+W_contra = TypeVar("W_contra", bound=World, contravariant=True)
+
+
+class Loader(Protocol[S_co]):
+    def __call__(
+        self, path: str | Path, *, quick: bool, overrides: Mapping[str, object] | None
+    ) -> S_co: ...
+
+
+class WorldMaker(Protocol[S_contra, W_co]):
+    def __call__(self, scenario: S_contra, *, seed: int, crypto: CryptoMode) -> W_co: ...
+
+
+class Writer(Protocol[W_contra]):
+    def __call__(self, world: W_contra, out_dir: Path, *, command: str) -> Path: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +86,12 @@ class ScenarioKind(Generic[S, W]):
     """One kind of scenario: the functions the CLI and the sweep call, in the order they do."""
 
     name: str
-    #: ``load(path, quick, overrides)``: the checked scenario; ScenarioError names a wrong key.
-    load: Callable[[str | Path, bool, Mapping[str, object] | None], S]
-    make_world: Callable[[S, int, CryptoMode], W]
-    #: ``write_results(world, out_dir, command)``: writes ``out_dir/<run folder>/``, returns it.
-    write_results: Callable[[W, Path, str], Path]
+    #: ``load(path, quick=, overrides=)``: the checked scenario; ScenarioError names a wrong key.
+    load: Loader[S]
+    #: ``make_world(scenario, seed=, crypto=)``: the world, built and ready to run.
+    make_world: WorldMaker[S, W]
+    #: ``write_results(world, out_dir, command=)``: writes ``out_dir/<run folder>/``, returns it.
+    write_results: Writer[W]
     #: The figures a sweep averages over seeds; a figure without data is left out.
     metrics: Callable[[W], dict[str, float]]
     #: One line on where the run is (progress) or ended (the closing line on stderr).
@@ -98,54 +117,29 @@ def kind_for(path: str | Path) -> ScenarioKind[Any, Any]:
 # -- the market (scenario 1) -------------------------------------------------------------------
 
 
-def _load_market(
-    path: str | Path, quick: bool, overrides: Mapping[str, object] | None
-) -> MarketScenario:
-    return load_scenario(path, quick=quick, overrides=overrides)
-
-
-def _market_world(scenario: MarketScenario, seed: int, crypto: CryptoMode) -> MarketWorld:
-    return MarketWorld(scenario, seed=seed, crypto=crypto)
-
-
-def _write_market(world: MarketWorld, out_dir: Path, command: str) -> Path:
-    return results.write_results(world, out_dir, command=command)
-
-
 def _market_headline(world: MarketWorld) -> str:
     agreed = sum(v.outcome == "agreed" for v in world.visits)
     return f"{world.settled}/{len(world.visits)} visits settled, {agreed} agreed"
 
 
 MARKET: ScenarioKind[MarketScenario, MarketWorld] = ScenarioKind(
-    "market", _load_market, _market_world, _write_market, results.metrics, _market_headline
+    "market",
+    load_scenario,
+    MarketWorld,
+    results.write_results,
+    results.metrics,
+    _market_headline,
 )
 
 
 # -- reputation (scenario 3) -------------------------------------------------------------------
 
 
-def _load_reputation(
-    path: str | Path, quick: bool, overrides: Mapping[str, object] | None
-) -> ReputationScenario:
-    return load_reputation_scenario(path, quick=quick, overrides=overrides)
-
-
-def _reputation_world(
-    scenario: ReputationScenario, seed: int, crypto: CryptoMode
-) -> ReputationWorld:
-    return ReputationWorld(scenario, seed=seed, crypto=crypto)
-
-
-def _write_reputation(world: ReputationWorld, out_dir: Path, command: str) -> Path:
-    return reputation_results.write_results(world, out_dir, command=command)
-
-
 REPUTATION: ScenarioKind[ReputationScenario, ReputationWorld] = ScenarioKind(
     "reputation",
-    _load_reputation,
-    _reputation_world,
-    _write_reputation,
+    load_reputation_scenario,
+    ReputationWorld,
+    reputation_results.write_results,
     reputation.metrics,
     reputation.headline,
 )
@@ -154,25 +148,11 @@ REPUTATION: ScenarioKind[ReputationScenario, ReputationWorld] = ScenarioKind(
 # -- the grants lifecycle under churn with relays (scenario 2) ----------------------------------
 
 
-def _load_lifecycle(
-    path: str | Path, quick: bool, overrides: Mapping[str, object] | None
-) -> LifecycleScenario:
-    return load_lifecycle_scenario(path, quick=quick, overrides=overrides)
-
-
-def _lifecycle_world(scenario: LifecycleScenario, seed: int, crypto: CryptoMode) -> LifecycleWorld:
-    return LifecycleWorld(scenario, seed=seed, crypto=crypto)
-
-
-def _write_lifecycle(world: LifecycleWorld, out_dir: Path, command: str) -> Path:
-    return lifecycle_results.write_results(world, out_dir, command=command)
-
-
 LIFECYCLE: ScenarioKind[LifecycleScenario, LifecycleWorld] = ScenarioKind(
     "lifecycle",
-    _load_lifecycle,
-    _lifecycle_world,
-    _write_lifecycle,
+    load_lifecycle_scenario,
+    LifecycleWorld,
+    lifecycle_results.write_results,
     lifecycle.metrics,
     lifecycle.headline,
 )

@@ -186,15 +186,15 @@ class RunOutcome:
 def run_one(spec: RunSpec) -> RunOutcome:
     """Load, run and write one run of the grid; in a worker process or in this one."""
     kind = KINDS[spec.kind]
-    scenario = kind.load(spec.scenario, spec.quick, dict(spec.overrides))
-    world = kind.make_world(scenario, spec.seed, CryptoMode(spec.crypto))
+    scenario = kind.load(spec.scenario, quick=spec.quick, overrides=dict(spec.overrides))
+    world = kind.make_world(scenario, seed=spec.seed, crypto=CryptoMode(spec.crypto))
     world.run()
     if spec.out_dir is not None:
-        written = kind.write_results(world, Path(spec.out_dir) / spec.subdir, spec.command)
+        written = kind.write_results(world, Path(spec.out_dir) / spec.subdir, command=spec.command)
         files: tuple[tuple[str, bytes], ...] = ()
     else:
         with tempfile.TemporaryDirectory(prefix="amity-sweep-") as tmp:
-            written = kind.write_results(world, Path(tmp) / spec.subdir, spec.command)
+            written = kind.write_results(world, Path(tmp) / spec.subdir, command=spec.command)
             files = tuple(
                 (p.relative_to(tmp).as_posix(), p.read_bytes())
                 for p in sorted(Path(tmp).rglob("*"))
@@ -289,9 +289,9 @@ def prepare_sweep(
     source = resolve_scenario_path(scenario).resolve()
     kind = kind_of(source)
     grid = Grid(tuple(params), tuple(range(seed_base, seed_base + seeds)))
-    base = KINDS[kind].load(source, quick, None)
+    base = KINDS[kind].load(source, quick=quick, overrides=None)
     for point in grid.points:
-        KINDS[kind].load(source, quick, point.overrides)
+        KINDS[kind].load(source, quick=quick, overrides=point.overrides)
     return Sweep(kind, source, base, grid, quick, crypto)
 
 
