@@ -13,7 +13,7 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Final
 
@@ -300,8 +300,13 @@ class Grantor:
             raise NotFoundError(f"you issued no grant {id_prefix!r:.40}; `amity grants` lists them")
         return rows[0]
 
-    async def revoke(self, id_prefix: str) -> IssuedGrantRow:
-        """Sign a revocation and send it; the grantee deletes and returns a deletion receipt."""
+    async def revoke(
+        self, id_prefix: str, *, also: Sequence[Callable[[], None]] = ()
+    ) -> IssuedGrantRow:
+        """Sign a revocation and send it; the grantee deletes and returns a deletion receipt.
+
+        ``also``: further writes that must land in the same commit as the revocation.
+        """
         row = self.issued(id_prefix)
         peer = PeerId(row.peer_id)
         if row.revocation is not None:
@@ -314,6 +319,7 @@ class Grantor:
             writes=[
                 functools.partial(self.node.store.save_issued_grant, revoked),
                 self._audit(now, "grant.revoked", peer, row.grant_id, "revoked by us"),
+                *also,
             ],
             sends=[Outgoing(peer, MSG_REVOKE, revocation.encoded)],
         )

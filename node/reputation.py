@@ -230,18 +230,20 @@ class ReputationService:
         data = self.node.store.get_meta(_POLICY_REVOKED_KEY) or b""
         return {data[i : i + GRANT_ID_BYTES] for i in range(0, len(data), GRANT_ID_BYTES)}
 
+    def _note_revoked_by_policy(self, grant_id: bytes) -> None:
+        """A write: add ``grant_id`` to the grants revoked by the policy (read in the commit)."""
+        ids = self.revoked_by_policy() | {grant_id}
+        self.node.store.set_meta(_POLICY_REVOKED_KEY, b"".join(sorted(ids)))
+
     async def _revoke_all(self, peer: PeerId, rows: list[IssuedGrantRow]) -> None:
         assert self.grants is not None
-        # Noted first: the deletion that answers a revocation the cut-off made must not count as
-        # honoured, or the cut-off would undo itself once the vendor obeys it.
-        ids = self.revoked_by_policy() | {row.grant_id for row in rows}
-        noted = b"".join(sorted(ids))
-        await self.node.commit(
-            Staged(writes=[functools.partial(self.node.store.set_meta, _POLICY_REVOKED_KEY, noted)])
-        )
         for row in rows:
+            # Noted in the revocation's own commit: the deletion that answers a revocation the
+            # cut-off made must not count as honoured, or the cut-off would undo itself once the
+            # vendor obeys it. A revocation that fails (the vendor offline) notes nothing.
+            note = functools.partial(self._note_revoked_by_policy, row.grant_id)
             try:
-                await self.grants.grantor.revoke(row.grant_id.hex())
+                await self.grants.grantor.revoke(row.grant_id.hex(), also=[note])
             except AmityError as exc:
                 log_event(
                     _log,

@@ -84,12 +84,7 @@ def test_a_breach_is_attested_shared_and_cuts_the_vendor_off(
     approved = cli("attestations", "--home", alice.home, "--approve", made["id"][:8])
     assert approved["review"] == "approved"
     cli("vouch", "--home", friend.home, "alice")
-    # (Her own attestations about the shop may join them: the grant she is about to revoke is
-    # honoured once the shop's deletion receipt comes back.)
-    received = wait_for(
-        lambda: [a for a in attestations(friend, "--about", shop.did) if not a["mine"]],
-        what="the share",
-    )
+    received = wait_for(lambda: attestations(friend, "--about", shop.did), what="the share")
     assert [a["id"] for a in received] == [made["id"]]
     assert received[0]["from"] == alice.did and received[0]["hops"] == 0
 
@@ -117,6 +112,9 @@ def test_a_breach_is_attested_shared_and_cuts_the_vendor_off(
     assert friend.log_lines("reputation.cut_off"), friend.log()
     human = run_amity("reputation", "--home", friend.home, "shop")
     assert "CUT OFF" in human.stdout and "trust path: you → alice" in human.stdout
+    # Seconds after the shop obeyed the revocation, the friend's node has judged nothing: a grant
+    # her policy revoked gives no verdict (spec/reputation.md §6.2), or the cut-off would lift.
+    assert [a["id"] for a in attestations(friend, "--about", shop.did)] == [made["id"]]
 
     # Carol asks Alice what she knows about the shop: Alice's policy for her decides. Carol has
     # not vouched for Alice, so the answer is kept but weighs nothing in Carol's trust.
