@@ -16,14 +16,19 @@ from typing import TYPE_CHECKING, Final
 from amity.node.grantor import hex_prefix, write
 from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
-from amity.node.sharing import APPROVED, PENDING, WITHHELD
 from amity.node.store import AttestationRow
 from amity.protocol.agreement import Agreement
 from amity.protocol.attestation import Attestation, Rebuttal, Verdict
 from amity.protocol.errors import NodeError, NotFoundError, UsageError
 from amity.protocol.identity import PeerId
 from amity.protocol.reputationmessages import MSG_REBUT, encode_rebut
-from amity.protocol.verdicts import ReceiptRecord, automatic_attestation, grant_verdict
+from amity.protocol.sharing import APPROVED, PENDING, WITHHELD
+from amity.protocol.verdicts import (
+    ReceiptRecord,
+    automatic_attestation,
+    grant_verdict,
+    verdict_deadline_ms,
+)
 
 if TYPE_CHECKING:
     from amity.node.reputation import ReputationService
@@ -66,9 +71,8 @@ class OwnAttestations:
                 now_ms=now,
             )
             if finding is None:
-                ended = row.not_after_ms if row.revoked_ms is None else row.revoked_ms
                 if any(r.kind == "delivery" for r in receipts):
-                    deadline = min(ended, row.not_after_ms) + grace_ms
+                    deadline = verdict_deadline_ms(row.not_after_ms, row.revoked_ms, grace_ms)
                     next_ms = deadline if next_ms is None else min(next_ms, deadline)
                 continue
             agreement = self._agreement(row.agreement_id)

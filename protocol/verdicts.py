@@ -23,6 +23,7 @@ __all__ = [
     "ReceiptRecord",
     "Finding",
     "grant_verdict",
+    "verdict_deadline_ms",
     "clause_for",
     "automatic_attestation",
     "CLAUSE_PREFERENCE",
@@ -59,6 +60,16 @@ def _sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+def verdict_deadline_ms(not_after_ms: int, revoked_ms: int | None, grace_ms: int) -> int:
+    """The last millisecond a deletion receipt is in time: the grant's end plus ``grace_ms``.
+
+    A grant ends at ``not_after_ms``, or when it was revoked if that was earlier. A delivered
+    grant without a deletion receipt is breached once this has passed (§6.2).
+    """
+    ended_ms = not_after_ms if revoked_ms is None else min(revoked_ms, not_after_ms)
+    return ended_ms + grace_ms
+
+
 def grant_verdict(
     *,
     grant_encoded: bytes,
@@ -71,8 +82,8 @@ def grant_verdict(
     """The verdict on one grant now, or None while it is open or gives no verdict."""
     if isinstance(grace_ms, bool) or not isinstance(grace_ms, int) or grace_ms < 0:
         raise UsageError("grace_ms is an int >= 0")
-    ended_ms = not_after_ms if revoked_ms is None else min(revoked_ms, not_after_ms)
-    deadline_ms = ended_ms + grace_ms
+    deadline_ms = verdict_deadline_ms(not_after_ms, revoked_ms, grace_ms)
+    ended_ms = deadline_ms - grace_ms
     deletions = [r for r in receipts if r.kind == "deletion"]
     deliveries = [r for r in receipts if r.kind == "delivery"]
     grant_hash = _sha256(grant_encoded)

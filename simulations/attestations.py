@@ -57,7 +57,11 @@ from amity.protocol.sharing import (
 )
 from amity.protocol.trust import TrustResult
 from amity.protocol.trustindex import TrustState
-from amity.protocol.verdicts import automatic_attestation, grant_verdict
+from amity.protocol.verdicts import (
+    automatic_attestation,
+    grant_verdict,
+    verdict_deadline_ms,
+)
 from amity.simulations.context import Staged
 from amity.simulations.engine import Timer
 
@@ -254,9 +258,8 @@ class SimReputation:
         )
         if finding is None:
             if issued.delivered_ms is not None:  # look again just after the deadline
-                revoked = issued.revoked_ms
-                ended = grant.not_after_ms if revoked is None else min(revoked, grant.not_after_ms)
-                at = ended + self.grace_ms + 1 - self.node.env.start_ms
+                deadline = verdict_deadline_ms(grant.not_after_ms, issued.revoked_ms, self.grace_ms)
+                at = deadline + 1 - self.node.env.start_ms
                 self.node.engine.call_at(max(at, self.node.engine.now_ms), self.judge, issued)
             return
         judged.add(grant.grant_id)
