@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Final
 
 from amity.node.link import Link
 from amity.node.logs import log_event
@@ -23,7 +22,6 @@ from amity.protocol.mailbox import MailboxPolicy, admit_deposit
 __all__ = ["MailboxPolicy", "Mailbox"]
 
 _log = logging.getLogger("amity.relay")
-_DAY_MS: Final = 24 * 3600 * 1000
 
 
 class Mailbox:
@@ -51,7 +49,7 @@ class Mailbox:
                 deposit,
                 self.policy,
                 serves=self._serves,
-                bytes_from_sender=store.mail_bytes_from(sender.key),
+                bytes_from_sender=lambda: store.mail_bytes_from(sender.key),
                 items_for=lambda peer: store.count_mail(peer.key),
             )
             if recipient is None:

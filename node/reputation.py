@@ -25,7 +25,7 @@ from amity.node.grants import GrantsService
 from amity.node.logs import log_event
 from amity.node.reputationpolicy import POLICY_KEY, ReputationPolicy
 from amity.node.services import Outgoing, Staged
-from amity.node.sharing import RECEIVED, ShareMode, SharePolicy, policy_of, select
+from amity.node.sharing import policy_of, select
 from amity.node.store import AttestationRow, IssuedGrantRow, SharePolicyRow
 from amity.node.terms import TermsService
 from amity.protocol.attestation import Attestation
@@ -52,14 +52,13 @@ from amity.protocol.reputationmessages import (
     encode_share,
     pack_items,
 )
-from amity.protocol.sharing import accept_share
+from amity.protocol.sharing import RECEIVED, ShareMode, SharePolicy, accept_share
 from amity.protocol.trust import TrustResult
 from amity.protocol.trustindex import TrustState
 
 __all__ = ["ReputationService"]
 
 _log = logging.getLogger("amity.reputation")
-_DAY_MS: Final = 86_400_000
 #: The loop's longest sleep: it also re-shares what the hourly rate held back.
 _IDLE_S: Final = 60.0
 #: Coalesce bursts (many shares arriving) into one pass.

@@ -20,10 +20,10 @@ from amity.node.reputationdata import (
     reputation_json,
 )
 from amity.node.reputationpolicy import ReputationPolicy
-from amity.node.sharing import APPROVED, PENDING, WITHHELD, SharePolicy
 from amity.protocol.attestation import Verdict
 from amity.protocol.errors import UsageError
 from amity.protocol.identity import PeerId
+from amity.protocol.sharing import APPROVED, PENDING, WITHHELD, SharePolicy
 
 __all__ = ["REPUTATION", "add_reputation_routes"]
 

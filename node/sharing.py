@@ -12,27 +12,14 @@ from collections.abc import Iterable
 from amity.node.store import AttestationRow, SharePolicyRow, Store
 from amity.protocol.reputationmessages import MAX_REBUTTALS, RawItem
 from amity.protocol.sharing import (
-    APPROVED,
     HOUR_MS,
-    PENDING,
-    RECEIVED,
-    WITHHELD,
     ShareMode,
     SharePolicy,
     allowed,
     hops_out,
 )
 
-__all__ = [
-    "ShareMode",
-    "SharePolicy",
-    "APPROVED",
-    "PENDING",
-    "WITHHELD",
-    "RECEIVED",
-    "policy_of",
-    "select",
-]
+__all__ = ["policy_of", "select"]
 
 
 def policy_of(row: SharePolicyRow) -> SharePolicy:

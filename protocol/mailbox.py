@@ -36,13 +36,13 @@ def admit_deposit(
     policy: MailboxPolicy,
     *,
     serves: Callable[[PeerId], bool],
-    bytes_from_sender: int,
+    bytes_from_sender: Callable[[], int],
     items_for: Callable[[PeerId], int],
 ) -> tuple[str, PeerId | None]:
     """``("ok", recipient)`` if the relay may hold ``deposit``, else ``(error code, None)``.
 
-    ``bytes_from_sender`` is what the relay holds from the depositor now; ``items_for`` counts
-    what it holds for a recipient.
+    ``bytes_from_sender()`` is what the relay holds from the depositor now; ``items_for``
+    counts what it holds for a recipient. Each is asked only once the checks before it passed.
     """
     try:
         header = peek_sealed(deposit.sealed)
@@ -50,7 +50,7 @@ def admit_deposit(
         return exc.code, None
     if not serves(header.recipient):
         return "relay.unknown_recipient", None
-    if bytes_from_sender + len(deposit.sealed) > policy.max_bytes_per_sender:
+    if bytes_from_sender() + len(deposit.sealed) > policy.max_bytes_per_sender:
         return "relay.quota", None
     if items_for(header.recipient) >= policy.max_items_per_recipient:
         return "relay.full", None

@@ -81,7 +81,6 @@ def counted(attestations: Iterable[Attestation], now_ms: int | None) -> dict[byt
             raise UsageError("compute_trust takes decoded Attestation objects")
         if now_ms is not None and now_ms >= item.expires_ms:
             continue
-        # attestation_id hashes on every read: once per attestation and call.
         held.setdefault(item.attestation_id, item)
     return held
 

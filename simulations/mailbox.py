@@ -93,7 +93,7 @@ class SimMailbox:
             deposit,
             self.policy,
             serves=self._serves,
-            bytes_from_sender=self._bytes_from.get(sender, 0),
+            bytes_from_sender=lambda: self._bytes_from.get(sender, 0),
             items_for=lambda peer: len(self._held.get(peer, ())),
         )
         if recipient is None:

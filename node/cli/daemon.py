@@ -121,17 +121,18 @@ def _init(args: argparse.Namespace) -> int:
 
 
 #: Where the kernel picks ports for outgoing connections (Linux default; IANA's starts at 49152).
-_EPHEMERAL_DEFAULT = (32768, 60999)
+_EPHEMERAL_LOW_DEFAULT = 32768
 _LOWEST_FIXED_PORT = 10_000
 
 
-def _ephemeral_range() -> tuple[int, int]:
+def _ephemeral_low() -> int:
+    """The lowest port the kernel hands to outgoing connections."""
     try:
         text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="ascii")
-        low, high = (int(part) for part in text.split())
+        low, _high = (int(part) for part in text.split())
     except (OSError, ValueError):
-        return _EPHEMERAL_DEFAULT
-    return low, high
+        return _EPHEMERAL_LOW_DEFAULT
+    return low
 
 
 def _with_free_port(listen: str) -> str:
@@ -145,16 +146,17 @@ def _with_free_port(listen: str) -> str:
     if port:
         return listen
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    top = min(_ephemeral_range()[0], 49152)
-    draw = random.SystemRandom()
-    for _ in range(64 if top > _LOWEST_FIXED_PORT else 0):
-        candidate = draw.randrange(_LOWEST_FIXED_PORT, top)
-        with socket.socket(family) as probe:
-            try:
-                probe.bind((host, candidate))
-            except OSError:
-                continue
-        return f"{host}:{candidate}"
+    top = min(_ephemeral_low(), 49152)
+    if top > _LOWEST_FIXED_PORT:
+        draw = random.SystemRandom()
+        for _ in range(64):
+            candidate = draw.randrange(_LOWEST_FIXED_PORT, top)
+            with socket.socket(family) as probe:
+                try:
+                    probe.bind((host, candidate))
+                except OSError:
+                    continue
+            return f"{host}:{candidate}"
     with socket.socket(family) as probe:  # nothing free below the range: take what the kernel gives
         probe.bind((host, 0))
         return f"{host}:{probe.getsockname()[1]}"

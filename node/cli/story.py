@@ -112,7 +112,7 @@ async def run_story(step: Callable[..., None]) -> None:
         async with (
             _node(root, "Alice", NodeKind.PERSON) as (alice_runner, alice_url),
             _node(root, "Corner Shop", NodeKind.VENDOR) as (shop_runner, shop_url),
-            _node(root, "Bob", NodeKind.PERSON) as (bob_runner, bob_url),
+            _node(root, "Bob", NodeKind.PERSON) as (_, bob_url),
             _node(root, "Data Broker", NodeKind.VENDOR, keep_data) as (broker_runner, broker_url),
             aiohttp.ClientSession() as http,
         ):
@@ -217,7 +217,6 @@ async def run_story(step: Callable[..., None]) -> None:
                 broker_runner.app[NODE].peer_id.did,
                 step,
             )
-            del bob_runner
     step("done", seconds=round(time.perf_counter() - started, 2))
 
 

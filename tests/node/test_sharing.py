@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from amity.node.sharing import APPROVED, PENDING, RECEIVED, WITHHELD, SharePolicy, select
+from amity.node.sharing import select
 from amity.node.store import AttestationRow, Store
 from amity.protocol.errors import UsageError
+from amity.protocol.sharing import APPROVED, PENDING, RECEIVED, WITHHELD, SharePolicy
 
 NOW = 1_800_000_000_000
 HOUR = 3_600_000
