@@ -170,29 +170,32 @@ class TermsService:
     def _auto_answer(self, neg: Negotiation, now_ms: int) -> tuple[Negotiation, list[Effect]]:
         """The policy's move on the peer's terms, fed back at once (spec/terms.md §7.8)."""
         refused = [r for gate in self.gates if neg.our_turn and (r := gate(neg.peer))]
-        if refused:
-            reject = Reject((RejectReason("", refused[0]),))
-            answered, effects = step(neg, reject, now_ms, signer=self.node.keyring.identity)
-            log_event(_log, "terms.auto", negotiation=_short(neg), answer="Reject", why="gate")
-            return answered, effects
-        policy = None if self.policy is None or not neg.our_turn else self.policy.current()
-        if policy is None:
-            if neg.our_turn:
-                self._log_waiting(neg, "no policy in force")
-            return neg, []
-        event: Event | None = auto_answer(policy, neg)
-        if event is None:
-            self._log_waiting(neg, "the policy leaves it to a person")
-            return neg, []
-        if isinstance(event, Counter):  # give the peer the time it gave us
-            ttl_ms = min(max(neg.expires_ms - neg.proposed_ms, 1), MAX_TTL_MS)
-            event = replace(event, ttl_ms=ttl_ms)
+        event: Event | None
+        if refused:  # a gate (the reputation policy's cut-off) answers before the terms policy
+            event = Reject((RejectReason("", refused[0]),))
+        else:
+            policy = None if self.policy is None or not neg.our_turn else self.policy.current()
+            if policy is None:
+                if neg.our_turn:
+                    self._log_waiting(neg, "no policy in force")
+                return neg, []
+            event = auto_answer(policy, neg)
+            if event is None:
+                self._log_waiting(neg, "the policy leaves it to a person")
+                return neg, []
+            if isinstance(event, Counter):  # give the peer the time it gave us
+                ttl_ms = min(max(neg.expires_ms - neg.proposed_ms, 1), MAX_TTL_MS)
+                event = replace(event, ttl_ms=ttl_ms)
         try:
             answered, effects = step(neg, event, now_ms, signer=self.node.keyring.identity)
         except AmityError as exc:  # e.g. the deadline passed as it arrived: a person decides
             log_event(_log, "terms.auto_failed", negotiation=_short(neg), code=exc.code)
             return neg, []
-        log_event(_log, "terms.auto", negotiation=_short(neg), answer=type(event).__name__)
+        answer = type(event).__name__
+        if refused:
+            log_event(_log, "terms.auto", negotiation=_short(neg), answer=answer, why="gate")
+        else:
+            log_event(_log, "terms.auto", negotiation=_short(neg), answer=answer)
         return answered, effects
 
     def _publish_answer(self, neg: Negotiation) -> None:
