@@ -35,9 +35,15 @@ class EventBus:
                 queue.get_nowait()  # drop the oldest rather than block the node
             queue.put_nowait(event)
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+    def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+        """Events from now on, until :meth:`close`; registered before this returns."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(_QUEUE_LIMIT)
         self._subscribers.add(queue)
+        return self._drain(queue)
+
+    async def _drain(
+        self, queue: asyncio.Queue[dict[str, Any] | None]
+    ) -> AsyncIterator[dict[str, Any]]:
         try:
             while (event := await queue.get()) is not None:
                 yield event

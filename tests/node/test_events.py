@@ -13,13 +13,13 @@ from amity.protocol.errors import UsageError
 async def test_subscribers_get_each_event_with_its_kind() -> None:
     bus = EventBus()
     seen = []
+    events = bus.subscribe()
 
     async def read() -> None:
-        async for event in bus.subscribe():
+        async for event in events:
             seen.append(event)
 
     task = asyncio.create_task(read())
-    await asyncio.sleep(0)
     bus.publish("grant.receipt", {"grant": "ab", "receipt": "deletion"})
     bus.close()
     await task
