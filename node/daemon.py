@@ -195,9 +195,7 @@ class Node:
         self._load_relays()
         for relay in self.relays:
             self._spawn(self._hold_relay_link(relay), f"relay-{relay.peer_id.short}")
-        if self.mailbox is not None:
-            self._spawn(self._sweep_mailbox(), "mailbox-sweep")
-        self._spawn(self._prune_outbox(), "outbox-prune")
+        self._spawn(self._sweep(), "hourly-sweep")
         for service in set(self._services.values()):
             await service.start()
         log_event(_log, "node.started", peer=self.peer_id.short, did=self.peer_id.did)
@@ -349,23 +347,19 @@ class Node:
         rel = self.book.current(peer)
         return rel is not None and rel.state is RelationshipState.CONNECTED
 
-    async def _sweep_mailbox(self) -> None:
-        while self.mailbox is not None:
-            self.mailbox.expire()
-            await asyncio.sleep(_SWEEP_S)
-
-    async def _prune_outbox(self) -> None:
-        """Hourly: drop envelopes settled more than a week ago, so the outbox does not grow forever."""
+    async def _sweep(self) -> None:
+        """Hourly: expire held mail (a relay), and drop outbox envelopes settled over a week ago
+        so the outbox does not grow forever."""
         while not self._closing:
-            pruned: list[int] = []
-            prune = functools.partial(self._prune_before, self.clock_ms() - _OUTBOX_KEEP_MS, pruned)
-            await self.commit(Staged(writes=[prune]))
-            if pruned and pruned[0]:
-                log_event(_log, "outbox.pruned", items=pruned[0])
+            if self.mailbox is not None:
+                self.mailbox.expire()
+            await self.commit(Staged(writes=[self._prune_outbox]))
             await asyncio.sleep(_SWEEP_S)
 
-    def _prune_before(self, cutoff_ms: int, pruned: list[int]) -> None:
-        pruned.append(self.store.prune_outbox(cutoff_ms))
+    def _prune_outbox(self) -> None:
+        pruned = self.store.prune_outbox(self.clock_ms() - _OUTBOX_KEEP_MS)
+        if pruned:
+            log_event(_log, "outbox.pruned", items=pruned)
 
     def _live(self, peer: PeerId) -> Relationship:
         rel = self.book.current(peer)
