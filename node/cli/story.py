@@ -126,21 +126,12 @@ async def run_story(step: Callable[..., None]) -> None:
                 "PUT", "/api/reputation/policy", {"receipt_grace_s": 1, "auto_share": True}
             )
 
-            invitation = await shop.call("POST", "/api/invite", {"ttl_s": 600})
-            met = await alice.call("POST", "/api/connect", {"uri": invitation["uri"]})
+            met = await _meet(alice, shop)
             step("Alice accepts the shop's invitation", state=met["state"], name=met["name"])
 
-            await shop.call("PUT", "/api/policy", {"toml": _POLICY})
-            offer = await alice.call(
-                "POST", "/api/terms/offer", {"peer": shop_did, "roster": "P2B1"}
-            )
+            offer = await _offer(alice, shop, shop_did)
             step("Alice proffers her terms: #NoStalking (P2B1)", negotiation=offer["id"][:8])
-
-            async def agreed() -> Any:
-                found = await alice.call("GET", f"/api/terms/{offer['id']}")
-                return found if found["state"] == "agreed" else None
-
-            done = await _until(agreed, "the agreement")
+            done = await _agreed(alice, offer["id"])
             agreement_id = done["agreement_id"]
             record = await shop.call("GET", f"/api/agreements/{agreement_id}")
             verified = Agreement.decode(bytes.fromhex(record["agreement_hex"]))
@@ -231,15 +222,29 @@ async def _meet(a: _Api, b: _Api) -> dict[str, Any]:
     return met
 
 
-async def _agree(person: _Api, vendor: _Api, vendor_did: str) -> None:
+async def _offer(person: _Api, vendor: _Api, vendor_did: str) -> dict[str, Any]:
+    """The vendor takes the story's policy; the person proffers #NoStalking (P2B1)."""
     await vendor.call("PUT", "/api/policy", {"toml": _POLICY})
-    offer = await person.call("POST", "/api/terms/offer", {"peer": vendor_did, "roster": "P2B1"})
+    offer: dict[str, Any] = await person.call(
+        "POST", "/api/terms/offer", {"peer": vendor_did, "roster": "P2B1"}
+    )
+    return offer
+
+
+async def _agreed(person: _Api, negotiation_id: str) -> dict[str, Any]:
+    """The negotiation as the person holds it, once it is agreed."""
 
     async def agreed() -> Any:
-        found = await person.call("GET", f"/api/terms/{offer['id']}")
-        return found["state"] == "agreed"
+        found = await person.call("GET", f"/api/terms/{negotiation_id}")
+        return found if found["state"] == "agreed" else None
 
-    await _until(agreed, "the agreement")
+    done: dict[str, Any] = await _until(agreed, "the agreement")
+    return done
+
+
+async def _agree(person: _Api, vendor: _Api, vendor_did: str) -> None:
+    offer = await _offer(person, vendor, vendor_did)
+    await _agreed(person, offer["id"])
 
 
 async def _reputation_chapter(
