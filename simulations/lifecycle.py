@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from amity.protocol.card import Card, NodeKind
+from amity.protocol.card import NodeKind
 from amity.protocol.delivery import MSG_DELIVER
 from amity.protocol.errors import AmityError
 from amity.protocol.holder import HoldingState
@@ -39,6 +39,7 @@ from amity.simulations.engine import Engine
 from amity.simulations.lifecycle_scenario import LifecycleScenario
 from amity.simulations.node import SimNode
 from amity.simulations.relay import make_relay, use_relay
+from amity.simulations.results import nearest_rank
 from amity.simulations.streams import RandomStreams
 
 __all__ = ["GrantRow", "LifecycleWorld", "accept_all", "metrics", "headline"]
@@ -227,45 +228,33 @@ class LifecycleWorld:
 
     def _meet_relay(self, user: SimNode, relay: SimNode) -> None:
         invitation = relay.invite(self.scenario.invitation_ttl_ms)
+        self._retrying(functools.partial(use_relay, user, invitation), self._relay_met)
 
-        def attempt(tries: int) -> None:
-            done = functools.partial(self._relay_met, user, invitation, tries, attempt)
-            try:
-                use_relay(user, invitation, done)
-            except AmityError as exc:
-                done(False, exc.code)
-
-        attempt(1)
-
-    def _relay_met(
-        self,
-        user: SimNode,
-        invitation: Card,
-        tries: int,
-        attempt: Callable[[int], None],
-        ok: bool,
-        why: str,
-    ) -> None:
-        if ok:
-            self.relay_meetings += 1
-        elif tries < self.scenario.connect_attempts:
-            self.engine.call_later(
-                self.scenario.connect_retry.sample(self._retry), attempt, tries + 1
-            )
+    def _relay_met(self) -> None:
+        self.relay_meetings += 1
 
     def _visit(self, person: SimNode, vendor: SimNode) -> None:
         invitation = vendor.invite(self.scenario.invitation_ttl_ms)
+        self._retrying(functools.partial(person.connect, invitation), self._connected)
+
+    def _connected(self) -> None:
+        self.connected += 1
+
+    def _retrying(
+        self, connect: Callable[[Callable[[bool, str], None]], None], on_ok: Callable[[], None]
+    ) -> None:
+        """``connect(done)``, tried again after a failure up to ``connect_attempts`` times."""
 
         def attempt(tries: int) -> None:
             def done(ok: bool, why: str) -> None:
                 if ok:
-                    self.connected += 1
+                    on_ok()
                 elif tries < self.scenario.connect_attempts:
                     delay = self.scenario.connect_retry.sample(self._retry)
                     self.engine.call_later(delay, attempt, tries + 1)
 
             try:
-                person.connect(invitation, done)
+                connect(done)
             except AmityError as exc:  # e.g. the invitation expired while she was offline
                 done(False, exc.code)
 
@@ -413,8 +402,7 @@ def _under_a_grant(copy: OnwardCopy, now_ms: int) -> bool:
 
 
 def _quantile(values: list[int], percent: int) -> float:
-    ordered = sorted(values)
-    return float(ordered[max(0, -(-percent * len(ordered) // 100) - 1)])
+    return float(nearest_rank(sorted(values), percent))
 
 
 def metrics(world: LifecycleWorld) -> dict[str, float]:

@@ -20,7 +20,6 @@ from amity.simulations.engine import Engine, Timer
 
 __all__ = ["HAND_OVER_LIMIT", "SWEEP_MS", "HeldMail", "SimMailbox"]
 
-_DAY_MS: Final = 24 * 3600 * 1000
 #: As node/store's ``mail_for``: items sent in one hand-over.
 HAND_OVER_LIMIT: Final = 500
 #: As the daemon's mailbox sweep: expired mail is deleted hourly.

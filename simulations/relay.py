@@ -264,7 +264,7 @@ def relay_link_up(node: SimNode, link: SimLink) -> None:
     """A link is up: a relay hands over what it holds; a waiting deposit round goes on."""
     peer = link.proven_peer
     if node.mailbox is not None:
-        _hand_over(node, node.mailbox, link)
+        _hand_over(node.mailbox, link)
     state = node.deposits
     if state is not None:
         waiting = state.links.pop(peer, None)
@@ -272,7 +272,7 @@ def relay_link_up(node: SimNode, link: SimLink) -> None:
             linked(link)
 
 
-def _hand_over(node: SimNode, mailbox: SimMailbox, link: SimLink) -> None:
+def _hand_over(mailbox: SimMailbox, link: SimLink) -> None:
     for item in mailbox.mail_for(link.proven_peer):
         link.send(encode_mail(item.mail_id, item.sealed))
 
@@ -291,7 +291,7 @@ def on_relay_frame(node: SimNode, link: SimLink, kind: FrameKind, payload: bytes
         link.send(encode_deposited(request.deposit_id, code))
         targets = node.links.get(recipient) if recipient is not None else None
         if targets:
-            _hand_over(node, mailbox, targets[-1])
+            _hand_over(mailbox, targets[-1])
     elif kind is FrameKind.DEPOSITED:
         answer = decode_deposited(payload)
         _answered(node, link.proven_peer, answer.deposit_id, answer.code)
