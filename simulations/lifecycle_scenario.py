@@ -114,12 +114,6 @@ class LifecycleScenario:
     churn: Mapping[str, ChurnModel]
 
 
-def _known(reader: _Reader, table: str) -> None:
-    for key in sorted(reader.table):
-        if key not in _KEYS[table]:
-            raise reader.fail(key, f"unknown key; the keys are {', '.join(sorted(_KEYS[table]))}")
-
-
 def _flag(reader: _Reader, key: str, default: bool) -> bool:
     value = reader.table.get(key, default)
     if not isinstance(value, bool):
@@ -129,18 +123,18 @@ def _flag(reader: _Reader, key: str, default: bool) -> bool:
 
 def _build(data: dict[str, Any], path: Path, quick: bool) -> LifecycleScenario:
     top = _Reader(path, "scenario", data)
-    _known(top, "")
+    top.known(_KEYS[""])
     run, pop, grants = top.sub("run"), top.sub("population"), top.sub("grants")
     relays, breach, net = top.sub("relays"), top.sub("breach"), top.sub("network")
     for reader, table in (
         (run, "run"), (pop, "population"), (grants, "grants"), (relays, "relays"),
         (breach, "breach"), (net, "network"), (top.sub("churn"), "churn"),
     ):  # fmt: skip
-        _known(reader, table)
+        reader.known(_KEYS[table])
     churn = {}
     for group in _CHURN_GROUPS:
         spec = top.sub("churn").sub(group)
-        _known(spec, "churn.group")
+        spec.known(_KEYS["churn.group"])
         if spec.table:
             churn[group] = ChurnModel(
                 spec.duration("online"),

@@ -109,12 +109,6 @@ class ReputationScenario:
     sybils: int
 
 
-def _known(reader: _Reader, table: str) -> None:
-    for key in sorted(reader.table):
-        if key not in _KEYS[table]:
-            raise reader.fail(key, f"unknown key; the keys are {', '.join(sorted(_KEYS[table]))}")
-
-
 def _number(reader: _Reader, key: str, default: float, *, lo: float, hi: float) -> float:
     value = reader.table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
@@ -143,13 +137,13 @@ def _terms(reader: _Reader) -> tuple[str, TermsDocument]:
 
 def _build(data: dict[str, Any], path: Path, quick: bool) -> ReputationScenario:
     top = _Reader(path, "scenario", data)
-    _known(top, "")
+    top.known(_KEYS[""])
     run, pop, net = top.sub("run"), top.sub("population"), top.sub("network")
     trust, attack = top.sub("trust"), top.sub("attack")
     for reader, table in ((run, "run"), (pop, "population"), (net, "network")):
-        _known(reader, table)
-    _known(trust, "trust")
-    _known(attack, "attack")
+        reader.known(_KEYS[table])
+    trust.known(_KEYS["trust"])
+    attack.known(_KEYS["attack"])
     label, terms = _terms(pop)
     malicious = attack.probability("malicious_fraction", 0.2)
     scenario = ReputationScenario(

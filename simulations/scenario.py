@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import tomllib
-from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import Callable, Collection, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -123,6 +123,12 @@ class _Reader:
         self.path = path
         self.where = where
         self.table: Mapping[str, Any] = table
+
+    def known(self, keys: Collection[str]) -> None:
+        """Refuse, by name, the first key of the table that is not one of ``keys``."""
+        for key in sorted(self.table):
+            if key not in keys:
+                raise self.fail(key, f"unknown key; the keys are {', '.join(sorted(keys))}")
 
     def fail(self, key: str, message: str) -> ScenarioError:
         return ScenarioError(f"{self.path.name}: {self.where}.{key}: {message}")
