@@ -42,12 +42,7 @@ class ReputationPolicy:
 
     def cuts_off(self, standing: Standing) -> bool:
         """Whether ``standing`` falls under this policy's threshold, on enough evidence."""
-        value = standing.value
-        return (
-            value is not None
-            and standing.evidence >= self.min_evidence
-            and (value < self.threshold)
-        )
+        return standing.below(self.threshold, self.min_evidence)
 
     def reason(self, standing: Standing) -> str:
         value = standing.value

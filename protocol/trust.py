@@ -58,6 +58,12 @@ class Standing:
             return None
         return (self.honoured - self.breached) / evidence
 
+    def below(self, threshold: float, min_evidence: float) -> bool:
+        """Whether the standing is under ``threshold`` on at least ``min_evidence`` (§6.5's
+        cut-off); no evidence is "unknown", never under anything."""
+        value = self.value
+        return value is not None and self.evidence >= min_evidence and value < threshold
+
 
 @dataclass(frozen=True, slots=True)
 class Inflow:

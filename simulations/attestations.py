@@ -136,20 +136,11 @@ class SimReputation:
         "ttl_ms",
     )
 
-    def __init__(
-        self,
-        node: SimNode,
-        *,
-        damping: float = 0.15,
-        max_iterations: int = 100,
-        epsilon: float = 1e-12,
-        max_from_sender: int = MAX_FROM_SENDER,
-    ) -> None:
+    def __init__(self, node: SimNode) -> None:
         self.node = node
-        self.max_from_sender = max_from_sender
-        self.trust = TrustState(
-            node.peer_id, damping=damping, max_iterations=max_iterations, epsilon=epsilon
-        )
+        self.max_from_sender = MAX_FROM_SENDER
+        #: Her local trust; the scenario may set its parameters (configure_trust).
+        self.trust = TrustState(node.peer_id)
         self.held: dict[bytes, HeldAttestation] = {}
         self._order: list[HeldAttestation] = []
         self._peers: dict[PeerId, _Peer] = {}

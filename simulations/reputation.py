@@ -328,9 +328,7 @@ class ReputationWorld:
         scored: list[tuple[int, float]] = []
         for v in candidates:
             peer = self.vendors[v].peer_id
-            standing = trust.standing(peer)
-            value = standing.value
-            if value is not None and value < 0 and standing.evidence >= sc.cutoff_evidence:
+            if trust.standing(peer).below(0.0, sc.cutoff_evidence):  # the daemon's default
                 continue
             scored.append((v, trust.score(peer)))
         if not scored:
@@ -447,7 +445,6 @@ class ReputationWorld:
                     self.rounds_done = r + 1
                     if on_progress is not None:
                         on_progress(self)
-                self.engine.run(self.scenario.rounds * round_ms - 1)
             except KeyboardInterrupt:
                 self.interrupted = True
                 raise
