@@ -138,11 +138,26 @@ class Agreement:
         negotiation_id: bytes,
         agreed_ms: int,
     ) -> Agreement:
-        """Both signatures at once (tests, vectors, a demo holding both keys)."""
+        """Both signatures at once (tests, vectors, a demo, a simulator holding both keys).
+
+        Nothing here needs verifying: both signatures are made here, over bytes that
+        :func:`agreement_signed_bytes` built from checked fields.
+        """
         signed = agreement_signed_bytes(
             terms, person.peer_id, vendor.peer_id, negotiation_id, agreed_ms
         )
-        return cls.assemble(signed, sign_agreement(person, signed), sign_agreement(vendor, signed))
+        person_sig, vendor_sig = sign_agreement(person, signed), sign_agreement(vendor, signed)
+        return cls(
+            terms=terms,
+            person=person.peer_id,
+            vendor=vendor.peer_id,
+            negotiation_id=negotiation_id,
+            agreed_ms=agreed_ms,
+            signed_bytes=signed,
+            person_sig=person_sig,
+            vendor_sig=vendor_sig,
+            encoded=encode([signed, person_sig, vendor_sig]),
+        )
 
     @classmethod
     def decode(cls, data: bytes) -> Agreement:

@@ -18,6 +18,7 @@ from typing import Final
 from amity.protocol.agreement import MAX_AGREEMENT_BYTES, Agreement
 from amity.protocol.encoding import (
     Value,
+    encode,
     expect_array,
     expect_bytes,
     expect_int,
@@ -161,7 +162,12 @@ class Attestation:
         expires_ms: int,
         note: str = "",
     ) -> Attestation:
-        """Sign an attestation about the other party of ``agreement``; checked as a reader would."""
+        """Sign an attestation about the other party of ``agreement``.
+
+        Every field is checked as :meth:`decode` checks it; the one check left out is the
+        signatures, since ``agreement`` is a verified :class:`Agreement` and the attester's own
+        signature was made here (Ed25519 signing is deterministic and always verifies).
+        """
         if not isinstance(agreement, Agreement):
             raise UsageError("an attestation is about an Agreement")
         me = attester.peer_id
@@ -193,7 +199,22 @@ class Attestation:
             expires_ms,
             _check_text(note, "note", MAX_NOTE_BYTES),
         ]
-        return cls.decode(sign_structure(fields, ATTESTATION_DOMAIN, attester))
+        signed_bytes = encode(fields)
+        signature = attester.sign(ATTESTATION_DOMAIN, signed_bytes)
+        return cls(
+            attester=me,
+            subject=subject,
+            agreement=agreement,
+            clause_id=clause_id,
+            verdict=verdict,
+            evidence=hashes,
+            issued_ms=issued_ms,
+            expires_ms=expires_ms,
+            note=note,
+            signed_bytes=signed_bytes,
+            signature=signature,
+            encoded=encode([signed_bytes, signature]),
+        )
 
     @classmethod
     def decode(cls, data: bytes, now_ms: int | None = None) -> Attestation:
