@@ -11,7 +11,7 @@ re-encoding the value reproduces them, it never hands out a re-encoding to sign 
 from __future__ import annotations
 
 import re
-from typing import Final, TypeAlias
+from typing import Final, TypeAlias, cast
 
 import msgpack
 
@@ -58,8 +58,11 @@ INT_MAX: Final = (1 << 64) - 1
 
 def encode(value: Value) -> bytes:
     """Encode ``value`` canonically; raises UsageError for anything outside the subset."""
-    _check_value(value, 1, local=True)
-    data: bytes = msgpack.packb(value, use_bin_type=True)
+    _check_value(value, 1)
+    try:
+        data: bytes = msgpack.packb(value, use_bin_type=True)
+    except UnicodeEncodeError:  # a short str the check let through to msgpack
+        raise UsageError("str holds a lone surrogate and cannot be UTF-8") from None
     if len(data) > MAX_MESSAGE_BYTES:
         raise UsageError(f"encoded value is {len(data)} bytes; the limit is {MAX_MESSAGE_BYTES}")
     return data
@@ -107,7 +110,7 @@ def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Value:
         if "exceeds max" in text:
             raise TooLargeError(f"a field exceeds its limit: {text}") from None
         raise MalformedError(f"not a msgpack value: {text or type(exc).__name__}") from None
-    _check_value(value, 1, local=False)
+    _check_decoded(value, 1)
     checked: Value = value
     # The one canonical form: re-encoding must give back exactly the bytes received.
     if msgpack.packb(value, use_bin_type=True) != data:
@@ -132,45 +135,69 @@ def _refuse_map(pairs: object) -> None:
 
 
 _LEAF_TYPES: Final = frozenset({type(None), bool, bytes})
+#: A str of at most this many characters cannot exceed MAX_STR_BYTES in UTF-8 (4 bytes a
+#: character at most): its size needs no check, and msgpack finds a lone surrogate in it.
+_SHORT_STR: Final = MAX_STR_BYTES // 4
 
 
-def _check_value(value: object, depth: int, *, local: bool) -> None:
+def _check_value(value: object, depth: int) -> None:
+    """What :func:`encode` refuses, as UsageError: anything outside the subset."""
     if value is None or isinstance(value, bool | bytes):
         return
     if isinstance(value, int):
         if not INT_MIN <= value <= INT_MAX:
-            _fail(NonCanonicalError, f"integer {value} outside the 64-bit range", local)
+            raise UsageError(f"integer {value} outside the 64-bit range")
         return
     if isinstance(value, str):
-        if local:
-            try:
-                size = len(value.encode("utf-8"))
-            except UnicodeEncodeError:
-                raise UsageError("str holds a lone surrogate and cannot be UTF-8") from None
-            if size > MAX_STR_BYTES:
-                raise UsageError(f"str of {size} bytes; the limit is {MAX_STR_BYTES}")
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise UsageError("str holds a lone surrogate and cannot be UTF-8") from None
+        if size > MAX_STR_BYTES:
+            raise UsageError(f"str of {size} bytes; the limit is {MAX_STR_BYTES}")
         return
     if isinstance(value, list):
         # Only arrays count towards the depth: 16 nested arrays may still hold scalars.
         if depth > MAX_DEPTH:
-            _fail(TooLargeError, f"arrays nested deeper than {MAX_DEPTH}", local)
+            raise UsageError(f"arrays nested deeper than {MAX_DEPTH}")
         if len(value) > MAX_ARRAY_LEN:
-            _fail(TooLargeError, f"array of {len(value)} elements; limit {MAX_ARRAY_LEN}", local)
+            raise UsageError(f"array of {len(value)} elements; limit {MAX_ARRAY_LEN}")
         for item in value:
             item_type = type(item)
-            # Fast path for the common leaves (exact types, as msgpack produces them).
-            if item_type in _LEAF_TYPES or (item_type is str and not local):
+            # Fast path for the common leaves (exact types; subclasses take the full check).
+            if item_type in _LEAF_TYPES or (item_type is str and len(item) <= _SHORT_STR):
                 continue
             if item_type is int and INT_MIN <= item <= INT_MAX:
                 continue
-            _check_value(item, depth + 1, local=local)
+            _check_value(item, depth + 1)
         return
-    kind = {dict: "map", float: "float", tuple: "tuple"}.get(type(value), type(value).__name__)
-    _fail(NonCanonicalError, f"{kind} is not allowed in the canonical subset", local)
+    raise UsageError(f"{_kind_name(value)} is not allowed in the canonical subset")
 
 
-def _fail(error: type[Exception], message: str, local: bool) -> None:
-    raise (UsageError if local else error)(message)
+def _check_decoded(value: object, depth: int) -> None:
+    """What :func:`decode` refuses beyond msgpack's own limits: other types, deep nesting.
+
+    msgpack.unpackb, as called there, gives only nil, bool, int in INT_MIN..INT_MAX, float, bin,
+    str, arrays of at most MAX_ARRAY_LEN elements and (for an empty ext) an ExtType.
+    """
+    value_type = type(value)
+    if value_type is list:
+        # Only arrays count towards the depth: 16 nested arrays may still hold scalars.
+        if depth > MAX_DEPTH:
+            raise TooLargeError(f"arrays nested deeper than {MAX_DEPTH}")
+        for item in cast("list[object]", value):
+            item_type = type(item)
+            if item_type is list or item_type not in _DECODED_LEAF_TYPES:
+                _check_decoded(item, depth + 1)
+    elif value_type not in _DECODED_LEAF_TYPES:
+        raise NonCanonicalError(f"{_kind_name(value)} is not allowed in the canonical subset")
+
+
+_DECODED_LEAF_TYPES: Final = frozenset({type(None), bool, int, bytes, str})
+
+
+def _kind_name(value: object) -> str:
+    return {dict: "map", float: "float", tuple: "tuple"}.get(type(value), type(value).__name__)
 
 
 # -- schema checks: turn decoded values into typed fields, with SchemaError on any mismatch --------
