@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import hmac
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 from amity.protocol.card import Card
@@ -551,9 +551,21 @@ def step(rel: Relationship, event: Event, now_ms: int) -> Step:
     new, effects = transition.handler(rel, event, now_ms)
     assert new.state in transition.targets, f"{transition.handler.__name__} left the table"
     # Persist whenever anything but the advisory last_seen_ms changed, before any other effect.
-    if replace(new, last_seen_ms=None) != replace(rel, last_seen_ms=None):
+    if new is not rel and _persisted_change(new, rel):
         effects.insert(0, Persist(new))
     return new, effects
+
+
+#: Every field but the advisory last_seen_ms: a change to any of them is persisted.
+_PERSISTED_FIELDS: Final = tuple(f.name for f in fields(Relationship) if f.name != "last_seen_ms")
+
+
+def _persisted_change(new: Relationship, old: Relationship) -> bool:
+    for name in _PERSISTED_FIELDS:
+        a, b = getattr(new, name), getattr(old, name)
+        if a is not b and a != b:
+            return True
+    return False
 
 
 def _refusal(rel: Relationship, event: Event) -> StateError | IllegalTransitionError:
