@@ -12,7 +12,7 @@ long-lived link.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, MutableMapping
+from collections.abc import ItemsView, Iterator, MutableMapping
 from typing import Final, cast
 
 from amity.protocol.envelope import NONCE_BYTES, Envelope
@@ -79,6 +79,20 @@ class NonceCache(MutableMapping[bytes, int]):
 
     def __len__(self) -> int:
         return len(self._entries) // _ENTRY_BYTES
+
+    def items(self) -> ItemsView[bytes, int]:
+        # The guard reads the oldest entry on every record: straight from the bytes, not
+        # through the generic view's lookup of each key it iterates.
+        return _Items(self)
+
+
+class _Items(ItemsView[bytes, int]):
+    __slots__ = ()
+
+    def __iter__(self) -> Iterator[tuple[bytes, int]]:
+        entries = cast(NonceCache, self._mapping)._entries
+        for at in range(0, len(entries), _ENTRY_BYTES):
+            yield entries[at : at + NONCE_BYTES], _TIME.unpack_from(entries, at + NONCE_BYTES)[0]
 
 
 def _time_at(entries: bytes, index: int) -> int:
