@@ -274,7 +274,8 @@ class Network:
                     self.break_connection(connection, "partition")
 
     def separated(self, a: int, b: int) -> bool:
-        return any(p.separates(a, b) for p in self._partitions)
+        partitions = self._partitions
+        return bool(partitions) and any(p.separates(a, b) for p in partitions)
 
     def reachable(self, a: int, b: int) -> bool:
         return self._online[a] and self._online[b] and not self.separated(a, b)
