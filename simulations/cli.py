@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.protocol.errors import ScenarioError, UsageError
+from amity.simulations.collector import run_collections
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.kinds import World, kind_for
 from amity.simulations.plots import INSTALL_HINT
@@ -234,7 +235,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, kind.headline)
     code = EXIT_OK
     try:
-        world.run(None if args.quiet else progress)
+        with run_collections():
+            world.run(None if args.quiet else progress)
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     progress.finish()

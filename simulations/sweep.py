@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from amity.protocol.errors import UsageError
+from amity.simulations.collector import run_collections
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.kinds import KINDS, Scenario, kind_of
 from amity.simulations.scenario import SCENARIOS_DIR, resolve_scenario_path
@@ -188,7 +189,8 @@ def run_one(spec: RunSpec) -> RunOutcome:
     kind = KINDS[spec.kind]
     scenario = kind.load(spec.scenario, quick=spec.quick, overrides=dict(spec.overrides))
     world = kind.make_world(scenario, seed=spec.seed, crypto=CryptoMode(spec.crypto))
-    world.run()
+    with run_collections():
+        world.run()
     if spec.out_dir is not None:
         written = kind.write_results(world, Path(spec.out_dir) / spec.subdir, command=spec.command)
         files: tuple[tuple[str, bytes], ...] = ()
