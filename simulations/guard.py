@@ -87,10 +87,14 @@ class NonceCache(MutableMapping[bytes, int]):
 
 
 class _Items(ItemsView[bytes, int]):
-    __slots__ = ()
+    __slots__ = ("_cache",)
+
+    def __init__(self, cache: NonceCache) -> None:
+        super().__init__(cache)
+        self._cache = cache
 
     def __iter__(self) -> Iterator[tuple[bytes, int]]:
-        entries = cast(NonceCache, self._mapping)._entries
+        entries = self._cache._entries
         for at in range(0, len(entries), _ENTRY_BYTES):
             yield entries[at : at + NONCE_BYTES], _TIME.unpack_from(entries, at + NONCE_BYTES)[0]
 
