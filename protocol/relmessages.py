@@ -10,6 +10,7 @@ later version with other fields is refused as ``version.unsupported``, and they 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -106,11 +107,15 @@ def encode_hello(body: HelloBody) -> bytes:
     return encode([REL_BODY_VERSION, body.card.encoded, body.invite_secret])
 
 
-def decode_hello(data: bytes) -> HelloBody:
-    """Decode a rel.hello body and verify the card's signatures (its expiry is the caller's)."""
+def decode_hello(data: bytes, read_card: Callable[[bytes], Card] = Card.decode) -> HelloBody:
+    """Decode a rel.hello body and verify the card's signatures (its expiry is the caller's).
+
+    ``read_card`` is :meth:`Card.decode` or a memo of it (a simulator's nodes read the same cards
+    again and again).
+    """
     version, card_bytes, secret = _fields(data, "rel.hello body", _HELLO_ARITY, MAX_HELLO_BYTES)
     del version
-    card = Card.decode(expect_bytes(card_bytes, "rel.hello card", max_size=MAX_CARD_BYTES))
+    card = read_card(expect_bytes(card_bytes, "rel.hello card", max_size=MAX_CARD_BYTES))
     return HelloBody(
         card=card,
         invite_secret=expect_optional_bytes(

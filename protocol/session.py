@@ -10,7 +10,8 @@ bytes out, time passed in. See spec/session.md.
 from __future__ import annotations
 
 import enum
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeAlias
 
 from amity.protocol.card import MAX_CARD_BYTES
 from amity.protocol.encoding import decode_array, encode, expect_bytes
@@ -34,6 +35,7 @@ __all__ = [
     "MAX_EXTRA_BYTES",
     "MAX_SESSION_MESSAGE_BYTES",
     "FRAME_PAYLOAD_BYTES",
+    "CertReader",
     "SessionState",
     "Session",
     "handshake_payload",
@@ -52,6 +54,9 @@ _FLAG_FINAL: Final = 0x00
 _FLAG_MORE: Final = 0x01
 #: Plaintext bytes of one transport frame: Noise limit, minus the tag and the fragment flag.
 FRAME_PAYLOAD_BYTES: Final = MAX_MESSAGE_BYTES - _TAG_BYTES - 1
+
+#: Reads and verifies a peer's link certificate from its bytes: :meth:`LinkCert.decode`.
+CertReader: TypeAlias = Callable[[bytes], LinkCert]
 
 
 class SessionState(enum.Enum):
@@ -79,6 +84,7 @@ class Session:
         "_fragments_size",
         "_hs",
         "_link_cert",
+        "_read_cert",
         "_receiver",
         "_sender",
         "expected_peer",
@@ -99,12 +105,14 @@ class Session:
         ephemeral_private: bytes,
         expected_peer: PeerId | None = None,
         extra: bytes = b"",
+        read_cert: CertReader = LinkCert.decode,
     ) -> None:
         check_session_args(link_key, link_cert, extra)
         self.initiator = initiator
         self.expected_peer = expected_peer
         self._link_cert = link_cert
         self._extra = extra
+        self._read_cert = read_cert
         self._hs: HandshakeState | None = HandshakeState(
             initiator=initiator,
             prologue=PROLOGUE,
@@ -172,6 +180,7 @@ class Session:
             proven_static=self._handshake().remote_static,
             now_ms=now_ms,
             expected_peer=self.expected_peer,
+            read_cert=self._read_cert,
         )
         self.peer = cert.issuer
         self.peer_cert = cert
@@ -185,6 +194,7 @@ class Session:
         # handshake-only state, which also saves ~20 KiB per live link in a large simulation.
         self._hs = None
         self._extra = b""
+        self._read_cert = LinkCert.decode
         self.state = SessionState.ESTABLISHED
 
     # -- transport ---------------------------------------------------------------------------------
@@ -250,9 +260,18 @@ def check_session_args(link_key: LinkKey, link_cert: LinkCert, extra: bytes) -> 
 
 
 def check_handshake_payload(
-    payload: bytes, *, proven_static: bytes | None, now_ms: int, expected_peer: PeerId | None
+    payload: bytes,
+    *,
+    proven_static: bytes | None,
+    now_ms: int,
+    expected_peer: PeerId | None,
+    read_cert: CertReader = LinkCert.decode,
 ) -> tuple[LinkCert, bytes]:
-    """The peer's certificate and extra, after every check of spec/session.md §4.1."""
+    """The peer's certificate and extra, after every check of spec/session.md §4.1.
+
+    ``read_cert`` is :meth:`LinkCert.decode` or a memo of it (a simulator reads the same few
+    thousand certificates again and again); its validity at ``now_ms`` is checked here.
+    """
     try:
         version, cert_bytes, extra = decode_array(payload, 3, "handshake payload")
     except AmityError as exc:
@@ -264,7 +283,7 @@ def check_handshake_payload(
             f"session version {version!r}; this node speaks {SESSION_VERSION}",
             hint="version.unsupported",
         )
-    cert = LinkCert.decode(
+    cert = read_cert(
         expect_bytes(cert_bytes, "handshake link certificate", max_size=MAX_LINKCERT_BYTES)
     )
     if cert.link_public != proven_static:

@@ -90,6 +90,11 @@ class SharedValues:
             self._certs[cert.encoded] = found
         return found
 
+    def decode_link_cert(self, data: bytes) -> LinkCert:
+        """``LinkCert.decode(data)``, verified once per run (its validity is the session's)."""
+        found = self._certs.get(data)
+        return self.link_cert(LinkCert.decode(data)) if found is None else found
+
     def card(self, card: Card) -> Card:
         """The run's copy of ``card`` (of an invitation: the card with shared parts)."""
         if card.invite_secret is None:

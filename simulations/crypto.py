@@ -36,6 +36,7 @@ from amity.protocol.keyring import Keyring
 from amity.protocol.linkcert import LinkCert, LinkKey
 from amity.protocol.session import (
     FRAME_PAYLOAD_BYTES,
+    CertReader,
     Session,
     SessionState,
     check_handshake_payload,
@@ -150,6 +151,7 @@ class PlainSession:
         "_ephemeral",
         "_extra",
         "_link_cert",
+        "_read_cert",
         "expected_peer",
         "initiator",
         "peer",
@@ -167,10 +169,12 @@ class PlainSession:
         ephemeral_private: bytes,
         expected_peer: PeerId | None = None,
         extra: bytes = b"",
+        read_cert: CertReader = LinkCert.decode,
     ) -> None:
         check_session_args(link_key, link_cert, extra)
         self.initiator = initiator
         self.expected_peer = expected_peer
+        self._read_cert = read_cert
         self._link_cert: LinkCert | None = link_cert
         self._extra = extra
         self._ephemeral = ephemeral_private
@@ -215,13 +219,18 @@ class PlainSession:
         self.state = SessionState.ESTABLISHED
         self._link_cert = self.expected_peer = None
         self._extra = self._ephemeral = b""
+        self._read_cert = LinkCert.decode
 
     def _check_peer(self, data: bytes, now_ms: int) -> None:
         static, payload = data[:_KEY_BYTES], data[_KEY_BYTES + 16 : -16]
         try:
             # The real session's checks, on the static key the stand-in sends in clear.
             cert, extra = check_handshake_payload(
-                payload, proven_static=static, now_ms=now_ms, expected_peer=self.expected_peer
+                payload,
+                proven_static=static,
+                now_ms=now_ms,
+                expected_peer=self.expected_peer,
+                read_cert=self._read_cert,
             )
         except AmityError:
             self.state = SessionState.FAILED
@@ -260,6 +269,7 @@ def make_session(
     ephemeral_private: bytes,
     expected_peer: PeerId | None,
     extra: bytes,
+    read_cert: CertReader,
 ) -> SessionLike:
     """The real Noise session, or the stand-in, with the same arguments."""
     kind: type[Session] | type[PlainSession] = Session if mode is CryptoMode.REAL else PlainSession
@@ -270,4 +280,5 @@ def make_session(
         ephemeral_private=ephemeral_private,
         expected_peer=expected_peer,
         extra=extra,
+        read_cert=read_cert,
     )

@@ -159,6 +159,7 @@ class Dialer:
             ephemeral_private=node.random.take(32),
             expected_peer=expected,
             extra=node.card().encoded,
+            read_cert=node.shared.decode_link_cert,
         )
         link = SimLink(node, node.engine, connection, session, inbound=inbound, on_fail=on_fail)
         link.begin()

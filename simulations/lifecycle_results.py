@@ -18,6 +18,7 @@ from amity.simulations.behaviour import NO_THIRD_PARTY_SHARING
 from amity.simulations.lifecycle import GrantRow, LifecycleWorld
 from amity.simulations.results import (
     blank,
+    crypto_line,
     nearest_rank,
     network_summary,
     nodes_summary,
@@ -196,12 +197,7 @@ def _ms(stats: dict[str, int | None]) -> str:
 
 
 def _report(s: dict[str, Any], command: str) -> str:
-    crypto = (
-        "**real** (Ed25519 signatures, Noise XX sessions, as the daemon runs them)"
-        if s["crypto"] == "real"
-        else "**stand-in** (declared: signatures are BLAKE2b-512 over key and bytes, sessions "
-        "unencrypted; same message flow and sizes; see amity.simulations.crypto)"
-    )
+    crypto = crypto_line(s["crypto"])
     pop, g, left, msg = s["population"], s["grants"], s["data_left_behind"], s["messages"]
     outcomes = ", ".join(f"{k} {v}" for k, v in g["outcomes"].items() if v)
     breaches = f"{pop['breaching_vendors']} keep data"

@@ -528,8 +528,8 @@ class SimNode:
         sender = envelope.sender
         rel = self.relationship(sender)
         if envelope.type == MSG_HELLO:
-            hello = decode_hello(envelope.body)
-            card = self.shared.card(hello.card)
+            hello = decode_hello(envelope.body, self.shared.decode_card)
+            card = hello.card
             if rel is None or rel.state is RelationshipState.ENDED:
                 secret = hello.invite_secret
                 rel = self._rels.get(secret) if secret is not None else None

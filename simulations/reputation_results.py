@@ -173,7 +173,8 @@ def _report(summary: dict[str, Any], rows: list[RoundRow], command: str) -> str:
     s = summary
     crypto = (
         "**real** (Ed25519 signatures on agreements, deletion receipts, attestations and "
-        "envelopes; Noise XX sessions; each attestation verified once per run, as cards are)"
+        "envelopes; Noise XX sessions; each attestation, card and link certificate verified "
+        "once per run)"
         if s["crypto"] == "real"
         else "**stand-in** (declared: signatures are BLAKE2b-512 over key and bytes; the same "
         "objects and checks otherwise; see amity.simulations.crypto)"

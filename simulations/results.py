@@ -227,14 +227,22 @@ def _figure(stats: dict[str, Any], unit: str = "") -> str:
     return f"mean {stats['mean']:g}{unit}, median {stats['median']:g}{unit}, p95 {stats['p95']:g}{unit}"
 
 
-def _report(summary: dict[str, Any], command: str) -> str:
-    s = summary
-    crypto = (
-        "**real** (Ed25519 signatures, Noise XX sessions, as the daemon runs them)"
-        if s["crypto"] == "real"
-        else "**stand-in** (declared: signatures are BLAKE2b-512 over key and bytes, sessions "
+def crypto_line(mode: str) -> str:
+    """The report's "crypto" line for a run or a sweep in ``mode`` (a CryptoMode value)."""
+    if mode == CryptoMode.REAL.value:
+        return (
+            "**real** (Ed25519 signatures, Noise XX sessions, as the daemon runs them; each card, "
+            "link certificate and attestation verified once per run)"
+        )
+    return (
+        "**stand-in** (declared: signatures are BLAKE2b-512 over key and bytes, sessions "
         "unencrypted; same message flow and sizes; see amity.simulations.crypto)"
     )
+
+
+def _report(summary: dict[str, Any], command: str) -> str:
+    s = summary
+    crypto = crypto_line(s["crypto"])
     o = s["outcomes"]
     lines = [
         f"# amity-sim: {s['scenario']}, seed {s['seed']}" + (" (quick)" if s["quick"] else ""),

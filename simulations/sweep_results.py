@@ -19,7 +19,7 @@ from typing import Final
 
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.simulations import plots
-from amity.simulations.crypto import CryptoMode
+from amity.simulations.results import crypto_line
 from amity.simulations.stats import Estimate, estimate
 from amity.simulations.sweep import Point, RunOutcome, Sweep, SweepResult
 
@@ -187,12 +187,7 @@ def _report(
 ) -> str:
     sc, grid = sweep.scenario, sweep.grid
     v = _versions()
-    crypto = (
-        "**real** (Ed25519 signatures, Noise XX sessions, as the daemon runs them)"
-        if sweep.crypto is CryptoMode.REAL
-        else "**stand-in** (declared: BLAKE2b signatures, unencrypted sessions of the same "
-        "sizes; see amity.simulations.crypto)"
-    )
+    crypto = crypto_line(sweep.crypto.value)
     axes = ", ".join(f"`{p.key}` = {', '.join(p.texts)}" for p in grid.params)
     seeds = grid.seeds
     lines = [
