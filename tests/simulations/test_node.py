@@ -9,11 +9,12 @@ import pytest
 
 from amity.protocol.agreement import Agreement
 from amity.protocol.card import NodeKind
-from amity.protocol.errors import AmityError
+from amity.protocol.errors import AmityError, CertificateExpiredError
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import Negotiation, NegotiationState
 from amity.protocol.policy import parse_policy
 from amity.protocol.relationship import RelationshipState
+from amity.protocol.session import check_handshake_payload, handshake_payload
 from amity.protocol.terms import ROSTER
 from amity.simulations.behaviour import HonestPerson, HonestVendor
 from amity.simulations.context import SimEnv
@@ -148,6 +149,37 @@ def test_an_invitation_connects_both_sides() -> None:
         rel = node.relationship(other.peer_id)
         assert rel is not None and rel.state is RelationshipState.CONNECTED
         assert rel.peer_card is not None and rel.peer_card.kind is other.kind
+
+
+def test_certificates_and_cards_are_verified_once_per_run_and_checked_on_every_use() -> None:
+    p = pair()
+    with crypto_mode(CryptoMode.REAL):
+        meet(p)
+        p.engine.run(until_ms=5_000)
+        _, cert = p.vendor.keyring.current(p.engine.now_ms)
+        card = p.vendor.card()
+        shared = p.person.shared
+        # The session and rel.hello read these through the run's memo: the copies they keep.
+        assert shared.decode_link_cert(cert.encoded) is shared.decode_link_cert(cert.encoded)
+        rel = p.person.relationship(p.vendor.peer_id)
+        assert rel is not None and rel.peer_card is shared.decode_card(card.encoded)
+        for data, read in (
+            (cert.encoded, shared.decode_link_cert),
+            (card.encoded, shared.decode_card),
+        ):
+            forged = bytearray(data)
+            forged[-1] ^= 0x01  # bytes never read before are verified in full
+            with pytest.raises(AmityError):
+                read(bytes(forged))
+        payload = handshake_payload(cert, b"")
+        with pytest.raises(CertificateExpiredError):  # a memo does not keep a cert valid
+            check_handshake_payload(
+                payload,
+                proven_static=cert.link_public,
+                now_ms=cert.not_after_ms,
+                expected_peer=None,
+                read_cert=shared.decode_link_cert,
+            )
 
 
 def test_a_negotiation_ends_in_one_verifiable_agreement_held_by_both() -> None:
