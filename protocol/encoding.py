@@ -142,21 +142,7 @@ _SHORT_STR: Final = MAX_STR_BYTES // 4
 
 def _check_value(value: object, depth: int) -> None:
     """What :func:`encode` refuses, as UsageError: anything outside the subset."""
-    if value is None or isinstance(value, bool | bytes):
-        return
-    if isinstance(value, int):
-        if not INT_MIN <= value <= INT_MAX:
-            raise UsageError(f"integer {value} outside the 64-bit range")
-        return
-    if isinstance(value, str):
-        try:
-            size = len(value.encode("utf-8"))
-        except UnicodeEncodeError:
-            raise UsageError("str holds a lone surrogate and cannot be UTF-8") from None
-        if size > MAX_STR_BYTES:
-            raise UsageError(f"str of {size} bytes; the limit is {MAX_STR_BYTES}")
-        return
-    if isinstance(value, list):
+    if isinstance(value, list):  # first: what encode() is given is nearly always an array
         # Only arrays count towards the depth: 16 nested arrays may still hold scalars.
         if depth > MAX_DEPTH:
             raise UsageError(f"arrays nested deeper than {MAX_DEPTH}")
@@ -170,6 +156,20 @@ def _check_value(value: object, depth: int) -> None:
             if item_type is int and INT_MIN <= item <= INT_MAX:
                 continue
             _check_value(item, depth + 1)
+        return
+    if value is None or isinstance(value, bool | bytes):
+        return
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise UsageError(f"integer {value} outside the 64-bit range")
+        return
+    if isinstance(value, str):
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise UsageError("str holds a lone surrogate and cannot be UTF-8") from None
+        if size > MAX_STR_BYTES:
+            raise UsageError(f"str of {size} bytes; the limit is {MAX_STR_BYTES}")
         return
     raise UsageError(f"{_kind_name(value)} is not allowed in the canonical subset")
 
