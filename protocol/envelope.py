@@ -98,12 +98,18 @@ def sign_envelope(
 
 
 def open_envelope(
-    data: bytes, *, recipient: PeerId, types: Collection[str] | None = None
+    data: bytes,
+    *,
+    recipient: PeerId,
+    types: Collection[str] | None = None,
+    known_sender: PeerId | None = None,
 ) -> Envelope:
     """Decode and verify an envelope meant for ``recipient``; see spec/envelope.md §4 for order.
 
     Checks, in this order: encoding, version, shape, signature, recipient, type (if ``types``
-    is given). It does not check replay or time: feed the result to a ReplayGuard.
+    is given). It does not check replay or time: feed the result to a ReplayGuard. A caller
+    that knows who should be sending (the peer a session proved) passes it as ``known_sender``:
+    an envelope from that key then carries that very PeerId; one from any other key, its own.
     """
     # The version is read before the arity: a later version may carry other fields, and its
     # sender must hear "version.unsupported", not a schema error. ``true == 1`` in Python, so
@@ -120,7 +126,10 @@ def open_envelope(
     message_type = expect_str(
         type_, "envelope type", max_bytes=MAX_TYPE_BYTES, pattern=TYPE_PATTERN
     )
-    sender = PeerId(expect_bytes(sender_key, "envelope from", size=PEER_ID_BYTES))
+    if known_sender is not None and sender_key == known_sender.key:
+        sender = known_sender
+    else:
+        sender = PeerId(expect_bytes(sender_key, "envelope from", size=PEER_ID_BYTES))
     to = expect_bytes(recipient_key, "envelope to", size=PEER_ID_BYTES)
     envelope = Envelope(
         type=message_type,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import replace
 from typing import ClassVar, Final
 
 from amity.protocol.card import Card, NodeKind, Relay
@@ -458,11 +457,10 @@ class SimNode:
             self.env.observer.record(self, "message.rejected", peer, exc.code)
 
     def _on_envelope(self, link: SimLink, data: bytes) -> None:
-        envelope = open_envelope(data, recipient=self.peer_id)
-        if envelope.sender != link.peer:
+        # The run's one copy of the sender's id, which the replay guard keeps as a key.
+        envelope = open_envelope(data, recipient=self.peer_id, known_sender=link.proven_peer)
+        if envelope.sender is not link.proven_peer:
             raise WrongSenderError(f"{link.proven_peer.short} forwarded someone else's message")
-        # The same sender as the run's one copy of its id: the replay guard keeps it as a key.
-        envelope = replace(envelope, sender=link.proven_peer)
 
         def refuse(exc: AmityError) -> None:
             link.send(encode_refuse(envelope.seq, exc.code, exc.message))

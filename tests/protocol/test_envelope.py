@@ -179,6 +179,20 @@ def test_every_truncation_and_extension_is_refused() -> None:
             open_envelope(VALID + extra, recipient=BOB.peer_id)
 
 
+def test_a_known_sender_is_reused_only_when_it_signed_and_never_skips_a_check() -> None:
+    known = PeerId(ALICE.peer_id.key)
+    opened = open_envelope(VALID, recipient=BOB.peer_id, known_sender=known)
+    assert opened.sender is known and opened == open_envelope(VALID, recipient=BOB.peer_id)
+    stranger = PeerId(CAROL.peer_id.key)
+    other = open_envelope(VALID, recipient=BOB.peer_id, known_sender=stranger)
+    assert other.sender is not stranger and other.sender == ALICE.peer_id
+    for index in range(len(VALID)):
+        tampered = bytearray(VALID)
+        tampered[index] ^= 0x01
+        with pytest.raises(AmityError):
+            open_envelope(bytes(tampered), recipient=BOB.peer_id, known_sender=known)
+
+
 def test_signed_to_someone_else_is_refused_even_with_their_type() -> None:
     with pytest.raises(AmityError) as excinfo:
         open_envelope(_valid(recipient=CAROL.peer_id), recipient=BOB.peer_id, types={"terms.offer"})
