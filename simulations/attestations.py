@@ -124,6 +124,7 @@ class SimReputation:
         "_order",
         "_pass",
         "_peers",
+        "_relays_received",
         "_trust_dirty",
         "auto_share",
         "grace_ms",
@@ -144,6 +145,8 @@ class SimReputation:
         self.held: dict[bytes, HeldAttestation] = {}
         self._order: list[HeldAttestation] = []
         self._peers: dict[PeerId, _Peer] = {}
+        #: Some peer's policy is ``all``: what she receives may go on to it (a pass is due).
+        self._relays_received = False
         self._from: dict[PeerId, int] = {}
         self._direct: set[PeerId] = set()
         self._trust_dirty = True
@@ -196,6 +199,7 @@ class SimReputation:
         if known is not None and known.cursor > 0:
             raise UsageError(f"the share policy for {peer.short} is set once in a simulation")
         self._peers[peer] = _Peer(policy)
+        self._relays_received = any(p.policy.mode is ShareMode.ALL for p in self._peers.values())
         self.poke()
 
     def vouch(self, peer: PeerId) -> None:
@@ -276,7 +280,7 @@ class SimReputation:
         self.held[aid] = item
         self._order.append(item)
         self.trust.add(item.attestation)
-        if origin is None or any(p.policy.mode is ShareMode.ALL for p in self._peers.values()):
+        if origin is None or self._relays_received:
             self.poke()
         return True
 
