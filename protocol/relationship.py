@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import enum
 import hmac
+import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 from amity.protocol.card import Card
@@ -290,17 +291,31 @@ Step: TypeAlias = tuple[Relationship, list[Effect]]
 _S = RelationshipState
 
 
+#: Relationship's fields in the order its __init__ takes them.
+_FIELD_NAMES: Final = tuple(f.name for f in fields(Relationship))
+_FIELD_INDEX: Final = {name: index for index, name in enumerate(_FIELD_NAMES)}
+_ALL_FIELDS: Final = operator.attrgetter(*_FIELD_NAMES)
+
+
+def _evolve(rel: Relationship, **changes: Any) -> Relationship:
+    """``dataclasses.replace(rel, **changes)`` at half the cost: every message seen makes one."""
+    values = list(_ALL_FIELDS(rel))
+    for name, value in changes.items():
+        values[_FIELD_INDEX[name]] = value
+    return Relationship(*values)
+
+
 def _enter(
     rel: Relationship, state: RelationshipState, now_ms: int, **changes: Any
 ) -> Relationship:
     since_ms = rel.since_ms if state is rel.state else now_ms
-    return replace(rel, state=state, since_ms=since_ms, **changes)
+    return _evolve(rel, state=state, since_ms=since_ms, **changes)
 
 
 def _arm(rel: Relationship, kind: str, at_ms: int) -> tuple[Relationship, SetTimer]:
     count = rel.timers_armed + 1
     token = f"{kind}-{count}"
-    return replace(rel, timer_token=token, timer_at_ms=at_ms, timers_armed=count), SetTimer(
+    return _evolve(rel, timer_token=token, timer_at_ms=at_ms, timers_armed=count), SetTimer(
         at_ms, token
     )
 
@@ -308,7 +323,7 @@ def _arm(rel: Relationship, kind: str, at_ms: int) -> tuple[Relationship, SetTim
 def _disarm(rel: Relationship) -> Step:
     if rel.timer_token is None:
         return rel, []
-    return replace(rel, timer_token=None, timer_at_ms=None), [CancelTimer(rel.timer_token)]
+    return _evolve(rel, timer_token=None, timer_at_ms=None), [CancelTimer(rel.timer_token)]
 
 
 def _bound_peer(rel: Relationship, peer: PeerId) -> PeerId:
@@ -373,7 +388,7 @@ def _dialled_in(rel: Relationship, event: HandshakeCompleted, now_ms: int) -> St
 
 def _handshake_done(rel: Relationship, event: HandshakeCompleted, now_ms: int) -> Step:
     peer = _bound_peer(rel, event.peer)
-    rel = replace(rel, peer=peer, handshake_done=True, last_seen_ms=now_ms)
+    rel = _evolve(rel, peer=peer, handshake_done=True, last_seen_ms=now_ms)
     secret = rel.invite_secret if rel.role is Role.INVITEE else None
     return rel, [_hello(peer, event.own_card, secret)]
 
@@ -412,17 +427,17 @@ def _first_hello(rel: Relationship, event: HelloReceived, now_ms: int) -> Step:
 def _hello_again(rel: Relationship, event: HelloReceived, now_ms: int) -> Step:
     peer = _check_hello(rel, event, now_ms, first=False)
     changed = rel.peer_card != event.card
-    rel = replace(rel, peer_card=event.card, last_seen_ms=now_ms)
+    rel = _evolve(rel, peer_card=event.card, last_seen_ms=now_ms)
     return rel, [Notify("card-updated", peer.did)] if changed else []
 
 
 def _handshake_again(rel: Relationship, event: HandshakeCompleted, now_ms: int) -> Step:
     peer = _bound_peer(rel, event.peer)
-    return replace(rel, last_seen_ms=now_ms), [_hello(peer, event.own_card, None)]
+    return _evolve(rel, last_seen_ms=now_ms), [_hello(peer, event.own_card, None)]
 
 
 def _seen(rel: Relationship, event: MessageSeen, now_ms: int) -> Step:
-    return replace(rel, last_seen_ms=now_ms), []
+    return _evolve(rel, last_seen_ms=now_ms), []
 
 
 def _end_locally(rel: Relationship, event: LocalEnd, now_ms: int) -> Step:
@@ -455,7 +470,7 @@ def _timer_fired(rel: Relationship, event: TimerFired, now_ms: int) -> Step:
     if event.token != rel.timer_token:  # cancelled or superseded: it lost a race, nothing to do
         return rel, []
     kind = event.token.rpartition("-")[0]
-    return TIMER_ACTIONS[kind](replace(rel, timer_token=None, timer_at_ms=None), now_ms)
+    return TIMER_ACTIONS[kind](_evolve(rel, timer_token=None, timer_at_ms=None), now_ms)
 
 
 def _invitation_expired(rel: Relationship, now_ms: int) -> Step:
@@ -557,7 +572,7 @@ def step(rel: Relationship, event: Event, now_ms: int) -> Step:
 
 
 #: Every field but the advisory last_seen_ms: a change to any of them is persisted.
-_PERSISTED_FIELDS: Final = tuple(f.name for f in fields(Relationship) if f.name != "last_seen_ms")
+_PERSISTED_FIELDS: Final = tuple(name for name in _FIELD_NAMES if name != "last_seen_ms")
 
 
 def _persisted_change(new: Relationship, old: Relationship) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import typing
 from collections.abc import Callable
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -45,6 +46,7 @@ from amity.protocol.relationship import (
     SendMessage,
     SetTimer,
     TimerFired,
+    _evolve,
     open_relationship,
     step,
 )
@@ -436,3 +438,25 @@ def test_reason_limit_is_in_bytes() -> None:
         check_reason("é" * (MAX_REASON_BYTES // 2) + "x")
     with pytest.raises(UsageError):
         LocalEnd("bye\x1b[2J")
+
+
+def test_evolve_is_dataclasses_replace_for_every_field() -> None:
+    """The state machine's own replace builds positionally: the field order must hold."""
+    rel = Relationship(
+        role=Role.INVITER,
+        state=RelationshipState.CONNECTED,
+        peer=None,
+        invite_secret=bytes(16),
+        invite_expires_ms=5,
+        created_ms=1,
+        since_ms=2,
+    )
+    assert all(f.init for f in fields(Relationship))
+    for index, f in enumerate(fields(Relationship)):
+        marker = object()  # a value no field holds: it must land in this field and no other
+        changed = _evolve(rel, **{f.name: marker})
+        assert changed == replace(rel, **{f.name: marker})
+        assert [getattr(changed, g.name) is marker for g in fields(Relationship)] == [
+            i == index for i in range(len(fields(Relationship)))
+        ]
+    assert _evolve(rel) == rel
