@@ -161,7 +161,7 @@ class Card:
         ]
         encoded = sign_structure(fields, CARD_DOMAIN, identity)
         try:
-            card = cls.decode(encoded)
+            card = cls._read(encoded, issued_with=link_cert)
             card.policy_summary()  # a reader may accept a newer summary; we never publish one
             return card
         except EncodingError as exc:  # a name or endpoint that our own decoder refuses
@@ -175,6 +175,13 @@ class Card:
     @classmethod
     def decode(cls, data: bytes) -> Card:
         """Parse and verify a card's signatures (expiry is separate: :meth:`check_valid`)."""
+        return cls._read(data, issued_with=None)
+
+    @classmethod
+    def _read(cls, data: bytes, *, issued_with: LinkCert | None) -> Card:
+        """:meth:`decode`; from :meth:`issue`, ``issued_with`` is the verified certificate it put
+        in the card, and neither the card's signature, made a moment ago, nor the certificate's
+        is checked again. Every other check runs: it is what :meth:`issue` relies on."""
         # The version is read before the arity (a later version may have other fields), and
         # ``true == 1`` in Python, so bool is refused by type. See spec/card.md §4.
         parts = split_signed_any_arity(data, "card", max_bytes=MAX_CARD_BYTES)
@@ -211,8 +218,11 @@ class Card:
                 f"card is never valid: issued_ms {issued_ms} is not before not_after_ms "
                 f"{not_after_ms}"
             )
-        parts.verify(peer_id, CARD_DOMAIN, error=CardSignatureError, what="card signature")
-        link_cert = LinkCert.decode(cert_bytes)
+        if issued_with is None:
+            parts.verify(peer_id, CARD_DOMAIN, error=CardSignatureError, what="card signature")
+            link_cert = LinkCert.decode(cert_bytes)
+        else:
+            link_cert = issued_with
         if link_cert.issuer != peer_id:
             raise SessionIdentityError("the card's link certificate was issued by another key")
         if policy is not None:
