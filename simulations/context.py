@@ -130,12 +130,15 @@ class SharedValues:
         """The run's copy of ``attestation``: every node it reaches holds the same bytes."""
         found = self._attestations.get(attestation.encoded)
         if found is None:
-            found = replace(
-                attestation,
-                attester=self.peer(attestation.attester),
-                subject=self.peer(attestation.subject),
-                agreement=self.agreement(attestation.agreement),
-            )
+            attester, subject = self.peer(attestation.attester), self.peer(attestation.subject)
+            agreement = self.agreement(attestation.agreement)
+            found = attestation
+            if (
+                attester is not found.attester
+                or subject is not found.subject
+                or agreement is not found.agreement
+            ):  # one just signed here is often made of the run's copies already
+                found = replace(found, attester=attester, subject=subject, agreement=agreement)
             self._attestations[attestation.encoded] = found
         return found
 
