@@ -231,14 +231,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"amity-sim: {exc.message}", file=sys.stderr)
         return EXIT_SCENARIO
-    world = kind.make_world(scenario, seed=args.seed, crypto=crypto)
-    progress = Progress(sys.stderr, kind.headline)
-    code = EXIT_OK
-    try:
-        with run_collections():
+    with run_collections():  # building the world allocates as much as running it
+        world = kind.make_world(scenario, seed=args.seed, crypto=crypto)
+        progress = Progress(sys.stderr, kind.headline)
+        code = EXIT_OK
+        try:
             world.run(None if args.quiet else progress)
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
+        except KeyboardInterrupt:
+            code = EXIT_INTERRUPTED
     progress.finish()
     command = _canonical_command(scenario.source.name, args.seed, args.quick, crypto, args.param)
     folder = kind.write_results(world, args.out, command=command)

@@ -188,8 +188,8 @@ def run_one(spec: RunSpec) -> RunOutcome:
     """Load, run and write one run of the grid; in a worker process or in this one."""
     kind = KINDS[spec.kind]
     scenario = kind.load(spec.scenario, quick=spec.quick, overrides=dict(spec.overrides))
-    world = kind.make_world(scenario, seed=spec.seed, crypto=CryptoMode(spec.crypto))
-    with run_collections():
+    with run_collections():  # building the world allocates as much as running it
+        world = kind.make_world(scenario, seed=spec.seed, crypto=CryptoMode(spec.crypto))
         world.run()
     if spec.out_dir is not None:
         written = kind.write_results(world, Path(spec.out_dir) / spec.subdir, command=spec.command)
