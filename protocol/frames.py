@@ -180,11 +180,14 @@ def split_frame(message: bytes) -> tuple[FrameKind, bytes]:
     """The kind byte and the payload; raises SchemaError for an empty or unknown kind."""
     if not message:
         raise SchemaError("empty link message")
-    try:
-        kind = FrameKind(message[0])
-    except ValueError:
-        raise SchemaError(f"unknown link message kind {message[0]}") from None
+    kind = _KINDS.get(message[0])
+    if kind is None:
+        raise SchemaError(f"unknown link message kind {message[0]}")
     return kind, message[1:]
+
+
+#: FrameKind by its byte (a dict lookup: the enum's own lookup is slower, and this runs per frame).
+_KINDS: Final = {kind.value: kind for kind in FrameKind}
 
 
 def decode_ack(payload: bytes) -> Ack:

@@ -52,6 +52,7 @@ MAX_SESSION_MESSAGE_BYTES: Final = MAX_ENVELOPE_BYTES + 1024
 _TAG_BYTES: Final = 16
 _FLAG_FINAL: Final = 0x00
 _FLAG_MORE: Final = 0x01
+_FINAL_PREFIX: Final = bytes([_FLAG_FINAL])
 #: Plaintext bytes of one transport frame: Noise limit, minus the tag and the fragment flag.
 FRAME_PAYLOAD_BYTES: Final = MAX_MESSAGE_BYTES - _TAG_BYTES - 1
 
@@ -205,6 +206,8 @@ class Session:
             raise StateError("the session is not established")
         if len(message) > MAX_SESSION_MESSAGE_BYTES:
             raise UsageError(f"message of {len(message)} bytes; limit {MAX_SESSION_MESSAGE_BYTES}")
+        if len(message) <= FRAME_PAYLOAD_BYTES:  # nearly every message: one final fragment
+            return [self._sender.encrypt_with_ad(b"", _FINAL_PREFIX + message)]
         frames = []
         for start in range(0, max(len(message), 1), FRAME_PAYLOAD_BYTES):
             chunk = message[start : start + FRAME_PAYLOAD_BYTES]
