@@ -297,6 +297,8 @@ class SimNode:
 
     def _stage(self, rel: Relationship, effects: list[Effect]) -> Relationship:
         """Persist and queue sends now (our "transaction"); timers and notices after the commit."""
+        if not effects:  # a message seen: most steps
+            return rel
         later: list[Callable[[], None]] = []
         for effect in effects:
             if isinstance(effect, Persist):
