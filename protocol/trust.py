@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final, NamedTuple, TypeVar, cast
 
 import numpy as np
 
@@ -119,7 +119,7 @@ class _PeerTable(Mapping[PeerId, _V]):
     thousands of Python objects nobody reads.
     """
 
-    __slots__ = ("_cache", "_index", "_make", "_members", "_order", "_peers")
+    __slots__ = ("_cache", "_index", "_keys", "_make", "_members", "_order", "_peers")
 
     def __init__(
         self, graph: TrustGraph, members: Bools, make: Callable[[int], _V], *, memo: bool = False
@@ -127,7 +127,9 @@ class _PeerTable(Mapping[PeerId, _V]):
         self._peers = graph.peers
         self._index = graph.index
         self._members = members
-        self._order = graph.order[members[graph.order]]
+        # Sorted on first iteration: most readers only look peers up.
+        self._keys = graph.order
+        self._order: Ints | None = None
         self._make = make
         self._cache: dict[int, _V] | None = {} if memo else None
 
@@ -141,12 +143,17 @@ class _PeerTable(Mapping[PeerId, _V]):
             self._cache[i] = self._make(i)
         return self._cache[i]
 
+    def _ordered(self) -> Ints:
+        if self._order is None:
+            self._order = self._keys[self._members[self._keys]]
+        return self._order
+
     def __iter__(self) -> Iterator[PeerId]:
         peers = self._peers
-        return (peers[i] for i in self._order.tolist())
+        return (peers[i] for i in self._ordered().tolist())
 
     def __len__(self) -> int:
-        return len(self._order)
+        return len(self._ordered())
 
     def __repr__(self) -> str:
         return repr(dict(self.items()))
@@ -174,7 +181,8 @@ def _net(counts: list[int] | None) -> int:
 
 def _pretrusted(graph: TrustGraph, direct: tuple[PeerId, ...] | None) -> list[int]:
     owner = graph.index[graph.owner.key]
-    own = {int(graph.dst[s]): graph.counts[s].tolist() for s in np.flatnonzero(graph.src == owner)}
+    slots = (graph.src == owner).nonzero()[0]
+    own = dict(zip(graph.dst[slots].tolist(), graph.counts.take(slots, 0).tolist(), strict=True))
     if direct is None:
         candidates = {j for j, (h, b, d) in own.items() if h + b + d > 0}
     else:
@@ -200,13 +208,42 @@ def pretrusted_set(
     return tuple(graph.peers[j] for j in _pretrusted(graph, peers))
 
 
+#: Up to this many edges, _reachable walks Python lists: numpy's per-call cost dominates there.
+_WALK_EDGES: Final = 256
+
+
 def _reachable(n: int, src: Ints, dst: Ints, seeds: list[int]) -> Bools:
-    """Peers reachable from ``seeds`` along the edges: breadth first, one numpy step per level."""
+    """Peers reachable from ``seeds`` along the edges, as a mask over the ``n`` peers."""
+    reached = np.zeros(n, dtype=np.bool_)
+    if len(src) <= _WALK_EDGES:
+        reached[_walk(src.tolist(), dst.tolist(), seeds)] = True
+    else:
+        _levels(src, dst, seeds, reached)
+    return reached
+
+
+def _walk(src: list[int], dst: list[int], seeds: list[int]) -> list[int]:
+    """Depth first over adjacency lists: a few edges cost less in Python than in numpy calls."""
+    targets: dict[int, list[int]] = {}
+    for i, j in zip(src, dst, strict=True):
+        targets.setdefault(i, []).append(j)
+    seen = set(seeds)
+    pending = list(seen)
+    while pending:
+        for j in targets.get(pending.pop(), ()):
+            if j not in seen:
+                seen.add(j)
+                pending.append(j)
+    return list(seen)
+
+
+def _levels(src: Ints, dst: Ints, seeds: list[int], reached: Bools) -> None:
+    """Mark in ``reached`` what ``seeds`` reach: breadth first, one numpy step per level."""
+    n = len(reached)
     by_src = np.argsort(src, kind="stable")
     targets = dst[by_src]
     starts = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=starts[1:])
-    reached = np.zeros(n, dtype=np.bool_)
     frontier = np.asarray(seeds, dtype=np.int64)
     reached[frontier] = True
     while frontier.size:
@@ -220,7 +257,6 @@ def _reachable(n: int, src: Ints, dst: Ints, seeds: list[int]) -> Bools:
         found = targets[positions]
         frontier = np.unique(found[~reached[found]])
         reached[frontier] = True
-    return reached
 
 
 def _sum_by(index: Ints, weights: Floats, size: int) -> Floats:
@@ -228,7 +264,7 @@ def _sum_by(index: Ints, weights: Floats, size: int) -> Floats:
     if not len(index):
         return np.zeros(size, dtype=np.float64)
     # float64 already (weights are); the stubs type bincount as int.
-    return np.bincount(index, weights=weights, minlength=size).astype(np.float64, copy=False)
+    return cast(Floats, np.bincount(index, weights, size))
 
 
 def solve(
@@ -240,71 +276,54 @@ def solve(
     epsilon: float,
     start: Floats | None = None,
 ) -> tuple[TrustResult, Floats]:
-    """Iterate §4.3 over ``graph``; also return the scores by peer index (a warm start)."""
+    """Iterate §4.3 over ``graph``; also return the scores by peer index (a warm start).
+
+    Graphs are mostly a few dozen peers, where numpy's cost per call outweighs the arithmetic:
+    hence array methods (``nonzero``, ``take``) over the slower module-level wrappers, and no
+    step whose result is not read.
+    """
     n = len(graph.peers)
     src, dst = graph.src, graph.dst
     honoured, breached = graph.counts[:, 0], graph.counts[:, 1]
     owner = graph.index[graph.owner.key]
     pretrusted = _pretrusted(graph, direct)
     p_share = 1.0 / len(pretrusted)
-    carry = 1.0 - damping
 
     # Local trust c_ij: each attester's positive net counts, normalised to sum to 1.
-    positive = np.maximum(honoured - breached, 0).astype(np.float64)
+    positive = np.maximum(honoured - breached, 0.0)
     row_total = _sum_by(src, positive, n)
-    edges = positive > 0
+    edges = positive.astype(np.bool_)  # never negative: nonzero is positive
     local = np.zeros(len(src), dtype=np.float64)
-    local[edges] = positive[edges] / row_total[src[edges]]
+    # Divided only where the net is positive: elsewhere the row total may be 0 and c_ij stays 0.
+    np.divide(positive, row_total[src], out=local, where=edges)
 
     # Only peers reachable from P along positive edges can hold trust; the rest stay exactly 0,
     # so the iteration runs over those alone (and identities without a path change nothing).
     reached = _reachable(n, src[edges], dst[edges], pretrusted)
-    members = np.flatnonzero(reached)
-    local_index = np.full(n, -1, dtype=np.int64)
-    local_index[members] = np.arange(len(members), dtype=np.int64)
-    live = edges & reached[src]
-    e_src, e_dst, e_local = local_index[src[live]], local_index[dst[live]], local[live]
-    # No positive outgoing trust: the peer defers to the owner's pre-trusted set.
-    deferring = np.flatnonzero(row_total[members] == 0)
-    p_local = local_index[pretrusted]
-    size = len(members)
-
-    trust = np.zeros(size, dtype=np.float64)
-    if start is not None:
-        trust[:] = np.pad(start, (0, max(0, n - len(start))))[members]
-    total = trust.sum()
-    if total > 0:
-        trust /= total
-    else:
-        trust[p_local] = p_share
-    iterations, converged = 0, False
-    while iterations < max_iterations:
-        iterations += 1
-        step = carry * _sum_by(e_dst, trust[e_src] * e_local, size)
-        step[p_local] += damping * p_share + carry * trust[deferring].sum() * p_share
-        delta = np.abs(step - trust).sum()
-        trust = step
-        if delta < epsilon:
-            converged = True
-            break
+    members = reached.nonzero()[0]
+    trust, iterations, converged = _iterate(
+        _warm_start(start, members),
+        _flow(src, dst, local, edges, reached, members, row_total, pretrusted),
+        damping=damping,
+        p_share=p_share,
+        max_iterations=max_iterations,
+        epsilon=epsilon,
+    )
 
     values = np.zeros(n, dtype=np.float64)
     values[members] = trust
     # Standing (§4.6): an attester weighs its score against the least a pre-trusted peer holds.
     weight = np.minimum(values / (damping * p_share), 1.0)
     weight[owner] = 1.0
-    rated = (honoured + breached) > 0
-    rated_total = (honoured + breached)[rated].astype(np.float64)
-    w_rated = weight[src[rated]]
-    standing_h = _sum_by(dst[rated], w_rated * (honoured[rated] / rated_total), n)
-    standing_b = _sum_by(dst[rated], w_rated * (breached[rated] / rated_total), n)
+    rated = honoured + breached
+    standing_h, standing_b = _standings(graph, rated, weight)
 
     listed = graph.mentioned.copy()
     listed[owner] = True
     listed[pretrusted] = True
     subjects = np.zeros(n, dtype=np.bool_)
-    subjects[dst[graph.counts.sum(axis=1) > 0]] = True
-    explain = _Explainer(graph, local, values, weight, carry)
+    subjects[dst[(rated + graph.counts[:, 2]).astype(np.bool_)]] = True
+    explain = _Explainer(graph, local, values, weight, 1.0 - damping)
     result = TrustResult(
         owner=graph.owner,
         scores=_PeerTable(graph, listed, lambda i: float(values[i])),
@@ -317,6 +336,129 @@ def solve(
         ),
     )
     return result, values
+
+
+def _warm_start(start: Floats | None, members: Ints) -> Floats:
+    """The members' previous scores (0 for peers added since), or all 0 without ``start``."""
+    if start is None:
+        return np.zeros(len(members), dtype=np.float64)
+    if len(start) > members[-1]:
+        return start[members]
+    trust = np.zeros(len(members), dtype=np.float64)
+    known = members < len(start)
+    trust[known] = start[members[known]]
+    return trust
+
+
+class _Flow(NamedTuple):
+    """What one step of the iteration reads, over the members alone (by position among them)."""
+
+    #: Per live edge (positive local trust, from a member): attester, subject and c_ij.
+    src: Ints
+    dst: Ints
+    local: Floats
+    #: Members without positive outgoing trust: they defer to the pre-trusted set.
+    deferring: Ints
+    pretrusted: Ints
+
+
+def _flow(
+    src: Ints,
+    dst: Ints,
+    local: Floats,
+    edges: Bools,
+    reached: Bools,
+    members: Ints,
+    row_total: Floats,
+    pretrusted: list[int],
+) -> _Flow:
+    """The graph's edges and peers renumbered to the members' positions, for :func:`_iterate`."""
+    # Written for members only; nothing reads the other entries.
+    position = np.empty(len(reached), dtype=np.int64)
+    position[members] = np.arange(len(members), dtype=np.int64)
+    live = (edges & reached[src]).nonzero()[0]
+    return _Flow(
+        position[src[live]],
+        position[dst[live]],
+        local[live],
+        np.logical_not(row_total[members]).nonzero()[0],
+        position[pretrusted],
+    )
+
+
+def _iterate(
+    trust: Floats,
+    flow: _Flow,
+    *,
+    damping: float,
+    p_share: float,
+    max_iterations: int,
+    epsilon: float,
+) -> tuple[Floats, int, bool]:
+    """§4.3's power iteration from ``trust`` (normalised here): the scores, steps, convergence.
+
+    Each step does the float operations of the plain formula in the same order, so the scores
+    are the same to the last bit; what is saved is Python work per step, which on a few dozen
+    peers is most of the cost: outputs written in place, numpy's functions called positionally,
+    and scalars held in 0-d arrays (a ufunc converts a Python float on every call).
+    """
+    e_src, e_dst, e_local, deferring, p_local = flow
+    size, carry = len(trust), 1.0 - damping
+    bincount, multiply, add, subtract, absolute = (
+        np.bincount,
+        np.multiply,
+        np.add,
+        np.subtract,
+        np.absolute,
+    )
+    total_of = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
+    total = trust.sum()
+    if total > 0:
+        trust /= total
+    else:
+        trust[p_local] = p_share
+    restart = damping * p_share
+    carried = np.array(carry, dtype=np.float64)
+    # What each pre-trusted peer receives in a step, the restart and the deferred trust, is
+    # added to all as share * (1 at P, 0 elsewhere): the others gain +0.0, which leaves a
+    # score (never -0.0) as it was, and one ufunc costs less than a fancy-indexed update.
+    share = np.empty((), dtype=np.float64)
+    in_p = np.zeros(size, dtype=np.float64)
+    in_p[p_local] = 1.0
+    gained, difference = np.empty(size, dtype=np.float64), np.empty(size, dtype=np.float64)
+    flows = len(e_dst) > 0
+    iterations = 0
+    while iterations < max_iterations:
+        iterations += 1
+        share[()] = restart + carry * float(total_of(trust[deferring])) * p_share
+        if flows:
+            step = cast(Floats, bincount(e_dst, trust[e_src] * e_local, size))
+            multiply(step, carried, step)
+            add(step, multiply(in_p, share, gained), step)
+        else:
+            step = in_p * share  # all zeros but P's share (and 0.0 + x is x)
+        subtract(step, trust, difference)
+        delta = total_of(absolute(difference, difference))
+        trust = step
+        if delta < epsilon:
+            return trust, iterations, True
+    return trust, iterations, False
+
+
+def _standings(graph: TrustGraph, rated: Ints, weight: Floats) -> tuple[Floats, Floats]:
+    """H_j and B_j by subject (§4.6): attester weight times the honoured / breached fraction.
+
+    ``rated`` is honoured + breached per pair; pairs with neither add nothing.
+    """
+    n = len(graph.peers)
+    honoured, breached = graph.counts[:, 0], graph.counts[:, 1]
+    slots = rated.nonzero()[0]
+    rated_total = rated[slots].astype(np.float64)
+    w_rated = weight[graph.src[slots]]
+    subject = graph.dst[slots]
+    standing_h = _sum_by(subject, w_rated * (honoured[slots] / rated_total), n)
+    standing_b = _sum_by(subject, w_rated * (breached[slots] / rated_total), n)
+    return standing_h, standing_b
 
 
 class _Explainer:

@@ -196,7 +196,7 @@ class TrustState:
         return i
 
     def _graph(self) -> TrustGraph:
-        """A frozen copy of the tallies for one result (arrays copied: later adds leave it be)."""
+        """A frozen copy of the tallies for one result: later adds and removes leave it be."""
         n, k = len(self._peers), self._slots
         if self._order_array is None:
             self._order_array = np.asarray(self._order, dtype=np.int64)
@@ -205,9 +205,11 @@ class TrustState:
             peers=tuple(self._peers),
             index=dict(self._index),
             order=self._order_array,
-            mentioned=self._mentions[:n] > 0,
-            src=self._src[:k].copy(),
-            dst=self._dst[:k].copy(),
+            mentioned=self._mentions[:n].astype(np.bool_),  # counts, never negative
+            # Views: a slot's peers are written once, when it is new (beyond k), and compacting
+            # makes new arrays; the counts change in place, so they are copied.
+            src=self._src[:k],
+            dst=self._dst[:k],
             counts=self._counts[:k].copy(),
             pair_ids=dict(self._pair_ids),
         )
