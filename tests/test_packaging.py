@@ -58,4 +58,4 @@ def test_code_imports_only_through_amity_names() -> None:
 
 def test_console_scripts_are_declared() -> None:
     scripts = _pyproject()["project"]["scripts"]
-    assert scripts == {"amity": "amity.node.cli:main", "amity-sim": "amity.simulations.cli:main"}
+    assert scripts == {"amity": "amity.node.cli:main", "amity-sim": "amity.simulations.cli:console"}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from amity.protocol.agreement import Agreement
 from amity.protocol.negotiation import MAX_ROUNDS
-from amity.simulations.cli import main
+from amity.simulations.cli import EXIT_OK, EXIT_SCENARIO, main
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.market import MarketWorld
 from amity.simulations.results import RESULT_FILES, write_results
@@ -129,3 +131,23 @@ def test_a_wrong_scenario_names_the_key(tmp_path: Path) -> None:
     broken.write_text(text.replace("vendors_per_person = 3", "vendors_per_person = 400"))
     with pytest.raises(ScenarioError, match=r"population\.vendors_per_person"):
         load_scenario(broken)
+
+
+def test_the_command_ends_with_its_exit_code_and_everything_written(tmp_path: Path) -> None:
+    """amity-sim ends the process without freeing the world: nothing may be lost by that."""
+    command = [sys.executable, "-m", "amity.simulations", "run", "market.toml", "--quick"]
+    done = subprocess.run(
+        [*command, "--seed", "3", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == EXIT_OK, done.stderr
+    folder = Path(done.stdout.strip())
+    assert sorted(p.name for p in folder.iterdir()) == sorted(RESULT_FILES)
+    assert json.loads((folder / "summary.json").read_text())["seed"] == 3
+    assert "done:" in done.stderr  # the last line, flushed before the end
+    refused = subprocess.run(
+        [*command[:4], "nosuch.toml"], capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == EXIT_SCENARIO and "no scenario file" in refused.stderr
