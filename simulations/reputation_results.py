@@ -13,7 +13,14 @@ from typing import Any, Final
 
 from amity.simulations.attackers import ThreatModel
 from amity.simulations.reputation import ReputationWorld, RoundRow, metrics
-from amity.simulations.results import rate, result_folder, run_header, write_csv, write_texts
+from amity.simulations.results import (
+    crypto_line,
+    rate,
+    result_folder,
+    run_header,
+    write_csv,
+    write_texts,
+)
 
 __all__ = ["RESULT_FILES", "summarise", "write_results"]
 
@@ -176,8 +183,7 @@ def _report(summary: dict[str, Any], rows: list[RoundRow], command: str) -> str:
         "envelopes; Noise XX sessions; each attestation, card and link certificate verified "
         "once per run)"
         if s["crypto"] == "real"
-        else "**stand-in** (declared: signatures are BLAKE2b-512 over key and bytes; the same "
-        "objects and checks otherwise; see amity.simulations.crypto)"
+        else crypto_line(s["crypto"])
     )
     p, a, t, c = s["population"], s["attack"], s["trust"], s["counts"]
     fb, fm = s["fraction_breaching"], s["fraction_to_malicious"]
