@@ -23,6 +23,7 @@ from amity.protocol.encoding import (
     expect_bytes,
     expect_int,
     expect_str,
+    utf8_size,
 )
 from amity.protocol.errors import (
     AttestationClauseError,
@@ -96,10 +97,7 @@ def _check_time(ms: int, what: str) -> int:
 def _check_text(text: str, what: str, max_bytes: int) -> str:
     if not isinstance(text, str):
         raise UsageError(f"{what} is a str")
-    try:
-        size = len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise UsageError(f"{what} holds a lone surrogate and cannot be UTF-8") from None
+    size = utf8_size(text, what)
     if size > max_bytes:
         raise UsageError(f"{what} is {size} bytes; the limit is {max_bytes}")
     return text

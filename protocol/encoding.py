@@ -40,6 +40,7 @@ __all__ = [
     "expect_str",
     "expect_bool",
     "expect_optional_bytes",
+    "utf8_size",
 ]
 
 Value: TypeAlias = "bool | int | bytes | str | list[Value] | None"
@@ -62,7 +63,7 @@ def encode(value: Value) -> bytes:
     try:
         data: bytes = msgpack.packb(value, use_bin_type=True)
     except UnicodeEncodeError:  # a short str the check let through to msgpack
-        raise UsageError("str holds a lone surrogate and cannot be UTF-8") from None
+        raise UsageError(_SURROGATE.format(what="str")) from None
     if len(data) > MAX_MESSAGE_BYTES:
         raise UsageError(f"encoded value is {len(data)} bytes; the limit is {MAX_MESSAGE_BYTES}")
     return data
@@ -140,6 +141,17 @@ _LEAF_TYPES: Final = frozenset({type(None), bool, bytes})
 _SHORT_STR: Final = MAX_STR_BYTES // 4
 
 
+_SURROGATE: Final = "{what} holds a lone surrogate and cannot be UTF-8"
+
+
+def utf8_size(text: str, what: str) -> int:
+    """``text``'s size in UTF-8 bytes; UsageError naming ``what`` if it holds a lone surrogate."""
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise UsageError(_SURROGATE.format(what=what)) from None
+
+
 def _check_value(value: object, depth: int) -> None:
     """What :func:`encode` refuses, as UsageError: anything outside the subset."""
     if isinstance(value, list):  # first: what encode() is given is nearly always an array
@@ -164,10 +176,7 @@ def _check_value(value: object, depth: int) -> None:
             raise UsageError(f"integer {value} outside the 64-bit range")
         return
     if isinstance(value, str):
-        try:
-            size = len(value.encode("utf-8"))
-        except UnicodeEncodeError:
-            raise UsageError("str holds a lone surrogate and cannot be UTF-8") from None
+        size = utf8_size(value, "str")
         if size > MAX_STR_BYTES:
             raise UsageError(f"str of {size} bytes; the limit is {MAX_STR_BYTES}")
         return

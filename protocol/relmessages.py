@@ -24,6 +24,7 @@ from amity.protocol.encoding import (
     expect_int,
     expect_optional_bytes,
     expect_str,
+    utf8_size,
 )
 from amity.protocol.errors import SchemaError, UnsupportedVersionError, UsageError
 
@@ -63,10 +64,7 @@ def check_reason(reason: str) -> str:
     """Return ``reason`` if it may travel in a rel.end body; raise UsageError if not."""
     if not isinstance(reason, str) or not REASON_PATTERN.fullmatch(reason):
         raise UsageError("an end reason is one line of text without control characters")
-    try:
-        size = len(reason.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise UsageError("an end reason cannot hold a lone surrogate") from None
+    size = utf8_size(reason, "an end reason")
     if size > MAX_REASON_BYTES:
         raise UsageError(f"end reason of {size} UTF-8 bytes; the limit is {MAX_REASON_BYTES}")
     return reason
