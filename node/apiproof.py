@@ -34,6 +34,8 @@ def channel_of(address: object) -> str:
         return f"unix:{address}"
     if isinstance(address, tuple) and len(address) >= 2:
         host = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
+        if isinstance(host, ipaddress.IPv6Address) and host.ipv4_mapped:
+            host = host.ipv4_mapped  # a dual-stack listener sees ::ffff:127.0.0.1, the client not
         return f"tcp:{host.compressed}:{int(address[1])}"
     raise ValueError(f"not a socket address: {address!r}")
 
