@@ -194,4 +194,10 @@ def parse_hostport(address: str) -> tuple[str, int]:
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit():
         raise ValueError(f"not host:port: {address!r}")
-    return host.strip("[]"), int(port)
+    host = host.strip("[]")
+    # A node bound to every address (--allow-remote-api) is dialled on loopback: "0.0.0.0" is no
+    # name the API would take in a Host header.
+    return _UNSPECIFIED.get(host, host), int(port)
+
+
+_UNSPECIFIED = {"0.0.0.0": "127.0.0.1", "::": "::1"}

@@ -29,3 +29,14 @@ def test_a_proof_holds_only_for_its_token_nonce_and_channel() -> None:
     assert not proof_matches(good, "token", nonce, "unix:/home/a/api.sock")
     for junk in (None, 0, b"", good.encode(), ["x"], "00" * 32):
         assert not proof_matches(junk, "token", nonce, "tcp:127.0.0.1:8080")
+
+
+def test_the_cli_dials_a_node_bound_to_every_address_on_loopback() -> None:
+    from amity.node.cli.client import parse_hostport
+
+    assert parse_hostport("0.0.0.0:5000") == ("127.0.0.1", 5000)
+    assert parse_hostport("[::]:5000") == ("::1", 5000)
+    assert parse_hostport("[::1]:5000") == ("::1", 5000)
+    assert parse_hostport("127.0.0.1:5000") == ("127.0.0.1", 5000)
+    with pytest.raises(ValueError):
+        parse_hostport("127.0.0.1")
