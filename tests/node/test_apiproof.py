@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from amity.node.apiproof import NONCE_BYTES, channel_of, new_nonce, proof, proof_matches
+from amity.node.cli.client import parse_hostport
 
 
 def test_channel_names_the_listening_address() -> None:
@@ -32,8 +33,6 @@ def test_a_proof_holds_only_for_its_token_nonce_and_channel() -> None:
 
 
 def test_the_cli_dials_a_node_bound_to_every_address_on_loopback() -> None:
-    from amity.node.cli.client import parse_hostport
-
     assert parse_hostport("0.0.0.0:5000") == ("127.0.0.1", 5000)
     assert parse_hostport("[::]:5000") == ("::1", 5000)
     assert parse_hostport("[::1]:5000") == ("::1", 5000)
