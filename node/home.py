@@ -209,19 +209,24 @@ class Home:
     def make_private(self) -> None:
         """Home and every directory in it 0700, every other entry 0600, whatever was there.
 
-        Run at every start: a home made by an older version, copied, or loosened by hand holds
-        the inbox and the vault in plaintext-equivalent form, so it is tightened, not refused.
+        Run at every start: a home made by an older version, copied, or loosened by hand still
+        holds the key, the token, the vault and received notes, so it is tightened, not refused.
         """
         try:
             os.chmod(self.path, 0o700)
+            for top, dirs, files in os.walk(self.path):
+                for names, mode in ((dirs, 0o700), (files, 0o600)):
+                    for name in names:
+                        path = os.path.join(top, name)
+                        if not os.path.islink(path):  # a link's target is not ours to change
+                            os.chmod(path, mode)
         except FileNotFoundError:
             raise HomeError(f"no amity home at {self.path}; run `amity init` first") from None
-        for top, dirs, files in os.walk(self.path):
-            for names, mode in ((dirs, 0o700), (files, 0o600)):
-                for name in names:
-                    path = os.path.join(top, name)
-                    if not os.path.islink(path):  # a link's target is not ours to change
-                        os.chmod(path, mode)
+        except PermissionError as exc:
+            raise HomeError(
+                f"cannot make {exc.filename} private to you ({exc.strerror}); the home and "
+                "everything in it must belong to the user who runs the node"
+            ) from None
 
     def load_seed(self, passphrase: str | None = None) -> bytes:
         """Read the identity seed, unsealing it with ``passphrase`` if it was sealed."""

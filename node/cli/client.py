@@ -161,8 +161,10 @@ class ApiClient:
         nonce = new_nonce()
         try:
             status, raw = _exchange(connection, "GET", f"{PROOF_PATH}?nonce={nonce.hex()}")
-            assert connection.sock is not None
+            if connection.sock is None:  # it answered and hung up: no channel to check
+                raise self._not_running()
             channel = channel_of(connection.sock.getpeername())
+            connection.auto_open = 0  # the token goes on this connection or none: no redial
         except (OSError, http.client.HTTPException):
             raise self._not_running() from None
         try:
