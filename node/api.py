@@ -1,7 +1,10 @@
 """The local API: HTTP + JSON on loopback, bearer token, OpenAPI at /api/openapi.json.
 
 The CLI and any dashboard are clients of this API; nothing here is reachable by peers (they use
-the peer endpoint). Every error is ``{"error": {"code", "message"}}`` with a fitting status.
+the peer endpoint). It listens on a Unix socket in the home (the CLI's way in) and on loopback
+TCP (for a browser). Every request must name this listener in Host and Origin (apiguard.py);
+a client asks for the API's proof of the token before it sends the token (apiproof.py). Every
+error is ``{"error": {"code", "message"}}`` with a fitting status.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from amity.node.apiguard import local_address, loopback_only
 from amity.node.apijson import error_response, json_body
+from amity.node.apiproof import NONCE_BYTES, PROOF_PATH, channel_of, proof
 from amity.node.cardjson import policy_json
 from amity.node.daemon import Node, NodeError
 from amity.node.discovery import Discovery
@@ -36,7 +41,7 @@ NODE: Final = web.AppKey("node", Node)
 TOKEN: Final = web.AppKey("token", str)
 #: Set by the runner when LAN discovery is on.
 DISCOVERY: Final = web.AppKey("discovery", Discovery)
-_PUBLIC_PATHS: Final = frozenset({"/api/openapi.json"})
+_PUBLIC_PATHS: Final = frozenset({"/api/openapi.json", PROOF_PATH})
 _MAX_BODY: Final = 64 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -221,9 +226,23 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(OPENAPI)
 
 
+async def api_proof(request: web.Request) -> web.Response:
+    """Prove this node holds the token before a client sends it (see amity.node.apiproof)."""
+    try:
+        nonce = bytes.fromhex(request.query.get("nonce", ""))
+    except ValueError:
+        nonce = b""
+    if len(nonce) != NONCE_BYTES:
+        raise error_response(
+            web.HTTPBadRequest, "api.bad_request", f"nonce is {NONCE_BYTES} random bytes in hex"
+        )
+    channel = channel_of(local_address(request))
+    return web.json_response({"proof": proof(request.app[TOKEN], nonce, channel)})
+
+
 def create_api_app(token: str) -> web.Application:
     """The local API application; the runner attaches the node as a cleanup context."""
-    app = web.Application(middlewares=[_auth_and_errors], client_max_size=_MAX_BODY)
+    app = web.Application(middlewares=[loopback_only, _auth_and_errors], client_max_size=_MAX_BODY)
     app[TOKEN] = token
     app.router.add_get("/api/status", status)
     app.router.add_post("/api/invite", invite)
@@ -237,6 +256,7 @@ def create_api_app(token: str) -> web.Application:
     app.router.add_get("/api/nearby", nearby)
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/openapi.json", openapi)
+    app.router.add_get(PROOF_PATH, api_proof)
     add_terms_routes(app)
     add_grants_routes(app)
     add_reputation_routes(app)

@@ -41,6 +41,12 @@ KEY_FILE: Final = "identity.key"
 DB_FILE: Final = "amity.db"
 CONFIG_FILE: Final = "config.toml"
 TOKEN_FILE: Final = "api.token"
+API_SOCKET_FILE: Final = "api.sock"
+#: The longest path a Unix socket address holds (sun_path less its NUL: 108 on Linux, 104 on BSDs).
+MAX_SOCKET_PATH_BYTES: Final = 107 if sys.platform.startswith("linux") else 103
+#: What the node and the CLI create: nobody but the owner may read the home (the inbox, the
+#: vault and the token are in there).
+PRIVATE_UMASK: Final = 0o077
 _KEY_FORMAT: Final = "amity-key/v1"
 
 
@@ -145,8 +151,16 @@ class Home:
 
     @property
     def api_address_path(self) -> Path:
-        """Written by a running node: where its local API listens (host:port)."""
+        """Written by a running node: where its local API listens on TCP (host:port)."""
         return self.path / "api.address"
+
+    @property
+    def api_socket_path(self) -> Path | None:
+        """The Unix socket of a running node's local API (the CLI's way in), as an absolute
+        path; None when the home's path is too long for a socket address (the CLI then uses
+        the TCP listener, after the same proof)."""
+        path = self.path.absolute() / API_SOCKET_FILE
+        return path if len(os.fsencode(path)) <= MAX_SOCKET_PATH_BYTES else None
 
     def exists(self) -> bool:
         return self.key_path.exists()
@@ -155,7 +169,8 @@ class Home:
     def lock(self) -> Iterator[None]:
         """Hold the home's lock while a node runs: two nodes on one database would corrupt it."""
         path = self.path / "lock"
-        with open(path, "a+", encoding="ascii") as handle:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a+", encoding="ascii") as handle:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -184,11 +199,34 @@ class Home:
                 "or remove it yourself if you really mean to destroy that identity"
             )
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.path, 0o700)  # mkdir leaves an existing directory as it was
         seed = secrets.token_bytes(SEED_BYTES)
         _write_private(self.key_path, _seal_seed(seed, passphrase))
         _write_private(self.token_path, (secrets.token_urlsafe(32) + "\n").encode())
         _write_private(self.config_path, config.to_toml().encode(), exclusive=False)
         return seed
+
+    def make_private(self) -> None:
+        """Home and every directory in it 0700, every other entry 0600, whatever was there.
+
+        Run at every start: a home made by an older version, copied, or loosened by hand still
+        holds the key, the token, the vault and received notes, so it is tightened, not refused.
+        """
+        try:
+            os.chmod(self.path, 0o700)
+            for top, dirs, files in os.walk(self.path):
+                for names, mode in ((dirs, 0o700), (files, 0o600)):
+                    for name in names:
+                        path = os.path.join(top, name)
+                        if not os.path.islink(path):  # a link's target is not ours to change
+                            os.chmod(path, mode)
+        except FileNotFoundError:
+            raise HomeError(f"no amity home at {self.path}; run `amity init` first") from None
+        except PermissionError as exc:
+            raise HomeError(
+                f"cannot make {exc.filename} private to you ({exc.strerror}); the home and "
+                "everything in it must belong to the user who runs the node"
+            ) from None
 
     def load_seed(self, passphrase: str | None = None) -> bytes:
         """Read the identity seed, unsealing it with ``passphrase`` if it was sealed."""

@@ -14,6 +14,8 @@ def _op(summary: str, *, body: dict[str, Any] | None = None, status: str = "200"
             status: {"description": "success", "content": {"application/json": {}}},
             "401": {"$ref": "#/components/responses/Error"},
             "400": {"$ref": "#/components/responses/Error"},
+            "403": {"$ref": "#/components/responses/Error"},
+            "421": {"$ref": "#/components/responses/Error"},
         },
     }
     if body is not None:
@@ -61,8 +63,17 @@ OPENAPI: Final[dict[str, Any]] = {
     "info": {
         "title": "amity local API",
         "version": "1",
-        "description": "Loopback-only API of one amity node; the CLI is its client. "
-        "Authenticate with `Authorization: Bearer <token>` (the token is in the home directory).",
+        "description": (
+            "Loopback-only API of one amity node; the CLI is its client. It listens on the Unix "
+            "socket `<home>/api.sock` (mode 0600; the CLI's way in) and on loopback TCP (the "
+            "address is in `<home>/api.address`). Authenticate with `Authorization: Bearer "
+            "<token>` (the token is `<home>/api.token`), but only after `GET /api/proof` on the "
+            "same connection: both files may be left over from a node that was killed, with "
+            "anything listening there since. Every request must carry a Host that names this "
+            "listener (127.0.0.1:PORT, [::1]:PORT, localhost:PORT; else 421 `api.bad_host`) "
+            "and no Origin but the API's own (`http://127.0.0.1:PORT` and the like; else 403 "
+            "`api.bad_origin`)."
+        ),
     },
     "security": [{"bearer": []}],
     "components": {
@@ -90,6 +101,35 @@ OPENAPI: Final[dict[str, Any]] = {
         },
     },
     "paths": {
+        "/api/proof": {
+            "get": {
+                "summary": "prove this node holds the token, before a client sends it",
+                "description": (
+                    "No token needed. `proof` = hex HMAC-SHA256(key = the token, message = "
+                    "`amity/api-proof/v1\\0` || nonce || channel), channel being the listening "
+                    "address of this connection: `tcp:IP:PORT` (IPv6 in its RFC 5952 form, "
+                    "no brackets) or `unix:PATH` (the socket's path as bound). The client "
+                    "computes it from the address it is connected to (getpeername) and sends "
+                    "the token on the same connection only if the proof matches."
+                ),
+                "security": [],
+                "parameters": [
+                    {
+                        "name": "nonce",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+                        "description": "32 fresh random bytes in hex",
+                    }
+                ],
+                "responses": {
+                    "200": {"description": '`{"proof": hex}`', "content": {"application/json": {}}},
+                    "400": {"$ref": "#/components/responses/Error"},
+                    "403": {"$ref": "#/components/responses/Error"},
+                    "421": {"$ref": "#/components/responses/Error"},
+                },
+            }
+        },
         "/api/status": {"get": _op("this node: id, fingerprint, endpoints, peers online")},
         "/api/invite": {
             "post": _op("issue a one-time invitation", body={"ttl_s": {"type": "integer"}})

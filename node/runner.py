@@ -24,7 +24,7 @@ from amity.node.daemon import Identity, Node
 from amity.node.discovery import Discovery, DiscoveryError
 from amity.node.grants import GrantsService
 from amity.node.grantsapi import GRANTS
-from amity.node.home import Config, Home, HomeError
+from amity.node.home import MAX_SOCKET_PATH_BYTES, PRIVATE_UMASK, Config, Home, HomeError
 from amity.node.logs import log_event
 from amity.node.peerserver import create_peer_app
 from amity.node.policyfile import POLICY_FILE
@@ -177,7 +177,13 @@ def _bound_port(runner: web.AppRunner) -> int:
 
 
 async def serve(home: Home, config: Config, seed: bytes, options: RunOptions) -> None:
-    """Run until SIGINT/SIGTERM; writes ``api.address`` once the API listens."""
+    """Run until SIGINT/SIGTERM; writes ``api.address`` once the API listens.
+
+    Everything in the home is the owner's alone: the process creates files 0600 from here on,
+    and whatever was already there is tightened first (``Home.make_private``).
+    """
+    os.umask(PRIVATE_UMASK)
+    home.make_private()
     with home.lock():
         await _serve(home, config, seed, options)
 
@@ -198,20 +204,54 @@ async def _serve(home: Home, config: Config, seed: bytes, options: RunOptions) -
             await site.start()
         except OSError as exc:
             raise HomeError(f"cannot listen for the API on {api_host}:{api_port}: {exc}") from None
+        socket_path = await _start_api_socket(runner, home)
         address = f"{api_host}:{_bound_port(runner)}"
         _write_atomically(home.api_address_path, address + "\n")
-        log_event(_log, "api.listening", address=address, did=app[NODE].peer_id.did)
+        log_event(
+            _log,
+            "api.listening",
+            address=address,
+            socket=str(socket_path or "none"),
+            did=app[NODE].peer_id.did,
+        )
         await stop.wait()
         log_event(_log, "node.stopping")
         app[NODE].events.close()  # end event streams first, or the API waits for them
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            home.api_address_path.unlink()
+        for path in (home.api_address_path, home.api_socket_path):
+            if path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
         await runner.cleanup()
+
+
+async def _start_api_socket(runner: web.AppRunner, home: Home) -> str | None:
+    """The API on ``<home>/api.sock``, mode 0600: the CLI's way in. None if the path is too long.
+
+    A socket left by a node that was killed is replaced (the home's lock says none runs).
+    """
+    path = home.api_socket_path
+    if path is None:
+        log_event(
+            _log,
+            "api.no_socket",
+            logging.WARNING,
+            why=f"the home's path is too long for a Unix socket (over {MAX_SOCKET_PATH_BYTES} "
+            "bytes); the CLI uses the loopback TCP API, after the API proves it holds the token",
+        )
+        return None
+    site = web.UnixSite(runner, str(path), shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+    try:
+        await site.start()
+    except OSError as exc:
+        raise HomeError(f"cannot listen for the API on {path}: {exc}") from None
+    os.chmod(path, 0o600)
+    return str(path)
 
 
 def _write_atomically(path: os.PathLike[str], text: str) -> None:
     temporary = f"{os.fspath(path)}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(temporary, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -22,6 +23,7 @@ from amity.node.cli import (
 )
 from amity.node.cli.client import ApiError
 from amity.node.cli.render import CliError, emit_error
+from amity.node.home import PRIVATE_UMASK
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.protocol.errors import AmityError, RemoteError
 
@@ -35,7 +37,9 @@ EXIT_REJECTED = 3
 _EPILOG = f"""\
 exit status:
   {EXIT_OK}  success
-  {EXIT_ERROR}  the command could not do what was asked (the message says why and what to do)
+  {EXIT_ERROR}  the command could not do what was asked (the message says why and what to do);
+     also when the node is not running, or what answers at its address cannot prove it is
+     the node (error code cli.node_not_running: the token is never sent to it)
   {EXIT_USAGE}  the command line itself is wrong
   {EXIT_REJECTED}  input from a peer (a card, URI or message) failed verification
 
@@ -75,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)  # whatever amity writes (home, key, exports) is the owner's alone
     args = build_parser().parse_args(argv)
     as_json = bool(getattr(args, "json", False))
     try:

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
-import urllib.error
-import urllib.request
-from pathlib import Path
+import socket
+from collections.abc import Callable
 from typing import Any
 
+from amity.node.apiproof import PROOF_PATH, channel_of, new_nonce, proof_matches
 from amity.node.cli.render import CliError
 from amity.node.home import Home, HomeError, resolve_home
 
-__all__ = ["add_command", "add_home_option", "home_from", "ApiClient", "ApiError"]
+__all__ = [
+    "add_command",
+    "add_home_option",
+    "home_from",
+    "ApiClient",
+    "ApiError",
+    "NodeNotRunning",
+]
 
 _TIMEOUT_S = 30.0
 
@@ -60,42 +68,138 @@ def home_from(args: argparse.Namespace) -> Home:
     return Home(resolve_home(getattr(args, "home", None)))
 
 
+class NodeNotRunning(CliError):
+    """No node answers at the home's API address, or what answers could not prove it is the
+    node (exit status 1). It was not sent the token, and nothing it said is shown."""
+
+    code = "cli.node_not_running"
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over the node's Unix socket (``Host: localhost``)."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
 class ApiClient:
-    """Calls one node's local API with its bearer token; finds it through ``api.address``."""
+    """Calls one node's local API with its bearer token, once the API has proved it holds it.
+
+    The way in is the Unix socket ``<home>/api.sock``; when the home's path is too long for a
+    socket address, the loopback TCP address in ``<home>/api.address``. Either may be a leftover
+    of a node that was killed, with anything listening there since: so every connection starts
+    with ``GET /api/proof`` (see amity.node.apiproof), and the token goes out on that connection
+    only after a right answer.
+    """
 
     def __init__(self, home: Home) -> None:
-        try:
-            address = Path(home.api_address_path).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            if not home.exists():
-                raise CliError(f"no amity node in {home.path}; run `amity init` first") from None
-            raise CliError(
-                f"the node in {home.path} is not running; start it with `amity run`"
-            ) from None
+        self._home = home
+        if not home.exists():
+            raise CliError(f"no amity node in {home.path}; run `amity init` first")
         try:
             self._token = home.api_token()
         except HomeError as exc:
             raise CliError(str(exc)) from None
-        self._base = f"http://{address}"
+        socket_path = home.api_socket_path
+        if socket_path is not None:
+            self._where = str(socket_path)
+            self._connect: Callable[[], http.client.HTTPConnection] = lambda: _UnixConnection(
+                str(socket_path), _TIMEOUT_S
+            )
+            return
+        try:
+            address = home.api_address_path.read_text(encoding="utf-8").strip()
+            host, port = parse_hostport(address)
+        except (FileNotFoundError, ValueError):
+            raise self._not_running() from None
+        self._where = address
+        self._connect = lambda: http.client.HTTPConnection(host, port, timeout=_TIMEOUT_S)
+
+    def _not_running(self, why: str = "") -> NodeNotRunning:
+        return NodeNotRunning(
+            f"the node in {self._home.path} is not running{why}; start it with `amity run`"
+        )
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self._base + path,
-            data=data,
-            method=method,
-            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
-        )
+        connection = self._connect()
         try:
-            with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            try:
-                error = json.loads(exc.read())["error"]
-            except (ValueError, KeyError, TypeError):
-                raise CliError(f"the node answered HTTP {exc.code} without details") from None
-            raise ApiError(error["code"], error["message"], remote=exc.code == 422) from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            self._prove(connection)
+            data = None if body is None else json.dumps(body).encode()
+            headers = {"Authorization": f"Bearer {self._token}"}
+            if data is not None:
+                headers["Content-Type"] = "application/json"
+            status, raw = _exchange(connection, method, path, data, headers)
+        except (OSError, http.client.HTTPException) as exc:
             raise CliError(
-                f"cannot reach the node's API at {self._base} ({exc}); is `amity run` still up?"
+                f"the node's API at {self._where} stopped answering ({exc}); "
+                "is `amity run` still up?"
             ) from None
+        finally:
+            connection.close()
+        if 200 <= status < 300:
+            return json.loads(raw or b"{}")
+        try:
+            error = json.loads(raw)["error"]
+            code, message = str(error["code"]), str(error["message"])
+        except (ValueError, KeyError, TypeError):
+            raise CliError(f"the node answered HTTP {status} without details") from None
+        raise ApiError(code, message, remote=status == 422)
+
+    def _prove(self, connection: http.client.HTTPConnection) -> None:
+        """Ask for the proof of the token on ``connection``; NodeNotRunning unless it is right."""
+        nonce = new_nonce()
+        try:
+            status, raw = _exchange(connection, "GET", f"{PROOF_PATH}?nonce={nonce.hex()}")
+            if connection.sock is None:  # it answered and hung up: no channel to check
+                raise self._not_running()
+            channel = channel_of(connection.sock.getpeername())
+            connection.auto_open = 0  # the token goes on this connection or none: no redial
+        except (OSError, http.client.HTTPException):
+            raise self._not_running() from None
+        try:
+            answer = json.loads(raw).get("proof") if status == 200 else None
+        except (ValueError, AttributeError):
+            answer = None
+        if not proof_matches(answer, self._token, nonce, channel):
+            raise self._not_running(
+                f": something else answers at {self._where} (left there by a node that did not "
+                "stop cleanly?) and it could not prove it is the node, so it was not sent the "
+                "token"
+            )
+
+
+def _exchange(
+    connection: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def parse_hostport(address: str) -> tuple[str, int]:
+    """``host:port`` from ``api.address`` (IPv6 in brackets or not); ValueError if it is not."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"not host:port: {address!r}")
+    host = host.strip("[]")
+    # A node bound to every address (--allow-remote-api) is dialled on loopback: "0.0.0.0" is no
+    # name the API would take in a Host header.
+    return _UNSPECIFIED.get(host, host), int(port)
+
+
+_UNSPECIFIED = {"0.0.0.0": "127.0.0.1", "::": "::1"}

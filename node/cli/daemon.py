@@ -32,7 +32,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="create a node: key, database, config and API token in its home directory",
         description=(
             "Create a new node in its home directory (--home, else $AMITY_HOME, else the "
-            "platform data dir): an Ed25519 identity (file mode 0600), config.toml, the local "
+            "platform data dir; made mode 0700 even if it exists): an Ed25519 identity (file "
+            "mode 0600), config.toml, the local "
             "API token. Refuses to touch an existing identity. With --passphrase the key is "
             f"sealed (argon2id); `amity run` then asks for it or reads ${PASSPHRASE_ENV}."
         ),
@@ -59,7 +60,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description=(
             "Run the node: peer endpoint (WebSocket), local API (loopback), LAN discovery. "
             "Several nodes can run side by side with different --home directories; port 0 "
-            "picks a free port (the API address is written to <home>/api.address)."
+            "picks a free port. The API listens on the Unix socket <home>/api.sock (the CLI's "
+            "way in; mode 0600) and on loopback TCP (address written to <home>/api.address). "
+            "The home is made 0700 and every file in it 0600 at each start."
         ),
     )
     add_home_option(run)

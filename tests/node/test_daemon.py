@@ -525,7 +525,7 @@ def test_cli_status_without_a_running_node(nodes: NodeFactory, tmp_path: Path) -
 
     as_json = run_amity("status", "--home", node.home, "--json")
     assert as_json.returncode == 1
-    assert json.loads(as_json.stdout)["error"]["code"] == "cli.error"
+    assert json.loads(as_json.stdout)["error"]["code"] == "cli.node_not_running"
 
     nowhere = run_amity("status", "--home", tmp_path / "nothing-here")
     assert nowhere.returncode == 1

@@ -114,3 +114,38 @@ def test_cli_sealed_key_needs_its_passphrase(tmp_path: Path) -> None:
     )
     assert wrong.returncode == 1
     assert "wrong passphrase" in wrong.stderr
+
+
+def test_create_makes_an_existing_open_directory_private(tmp_path: Path) -> None:
+    path = tmp_path / "n"
+    path.mkdir(mode=0o755)
+    os.chmod(path, 0o755)
+    Home(path).create(Config())
+    assert path.stat().st_mode & 0o777 == 0o700
+
+
+def test_make_private_tightens_what_is_there(tmp_path: Path) -> None:
+    home = Home(tmp_path / "n")
+    home.create(Config())
+    os.chmod(home.path, 0o755)
+    (home.path / "sub").mkdir(mode=0o755)
+    (home.path / "sub" / "old.db").write_text("x")
+    os.chmod(home.path / "sub" / "old.db", 0o644)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not ours")
+    os.chmod(outside, 0o644)
+    (home.path / "link").symlink_to(outside)
+
+    home.make_private()
+
+    assert home.path.stat().st_mode & 0o777 == 0o700
+    assert (home.path / "sub").stat().st_mode & 0o777 == 0o700
+    assert (home.path / "sub" / "old.db").stat().st_mode & 0o777 == 0o600
+    assert outside.stat().st_mode & 0o777 == 0o644  # a link's target is left alone
+
+
+def test_the_api_socket_lives_in_the_home_unless_the_path_is_too_long(tmp_path: Path) -> None:
+    short = Home(tmp_path / "n")
+    assert short.api_socket_path == (tmp_path / "n").absolute() / "api.sock"
+    long = Home(tmp_path / ("n" * 120))
+    assert long.api_socket_path is None
