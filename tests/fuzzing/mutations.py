@@ -33,6 +33,12 @@ _INTS = (
 _STRS = (
     "", "a", "amity.no-tracking", "email", "1", "\x00", "\n", "\x1b[2J", "\u0085", "\u202e",
     "é", "\U0001f600", "did:key:z6Mk", "x" * 65, "é" * 2049,
+    # values the vocabularies give meaning to: dates, addresses, codes, names, types
+    "2026-02-29", "2024-02-29", "0000-01-01", "9999-12-31", "1979-13-01", "+491701234567", "+0",
+    "a@b.c", "a@b", "DE", "XK", "de", "birth-date", "age-over", "country-of", "postal-address",
+    "phone", "preferences", "text", "delivery", "any", "json", "none", "aggregate-only",
+    "honoured", "breached", "terms.offer", "rel.end", "mail.note", "grant.deliver", "routine",
+    "compromised", "order-fulfilment", "amity.delete-on-end", "amity.purpose-limitation",
 )  # fmt: skip
 _TEXT_TOKENS = (
     "[", "]", "{", "}", "=", '"', "'", '"""', "'''", "\n", "\r\n", "#", ".", ",", "\\", "\\u0000",

@@ -48,6 +48,7 @@ from amity.protocol import (
     vault,
 )
 from amity.protocol.encoding import decode, encode
+from amity.protocol.errors import AmityError
 from amity.protocol.linkcert import LinkKey
 from tests.fuzzing import context as ctx
 from tests.fuzzing.context import hexes, inner, vectors
@@ -208,7 +209,11 @@ def _bytes_targets() -> list[Decoder]:
 
     def receive_frames(d: bytes) -> object:
         send, receiver = ctx.established_receiver()
-        parts = ctx.list_of_bytes(d) if d[:1] == b"\x92" else None
+        # An input that is an array of bins is a run of fragments, one frame each.
+        try:
+            parts = ctx.list_of_bytes(d)
+        except AmityError:
+            parts = None
         results = [receiver.decrypt(send.encrypt_with_ad(b"", p)) for p in parts or [d]]
         return results
 

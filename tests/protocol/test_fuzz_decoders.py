@@ -15,6 +15,9 @@ import importlib
 import inspect
 import os
 import pkgutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,6 +36,7 @@ HYPOTHESIS_EXAMPLES = int(os.environ.get("AMITY_FUZZ_HYPOTHESIS", "10"))
 
 TARGETS = decoders()
 _IDS = [d.name for d in TARGETS]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("decoder", TARGETS, ids=_IDS)
@@ -68,6 +72,35 @@ def test_hypothesis_inputs_raise_only_amity_errors(decoder: Decoder, data: st.Da
         )
     with contextlib.suppress(AmityError):
         decoder.call(value)
+
+
+_DIGEST_OF_INPUTS = """
+import hashlib
+from tests.fuzzing.registry import decoders
+from tests.fuzzing.run import fuzz_inputs
+digest = hashlib.sha256()
+for target in decoders():
+    for item in fuzz_inputs(target, 40, 14):
+        digest.update(item.encode("utf-8", "surrogatepass") if isinstance(item, str) else item)
+print(digest.hexdigest())
+"""
+
+
+def test_inputs_are_the_same_in_every_process() -> None:
+    """A fixed seed means fixed inputs: nothing may hang on hash order or the clock."""
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", _DIGEST_OF_INPUTS],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        for hash_seed in ("1", "2")
+    }
+    assert len(digests) == 1, digests
 
 
 # -- the registry is complete ----------------------------------------------------------------------
