@@ -55,7 +55,7 @@ def mutate_bytes(rng: random.Random, corpus: Sequence[bytes]) -> bytes:
     if roll < 0.05 or not corpus:
         return rng.randbytes(rng.choice((0, 1, 2, 3, 8, 33, 64, 300)))
     data = rng.choice(corpus)
-    if roll < 0.45:
+    if roll < 0.6:
         try:
             return mutate_value(rng, data)
         except AmityError:  # not canonical msgpack: change its bytes instead

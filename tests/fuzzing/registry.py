@@ -252,18 +252,20 @@ def _bytes_targets() -> list[Decoder]:
     documents = hexes("terms", "terms_hex")
     add("terms.TermsDocument.decode", documents)(terms.TermsDocument.decode)
     bodies = vectors("terms", operation="body")
-    body_types = sorted({v["type"] for v in bodies})
 
     def read_terms_body(d: bytes) -> object:
-        # The fuzz input's first byte picks the message type; the rest is the body.
-        if not d:
+        # The fuzz input is enc([message type, body]), so that both can change.
+        value = decode(d)
+        if not (isinstance(value, list) and len(value) == 2):
             return None
-        found = termsmessages.decode_terms_body(body_types[d[0] % len(body_types)], d[1:])
-        return negotiation.received(found)
+        kind, body = value
+        if not (isinstance(kind, str) and isinstance(body, bytes)):
+            return None
+        return negotiation.received(termsmessages.decode_terms_body(kind, body))
 
     add(
         "termsmessages.decode_terms_body",
-        tuple(bytes([body_types.index(v["type"])]) + bytes.fromhex(v["body_hex"]) for v in bodies),
+        tuple(encode([v["type"], bytes.fromhex(v["body_hex"])]) for v in bodies),
         "negotiation.received",
     )(read_terms_body)
     add("policy.decode_policy_summary", hexes("terms", "summary_hex"))(policy.decode_policy_summary)
