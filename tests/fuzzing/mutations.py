@@ -26,6 +26,8 @@ _FORMAT_BYTES = (
 )  # fmt: skip
 #: Lengths at which a field's size check flips (keys, tags, nonces, ids, signatures).
 _SIZES = (0, 1, 2, 15, 16, 17, 23, 24, 25, 31, 32, 33, 63, 64, 65, 255, 256, 4097)
+#: Sizes of the larger limits (field, reason, terms, body, envelope, session message).
+_BIG_SIZES = (200, 201, 4096, 4097, 4200, 16384, 16385, 65535, 65536, 262144, 262145)
 _INTS = (
     0, 1, 2, 7, 8, 127, 128, 255, 256, 65535, 65536, 2**31, 2**32 - 1, 2**32, 2**48, 2**53,
     2**63 - 1, 2**63, INT_MAX, -1, -32, -33, -128, -129, -(2**31), INT_MIN,
@@ -171,6 +173,9 @@ def _change(rng: random.Random, value: Value, depth: int) -> Value:
         out[i], out[j] = out[j], out[i]
         return out
     if op == 4 and isinstance(value, bytes | str):
+        if rng.random() < 0.1:  # right at, or one past, a size limit somewhere
+            size = rng.choice(_BIG_SIZES)
+            return (value or b"\x00")[:1] * size if isinstance(value, bytes) else "x" * size
         cut = rng.randrange(len(value) + 1)
         return value[:cut] if rng.random() < 0.5 else value + value[:cut] * rng.randint(1, 3)
     if op == 5 and isinstance(value, int) and not isinstance(value, bool):

@@ -56,10 +56,22 @@ def share(decoder: Decoder, targets: Sequence[Decoder], inputs: int) -> int:
     return max(1, round(inputs * decoder.weight / sum(d.weight for d in targets)))
 
 
-def escapes(decoder: Decoder, count: int, seed: int, *, limit: int = 5) -> list[Escape]:
-    """Up to ``limit`` escapes of distinct kinds (exception type and line) over the inputs."""
+def escapes(
+    decoder: Decoder,
+    count: int,
+    seed: int,
+    *,
+    limit: int = 5,
+    slowest: list[tuple[float, Any]] | None = None,
+) -> list[Escape]:
+    """Up to ``limit`` escapes of distinct kinds (exception type and line) over the inputs.
+
+    With ``slowest`` (the long run only; tests do not time things), the slowest input and its
+    seconds are kept there, to spot an input that makes a decoder crawl.
+    """
     found: dict[tuple[str, str, int | None], Escape] = {}
     for data in fuzz_inputs(decoder, count, seed):
+        begin = time.perf_counter() if slowest is not None else 0.0
         try:
             decoder.call(data)
         except AmityError:
@@ -70,6 +82,10 @@ def escapes(decoder: Decoder, count: int, seed: int, *, limit: int = 5) -> list[
             found.setdefault(key, Escape(decoder.name, data, exc))
             if len(found) >= limit:
                 break
+        if slowest is not None:
+            spent = time.perf_counter() - begin
+            if not slowest or spent > slowest[0][0]:
+                slowest[:] = [(spent, data)]
     return list(found.values())
 
 
@@ -87,10 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     for decoder in targets:
         begin = time.perf_counter()
         count = share(decoder, targets, args.inputs)
-        found = escapes(decoder, count, args.seed)
+        slowest: list[tuple[float, Any]] = []
+        found = escapes(decoder, count, args.seed, slowest=slowest)
         total_escapes += len(found)
         total_inputs += count
-        print(f"{decoder.name:55} {count:>8} {time.perf_counter() - begin:7.2f}s {len(found)}")
+        worst_ms = slowest[0][0] * 1000 if slowest else 0.0
+        print(
+            f"{decoder.name:55} {count:>8} {time.perf_counter() - begin:7.2f}s "
+            f"slowest {worst_ms:6.1f} ms  escapes {len(found)}"
+        )
         for escape in found:
             print("  " + escape.describe().replace("\n", "\n  "))
         sys.stdout.flush()
