@@ -30,6 +30,9 @@ __all__ = [
     "inner",
     "resign",
     "box_to",
+    "HANDSHAKE_PAYLOADS",
+    "PROVEN_STATIC",
+    "ALICE_PEER",
     "HandshakeStage",
     "answerer_after",
     "established_receiver",
@@ -102,7 +105,7 @@ def inner(signed: bytes) -> bytes:
 
 def resign(signed_bytes: bytes, domain: bytes, signer: SigningIdentity) -> bytes:
     """``[signed_bytes, sig]`` with a good signature over whatever ``signed_bytes`` now hold."""
-    return encode([signed_bytes, signer.sign(domain, signed_bytes)])
+    return bytes(encode([signed_bytes, signer.sign(domain, signed_bytes)]))
 
 
 def box_to(plaintext: bytes, link_public: bytes) -> bytes:

@@ -5,6 +5,8 @@ Each ``targets.add(name, corpus, *also)(call)`` registers one target; see regist
 
 from __future__ import annotations
 
+import functools
+
 from amity.protocol import (
     card,
     encoding,
@@ -29,6 +31,10 @@ from tests.fuzzing.context import hexes, inner, vectors
 from tests.fuzzing.registry import Decoder, Targets
 
 __all__ = ["link_targets"]
+
+
+def _read_handshake(stage: int, message: bytes) -> object:
+    return ctx.HandshakeStage.at(stage)[0].receive_handshake(message, ctx.NOW_MS)
 
 
 def link_targets() -> list[Decoder]:
@@ -147,7 +153,7 @@ def link_targets() -> list[Decoder]:
     m1, m2, m3 = ctx.HandshakeStage.messages()
     for stage, message in enumerate((m1, m2, m3)):
         add(f"session.Session.receive_handshake[message-{stage + 1}]", (message,), weight=0.2)(
-            lambda d, s=stage: ctx.HandshakeStage.at(s)[0].receive_handshake(d, ctx.NOW_MS)
+            functools.partial(_read_handshake, stage)
         )
     add("session.Session.receive_handshake[payload]", ctx.HANDSHAKE_PAYLOADS, weight=0.3)(
         ctx.answerer_after

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import TypeVar
 
 from amity.protocol.encoding import INT_MAX, INT_MIN, MAX_DEPTH, Value, decode, encode
 from amity.protocol.errors import AmityError
 
 __all__ = ["mutate_bytes", "mutate_text", "mutate_value", "random_value"]
+
+_Sized = TypeVar("_Sized", bytes, str)
 
 #: msgpack format bytes: where a decoder's length and type handling is tested.
 _FORMAT_BYTES = (
@@ -126,7 +129,7 @@ def random_value(rng: random.Random, depth: int = 0) -> Value:
 def mutate_value(rng: random.Random, data: bytes) -> bytes:
     """``data`` decoded, one value inside it changed, encoded again (AmityError: not canonical)."""
     value = decode(data)
-    return encode(_mutate_tree(rng, value, 0))
+    return bytes(encode(_mutate_tree(rng, value, 0)))
 
 
 def _mutate_tree(rng: random.Random, value: Value, depth: int) -> Value:
@@ -137,9 +140,9 @@ def _mutate_tree(rng: random.Random, value: Value, depth: int) -> Value:
         out[index] = _mutate_tree(rng, value[index], depth + 1)
         return out
     # A bin that holds an encoding of its own: change what is inside (most of the time).
-    if _holds_array(value) and rng.random() < 0.8:
+    if isinstance(value, bytes) and _holds_array(value) and rng.random() < 0.8:
         try:
-            return mutate_value(rng, value)  # type: ignore[arg-type]
+            return mutate_value(rng, value)
         except AmityError:
             pass
     return _change(rng, value, depth)
@@ -151,6 +154,13 @@ def _holds_array(value: Value) -> bool:
         and value[:1] != b""
         and (0x90 <= value[0] <= 0x9F or value[0] == 0xDC)
     )
+
+
+def _resize(rng: random.Random, value: _Sized, filler: _Sized) -> _Sized:
+    if rng.random() < 0.1:  # right at, or one past, a size limit somewhere
+        return (value or filler)[:1] * rng.choice(_BIG_SIZES)
+    cut = rng.randrange(len(value) + 1)
+    return value[:cut] if rng.random() < 0.5 else value + value[:cut] * rng.randint(1, 3)
 
 
 def _change(rng: random.Random, value: Value, depth: int) -> Value:
@@ -172,12 +182,10 @@ def _change(rng: random.Random, value: Value, depth: int) -> Value:
         i, j = rng.randrange(len(out)), rng.randrange(len(out))
         out[i], out[j] = out[j], out[i]
         return out
-    if op == 4 and isinstance(value, bytes | str):
-        if rng.random() < 0.1:  # right at, or one past, a size limit somewhere
-            size = rng.choice(_BIG_SIZES)
-            return (value or b"\x00")[:1] * size if isinstance(value, bytes) else "x" * size
-        cut = rng.randrange(len(value) + 1)
-        return value[:cut] if rng.random() < 0.5 else value + value[:cut] * rng.randint(1, 3)
+    if op == 4 and isinstance(value, bytes):
+        return _resize(rng, value, b"\x00")
+    if op == 4 and isinstance(value, str):
+        return _resize(rng, value, "x")
     if op == 5 and isinstance(value, int) and not isinstance(value, bool):
         return max(INT_MIN, min(INT_MAX, value + rng.choice((-1, 1, -(2**32), 2**32))))
     if op == 6:

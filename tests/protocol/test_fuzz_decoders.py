@@ -64,6 +64,7 @@ def _spliced_text(corpus: tuple[str, ...]) -> st.SearchStrategy[str]:
 )
 @given(data=st.data())
 def test_hypothesis_inputs_raise_only_amity_errors(decoder: Decoder, data: st.DataObject) -> None:
+    value: str | bytes
     if decoder.text:
         value = data.draw(st.text(max_size=300) | _spliced_text(decoder.corpus))
     else:
