@@ -61,6 +61,9 @@ __all__ = [
 POLICY_VERSION: Final = 1
 #: Tables and arrays nest at most this deep below the top of a policy file (a policy needs 4).
 MAX_POLICY_DEPTH: Final = 8
+_TOO_DEEP: Final = (
+    f"tables and arrays nest more than {MAX_POLICY_DEPTH} levels deep; a policy needs at most 4"
+)
 MAX_POLICY_SUMMARY_BYTES: Final = 16 * 1024
 COUNTER_TITLE_PREFIX: Final = "Counter-offer: "
 
@@ -280,12 +283,11 @@ def parse_policy(text: str) -> Policy:
         raise PolicyError(_TOO_DEEP) from None
     deep = _too_deep(data)
     if deep is not None:
-        clause_id, key = (
-            (deep[1], deep[2] if len(deep) > 2 else None)
-            if len(deep) > 1 and deep[0] == "clause"
-            else (None, deep[0])
-        )
-        raise PolicyError(_TOO_DEEP, field=".".join(deep), line=_line_of(text, clause_id, key))
+        if len(deep) > 1 and deep[0] == "clause":
+            line = _line_of(text, deep[1], deep[2] if len(deep) > 2 else None)
+        else:
+            line = _line_of(text, None, deep[0])
+        raise PolicyError(_TOO_DEEP, field=".".join(deep), line=line)
     for key in data:
         if key not in _TOP_KEYS:
             raise PolicyError(
@@ -331,11 +333,6 @@ def parse_policy(text: str) -> Policy:
                 line=_line_of(text, clause_id, sub),
             ) from None
     return Policy(default, tuple(rules), vocab_version)
-
-
-_TOO_DEEP: Final = (
-    f"tables and arrays nest more than {MAX_POLICY_DEPTH} levels deep; a policy needs at most 4"
-)
 
 
 def _too_deep(data: dict[str, object]) -> tuple[str, ...] | None:
