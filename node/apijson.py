@@ -33,6 +33,8 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         data = await request.json()
     except ValueError:
         raise UsageError("the request body is not JSON") from None
+    except RecursionError:  # json recurses once per nested array or object
+        raise UsageError("the request body nests arrays or objects too deeply") from None
     if not isinstance(data, dict):
         raise UsageError("the request body must be a JSON object")
     return data

@@ -125,6 +125,8 @@ def read_terms_file(path: Path) -> dict[str, Any]:
         raise UsageError(
             f"{path} is not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}"
         ) from None
+    except RecursionError:  # both parsers recurse once per nested array or table
+        raise UsageError(f"{path} nests arrays or tables too deeply to read") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: terms are an object with title, text and clause")
     return data

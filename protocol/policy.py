@@ -40,6 +40,7 @@ from amity.protocol.termsmessages import RejectReason
 
 __all__ = [
     "POLICY_VERSION",
+    "MAX_POLICY_DEPTH",
     "MAX_POLICY_SUMMARY_BYTES",
     "COUNTER_TITLE_PREFIX",
     "RuleAction",
@@ -58,6 +59,11 @@ __all__ = [
 ]
 
 POLICY_VERSION: Final = 1
+#: Tables and arrays nest at most this deep below the top of a policy file (a policy needs 4).
+MAX_POLICY_DEPTH: Final = 8
+_TOO_DEEP: Final = (
+    f"tables and arrays nest more than {MAX_POLICY_DEPTH} levels deep; a policy needs at most 4"
+)
 MAX_POLICY_SUMMARY_BYTES: Final = 16 * 1024
 COUNTER_TITLE_PREFIX: Final = "Counter-offer: "
 
@@ -273,6 +279,15 @@ def parse_policy(text: str) -> Policy:
     except tomllib.TOMLDecodeError as exc:
         found = _TOML_LINE.search(str(exc))
         raise PolicyError(f"not valid TOML: {exc}", line=int(found[1]) if found else None) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise PolicyError(_TOO_DEEP) from None
+    deep = _too_deep(data)
+    if deep is not None:
+        if len(deep) > 1 and deep[0] == "clause":
+            line = _line_of(text, deep[1], deep[2] if len(deep) > 2 else None)
+        else:
+            line = _line_of(text, None, deep[0])
+        raise PolicyError(_TOO_DEEP, field=".".join(deep), line=line)
     for key in data:
         if key not in _TOP_KEYS:
             raise PolicyError(
@@ -318,6 +333,20 @@ def parse_policy(text: str) -> Policy:
                 line=_line_of(text, clause_id, sub),
             ) from None
     return Policy(default, tuple(rules), vocab_version)
+
+
+def _too_deep(data: dict[str, object]) -> tuple[str, ...] | None:
+    """The keys down to a value whose tables or arrays nest past MAX_POLICY_DEPTH, if any."""
+    stack: list[tuple[object, int, tuple[str, ...]]] = [(data, 0, ())]
+    while stack:
+        value, depth, path = stack.pop()
+        if depth > MAX_POLICY_DEPTH:
+            return path
+        if isinstance(value, dict):
+            stack.extend((child, depth + 1, (*path, key)) for key, child in value.items())
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1, path) for child in value)
+    return None
 
 
 def _rule_from_toml(spec: ClauseSpec, body: object) -> ClauseRule:

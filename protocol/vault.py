@@ -335,6 +335,12 @@ def open_field(key: bytes, sealed: bytes, *, name: str) -> Field:
     _, nonce, box = expect_array(fields, "sealed field", arity=3)
     nonce = expect_bytes(nonce, "sealed field nonce", size=VAULT_NONCE_BYTES)
     box = expect_bytes(box, "sealed field box", max_size=MAX_FIELD_BYTES + _TAG_BYTES)
+    # Shorter than the tag cannot authenticate (and libsodium's binding raises ValueError on it).
+    if len(box) < _TAG_BYTES:
+        raise VaultDecryptError(
+            f"vault field {name!r} has a box of {len(box)} bytes, shorter than its "
+            f"{_TAG_BYTES}-byte tag: it was cut or changed at rest"
+        )
     try:
         plain = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(box, _ad(name), nonce, key)
     except nacl.exceptions.CryptoError:

@@ -341,6 +341,22 @@ def _seal_vectors() -> list[dict[str, Any]]:
             "vault.decrypt_failed",
         ),
         (
+            "vault-seal-empty-box",
+            "A box with no bytes at all, shorter than the 16-byte tag.",
+            PERSON_SEED,
+            _pack([1, VAULT_NONCE, b""]),
+            "email",
+            "vault.decrypt_failed",
+        ),
+        (
+            "vault-seal-short-box",
+            "A box of 15 bytes: the tag cut by one byte, no ciphertext.",
+            PERSON_SEED,
+            _pack([1, VAULT_NONCE, box[-15:]]),
+            "email",
+            "vault.decrypt_failed",
+        ),
+        (
             "vault-seal-version-2",
             "Version 2 of the sealed form.",
             PERSON_SEED,

@@ -634,6 +634,21 @@ def _policy_vectors() -> list[dict[str, Any]]:
             5,
         ),
         _policy_error(
+            "policy-nested-too-deep",
+            "Arrays six deep under clause, id, days and min nest past MAX_POLICY_DEPTH = 8; "
+            "the field names the keys down to them.",
+            HEAD + '[clause."amity.delete-on-end"]\naction = "within"\n'
+            "days = { min = " + "[" * 6 + "]" * 6 + " }\n",
+            "clause.amity.delete-on-end.days.min",
+            6,
+        ),
+        _policy_error(
+            "policy-nested-arrays-unclosed",
+            "500 unclosed arrays: a syntax error, however deep the parser gets before it.",
+            HEAD + "x = " + "[" * 500 + "\n",
+            None,
+        ),
+        _policy_error(
             "policy-unknown-top-key",
             "A misspelt top-level key.",
             HEAD + "verison = 1\n",

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -443,6 +444,22 @@ def test_local_api_needs_the_token(nodes: NodeFactory) -> None:
         assert reply.body["error"]["code"] == "api.unauthorized"
         assert reply.body["error"]["message"]
     assert node.api.request("POST", "/api/invite", {}, auth=False).status == 401
+
+
+def test_deeply_nested_json_is_a_bad_request(nodes: NodeFactory) -> None:
+    """JSON nested past the parser's depth is a 400 like any bad body, not a 500 (issue 14)."""
+    node = nodes.create("alice")
+    headers = {"Authorization": f"Bearer {node.api.token}", "Content-Type": "application/json"}
+    request = urllib.request.Request(
+        node.api.base + "/api/invite", b"[" * 20_000, headers, method="POST"
+    )
+
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=30)
+
+    assert info.value.code == 400
+    assert json.loads(info.value.read())["error"]["code"] == "local.usage"
+    assert node.status()["did"] == node.did
 
 
 def test_openapi_lists_every_route(nodes: NodeFactory) -> None:

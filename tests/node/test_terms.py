@@ -272,6 +272,24 @@ def test_policy_check_shows_the_decision_for_each_roster_agreement(tmp_path: Pat
     assert decisions["AMITY-STRICT"]["reasons"][0]["clause"] == "amity.breach-notice"
 
 
+@pytest.mark.parametrize("suffix", [".json", ".toml"])
+def test_deeply_nested_files_are_refused_with_a_message(tmp_path: Path, suffix: str) -> None:
+    """Nesting deeper than a parser can follow is a usage error, not a traceback (issue 14)."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY)
+    deep_policy = tmp_path / "deep-policy.toml"
+    deep_policy.write_text(POLICY + "x = " + "[" * 5000 + "\n")
+    deep_terms = tmp_path / f"deep-terms{suffix}"
+    nested = "[" * 5000 if suffix == ".json" else "x = " + "{ a = " * 5000
+    deep_terms.write_text(nested)
+
+    refused_policy = cli("policy", "check", deep_policy, status=1)["error"]
+    refused_terms = cli("policy", "check", policy, "--terms", deep_terms, status=1)["error"]
+
+    assert refused_policy["code"] == "local.policy" and "nest" in refused_policy["message"]
+    assert refused_terms["code"] == "local.usage" and deep_terms.name in refused_terms["message"]
+
+
 def test_a_vendor_card_publishes_its_policy(nodes: NodeFactory, tmp_path: Path) -> None:
     shop = nodes.create("shop", "vendor")
     set_policy(shop, tmp_path, POLICY)

@@ -161,6 +161,35 @@ def test_policy_error_carries_line_and_field() -> None:
         parse_policy(b"version = 1")  # type: ignore[arg-type]
 
 
+_HEAD = 'version = 1\nvocabulary = 1\ndefault = "reject"\n'
+
+
+@pytest.mark.parametrize(
+    ("nested", "field"),
+    [
+        ("[" * 9 + "]" * 9, "x"),
+        ("{ a = " * 9 + "1" + " }" * 9, "x.a.a.a.a.a.a.a.a"),
+        ("[" * 300 + "]" * 300, "x"),
+        # Too deep for tomllib, which recursed into a RecursionError here (issue 14).
+        ("[" * 500, None),
+        ("{ a = " * 500, None),
+        ("{ a = " * 500 + "1" + " }" * 500, None),
+    ],
+    ids=["9-arrays", "9-tables", "300-arrays", "500-arrays", "500-tables", "500-tables-closed"],
+)
+def test_deep_nesting_is_a_policy_error(nested: str, field: str | None) -> None:
+    with pytest.raises(PolicyError) as info:
+        parse_policy(_HEAD + "x = " + nested + "\n")
+    assert "nest more than 8 levels" in info.value.message
+    assert info.value.field == field
+
+
+def test_nesting_at_the_limit_is_read() -> None:
+    with pytest.raises(PolicyError) as info:
+        parse_policy(_HEAD + "x = " + "[" * 8 + "]" * 8 + "\n")
+    assert info.value.field == "x" and "unknown key" in info.value.message
+
+
 def test_rules_are_sorted_and_looked_up() -> None:
     policy = parse_policy(POLICIES["bookshop"])
     ids = [rule.clause_id for rule in policy.rules]

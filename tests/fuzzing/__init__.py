@@ -1,0 +1,1 @@
+"""The decoder fuzz run: mutations of valid inputs, the registry of targets, a runner."""
