@@ -301,6 +301,8 @@ def relay_link_down(node: SimNode, link: SimLink) -> None:
 
 def _hand_over(mailbox: SimMailbox, link: SimLink) -> None:
     """Send what is held for the link's peer, oldest first, while the window has room."""
+    if link.closed:
+        return
     window = mailbox.window(link)
     while not link.closed and window.room:
         items = mailbox.mail_for(link.proven_peer, after_id=window.after_id, limit=window.page())
