@@ -881,7 +881,11 @@ class Node:
         def done() -> None:  # stored, duplicate or useless: the relay may delete it
             self._spawn(link.send(encode_mail_ack([mail.mail_id])), "mail-ack")
 
-        header = peek_sealed(mail.sealed)
+        try:
+            header = peek_sealed(mail.sealed)
+        except AmityError:  # unreadable for good: acknowledge it, or it holds a window slot
+            done()
+            raise
         key = self.keyring.find_link_key(header.link_public, self.clock_ms())
         if header.recipient != self.peer_id or key is None:
             done()

@@ -110,8 +110,9 @@ class Mailbox:
                 if not items:
                     break
                 for item in items:
-                    await link.send(encode_mail(item.id, item.sealed))
+                    # In flight before the send: its MAIL_ACK may be read before the send returns.
                     window.sent(item.id)
+                    await link.send(encode_mail(item.id, item.sealed))
                     sent += 1
         except TransportClosed:
             pass  # the next link hands over again from the oldest unacknowledged item

@@ -309,8 +309,8 @@ def _hand_over(mailbox: SimMailbox, link: SimLink) -> None:
         if not items:
             return
         for item in items:
-            link.send(encode_mail(item.mail_id, item.sealed))
             window.sent(item.mail_id)
+            link.send(encode_mail(item.mail_id, item.sealed))
 
 
 def on_relay_frame(node: SimNode, link: SimLink, kind: FrameKind, payload: bytes) -> None:
@@ -342,7 +342,11 @@ def _on_mail(node: SimNode, link: SimLink, mail: Mail) -> None:
     """Sealed mail a relay held for us: open it and take it as if its sender had sent it."""
     done = functools.partial(link.send, encode_mail_ack([mail.mail_id]))
     now = node.now_ms()
-    header = peek_sealed(mail.sealed)
+    try:
+        header = peek_sealed(mail.sealed)
+    except AmityError:  # unreadable for good: acknowledge it, or it holds a window slot
+        done()
+        raise
     key = node.keyring.find_link_key(header.link_public, now)
     if header.recipient != node.peer_id or key is None:
         done()

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from amity.protocol.card import NodeKind
-from amity.protocol.errors import SealKeyError
+from amity.protocol.errors import AmityError, SealKeyError
 from amity.protocol.frames import (
     Deposit,
     FrameKind,
     decode_deposited,
+    decode_mail_ack,
     encode_deposit,
+    encode_mail,
     split_frame,
 )
 from amity.protocol.handover import HAND_OVER_WINDOW
@@ -222,6 +224,19 @@ def test_a_node_that_is_no_relay_answers_not_a_relay() -> None:
     on_relay_frame(p.vendor, link, FrameKind.DEPOSIT, _deposit_payload(_sealed_for(p.person)))  # type: ignore[arg-type]
     ((kind, payload),) = [split_frame(m) for m in link.sent]
     assert kind is FrameKind.DEPOSITED and decode_deposited(payload).code == "relay.not_a_relay"
+
+
+def test_unreadable_mail_is_acknowledged_so_it_does_not_hold_the_window() -> None:
+    """A relay waits for MAIL_ACKs before it sends more: every MAIL gets one, even garbage."""
+    with crypto_mode(CryptoMode.REAL):
+        w = with_relay()
+    p = w.p
+    link = _Link(w.relay.peer_id)
+    payload = split_frame(encode_mail(7, b"\x01garbage"))[1]
+    with pytest.raises(AmityError):
+        on_relay_frame(p.person, link, FrameKind.MAIL, payload)  # type: ignore[arg-type]
+    ((kind, acked),) = [split_frame(m) for m in link.sent]
+    assert kind is FrameKind.MAIL_ACK and decode_mail_ack(acked) == (7,)
 
 
 def _deposit_payload(sealed: bytes) -> bytes:
