@@ -57,6 +57,7 @@ from amity.protocol.frames import (
     encode_refuse,
     split_frame,
 )
+from amity.protocol.handover import DEPOSIT_PAGE
 from amity.protocol.identity import PeerId
 from amity.protocol.keyring import Keyring
 from amity.protocol.notes import MSG_NOTE, decode_note, encode_note
@@ -633,14 +634,15 @@ class Node:
             self._dialing.discard(peer)
 
     async def _deposit(self, peer: PeerId, card: Card) -> None:
-        """Seal each undeposited outbox envelope to ``peer`` and leave it at one of its relays."""
+        """Seal each undeposited outbox envelope to ``peer`` and leave it at one of its relays.
+
+        Pages of DEPOSIT_PAGE envelopes, in seq order, each answered before the next is sent
+        (spec/relay.md §2); a relay that does not hold a whole page leaves the rest to the next.
+        """
         now = self.clock_ms()
         if not card.relays or now >= card.link_cert.not_after_ms:
             return
-        items = [
-            i for i in self.store.pending_outbox(peer.key) if (peer, i.seq) not in self._deposited
-        ]
-        for relay in card.relays if items else ():
+        for relay in card.relays if self._undeposited(peer, 0) else ():
             try:
                 link = self._link_to(relay.peer_id) or await self._dial(
                     [relay.endpoint], relay.peer_id
@@ -650,30 +652,54 @@ class Node:
                 continue
             if link not in self.links.get(relay.peer_id, []):
                 await self._attach(link)
-            answers = {}
-            for item in items:
-                self._deposit_ids += 1
-                answers[item.seq] = future = asyncio.get_running_loop().create_future()
-                self._deposits[(relay.peer_id, self._deposit_ids)] = future
-                sealed = seal(
-                    item.envelope,
-                    recipient=peer,
-                    link_public=card.link_cert.link_public,
-                    ephemeral_private=os.urandom(32),
-                )
-                await link.send(encode_deposit(self._deposit_ids, sealed))
-            try:
-                async with asyncio.timeout(_CONNECT_WAIT_S):
-                    codes = {seq: await answer for seq, answer in answers.items()}
-            except TimeoutError:
-                continue
-            held = [seq for seq, code in codes.items() if code == "ok"]
-            self._deposited.update((peer, seq) for seq in held)
-            log_event(
-                _log, "relay.deposited", relay=relay.peer_id.short, to=peer.short, items=len(held)
-            )
-            if len(held) == len(items):
+            after, held, whole = 0, 0, True
+            while whole and (items := self._undeposited(peer, after)):
+                after = items[-1].seq
+                page = await self._deposit_page(link, relay, peer, card, items)
+                held += page
+                whole = page == len(items)
+            log_event(_log, "relay.deposited", relay=relay.peer_id.short, to=peer.short, items=held)
+            if whole:
                 return
+
+    def _undeposited(self, peer: PeerId, after_seq: int) -> list[OutboxItem]:
+        """The next page of ``peer``'s pending envelopes after ``after_seq`` no relay holds."""
+        while True:
+            page = self.store.pending_outbox(peer.key, after_seq=after_seq, limit=DEPOSIT_PAGE)
+            if not page:
+                return []
+            items = [i for i in page if (peer, i.seq) not in self._deposited]
+            if items:
+                return items
+            after_seq = page[-1].seq
+
+    async def _deposit_page(
+        self, link: Link, relay: Relay, peer: PeerId, card: Card, items: list[OutboxItem]
+    ) -> int:
+        """Deposit ``items`` at ``relay`` over ``link``; returns how many it now holds."""
+        answers = {}
+        for item in items:
+            self._deposit_ids += 1
+            answers[item.seq] = future = asyncio.get_running_loop().create_future()
+            self._deposits[(relay.peer_id, self._deposit_ids)] = future
+            sealed = seal(
+                item.envelope,
+                recipient=peer,
+                link_public=card.link_cert.link_public,
+                ephemeral_private=os.urandom(32),
+            )
+            try:
+                await link.send(encode_deposit(self._deposit_ids, sealed))
+            except TransportClosed:
+                return 0
+        try:
+            async with asyncio.timeout(_CONNECT_WAIT_S):
+                codes = {seq: await answer for seq, answer in answers.items()}
+        except TimeoutError:
+            return 0
+        held = [seq for seq, code in codes.items() if code == "ok"]
+        self._deposited.update((peer, seq) for seq in held)
+        return len(held)
 
     def _link_to(self, peer: PeerId) -> Link | None:
         links = self.links.get(peer)
@@ -780,6 +806,8 @@ class Node:
                 links.remove(link)
             link.closed.set()
             self._sent_upto.pop(link, None)
+            if self.mailbox is not None:
+                self.mailbox.link_down(link)
             await link.close()
             log_event(_log, "link.down", peer=link.peer.short)
             if self.store.count_pending(link.peer.key) or self._keep_link(link.peer):
@@ -812,8 +840,8 @@ class Node:
                 return
             recipient = await self.mailbox.answer(link, deposit)
             target = self._link_to(recipient) if recipient is not None else None
-            if target is not None:
-                await self.mailbox.hand_over(target)
+            if target is not None:  # it may wait for the recipient's MAIL_ACKs: not on this link
+                self._spawn(self.mailbox.hand_over(target), f"mail-{target.peer.short}")
         elif kind is FrameKind.DEPOSITED:
             answer = decode_deposited(payload)
             future = self._deposits.pop((link.peer, answer.deposit_id), None)
@@ -853,7 +881,11 @@ class Node:
         def done() -> None:  # stored, duplicate or useless: the relay may delete it
             self._spawn(link.send(encode_mail_ack([mail.mail_id])), "mail-ack")
 
-        header = peek_sealed(mail.sealed)
+        try:
+            header = peek_sealed(mail.sealed)
+        except AmityError:  # unreadable for good: acknowledge it, or it holds a window slot
+            done()
+            raise
         key = self.keyring.find_link_key(header.link_public, self.clock_ms())
         if header.recipient != self.peer_id or key is None:
             done()

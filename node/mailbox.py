@@ -8,6 +8,7 @@ but the routing header (spec/sealed.md): recipient and link key. See spec/relay.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -16,12 +17,24 @@ from amity.node.logs import log_event
 from amity.node.store import Store
 from amity.node.transport import TransportClosed
 from amity.protocol.frames import Deposit, encode_deposited, encode_mail
+from amity.protocol.handover import HandOverWindow
 from amity.protocol.identity import PeerId
 from amity.protocol.mailbox import MailboxPolicy, admit_deposit
 
 __all__ = ["MailboxPolicy", "Mailbox"]
 
 _log = logging.getLogger("amity.relay")
+
+
+class _HandOver:
+    """A link's hand-over: its window, whether it runs, and what wakes it when the window is full."""
+
+    __slots__ = ("running", "wake", "window")
+
+    def __init__(self) -> None:
+        self.window = HandOverWindow()
+        self.wake = asyncio.Event()
+        self.running = False
 
 
 class Mailbox:
@@ -39,6 +52,8 @@ class Mailbox:
         self._serves = serves
         self._clock_ms = clock_ms
         self.policy = policy
+        #: The hand-over of each link that has had one, until that link goes down.
+        self._hand_overs: dict[Link, _HandOver] = {}
 
     def deposit(self, sender: PeerId, deposit: Deposit) -> tuple[str, PeerId | None]:
         """Store one deposit; returns ("ok", recipient) or (error code, None)."""
@@ -68,23 +83,62 @@ class Mailbox:
         return recipient
 
     async def hand_over(self, link: Link) -> int:
-        """Send everything held for ``link.peer`` (oldest first); returns how many."""
-        items = self._store.mail_for(link.peer.key, self._clock_ms())
+        """Send everything held for ``link.peer``, oldest first, in pages; returns how many.
+
+        At most HAND_OVER_WINDOW items are unacknowledged on the link at a time; each MAIL_ACK
+        makes room for more (spec/relay.md §3). One hand-over runs per link: a call while one
+        runs (new mail was deposited) returns at once, as that one reads the store again before
+        it stops.
+        """
+        state = self._hand_overs.get(link)
+        if state is None:
+            state = self._hand_overs[link] = _HandOver()
+        elif state.running:
+            return 0  # it reads the store again before it stops, and finds the new mail
+        state.running = True
+        window = state.window
         sent = 0
-        for item in items:
-            try:
-                await link.send(encode_mail(item.id, item.sealed))
-            except TransportClosed:
-                break
-            sent += 1
+        try:
+            while not link.closed.is_set():
+                if not window.room:
+                    state.wake.clear()
+                    await state.wake.wait()  # a MAIL_ACK, or the link went down
+                    continue
+                items = self._store.mail_for(
+                    link.peer.key, self._clock_ms(), after_id=window.after_id, limit=window.page()
+                )
+                if not items:
+                    break
+                for item in items:
+                    # In flight before the send: its MAIL_ACK may be read before the send returns.
+                    window.sent(item.id)
+                    await link.send(encode_mail(item.id, item.sealed))
+                    sent += 1
+        except TransportClosed:
+            pass  # the next link hands over again from the oldest unacknowledged item
+        finally:
+            # The window stays while the link lives: a later call goes on after what was sent.
+            state.running = False
+            if link.closed.is_set():
+                self._hand_overs.pop(link, None)
         if sent:
             log_event(_log, "relay.handed_over", to=link.peer.short, items=sent)
         return sent
 
     def acked(self, recipient: PeerId, mail_ids: tuple[int, ...]) -> int:
-        """The recipient stored these: delete them (only its own mail)."""
+        """The recipient stored these: delete them (only its own mail), make room to send more."""
         with self._store.transaction():
-            return self._store.delete_mail(recipient.key, list(mail_ids))
+            gone = self._store.delete_mail(recipient.key, list(mail_ids))
+        for link, state in self._hand_overs.items():
+            if link.peer == recipient and state.window.acked(mail_ids):
+                state.wake.set()
+        return gone
+
+    def link_down(self, link: Link) -> None:
+        """``link`` is gone: a hand-over waiting on it ends."""
+        state = self._hand_overs.pop(link, None)
+        if state is not None:
+            state.wake.set()
 
     def expire(self) -> int:
         with self._store.transaction():

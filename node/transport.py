@@ -12,6 +12,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, Protocol
 
+from amity.protocol.session import MAX_FRAME_BYTES
+
 __all__ = [
     "TransportError",
     "TransportClosed",
@@ -59,25 +61,40 @@ _CLOSED: Final = b""
 
 
 class MemoryConnection:
-    """One end of an in-memory connection: two queues, no sockets."""
+    """One end of an in-memory connection: two queues, no sockets.
+
+    It carries messages of at most MAX_FRAME_BYTES, as the WebSocket does: a longer one breaks
+    the connection at the receiving end (WebSocket close code 1009), so a framing bug shows here
+    as it would on the wire.
+    """
 
     __slots__ = ("_closed", "_inbox", "_peer", "remote")
 
     def __init__(self, remote: str) -> None:
         self.remote = remote
-        self._inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._inbox: asyncio.Queue[bytes | TransportError | None] = asyncio.Queue()
         self._peer: MemoryConnection | None = None
         self._closed = False
 
     async def send(self, data: bytes) -> None:
-        if self._closed or self._peer is None or self._peer._closed:
+        peer = self._peer
+        if self._closed or peer is None or peer._closed:
             raise TransportClosed(f"connection to {self.remote} is closed")
-        self._peer._inbox.put_nowait(bytes(data))
+        if len(data) > MAX_FRAME_BYTES:
+            # What the WebSocket receiver does: refuse it and close; the sender hears the close.
+            peer._inbox.put_nowait(
+                TransportError(f"a message of {len(data)} bytes exceeds {MAX_FRAME_BYTES}")
+            )
+            return
+        peer._inbox.put_nowait(bytes(data))
 
     async def receive(self) -> bytes:
         if self._closed:
             raise TransportClosed(f"connection to {self.remote} is closed")
         data = await self._inbox.get()
+        if isinstance(data, TransportError):  # the peer sent too much: close on it
+            await self.close()
+            raise data
         if data is None:
             self._closed = True
             raise TransportClosed(f"{self.remote} closed the connection")

@@ -15,13 +15,15 @@ import aiohttp
 from aiohttp import web
 
 from amity.node.transport import TransportClosed, TransportError
-from amity.protocol.noise import MAX_MESSAGE_BYTES
+from amity.protocol.session import MAX_FRAME_BYTES
 
 __all__ = ["WS_PATH", "WebSocketConnection", "WebSocketDialer", "accept_websocket"]
 
 WS_PATH: Final = "/amity/v1/ws"
-#: One Noise message per WebSocket message, never more.
-_MAX_WS_MESSAGE: Final = MAX_MESSAGE_BYTES
+#: One Noise message per WebSocket message, never more; a full frame is exactly MAX_FRAME_BYTES.
+#: aiohttp refuses (close code 1009) a message of ``max_msg_size`` bytes *or more*, so its bound
+#: is one past the largest message we must take. See spec/link.md §7.
+_MAX_WS_MESSAGE: Final = MAX_FRAME_BYTES + 1
 _HEARTBEAT_S: Final = 20.0
 _DIAL_TIMEOUT_S: Final = 10.0
 

@@ -35,6 +35,7 @@ __all__ = [
     "MAX_EXTRA_BYTES",
     "MAX_SESSION_MESSAGE_BYTES",
     "FRAME_PAYLOAD_BYTES",
+    "MAX_FRAME_BYTES",
     "CertReader",
     "SessionState",
     "Session",
@@ -55,6 +56,9 @@ _FLAG_MORE: Final = 0x01
 _FINAL_PREFIX: Final = bytes([_FLAG_FINAL])
 #: Plaintext bytes of one transport frame: Noise limit, minus the tag and the fragment flag.
 FRAME_PAYLOAD_BYTES: Final = MAX_MESSAGE_BYTES - _TAG_BYTES - 1
+#: The largest message a carrier must deliver whole: one Noise message, handshake or transport
+#: frame (a full frame is exactly this long). See spec/session.md §5.1.
+MAX_FRAME_BYTES: Final = MAX_MESSAGE_BYTES
 
 #: Reads and verifies a peer's link certificate from its bytes: :meth:`LinkCert.decode`.
 CertReader: TypeAlias = Callable[[bytes], LinkCert]

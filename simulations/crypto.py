@@ -29,6 +29,7 @@ from amity.protocol.errors import (
     AmityError,
     SessionPayloadError,
     StateError,
+    TooLargeError,
     UsageError,
 )
 from amity.protocol.identity import PeerId, SigningIdentity
@@ -36,6 +37,7 @@ from amity.protocol.keyring import Keyring
 from amity.protocol.linkcert import LinkCert, LinkKey
 from amity.protocol.session import (
     FRAME_PAYLOAD_BYTES,
+    MAX_SESSION_MESSAGE_BYTES,
     CertReader,
     Session,
     SessionState,
@@ -150,6 +152,7 @@ class PlainSession:
     __slots__ = (
         "_ephemeral",
         "_extra",
+        "_fragments",
         "_link_cert",
         "_read_cert",
         "expected_peer",
@@ -178,6 +181,8 @@ class PlainSession:
         self._link_cert: LinkCert | None = link_cert
         self._extra = extra
         self._ephemeral = ephemeral_private
+        #: Chunks of a message whose final frame has not come yet (None between messages).
+        self._fragments: list[bytes] | None = None
         self.state = SessionState.START
         self.peer: PeerId | None = None
         self.peer_cert: LinkCert | None = None
@@ -254,10 +259,19 @@ class PlainSession:
             raise StateError("the session is not established")
         if len(frame) < 17 or frame[0] not in (0, 1):
             raise SessionPayloadError("transport frame without a valid fragment flag")
-        # Messages in this simulation fit one frame; a longer one would need reassembly here.
+        chunk = frame[1:-16]
+        if frame[0] == 0 and self._fragments is None:  # nearly every message: one frame
+            return chunk
+        # Reassembly with the real session's rules (spec/session.md §5.2).
+        if frame[0] == 1 and len(chunk) != FRAME_PAYLOAD_BYTES:
+            raise SessionPayloadError(f"non-final fragment of {len(chunk)} bytes")
+        parts = self._fragments = [*(self._fragments or ()), chunk]
+        if sum(map(len, parts)) > MAX_SESSION_MESSAGE_BYTES:
+            raise TooLargeError(f"reassembled message exceeds {MAX_SESSION_MESSAGE_BYTES} bytes")
         if frame[0] == 1:
-            raise SessionPayloadError("the stand-in session does not reassemble fragments")
-        return frame[1:-16]
+            return None
+        self._fragments = None
+        return b"".join(parts)
 
 
 def make_session(

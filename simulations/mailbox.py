@@ -3,7 +3,8 @@
 The same rules as the daemon's, in memory: a deposit is refused unless its routing header reads
 (``peek_sealed``) and names a CONNECTED peer of the relay; one sender holds at most 16 MiB, one
 recipient at most 10 000 items; mail expires 14 days after it was deposited and is swept hourly;
-the hand-over sends at most 500 unexpired items, oldest first; a MAIL_ACK deletes only the
+the hand-over sends every unexpired item, oldest first, in pages with at most
+``HAND_OVER_WINDOW`` unacknowledged on a link (protocol/handover.py); a MAIL_ACK deletes only the
 acknowledging node's own items. The relay reads nothing but the header. See spec/relay.md.
 """
 
@@ -14,14 +15,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from amity.protocol.frames import Deposit
+from amity.protocol.handover import HAND_OVER_PAGE, HandOverWindow
 from amity.protocol.identity import PeerId
 from amity.protocol.mailbox import MailboxPolicy, admit_deposit
 from amity.simulations.engine import Engine, Timer
 
-__all__ = ["HAND_OVER_LIMIT", "SWEEP_MS", "HeldMail", "SimMailbox"]
-
-#: As node/store's ``mail_for``: items sent in one hand-over.
-HAND_OVER_LIMIT: Final = 500
+__all__ = ["SWEEP_MS", "HeldMail", "SimMailbox"]
 #: As the daemon's mailbox sweep: expired mail is deleted hourly.
 SWEEP_MS: Final = 3_600_000
 
@@ -49,6 +48,7 @@ class SimMailbox:
         "_next_id",
         "_serves",
         "_sweep",
+        "_windows",
         "acked",
         "expired",
         "held_total",
@@ -73,6 +73,8 @@ class SimMailbox:
         self._bytes_from: dict[PeerId, int] = {}
         self._next_id = 1
         self._sweep: Timer | None = None
+        #: The hand-over window of each live link that has had a hand-over (keyed by the link).
+        self._windows: dict[object, HandOverWindow] = {}
         #: Items stored, deleted on a MAIL_ACK, and deleted unread at expiry, over the run.
         self.held_total = 0
         self.acked = 0
@@ -110,17 +112,36 @@ class SimMailbox:
             self._sweep = self._engine.call_later(SWEEP_MS, self._swept)
         return "ok", recipient
 
-    def mail_for(self, recipient: PeerId) -> list[HeldMail]:
-        """What a hand-over sends ``recipient``: unexpired items, oldest first, at most 500."""
+    def mail_for(
+        self, recipient: PeerId, *, after_id: int = 0, limit: int = HAND_OVER_PAGE
+    ) -> list[HeldMail]:
+        """One page of a hand-over: unexpired items after ``after_id``, oldest first."""
         items = self._held.get(recipient)
         if not items:
             return []
         now = self._clock_ms()
-        live = (item for item in items.values() if item.expires_ms > now)
-        return [item for _, item in zip(range(HAND_OVER_LIMIT), live, strict=False)]
+        live = (i for i in items.values() if i.mail_id > after_id and i.expires_ms > now)
+        return [item for _, item in zip(range(limit), live, strict=False)]
 
-    def ack(self, recipient: PeerId, mail_ids: Iterable[int]) -> int:
-        """The recipient stored these: delete them (only its own mail); returns how many."""
+    def window(self, link: object) -> HandOverWindow:
+        """The hand-over window of ``link`` (made on its first hand-over)."""
+        window = self._windows.get(link)
+        if window is None:
+            window = self._windows[link] = HandOverWindow()
+        return window
+
+    def link_down(self, link: object) -> None:
+        self._windows.pop(link, None)
+
+    def ack(self, recipient: PeerId, mail_ids: Iterable[int], link: object = None) -> int:
+        """The recipient stored these: delete them (only its own mail); returns how many.
+
+        ``link``, the link the MAIL_ACK came on, gets room in its hand-over window.
+        """
+        mail_ids = tuple(mail_ids)
+        window = self._windows.get(link) if link is not None else None
+        if window is not None:
+            window.acked(mail_ids)
         items = self._held.get(recipient)
         if items is None:
             return 0

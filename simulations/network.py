@@ -1,7 +1,8 @@
 """The simulated network: hosts, ordered connections, latency, loss, partitions, offline hosts.
 
 A :class:`Connection` stands for one transport connection (a WebSocket over TCP in the reference
-node): whole messages, in order, in both directions. Each message takes a latency drawn from the
+node): whole messages of at most one Noise message (``MAX_FRAME_BYTES``), in order, in both
+directions. Each message takes a latency drawn from the
 link profile of the two hosts' groups, never overtaking an earlier one. A message lost on the way
 breaks the connection, as a stream transport would: what follows it on that connection is lost
 too, and each end notices after ``detect_ms`` (its peer silent for too long), then redials. A host
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from amity.protocol.errors import UsageError
+from amity.protocol.session import MAX_FRAME_BYTES
 from amity.simulations.distributions import Distribution
 from amity.simulations.engine import Engine
 
@@ -97,7 +99,7 @@ class NetworkStats:
     dials_failed: int = 0
     connections_opened: int = 0
     connections_closed: int = 0
-    #: Connections broken, by reason: loss, offline, partition.
+    #: Connections broken, by reason: loss, offline, partition, too_big (a message over the limit).
     broken: dict[str, int] = field(default_factory=dict)
 
 
@@ -154,6 +156,11 @@ class Connection:
         stats.bytes_sent += len(data)
         if not self.alive:
             stats.lost_on_dead_connection += 1
+            return
+        if len(data) > MAX_FRAME_BYTES:
+            # As the WebSocket: the receiver refuses a message over one Noise message (close
+            # code 1009), so a framing bug breaks the connection here as on the wire.
+            net.break_connection(self, "too_big")
             return
         receiver = self.other(sender)
         delay = net.transmit(sender, receiver)

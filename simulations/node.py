@@ -74,7 +74,13 @@ from amity.simulations.mailbox import SimMailbox
 from amity.simulations.negotiations import SimTerms
 from amity.simulations.network import Connection, Network
 from amity.simulations.outbox import Outbox
-from amity.simulations.relay import Deposits, on_relay_frame, relay_link_up, settled
+from amity.simulations.relay import (
+    Deposits,
+    on_relay_frame,
+    relay_link_down,
+    relay_link_up,
+    settled,
+)
 from amity.simulations.streams import ByteSource
 
 __all__ = ["ACCEPTED_TYPES", "CONNECT_WAIT_MS", "SimNode"]
@@ -424,6 +430,8 @@ class SimNode:
             else:
                 del self.links[peer]
         link.acks_due = None
+        if self.mailbox is not None:
+            relay_link_down(self, link)
         if self.dialer.wants_link(peer):
             self.dialer.ensure(peer)
 

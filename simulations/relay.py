@@ -5,10 +5,12 @@ and ``_on_mail``, rule for rule, on the virtual clock.
   the ``relays`` of its card and holds a link to it (the dialler's ``keep_link``).
 - A sender that cannot reach a peer (no endpoint on its card, or the dial failed) seals each
   outbox envelope not yet deposited to the link key on the peer's card and deposits it at the
-  first of the peer's relays that takes them all, waiting up to 15 s for the DEPOSITED answers;
-  then it keeps dialling. The envelopes stay in its outbox until the peer ACKs them directly.
+  first of the peer's relays that takes them all, in pages of ``DEPOSIT_PAGE``, waiting up to
+  15 s for a page's DEPOSITED answers before the next; then it keeps dialling. The envelopes
+  stay in its outbox until the peer ACKs them directly.
 - A relay (a node with a :class:`~amity.simulations.mailbox.SimMailbox`) answers DEPOSIT from
-  any authenticated link and hands mail over whenever the recipient has a link.
+  any authenticated link and hands mail over whenever the recipient has a link, in pages, with
+  at most ``HAND_OVER_WINDOW`` MAIL frames unacknowledged on the link.
 - The recipient opens MAIL with its link key, takes the envelope as if its signer had sent it
   (but no stranger's ``rel.hello``), answers MAIL_ACK once it is stored, duplicate or refused, and
   dials the signer once so that its outbox resends and our ACKs clear it.
@@ -19,6 +21,7 @@ See spec/relay.md and spec/sealed.md.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
@@ -37,6 +40,7 @@ from amity.protocol.frames import (
     encode_mail,
     encode_mail_ack,
 )
+from amity.protocol.handover import DEPOSIT_PAGE
 from amity.protocol.identity import PeerId
 from amity.protocol.mailbox import MailboxPolicy
 from amity.protocol.relationship import RelationshipState
@@ -56,6 +60,7 @@ __all__ = [
     "deposit",
     "on_relay_frame",
     "relay_link_up",
+    "relay_link_down",
     "settled",
 ]
 
@@ -148,13 +153,20 @@ def deposit(node: SimNode, peer: PeerId, card: Card, done: Callable[[], None]) -
     state = node.deposits
     if state is None:
         state = node.deposits = Deposits()
-    items = [
-        (seq, env) for seq, env in node.outbox.unacked(peer) if (peer, seq) not in state.deposited
-    ]
-    if not items:
+    if not _undeposited(node, state, peer):
         done()
         return
-    _try_relay(node, state, peer, card, items, 0, done)
+    _try_relay(node, state, peer, card, 0, done)
+
+
+def _undeposited(node: SimNode, state: Deposits, peer: PeerId) -> list[tuple[int, bytes]]:
+    """The next page (DEPOSIT_PAGE) of ``peer``'s unacknowledged envelopes no relay holds."""
+    fresh = (
+        (seq, envelope)
+        for seq, envelope in node.outbox.unacked(peer)
+        if (peer, seq) not in state.deposited
+    )
+    return list(itertools.islice(fresh, DEPOSIT_PAGE))
 
 
 def _try_relay(
@@ -162,7 +174,6 @@ def _try_relay(
     state: Deposits,
     peer: PeerId,
     card: Card,
-    items: list[tuple[int, bytes]],
     index: int,
     done: Callable[[], None],
 ) -> None:
@@ -171,11 +182,15 @@ def _try_relay(
         return
     relay = card.relays[index]
     relay_id = node.shared.peer(relay.peer_id)
-    next_relay = functools.partial(_try_relay, node, state, peer, card, items, index + 1, done)
+    next_relay = functools.partial(_try_relay, node, state, peer, card, index + 1, done)
 
     def linked(link: SimLink | None) -> None:
         if link is None:  # the relay is unreachable: try the next one
             next_relay()
+            return
+        items = _undeposited(node, state, peer)
+        if not items:
+            done()
             return
         _send_round(node, state, peer, card, items, link, relay_id, next_relay, done)
 
@@ -231,10 +246,16 @@ def _send_round(
         held = [round_.answers[i] for i, code in round_.codes.items() if code == "ok"]
         state.deposited.update((peer, seq) for seq in held)
         node.env.observer.record(node, "relay.deposited", peer, str(len(held)))
-        if len(held) == len(items):
-            done()
-        else:
+        if len(held) < len(items):  # this relay took part of the page: the rest go elsewhere
             next_relay()
+            return
+        more = _undeposited(node, state, peer)
+        if more and not link.closed:  # the next page, once this one is answered
+            _send_round(node, state, peer, card, more, link, relay_id, next_relay, done)
+        elif more:
+            next_relay()
+        else:
+            done()
 
     round_.finish = finish
     round_.timer = node.engine.call_later(DEPOSIT_WAIT_MS, finish, True)
@@ -272,9 +293,24 @@ def relay_link_up(node: SimNode, link: SimLink) -> None:
             linked(link)
 
 
+def relay_link_down(node: SimNode, link: SimLink) -> None:
+    """A link is gone: a relay forgets its hand-over window."""
+    if node.mailbox is not None:
+        node.mailbox.link_down(link)
+
+
 def _hand_over(mailbox: SimMailbox, link: SimLink) -> None:
-    for item in mailbox.mail_for(link.proven_peer):
-        link.send(encode_mail(item.mail_id, item.sealed))
+    """Send what is held for the link's peer, oldest first, while the window has room."""
+    if link.closed:
+        return
+    window = mailbox.window(link)
+    while not link.closed and window.room:
+        items = mailbox.mail_for(link.proven_peer, after_id=window.after_id, limit=window.page())
+        if not items:
+            return
+        for item in items:
+            window.sent(item.mail_id)
+            link.send(encode_mail(item.mail_id, item.sealed))
 
 
 def on_relay_frame(node: SimNode, link: SimLink, kind: FrameKind, payload: bytes) -> None:
@@ -298,14 +334,19 @@ def on_relay_frame(node: SimNode, link: SimLink, kind: FrameKind, payload: bytes
     elif kind is FrameKind.MAIL:
         _on_mail(node, link, decode_mail(payload))
     elif kind is FrameKind.MAIL_ACK and node.mailbox is not None:
-        node.mailbox.ack(link.proven_peer, decode_mail_ack(payload))
+        node.mailbox.ack(link.proven_peer, decode_mail_ack(payload), link)
+        _hand_over(node.mailbox, link)  # room in the window: the next items go out
 
 
 def _on_mail(node: SimNode, link: SimLink, mail: Mail) -> None:
     """Sealed mail a relay held for us: open it and take it as if its sender had sent it."""
     done = functools.partial(link.send, encode_mail_ack([mail.mail_id]))
     now = node.now_ms()
-    header = peek_sealed(mail.sealed)
+    try:
+        header = peek_sealed(mail.sealed)
+    except AmityError:  # unreadable for good: acknowledge it, or it holds a window slot
+        done()
+        raise
     key = node.keyring.find_link_key(header.link_public, now)
     if header.recipient != node.peer_id or key is None:
         done()

@@ -224,11 +224,14 @@ class CoreTables:
         )
         return int(cursor.lastrowid or 0)
 
-    def mail_for(self, recipient: bytes, now_ms: int, limit: int = 500) -> list[MailItem]:
+    def mail_for(
+        self, recipient: bytes, now_ms: int, *, after_id: int = 0, limit: int
+    ) -> list[MailItem]:
+        """One page of unexpired mail for ``recipient``, oldest first, after ``after_id``."""
         rows = self._db.execute(
             "SELECT id, recipient, sender, sealed, received_ms, expires_ms FROM mailbox "
-            "WHERE recipient = ? AND expires_ms > ? ORDER BY id LIMIT ?",
-            (recipient, now_ms, limit),
+            "WHERE recipient = ? AND id > ? AND expires_ms > ? ORDER BY id LIMIT ?",
+            (recipient, after_id, now_ms, limit),
         ).fetchall()
         return [MailItem(*row) for row in rows]
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amity.protocol.encoding import encode
+from amity.protocol.envelope import MAX_ENVELOPE_BYTES, MAX_SEQ
 from amity.protocol.errors import (
     AmityError,
     NoiseDecryptError,
@@ -18,12 +19,15 @@ from amity.protocol.errors import (
     TooLargeError,
     UsageError,
 )
+from amity.protocol.frames import encode_deposit, encode_envelope_frame, encode_mail
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.linkcert import LinkCert, LinkKey
 from amity.protocol.noise import MAX_MESSAGE_BYTES, CipherState, HandshakeState
+from amity.protocol.sealed import MAX_SEALED_BYTES
 from amity.protocol.session import (
     FRAME_PAYLOAD_BYTES,
     MAX_EXTRA_BYTES,
+    MAX_FRAME_BYTES,
     MAX_SESSION_MESSAGE_BYTES,
     PROLOGUE,
     Session,
@@ -298,6 +302,20 @@ def test_fragmentation_at_the_boundaries(size: int) -> None:
     # The reassembly buffer is empty again: the next message stands alone.
     (frame,) = dialer.encrypt(b"next")
     assert answerer.decrypt(frame) == b"next"
+
+
+def test_the_largest_legal_link_messages_fit_one_session_message() -> None:
+    """An envelope, a DEPOSIT and a MAIL of the largest legal size each fit (spec/session.md §1).
+
+    If sealed mail grows (padding, a new header field), this fails before a node refuses to send.
+    """
+    largest = [
+        encode_envelope_frame(bytes(MAX_ENVELOPE_BYTES)),
+        encode_deposit(MAX_SEQ, bytes(MAX_SEALED_BYTES)),
+        encode_mail(MAX_SEQ, bytes(MAX_SEALED_BYTES)),
+    ]
+    assert max(len(m) for m in largest) <= MAX_SESSION_MESSAGE_BYTES
+    assert MAX_FRAME_BYTES == MAX_MESSAGE_BYTES == FRAME_PAYLOAD_BYTES + 17
 
 
 def test_message_over_the_limit_is_a_local_error() -> None:

@@ -8,6 +8,7 @@ import statistics
 import pytest
 
 from amity.protocol.errors import UsageError
+from amity.protocol.session import MAX_FRAME_BYTES
 from amity.simulations.churn import Churn, ChurnModel
 from amity.simulations.distributions import (
     Constant,
@@ -157,6 +158,22 @@ def test_a_lost_message_breaks_the_connection_and_both_ends_notice_later() -> No
     assert theirs.closed == [(broke_at + 500, "loss")]
     assert network.stats.broken == {"loss": 1}
     assert network.stats.lost_on_dead_connection >= 1
+
+
+def test_a_message_over_one_noise_message_breaks_the_connection() -> None:
+    """As the WebSocket (close code 1009): a full frame passes, one byte more breaks the link."""
+    engine, network, hosts = world()
+    connection, mine = connect(engine, network, 0, 1)
+    connection.send(0, bytes(MAX_FRAME_BYTES))
+    engine.run()
+    assert [len(d) for _, d in hosts[1].ends[0].data] == [MAX_FRAME_BYTES]
+    assert connection.alive
+    connection.send(0, bytes(MAX_FRAME_BYTES + 1))
+    engine.run()
+    assert not connection.alive
+    assert len(hosts[1].ends[0].data) == 1
+    assert network.stats.broken == {"too_big": 1}
+    assert [reason for _, reason in mine.closed] == ["too_big"]
 
 
 def test_partitions_cut_connections_and_dials_until_they_heal() -> None:

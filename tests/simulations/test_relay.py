@@ -7,14 +7,17 @@ from dataclasses import dataclass, field
 import pytest
 
 from amity.protocol.card import NodeKind
-from amity.protocol.errors import SealKeyError
+from amity.protocol.errors import AmityError, SealKeyError
 from amity.protocol.frames import (
     Deposit,
     FrameKind,
     decode_deposited,
+    decode_mail_ack,
     encode_deposit,
+    encode_mail,
     split_frame,
 )
+from amity.protocol.handover import HAND_OVER_WINDOW
 from amity.protocol.identity import PeerId
 from amity.protocol.mailbox import MailboxPolicy
 from amity.protocol.notes import MSG_NOTE, encode_note
@@ -116,6 +119,41 @@ def test_mail_for_an_offline_person_waits_at_her_relay_and_reaches_her_when_she_
     assert p.vendor.deposits.deposited == set()
 
 
+def test_five_thousand_notes_are_deposited_and_handed_over_in_pages() -> None:
+    """As the daemon: every pending envelope is deposited, page by page, and every held item is
+    handed over with at most a window's worth unacknowledged, each accepted once."""
+    many = 5_000
+    with crypto_mode(CryptoMode.REAL):
+        w = with_relay()
+        p, relay = w.p, w.relay
+        assert relay.mailbox is not None
+        p.network.set_online(p.person.address, False)
+        p.engine.run(until_ms=p.engine.now_ms + 5_000)
+        for i in range(many):
+            send_note(p.vendor, p.person.peer_id, f"note {i}")
+        p.engine.run(until_ms=p.engine.now_ms + 60_000)
+        assert len(relay.mailbox.held(p.person.peer_id)) == many
+        assert p.vendor.deposits is not None and p.vendor.deposits.sent == many
+
+        p.network.set_online(p.vendor.address, False)  # the relay is the only road
+        p.network.set_online(p.person.address, True)
+        in_flight: list[int] = []
+        window = relay.mailbox.window
+
+        def watch() -> None:  # the largest window on any of the relay's links, as it goes
+            links = relay.links.get(p.person.peer_id, ())
+            in_flight.extend(len(window(link).in_flight) for link in links)
+            if relay.mailbox is not None and relay.mailbox.held():
+                p.engine.call_later(50, watch)
+
+        watch()
+        p.engine.run(until_ms=p.engine.now_ms + 60_000)
+    assert relay.mailbox.held() == [] and relay.mailbox.acked == many
+    assert events(p, "person").count("mail.accepted") == many
+    assert p.person.duplicates == 0
+    assert 0 < max(in_flight) <= HAND_OVER_WINDOW
+
+
 def test_mail_opened_then_the_short_dial_clears_the_senders_outbox() -> None:
     """A reachable recipient: after the mail it dials the sender once (as the daemon does)."""
     with crypto_mode(CryptoMode.REAL):
@@ -186,6 +224,19 @@ def test_a_node_that_is_no_relay_answers_not_a_relay() -> None:
     on_relay_frame(p.vendor, link, FrameKind.DEPOSIT, _deposit_payload(_sealed_for(p.person)))  # type: ignore[arg-type]
     ((kind, payload),) = [split_frame(m) for m in link.sent]
     assert kind is FrameKind.DEPOSITED and decode_deposited(payload).code == "relay.not_a_relay"
+
+
+def test_unreadable_mail_is_acknowledged_so_it_does_not_hold_the_window() -> None:
+    """A relay waits for MAIL_ACKs before it sends more: every MAIL gets one, even garbage."""
+    with crypto_mode(CryptoMode.REAL):
+        w = with_relay()
+    p = w.p
+    link = _Link(w.relay.peer_id)
+    payload = split_frame(encode_mail(7, b"\x01garbage"))[1]
+    with pytest.raises(AmityError):
+        on_relay_frame(p.person, link, FrameKind.MAIL, payload)  # type: ignore[arg-type]
+    ((kind, acked),) = [split_frame(m) for m in link.sent]
+    assert kind is FrameKind.MAIL_ACK and decode_mail_ack(acked) == (7,)
 
 
 def _deposit_payload(sealed: bytes) -> bytes:
