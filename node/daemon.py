@@ -23,6 +23,7 @@ from amity.node.book import RelationshipBook
 from amity.node.commits import GroupCommit
 from amity.node.events import EventBus
 from amity.node.link import Link, open_link
+from amity.node.linkkeys import load_link_chain, store_link_chain
 from amity.node.logs import log_event
 from amity.node.mailbox import Mailbox
 from amity.node.services import Service, Staged
@@ -137,7 +138,7 @@ class Node:
         relay_mode: bool = False,
         reachable: bool = True,
     ) -> None:
-        self.keyring = Keyring(seed)
+        self.keyring = Keyring(seed, load_link_chain(store, clock_ms()))
         self.peer_id: PeerId = self.keyring.identity.peer_id
         self.store = store
         self.book = RelationshipBook(store)
@@ -361,8 +362,16 @@ class Node:
         while not self._closing:
             if self.mailbox is not None:
                 self.mailbox.expire()
-            await self.commit(Staged(writes=[self._prune_outbox, self._prune_inbox]))
+            writes = [self._prune_outbox, self._prune_inbox, self._advance_link_chain]
+            await self.commit(Staged(writes=writes))
             await asyncio.sleep(_SWEEP_S)
+
+    def _advance_link_chain(self) -> None:
+        """Forget link keys whose mail window is over (spec/identity.md §6.2)."""
+        moved = self.keyring.advance(self.clock_ms())
+        if moved is not None:
+            store_link_chain(self.store, moved)
+            log_event(_log, "link.keys_forgotten", before_epoch=moved.epoch)
 
     def _prune_inbox(self) -> None:
         before = self.clock_ms() - self.inbox_keep_ms

@@ -1,8 +1,9 @@
 """The node's home directory: key file, database, config and local API token.
 
 Chosen by ``--home DIR``, else ``$AMITY_HOME``, else the platform data directory. The key file
-holds only the identity seed (link keys are derived from it, see amity.protocol.keyring), mode
-0600, optionally sealed with a passphrase (argon2id + XSalsa20-Poly1305 secretbox).
+holds only the identity seed, mode 0600, optionally sealed with a passphrase (argon2id +
+XSalsa20-Poly1305 secretbox); link keys come from a chain kept in the database (see
+amity.protocol.keyring and amity.node.linkkeys).
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ import nacl.bindings
 import nacl.exceptions
 
 from amity.node.home import Home
-from amity.protocol.keyring import LINK_EPOCH_MS, derive_link_private
+from amity.node.linkkeys import LINK_CHAIN_META
+from amity.node.store import Store
+from amity.protocol.keyring import LINK_EPOCH_MS, LinkChain, derive_link_private
 from amity.protocol.linkcert import LinkKey
 from amity.protocol.vault import VAULT_AD_DOMAIN, vault_key
 from tests.node.conftest import Node, NodeFactory, meet, messages, send, wait_for
@@ -51,7 +53,14 @@ def _keys(home: Path) -> tuple[bytes, list[LinkKey]]:
     """Every key the vendor's home yields: the vault key and every link key still derivable."""
     seed = Home(home).load_seed()
     now_epoch = time.time_ns() // 1_000_000 // LINK_EPOCH_MS
+    # The seed schedule (spec/identity.md §6.3) can make every epoch's key, used or not ...
     links = [LinkKey(derive_link_private(seed, e)) for e in range(now_epoch + 3)]
+    # ... and the stored chain every key from its epoch on (§6.2).
+    with Store(home / "amity.db") as store:
+        raw = store.get_meta(LINK_CHAIN_META)
+    if raw is not None:
+        chain = LinkChain.decode(raw)
+        links += [chain.link_key(e) for e in range(chain.epoch, now_epoch + 3)]
     return vault_key(seed), links
 
 
