@@ -9,11 +9,16 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Final, Self
 
 from amity.node.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["StoreError", "StoreBase", "opt_bytes"]
+
+_BUSY_TIMEOUT_MS: Final = 5000
+#: How long emptying the WAL after a deletion waits for other readers (then: after the next
+#: transaction).
+_WIPE_WAIT_MS: Final = 200
 
 
 class StoreError(Exception):
@@ -33,7 +38,7 @@ class StoreBase:
             # that nothing acknowledged to a peer is lost.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
             # Deleted rows and freed pages are overwritten with zeros: a DELETE leaves no copy
             # in the file (spec/grants.md §8.7).
             self._db.execute("PRAGMA secure_delete=ON")
@@ -81,7 +86,12 @@ class StoreBase:
         and the WAL holds nothing. False if a reader kept the checkpoint from finishing: the
         next transaction tries again.
         """
-        busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        # A reader in another process (a backup, a test) must not stall the node for long.
+        self._db.execute(f"PRAGMA busy_timeout={_WIPE_WAIT_MS}")
+        try:
+            busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         self._wipe_pending = bool(busy)
         return not busy
 

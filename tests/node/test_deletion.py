@@ -9,8 +9,10 @@ its vault key and each link key it can still derive. See spec/grants.md §8.4 an
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +23,6 @@ import nacl.exceptions
 
 from amity.node.home import Home
 from amity.node.linkkeys import LINK_CHAIN_META
-from amity.node.store import Store
 from amity.protocol.keyring import LINK_EPOCH_MS, LinkChain, derive_link_private
 from amity.protocol.linkcert import LinkKey
 from amity.protocol.vault import VAULT_AD_DOMAIN, vault_key
@@ -55,11 +56,13 @@ def _keys(home: Path) -> tuple[bytes, list[LinkKey]]:
     now_epoch = time.time_ns() // 1_000_000 // LINK_EPOCH_MS
     # The seed schedule (spec/identity.md §6.3) can make every epoch's key, used or not ...
     links = [LinkKey(derive_link_private(seed, e)) for e in range(now_epoch + 3)]
-    # ... and the stored chain every key from its epoch on (§6.2).
-    with Store(home / "amity.db") as store:
-        raw = store.get_meta(LINK_CHAIN_META)
-    if raw is not None:
-        chain = LinkChain.decode(raw)
+    # ... and the stored chain every key from its epoch on (§6.2). Read-only, and after the
+    # files were read: a writer's connection could checkpoint the node's WAL for it.
+    uri = f"file:{home / 'amity.db'}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (LINK_CHAIN_META,)).fetchone()
+    if row is not None:
+        chain = LinkChain.decode(bytes(row[0]))
         links += [chain.link_key(e) for e in range(chain.epoch, now_epoch + 3)]
     return vault_key(seed), links
 
@@ -118,10 +121,10 @@ def _opened_by_vault_key(data: bytes, key: bytes, names: list[str]) -> Iterator[
 
 def scan(home: Path, values: list[str], names: list[str]) -> dict[str, list[Found]]:
     """Every place in ``home`` where a value is readable as bytes or with the home's keys."""
+    files = {str(p.relative_to(home)): p.read_bytes() for p in _homefiles(home)}
     vault, links = _keys(home)
     found: dict[str, list[Found]] = {value: [] for value in values}
-    for path in _homefiles(home):
-        data = path.read_bytes()
+    for name, data in files.items():
         opened = [
             *(("link-key box", p) for p in _opened_by_link_keys(data, links)),
             *(("vault-key box", p) for p in _opened_by_vault_key(data, vault, names)),
@@ -129,8 +132,8 @@ def scan(home: Path, values: list[str], names: list[str]) -> dict[str, list[Foun
         for value in values:
             raw = value.encode()
             if raw in data or raw.hex().encode() in data:
-                found[value].append(Found(path.name, "raw bytes"))
-            found[value] += [Found(path.name, how) for how, plain in opened if raw in plain]
+                found[value].append(Found(name, "raw bytes"))
+            found[value] += [Found(name, how) for how, plain in opened if raw in plain]
     return found
 
 
