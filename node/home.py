@@ -130,9 +130,9 @@ class Config:
             f"mdns = {'true' if self.mdns else 'false'}              # LAN discovery\n"
             f"relay = {'true' if self.relay else 'false'}            # hold sealed mail for peers\n"
             f"public_endpoints = [{endpoints}]\n"
-            "\n[inbox]  # received messages are deleted after keep_days, and beyond the newest\n"
-            f"keep_days = {self.inbox_keep_days}\n"
-            f"keep_messages = {self.inbox_keep_messages}\n"
+            "\n[inbox]                  # what the node keeps of the messages it received\n"
+            f"keep_days = {self.inbox_keep_days}           # deleted after this many days\n"
+            f"keep_messages = {self.inbox_keep_messages}    # only the newest this many are kept\n"
         )
 
 
