@@ -23,6 +23,7 @@ from amity.node.book import RelationshipBook
 from amity.node.commits import GroupCommit
 from amity.node.events import EventBus
 from amity.node.link import Link, open_link
+from amity.node.linkkeys import load_link_chain, store_link_chain
 from amity.node.logs import log_event
 from amity.node.mailbox import Mailbox
 from amity.node.services import Service, Staged
@@ -98,6 +99,9 @@ _BACKOFF_MAX_S: Final = 30.0
 _SWEEP_S: Final = 3600.0
 #: Settled (ACKed or REFUSEd) envelopes stay in the outbox this long, for inspection (link.md §3).
 _OUTBOX_KEEP_MS: Final = 7 * _DAY_MS
+#: Received envelopes are kept this long, and at most this many, by default (link.md §2.1).
+INBOX_KEEP_DAYS: Final = 30
+INBOX_KEEP_MESSAGES: Final = 10_000
 #: A link with no message either way for this long is closed (peers redial on demand).
 _IDLE_S: Final = 30 * 60.0
 #: Per-link message rate (token bucket): beyond it the link is closed as abusive.
@@ -135,7 +139,7 @@ class Node:
         relay_mode: bool = False,
         reachable: bool = True,
     ) -> None:
-        self.keyring = Keyring(seed)
+        self.keyring = Keyring(seed, load_link_chain(store, clock_ms()))
         self.peer_id: PeerId = self.keyring.identity.peer_id
         self.store = store
         self.book = RelationshipBook(store)
@@ -149,11 +153,16 @@ class Node:
         self.links: dict[PeerId, list[Link]] = defaultdict(list)
         #: Message types this node handles: the relationship's, plus every registered service's.
         self.accepted_types: frozenset[str] = ACCEPTED_TYPES
+        #: Types whose body the inbox does not keep (a service stores and deletes the data).
+        self._not_in_inbox: frozenset[str] = frozenset()
         self._services: dict[str, Service] = {}
         #: False behind NAT (no peer endpoint): we keep links to our peers open ourselves.
         self.reachable = reachable
         #: Test modes that make this node break its word (``keep-data``); see ``amity run --help``.
         self.misbehave: frozenset[str] = frozenset()
+        #: Inbox retention (config ``[inbox]``): the hourly sweep deletes what is older or more.
+        self.inbox_keep_ms = INBOX_KEEP_DAYS * _DAY_MS
+        self.inbox_keep_messages = INBOX_KEEP_MESSAGES
         self.rejected = 0
         #: Relationship timers by (invitation secret, token): tokens repeat across relationships.
         self._timers: dict[tuple[bytes, str], asyncio.TimerHandle] = {}
@@ -349,13 +358,27 @@ class Node:
         return rel is not None and rel.state is RelationshipState.CONNECTED
 
     async def _sweep(self) -> None:
-        """Hourly: expire held mail (a relay), and drop outbox envelopes settled over a week ago
-        so the outbox does not grow forever."""
+        """At start and hourly: expire held mail (a relay), drop outbox envelopes settled over a
+        week ago so the outbox does not grow forever, and apply the inbox retention."""
         while not self._closing:
             if self.mailbox is not None:
                 self.mailbox.expire()
-            await self.commit(Staged(writes=[self._prune_outbox]))
+            writes = [self._prune_outbox, self._prune_inbox, self._advance_link_chain]
+            await self.commit(Staged(writes=writes))
             await asyncio.sleep(_SWEEP_S)
+
+    def _advance_link_chain(self) -> None:
+        """Forget link keys whose mail window is over (spec/identity.md §6.2)."""
+        moved = self.keyring.advance(self.clock_ms())
+        if moved is not None:
+            store_link_chain(self.store, moved)
+            log_event(_log, "link.keys_forgotten", before_epoch=moved.epoch)
+
+    def _prune_inbox(self) -> None:
+        before = self.clock_ms() - self.inbox_keep_ms
+        pruned = self.store.prune_inbox(before, self.inbox_keep_messages)
+        if pruned:
+            log_event(_log, "inbox.pruned", items=pruned)
 
     def _prune_outbox(self) -> None:
         pruned = self.store.prune_outbox(self.clock_ms() - _OUTBOX_KEEP_MS)
@@ -386,6 +409,7 @@ class Node:
                 raise ValueError(f"{message_type} already has a handler")
             self._services[message_type] = service
         self.accepted_types = self.accepted_types | service.types
+        self._not_in_inbox |= getattr(service, "not_in_inbox", frozenset()) & service.types
 
     def commit(self, staged: Staged) -> asyncio.Future[None]:
         """Stage a service's writes and sends (one transaction); ``after`` runs once on disk."""
@@ -954,9 +978,9 @@ class Node:
         self.guard.record(envelope, now)
 
         def store_message() -> None:
-            self.store.add_inbox(
-                sender.key, envelope.seq, envelope.type, envelope.body, envelope.encoded, now
-            )
+            kept = envelope.type not in self._not_in_inbox
+            body, encoded = (envelope.body, envelope.encoded) if kept else (b"", b"")
+            self.store.add_inbox(sender.key, envelope.seq, envelope.type, body, encoded, now)
             window = self.guard.sequence_window(sender)
             if window is not None:
                 self.store.save_replay(sender.key, window[0], _bitmap_bytes(window[1]))

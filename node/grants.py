@@ -46,6 +46,8 @@ class GrantsService:
     types: frozenset[str] = GRANT_MESSAGE_TYPES
     #: Ending the relationship makes the vendor delete and send a receipt after the end.
     after_end: frozenset[str] = frozenset({"grant.receipt"})
+    #: A delivery's values live in held_values only, where deletion reaches them (§8.7).
+    not_in_inbox: frozenset[str] = frozenset({MSG_DELIVER})
 
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -62,7 +64,6 @@ class GrantsService:
 
     async def start(self) -> None:
         """Re-arm deletion timers, catch up on relationships that ended, watch for new ends."""
-        self.node.store.secure_delete()
         timers = self.grantee.start()
         ended = self.grantee.relationships_ended()
         self._watcher = asyncio.get_running_loop().create_task(

@@ -1,8 +1,9 @@
 """The node's home directory: key file, database, config and local API token.
 
 Chosen by ``--home DIR``, else ``$AMITY_HOME``, else the platform data directory. The key file
-holds only the identity seed (link keys are derived from it, see amity.protocol.keyring), mode
-0600, optionally sealed with a passphrase (argon2id + XSalsa20-Poly1305 secretbox).
+holds only the identity seed, mode 0600, optionally sealed with a passphrase (argon2id +
+XSalsa20-Poly1305 secretbox); link keys come from a chain kept in the database (see
+amity.protocol.keyring and amity.node.linkkeys).
 """
 
 from __future__ import annotations
@@ -90,13 +91,22 @@ class Config:
     relay: bool = False
     #: Endpoints advertised in our card, when the listen address is not what peers should dial.
     public_endpoints: list[str] = field(default_factory=list)
+    #: Inbox retention (spec/link.md §2.1): received messages are deleted after this many days,
+    #: and beyond this many (the newest stay).
+    inbox_keep_days: int = 30
+    inbox_keep_messages: int = 10_000
 
     @classmethod
     def from_toml(cls, text: str) -> Config:
         data = tomllib.loads(text)
         node: dict[str, Any] = data.get("node", {})
+        inbox: dict[str, Any] = data.get("inbox", {})
         defaults = cls()
         try:
+            keep_days = int(inbox.get("keep_days", defaults.inbox_keep_days))
+            keep_messages = int(inbox.get("keep_messages", defaults.inbox_keep_messages))
+            if keep_days < 0 or keep_messages < 0:
+                raise ValueError("[inbox] keep_days and keep_messages are 0 or more")
             return cls(
                 name=str(node.get("name", "")),
                 kind=NodeKind(node.get("kind", "person")),
@@ -105,6 +115,8 @@ class Config:
                 mdns=bool(node.get("mdns", True)),
                 relay=bool(node.get("relay", False)),
                 public_endpoints=[str(e) for e in node.get("public_endpoints", [])],
+                inbox_keep_days=keep_days,
+                inbox_keep_messages=keep_messages,
             )
         except ValueError as exc:
             raise HomeError(f"config.toml: {exc}") from None
@@ -124,6 +136,9 @@ class Config:
             f"mdns = {'true' if self.mdns else 'false'}              # LAN discovery\n"
             f"relay = {'true' if self.relay else 'false'}            # hold sealed mail for peers\n"
             f"public_endpoints = [{endpoints}]\n"
+            "\n[inbox]                  # what the node keeps of the messages it received\n"
+            f"keep_days = {self.inbox_keep_days}           # deleted after this many days\n"
+            f"keep_messages = {self.inbox_keep_messages}    # only the newest this many are kept\n"
         )
 
 

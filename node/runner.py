@@ -95,6 +95,8 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     reachable=options.listen is not None or bool(options.public_endpoints),
                 )
                 node.misbehave = options.misbehave
+                node.inbox_keep_ms = config.inbox_keep_days * 24 * 3600 * 1000
+                node.inbox_keep_messages = config.inbox_keep_messages
                 if options.misbehave:
                     log_event(
                         _log,

@@ -50,6 +50,10 @@ class Service(Protocol):
     #: Of those, the ones still accepted after the relationship ended (e.g. deletion receipts
     #: the end itself caused). A service without the attribute accepts none.
     after_end: frozenset[str]
+    # A service may also name ``not_in_inbox: frozenset[str]``: of its types, those whose body
+    # the node's inbox must not keep, because they carry data the service stores (and deletes)
+    # itself and a copy in the inbox would outlive its deletion (spec/link.md §2). Without it
+    # the inbox keeps every body.
 
     def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
         """What ``envelope`` means; raise an AmityError to refuse it (the sender is told)."""

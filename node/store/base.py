@@ -9,11 +9,16 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Final, Self
 
 from amity.node.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["StoreError", "StoreBase", "opt_bytes"]
+
+_BUSY_TIMEOUT_MS: Final = 5000
+#: How long emptying the WAL after a deletion waits for other readers (then: after the next
+#: transaction).
+_WIPE_WAIT_MS: Final = 200
 
 
 class StoreError(Exception):
@@ -33,8 +38,14 @@ class StoreBase:
             # that nothing acknowledged to a peer is lost.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            # Deleted rows and freed pages are overwritten with zeros: a DELETE leaves no copy
+            # in the file (spec/grants.md §8.7).
+            self._db.execute("PRAGMA secure_delete=ON")
+            self._wipe_pending = False
             self._migrate()
+            # A crash may have left old page images in the WAL after a deletion committed.
+            self.wipe_wal()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the database {path}: {exc}") from None
 
@@ -49,7 +60,11 @@ class StoreBase:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE … COMMIT (or ROLLBACK on error); committed means on disk."""
+        """BEGIN IMMEDIATE … COMMIT (or ROLLBACK on error); committed means on disk.
+
+        A transaction that erased data (:meth:`erased`) is followed, before this returns, by a
+        checkpoint that empties the WAL, so no earlier page image of the data stays behind.
+        """
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -57,6 +72,28 @@ class StoreBase:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        if self._wipe_pending:
+            self.wipe_wal()
+
+    def erased(self) -> None:
+        """Say that the open transaction deleted data that must leave the disk with it."""
+        self._wipe_pending = True
+
+    def wipe_wal(self) -> bool:
+        """Checkpoint the WAL into the database and truncate it to zero bytes (spec/grants.md §8.7).
+
+        With secure_delete the database file then holds only zeroed pages where erased data was,
+        and the WAL holds nothing. False if a reader kept the checkpoint from finishing: the
+        next transaction tries again.
+        """
+        # A reader in another process (a backup, a test) must not stall the node for long.
+        self._db.execute(f"PRAGMA busy_timeout={_WIPE_WAIT_MS}")
+        try:
+            busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        self._wipe_pending = bool(busy)
+        return not busy
 
     def _migrate(self) -> None:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["CoreTables", "RelationshipRow", "OutboxItem", "InboxItem", "MailItem"]
@@ -53,6 +54,7 @@ class CoreTables:
     """Queries on these tables (mixed into :class:`amity.node.store.Store`)."""
 
     _db: sqlite3.Connection
+    erased: Callable[[], None]  # StoreBase's: the transaction erased data (WAL emptied after)
 
     # -- meta --------------------------------------------------------------------------------------
 
@@ -199,6 +201,20 @@ class CoreTables:
             params.append(peer_id)
         rows = self._db.execute(query + " ORDER BY id LIMIT ?", [*params, limit]).fetchall()
         return [InboxItem(*row) for row in rows]
+
+    def prune_inbox(self, before_ms: int, keep: int) -> int:
+        """Delete received envelopes older than ``before_ms`` and all but the newest ``keep``.
+
+        The retention of spec/link.md §2.1: rows go for good (secure_delete zeroes them, and
+        the WAL is emptied after the commit). Returns how many went.
+        """
+        pruned = self._db.execute("DELETE FROM inbox WHERE received_ms < ?", (before_ms,)).rowcount
+        pruned += self._db.execute(
+            "DELETE FROM inbox WHERE id <= (SELECT max(id) FROM inbox) - ?", (keep,)
+        ).rowcount
+        if pruned:
+            self.erased()
+        return pruned
 
     def save_replay(self, peer_id: bytes, highest: int, bitmap: bytes) -> None:
         self._db.execute(

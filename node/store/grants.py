@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from amity.node.store.base import opt_bytes
@@ -107,11 +108,9 @@ class GrantsTables:
 
     _db: sqlite3.Connection
 
-    # -- vault, grants, holdings, receipts and the audit log (spec/grants.md) ---------------------
+    erased: Callable[[], None]  # StoreBase's: the transaction erased data (WAL emptied after)
 
-    def secure_delete(self) -> None:
-        """Overwrite deleted rows with zeros, so a deleted grant's values leave the file too."""
-        self._db.execute("PRAGMA secure_delete = ON")
+    # -- vault, grants, holdings, receipts and the audit log (spec/grants.md) ---------------------
 
     def put_vault(self, row: VaultRow) -> None:
         self._db.execute(
@@ -131,6 +130,7 @@ class GrantsTables:
         return [VaultRow(str(n), str(t), bytes(s), int(u)) for n, t, s, u in rows]
 
     def delete_vault(self, name: str) -> bool:
+        self.erased()
         return self._db.execute("DELETE FROM vault WHERE name = ?", (name,)).rowcount == 1
 
     def save_issued_grant(self, row: IssuedGrantRow) -> None:
@@ -225,7 +225,9 @@ class GrantsTables:
         return [(str(name), bytes(sealed)) for name, sealed in rows]
 
     def delete_held_values(self, grant_id: bytes) -> int:
-        """Erase every value of a held grant: a real DELETE (secure_delete zeroes the pages)."""
+        """Erase every value of a held grant: a real DELETE (secure_delete zeroes the pages),
+        and the WAL is emptied once the transaction commits (spec/grants.md §8.7)."""
+        self.erased()
         return self._db.execute("DELETE FROM held_values WHERE grant_id = ?", (grant_id,)).rowcount
 
     def add_grant_request(self, row: GrantRequestRow) -> int:

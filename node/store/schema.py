@@ -189,6 +189,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE TABLE vouches (peer_id BLOB PRIMARY KEY, at_ms INTEGER NOT NULL);
     """,
+    # 5 (h14-deletion): the inbox keeps no grant.deliver body (the values live in held_values,
+    # where deletion reaches them: spec/grants.md §8.7), and is pruned by age (link.md §2.1).
+    """
+    UPDATE inbox SET body = x'', envelope = x'' WHERE type = 'grant.deliver';
+    CREATE INDEX inbox_received ON inbox (received_ms);
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -10,6 +10,7 @@ from typing import Any
 
 from amity.protocol.encoding import Value, encode
 from amity.protocol.identity import SigningIdentity, base58_encode
+from amity.protocol.keyring import LinkChain
 from amity.protocol.linkcert import LINKCERT_DOMAIN, LinkCert, LinkKey
 from amity.protocol.signed import sign_structure
 
@@ -33,6 +34,10 @@ NOTES = (
     "'linkcert_decode': decode and verify cert_hex, then, if now_ms is given, check that it is "
     "valid at now_ms; either it yields issuer_peer_id_hex, link_public_hex, not_before_ms and "
     "not_after_ms, or it fails with error. "
+    "'link_chain': the link-key chain whose secret at epoch origin is chain_secret_hex has, "
+    "at each epoch of steps, the secret chain_secret_hex and the link key whose private and "
+    "public halves are link_private_hex and link_public_hex; chain_hex is the 48 bytes a node "
+    "stores for it (spec/identity.md §6). "
     "Vectors named w3c-* are the Ed25519 test vectors of the W3C CCG did:key method "
     f"({W3C_SOURCE}): seed, did and publicKeyBase58 (kept as w3c_public_key_base58) are copied "
     "from there, the fingerprint is amity's own; "
@@ -538,8 +543,39 @@ def _bob_cert(bob: SigningIdentity, link: LinkKey) -> dict[str, Any]:
     }
 
 
+def _link_chain() -> list[dict[str, Any]]:
+    """A chain begun at epoch 693 (December 2026) from a fixed secret, and its next two epochs."""
+    start = LinkChain.start(bytes(range(0x40, 0x60)), 693)
+    steps = []
+    for epoch in (693, 694, 695):
+        chain = start.at(epoch)
+        key = chain.link_key(epoch)
+        steps.append(
+            {
+                "epoch": epoch,
+                "chain_secret_hex": chain.secret.hex(),
+                "chain_hex": chain.encode().hex(),
+                "link_private_hex": key.private.hex(),
+                "link_public_hex": key.public.hex(),
+            }
+        )
+    return [
+        {
+            "name": "link-chain",
+            "description": "a link-key chain steps forward one epoch at a time; each epoch's "
+            "link key comes from that epoch's chain secret",
+            "op": "link_chain",
+            "origin": 693,
+            "chain_secret_hex": start.secret.hex(),
+            "steps": steps,
+        }
+    ]
+
+
 def build() -> dict[str, Any]:
-    vectors = _identities() + _parse_dids() + _peer_ids() + _signatures() + _linkcerts()
+    vectors = (
+        _identities() + _parse_dids() + _peer_ids() + _signatures() + _linkcerts() + _link_chain()
+    )
     names = [v["name"] for v in vectors]
     assert len(names) == len(set(names)), "vector names must be unique"
     return {

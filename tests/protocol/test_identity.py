@@ -30,6 +30,7 @@ from amity.protocol.identity import (
     base58_encode,
     verify_signature,
 )
+from amity.protocol.keyring import LinkChain
 from amity.protocol.linkcert import (
     LINKCERT_DOMAIN,
     LinkCert,
@@ -108,6 +109,16 @@ def run_vector(vector: dict[str, Any]) -> None:
         assert cert.not_before_ms == vector["not_before_ms"]
         assert cert.not_after_ms == vector["not_after_ms"]
         assert cert.encoded == unhex(vector, "cert_hex")
+    elif op == "link_chain":
+        start = LinkChain.start(unhex(vector, "chain_secret_hex"), vector["origin"])
+        for step in vector["steps"]:
+            chain = start.at(step["epoch"])
+            assert chain.secret == unhex(step, "chain_secret_hex")
+            assert chain.encode() == unhex(step, "chain_hex")
+            assert LinkChain.decode(chain.encode()) == chain
+            key = chain.link_key(step["epoch"])
+            assert key.private == unhex(step, "link_private_hex")
+            assert key.public == unhex(step, "link_public_hex")
     else:
         raise AssertionError(f"unknown op {op!r} in identity.json")
 
