@@ -96,7 +96,7 @@ def _cards_section() -> dict[str, Any]:
         card = CARDS[name]
         section[name] = {
             "identity_seed_hex": identity_seed.hex(),
-            "link_private_hex": link_private.hex(),
+            "link_seed_hex": link_private.hex(),
             "cert_not_before_ms": T0,
             "cert_not_after_ms": T0 + 30 * DAY_MS,
             "kind": spec["kind"],

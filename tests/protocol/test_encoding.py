@@ -40,7 +40,7 @@ from amity.protocol.errors import (
     UsageError,
 )
 from tests.strategies import arbitrary_bytes, encoded_values, mutated, values
-from tests.vectors import vector_cases
+from tests.vectors import vector_bytes, vector_cases
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "encoding.md"
 
@@ -72,19 +72,6 @@ def tagged(node: dict[str, Any]) -> Value:
     if tag == "array_repeat":
         return [tagged(body[0]) for _ in range(int(body[1]))]
     raise AssertionError(f"unknown tag {tag!r} in encoding.json")
-
-
-def vector_bytes(vector: dict[str, Any], stem: str) -> bytes:
-    """``<stem>_hex``, or ``<stem>_parts`` concatenated ({hex} or {repeat_hex, count})."""
-    if f"{stem}_hex" in vector:
-        return bytes.fromhex(vector[f"{stem}_hex"])
-    out = bytearray()
-    for part in vector[f"{stem}_parts"]:
-        if "hex" in part:
-            out += bytes.fromhex(part["hex"])
-        else:
-            out += bytes.fromhex(part["repeat_hex"]) * part["count"]
-    return bytes(out)
 
 
 def same(a: object, b: object) -> bool:
