@@ -377,6 +377,14 @@ def _seal_vectors() -> list[dict[str, Any]]:
             "vault.decrypt_failed",
         ),
         (
+            "vault-seal-too-large",
+            "A sealed form of 4265 bytes (limit 4264), refused for its size before it is decoded.",
+            PERSON_SEED,
+            _pack([1, VAULT_NONCE, bytes(4265 - 26 - 3 - 2)]),
+            "email",
+            "encoding.too_large",
+        ),
+        (
             "vault-seal-version-2",
             "Version 2 of the sealed form.",
             PERSON_SEED,
@@ -667,7 +675,15 @@ def _revocation_vectors() -> list[dict[str, Any]]:
             ),
             "grants.wrong_party",
         ),
+        (
+            "revocation-too-large",
+            "257 bytes (limit 256): the person's revocation with an 89-byte sixth field, refused "
+            "for its size before the arity is read.",
+            _signed([*fields, bytes(89)], b"amity/grant-revoke/v1\x00", PERSON_SEED),
+            "encoding.too_large",
+        ),
     ]:
+        assert name != "revocation-too-large" or len(data) == 257, len(data)
         _refused(name, error, lambda d=data: Revocation.decode(d).check_for(GRANT))
         out.append(
             {
