@@ -385,6 +385,22 @@ def _seal_vectors() -> list[dict[str, Any]]:
             "encoding.too_large",
         ),
         (
+            "vault-seal-version-true",
+            "Version true: not the int 1, an unsupported version (spec/encoding.md §5.4).",
+            PERSON_SEED,
+            _pack([True, VAULT_NONCE, box]),
+            "email",
+            "version.unsupported",
+        ),
+        (
+            "vault-seal-empty",
+            "An empty array: a missing version is an unsupported one.",
+            PERSON_SEED,
+            _pack([]),
+            "email",
+            "version.unsupported",
+        ),
+        (
             "vault-seal-version-2",
             "Version 2 of the sealed form.",
             PERSON_SEED,

@@ -277,6 +277,18 @@ def _query_vectors() -> list[dict[str, Any]]:
             TooLargeError.code,
         ),
         (
+            "query-empty-array",
+            "An empty body: a missing version is an unsupported one (spec/encoding.md §5.4).",
+            pack([]),
+            UnsupportedVersionError.code,
+        ),
+        (
+            "query-version-true",
+            "Version true is not the int 1.",
+            pack([True, QUERY_ID, PEER["vendor"]]),
+            UnsupportedVersionError.code,
+        ),
+        (
             "query-version-2",
             "A version 2 query.",
             pack([2, QUERY_ID, PEER["vendor"]]),

@@ -248,7 +248,7 @@ def _terms_vectors() -> list[dict[str, Any]]:
     unk, bad = UnknownClauseError.code, BadParameterError.code
 
     def doc(
-        *clauses: Any, version: int = 1, vocab: int = 1, title: Any = "", text: Any = ""
+        *clauses: Any, version: Any = 1, vocab: int = 1, title: Any = "", text: Any = ""
     ) -> Any:
         return [version, vocab, list(clauses), title, text]
 
@@ -264,6 +264,19 @@ def _terms_vectors() -> list[dict[str, Any]]:
             "terms-version-2-short",
             "The version is read before the arity.",
             [2, 1],
+            UnsupportedVersionError.code,
+        ),
+        _bad_terms(
+            "terms-empty-array",
+            "An empty document ([]): its version is missing, so it is unsupported.",
+            [],
+            UnsupportedVersionError.code,
+        ),
+        _bad_terms(
+            "terms-version-true",
+            "Version true: msgpack true is not the int 1 (an unsupported version, not a schema "
+            "error).",
+            doc(NT, version=True),
             UnsupportedVersionError.code,
         ),
         _bad_terms(
@@ -830,6 +843,18 @@ def _summary_vectors() -> list[dict[str, Any]]:
             UnsupportedVersionError.code,
         ),
         bad(
+            "summary-empty-array",
+            "An empty summary: a missing version is an unsupported one.",
+            [],
+            UnsupportedVersionError.code,
+        ),
+        bad(
+            "summary-version-str",
+            "Version '1', a str: an unsupported version.",
+            ["1", 1, "reject", []],
+            UnsupportedVersionError.code,
+        ),
+        bad(
             "summary-vocabulary-9",
             "An unknown vocabulary.",
             [1, 9, "reject", []],
@@ -1007,6 +1032,20 @@ def _body_vectors() -> list[dict[str, Any]]:
             UnsupportedVersionError.code,
         ),
         bad(
+            "body-withdraw-empty-array",
+            "An empty body: a missing version is an unsupported one.",
+            "terms.withdraw",
+            [],
+            UnsupportedVersionError.code,
+        ),
+        bad(
+            "body-accept-version-true",
+            "Version true is not the int 1.",
+            "terms.accept",
+            [True, NID, tid, sig],
+            UnsupportedVersionError.code,
+        ),
+        bad(
             "body-withdraw-short-id",
             "A negotiation id is 16 bytes.",
             "terms.withdraw",
@@ -1108,6 +1147,7 @@ def _agreement_vectors() -> list[dict[str, Any]]:
     flipped_title[at + 1] ^= 0x20  # 'N' -> 'n' inside the embedded terms: still canonical
     tampered_terms = pack([bytes(flipped_title), p_sig, v_sig])
     v2 = pack([2, b"a later layout"])
+    v_true = pack([True, *msgpack.unpackb(_signed_bytes("P2B1", NID, T0))[1:]])
     small_order = bytes(32)
     over_time = _signed_bytes("P2B1", NID, 2**63)
     return [
@@ -1170,6 +1210,12 @@ def _agreement_vectors() -> list[dict[str, Any]]:
             "agreement-version-2",
             "Agreement version 2 (read before the arity).",
             pack([v2, p_sig, v_sig]),
+            UnsupportedVersionError.code,
+        ),
+        bad(
+            "agreement-version-true",
+            "Signed bytes whose version is true (validly signed by both): an unsupported version.",
+            pack([v_true, _sign("person", v_true), _sign("vendor", v_true)]),
             UnsupportedVersionError.code,
         ),
         bad("agreement-two-parts", "An agreement has three parts.", pack([signed, p_sig]), SCHEMA),

@@ -28,6 +28,7 @@ from amity.protocol.encoding import (
     expect_int,
     expect_optional_bytes,
     expect_str,
+    expect_version,
 )
 from amity.protocol.errors import (
     AmityError,
@@ -309,3 +310,23 @@ def test_expect_array_limits() -> None:
 def test_public_names() -> None:
     for name in encoding.__all__:
         assert hasattr(encoding, name), name
+
+
+# -- the version of any versioned structure (spec/encoding.md §5.4) --------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [[], [True], [False], ["1"], [None], [b"\x01"], [[1]], [2], [0], [-1], [2**64 - 1]],
+    ids=repr,
+)
+def test_expect_version_refuses_anything_but_the_int(fields: list[Value]) -> None:
+    with pytest.raises(AmityError) as excinfo:
+        expect_version(fields, 1, "thing")
+    assert excinfo.value.code == "version.unsupported"
+    assert excinfo.value.hint == "version.unsupported"
+
+
+def test_expect_version_ignores_the_arity() -> None:
+    expect_version([1], 1, "thing")
+    expect_version([1, 2, 3, 4, 5], 1, "thing")
