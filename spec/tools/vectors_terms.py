@@ -552,9 +552,8 @@ def _policy_error(
         "policy_toml": text,
         "error": LOCAL,
         "field": field,
+        "line": line,
     }
-    if line is not None:
-        vector["line"] = line
     return vector
 
 
@@ -624,8 +623,8 @@ def _policy_vectors() -> list[dict[str, Any]]:
         ),
         _decision(
             "policy-nearest",
-            "No counter values: 60 days clamps to 30, and 'any' becomes "
-            "the first allowed format, 'csv'.",
+            "No counter values: 60 days clamps to 30, and 'any' becomes 'csv', the first "
+            "allowed format in ascending order (the TOML lists 'json' first).",
             "nearest",
             "access-slow",
             "counter",
@@ -765,6 +764,29 @@ def _policy_vectors() -> list[dict[str, Any]]:
             HEAD + '[clause."amity.delete-on-end"]\naction = "within"\ndayz = { min = 1 }\n',
             "clause.amity.delete-on-end.dayz",
             6,
+        ),
+        _policy_error(
+            "policy-within-without-range",
+            "action = within with no range: the error names no key, so the table header's line.",
+            HEAD + '\n[clause."amity.delete-on-end"]\naction = "within"\n',
+            "clause.amity.delete-on-end",
+            5,
+        ),
+        _policy_error(
+            "policy-dotted-keys-no-line",
+            'A rule written as dotted keys, without a [clause."…"] header: the field is '
+            "named, the line is not (null).",
+            HEAD + 'clause."amity.no-tracking".action = "maybe"\n',
+            "clause.amity.no-tracking.action",
+        ),
+        _policy_error(
+            "policy-first-clause-in-id-order",
+            "Two broken rules: the one first in clause-id order is reported, though the file "
+            "lists it second.",
+            HEAD + '[clause."amity.no-tracking"]\naction = "maybe"\n\n'
+            '[clause."amity.delete-on-end"]\naction = "sometimes"\n',
+            "clause.amity.delete-on-end.action",
+            8,
         ),
     ]
 
