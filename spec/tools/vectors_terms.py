@@ -514,11 +514,22 @@ action = "accept"
 [clause."amity.delete-on-end"]
 action = "accept"
 """
+#: A bool range listed true-first: the summary sorts it (false before true), spec §5.3.
+BOOL_RANGE = """\
+version = 1
+vocabulary = 1
+default = "reject"
+
+[clause."amity.no-third-party-sharing"]
+action = "within"
+allow_aggregate = { one_of = [true, false] }
+"""
 POLICIES = {
     "bookshop": BOOKSHOP,
     "strict-default": STRICT_DEFAULT,
     "nearest": NEAREST,
     "accept-all": ACCEPT_ALL,
+    "bool-range": BOOL_RANGE,
 }
 
 
@@ -839,6 +850,14 @@ def _summary_vectors() -> list[dict[str, Any]]:
         }
 
     rules = bookshop[3]
+    sharing: list[Any] = [
+        "amity.no-third-party-sharing",
+        "within",
+        [[False]],
+        [None],
+        "counter",
+        "",
+    ]
     return [
         {
             "name": "summary-bookshop",
@@ -856,6 +875,32 @@ def _summary_vectors() -> list[dict[str, Any]]:
             "policy_toml": STRICT_DEFAULT,
             "summary_hex": pack(
                 [1, 1, "reject", [["amity.no-tracking", "accept", [], [], "counter", ""]]]
+            ).hex(),
+        },
+        {
+            "name": "summary-bool-range",
+            "description": (
+                "A bool range written [true, false] in the TOML is published sorted: [false, true]."
+            ),
+            "operation": "policy-summary",
+            "policy": "bool-range",
+            "policy_toml": BOOL_RANGE,
+            "summary_hex": pack(
+                [
+                    1,
+                    1,
+                    "reject",
+                    [
+                        [
+                            "amity.no-third-party-sharing",
+                            "within",
+                            [[False, True]],
+                            [None],
+                            "counter",
+                            "",
+                        ]
+                    ],
+                ]
             ).hex(),
         },
         bad(
@@ -905,6 +950,60 @@ def _summary_vectors() -> list[dict[str, Any]]:
             "The default is reject or ask-human.",
             [1, 1, "accept", []],
             SCHEMA,
+        ),
+        bad(
+            "summary-bool-range-unsorted",
+            "The bool range [true, false]: allowed values are published sorted, so this is not "
+            "the canonical summary.",
+            [1, 1, "reject", [[*sharing[:2], [[True, False]], *sharing[3:]]]],
+            SCHEMA,
+        ),
+        bad(
+            "summary-bool-range-repeated",
+            "The bool range [false, false]: a value twice is not canonical.",
+            [1, 1, "reject", [[*sharing[:2], [[False, False]], *sharing[3:]]]],
+            SCHEMA,
+        ),
+        bad(
+            "summary-one-of-empty",
+            "An empty allowed-values list ([] for one_of) constrains nothing: refused.",
+            [1, 1, "reject", [[*sharing[:2], [[]], *sharing[3:]]]],
+            SCHEMA,
+        ),
+        bad(
+            "summary-include-empty",
+            "An empty include list for a set parameter: refused like an empty one_of.",
+            [
+                1,
+                1,
+                "reject",
+                [["amity.purpose-limitation", "within", [[]], [None], "counter", ""]],
+            ],
+            SCHEMA,
+        ),
+        bad(
+            "summary-unknown-clause-before-order",
+            "Rules out of order, one of them for an unknown clause: each rule is read (its "
+            "clause first) before the order is checked, so the clause's code.",
+            [
+                1,
+                1,
+                "reject",
+                [rules[5], ["amity.no-spam", "accept", [], [], "counter", ""]],
+            ],
+            UnknownClauseError.code,
+        ),
+        bad(
+            "summary-too-large",
+            "16385 bytes (limit 16384): refused for its size before it is decoded.",
+            [
+                1,
+                1,
+                "reject",
+                [["amity.no-tracking", "reject", [], [], "counter", ""]],
+                bytes(16385 - 51),
+            ],
+            "encoding.too_large",
         ),
         bad(
             "summary-range-outside",
