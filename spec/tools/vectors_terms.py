@@ -65,7 +65,8 @@ NOTES = (
     "and an event: a local event (Offer, Counter, Accept, Reject, Withdraw, TimerFired), 'deliver' "
     "(the oldest message the other node sent this one, decoded and fed as the remote event), "
     "'receive' (a given body of a given type), or 'auto' (auto_answer with the named policy; "
-    "`answer` is the event it returns, or null and nothing happens). The first event at a node "
+    "`answer` is the event it returns, or null and nothing happens; `reasons`, if given, are a "
+    "Reject's [clause_id, reason] pairs, exactly). The first event at a node "
     "opens its negotiation. `effects` lists, per step, 'persist', 'cancel-timer TOKEN', 'send "
     "TYPE', 'set-timer TOKEN at MS', 'notify KIND'. `final` gives each node's record; with "
     "'error' the last step fails with that code."
@@ -1742,6 +1743,32 @@ def _trace_vectors() -> list[dict[str, Any]]:
             rounds,
             {
                 "person": record("countered", "d28", "peer", 6, r6_now + DAY, timer="deadline-6"),
+                "vendor": record("countered", "d28", "local", 6, r6_now + DAY, timer="deadline-6"),
+            },
+        ),
+        trace(
+            "auto-reject-at-round-limit",
+            "After six rounds the person's node, with the bookshop policy, would counter d28 "
+            "(delete-on-end 28 < 30) but cannot: it rejects, with the fixed reason text for each "
+            "clause it would have countered.",
+            [
+                *rounds,
+                {
+                    **local(
+                        "person",
+                        "auto",
+                        r6_now + 1_000,
+                        ["persist", "cancel-timer deadline-6", "send terms.reject"],
+                    ),
+                    "policy": "bookshop",
+                    "answer": "Reject",
+                    "reasons": [
+                        ["amity.delete-on-end", "outside the policy, and all 6 rounds are used"]
+                    ],
+                },
+            ],
+            {
+                "person": record("rejected", "d28", "peer", 6, r6_now + DAY),
                 "vendor": record("countered", "d28", "local", 6, r6_now + DAY, timer="deadline-6"),
             },
         ),
