@@ -23,9 +23,10 @@ from amity.protocol.audit import (
 )
 from amity.protocol.audit import verify_chain as verify
 from amity.protocol.errors import AmityError
+from amity.protocol.grants import Onward
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vectors_grants import DAY_MS, GRANT, GRANT_ID, PERSON, T0, VENDOR
+from vectors_grants import DAY_MS, GRANT, GRANT_ID, PERSON, T0, VENDOR, _grant
 
 NOTES = (
     "audit-chain: append() from the head given (length, hash_hex; the genesis head is 0 and 32 "
@@ -235,6 +236,9 @@ def _entry_vectors() -> list[dict[str, Any]]:
     return out
 
 
+AGGREGATE = _grant(fields=["email"], context="", onward=Onward.AGGREGATE_ONLY)
+
+
 def _consent_vectors() -> list[dict[str, Any]]:
     controller = Controller(
         name="Corner Bookshop GmbH",
@@ -269,6 +273,16 @@ def _consent_vectors() -> list[dict[str, Any]]:
             },
             **options,
             "receipt": receipt,
+        },
+        {
+            "kind": "consent-receipt",
+            "name": "consent-receipt-aggregate-only",
+            "description": (
+                "A grant with onward = aggregate-only and no context: the service is the purpose, "
+                "and onwardText says aggregates only."
+            ),
+            "grant_hex": AGGREGATE.encoded.hex(),
+            "receipt": consent_receipt_json(AGGREGATE),
         },
         {
             "kind": "consent-receipt",
