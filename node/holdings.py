@@ -29,7 +29,7 @@ from amity.protocol.vault import VAULT_NONCE_BYTES, open_field, seal_field
 __all__ = ["HoldingBook", "holding_to_json", "holding_from_json"]
 
 #: Associated data of a sealed derived claim at rest (node-local; fields use spec §3 as it is).
-_CLAIM_AD: Final = b"amity/held-claim/v1\x00"
+_HELD_CLAIM_DOMAIN: Final = b"amity/held-claim/v1\x00"
 
 
 def holding_to_json(holding: Holding) -> str:
@@ -179,7 +179,7 @@ class HoldingBook:
 
     def _seal_claim(self, claim: DerivedClaim) -> bytes:
         nonce = os.urandom(VAULT_NONCE_BYTES)
-        ad = _CLAIM_AD + claim.grant_id + claim.kind.encode()
+        ad = _HELD_CLAIM_DOMAIN + claim.grant_id + claim.kind.encode()
         box = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
             claim.encoded, ad, nonce, self._key
         )
@@ -187,7 +187,7 @@ class HoldingBook:
 
     def _open_claim(self, grant_id: bytes, kind: str, sealed: bytes) -> DerivedClaim:
         nonce, box = sealed[:VAULT_NONCE_BYTES], sealed[VAULT_NONCE_BYTES:]
-        ad = _CLAIM_AD + grant_id + kind.encode()
+        ad = _HELD_CLAIM_DOMAIN + grant_id + kind.encode()
         try:
             plain = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
                 box, ad, nonce, self._key

@@ -19,12 +19,12 @@ from amity.protocol.encoding import (
     expect_array,
     expect_bytes,
     expect_int,
+    expect_version,
 )
 from amity.protocol.errors import (
     AgreementHashError,
     AgreementSignatureError,
     SchemaError,
-    UnsupportedVersionError,
     UsageError,
 )
 from amity.protocol.identity import (
@@ -167,14 +167,7 @@ class Agreement:
         person_sig = expect_bytes(outer[1], "agreement person signature", size=SIGNATURE_BYTES)
         vendor_sig = expect_bytes(outer[2], "agreement vendor signature", size=SIGNATURE_BYTES)
         fields = expect_array(decode(signed_bytes, max_bytes=MAX_AGREEMENT_BYTES), "agreement")
-        if not fields:
-            raise SchemaError("agreement: an empty array has no version")
-        version = expect_int(fields[0], "agreement version")
-        if version != AGREEMENT_VERSION:
-            raise UnsupportedVersionError(
-                f"agreement version {version}; this node reads {AGREEMENT_VERSION}",
-                hint=UnsupportedVersionError.code,
-            )
+        expect_version(fields, AGREEMENT_VERSION, "agreement")
         expect_array(fields, "agreement", arity=_ARITY)
         terms_id = expect_bytes(fields[1], "agreement terms id", size=TERMS_ID_BYTES)
         terms = TermsDocument.decode(

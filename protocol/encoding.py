@@ -20,6 +20,7 @@ from amity.protocol.errors import (
     NonCanonicalError,
     SchemaError,
     TooLargeError,
+    UnsupportedVersionError,
     UsageError,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "decode",
     "decode_array",
     "expect_array",
+    "expect_version",
     "expect_bytes",
     "expect_int",
     "expect_str",
@@ -223,6 +225,21 @@ def expect_array(
     if len(value) > max_len:
         raise TooLargeError(f"{what}: {len(value)} elements; the limit is {max_len}")
     return value
+
+
+def expect_version(fields: list[Value], version: int, what: str) -> None:
+    """Field 0 must be the int ``version``, read before the arity (spec/encoding.md §5.4).
+
+    A missing field 0, a bool (msgpack ``true`` is not 1, though ``True == 1`` in Python), a str
+    or any other int is ``version.unsupported``, with the code as hint: never a schema error.
+    """
+    found = fields[0] if fields else None
+    if isinstance(found, bool) or not isinstance(found, int) or found != version:
+        shown = "missing" if not fields else repr(found)[:20]
+        raise UnsupportedVersionError(
+            f"{what} version {shown}; this node speaks {version}",
+            hint=UnsupportedVersionError.code,
+        )
 
 
 def expect_bytes(

@@ -213,7 +213,9 @@ def _versioned(payload: bytes, what: str, arity: int, max_bytes: int = 16 * 1024
     fields = expect_array(decode(payload, max_bytes=max_bytes), what)
     version = fields[0] if fields else None
     if isinstance(version, bool) or version != _VERSION:
-        raise UnsupportedVersionError(f"{what} version {version!r}; this node speaks 1")
+        raise UnsupportedVersionError(
+            f"{what} version {version!r}; this node speaks 1", hint=UnsupportedVersionError.code
+        )
     if len(fields) != arity:
         raise SchemaError(f"{what}: expected {arity} fields, got {len(fields)}")
     return fields

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from amity.protocol.encoding import decode_array, encode, expect_str
-from amity.protocol.errors import UnsupportedVersionError, UsageError
+from amity.protocol.encoding import decode, encode, expect_array, expect_str, expect_version
+from amity.protocol.errors import UsageError
 
 __all__ = ["MSG_NOTE", "MAX_NOTE_BYTES", "encode_note", "decode_note"]
 
@@ -27,7 +27,7 @@ def encode_note(text: str) -> bytes:
 
 
 def decode_note(body: bytes) -> str:
-    version, text = decode_array(body, 2, "note", max_bytes=MAX_NOTE_BYTES + 64)
-    if isinstance(version, bool) or version != _VERSION:
-        raise UnsupportedVersionError(f"note version {version!r}; this node speaks 1")
+    fields = expect_array(decode(body, max_bytes=MAX_NOTE_BYTES + 64), "note")
+    expect_version(fields, _VERSION, "note")  # before the arity, as for every body
+    _, text = expect_array(fields, "note", arity=2)
     return expect_str(text, "note text", max_bytes=MAX_NOTE_BYTES)

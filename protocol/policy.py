@@ -14,13 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
-from amity.protocol.encoding import Value, decode, encode, expect_array, expect_int, expect_str
+from amity.protocol.encoding import (
+    Value,
+    decode,
+    encode,
+    expect_array,
+    expect_int,
+    expect_str,
+    expect_version,
+)
 from amity.protocol.errors import (
     BadParameterError,
     PolicyError,
     SchemaError,
     TermsError,
-    UnsupportedVersionError,
     UsageError,
 )
 from amity.protocol.relmessages import MAX_REASON_BYTES, REASON_PATTERN
@@ -507,14 +514,7 @@ def policy_summary(policy: Policy) -> bytes:
 def decode_policy_summary(data: bytes) -> Policy:
     """Read a vendor's published policy summary; AmityError (remote) on any defect."""
     fields = expect_array(decode(data, max_bytes=MAX_POLICY_SUMMARY_BYTES), "policy summary")
-    if not fields:
-        raise SchemaError("policy summary: an empty array has no version")
-    version = expect_int(fields[0], "policy summary version")
-    if version != POLICY_VERSION:
-        raise UnsupportedVersionError(
-            f"policy summary version {version}; this node reads {POLICY_VERSION}",
-            hint=UnsupportedVersionError.code,
-        )
+    expect_version(fields, POLICY_VERSION, "policy summary")
     expect_array(fields, "policy summary", arity=4)
     vocab_version = expect_int(fields[1], "policy summary vocabulary")
     vocabulary(vocab_version)

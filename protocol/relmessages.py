@@ -24,9 +24,10 @@ from amity.protocol.encoding import (
     expect_int,
     expect_optional_bytes,
     expect_str,
+    expect_version,
     utf8_size,
 )
-from amity.protocol.errors import SchemaError, UnsupportedVersionError, UsageError
+from amity.protocol.errors import UsageError
 
 __all__ = [
     "MSG_HELLO",
@@ -137,12 +138,5 @@ def decode_end(data: bytes) -> EndBody:
 def _fields(data: bytes, what: str, arity: int, max_bytes: int) -> list[Value]:
     # The version first: a later version may have other fields and must be refused as such.
     fields = expect_array(decode(data, max_bytes=max_bytes), what)
-    if not fields:
-        raise SchemaError(f"{what}: an empty array has no version")
-    version = expect_int(fields[0], f"{what} version")
-    if version != REL_BODY_VERSION:
-        raise UnsupportedVersionError(
-            f"{what} version {version}; this node speaks {REL_BODY_VERSION}",
-            hint=UnsupportedVersionError.code,
-        )
+    expect_version(fields, REL_BODY_VERSION, what)
     return expect_array(fields, what, arity=arity)

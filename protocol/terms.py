@@ -25,6 +25,7 @@ from amity.protocol.encoding import (
     expect_array,
     expect_int,
     expect_str,
+    expect_version,
 )
 from amity.protocol.errors import (
     BadParameterError,
@@ -373,14 +374,7 @@ class TermsDocument:
     @staticmethod
     def _read(data: bytes) -> tuple[tuple[Clause, ...], str, str, int]:
         fields = expect_array(decode(data, max_bytes=MAX_TERMS_BYTES), "terms document")
-        if not fields:
-            raise SchemaError("terms document: an empty array has no version")
-        version = expect_int(fields[0], "terms document version")
-        if version != TERMS_VERSION:
-            raise UnsupportedVersionError(
-                f"terms document version {version}; this node speaks {TERMS_VERSION}",
-                hint=UnsupportedVersionError.code,
-            )
+        expect_version(fields, TERMS_VERSION, "terms document")
         expect_array(fields, "terms document", arity=5)
         vocab_version = expect_int(fields[1], "terms vocabulary version")
         clauses = _read_clauses(vocab_version, fields[2])

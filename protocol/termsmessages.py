@@ -23,8 +23,9 @@ from amity.protocol.encoding import (
     expect_int,
     expect_optional_bytes,
     expect_str,
+    expect_version,
 )
-from amity.protocol.errors import SchemaError, UnsupportedVersionError, UsageError
+from amity.protocol.errors import UsageError
 from amity.protocol.identity import SIGNATURE_BYTES
 from amity.protocol.relmessages import MAX_REASON_BYTES, REASON_PATTERN, check_reason
 from amity.protocol.terms import MAX_TERMS_BYTES, TERMS_ID_BYTES, TermsDocument
@@ -232,14 +233,7 @@ def decode_terms_body(message_type: str, data: bytes) -> TermsBody:
     max_bytes, arity, read = reader
     what = f"{message_type} body"
     fields = expect_array(decode(data, max_bytes=max_bytes), what)
-    if not fields:
-        raise SchemaError(f"{what}: an empty array has no version")
-    version = expect_int(fields[0], f"{what} version")
-    if version != TERMS_BODY_VERSION:
-        raise UnsupportedVersionError(
-            f"{what} version {version}; this node speaks {TERMS_BODY_VERSION}",
-            hint=UnsupportedVersionError.code,
-        )
+    expect_version(fields, TERMS_BODY_VERSION, what)
     return read(expect_array(fields, what, arity=arity), what)
 
 

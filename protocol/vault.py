@@ -23,14 +23,12 @@ from amity.protocol.encoding import (
     encode,
     expect_array,
     expect_bytes,
-    expect_int,
     expect_str,
+    expect_version,
 )
 from amity.protocol.errors import (
     AmityError,
     FieldValueError,
-    SchemaError,
-    UnsupportedVersionError,
     UsageError,
     VaultDecryptError,
 )
@@ -327,11 +325,7 @@ def open_field(key: bytes, sealed: bytes, *, name: str) -> Field:
         raise UsageError(f"a vault key is {VAULT_KEY_BYTES} bytes")
     check_field_name(name)
     fields = expect_array(decode(sealed, max_bytes=MAX_FIELD_BYTES + 64), "sealed field")
-    version = expect_int(fields[0], "sealed field version") if fields else None
-    if version is None:
-        raise SchemaError("sealed field: an empty array has no version")
-    if version != _SEALED_VERSION:
-        raise UnsupportedVersionError(f"sealed field version {version}; this node speaks 1")
+    expect_version(fields, _SEALED_VERSION, "sealed field")
     _, nonce, box = expect_array(fields, "sealed field", arity=3)
     nonce = expect_bytes(nonce, "sealed field nonce", size=VAULT_NONCE_BYTES)
     box = expect_bytes(box, "sealed field box", max_size=MAX_FIELD_BYTES + _TAG_BYTES)

@@ -39,3 +39,17 @@ def vector_cases(name: str, *, error: bool | None = None) -> dict[str, Any]:
 
 def unhex(vector: dict[str, Any], key: str) -> bytes:
     return bytes.fromhex(vector[key])
+
+
+def vector_bytes(vector: dict[str, Any], stem: str) -> bytes:
+    """``<stem>_hex``, or ``<stem>_parts`` concatenated: each ``{bytes_hex}`` or
+    ``{repeat_hex, count}`` (spec/vectors/README.md)."""
+    if f"{stem}_hex" in vector:
+        return unhex(vector, f"{stem}_hex")
+    out = bytearray()
+    for part in vector[f"{stem}_parts"]:
+        if "repeat_hex" in part:
+            out += bytes.fromhex(part["repeat_hex"]) * part["count"]
+        else:
+            out += bytes.fromhex(part["bytes_hex"])
+    return bytes(out)

@@ -13,12 +13,20 @@ from typing import Any
 
 import msgpack
 
-from amity.protocol.audit import GENESIS, AuditHead, Controller, append, consent_receipt_json
+from amity.protocol.audit import (
+    GENESIS,
+    AuditHead,
+    Controller,
+    append,
+    consent_receipt_json,
+    decode_entry,
+)
 from amity.protocol.audit import verify_chain as verify
 from amity.protocol.errors import AmityError
+from amity.protocol.grants import Onward
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vectors_grants import DAY_MS, GRANT, GRANT_ID, PERSON, T0, VENDOR
+from vectors_grants import DAY_MS, GRANT, GRANT_ID, PERSON, T0, VENDOR, _grant
 
 NOTES = (
     "audit-chain: append() from the head given (length, hash_hex; the genesis head is 0 and 32 "
@@ -26,7 +34,8 @@ NOTES = (
     "verify_chain(entries_hex, head=head) returns the last head. Negatives: "
     "verify_chain(entries_hex, head=head if given) must raise `error`. consent-receipt: "
     "consent_receipt_json(Grant.decode(grant_hex), controller, jurisdiction, policy_url, "
-    "purpose_category) equals `receipt`."
+    "purpose_category) equals `receipt`. audit-entry: decode_entry(entry_hex) must raise `error` "
+    "(one entry read on its own, spec/grants.md §9)."
 )
 DOMAIN = b"amity/audit/v1\x00"
 ENTRIES: list[dict[str, Any]] = [
@@ -179,6 +188,57 @@ def _chain_vectors() -> list[dict[str, Any]]:
     return out
 
 
+def _entry_vectors() -> list[dict[str, Any]]:
+    """One entry read alone: the version rule of spec/encoding.md §5.4 and the size limit."""
+    entry = msgpack.unpackb(_chain()[0][0])
+    pack = lambda value: msgpack.packb(value, use_bin_type=True)  # noqa: E731
+    cases = [
+        ("audit-entry-version-2", "Version 2.", pack([2, *entry[1:]]), "version.unsupported"),
+        (
+            "audit-entry-version-2-short",
+            "Version 2 with two fields: the version is read before the arity.",
+            pack([2, 0]),
+            "version.unsupported",
+        ),
+        (
+            "audit-entry-version-true",
+            "Version true is not the int 1.",
+            pack([True, *entry[1:]]),
+            "version.unsupported",
+        ),
+        ("audit-entry-empty", "An empty array: no version.", pack([]), "version.unsupported"),
+        (
+            "audit-entry-too-large",
+            "1281 bytes (limit 1280): refused for its size before it is decoded.",
+            pack([*entry[:7], "d" * (1281 - len(pack([*entry[:7], ""])) - 2)]),
+            "encoding.too_large",
+        ),
+    ]
+    out = []
+    for name, description, data, error in cases:
+        if name == "audit-entry-too-large":
+            assert len(data) == 1281, len(data)
+        try:
+            decode_entry(data)
+        except AmityError as exc:
+            assert exc.code == error, f"{name}: {exc.code}"
+        else:
+            raise AssertionError(f"{name}: accepted")
+        out.append(
+            {
+                "kind": "audit-entry",
+                "name": name,
+                "description": description,
+                "entry_hex": data.hex(),
+                "error": error,
+            }
+        )
+    return out
+
+
+AGGREGATE = _grant(fields=["email"], context="", onward=Onward.AGGREGATE_ONLY)
+
+
 def _consent_vectors() -> list[dict[str, Any]]:
     controller = Controller(
         name="Corner Bookshop GmbH",
@@ -216,6 +276,16 @@ def _consent_vectors() -> list[dict[str, Any]]:
         },
         {
             "kind": "consent-receipt",
+            "name": "consent-receipt-aggregate-only",
+            "description": (
+                "A grant with onward = aggregate-only and no context: the service is the purpose, "
+                "and onwardText says aggregates only."
+            ),
+            "grant_hex": AGGREGATE.encoded.hex(),
+            "receipt": consent_receipt_json(AGGREGATE),
+        },
+        {
+            "kind": "consent-receipt",
             "name": "consent-receipt-defaults",
             "description": "No controller details known: the grantee's did:key names it.",
             "grant_hex": GRANT.encoded.hex(),
@@ -225,7 +295,7 @@ def _consent_vectors() -> list[dict[str, Any]]:
 
 
 def build() -> dict[str, Any]:
-    vectors = [*_chain_vectors(), *_consent_vectors()]
+    vectors = [*_chain_vectors(), *_entry_vectors(), *_consent_vectors()]
     names = [v["name"] for v in vectors]
     assert len(names) == len(set(names)), "vector names must be unique"
     return {

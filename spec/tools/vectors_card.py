@@ -13,7 +13,17 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from amity.protocol.card import CARD_DOMAIN, MAX_POLICY_BYTES, Card, NodeKind, Relay
+from amity.protocol.card import (
+    CARD_DOMAIN,
+    MAX_ENDPOINTS,
+    MAX_NAME_BYTES,
+    MAX_POLICY_BYTES,
+    MAX_RELAYS,
+    MAX_URI_CHARS,
+    Card,
+    NodeKind,
+    Relay,
+)
 from amity.protocol.encoding import Value, encode
 from amity.protocol.errors import (
     CardExpiredError,
@@ -253,6 +263,43 @@ def _newer_policies() -> list[dict[str, Any]]:
     ]
 
 
+def _largest_card() -> bytes:
+    """The largest card the field limits allow (spec/card.md §1): 5675 bytes."""
+    fields = _fields(
+        1,
+        kind="vendor",
+        name="é" * (MAX_NAME_BYTES // 2),
+        endpoints=["ws://" + "a" * 250 + f"{i}" for i in range(MAX_ENDPOINTS)],
+        relays=[[IDS[2].peer_id.key, "ws://" + "r" * 251]] * MAX_RELAYS,
+        issued_ms=2**64 - 2,
+        not_after_ms=2**64 - 1,
+        secret=INVITE_SECRET,
+        policy=_reject_all_summary(MAX_POLICY_BYTES),
+    )
+    data = _raw(fields, 1)
+    assert len(data) == 5675, len(data)
+    return data
+
+
+def _largest_uri_vector() -> dict[str, Any]:
+    """§7.2 step 2: the limit is MAX_URI_CHARS (10240) characters after whitespace is removed."""
+    data = _largest_card()
+    uri = _uri(data)
+    spread = " ".join(uri)  # one space after every character: twice the limit before removal
+    assert 8192 < len(uri) <= MAX_URI_CHARS < len(spread)
+    return {
+        "name": "uri-largest-card",
+        "description": (
+            f"The URI of the largest possible card ({len(data)} bytes, {len(uri)} characters: "
+            "more than 8192) with a space after every character: whitespace is removed before "
+            f"the {MAX_URI_CHARS}-character limit applies, so it parses."
+        ),
+        "operation": "from_uri",
+        "uri": spread,
+        "card_hex": data.hex(),
+    }
+
+
 def _positive() -> list[dict[str, Any]]:
     vendor = _issue_vector(
         "vendor-card",
@@ -319,6 +366,7 @@ def _positive() -> list[dict[str, Any]]:
             "uri": " " + wrapped.lower().replace("\n", "\r\n") + "\n",
             "card_hex": vendor["card_hex"],
         },
+        _largest_uri_vector(),
         {
             "name": "uri-padded",
             "description": "The vendor-card URI with base32 '=' padding: accepted, same card.",
@@ -550,6 +598,13 @@ def _negative() -> list[dict[str, Any]]:
             "A valid card's URI without its last 8 characters (5 bytes): the card is cut short.",
             CardUriError.code,
             uri=_uri(good)[:-8],
+        ),
+        _error(
+            "uri-too-long",
+            f"{MAX_URI_CHARS + 1} characters after whitespace is removed (limit {MAX_URI_CHARS}): "
+            "refused before base32 decoding.",
+            CardUriError.code,
+            uri="amity:" + "A" * (MAX_URI_CHARS + 1 - len("amity:")),
         ),
         _error(
             "uri-empty",

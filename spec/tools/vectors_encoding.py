@@ -14,8 +14,8 @@ NOTES = (
     "{'int': '<decimal string>'}, {'str': '<text>'}, {'bin': '<hex>'}, {'array': [<value>, ...]}; "
     "long values use {'str_repeat': ['<text>', n]}, {'bin_repeat': ['<hex>', n]} or "
     "{'array_repeat': [<value>, n]}: the unit repeated n times. Byte strings are '<x>_hex', or for "
-    "long ones '<x>_parts': a list to concatenate, each part either {'hex': h} or "
-    "{'repeat_hex': h, 'count': n} (as in envelope.json). "
+    "long ones '<x>_parts': a list to concatenate, each part either {'bytes_hex': h} or "
+    "{'repeat_hex': h, 'count': n} (as in envelope.json, spec/vectors/README.md). "
     "A positive vector has 'value' and 'encoded_hex' (or 'encoded_parts'): encoding value gives "
     "exactly those bytes, and decoding them gives back value. A negative decoding vector has "
     "'input_hex' (or 'input_parts') and 'error', the code decoding must raise. A negative "
@@ -50,7 +50,7 @@ def _bytes_field(stem: str, data: str | list[tuple[str, int]]) -> dict[str, Any]
     if isinstance(data, str):
         return {f"{stem}_hex": data}
     parts = [
-        {"hex": unit} if count == 1 else {"repeat_hex": unit, "count": count}
+        {"bytes_hex": unit} if count == 1 else {"repeat_hex": unit, "count": count}
         for unit, count in data
     ]
     return {f"{stem}_parts": parts}

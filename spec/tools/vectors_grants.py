@@ -260,6 +260,42 @@ def _field_vectors() -> list[dict[str, Any]]:
             ["Email", "email", "a@example.org"],
             "vault.bad_value",
         ),
+        (
+            "name-over-type-limit",
+            "A name of 201 bytes: over the type's 200, under the 4096-byte wire ceiling.",
+            ["name", "name", "n" * 201],
+            "vault.bad_value",
+        ),
+        (
+            "name-over-wire-ceiling",
+            "A name of 4097 bytes: over the 4096-byte wire ceiling of a str value.",
+            ["name", "name", "n" * 4097],
+            "encoding.too_large",
+        ),
+        (
+            "street-over-wire-ceiling",
+            "A street of 257 bytes: over the 256-byte ceiling of an address part.",
+            ["postal-address", "postal-address", ["s" * 257, "Berlin", "10115", "DE"]],
+            "encoding.too_large",
+        ),
+        (
+            "preference-over-type-limit",
+            "A preference value of 65 bytes: over the type's 64, under the 128-byte ceiling.",
+            ["sizes", "preferences", [["shirt", "m" * 65]]],
+            "vault.bad_value",
+        ),
+        (
+            "preferences-33-pairs",
+            "33 preferences: over the 32-pair ceiling.",
+            ["sizes", "preferences", [[f"k{i:02}", "v"] for i in range(33)]],
+            "encoding.too_large",
+        ),
+        (
+            "name-c1-control",
+            "A name holding U+0085 (NEL, a C1 control): not one line.",
+            ["name", "name", "Alice\x85Example"],
+            "vault.bad_value",
+        ),
         ("value-int", "A phone as an int.", ["phone", "phone", 4930123456], "encoding.schema"),
         (
             "four-elements",
@@ -355,6 +391,30 @@ def _seal_vectors() -> list[dict[str, Any]]:
             _pack([1, VAULT_NONCE, box[-15:]]),
             "email",
             "vault.decrypt_failed",
+        ),
+        (
+            "vault-seal-too-large",
+            "A sealed form of 4265 bytes (limit 4264), refused for its size before it is decoded.",
+            PERSON_SEED,
+            _pack([1, VAULT_NONCE, bytes(4265 - 26 - 3 - 2)]),
+            "email",
+            "encoding.too_large",
+        ),
+        (
+            "vault-seal-version-true",
+            "Version true: not the int 1, an unsupported version (spec/encoding.md §5.4).",
+            PERSON_SEED,
+            _pack([True, VAULT_NONCE, box]),
+            "email",
+            "version.unsupported",
+        ),
+        (
+            "vault-seal-empty",
+            "An empty array: a missing version is an unsupported one.",
+            PERSON_SEED,
+            _pack([]),
+            "email",
+            "version.unsupported",
         ),
         (
             "vault-seal-version-2",
@@ -647,7 +707,15 @@ def _revocation_vectors() -> list[dict[str, Any]]:
             ),
             "grants.wrong_party",
         ),
+        (
+            "revocation-too-large",
+            "257 bytes (limit 256): the person's revocation with an 89-byte sixth field, refused "
+            "for its size before the arity is read.",
+            _signed([*fields, bytes(89)], b"amity/grant-revoke/v1\x00", PERSON_SEED),
+            "encoding.too_large",
+        ),
     ]:
+        assert name != "revocation-too-large" or len(data) == 257, len(data)
         _refused(name, error, lambda d=data: Revocation.decode(d).check_for(GRANT))
         out.append(
             {

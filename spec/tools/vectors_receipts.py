@@ -71,7 +71,7 @@ from vectors_grants import (
 NOTES = (
     "Fixtures as in grants.json (person = grantor, vendor = grantee, mallory = anyone else). "
     "receipt: the issuer's seed signing `fields` under amity/receipt/v1 gives receipt_hex (bin "
-    'values in `fields` are written {"hex": ...}); negatives: open_receipt(receipt_hex, issuer, '
+    'values in `fields` are written {"bytes_hex": ...}); negatives: open_receipt(receipt_hex, issuer, '
     "subject) must raise `error`. holdings-query: the grant.holdings body. read: open the "
     "delivery body_hex with the link seed at received_ms, open_holding, then read(field, "
     "purpose, now_ms) gives value_hex (an encoded field or a derived claim) or `error`. "
@@ -227,7 +227,7 @@ def _receipt_vectors() -> list[dict[str, Any]]:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
-        return {"hex": value.hex()}
+        return {"bytes_hex": value.hex()}
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     return value

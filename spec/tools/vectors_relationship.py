@@ -96,7 +96,7 @@ def _cards_section() -> dict[str, Any]:
         card = CARDS[name]
         section[name] = {
             "identity_seed_hex": identity_seed.hex(),
-            "link_private_hex": link_private.hex(),
+            "link_seed_hex": link_private.hex(),
             "cert_not_before_ms": T0,
             "cert_not_after_ms": T0 + 30 * DAY_MS,
             "kind": spec["kind"],
@@ -188,9 +188,17 @@ def _body_vectors() -> list[dict[str, Any]]:
         _bad(
             "end-version-bool",
             "end-body",
-            "true is not the integer 1.",
+            "true is not the integer 1: like any other value there, an unsupported version "
+            "(spec/encoding.md §5.4).",
             bytes.fromhex(_pack([True, "bye", T0])),
-            SchemaError.code,
+            UnsupportedVersionError.code,
+        ),
+        _bad(
+            "end-version-str",
+            "end-body",
+            "The version as the str '1': an unsupported version, not a schema error.",
+            bytes.fromhex(_pack(["1", "bye", T0])),
+            UnsupportedVersionError.code,
         ),
         _bad(
             "end-reason-too-long",
@@ -230,9 +238,9 @@ def _body_vectors() -> list[dict[str, Any]]:
         _bad(
             "end-empty-array",
             "end-body",
-            "An empty array has no version.",
+            "An empty array: a missing version is an unsupported one.",
             b"\x90",
-            SchemaError.code,
+            UnsupportedVersionError.code,
         ),
         _bad(
             "end-version-uint8",
@@ -310,6 +318,13 @@ def _body_vectors() -> list[dict[str, Any]]:
             "hello-body",
             "The card inside is verified: one flipped bit of its signature.",
             bytes.fromhex(_pack([1, bytes(tampered), None])),
+            CardSignatureError.code,
+        ),
+        _bad(
+            "hello-bad-card-and-bad-secret",
+            "hello-body",
+            "A forged card and a 15-byte secret: fields are read in order, so the card's code.",
+            bytes.fromhex(_pack([1, bytes(tampered), SECRET[:15]])),
             CardSignatureError.code,
         ),
         _bad(
@@ -804,6 +819,15 @@ def _trace_vectors() -> list[dict[str, Any]]:
             "The card in a hello must be valid now.",
             INVITEE_CONNECTS[:3],
             error=(hello(T0 + 60_000, "vendor-short-lived"), CardExpiredError.code),
+        ),
+        _trace(
+            "hello-with-expired-card-and-wrong-secret",
+            "An expired card and a wrong secret: the card is checked first (§5.4 step 3 before 4).",
+            INVITEE_CONNECTS[:3],
+            error=(
+                hello(T0 + 60_000, "vendor-short-lived", OTHER_SECRET),
+                CardExpiredError.code,
+            ),
         ),
         _trace(
             "handshake-with-wrong-peer",

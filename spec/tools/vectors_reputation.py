@@ -17,6 +17,7 @@ import msgpack
 import nacl.signing
 
 from amity.protocol.agreement import Agreement
+from amity.protocol.attestation import MAX_REBUTTAL_BYTES
 from amity.protocol.errors import (
     AgreementSignatureError,
     AttestationClauseError,
@@ -24,6 +25,7 @@ from amity.protocol.errors import (
     AttestationSignatureError,
     RebuttalMismatchError,
     StrangerError,
+    TooLargeError,
 )
 from amity.protocol.identity import SigningIdentity
 from amity.protocol.terms import Clause, TermsDocument
@@ -198,6 +200,31 @@ def _attestation_vectors() -> list[dict[str, Any]]:
     ]
 
 
+def _long_rebuttal(
+    name: str, description: str, cited: bytes, size: int, *, whole: bool = False
+) -> dict[str, Any]:
+    """A validly signed rebuttal whose text is ``size`` bytes, or whose encoding is (``whole``)."""
+
+    def make(text_bytes: int) -> bytes:
+        signed = pack([1, PEER["vendor"], cited, T0 + 12 * DAY, "x" * text_bytes])
+        sig = KEYS["vendor"].sign(b"amity/rebut/v1\x00" + signed).signature
+        return pack([signed, sig])
+
+    text_bytes = size
+    if whole:
+        text_bytes = size - (len(make(size)) - size)
+    data = make(text_bytes)
+    assert len(data) == size or not whole, len(data)
+    return {
+        "name": name,
+        "description": description,
+        "operation": "rebuttal",
+        "answers": "attestation-valid",
+        "rebuttal_hex": data.hex(),
+        "error": TooLargeError.code,
+    }
+
+
 def _rebuttal_vectors() -> list[dict[str, Any]]:
     good = _attestation_vectors()[0]
     cited = bytes.fromhex(good["attestation_id_hex"])
@@ -220,6 +247,20 @@ def _rebuttal_vectors() -> list[dict[str, Any]]:
             "signature_hex": sig.hex(),
             "rebuttal_hex": pack([signed, sig]).hex(),
         },
+        _long_rebuttal(
+            "rebuttal-text-too-long",
+            "A rebuttal whose text is 1001 UTF-8 bytes (limit 1000).",
+            cited,
+            1001,
+        ),
+        _long_rebuttal(
+            "rebuttal-too-large",
+            f"A rebuttal of {MAX_REBUTTAL_BYTES + 1} bytes in all (limit {MAX_REBUTTAL_BYTES}): "
+            "refused before it is decoded.",
+            cited,
+            MAX_REBUTTAL_BYTES + 1,
+            whole=True,
+        ),
         {
             "name": "rebuttal-other-attestation",
             "description": "A rebuttal citing another attestation id, read against this one.",

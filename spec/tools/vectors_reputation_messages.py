@@ -239,6 +239,16 @@ def _share_vectors() -> list[dict[str, Any]]:
     return out
 
 
+def _sized(make: Any, size: int) -> bytes:
+    """``make(n)`` for the ``n`` that gives exactly ``size`` bytes."""
+    n = max(0, size - len(make(0)))
+    while len(make(n)) > size:
+        n -= 1
+    data = make(n)
+    assert len(data) == size, (len(data), size)
+    return data
+
+
 def _query_vectors() -> list[dict[str, Any]]:
     body = pack([1, QUERY_ID, PEER["vendor"]])
     assert encode_query(QUERY_ID, PeerId(PEER["vendor"])) == body
@@ -259,6 +269,24 @@ def _query_vectors() -> list[dict[str, Any]]:
             "A query id of 3 bytes; it is 16.",
             pack([1, QUERY_ID[:3], PEER["vendor"]]),
             SchemaError.code,
+        ),
+        (
+            "query-too-large",
+            "A query body of 65 bytes (limit 64; a query is 54): refused before it is decoded.",
+            _sized(lambda n: pack([1, QUERY_ID, bytes(n)]), 65),
+            TooLargeError.code,
+        ),
+        (
+            "query-empty-array",
+            "An empty body: a missing version is an unsupported one (spec/encoding.md §5.4).",
+            pack([]),
+            UnsupportedVersionError.code,
+        ),
+        (
+            "query-version-true",
+            "Version true is not the int 1.",
+            pack([True, QUERY_ID, PEER["vendor"]]),
+            UnsupportedVersionError.code,
         ),
         (
             "query-version-2",
@@ -287,6 +315,9 @@ def _rebut_vectors() -> list[dict[str, Any]]:
     assert (found, answer) == (Attestation.decode(ATTESTATION), Rebuttal.decode(REBUTTAL, found))
     mismatch = pack([1, ATTESTATION, OTHER_REBUTTAL])
     _refused("rebut-mismatch", RebuttalMismatchError.code, lambda: decode_rebut(mismatch, NOW))
+    # 18752 (largest attestation) + 1256 (largest rebuttal) + 32 for the body around them.
+    too_large = _sized(lambda n: pack([1, ATTESTATION, bytes(n)]), 20041)
+    _refused("rebut-too-large", TooLargeError.code, lambda: decode_rebut(too_large, NOW))
     return [
         {
             "name": "rebut",
@@ -299,6 +330,17 @@ def _rebut_vectors() -> list[dict[str, Any]]:
             "attestation_id_hex": found.attestation_id.hex(),
             "rebutter": _name(answer.rebutter),
             "text": answer.text,
+        },
+        {
+            "name": "rebut-too-large",
+            "description": (
+                "A rebut body of 20041 bytes (limit 20040: the largest attestation, the largest "
+                "rebuttal and 32 bytes around them): refused before it is decoded."
+            ),
+            "operation": "rebut",
+            "body_hex": too_large.hex(),
+            "now_ms": NOW,
+            "error": TooLargeError.code,
         },
         {
             "name": "rebut-mismatch",

@@ -65,7 +65,8 @@ NOTES = (
     "and an event: a local event (Offer, Counter, Accept, Reject, Withdraw, TimerFired), 'deliver' "
     "(the oldest message the other node sent this one, decoded and fed as the remote event), "
     "'receive' (a given body of a given type), or 'auto' (auto_answer with the named policy; "
-    "`answer` is the event it returns, or null and nothing happens). The first event at a node "
+    "`answer` is the event it returns, or null and nothing happens; `reasons`, if given, are a "
+    "Reject's [clause_id, reason] pairs, exactly). The first event at a node "
     "opens its negotiation. `effects` lists, per step, 'persist', 'cancel-timer TOKEN', 'send "
     "TYPE', 'set-timer TOKEN at MS', 'notify KIND'. `final` gives each node's record; with "
     "'error' the last step fails with that code."
@@ -248,7 +249,7 @@ def _terms_vectors() -> list[dict[str, Any]]:
     unk, bad = UnknownClauseError.code, BadParameterError.code
 
     def doc(
-        *clauses: Any, version: int = 1, vocab: int = 1, title: Any = "", text: Any = ""
+        *clauses: Any, version: Any = 1, vocab: int = 1, title: Any = "", text: Any = ""
     ) -> Any:
         return [version, vocab, list(clauses), title, text]
 
@@ -264,6 +265,19 @@ def _terms_vectors() -> list[dict[str, Any]]:
             "terms-version-2-short",
             "The version is read before the arity.",
             [2, 1],
+            UnsupportedVersionError.code,
+        ),
+        _bad_terms(
+            "terms-empty-array",
+            "An empty document ([]): its version is missing, so it is unsupported.",
+            [],
+            UnsupportedVersionError.code,
+        ),
+        _bad_terms(
+            "terms-version-true",
+            "Version true: msgpack true is not the int 1 (an unsupported version, not a schema "
+            "error).",
+            doc(NT, version=True),
             UnsupportedVersionError.code,
         ),
         _bad_terms(
@@ -501,11 +515,22 @@ action = "accept"
 [clause."amity.delete-on-end"]
 action = "accept"
 """
+#: A bool range listed true-first: the summary sorts it (false before true), spec §5.3.
+BOOL_RANGE = """\
+version = 1
+vocabulary = 1
+default = "reject"
+
+[clause."amity.no-third-party-sharing"]
+action = "within"
+allow_aggregate = { one_of = [true, false] }
+"""
 POLICIES = {
     "bookshop": BOOKSHOP,
     "strict-default": STRICT_DEFAULT,
     "nearest": NEAREST,
     "accept-all": ACCEPT_ALL,
+    "bool-range": BOOL_RANGE,
 }
 
 
@@ -539,9 +564,8 @@ def _policy_error(
         "policy_toml": text,
         "error": LOCAL,
         "field": field,
+        "line": line,
     }
-    if line is not None:
-        vector["line"] = line
     return vector
 
 
@@ -611,8 +635,8 @@ def _policy_vectors() -> list[dict[str, Any]]:
         ),
         _decision(
             "policy-nearest",
-            "No counter values: 60 days clamps to 30, and 'any' becomes "
-            "the first allowed format, 'csv'.",
+            "No counter values: 60 days clamps to 30, and 'any' becomes 'csv', the first "
+            "allowed format in ascending order (the TOML lists 'json' first).",
             "nearest",
             "access-slow",
             "counter",
@@ -768,6 +792,29 @@ def _policy_vectors() -> list[dict[str, Any]]:
             "clause.amity.delete-on-end.dayz",
             6,
         ),
+        _policy_error(
+            "policy-within-without-range",
+            "action = within with no range: the error names no key, so the table header's line.",
+            HEAD + '\n[clause."amity.delete-on-end"]\naction = "within"\n',
+            "clause.amity.delete-on-end",
+            5,
+        ),
+        _policy_error(
+            "policy-dotted-keys-no-line",
+            'A rule written as dotted keys, without a [clause."…"] header: the field is '
+            "named, the line is not (null).",
+            HEAD + 'clause."amity.no-tracking".action = "maybe"\n',
+            "clause.amity.no-tracking.action",
+        ),
+        _policy_error(
+            "policy-first-clause-in-id-order",
+            "Two broken rules: the one first in clause-id order is reported, though the file "
+            "lists it second.",
+            HEAD + '[clause."amity.no-tracking"]\naction = "maybe"\n\n'
+            '[clause."amity.delete-on-end"]\naction = "sometimes"\n',
+            "clause.amity.delete-on-end.action",
+            8,
+        ),
     ]
 
 
@@ -819,6 +866,14 @@ def _summary_vectors() -> list[dict[str, Any]]:
         }
 
     rules = bookshop[3]
+    sharing: list[Any] = [
+        "amity.no-third-party-sharing",
+        "within",
+        [[False]],
+        [None],
+        "counter",
+        "",
+    ]
     return [
         {
             "name": "summary-bookshop",
@@ -838,10 +893,48 @@ def _summary_vectors() -> list[dict[str, Any]]:
                 [1, 1, "reject", [["amity.no-tracking", "accept", [], [], "counter", ""]]]
             ).hex(),
         },
+        {
+            "name": "summary-bool-range",
+            "description": (
+                "A bool range written [true, false] in the TOML is published sorted: [false, true]."
+            ),
+            "operation": "policy-summary",
+            "policy": "bool-range",
+            "policy_toml": BOOL_RANGE,
+            "summary_hex": pack(
+                [
+                    1,
+                    1,
+                    "reject",
+                    [
+                        [
+                            "amity.no-third-party-sharing",
+                            "within",
+                            [[False, True]],
+                            [None],
+                            "counter",
+                            "",
+                        ]
+                    ],
+                ]
+            ).hex(),
+        },
         bad(
             "summary-version-2",
             "Summary version 2.",
             [2, 1, "reject", []],
+            UnsupportedVersionError.code,
+        ),
+        bad(
+            "summary-empty-array",
+            "An empty summary: a missing version is an unsupported one.",
+            [],
+            UnsupportedVersionError.code,
+        ),
+        bad(
+            "summary-version-str",
+            "Version '1', a str: an unsupported version.",
+            ["1", 1, "reject", []],
             UnsupportedVersionError.code,
         ),
         bad(
@@ -873,6 +966,60 @@ def _summary_vectors() -> list[dict[str, Any]]:
             "The default is reject or ask-human.",
             [1, 1, "accept", []],
             SCHEMA,
+        ),
+        bad(
+            "summary-bool-range-unsorted",
+            "The bool range [true, false]: allowed values are published sorted, so this is not "
+            "the canonical summary.",
+            [1, 1, "reject", [[*sharing[:2], [[True, False]], *sharing[3:]]]],
+            SCHEMA,
+        ),
+        bad(
+            "summary-bool-range-repeated",
+            "The bool range [false, false]: a value twice is not canonical.",
+            [1, 1, "reject", [[*sharing[:2], [[False, False]], *sharing[3:]]]],
+            SCHEMA,
+        ),
+        bad(
+            "summary-one-of-empty",
+            "An empty allowed-values list ([] for one_of) constrains nothing: refused.",
+            [1, 1, "reject", [[*sharing[:2], [[]], *sharing[3:]]]],
+            SCHEMA,
+        ),
+        bad(
+            "summary-include-empty",
+            "An empty include list for a set parameter: refused like an empty one_of.",
+            [
+                1,
+                1,
+                "reject",
+                [["amity.purpose-limitation", "within", [[]], [None], "counter", ""]],
+            ],
+            SCHEMA,
+        ),
+        bad(
+            "summary-unknown-clause-before-order",
+            "Rules out of order, one of them for an unknown clause: each rule is read (its "
+            "clause first) before the order is checked, so the clause's code.",
+            [
+                1,
+                1,
+                "reject",
+                [rules[5], ["amity.no-spam", "accept", [], [], "counter", ""]],
+            ],
+            UnknownClauseError.code,
+        ),
+        bad(
+            "summary-too-large",
+            "16385 bytes (limit 16384): refused for its size before it is decoded.",
+            [
+                1,
+                1,
+                "reject",
+                [["amity.no-tracking", "reject", [], [], "counter", ""]],
+                bytes(16385 - 51),
+            ],
+            "encoding.too_large",
         ),
         bad(
             "summary-range-outside",
@@ -1022,6 +1169,20 @@ def _body_vectors() -> list[dict[str, Any]]:
             UnsupportedVersionError.code,
         ),
         bad(
+            "body-withdraw-empty-array",
+            "An empty body: a missing version is an unsupported one.",
+            "terms.withdraw",
+            [],
+            UnsupportedVersionError.code,
+        ),
+        bad(
+            "body-accept-version-true",
+            "Version true is not the int 1.",
+            "terms.accept",
+            [True, NID, tid, sig],
+            UnsupportedVersionError.code,
+        ),
+        bad(
             "body-withdraw-short-id",
             "A negotiation id is 16 bytes.",
             "terms.withdraw",
@@ -1123,6 +1284,7 @@ def _agreement_vectors() -> list[dict[str, Any]]:
     flipped_title[at + 1] ^= 0x20  # 'N' -> 'n' inside the embedded terms: still canonical
     tampered_terms = pack([bytes(flipped_title), p_sig, v_sig])
     v2 = pack([2, b"a later layout"])
+    v_true = pack([True, *msgpack.unpackb(_signed_bytes("P2B1", NID, T0))[1:]])
     small_order = bytes(32)
     over_time = _signed_bytes("P2B1", NID, 2**63)
     return [
@@ -1185,6 +1347,12 @@ def _agreement_vectors() -> list[dict[str, Any]]:
             "agreement-version-2",
             "Agreement version 2 (read before the arity).",
             pack([v2, p_sig, v_sig]),
+            UnsupportedVersionError.code,
+        ),
+        bad(
+            "agreement-version-true",
+            "Signed bytes whose version is true (validly signed by both): an unsupported version.",
+            pack([v_true, _sign("person", v_true), _sign("vendor", v_true)]),
             UnsupportedVersionError.code,
         ),
         bad("agreement-two-parts", "An agreement has three parts.", pack([signed, p_sig]), SCHEMA),
@@ -1590,6 +1758,32 @@ def _trace_vectors() -> list[dict[str, Any]]:
             rounds,
             {
                 "person": record("countered", "d28", "peer", 6, r6_now + DAY, timer="deadline-6"),
+                "vendor": record("countered", "d28", "local", 6, r6_now + DAY, timer="deadline-6"),
+            },
+        ),
+        trace(
+            "auto-reject-at-round-limit",
+            "After six rounds the person's node, with the bookshop policy, would counter d28 "
+            "(delete-on-end 28 < 30) but cannot: it rejects, with the fixed reason text for each "
+            "clause it would have countered.",
+            [
+                *rounds,
+                {
+                    **local(
+                        "person",
+                        "auto",
+                        r6_now + 1_000,
+                        ["persist", "cancel-timer deadline-6", "send terms.reject"],
+                    ),
+                    "policy": "bookshop",
+                    "answer": "Reject",
+                    "reasons": [
+                        ["amity.delete-on-end", "outside the policy, and all 6 rounds are used"]
+                    ],
+                },
+            ],
+            {
+                "person": record("rejected", "d28", "peer", 6, r6_now + DAY),
                 "vendor": record("countered", "d28", "local", 6, r6_now + DAY, timer="deadline-6"),
             },
         ),

@@ -28,6 +28,7 @@ from amity.protocol.encoding import (
     expect_int,
     expect_optional_bytes,
     expect_str,
+    expect_version,
 )
 from amity.protocol.errors import (
     AmityError,
@@ -40,7 +41,7 @@ from amity.protocol.errors import (
     UsageError,
 )
 from tests.strategies import arbitrary_bytes, encoded_values, mutated, values
-from tests.vectors import vector_cases
+from tests.vectors import vector_bytes, vector_cases
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "encoding.md"
 
@@ -72,19 +73,6 @@ def tagged(node: dict[str, Any]) -> Value:
     if tag == "array_repeat":
         return [tagged(body[0]) for _ in range(int(body[1]))]
     raise AssertionError(f"unknown tag {tag!r} in encoding.json")
-
-
-def vector_bytes(vector: dict[str, Any], stem: str) -> bytes:
-    """``<stem>_hex``, or ``<stem>_parts`` concatenated ({hex} or {repeat_hex, count})."""
-    if f"{stem}_hex" in vector:
-        return bytes.fromhex(vector[f"{stem}_hex"])
-    out = bytearray()
-    for part in vector[f"{stem}_parts"]:
-        if "hex" in part:
-            out += bytes.fromhex(part["hex"])
-        else:
-            out += bytes.fromhex(part["repeat_hex"]) * part["count"]
-    return bytes(out)
 
 
 def same(a: object, b: object) -> bool:
@@ -322,3 +310,23 @@ def test_expect_array_limits() -> None:
 def test_public_names() -> None:
     for name in encoding.__all__:
         assert hasattr(encoding, name), name
+
+
+# -- the version of any versioned structure (spec/encoding.md §5.4) --------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [[], [True], [False], ["1"], [None], [b"\x01"], [[1]], [2], [0], [-1], [2**64 - 1]],
+    ids=repr,
+)
+def test_expect_version_refuses_anything_but_the_int(fields: list[Value]) -> None:
+    with pytest.raises(AmityError) as excinfo:
+        expect_version(fields, 1, "thing")
+    assert excinfo.value.code == "version.unsupported"
+    assert excinfo.value.hint == "version.unsupported"
+
+
+def test_expect_version_ignores_the_arity() -> None:
+    expect_version([1], 1, "thing")
+    expect_version([1, 2, 3, 4, 5], 1, "thing")

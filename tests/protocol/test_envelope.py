@@ -22,7 +22,7 @@ from amity.protocol.envelope import (
 )
 from amity.protocol.errors import AmityError, UnsupportedVersionError, UsageError
 from amity.protocol.identity import PeerId, SigningIdentity
-from tests.vectors import unhex, vector_cases
+from tests.vectors import unhex, vector_bytes, vector_cases
 
 ALICE = SigningIdentity(bytes.fromhex("a1" * 32))
 BOB = SigningIdentity(bytes.fromhex("b0" * 32))
@@ -43,17 +43,6 @@ def _valid(body: bytes = b"a small body", recipient: PeerId = BOB.peer_id) -> by
 
 
 VALID = _valid()
-
-
-def _envelope_bytes(vector: dict[str, Any]) -> bytes:
-    if "envelope_hex" in vector:
-        return unhex(vector, "envelope_hex")
-    return b"".join(
-        bytes.fromhex(part["repeat_hex"]) * part["count"]
-        if "repeat_hex" in part
-        else bytes.fromhex(part["bytes_hex"])
-        for part in vector["envelope_parts"]
-    )
 
 
 # -- vectors -----------------------------------------------------------------------------------
@@ -92,7 +81,7 @@ def test_signing_vector(vector: dict[str, Any]) -> None:
 def test_refusal_vector(vector: dict[str, Any]) -> None:
     with pytest.raises(AmityError) as excinfo:
         open_envelope(
-            _envelope_bytes(vector),
+            vector_bytes(vector, "envelope"),
             recipient=PeerId(unhex(vector, "recipient_peer_id_hex")),
             types=vector.get("types"),
         )
@@ -101,9 +90,9 @@ def test_refusal_vector(vector: dict[str, Any]) -> None:
 
 def test_limit_vectors_sit_at_the_limits() -> None:
     vectors = {v["name"]: v for v in vector_cases("envelope")["argvalues"]}
-    big_body = _envelope_bytes(vectors["body-over-limit"])
+    big_body = vector_bytes(vectors["body-over-limit"], "envelope")
     assert MAX_BODY_BYTES < len(big_body) <= MAX_ENVELOPE_BYTES
-    assert len(_envelope_bytes(vectors["envelope-over-limit"])) > MAX_ENVELOPE_BYTES
+    assert len(vector_bytes(vectors["envelope-over-limit"], "envelope")) > MAX_ENVELOPE_BYTES
 
 
 def test_largest_envelope_fits_the_envelope_limit() -> None:

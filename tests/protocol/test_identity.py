@@ -263,18 +263,20 @@ def test_identity_repr_never_shows_the_seed() -> None:
 
 
 def _domain_constants() -> dict[str, bytes]:
-    """Every ``*_DOMAIN`` bytes constant defined in protocol/, read from the source."""
+    """Every ``*_DOMAIN`` bytes constant defined in protocol/ or node/, read from the source."""
     found = {}
     pattern = re.compile(r'^(_?[A-Z_]*DOMAIN)\s*(?::\s*Final\s*)?=\s*(b"[^"]*")', re.M)
-    for path in sorted((ROOT / "protocol").glob("*.py")):
-        for name, literal in pattern.findall(path.read_text(encoding="utf-8")):
-            found[f"{path.stem}.{name}"] = ast.literal_eval(literal)
+    for package in ("protocol", "node"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for name, literal in pattern.findall(path.read_text(encoding="utf-8")):
+                found[f"{path.stem}.{name}"] = ast.literal_eval(literal)
     return found
 
 
 def test_domains_are_nul_terminated_unique_and_in_the_spec() -> None:
     domains = _domain_constants()
     assert "linkcert.LINKCERT_DOMAIN" in domains
+    assert "holdings._HELD_CLAIM_DOMAIN" in domains
     spec = SPEC.read_text(encoding="utf-8")
     values = list(domains.values())
     assert len(values) == len(set(values)), f"two constants share a domain: {domains}"

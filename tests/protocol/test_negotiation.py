@@ -157,6 +157,9 @@ def _apply(nodes: dict[str, Node], spec: dict[str, Any]) -> list[str] | None:
         assert node.negotiation is not None
         event = auto_answer(POLICIES[spec["policy"]], node.negotiation)
         assert (type(event).__name__ if event else None) == spec["answer"]
+        if "reasons" in spec:  # a Reject's reasons, exactly (spec/terms.md §7.8)
+            assert isinstance(event, Reject)
+            assert [[r.clause_id, r.reason] for r in event.reasons] == spec["reasons"]
         if event is None:
             return []
     else:

@@ -54,9 +54,9 @@ from tests.vectors import unhex, vector_cases
 
 
 def _hex(value: Any) -> Any:
-    """Undo the vectors' {"hex": ...} notation for bin values."""
+    """Undo the vectors' {"bytes_hex": ...} notation for bin values."""
     if isinstance(value, dict):
-        return bytes.fromhex(value["hex"])
+        return bytes.fromhex(value["bytes_hex"])
     return [_hex(v) for v in value] if isinstance(value, list) else value
 
 

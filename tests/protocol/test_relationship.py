@@ -189,7 +189,7 @@ def test_relationship_vector(vector: dict[str, Any]) -> None:
 def test_vector_cards_follow_from_their_inputs() -> None:
     for name, inputs in CARD_INPUTS.items():
         identity = SigningIdentity(bytes.fromhex(inputs["identity_seed_hex"]))
-        link = LinkKey(bytes.fromhex(inputs["link_private_hex"]))
+        link = LinkKey(bytes.fromhex(inputs["link_seed_hex"]))
         cert = LinkCert.issue(
             identity, link.public, inputs["cert_not_before_ms"], inputs["cert_not_after_ms"]
         )
