@@ -36,7 +36,7 @@ NOTES = (
     "not_after_ms, or it fails with error. "
     "'link_chain': the link-key chain whose secret at epoch origin is chain_secret_hex has, "
     "at each epoch of steps, the secret chain_secret_hex and the link key whose private and "
-    "public halves are link_private_hex and link_public_hex; chain_hex is the 48 bytes a node "
+    "public halves are link_seed_hex and link_public_hex; chain_hex is the 48 bytes a node "
     "stores for it (spec/identity.md §6). "
     "Vectors named w3c-* are the Ed25519 test vectors of the W3C CCG did:key method "
     f"({W3C_SOURCE}): seed, did and publicKeyBase58 (kept as w3c_public_key_base58) are copied "
@@ -555,7 +555,7 @@ def _link_chain() -> list[dict[str, Any]]:
                 "epoch": epoch,
                 "chain_secret_hex": chain.secret.hex(),
                 "chain_hex": chain.encode().hex(),
-                "link_private_hex": key.private.hex(),
+                "link_seed_hex": key.private.hex(),
                 "link_public_hex": key.public.hex(),
             }
         )

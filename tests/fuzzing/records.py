@@ -12,6 +12,7 @@ from amity.protocol import (
     claims,
     delivery,
     grants,
+    keyring,
     negotiation,
     policy,
     receipts,
@@ -284,4 +285,12 @@ def record_targets() -> list[Decoder]:
         dict.fromkeys(v["policy_toml"] for v in ctx.VECTORS["terms"] if "policy_toml" in v)
     )
     targets.text("policy.parse_policy", tomls)(policy.parse_policy)
+    # -- the link-key chain a node stores (spec/identity.md §6) ---------------------------------
+    chains = tuple(
+        bytes.fromhex(step["chain_hex"])
+        for vector in vectors("identity", op="link_chain")
+        for step in vector["steps"]
+    )
+    add("keyring.LinkChain.decode", chains)(keyring.LinkChain.decode)
+
     return targets.found

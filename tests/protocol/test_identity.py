@@ -117,7 +117,7 @@ def run_vector(vector: dict[str, Any]) -> None:
             assert chain.encode() == unhex(step, "chain_hex")
             assert LinkChain.decode(chain.encode()) == chain
             key = chain.link_key(step["epoch"])
-            assert key.private == unhex(step, "link_private_hex")
+            assert key.private == unhex(step, "link_seed_hex")
             assert key.public == unhex(step, "link_public_hex")
     else:
         raise AssertionError(f"unknown op {op!r} in identity.json")
