@@ -24,6 +24,7 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
+from amity.node.limits import Limits
 from amity.protocol.card import NodeKind
 from amity.protocol.identity import SEED_BYTES
 
@@ -84,6 +85,8 @@ class Config:
     relay: bool = False
     #: Endpoints advertised in our card, when the listen address is not what peers should dial.
     public_endpoints: list[str] = field(default_factory=list)
+    #: Timeouts and connection budgets of the peer endpoint (the ``[limits]`` table).
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_toml(cls, text: str) -> Config:
@@ -99,6 +102,7 @@ class Config:
                 mdns=bool(node.get("mdns", True)),
                 relay=bool(node.get("relay", False)),
                 public_endpoints=[str(e) for e in node.get("public_endpoints", [])],
+                limits=Limits.from_table(data.get("limits", {})),
             )
         except ValueError as exc:
             raise HomeError(f"config.toml: {exc}") from None
@@ -118,6 +122,11 @@ class Config:
             f"mdns = {'true' if self.mdns else 'false'}              # LAN discovery\n"
             f"relay = {'true' if self.relay else 'false'}            # hold sealed mail for peers\n"
             f"public_endpoints = [{endpoints}]\n"
+            + (
+                "\n" + self.limits.to_toml()
+                if self.limits != Limits()
+                else "# [limits]: timeouts and connection budgets of the peer endpoint (README)\n"
+            )
         )
 
 
