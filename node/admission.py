@@ -12,6 +12,7 @@ strangers; only the overall budget (below the open-file limit) bounds those.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,21 @@ from amity.node.logs import log_event
 __all__ = ["Admission", "AdmittedSite"]
 
 _log = logging.getLogger("amity.peer")
+
+
+def _address(host: str) -> str:
+    """The address a connection counts against: the IP, or its /64 for IPv6 (one subscriber's
+    network, where a host can pick any of 2**64 addresses)."""
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if ip.version == 6 and not ip.is_loopback:
+        mapped = ip.ipv4_mapped
+        if mapped is not None:
+            return str(mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 class _Guarded(asyncio.Protocol):
@@ -43,7 +59,7 @@ class _Guarded(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         peer = transport.get_extra_info("peername")
-        self.remote = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+        self.remote = _address(str(peer[0])) if isinstance(peer, tuple) and peer else "?"
         if not self._admission.admit(self):
             self.transport = None
             transport.abort()

@@ -29,19 +29,19 @@ _UNLIMITED_SOFT: Final = 10_240
 class Limits:
     """Timeouts (seconds) and connection budgets of the peer endpoint; defaults suit most nodes."""
 
-    #: From TCP accept (or a previous answer) to the end of a request's headers.
+    #: From TCP accept to the end of the first request's headers.
     header_timeout_s: float = 10.0
     #: For the body of a request (an inbox POST), once its headers are in.
     body_timeout_s: float = 60.0
     #: For the Noise handshake, once the WebSocket is open.
     handshake_timeout_s: float = 10.0
-    #: An HTTP connection (not a WebSocket) with no request in flight is closed after this.
+    #: After an answer on a kept-alive HTTP connection, until the next request's headers are in.
     idle_timeout_s: float = 30.0
     #: Open TCP connections on the peer port, all told (clamped below the open-file limit).
     max_connections: int = 1024
     #: Of those, connections not (yet) proven to come from a peer we have a relationship with.
     max_strangers: int = 256
-    #: Stranger connections from one remote address.
+    #: Stranger connections from one remote address (an IPv6 /64 counts as one).
     max_strangers_per_address: int = 32
 
     @classmethod
@@ -103,6 +103,7 @@ def raise_file_limit() -> int:
     if soft != resource.RLIM_INFINITY and soft < target:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            log_event(_log, "limits.files_raised", soft=target, was=soft)
             soft = target
         except (ValueError, OSError) as exc:
             log_event(_log, "limits.files_unchanged", logging.WARNING, soft=soft, why=str(exc))

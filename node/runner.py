@@ -195,6 +195,7 @@ def _bound_port(runner: web.AppRunner) -> int:
 
 async def serve(home: Home, config: Config, seed: bytes, options: RunOptions) -> None:
     """Run until SIGINT/SIGTERM; writes ``api.address`` once the API listens."""
+    raise_file_limit()
     with home.lock():
         await _serve(home, config, seed, options)
 

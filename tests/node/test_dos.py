@@ -111,6 +111,18 @@ def test_a_slow_header_trickle_is_closed_after_the_header_timeout(nodes: NodeFac
     assert card_answers(address)
 
 
+def test_a_stalled_inbox_body_is_answered_408_after_the_body_timeout(nodes: NodeFactory) -> None:
+    node = nodes.create("target", start=False)
+    with_limits(node, body_timeout_s=1)
+    node.start()
+    head = b"POST /amity/v1/inbox HTTP/1.1\r\nHost: node\r\nContent-Length: 1000\r\n\r\n"
+    with socket.create_connection(peer_address(node), timeout=WAIT_S) as sock:
+        sock.sendall(head + b"x" * 10)  # and the other 990 bytes never come
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+    wait_for(lambda: node.log_lines("peer.body_timeout"), what="the timeout logged")
+
+
 def test_idle_connections_beyond_the_budget_are_closed_and_known_peers_get_in(
     nodes: NodeFactory,
 ) -> None:
