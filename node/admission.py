@@ -121,10 +121,6 @@ class Admission:
         #: aiohttp's protocol object (``request.protocol``) -> our guard around it.
         self._by_inner: dict[object, _Guarded] = {}
 
-    @property
-    def strangers(self) -> int:
-        return self._stranger_count
-
     def protocol_factory(self, factory: Callable[[], Any]) -> Callable[[], asyncio.Protocol]:
         """Wrap aiohttp's protocol factory (``runner.server``) so each connection is admitted."""
 
