@@ -155,11 +155,13 @@ def test_idle_connections_beyond_the_budget_are_closed_and_known_peers_get_in(
         friend.start()
         send(friend, target.did, "through the flood")
         wait_for(lambda: "through the flood" in texts(target, friend.did), what="the note")
+        links_lost = len(target.log_lines("link.down"))
         for _ in range(50):  # more strangers: the known peer's link is not theirs to take
             dial(address, flood)
         send(friend, target.did, "still here")
         wait_for(lambda: "still here" in texts(target, friend.did), what="the second note")
         assert card_answers(address)
+        assert len(target.log_lines("link.down")) == links_lost
 
 
 def test_malformed_requests_log_one_short_line_each_and_no_request_bytes(
