@@ -135,7 +135,7 @@ class RepeatCollapsingHandler(logging.StreamHandler[TextIO]):
             seen.name, seen.levelno, seen.pathname, seen.lineno, "log.repeated", (), None
         )
         summary.amity_fields = {
-            "event": _short(seen.getMessage()),
+            "of": _short(seen.getMessage()),
             **getattr(seen, "amity_fields", {}),
             "times": window.suppressed,
             "window_s": f"{self.window_s:g}",

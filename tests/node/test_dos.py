@@ -197,7 +197,7 @@ def test_malformed_requests_log_one_short_line_each_and_no_request_bytes(
     repeated = [
         int(match.group(1))
         for line in node.log_lines("log.repeated")
-        if "event=http.bad_request" in line and (match := re.search(r"\btimes=(\d+)", line))
+        if "of=http.bad_request" in line and (match := re.search(r"\btimes=(\d+)", line))
     ]
     assert len(shown) + sum(repeated) == flood
 
