@@ -80,6 +80,13 @@ def dial(address: tuple[str, int], into: list[socket.socket]) -> socket.socket |
     return sock
 
 
+def assert_one_line_records(node: Node) -> None:
+    """Every line of the node's log is a record of its own (a timestamp first): no tracebacks
+    or echoed requests spread over many lines."""
+    for line in node.log().splitlines():
+        assert line.startswith(("20", "--- start")), line[:200]
+
+
 def card_answers(address: tuple[str, int]) -> bool:
     """An honest request on a fresh connection gets the node's card."""
     with socket.create_connection(address, timeout=WAIT_S) as sock:
@@ -164,6 +171,25 @@ def test_idle_connections_beyond_the_budget_are_closed_and_known_peers_get_in(
         assert len(target.log_lines("link.down")) == links_lost
 
 
+def test_out_of_descriptors_is_logged_a_few_times_not_a_million(nodes: NodeFactory) -> None:
+    """Should descriptors run out all the same (here: the limit is cut under a running node),
+    asyncio's accept errors go through the node's log handler and are counted, not repeated."""
+    node = nodes.create("target")
+    address = peer_address(node)
+    pid = node.proc.pid if node.proc else 0
+    tight = len(os.listdir(f"/proc/{pid}/fd")) + 4
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (tight, tight))
+    with sockets() as flood:
+        for _ in range(60):  # all of them fit in the accept backlog
+            dial(address, flood)
+        wait_for(lambda: "out of system resource" in node.log(), what="asyncio's accept error")
+    node.stop()
+    errors = [line for line in node.log().splitlines() if "out of system resource" in line]
+    shown = [line for line in errors if "log.repeated" not in line]
+    assert 1 <= len(shown) <= 3 * REPEAT_BURST
+    assert_one_line_records(node)
+
+
 def test_malformed_requests_log_one_short_line_each_and_no_request_bytes(
     nodes: NodeFactory,
 ) -> None:
@@ -191,6 +217,7 @@ def test_malformed_requests_log_one_short_line_each_and_no_request_bytes(
     log = node.log()
     assert marker.decode() not in log
     assert "Traceback" not in log
+    assert_one_line_records(node)
     shown = node.log_lines("http.bad_request")
     assert 3 <= len(shown) <= 3 * REPEAT_BURST * 2  # a window may roll over in the flood
     assert all(len(line) < 300 for line in shown)
