@@ -18,12 +18,14 @@ import time
 from collections import OrderedDict
 from typing import Any, Final, TextIO
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 __all__ = ["RepeatCollapsingHandler", "configure", "log_event"]
 
 #: Identical lines written per window before the rest are only counted.
 REPEAT_BURST: Final = 5
 REPEAT_WINDOW_S: Final = 10.0
-#: Distinct lines tracked at once; the least recently seen is summarised and forgotten beyond.
+#: Distinct lines tracked at once; beyond, the oldest window is summarised and forgotten.
 _REPEAT_KEYS: Final = 4096
 #: Loggers of the libraries under the daemon whose lines we route (and bound) too.
 _LIBRARY_LOGGERS: Final = ("asyncio", "aiohttp")
@@ -99,16 +101,18 @@ class RepeatCollapsingHandler(logging.StreamHandler[TextIO]):
 
     def emit(self, record: logging.LogRecord) -> None:
         now = record.created
-        self._summarise(lambda w: now - w.start >= self.window_s)
+        # Windows sit in the order they opened, so the due ones are at the front.
+        while self._windows:
+            first = next(iter(self._windows.values()))
+            if now - first.start < self.window_s:
+                break
+            self._write_summary(self._windows.popitem(last=False)[1])
         key = _line_key(record)
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = _Window(record)
-            while len(self._windows) > _REPEAT_KEYS:
-                _, oldest = self._windows.popitem(last=False)
-                self._write_summary(oldest)
-        else:
-            self._windows.move_to_end(key)
+            if len(self._windows) > _REPEAT_KEYS:
+                self._write_summary(self._windows.popitem(last=False)[1])
         if window.shown < self.burst:
             window.shown += 1
             super().emit(record)
@@ -118,14 +122,11 @@ class RepeatCollapsingHandler(logging.StreamHandler[TextIO]):
     def close(self) -> None:
         self.acquire()
         try:
-            self._summarise(lambda w: True)
+            while self._windows:
+                self._write_summary(self._windows.popitem(last=False)[1])
         finally:
             self.release()
         super().close()
-
-    def _summarise(self, due: Any) -> None:
-        for key in [k for k, w in self._windows.items() if due(w)]:
-            self._write_summary(self._windows.pop(key))
 
     def _write_summary(self, window: _Window) -> None:
         if not window.suppressed:
@@ -166,7 +167,7 @@ class _BadRequestFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if exc is None or not _is_http_processing_error(exc):
+        if not isinstance(exc, HttpProcessingError):
             return True
         remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
         record.msg, record.args = "http.bad_request", ()
@@ -179,12 +180,6 @@ class _BadRequestFilter(logging.Filter):
             "error": type(exc).__name__,
         }
         return True
-
-
-def _is_http_processing_error(exc: BaseException) -> bool:
-    from aiohttp.http_exceptions import HttpProcessingError
-
-    return isinstance(exc, HttpProcessingError)
 
 
 def configure(*, level: str = "info", json_lines: bool = False) -> None:
