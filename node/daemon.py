@@ -22,7 +22,7 @@ from typing import Any, Final
 from amity.node.book import RelationshipBook
 from amity.node.commits import GroupCommit
 from amity.node.events import EventBus
-from amity.node.link import Link, open_link
+from amity.node.link import HANDSHAKE_TIMEOUT_S, Link, open_link
 from amity.node.linkkeys import load_link_chain, store_link_chain
 from amity.node.logs import log_event
 from amity.node.mailbox import Mailbox
@@ -753,11 +753,26 @@ class Node:
                 continue
             await self._attach(link)
 
-    async def accept(self, connection: Connection) -> None:
-        """Serve one inbound connection until it closes (the peer server calls this)."""
+    async def accept(
+        self,
+        connection: Connection,
+        *,
+        handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
+        on_known: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Serve one inbound connection until it closes (the peer server calls this).
+
+        ``on_known`` is called once the handshake proves a peer we have a relationship with
+        (the peer server then stops counting the connection as a stranger's).
+        """
         try:
             link = await open_link(
-                connection, self.keyring, self.clock_ms, initiator=False, card=self.card()
+                connection,
+                self.keyring,
+                self.clock_ms,
+                initiator=False,
+                card=self.card(),
+                timeout_s=handshake_timeout_s,
             )
         except (AmityError, TransportError, TimeoutError) as exc:
             self.rejected += 1
@@ -765,6 +780,8 @@ class Node:
             log_event(_log, "handshake.refused", remote=connection.remote, code=code)
             await connection.close()
             return
+        if self.book.current(link.peer) is not None:
+            on_known()
         await self._attach(link, read_here=True)
 
     async def _attach(self, link: Link, *, read_here: bool = False) -> None:

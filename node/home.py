@@ -25,6 +25,7 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
+from amity.node.limits import Limits
 from amity.protocol.card import NodeKind
 from amity.protocol.identity import SEED_BYTES
 
@@ -95,6 +96,8 @@ class Config:
     #: and beyond this many (the newest stay).
     inbox_keep_days: int = 30
     inbox_keep_messages: int = 10_000
+    #: Timeouts and connection budgets of the peer endpoint (the ``[limits]`` table).
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_toml(cls, text: str) -> Config:
@@ -117,6 +120,7 @@ class Config:
                 public_endpoints=[str(e) for e in node.get("public_endpoints", [])],
                 inbox_keep_days=keep_days,
                 inbox_keep_messages=keep_messages,
+                limits=Limits.from_table(data.get("limits", {})),
             )
         except ValueError as exc:
             raise HomeError(f"config.toml: {exc}") from None
@@ -139,6 +143,11 @@ class Config:
             "\n[inbox]                  # what the node keeps of the messages it received\n"
             f"keep_days = {self.inbox_keep_days}           # deleted after this many days\n"
             f"keep_messages = {self.inbox_keep_messages}    # only the newest this many are kept\n"
+            + (
+                "\n" + self.limits.to_toml()
+                if self.limits != Limits()
+                else "# [limits]: timeouts and connection budgets of the peer endpoint (README)\n"
+            )
         )
 
 

@@ -77,8 +77,9 @@ async def open_link(
     initiator: bool,
     card: Card,
     expected_peer: PeerId | None = None,
+    timeout_s: float = HANDSHAKE_TIMEOUT_S,
 ) -> Link:
-    """Run the handshake on ``connection`` (within HANDSHAKE_TIMEOUT_S) and return the link.
+    """Run the handshake on ``connection`` (within ``timeout_s``) and return the link.
 
     Our card rides in the handshake payload so the peer learns our name and endpoints; the
     peer's card, if it sent a valid one for the proven identity, is kept on the link.
@@ -92,7 +93,7 @@ async def open_link(
         expected_peer=expected_peer,
         extra=card.encoded,
     )
-    async with asyncio.timeout(HANDSHAKE_TIMEOUT_S):
+    async with asyncio.timeout(timeout_s):
         if initiator:
             await connection.send(session.start())
             message3 = session.receive_handshake(await connection.receive(), clock_ms())

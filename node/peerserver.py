@@ -1,19 +1,24 @@
 """The peer endpoint: what other nodes reach (WebSocket sessions, our public card).
 
 Separate from the local API (different port, no token: peers prove themselves in the Noise
-handshake instead). Per-address limits keep one noisy peer from crowding out the rest.
+handshake instead). Connections are admitted, timed and budgeted at TCP accept by
+amity.node.admission; this app tells the admission when a request head is in and when a
+handshake proved a known peer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from aiohttp import web
 
+from amity.node.admission import Admission
 from amity.node.daemon import Node
+from amity.node.limits import Limits
 from amity.node.logs import log_event
 from amity.node.websocket import WS_PATH, accept_websocket
 from amity.protocol.errors import AmityError
@@ -25,28 +30,31 @@ _log = logging.getLogger("amity.peer")
 NODE_KEY: Final = web.AppKey("node", Node)
 CARD_PATH: Final = "/amity/v1/card"
 INBOX_PATH: Final = "/amity/v1/inbox"
-#: Simultaneous WebSocket sessions from one remote address.
-MAX_SESSIONS_PER_ADDRESS: Final = 64
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def create_peer_app(node: Node) -> web.Application:
-    """The peer-facing aiohttp application for ``node``."""
-    app = web.Application(client_max_size=MAX_SEALED_BYTES + 1024)
+def create_peer_app(node: Node, admission: Admission | None = None) -> web.Application:
+    """The peer-facing aiohttp application for ``node`` (``admission``: the site's budget)."""
+    guard = admission or Admission(Limits())
+    limits = guard.limits
+
+    @web.middleware
+    async def headers_in(request: web.Request, handler: Handler) -> web.StreamResponse:
+        guard.headers_in(request.protocol)
+        return await handler(request)
+
+    app = web.Application(client_max_size=MAX_SEALED_BYTES + 1024, middlewares=[headers_in])
     app[NODE_KEY] = node
-    counts: defaultdict[str, int] = defaultdict(int)
 
     async def websocket(request: web.Request) -> web.StreamResponse:
-        remote = request.remote or "?"
-        if counts[remote] >= MAX_SESSIONS_PER_ADDRESS:
-            log_event(_log, "peer.too_many_sessions", logging.WARNING, remote=remote)
-            raise web.HTTPTooManyRequests(text="too many sessions from this address\n")
-        counts[remote] += 1
-        try:
-            ws, connection = await accept_websocket(request)
-            await request.app[NODE_KEY].accept(connection)
-            return ws
-        finally:
-            counts[remote] -= 1
+        ws, connection = await accept_websocket(request)
+        await request.app[NODE_KEY].accept(
+            connection,
+            handshake_timeout_s=limits.handshake_timeout_s,
+            on_known=lambda: guard.known(request.protocol),
+        )
+        return ws
 
     async def card(request: web.Request) -> web.Response:
         return web.Response(
@@ -55,7 +63,12 @@ def create_peer_app(node: Node) -> web.Application:
 
     async def inbox(request: web.Request) -> web.Response:
         node = request.app[NODE_KEY]
-        data = await request.read()
+        try:
+            async with asyncio.timeout(limits.body_timeout_s):
+                data = await request.read()
+        except TimeoutError:
+            log_event(_log, "peer.body_timeout", remote=request.remote)
+            raise web.HTTPRequestTimeout(text="the body did not arrive in time\n") from None
         try:
             envelope = await node.deliver_sealed(data)
         except AmityError as exc:

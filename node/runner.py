@@ -19,12 +19,14 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 
+from amity.node.admission import Admission, AdmittedSite
 from amity.node.api import DISCOVERY, NODE, create_api_app
 from amity.node.daemon import Identity, Node
 from amity.node.discovery import Discovery, DiscoveryError
 from amity.node.grants import GrantsService
 from amity.node.grantsapi import GRANTS
 from amity.node.home import MAX_SOCKET_PATH_BYTES, PRIVATE_UMASK, Config, Home, HomeError
+from amity.node.limits import Limits, raise_file_limit
 from amity.node.logs import log_event
 from amity.node.peerserver import create_peer_app
 from amity.node.policyfile import POLICY_FILE
@@ -51,6 +53,8 @@ class RunOptions:
     relay: bool
     allow_remote_api: bool = False
     public_endpoints: list[str] = field(default_factory=list)
+    #: Timeouts and connection budgets of the peer endpoint (config.toml ``[limits]``).
+    limits: Limits = field(default_factory=Limits)
     #: Test modes that make the node break its word (see ``amity run --misbehave``).
     misbehave: frozenset[str] = frozenset()
 
@@ -124,9 +128,16 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             return
         host, port = parse_hostport(options.listen, "--listen")
         node = app[NODE]
-        runner = web.AppRunner(create_peer_app(node), handle_signals=False, access_log=None)
+        limits = options.limits.fitted(raise_file_limit())
+        admission = Admission(limits)
+        runner = web.AppRunner(
+            create_peer_app(node, admission),
+            handle_signals=False,
+            access_log=None,
+            keepalive_timeout=limits.idle_timeout_s,
+        )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+        site = AdmittedSite(runner, host, port, admission, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
         try:
             await site.start()
         except OSError as exc:
@@ -135,7 +146,13 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
         bound = _bound_port(runner)
         if not options.public_endpoints:
             node.endpoints[:] = [f"ws://{host}:{bound}{WS_PATH}"]
-        log_event(_log, "peer.listening", address=f"{host}:{bound}")
+        log_event(
+            _log,
+            "peer.listening",
+            address=f"{host}:{bound}",
+            max_connections=limits.max_connections,
+            max_strangers=limits.max_strangers,
+        )
         try:
             yield
         finally:
@@ -186,6 +203,7 @@ async def serve(home: Home, config: Config, seed: bytes, options: RunOptions) ->
     """
     os.umask(PRIVATE_UMASK)
     home.make_private()
+    raise_file_limit()
     with home.lock():
         await _serve(home, config, seed, options)
 

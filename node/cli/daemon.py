@@ -196,6 +196,7 @@ def _run(args: argparse.Namespace) -> int:
         relay=args.relay or config.relay,
         allow_remote_api=args.allow_remote_api,
         public_endpoints=args.public_endpoint or config.public_endpoints,
+        limits=config.limits,
         misbehave=frozenset(args.misbehave),
     )
     try:
