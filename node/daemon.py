@@ -85,6 +85,7 @@ from amity.protocol.relationship import (
 from amity.protocol.relmessages import MSG_END, MSG_HELLO, decode_end, decode_hello
 from amity.protocol.replay import MAIL_POLICY, PeerWindow, ReplayGuard
 from amity.protocol.sealed import open_sealed, peek_sealed, seal
+from amity.protocol.ticket import TicketIssuer, check_ticket
 
 __all__ = ["Node", "NodeError", "wall_clock_ms"]
 
@@ -173,6 +174,8 @@ class Node:
         self.mailbox = (
             Mailbox(store, serves=self._serves, clock_ms=clock_ms) if relay_mode else None
         )
+        #: Deposit tickets our hellos hand our peers (spec/relay.md §6).
+        self._tickets = TicketIssuer(self.keyring.identity)
         self._deposits: dict[tuple[PeerId, int], asyncio.Future[str]] = {}
         self._deposit_ids = 0
         self._deposited: set[tuple[PeerId, int]] = set()
@@ -640,6 +643,9 @@ class Node:
         items = [
             i for i in self.store.pending_outbox(peer.key) if (peer, i.seq) not in self._deposited
         ]
+        # The peer's ticket, if it gave us one: our mail then uses the room it keeps for its
+        # peers at the relay, not the strangers' small budget (spec/relay.md §6).
+        ticket = self.store.deposit_ticket(peer.key, now)
         for relay in card.relays if items else ():
             try:
                 link = self._link_to(relay.peer_id) or await self._dial(
@@ -661,7 +667,7 @@ class Node:
                     link_public=card.link_cert.link_public,
                     ephemeral_private=os.urandom(32),
                 )
-                await link.send(encode_deposit(self._deposit_ids, sealed))
+                await link.send(encode_deposit(self._deposit_ids, sealed, ticket))
             try:
                 async with asyncio.timeout(_CONNECT_WAIT_S):
                     codes = {seq: await answer for seq, answer in answers.items()}
@@ -669,6 +675,11 @@ class Node:
                 continue
             held = [seq for seq, code in codes.items() if code == "ok"]
             self._deposited.update((peer, seq) for seq in held)
+            if ticket is not None and any(c.startswith("ticket.") for c in codes.values()):
+                # The relay will not take it (say our clocks disagree): from the next round on
+                # we deposit as a stranger until the peer's next hello brings a fresh one.
+                ticket = None
+                self.commits.write(functools.partial(self.store.forget_deposit_ticket, peer.key))
             log_event(
                 _log, "relay.deposited", relay=relay.peer_id.short, to=peer.short, items=len(held)
             )
@@ -724,7 +735,7 @@ class Node:
         rel = self.book.current(peer)
         if rel is not None and rel.state is not RelationshipState.ENDED:
             own = self.card()
-            await self._step(rel, HandshakeCompleted(peer, own))
+            await self._step(rel, HandshakeCompleted(peer, own, self._ticket_for(peer)))
         self._kick(peer)
         if self.mailbox is not None:
             self._spawn(self.mailbox.hand_over(link), f"mail-{peer.short}")
@@ -1009,10 +1020,14 @@ class Node:
                     raise UnknownPeerError(
                         f"{sender.short} is not a peer of ours and has no valid invitation"
                     )
-                rel, first = step(rel, HandshakeCompleted(sender, self.card()), now)
+                ticket = self._ticket_for(sender)
+                rel, first = step(rel, HandshakeCompleted(sender, self.card(), ticket), now)
                 rel, second = step(rel, HelloReceived(hello.card, hello.invite_secret), now)
+                self._keep_ticket(sender, hello.deposit_ticket, now)
                 return rel, [*first, *second]
-            return step(rel, HelloReceived(hello.card, hello.invite_secret), now)
+            result = step(rel, HelloReceived(hello.card, hello.invite_secret), now)
+            self._keep_ticket(sender, hello.deposit_ticket, now)
+            return result
         if rel is None:
             raise UnknownPeerError(f"{sender.short} is not a peer of ours")
         service = self._services.get(envelope.type)
@@ -1027,6 +1042,23 @@ class Node:
         if envelope.type == MSG_NOTE:
             decode_note(envelope.body)
         return step(rel, MessageSeen(envelope.type), now)
+
+    def _ticket_for(self, peer: PeerId) -> bytes | None:
+        """The deposit ticket our next hello hands ``peer``: only while our card names relays."""
+        return self._tickets.for_peer(peer, self.clock_ms()) if self.relays else None
+
+    def _keep_ticket(self, peer: PeerId, data: bytes | None, now: int) -> None:
+        """Keep the deposit ticket a peer's accepted hello gave us, to show at its relays."""
+        if data is None:
+            return
+        try:
+            ticket = check_ticket(data, recipient=peer, sender=self.peer_id, now_ms=now)
+        except AmityError as exc:  # useless to us, but the hello itself is fine
+            log_event(_log, "ticket.ignored", logging.WARNING, peer=peer.short, code=exc.code)
+            return
+        self.commits.write(
+            functools.partial(self.store.set_deposit_ticket, peer.key, data, ticket.not_after_ms)
+        )
 
     def _service_answer(self, envelope: Envelope, rel: Relationship, now: int) -> Staged | None:
         """A registered service's answer to ``envelope`` (None for the relationship's own)."""

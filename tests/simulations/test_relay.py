@@ -90,6 +90,9 @@ def test_mail_for_an_offline_person_waits_at_her_relay_and_reaches_her_when_she_
 
         (held,) = relay.mailbox.held(p.person.peer_id)
         assert p.vendor.deposits is not None and p.vendor.deposits.sent == 1
+        # Her hello gave the vendor a deposit ticket: its mail uses her peers' room, not the
+        # strangers' budget (spec/relay.md §6).
+        assert held.ticketed and p.person.peer_id in p.vendor.deposits.tickets
         # The relay holds sealed bytes only: no plaintext, and its own key opens nothing.
         assert SECRET.encode() not in held.sealed
         relay_key = relay.keyring.current(relay.now_ms())[0]
