@@ -59,6 +59,7 @@ from amity.protocol.frames import (
 )
 from amity.protocol.identity import PeerId
 from amity.protocol.keyring import Keyring
+from amity.protocol.mailbox import MailboxPolicy
 from amity.protocol.notes import MSG_NOTE, decode_note, encode_note
 from amity.protocol.relationship import (
     CancelTimer,
@@ -133,6 +134,7 @@ class Node:
         endpoints: Iterable[str] = (),
         relays: Iterable[Relay] = (),
         relay_mode: bool = False,
+        relay_policy: MailboxPolicy | None = None,
         reachable: bool = True,
     ) -> None:
         self.keyring = Keyring(seed)
@@ -172,7 +174,14 @@ class Node:
         self.card_policy: Callable[[], bytes | None] = lambda: None
         self._closing = False
         self.mailbox = (
-            Mailbox(store, serves=self._serves, clock_ms=clock_ms) if relay_mode else None
+            Mailbox(
+                store,
+                serves=self._serves,
+                clock_ms=clock_ms,
+                policy=relay_policy or MailboxPolicy(),
+            )
+            if relay_mode
+            else None
         )
         #: Deposit tickets our hellos hand our peers (spec/relay.md §6).
         self._tickets = TicketIssuer(self.keyring.identity)

@@ -15,7 +15,7 @@ import secrets
 import sys
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,6 +26,7 @@ import nacl.utils
 
 from amity.protocol.card import NodeKind
 from amity.protocol.identity import SEED_BYTES
+from amity.protocol.mailbox import MailboxPolicy
 
 __all__ = [
     "HOME_ENV",
@@ -84,6 +85,8 @@ class Config:
     relay: bool = False
     #: Endpoints advertised in our card, when the listen address is not what peers should dial.
     public_endpoints: list[str] = field(default_factory=list)
+    #: The ``[relay]`` table: a relay's quotas (spec/relay.md §6.3), by MailboxPolicy field name.
+    relay_limits: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, text: str) -> Config:
@@ -99,6 +102,7 @@ class Config:
                 mdns=bool(node.get("mdns", True)),
                 relay=bool(node.get("relay", False)),
                 public_endpoints=[str(e) for e in node.get("public_endpoints", [])],
+                relay_limits=_relay_limits(data.get("relay", {})),
             )
         except ValueError as exc:
             raise HomeError(f"config.toml: {exc}") from None
@@ -119,6 +123,21 @@ class Config:
             f"relay = {'true' if self.relay else 'false'}            # hold sealed mail for peers\n"
             f"public_endpoints = [{endpoints}]\n"
         )
+
+
+def _relay_limits(table: Any) -> dict[str, int]:
+    """The ``[relay]`` table of config.toml: positive integers named as MailboxPolicy's fields."""
+    if not isinstance(table, dict):
+        raise ValueError("[relay] must be a table")
+    known = {f.name for f in fields(MailboxPolicy)}
+    limits = {}
+    for name, value in table.items():
+        if name not in known:
+            raise ValueError(f"[relay] has no setting {name!r}; known: {', '.join(sorted(known))}")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"[relay] {name} must be a positive integer, not {value!r}")
+        limits[name] = value
+    return limits
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import pytest
 
 from amity.node.home import Config, Home, HomeError, resolve_home
 from amity.protocol.card import NodeKind
+from amity.protocol.mailbox import MailboxPolicy
 
 
 def test_key_file_is_private_from_the_first_byte(tmp_path: Path) -> None:
@@ -114,3 +115,12 @@ def test_cli_sealed_key_needs_its_passphrase(tmp_path: Path) -> None:
     )
     assert wrong.returncode == 1
     assert "wrong passphrase" in wrong.stderr
+
+
+def test_config_reads_a_relays_quotas() -> None:
+    text = Config(name="Relay").to_toml() + "[relay]\nstranger_items_per_recipient = 20\n"
+    assert Config.from_toml(text).relay_limits == {"stranger_items_per_recipient": 20}
+    assert MailboxPolicy(**Config.from_toml(text).relay_limits).stranger_items_per_recipient == 20
+    for bad in ("stranger_items = 20", "max_items_per_recipient = 0", 'ttl_ms = "1"'):
+        with pytest.raises(HomeError, match=r"\[relay\]"):
+            Config.from_toml(f"[relay]\n{bad}\n")
