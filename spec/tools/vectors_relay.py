@@ -291,6 +291,13 @@ def _admit(
         "name": name,
         "description": description,
         "operation": "admit",
+        "policy": {
+            "max_bytes_per_sender": POLICY.max_bytes_per_sender,
+            "max_items_per_recipient": POLICY.max_items_per_recipient,
+            "stranger_items_per_recipient": POLICY.stranger_items_per_recipient,
+            "stranger_bytes_per_recipient": POLICY.stranger_bytes_per_recipient,
+        },
+        "recipient_peer_id_hex": ALICE.peer_id.key.hex(),
         "sealed_hex": sealed.hex(),
         "ticket_hex": ticket.hex() if ticket is not None else None,
         "sender_peer_id_hex": sender.peer_id.key.hex(),
@@ -307,18 +314,15 @@ def _admit(
 def build() -> dict[str, Any]:
     return {
         "title": "Deposit tickets and the relay's admission rule",
-        "spec": "relay.md",
-        "notes": [
-            "Alice (recipient_seed_hex) is served by the relay; Bob is her peer, Carol a stranger.",
-            "check: check_ticket(ticket, recipient=, sender=, now_ms=) raises `error` or passes.",
-            "admit: admit_deposit with the policy below, the relay serving only Alice, and the "
-            "held_* counts as what the relay holds now; `code` is the answer, `ticketed` which "
-            "budget the held item counts against.",
-            f"policy: max_bytes_per_sender={POLICY.max_bytes_per_sender}, "
-            f"max_items_per_recipient={POLICY.max_items_per_recipient}, "
-            f"stranger_items_per_recipient={POLICY.stranger_items_per_recipient}, "
-            f"stranger_bytes_per_recipient={POLICY.stranger_bytes_per_recipient}",
-            f"seeds: alice {ALICE_SEED.hex()}, bob {BOB_SEED.hex()}, carol {CAROL_SEED.hex()}",
-        ],
+        "spec": "spec/relay.md",
+        "notes": (
+            "Alice is served by the relay; Bob is her peer, Carol a stranger (seeds: alice "
+            f"{ALICE_SEED.hex()}, bob {BOB_SEED.hex()}, carol {CAROL_SEED.hex()}). issue: "
+            "issue_ticket(recipient seed, sender=, not_after_ms=) gives exactly ticket_hex. "
+            "check: check_ticket(ticket, recipient=, sender=, now_ms=) passes or raises `error`. "
+            "admit: admit_deposit under `policy`, the relay serving only recipient_peer_id_hex, "
+            "with the held_* numbers as what the relay holds now; `code` is the DEPOSITED answer "
+            "and `ticketed` (for ok) which budget the held item counts against."
+        ),
         "vectors": _ticket_vectors() + _admit_vectors(),
     }

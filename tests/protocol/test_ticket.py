@@ -23,19 +23,12 @@ from amity.protocol.ticket import (
     read_ticket,
 )
 from tests.strategies import mutated
-from tests.vectors import load_vector_file, unhex, vector_cases
+from tests.vectors import unhex, vector_cases
 
 ALICE = SigningIdentity(bytes.fromhex("a1" * 32))
 BOB = SigningIdentity(bytes.fromhex("b0" * 32))
 T0 = 1_767_225_600_000
 TICKET = issue_ticket(ALICE, sender=BOB.peer_id, not_after_ms=T0 + TICKET_LIFETIME_MS)
-_NOTES = load_vector_file("relay")["notes"]
-
-
-def _policy() -> MailboxPolicy:
-    line = next(n for n in _NOTES if n.startswith("policy: "))
-    fields = dict(part.split("=") for part in line.removeprefix("policy: ").split(", "))
-    return MailboxPolicy(**{k: int(v) for k, v in fields.items()})
 
 
 def _peer(vector: dict[str, Any], key: str) -> PeerId:
@@ -67,11 +60,11 @@ def test_relay_vector(vector: dict[str, Any]) -> None:
             assert check_ticket(data, **arguments).encoded == data
     else:
         assert operation == "admit"
-        alice = SigningIdentity(bytes.fromhex(_NOTES[-1].split("alice ")[1][:64])).peer_id
+        alice = _peer(vector, "recipient_peer_id_hex")
         ticket = vector["ticket_hex"]
         admission = admit_deposit(
             Deposit(1, unhex(vector, "sealed_hex"), bytes.fromhex(ticket) if ticket else None),
-            _policy(),
+            MailboxPolicy(**vector["policy"]),
             sender=_peer(vector, "sender_peer_id_hex"),
             now_ms=vector["now_ms"],
             serves=lambda peer: peer == alice,
