@@ -137,12 +137,14 @@ def encode_mail_ack(mail_ids: list[int] | tuple[int, ...]) -> bytes:
 def decode_deposit(payload: bytes) -> Deposit:
     fields = _versioned(payload, "deposit", 4, MAX_SEALED_BYTES + MAX_TICKET_BYTES + 64)
     ticket = fields[3]
+    if ticket is not None:
+        ticket = expect_bytes(ticket, "deposit ticket", max_size=MAX_TICKET_BYTES)
+        if not ticket:
+            raise SchemaError("deposit ticket: empty; send nil for no ticket")
     return Deposit(
         expect_int(fields[1], "deposit id", hi=MAX_SEQ),
         expect_bytes(fields[2], "deposit sealed mail", max_size=MAX_SEALED_BYTES),
-        None
-        if ticket is None
-        else expect_bytes(ticket, "deposit ticket", max_size=MAX_TICKET_BYTES),
+        ticket,
     )
 
 

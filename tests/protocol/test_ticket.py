@@ -146,3 +146,17 @@ def test_strangers_share_one_budget_and_peers_keep_their_room() -> None:
 def test_check_ticket_raises_only_amity_errors(data: bytes) -> None:
     with contextlib.suppress(AmityError):
         check_ticket(data, recipient=ALICE.peer_id, sender=BOB.peer_id, now_ms=T0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(mutated(st.just(encode_deposit(1, b"\x91\x01", TICKET)[1:])), st.binary()))
+def test_decode_deposit_raises_only_amity_errors(payload: bytes) -> None:
+    with contextlib.suppress(AmityError):
+        deposit = decode_deposit(payload)
+        assert deposit.ticket is None or 1 <= len(deposit.ticket) <= MAX_TICKET_BYTES
+
+
+def test_an_empty_ticket_is_nil_or_nothing() -> None:
+    with pytest.raises(AmityError) as info:
+        decode_deposit(encode_deposit(1, b"\x91\x01", b"")[1:])
+    assert info.value.code == "encoding.schema"
