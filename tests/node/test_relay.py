@@ -37,6 +37,13 @@ def _held_at(relay_home: object) -> int:
     return int(count)
 
 
+def _sizes_at(relay_home: object) -> set[int]:
+    """The distinct sizes of the sealed mail in the relay's mailbox."""
+    with sqlite3.connect(f"file:{relay_home}/amity.db?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT DISTINCT length(sealed) FROM mailbox").fetchall()
+    return {int(size) for (size,) in rows}
+
+
 def test_mail_waits_at_the_relay_and_is_handed_over(nodes: NodeFactory) -> None:
     relay = nodes.create("relay", "relay", run_args=["--relay"])
     shop = nodes.create("shop", "vendor")
@@ -150,6 +157,8 @@ def test_a_strangers_flood_leaves_room_for_the_recipients_peers(nodes: NodeFacto
         lambda: shop.log_lines("relay.deposited", items="1"), what="the shop's ticketed deposit"
     )
     assert _held_at(relay.home) == taken + 1
+    # Notes of 9 to 22 characters: the relay holds them all at one padded size (sealed.md §2.1).
+    assert _sizes_at(relay.home) == {377}
 
     alice.start()
     wait_for(lambda: texts(alice, shop.did), what="alice to get the shop's note")
