@@ -21,6 +21,7 @@ from amity.protocol.errors import (
     TicketSignatureError,
     UnsupportedVersionError,
     UsageError,
+    format_time_ms,
 )
 from amity.protocol.identity import PEER_ID_BYTES, PeerId, SigningIdentity
 from amity.protocol.signed import SignedParts, sign_structure, split_signed_any_arity
@@ -103,8 +104,8 @@ def check_ticket(data: bytes, *, recipient: PeerId, sender: PeerId, now_ms: int)
         )
     if now_ms >= ticket.not_after_ms:
         raise TicketExpiredError(
-            f"deposit ticket expired at {ticket.not_after_ms} ms; the recipient's next hello "
-            "carries a fresh one",
+            f"deposit ticket expired at {format_time_ms(ticket.not_after_ms)}; the recipient's "
+            "next hello carries a fresh one",
             hint="ticket.expired",
         )
     parts.verify(
