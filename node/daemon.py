@@ -61,6 +61,7 @@ from amity.protocol.frames import (
 from amity.protocol.handover import DEPOSIT_PAGE
 from amity.protocol.identity import PeerId
 from amity.protocol.keyring import Keyring
+from amity.protocol.mailbox import MailboxPolicy
 from amity.protocol.notes import MSG_NOTE, decode_note, encode_note
 from amity.protocol.relationship import (
     CancelTimer,
@@ -87,6 +88,7 @@ from amity.protocol.relationship import (
 from amity.protocol.relmessages import MSG_END, MSG_HELLO, decode_end, decode_hello
 from amity.protocol.replay import MAIL_POLICY, PeerWindow, ReplayGuard
 from amity.protocol.sealed import open_sealed, peek_sealed, seal
+from amity.protocol.ticket import TicketIssuer, check_ticket
 
 __all__ = ["Node", "NodeError", "wall_clock_ms"]
 
@@ -137,6 +139,7 @@ class Node:
         endpoints: Iterable[str] = (),
         relays: Iterable[Relay] = (),
         relay_mode: bool = False,
+        relay_policy: MailboxPolicy | None = None,
         reachable: bool = True,
     ) -> None:
         self.keyring = Keyring(seed, load_link_chain(store, clock_ms()))
@@ -181,8 +184,17 @@ class Node:
         self.card_policy: Callable[[], bytes | None] = lambda: None
         self._closing = False
         self.mailbox = (
-            Mailbox(store, serves=self._serves, clock_ms=clock_ms) if relay_mode else None
+            Mailbox(
+                store,
+                serves=self._serves,
+                clock_ms=clock_ms,
+                policy=relay_policy or MailboxPolicy(),
+            )
+            if relay_mode
+            else None
         )
+        #: Deposit tickets our hellos hand our peers (spec/relay.md §6).
+        self._tickets = TicketIssuer(self.keyring.identity)
         self._deposits: dict[tuple[PeerId, int], asyncio.Future[str]] = {}
         self._deposit_ids = 0
         self._deposited: set[tuple[PeerId, int]] = set()
@@ -666,6 +678,9 @@ class Node:
         now = self.clock_ms()
         if not card.relays or now >= card.link_cert.not_after_ms:
             return
+        # The peer's ticket, if it gave us one: our mail then uses the room it keeps for its
+        # peers at the relay, not the strangers' small budget (spec/relay.md §6).
+        ticket = self.store.deposit_ticket(peer.key, now)
         for relay in card.relays if self._undeposited(peer, 0) else ():
             try:
                 link = self._link_to(relay.peer_id) or await self._dial(
@@ -679,9 +694,18 @@ class Node:
             after, held, whole = 0, 0, True
             while whole and (items := self._undeposited(peer, after)):
                 after = items[-1].seq
-                page = await self._deposit_page(link, relay, peer, card, items)
+                page, ticket_refused = await self._deposit_page(
+                    link, relay, peer, card, items, ticket
+                )
                 held += page
                 whole = page == len(items)
+                if ticket is not None and ticket_refused:
+                    # The relay will not take it (say our clocks disagree): from now on we
+                    # deposit as a stranger until the peer's next hello brings a fresh one.
+                    ticket = None
+                    self.commits.write(
+                        functools.partial(self.store.forget_deposit_ticket, peer.key)
+                    )
             log_event(_log, "relay.deposited", relay=relay.peer_id.short, to=peer.short, items=held)
             if whole:
                 return
@@ -698,9 +722,18 @@ class Node:
             after_seq = page[-1].seq
 
     async def _deposit_page(
-        self, link: Link, relay: Relay, peer: PeerId, card: Card, items: list[OutboxItem]
-    ) -> int:
-        """Deposit ``items`` at ``relay`` over ``link``; returns how many it now holds."""
+        self,
+        link: Link,
+        relay: Relay,
+        peer: PeerId,
+        card: Card,
+        items: list[OutboxItem],
+        ticket: bytes | None,
+    ) -> tuple[int, bool]:
+        """Deposit ``items`` at ``relay`` over ``link``, with ``peer``'s ticket if we hold one.
+
+        Returns how many the relay now holds, and whether it refused the ticket.
+        """
         answers = {}
         for item in items:
             self._deposit_ids += 1
@@ -713,17 +746,17 @@ class Node:
                 ephemeral_private=os.urandom(32),
             )
             try:
-                await link.send(encode_deposit(self._deposit_ids, sealed))
+                await link.send(encode_deposit(self._deposit_ids, sealed, ticket))
             except TransportClosed:
-                return 0
+                return 0, False
         try:
             async with asyncio.timeout(_CONNECT_WAIT_S):
                 codes = {seq: await answer for seq, answer in answers.items()}
         except TimeoutError:
-            return 0
+            return 0, False
         held = [seq for seq, code in codes.items() if code == "ok"]
         self._deposited.update((peer, seq) for seq in held)
-        return len(held)
+        return len(held), any(code.startswith("ticket.") for code in codes.values())
 
     def _link_to(self, peer: PeerId) -> Link | None:
         links = self.links.get(peer)
@@ -791,7 +824,7 @@ class Node:
         rel = self.book.current(peer)
         if rel is not None and rel.state is not RelationshipState.ENDED:
             own = self.card()
-            await self._step(rel, HandshakeCompleted(peer, own))
+            await self._step(rel, HandshakeCompleted(peer, own, self._ticket_for(peer)))
         self._kick(peer)
         if self.mailbox is not None:
             self._spawn(self.mailbox.hand_over(link), f"mail-{peer.short}")
@@ -1082,10 +1115,14 @@ class Node:
                     raise UnknownPeerError(
                         f"{sender.short} is not a peer of ours and has no valid invitation"
                     )
-                rel, first = step(rel, HandshakeCompleted(sender, self.card()), now)
+                ticket = self._ticket_for(sender)
+                rel, first = step(rel, HandshakeCompleted(sender, self.card(), ticket), now)
                 rel, second = step(rel, HelloReceived(hello.card, hello.invite_secret), now)
+                self._keep_ticket(sender, hello.deposit_ticket, now)
                 return rel, [*first, *second]
-            return step(rel, HelloReceived(hello.card, hello.invite_secret), now)
+            result = step(rel, HelloReceived(hello.card, hello.invite_secret), now)
+            self._keep_ticket(sender, hello.deposit_ticket, now)
+            return result
         if rel is None:
             raise UnknownPeerError(f"{sender.short} is not a peer of ours")
         service = self._services.get(envelope.type)
@@ -1100,6 +1137,23 @@ class Node:
         if envelope.type == MSG_NOTE:
             decode_note(envelope.body)
         return step(rel, MessageSeen(envelope.type), now)
+
+    def _ticket_for(self, peer: PeerId) -> bytes | None:
+        """The deposit ticket our next hello hands ``peer``: only while our card names relays."""
+        return self._tickets.for_peer(peer, self.clock_ms()) if self.relays else None
+
+    def _keep_ticket(self, peer: PeerId, data: bytes | None, now: int) -> None:
+        """Keep the deposit ticket a peer's accepted hello gave us, to show at its relays."""
+        if data is None:
+            return
+        try:
+            ticket = check_ticket(data, recipient=peer, sender=self.peer_id, now_ms=now)
+        except AmityError as exc:  # useless to us, but the hello itself is fine
+            log_event(_log, "ticket.ignored", logging.WARNING, peer=peer.short, code=exc.code)
+            return
+        self.commits.write(
+            functools.partial(self.store.set_deposit_ticket, peer.key, data, ticket.not_after_ms)
+        )
 
     def _service_answer(self, envelope: Envelope, rel: Relationship, now: int) -> Staged | None:
         """A registered service's answer to ``envelope`` (None for the relationship's own)."""

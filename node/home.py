@@ -16,7 +16,7 @@ import secrets
 import sys
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,6 +28,7 @@ import nacl.utils
 from amity.node.limits import Limits
 from amity.protocol.card import NodeKind
 from amity.protocol.identity import SEED_BYTES
+from amity.protocol.mailbox import MailboxPolicy
 
 __all__ = [
     "HOME_ENV",
@@ -98,6 +99,8 @@ class Config:
     inbox_keep_messages: int = 10_000
     #: Timeouts and connection budgets of the peer endpoint (the ``[limits]`` table).
     limits: Limits = field(default_factory=Limits)
+    #: The ``[relay]`` table: a relay's quotas (spec/relay.md §6.3), by MailboxPolicy field name.
+    relay_limits: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, text: str) -> Config:
@@ -121,6 +124,7 @@ class Config:
                 inbox_keep_days=keep_days,
                 inbox_keep_messages=keep_messages,
                 limits=Limits.from_table(data.get("limits", {})),
+                relay_limits=_relay_limits(data.get("relay", {})),
             )
         except ValueError as exc:
             raise HomeError(f"config.toml: {exc}") from None
@@ -149,6 +153,21 @@ class Config:
                 else "# [limits]: timeouts and connection budgets of the peer endpoint (README)\n"
             )
         )
+
+
+def _relay_limits(table: Any) -> dict[str, int]:
+    """The ``[relay]`` table of config.toml: positive integers named as MailboxPolicy's fields."""
+    if not isinstance(table, dict):
+        raise ValueError("[relay] must be a table")
+    known = {f.name for f in fields(MailboxPolicy)}
+    limits = {}
+    for name, value in table.items():
+        if name not in known:
+            raise ValueError(f"[relay] has no setting {name!r}; known: {', '.join(sorted(known))}")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"[relay] {name} must be a positive integer, not {value!r}")
+        limits[name] = value
+    return limits
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The relay's mailbox: sealed mail held for this node's peers while they are offline.
 
 A node started with ``--relay`` accepts DEPOSIT frames from any authenticated node, for any of
-its CONNECTED peers, within quotas; it hands the mail over (MAIL frames) whenever that peer has
+its CONNECTED peers, within quotas (mail without the recipient's deposit ticket shares a small
+budget per recipient); it hands the mail over (MAIL frames) whenever that peer has
 a link, and deletes each piece once the peer's MAIL_ACK says it is stored. It can read nothing
 but the routing header (spec/sealed.md): recipient and link key. See spec/relay.md.
 """
@@ -60,18 +61,36 @@ class Mailbox:
         store = self._store
         now = self._clock_ms()
         with store.transaction():
-            code, recipient = admit_deposit(
+            admission = admit_deposit(
                 deposit,
                 self.policy,
+                sender=sender,
+                now_ms=now,
                 serves=self._serves,
                 bytes_from_sender=lambda: store.mail_bytes_from(sender.key),
                 items_for=lambda peer: store.count_mail(peer.key),
+                stranger_mail_for=lambda peer: store.stranger_mail_for(peer.key),
             )
+            recipient = admission.recipient
             if recipient is None:
-                return code, None
-            store.add_mail(recipient.key, sender.key, deposit.sealed, now, now + self.policy.ttl_ms)
+                return admission.code, None
+            store.add_mail(
+                recipient.key,
+                sender.key,
+                deposit.sealed,
+                now,
+                now + self.policy.ttl_ms,
+                ticketed=admission.ticketed,
+            )
         size = len(deposit.sealed)
-        log_event(_log, "relay.held", sender=sender.short, to=recipient.short, bytes=size)
+        log_event(
+            _log,
+            "relay.held",
+            sender=sender.short,
+            to=recipient.short,
+            bytes=size,
+            ticket=admission.ticketed,
+        )
         return "ok", recipient
 
     async def answer(self, link: Link, deposit: Deposit) -> PeerId | None:

@@ -36,6 +36,7 @@ from amity.node.store import Store
 from amity.node.terms import TermsService
 from amity.node.termsapi import TERMS
 from amity.node.websocket import WS_PATH, WebSocketDialer
+from amity.protocol.mailbox import MailboxPolicy
 
 __all__ = ["RunOptions", "parse_hostport", "serve"]
 
@@ -96,6 +97,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     dialer=WebSocketDialer(client),
                     endpoints=options.public_endpoints,
                     relay_mode=options.relay,
+                    relay_policy=MailboxPolicy(**config.relay_limits),
                     reachable=options.listen is not None or bool(options.public_endpoints),
                 )
                 node.misbehave = options.misbehave

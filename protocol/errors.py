@@ -51,6 +51,11 @@ __all__ = [
     "SealError",
     "SealDecryptError",
     "SealKeyError",
+    "SealPaddingError",
+    "TicketError",
+    "TicketPeerError",
+    "TicketExpiredError",
+    "TicketSignatureError",
     "NoiseError",
     "NoiseDecryptError",
     "NoiseMessageError",
@@ -319,6 +324,35 @@ class SealKeyError(SealError):
     """Sealed mail addressed to another node, or to a link key this node does not hold."""
 
     code = "seal.wrong_key"
+
+
+class SealPaddingError(SealError):
+    """Sealed mail decrypted, but its plaintext is not a padded envelope (spec/sealed.md §2.1)."""
+
+    code = "seal.bad_padding"
+
+
+# -- deposit tickets (spec/relay.md §6) ------------------------------------------------------------
+
+
+class TicketError(RemoteError):
+    code = "ticket.error"
+
+
+class TicketPeerError(TicketError):
+    """A ticket names another recipient or another sender than the deposit it came with."""
+
+    code = "ticket.wrong_peer"
+
+
+class TicketExpiredError(TicketError):
+    code = "ticket.expired"
+
+
+class TicketSignatureError(TicketError):
+    """A ticket's signature does not verify under the recipient's key."""
+
+    code = "ticket.bad_signature"
 
 
 # -- Noise and sessions (spec/session.md) ----------------------------------------------------------

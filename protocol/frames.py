@@ -25,6 +25,7 @@ from amity.protocol.encoding import (
 from amity.protocol.envelope import MAX_SEQ
 from amity.protocol.errors import SchemaError, UnsupportedVersionError, UsageError
 from amity.protocol.sealed import MAX_SEALED_BYTES
+from amity.protocol.ticket import MAX_TICKET_BYTES
 
 __all__ = [
     "FrameKind",
@@ -90,10 +91,15 @@ class Refuse:
 
 @dataclass(frozen=True, slots=True)
 class Deposit:
-    """Sealed mail to hold (``deposit_id`` is the sender's own number for the answer)."""
+    """Sealed mail to hold (``deposit_id`` is the sender's own number for the answer).
+
+    ``ticket`` is the recipient's deposit ticket for this sender, if it gave one
+    (spec/relay.md §6): mail with a valid ticket uses the room kept for the recipient's peers.
+    """
 
     deposit_id: int
     sealed: bytes
+    ticket: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +116,8 @@ class Mail:
     sealed: bytes
 
 
-def encode_deposit(deposit_id: int, sealed: bytes) -> bytes:
-    return bytes([FrameKind.DEPOSIT]) + encode([_VERSION, deposit_id, sealed])
+def encode_deposit(deposit_id: int, sealed: bytes, ticket: bytes | None = None) -> bytes:
+    return bytes([FrameKind.DEPOSIT]) + encode([_VERSION, deposit_id, sealed, ticket])
 
 
 def encode_deposited(deposit_id: int, code: str) -> bytes:
@@ -129,10 +135,16 @@ def encode_mail_ack(mail_ids: list[int] | tuple[int, ...]) -> bytes:
 
 
 def decode_deposit(payload: bytes) -> Deposit:
-    fields = _versioned(payload, "deposit", 3, MAX_SEALED_BYTES + 64)
+    fields = _versioned(payload, "deposit", 4, MAX_SEALED_BYTES + MAX_TICKET_BYTES + 64)
+    ticket = fields[3]
+    if ticket is not None:
+        ticket = expect_bytes(ticket, "deposit ticket", max_size=MAX_TICKET_BYTES)
+        if not ticket:
+            raise SchemaError("deposit ticket: empty; send nil for no ticket")
     return Deposit(
         expect_int(fields[1], "deposit id", hi=MAX_SEQ),
         expect_bytes(fields[2], "deposit sealed mail", max_size=MAX_SEALED_BYTES),
+        ticket,
     )
 
 

@@ -171,10 +171,14 @@ class InvitationAccepted(Event):
 
 @dataclass(frozen=True, slots=True)
 class HandshakeCompleted(Event):
-    """A session with ``peer`` is up; ``own_card`` is the card our rel.hello introduces us with."""
+    """A session with ``peer`` is up; ``own_card`` is the card our rel.hello introduces us with.
+
+    ``ticket`` is the deposit ticket our hello hands the peer (spec/relay.md §6), or None.
+    """
 
     peer: PeerId
     own_card: Card
+    ticket: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,8 +339,9 @@ def _bound_peer(rel: Relationship, peer: PeerId) -> PeerId:
     return peer
 
 
-def _hello(peer: PeerId, card: Card, secret: bytes | None) -> SendMessage:
-    return SendMessage(peer, MSG_HELLO, encode_hello(HelloBody(card, secret)))
+def _hello(event: HandshakeCompleted, peer: PeerId, secret: bytes | None) -> SendMessage:
+    body = HelloBody(event.own_card, secret, event.ticket)
+    return SendMessage(peer, MSG_HELLO, encode_hello(body))
 
 
 def _issue(event: InvitationIssued, now_ms: int) -> Step:
@@ -383,14 +388,14 @@ def _dialled_in(rel: Relationship, event: HandshakeCompleted, now_ms: int) -> St
     rel = _enter(rel, _S.CONNECTING, now_ms, peer=peer, handshake_done=True, last_seen_ms=now_ms)
     rel, timer = _arm(rel, TIMER_CONNECT, now_ms + CONNECT_TIMEOUT_MS)
     secret = rel.invite_secret if rel.role is Role.INVITEE else None
-    return rel, [*effects, _hello(peer, event.own_card, secret), timer]
+    return rel, [*effects, _hello(event, peer, secret), timer]
 
 
 def _handshake_done(rel: Relationship, event: HandshakeCompleted, now_ms: int) -> Step:
     peer = _bound_peer(rel, event.peer)
     rel = _evolve(rel, peer=peer, handshake_done=True, last_seen_ms=now_ms)
     secret = rel.invite_secret if rel.role is Role.INVITEE else None
-    return rel, [_hello(peer, event.own_card, secret)]
+    return rel, [_hello(event, peer, secret)]
 
 
 def _check_hello(rel: Relationship, event: HelloReceived, now_ms: int, *, first: bool) -> PeerId:
@@ -433,7 +438,7 @@ def _hello_again(rel: Relationship, event: HelloReceived, now_ms: int) -> Step:
 
 def _handshake_again(rel: Relationship, event: HandshakeCompleted, now_ms: int) -> Step:
     peer = _bound_peer(rel, event.peer)
-    return _evolve(rel, last_seen_ms=now_ms), [_hello(peer, event.own_card, None)]
+    return _evolve(rel, last_seen_ms=now_ms), [_hello(event, peer, None)]
 
 
 def _seen(rel: Relationship, event: MessageSeen, now_ms: int) -> Step:

@@ -27,7 +27,8 @@ from amity.protocol.encoding import (
     expect_version,
     utf8_size,
 )
-from amity.protocol.errors import UsageError
+from amity.protocol.errors import SchemaError, UsageError
+from amity.protocol.ticket import MAX_TICKET_BYTES
 
 __all__ = [
     "MSG_HELLO",
@@ -50,14 +51,14 @@ MSG_HELLO: Final = "rel.hello"
 MSG_END: Final = "rel.end"
 REL_BODY_VERSION: Final = 1
 MAX_REASON_BYTES: Final = 200
-#: A card, a 16-byte secret and the array, bin and int headers around them.
-MAX_HELLO_BYTES: Final = MAX_CARD_BYTES + 32
+#: A card, a 16-byte secret, a deposit ticket and the array, bin and int headers around them.
+MAX_HELLO_BYTES: Final = MAX_CARD_BYTES + 32 + MAX_TICKET_BYTES + 2
 #: fixarray, version, str8 header + reason, uint64 time.
 MAX_END_BYTES: Final = 1 + 1 + 2 + MAX_REASON_BYTES + 9
 #: One line of text without control characters: a reason is shown to people, and a peer must not
 #: be able to move their cursor or recolour their terminal.
 REASON_PATTERN: Final = re.compile(r"[^\x00-\x1f\x7f-\x9f]*")
-_HELLO_ARITY: Final = 3
+_HELLO_ARITY: Final = 4
 _END_ARITY: Final = 3
 
 
@@ -73,10 +74,12 @@ def check_reason(reason: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class HelloBody:
-    """``rel.hello``: the sender's peer card and, from an invitee, the invitation's secret."""
+    """``rel.hello``: the sender's peer card, from an invitee the invitation's secret, and a
+    deposit ticket that lets the hello's recipient leave mail at the sender's relays."""
 
     card: Card
     invite_secret: bytes | None = field(default=None, repr=False)
+    deposit_ticket: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.card, Card):
@@ -86,6 +89,11 @@ class HelloBody:
             not isinstance(secret, bytes) or len(secret) != INVITE_SECRET_BYTES
         ):
             raise UsageError(f"an invitation secret is {INVITE_SECRET_BYTES} bytes")
+        ticket = self.deposit_ticket
+        if ticket is not None and (
+            not isinstance(ticket, bytes) or not 1 <= len(ticket) <= MAX_TICKET_BYTES
+        ):
+            raise UsageError(f"a deposit ticket is 1..{MAX_TICKET_BYTES} bytes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +110,8 @@ class EndBody:
 
 
 def encode_hello(body: HelloBody) -> bytes:
-    """``[1, card bin, invite_secret bin16 | nil]``; see spec/relationship.md §7.1."""
-    return encode([REL_BODY_VERSION, body.card.encoded, body.invite_secret])
+    """``[1, card bin, invite_secret bin16 | nil, deposit_ticket bin | nil]``; relationship.md §7.1."""
+    return encode([REL_BODY_VERSION, body.card.encoded, body.invite_secret, body.deposit_ticket])
 
 
 def decode_hello(data: bytes, read_card: Callable[[bytes], Card] = Card.decode) -> HelloBody:
@@ -112,15 +120,17 @@ def decode_hello(data: bytes, read_card: Callable[[bytes], Card] = Card.decode) 
     ``read_card`` is :meth:`Card.decode` or a memo of it (a simulator's nodes read the same cards
     again and again).
     """
-    version, card_bytes, secret = _fields(data, "rel.hello body", _HELLO_ARITY, MAX_HELLO_BYTES)
-    del version
+    fields = _fields(data, "rel.hello body", _HELLO_ARITY, MAX_HELLO_BYTES)
+    _, card_bytes, secret, ticket = fields
     card = read_card(expect_bytes(card_bytes, "rel.hello card", max_size=MAX_CARD_BYTES))
-    return HelloBody(
-        card=card,
-        invite_secret=expect_optional_bytes(
-            secret, "rel.hello invite secret", size=INVITE_SECRET_BYTES
-        ),
+    invite_secret = expect_optional_bytes(
+        secret, "rel.hello invite secret", size=INVITE_SECRET_BYTES
     )
+    if ticket is not None:
+        ticket = expect_bytes(ticket, "rel.hello deposit ticket", max_size=MAX_TICKET_BYTES)
+        if not ticket:
+            raise SchemaError("rel.hello deposit ticket: empty; send nil for no ticket")
+    return HelloBody(card=card, invite_secret=invite_secret, deposit_ticket=ticket)
 
 
 def encode_end(body: EndBody) -> bytes:

@@ -1,11 +1,13 @@
 """A simulated relay's mailbox: sealed mail held for the relay's peers, as node/mailbox.py.
 
-The same rules as the daemon's, in memory: a deposit is refused unless its routing header reads
-(``peek_sealed``) and names a CONNECTED peer of the relay; one sender holds at most 16 MiB, one
-recipient at most 10 000 items; mail expires 14 days after it was deposited and is swept hourly;
-the hand-over sends every unexpired item, oldest first, in pages with at most
-``HAND_OVER_WINDOW`` unacknowledged on a link (protocol/handover.py); a MAIL_ACK deletes only the
-acknowledging node's own items. The relay reads nothing but the header. See spec/relay.md.
+The same rules as the daemon's, in memory (``admit_deposit``): a deposit is refused unless its
+routing header reads (``peek_sealed``) and names a CONNECTED peer of the relay, and a ticket shown
+with it holds; one sender holds at most 16 MiB, one recipient at most 10 000 items, of which mail
+without a ticket (strangers') at most 100 items and 2 MiB; mail expires 14 days after it was
+deposited and is swept hourly; the hand-over sends every unexpired item, oldest first, in pages
+with at most ``HAND_OVER_WINDOW`` unacknowledged on a link (protocol/handover.py); a MAIL_ACK
+deletes only the acknowledging node's own items. The relay reads nothing but the header. See
+spec/relay.md.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class HeldMail:
     sealed: bytes
     deposited_ms: int
     expires_ms: int
+    ticketed: bool = True
 
 
 class SimMailbox:
@@ -47,6 +50,7 @@ class SimMailbox:
         "_held",
         "_next_id",
         "_serves",
+        "_strangers",
         "_sweep",
         "_windows",
         "acked",
@@ -71,6 +75,8 @@ class SimMailbox:
         #: recipient -> mail id -> item, in deposit order (ids only grow).
         self._held: dict[PeerId, dict[int, HeldMail]] = {}
         self._bytes_from: dict[PeerId, int] = {}
+        #: recipient -> (items, bytes) held for it without a ticket: the strangers' budget used.
+        self._strangers: dict[PeerId, tuple[int, int]] = {}
         self._next_id = 1
         self._sweep: Timer | None = None
         #: The hand-over window of each live link that has had a hand-over (keyed by the link).
@@ -90,27 +96,43 @@ class SimMailbox:
         return code, recipient
 
     def _store(self, sender: PeerId, deposit: Deposit) -> tuple[str, PeerId | None]:
-        code, recipient = admit_deposit(
+        now = self._clock_ms()
+        admission = admit_deposit(
             deposit,
             self.policy,
+            sender=sender,
+            now_ms=now,
             serves=self._serves,
             bytes_from_sender=lambda: self._bytes_from.get(sender, 0),
             items_for=lambda peer: len(self._held.get(peer, ())),
+            stranger_mail_for=self._stranger_mail_for,
         )
+        recipient = admission.recipient
         if recipient is None:
-            return code, None
+            return admission.code, None
         size = len(deposit.sealed)
         items = self._held.setdefault(recipient, {})
-        now = self._clock_ms()
         mail_id, self._next_id = self._next_id, self._next_id + 1
         items[mail_id] = HeldMail(
-            mail_id, recipient, sender, deposit.sealed, now, now + self.policy.ttl_ms
+            mail_id,
+            recipient,
+            sender,
+            deposit.sealed,
+            now,
+            now + self.policy.ttl_ms,
+            admission.ticketed,
         )
         self._bytes_from[sender] = self._bytes_from.get(sender, 0) + size
+        if not admission.ticketed:
+            count, total = self._strangers.get(recipient, (0, 0))
+            self._strangers[recipient] = (count + 1, total + size)
         self.held_total += 1
         if self._sweep is None:
             self._sweep = self._engine.call_later(SWEEP_MS, self._swept)
         return "ok", recipient
+
+    def _stranger_mail_for(self, recipient: PeerId) -> tuple[int, int]:
+        return self._strangers.get(recipient, (0, 0))
 
     def mail_for(
         self, recipient: PeerId, *, after_id: int = 0, limit: int = HAND_OVER_PAGE
@@ -176,6 +198,12 @@ class SimMailbox:
         return gone
 
     def _forget(self, item: HeldMail) -> None:
+        if not item.ticketed:
+            count, total = self._strangers[item.recipient]
+            if count > 1:
+                self._strangers[item.recipient] = (count - 1, total - len(item.sealed))
+            else:
+                del self._strangers[item.recipient]
         left = self._bytes_from[item.sender] - len(item.sealed)
         if left:
             self._bytes_from[item.sender] = left

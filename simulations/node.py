@@ -62,6 +62,7 @@ from amity.protocol.relationship import (
 from amity.protocol.relmessages import MSG_END, MSG_HELLO, decode_end, decode_hello
 from amity.protocol.replay import MAIL_POLICY
 from amity.protocol.termsmessages import TERMS_MESSAGE_TYPES
+from amity.protocol.ticket import TicketIssuer, check_ticket
 from amity.simulations.attestations import REPUTATION_TYPES, SimReputation
 from amity.simulations.context import NodeBehaviour, SimEnv, Staged
 from amity.simulations.crypto import make_keyring
@@ -117,6 +118,7 @@ class SimNode:
         "_grants",
         "_rels",
         "_reputation",
+        "_tickets",
         "_timers",
         "address",
         "behaviour",
@@ -193,6 +195,8 @@ class SimNode:
         self._connect_waits: dict[bytes, tuple[Timer, Callable[[bool, str], None]]] = {}
         self._batch: list[Callable[[], None]] | None = None
         self._card: Card | None = None
+        #: Deposit tickets our hellos hand our peers, made once our card names a relay.
+        self._tickets: TicketIssuer | None = None
 
     def __repr__(self) -> str:
         return f"SimNode({self.name}, {self.peer_id.short})"
@@ -410,7 +414,7 @@ class SimNode:
         self.dialer.linked(peer)
         rel = self.relationship(peer)
         if rel is not None and rel.state is not RelationshipState.ENDED:
-            self._step(rel, HandshakeCompleted(peer, self.card()))
+            self._step(rel, HandshakeCompleted(peer, self.card(), self._ticket_for(peer)))
         self._flush(peer)
         if self.mailbox is not None or self.deposits is not None:
             relay_link_up(self, link)
@@ -545,10 +549,14 @@ class SimNode:
                     raise UnknownPeerError(
                         f"{sender.short} is not a peer of ours and has no valid invitation"
                     )
-                rel, first = step(rel, HandshakeCompleted(sender, self.card()), now)
+                ticket = self._ticket_for(sender)
+                rel, first = step(rel, HandshakeCompleted(sender, self.card(), ticket), now)
                 rel, second = step(rel, HelloReceived(card, hello.invite_secret), now)
+                self._keep_ticket(sender, hello.deposit_ticket, now)
                 return rel, [*first, *second]
-            return step(rel, HelloReceived(card, hello.invite_secret), now)
+            result = step(rel, HelloReceived(card, hello.invite_secret), now)
+            self._keep_ticket(sender, hello.deposit_ticket, now)
+            return result
         if rel is None:
             raise UnknownPeerError(f"{sender.short} is not a peer of ours")
         if envelope.type == MSG_END:
@@ -556,6 +564,26 @@ class SimNode:
         if envelope.type == MSG_NOTE:
             decode_note(envelope.body)
         return step(rel, MessageSeen(envelope.type), now)
+
+    def _ticket_for(self, peer: PeerId) -> bytes | None:
+        """As the daemon: a deposit ticket for ``peer`` while our card names relays."""
+        if not self.relays:
+            return None
+        if self._tickets is None:
+            self._tickets = TicketIssuer(self.keyring.identity)
+        return self._tickets.for_peer(peer, self.now_ms())
+
+    def _keep_ticket(self, peer: PeerId, data: bytes | None, now: int) -> None:
+        """As the daemon: keep a ticket from an accepted hello, to show at the peer's relays."""
+        if data is None:
+            return
+        try:
+            ticket = check_ticket(data, recipient=peer, sender=self.peer_id, now_ms=now)
+        except AmityError:
+            return
+        if self.deposits is None:
+            self.deposits = Deposits()
+        self.deposits.tickets[peer] = (ticket.not_after_ms, data)
 
     def _ack_later(self, link: SimLink, seq: int) -> None:
         """Queue an ACK; the ACKs of one commit for one link go out as one frame."""

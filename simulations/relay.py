@@ -7,7 +7,8 @@ and ``_on_mail``, rule for rule, on the virtual clock.
   outbox envelope not yet deposited to the link key on the peer's card and deposits it at the
   first of the peer's relays that takes them all, in pages of ``DEPOSIT_PAGE``, waiting up to
   15 s for a page's DEPOSITED answers before the next; then it keeps dialling. The envelopes
-  stay in its outbox until the peer ACKs them directly.
+  stay in its outbox until the peer ACKs them directly. Each deposit carries the deposit ticket
+  the peer's latest hello gave us, while it holds.
 - A relay (a node with a :class:`~amity.simulations.mailbox.SimMailbox`) answers DEPOSIT from
   any authenticated link and hands mail over whenever the recipient has a link, in pages, with
   at most ``HAND_OVER_WINDOW`` MAIL frames unacknowledged on the link.
@@ -88,7 +89,7 @@ class Deposits:
     Made on a node's first deposit (most nodes of a run never deposit anything).
     """
 
-    __slots__ = ("answers", "deposited", "last_id", "links", "sent")
+    __slots__ = ("answers", "deposited", "last_id", "links", "sent", "tickets")
 
     def __init__(self) -> None:
         #: (peer, seq) of envelopes a relay holds for us; forgotten once the peer ACKs them.
@@ -100,6 +101,8 @@ class Deposits:
         self.links: dict[PeerId, list[Callable[[SimLink | None], None]]] = {}
         #: DEPOSIT frames sent over the run.
         self.sent = 0
+        #: peer -> (not_after_ms, ticket): the deposit ticket its latest hello gave us.
+        self.tickets: dict[PeerId, tuple[int, bytes]] = {}
 
 
 # -- using a relay -----------------------------------------------------------------------------
@@ -223,6 +226,8 @@ def _send_round(
     done: Callable[[], None],
 ) -> None:
     round_ = _Round()
+    held_ticket = state.tickets.get(peer)
+    ticket = held_ticket[1] if held_ticket and node.now_ms() < held_ticket[0] else None
     for seq, envelope in items:
         state.last_id += 1
         round_.answers[state.last_id] = seq
@@ -233,7 +238,7 @@ def _send_round(
             link_public=card.link_cert.link_public,
             ephemeral_private=node.random.take(32),
         )
-        link.send(encode_deposit(state.last_id, sealed))
+        link.send(encode_deposit(state.last_id, sealed, ticket))
         state.sent += 1
 
     def finish(timed_out: bool) -> None:

@@ -231,12 +231,19 @@ class CoreTables:
     # -- relay mailbox -----------------------------------------------------------------------------
 
     def add_mail(
-        self, recipient: bytes, sender: bytes, sealed: bytes, now_ms: int, expires_ms: int
+        self,
+        recipient: bytes,
+        sender: bytes,
+        sealed: bytes,
+        now_ms: int,
+        expires_ms: int,
+        *,
+        ticketed: bool = True,
     ) -> int:
         cursor = self._db.execute(
-            "INSERT INTO mailbox (recipient, sender, sealed, received_ms, expires_ms) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (recipient, sender, sealed, now_ms, expires_ms),
+            "INSERT INTO mailbox (recipient, sender, sealed, received_ms, expires_ms, ticketed) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (recipient, sender, sealed, now_ms, expires_ms, int(ticketed)),
         )
         return int(cursor.lastrowid or 0)
 
@@ -271,3 +278,33 @@ class CoreTables:
 
     def expire_mail(self, now_ms: int) -> int:
         return self._db.execute("DELETE FROM mailbox WHERE expires_ms <= ?", (now_ms,)).rowcount
+
+    def stranger_mail_for(self, recipient: bytes) -> tuple[int, int]:
+        """Items and bytes held for ``recipient`` that came without a deposit ticket."""
+        count, total = self._db.execute(
+            "SELECT count(*), coalesce(sum(length(sealed)), 0) FROM mailbox "
+            "WHERE recipient = ? AND ticketed = 0",
+            (recipient,),
+        ).fetchone()
+        return int(count), int(total)
+
+    # -- deposit tickets peers gave us -------------------------------------------------------------
+
+    def set_deposit_ticket(self, peer_id: bytes, ticket: bytes, not_after_ms: int) -> None:
+        self._db.execute(
+            "INSERT INTO deposit_tickets (peer_id, ticket, not_after_ms) VALUES (?, ?, ?) "
+            "ON CONFLICT (peer_id) DO UPDATE SET ticket = excluded.ticket, "
+            "not_after_ms = excluded.not_after_ms",
+            (peer_id, ticket, not_after_ms),
+        )
+
+    def forget_deposit_ticket(self, peer_id: bytes) -> None:
+        self._db.execute("DELETE FROM deposit_tickets WHERE peer_id = ?", (peer_id,))
+
+    def deposit_ticket(self, peer_id: bytes, now_ms: int) -> bytes | None:
+        """The ticket ``peer_id`` gave us, if it still holds at ``now_ms``."""
+        row = self._db.execute(
+            "SELECT ticket FROM deposit_tickets WHERE peer_id = ? AND not_after_ms > ?",
+            (peer_id, now_ms),
+        ).fetchone()
+        return None if row is None else bytes(row[0])

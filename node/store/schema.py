@@ -195,6 +195,18 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     UPDATE inbox SET body = x'', envelope = x'' WHERE type = 'grant.deliver';
     CREATE INDEX inbox_received ON inbox (received_ms);
     """,
+    # 6 (h14-relayabuse): deposit tickets (spec/relay.md §6). A relay marks the mail it holds
+    # without a ticket, which shares the strangers' small budget per recipient; a sender keeps the
+    # latest ticket each peer gave it in a hello, to show with its deposits.
+    """
+    ALTER TABLE mailbox ADD COLUMN ticketed INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX mailbox_strangers ON mailbox (recipient) WHERE ticketed = 0;
+    CREATE TABLE deposit_tickets (
+        peer_id BLOB PRIMARY KEY,
+        ticket BLOB NOT NULL,
+        not_after_ms INTEGER NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -28,6 +28,7 @@ from amity.protocol.errors import (
 )
 from amity.protocol.identity import SigningIdentity
 from amity.protocol.linkcert import LinkCert, LinkKey
+from amity.protocol.ticket import MAX_TICKET_BYTES, issue_ticket
 
 #: Base time: 2023-11-14T22:13:20Z.
 T0 = 1_700_000_000_000
@@ -117,15 +118,25 @@ def _pack(value: Any) -> str:
 # -- bodies ---------------------------------------------------------------------------------------
 
 
-def _hello(name: str, description: str, card: str, secret: bytes | None) -> dict[str, Any]:
+def _hello(
+    name: str, description: str, card: str, secret: bytes | None, ticket: bytes | None = None
+) -> dict[str, Any]:
     return {
         "name": name,
         "description": description,
         "operation": "hello-body",
         "card": card,
         "invite_secret_hex": secret.hex() if secret is not None else None,
-        "body_hex": _pack([1, CARDS[card].encoded, secret]),
+        "deposit_ticket_hex": ticket.hex() if ticket is not None else None,
+        "body_hex": _pack([1, CARDS[card].encoded, secret, ticket]),
     }
+
+
+def _ticket() -> bytes:
+    """The vendor's deposit ticket for the person (spec/relay.md §6), valid 30 days from T0."""
+    vendor = SigningIdentity(SEEDS["vendor"][0])
+    person = SigningIdentity(SEEDS["person"][0]).peer_id
+    return issue_ticket(vendor, sender=person, not_after_ms=T0 + 30 * DAY_MS)
 
 
 def _end(name: str, description: str, reason: str, ts_ms: int) -> dict[str, Any]:
@@ -155,7 +166,17 @@ def _body_vectors() -> list[dict[str, Any]]:
     tampered[-1] ^= 0x01  # the last byte of the card's signature
     end_ok = bytes.fromhex(_pack([1, "moving away", T0]))
     return [
-        _hello("hello-plain", "An inviter's hello: its card, no secret.", "vendor", None),
+        _hello(
+            "hello-plain", "An inviter's hello: its card, no secret, no ticket.", "vendor", None
+        ),
+        _hello(
+            "hello-with-ticket",
+            "A hello from a node whose card names relays: its card and a deposit ticket that "
+            "lets the hello's recipient leave mail at those relays (relay.md §6).",
+            "vendor",
+            None,
+            _ticket(),
+        ),
         _hello(
             "hello-with-secret",
             "An invitee's first hello: its card and the invitation's 16-byte secret.",
@@ -289,35 +310,56 @@ def _body_vectors() -> list[dict[str, Any]]:
             "hello-version-2",
             "hello-body",
             "Version 2 is refused as unsupported.",
-            bytes.fromhex(_pack([2, person, None])),
+            bytes.fromhex(_pack([2, person, None, None])),
             UnsupportedVersionError.code,
         ),
         _bad(
             "hello-two-fields",
             "hello-body",
-            "Version 1 has exactly three fields; the secret is nil, never absent.",
+            "Version 1 has exactly four fields; the secret is nil, never absent.",
             bytes.fromhex(_pack([1, person])),
             SchemaError.code,
+        ),
+        _bad(
+            "hello-three-fields",
+            "hello-body",
+            "Version 1 has exactly four fields; the ticket is nil, never absent.",
+            bytes.fromhex(_pack([1, person, None])),
+            SchemaError.code,
+        ),
+        _bad(
+            "hello-empty-ticket",
+            "hello-body",
+            "A deposit ticket is nil or at least one byte: no ticket is nil, not empty bytes.",
+            bytes.fromhex(_pack([1, person, None, b""])),
+            SchemaError.code,
+        ),
+        _bad(
+            "hello-ticket-too-large",
+            "hello-body",
+            f"A deposit ticket is at most {MAX_TICKET_BYTES} bytes.",
+            bytes.fromhex(_pack([1, person, None, b"\x00" * (MAX_TICKET_BYTES + 1)])),
+            TooLargeError.code,
         ),
         _bad(
             "hello-card-as-str",
             "hello-body",
             "The card is bin, not str.",
-            bytes.fromhex(_pack([1, "not a card", None])),
+            bytes.fromhex(_pack([1, "not a card", None, None])),
             SchemaError.code,
         ),
         _bad(
             "hello-secret-15-bytes",
             "hello-body",
             "An invitation secret is exactly 16 bytes.",
-            bytes.fromhex(_pack([1, person, SECRET[:15]])),
+            bytes.fromhex(_pack([1, person, SECRET[:15], None])),
             SchemaError.code,
         ),
         _bad(
             "hello-card-bad-signature",
             "hello-body",
             "The card inside is verified: one flipped bit of its signature.",
-            bytes.fromhex(_pack([1, bytes(tampered), None])),
+            bytes.fromhex(_pack([1, bytes(tampered), None, None])),
             CardSignatureError.code,
         ),
         _bad(
@@ -331,7 +373,7 @@ def _body_vectors() -> list[dict[str, Any]]:
             "hello-card-too-large",
             "hello-body",
             f"A card of {MAX_CARD_BYTES + 1} bytes is over the card limit.",
-            bytes.fromhex(_pack([1, b"\x00" * (MAX_CARD_BYTES + 1), None])),
+            bytes.fromhex(_pack([1, b"\x00" * (MAX_CARD_BYTES + 1), None, None])),
             TooLargeError.code,
         ),
     ]

@@ -15,7 +15,7 @@ from amity.protocol.envelope import sign_envelope
 from amity.protocol.errors import AmityError
 from amity.protocol.identity import SigningIdentity
 from amity.protocol.linkcert import LinkKey
-from amity.protocol.sealed import SEALED_VERSION, open_sealed, peek_sealed, seal
+from amity.protocol.sealed import SEALED_VERSION, open_sealed, pad, peek_sealed, seal
 
 ALICE_SEED = bytes.fromhex("a11ce0000000000000000000000000000000000000000000000000000000a11c")
 BOB_SEED = bytes.fromhex("b0b0000000000000000000000000000000000000000000000000000000000b0b")
@@ -43,7 +43,9 @@ NOTES = (
     "Seeds are Ed25519 seeds; link keys are X25519 private keys (public = X25519 base-point "
     "multiplication). Positive vectors: seal(envelope, recipient, link_public, "
     "ephemeral_seed) must give exactly sealed_hex; its box must open with plain libsodium "
-    "crypto_box_seal_open(box, link_public, link_private) to envelope_hex; peek_sealed must "
+    "crypto_box_seal_open(box, link_public, link_private) to padded_hex, which is envelope_hex "
+    "padded to its bucket (sealed.md §2.1: 4-byte big-endian length, envelope, zeros); "
+    "peek_sealed must "
     "show the recipient and link key; open_sealed must return the envelope. Negative vectors: "
     "open_sealed(sealed, recipient=recipient_peer_id_hex, link_key=LinkKey(link_seed_hex), "
     "types=types or None) must raise the AmityError whose code is `error`."
@@ -84,9 +86,8 @@ def _flip(data: bytes, index: int) -> bytes:
 def _positive(name: str, description: str, envelope: bytes, **opened: Any) -> dict[str, Any]:
     sealed = _seal(envelope)
     header = peek_sealed(sealed)
-    assert nacl.bindings.crypto_box_seal_open(header.box, BOB_LINK.public, BOB_LINK.private) == (
-        envelope
-    )
+    padded = nacl.bindings.crypto_box_seal_open(header.box, BOB_LINK.public, BOB_LINK.private)
+    assert padded == pad(envelope)
     assert open_sealed(sealed, recipient=BOB.peer_id, link_key=BOB_LINK).encoded == envelope
     return {
         "name": name,
@@ -100,6 +101,7 @@ def _positive(name: str, description: str, envelope: bytes, **opened: Any) -> di
         "ephemeral_public_hex": header.box[:32].hex(),
         **opened,
         "envelope_hex": envelope.hex(),
+        "padded_hex": padded.hex(),
         "box_hex": header.box.hex(),
         "sealed_hex": sealed.hex(),
     }
@@ -142,6 +144,7 @@ def build() -> dict[str, Any]:
     valid = _seal(envelope)
     box = peek_sealed(valid).box
     decrypt, wrong_key = "seal.decrypt_failed", "seal.wrong_key"
+    padding = "seal.bad_padding"
     vectors = [
         _positive(
             "typical",
@@ -153,8 +156,18 @@ def build() -> dict[str, Any]:
             body_hex=b"hello".hex(),
         ),
         _positive(
-            "bin16-box",
-            "A 300-byte body: the envelope passes 256 bytes, so the box takes a bin16 header.",
+            "same-bucket",
+            "A 60-byte body: a longer envelope than `typical`, in the same 256-byte bucket, so "
+            "the sealed mail has exactly the same size.",
+            _envelope(body=bytes(60)),
+            type="mail.note",
+            seq=1,
+            ts_ms=TS_MS,
+            body_hex=bytes(60).hex(),
+        ),
+        _positive(
+            "bucket-512",
+            "A 300-byte body: the envelope and its length pass 256 bytes, so it is padded to 512.",
             _envelope(body=bytes(300)),
             type="mail.note",
             seq=1,
@@ -182,9 +195,44 @@ def build() -> dict[str, Any]:
         ),
         _negative(
             "box-truncated",
-            "The box cut one byte short: the tag no longer matches.",
+            "The box cut one byte short: no bucket has that size, refused before decrypting.",
             _sealed_raw(box[:-1]),
-            decrypt,
+            padding,
+        ),
+        _negative(
+            "box-not-padded",
+            "A libsodium box around the bare envelope, not padded: refused before decrypting.",
+            _sealed_raw(_box_raw(envelope, BOB_LINK.public)),
+            padding,
+        ),
+        _negative(
+            "padding-not-zero",
+            "The last padding byte is 0x01, not zero.",
+            _sealed_raw(_box_raw(pad(envelope)[:-1] + b"\x01", BOB_LINK.public)),
+            padding,
+        ),
+        _negative(
+            "padding-bucket-too-large",
+            "The envelope padded to 512 bytes although it fits 256: padding is canonical.",
+            _sealed_raw(_box_raw(pad(envelope) + bytes(256), BOB_LINK.public)),
+            padding,
+        ),
+        _negative(
+            "padding-length-past-the-end",
+            "The length prefix says 256 bytes, more than the 252 that follow it.",
+            _sealed_raw(_box_raw((256).to_bytes(4, "big") + pad(envelope)[4:], BOB_LINK.public)),
+            padding,
+        ),
+        _negative(
+            "padding-length-short",
+            "The length prefix says one byte less than the envelope: its last byte counts as "
+            "padding and is not zero.",
+            _sealed_raw(
+                _box_raw(
+                    (len(envelope) - 1).to_bytes(4, "big") + pad(envelope)[4:], BOB_LINK.public
+                )
+            ),
+            padding,
         ),
         _negative(
             "box-shorter-than-overhead",
@@ -195,7 +243,7 @@ def build() -> dict[str, Any]:
         _negative(
             "box-for-other-link-key",
             "The header names Bob's current link key but the box was sealed to his old one.",
-            _sealed_raw(_box_raw(envelope, BOB_OLD_LINK.public)),
+            _sealed_raw(_box_raw(pad(envelope), BOB_OLD_LINK.public)),
             decrypt,
         ),
         _negative(
@@ -274,7 +322,7 @@ def build() -> dict[str, Any]:
         _negative(
             "inner-bad-signature",
             "Sealed correctly to Bob, but the envelope's signature is broken.",
-            _sealed_raw(_box_raw(_flip(envelope, len(envelope) - 1), BOB_LINK.public)),
+            _sealed_raw(_box_raw(pad(_flip(envelope, len(envelope) - 1)), BOB_LINK.public)),
             "envelope.bad_signature",
         ),
         _negative(
@@ -286,14 +334,15 @@ def build() -> dict[str, Any]:
         ),
         _negative(
             "inner-not-msgpack",
-            "The box decrypts to bytes that are not msgpack (0xc1 is reserved).",
-            _sealed_raw(_box_raw(b"\xc1", BOB_LINK.public)),
+            "The box decrypts to a padded plaintext whose one envelope byte is not msgpack "
+            "(0xc1 is reserved).",
+            _sealed_raw(_box_raw(pad(b"\xc1"), BOB_LINK.public)),
             "encoding.malformed",
         ),
         _negative(
             "inner-empty",
-            "A box of exactly 48 bytes: it decrypts to the empty string.",
-            _sealed_raw(_box_raw(b"", BOB_LINK.public)),
+            "Well-formed padding around an envelope of zero bytes.",
+            _sealed_raw(_box_raw(pad(b""), BOB_LINK.public)),
             "encoding.malformed",
         ),
     ]

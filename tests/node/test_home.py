@@ -12,6 +12,7 @@ import pytest
 
 from amity.node.home import Config, Home, HomeError, resolve_home
 from amity.protocol.card import NodeKind
+from amity.protocol.mailbox import MailboxPolicy
 
 
 def test_key_file_is_private_from_the_first_byte(tmp_path: Path) -> None:
@@ -149,3 +150,12 @@ def test_the_api_socket_lives_in_the_home_unless_the_path_is_too_long(tmp_path: 
     assert short.api_socket_path == (tmp_path / "n").absolute() / "api.sock"
     long = Home(tmp_path / ("n" * 120))
     assert long.api_socket_path is None
+
+
+def test_config_reads_a_relays_quotas() -> None:
+    text = Config(name="Relay").to_toml() + "[relay]\nstranger_items_per_recipient = 20\n"
+    assert Config.from_toml(text).relay_limits == {"stranger_items_per_recipient": 20}
+    assert MailboxPolicy(**Config.from_toml(text).relay_limits).stranger_items_per_recipient == 20
+    for bad in ("stranger_items = 20", "max_items_per_recipient = 0", 'ttl_ms = "1"'):
+        with pytest.raises(HomeError, match=r"\[relay\]"):
+            Config.from_toml(f"[relay]\n{bad}\n")

@@ -177,7 +177,10 @@ def test_relationship_vector(vector: dict[str, Any]) -> None:
         assert info.value.code == vector["error"], info.value
         return
     if operation == "hello-body":
-        hello = HelloBody(CARDS[vector["card"]], _secret(vector))
+        ticket = vector["deposit_ticket_hex"]
+        hello = HelloBody(
+            CARDS[vector["card"]], _secret(vector), bytes.fromhex(ticket) if ticket else None
+        )
         assert encode_hello(hello) == body
         assert decode_hello(body) == hello
     else:

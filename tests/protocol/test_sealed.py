@@ -12,18 +12,30 @@ from hypothesis import strategies as st
 
 from amity.protocol.encoding import Value, encode
 from amity.protocol.envelope import MAX_BODY_BYTES, MAX_ENVELOPE_BYTES, MAX_SEQ, sign_envelope
-from amity.protocol.errors import AmityError, SealDecryptError, UsageError
+from amity.protocol.errors import AmityError, SealDecryptError, SealPaddingError, UsageError
+from amity.protocol.frames import (
+    decode_deposit,
+    decode_mail,
+    encode_deposit,
+    encode_mail,
+    split_frame,
+)
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.linkcert import LinkKey
 from amity.protocol.sealed import (
     MAX_BOX_BYTES,
     MAX_SEALED_BYTES,
+    PADDING_BUCKETS,
     SEAL_OVERHEAD_BYTES,
     SEALED_VERSION,
     open_sealed,
+    pad,
     peek_sealed,
     seal,
+    unpad,
 )
+from amity.protocol.session import MAX_SESSION_MESSAGE_BYTES
+from amity.protocol.ticket import issue_ticket
 from tests.vectors import unhex, vector_cases
 
 ALICE = SigningIdentity(bytes.fromhex("a1" * 32))
@@ -86,8 +98,10 @@ def test_sealing_vector(vector: dict[str, Any]) -> None:
     assert (header.recipient, header.link_public) == (recipient, link.public)
     assert header.box.hex() == vector["box_hex"]
     assert header.box[:32].hex() == vector["ephemeral_public_hex"]
-    # Interop: plain libsodium opens the box, with nothing from amity.
-    assert nacl.bindings.crypto_box_seal_open(header.box, link.public, link.private) == envelope
+    # Interop: plain libsodium opens the box, with nothing from amity, to the padded envelope.
+    padded = nacl.bindings.crypto_box_seal_open(header.box, link.public, link.private)
+    assert padded == unhex(vector, "padded_hex") == pad(envelope)
+    assert int.from_bytes(padded[:4], "big") == len(envelope) and padded[4:].startswith(envelope)
     opened = open_sealed(sealed, recipient=recipient, link_key=link)
     sender = SigningIdentity(unhex(vector, "sender_seed_hex")).peer_id
     assert (opened.sender, opened.type, opened.seq, opened.ts_ms, opened.body) == (
@@ -118,7 +132,7 @@ def test_refusal_vector(vector: dict[str, Any]) -> None:
 
 def test_libsodium_box_opens_with_open_sealed() -> None:
     # The other direction: a box sealed by libsodium itself (its own random ephemeral key).
-    box = nacl.bindings.crypto_box_seal(ENVELOPE, BOB_LINK.public)
+    box = nacl.bindings.crypto_box_seal(pad(ENVELOPE), BOB_LINK.public)
     sealed = encode([SEALED_VERSION, BOB.peer_id.key, BOB_LINK.public, box])
     assert _open(sealed) == ENVELOPE
 
@@ -144,8 +158,50 @@ def test_largest_envelope_fits_the_sealed_limits() -> None:
     sealed = seal(
         envelope, recipient=BOB.peer_id, link_public=BOB_LINK.public, ephemeral_private=EPHEMERAL
     )
-    assert len(peek_sealed(sealed).box) <= MAX_BOX_BYTES and len(sealed) <= MAX_SEALED_BYTES
+    assert len(peek_sealed(sealed).box) == MAX_BOX_BYTES and len(sealed) <= MAX_SEALED_BYTES
     assert _open(sealed) == envelope
+    # Padded to the top bucket, it still travels as one DEPOSIT (with the largest ticket) and
+    # one MAIL within a session message (spec/link.md §1, spec/session.md).
+    ticket = issue_ticket(BOB, sender=ALICE.peer_id, not_after_ms=2**64 - 1)
+    deposit = encode_deposit(MAX_SEQ, sealed, ticket)
+    assert decode_deposit(split_frame(deposit)[1]).sealed == sealed
+    assert len(deposit) <= MAX_SESSION_MESSAGE_BYTES
+    mail = encode_mail(MAX_SEQ, sealed)
+    assert decode_mail(split_frame(mail)[1]).sealed == sealed
+    assert len(mail) <= MAX_SESSION_MESSAGE_BYTES
+
+
+def test_notes_of_different_lengths_in_one_bucket_seal_to_the_same_size() -> None:
+    """A relay learns the bucket, not the length (spec/sealed.md §2.1)."""
+    short, long = _envelope(b"ok"), _envelope(b"see you on Tuesday at the old mill, bring cake")
+    assert len(short) < len(long)
+    sealed = [
+        seal(e, recipient=BOB.peer_id, link_public=BOB_LINK.public, ephemeral_private=EPHEMERAL)
+        for e in (short, long)
+    ]
+    assert len(sealed[0]) == len(sealed[1])
+    assert [_open(s) for s in sealed] == [short, long]
+    # Every size a valid sealed mail can have is one of the buckets'.
+    assert {len(peek_sealed(s).box) - SEAL_OVERHEAD_BYTES for s in sealed} <= set(PADDING_BUCKETS)
+
+
+@pytest.mark.parametrize("size", [0, 1, 251, 252, 253, 1020, 131068, 131069, MAX_ENVELOPE_BYTES])
+def test_padding_round_trips_at_the_bucket_edges(size: int) -> None:
+    padded = pad(bytes(range(256)) * (size // 256) + bytes(size % 256))
+    assert len(padded) == min(b for b in PADDING_BUCKETS if b >= size + 4)
+    assert len(unpad(padded)) == size
+    with pytest.raises(SealPaddingError):
+        unpad(padded + bytes(1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_unpad_takes_only_what_pad_makes(data: bytes) -> None:
+    try:
+        envelope = unpad(data)
+    except SealPaddingError:
+        return
+    assert pad(envelope) == data
 
 
 def test_box_longer_than_any_envelope_is_refused_unopened() -> None:
@@ -180,7 +236,7 @@ def test_seal_refuses_bad_arguments(changes: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("point", LOW_ORDER_POINTS, ids=lambda p: p.hex()[:8])
 def test_low_order_ephemeral_key_is_refused(point: bytes) -> None:
-    box = point + bytes(SEAL_OVERHEAD_BYTES - 32 + 100)
+    box = point + bytes(SEAL_OVERHEAD_BYTES - 32 + PADDING_BUCKETS[0])
     with pytest.raises(SealDecryptError):
         _open(encode([SEALED_VERSION, BOB.peer_id.key, BOB_LINK.public, box]))
 
@@ -269,6 +325,6 @@ def test_seal_then_open_round_trip(body: bytes, ephemeral: bytes, link_seed: byt
         envelope, recipient=BOB.peer_id, link_public=link.public, ephemeral_private=ephemeral
     )
     box = peek_sealed(sealed).box
-    assert len(box) == len(envelope) + SEAL_OVERHEAD_BYTES
-    assert nacl.bindings.crypto_box_seal_open(box, link.public, link.private) == envelope
+    assert len(box) == len(pad(envelope)) + SEAL_OVERHEAD_BYTES
+    assert nacl.bindings.crypto_box_seal_open(box, link.public, link.private) == pad(envelope)
     assert open_sealed(sealed, recipient=BOB.peer_id, link_key=link).body == body

@@ -93,6 +93,9 @@ def test_mail_for_an_offline_person_waits_at_her_relay_and_reaches_her_when_she_
 
         (held,) = relay.mailbox.held(p.person.peer_id)
         assert p.vendor.deposits is not None and p.vendor.deposits.sent == 1
+        # Her hello gave the vendor a deposit ticket: its mail uses her peers' room, not the
+        # strangers' budget (spec/relay.md §6).
+        assert held.ticketed and p.person.peer_id in p.vendor.deposits.tickets
         # The relay holds sealed bytes only: no plaintext, and its own key opens nothing.
         assert SECRET.encode() not in held.sealed
         relay_key = relay.keyring.current(relay.now_ms())[0]
@@ -199,14 +202,15 @@ def test_quotas_refuse_with_the_daemons_codes() -> None:
         w = with_relay()
         p, relay = w.p, w.relay
     serves = {p.person.peer_id}
-    policy = MailboxPolicy(max_bytes_per_sender=400, max_items_per_recipient=2)
+    # Sealed mail is padded (spec/sealed.md §2.1): 10 bytes seal to 377, 500 bytes to 633.
+    policy = MailboxPolicy(max_bytes_per_sender=800, max_items_per_recipient=2)
     box = SimMailbox(relay.engine, serves=serves.__contains__, clock_ms=relay.now_ms, policy=policy)
     mail = _sealed_for(p.person)
     sender, other = p.vendor.peer_id, relay.peer_id
     assert box.deposit(sender, Deposit(1, mail))[0] == "ok"
     assert box.deposit(sender, Deposit(2, _sealed_for(p.vendor)))[0] == "relay.unknown_recipient"
     assert box.deposit(sender, Deposit(3, b"\x01garbage"))[0].startswith("encoding.")
-    assert box.deposit(sender, Deposit(4, _sealed_for(p.person, 200)))[0] == "relay.quota"
+    assert box.deposit(sender, Deposit(4, _sealed_for(p.person, 500)))[0] == "relay.quota"
     assert box.deposit(other, Deposit(5, mail))[0] == "ok"
     assert box.deposit(other, Deposit(6, mail))[0] == "relay.full"
     codes = ("relay.unknown_recipient", "relay.quota", "relay.full")
