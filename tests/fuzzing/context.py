@@ -48,6 +48,7 @@ _FILES = (
     "identity",
     "receipts",
     "relationship",
+    "relay",
     "reputation",
     "reputation_messages",
     "sealed",

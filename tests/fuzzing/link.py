@@ -22,6 +22,7 @@ from amity.protocol import (
     sealed,
     session,
     signed,
+    ticket,
 )
 from amity.protocol.encoding import encode
 from amity.protocol.errors import AmityError
@@ -127,16 +128,39 @@ def link_targets() -> list[Decoder]:
         frames.decode_deposit
     )
 
+    admitted = vectors("relay", name="admit-ticketed-strangers-full")[0]
+    ticket_owner = ctx.peer(admitted["recipient_peer_id_hex"])
+    ticket_holder = ctx.peer(admitted["sender_peer_id_hex"])
+    shown_ticket = bytes.fromhex(admitted["ticket_hex"])
+
     def admit(d: bytes) -> object:
+        # The relay's view: it serves both recipients, its mailbox is empty, the ticket is fresh.
         return mailbox.admit_deposit(
             frames.decode_deposit(d),
             mailbox.MailboxPolicy(),
-            serves=lambda who: who == recipient,
+            sender=ticket_holder,
+            now_ms=admitted["now_ms"],
+            serves=lambda who: who in (recipient, ticket_owner),
             bytes_from_sender=lambda: 0,
             items_for=lambda who: 0,
+            stranger_mail_for=lambda who: (0, 0),
         )
 
-    add("mailbox.admit_deposit", (frames.encode_deposit(7, sealed_mail)[1:],))(admit)
+    add(
+        "mailbox.admit_deposit",
+        (
+            frames.encode_deposit(7, sealed_mail)[1:],
+            frames.encode_deposit(8, bytes.fromhex(admitted["sealed_hex"]), shown_ticket)[1:],
+        ),
+        "ticket.check_ticket",
+    )(admit)
+    tickets = hexes("relay", "ticket_hex")
+    add("ticket.read_ticket", tickets)(ticket.read_ticket)
+    add("ticket.check_ticket", tickets)(
+        lambda d: ticket.check_ticket(
+            d, recipient=ticket_owner, sender=ticket_holder, now_ms=admitted["now_ms"]
+        )
+    )
     add("frames.decode_deposited", (frames.encode_deposited(7, "relay.full")[1:],))(
         frames.decode_deposited
     )
