@@ -366,7 +366,7 @@ def _body_vectors() -> list[dict[str, Any]]:
             "hello-bad-card-and-bad-secret",
             "hello-body",
             "A forged card and a 15-byte secret: fields are read in order, so the card's code.",
-            bytes.fromhex(_pack([1, bytes(tampered), SECRET[:15]])),
+            bytes.fromhex(_pack([1, bytes(tampered), SECRET[:15], None])),
             CardSignatureError.code,
         ),
         _bad(
