@@ -293,6 +293,10 @@ class Home:
             return Config()
         except tomllib.TOMLDecodeError as exc:
             raise HomeError(f"{self.config_path} is not valid TOML: {exc}") from None
+        except RecursionError:  # tomllib recurses once per nested array or table
+            raise HomeError(
+                f"{self.config_path} is nested too deeply to read; a config needs two levels"
+            ) from None
 
     def api_token(self) -> str:
         try:

@@ -25,6 +25,9 @@ WS_PATH: Final = "/amity/v1/ws"
 #: is one past the largest message we must take. See spec/link.md §7.
 _MAX_WS_MESSAGE: Final = MAX_FRAME_BYTES + 1
 _HEARTBEAT_S: Final = 20.0
+#: How long closing an inbound WebSocket waits for the peer's close frame (aiohttp: 10 s). A
+#: stranger that fails its handshake and never answers the close would hold its slot that long.
+_CLOSE_WAIT_S: Final = 2.0
 _DIAL_TIMEOUT_S: Final = 10.0
 
 
@@ -79,7 +82,9 @@ async def accept_websocket(
     request: web.Request,
 ) -> tuple[web.WebSocketResponse, WebSocketConnection]:
     """Upgrade an incoming request to an amity WebSocket."""
-    ws = web.WebSocketResponse(max_msg_size=_MAX_WS_MESSAGE, heartbeat=_HEARTBEAT_S)
+    ws = web.WebSocketResponse(
+        max_msg_size=_MAX_WS_MESSAGE, heartbeat=_HEARTBEAT_S, timeout=_CLOSE_WAIT_S
+    )
     await ws.prepare(request)
     remote = f"{request.remote or '?'} (inbound)"
     return ws, WebSocketConnection(ws, remote)

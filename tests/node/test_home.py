@@ -159,3 +159,13 @@ def test_config_reads_a_relays_quotas() -> None:
     for bad in ("stranger_items = 20", "max_items_per_recipient = 0", 'ttl_ms = "1"'):
         with pytest.raises(HomeError, match=r"\[relay\]"):
             Config.from_toml(f"[relay]\n{bad}\n")
+
+
+@pytest.mark.parametrize("nested", ["x = " + "[" * 2_000, "x = " + "{ a = " * 2_000])
+def test_a_config_nested_past_the_parser_is_a_home_error(tmp_path: Path, nested: str) -> None:
+    """tomllib recurses once per level: a config.toml that overflows it is named, not a crash."""
+    home = Home(tmp_path / "n")
+    home.create(Config())
+    home.config_path.write_text(nested, encoding="utf-8")
+    with pytest.raises(HomeError, match="nested too deeply"):
+        home.load_config()
