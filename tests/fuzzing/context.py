@@ -184,22 +184,13 @@ class HandshakeStage:
 
 def answerer_after(payload: bytes) -> Session:
     """An answering session that reads message 3 carrying ``payload`` (Noise valid, payload not)."""
-    answerer = _answerer()
-    noise = HandshakeState(
-        initiator=True,
-        prologue=PROLOGUE,
-        static_private=_ALICE_LINK.private,
-        ephemeral_private=_ALICE_EPHEMERAL,
-    )
-    m2 = answerer.receive_handshake(noise.write_message(b""), NOW_MS)
-    assert m2 is not None
-    noise.read_message(m2)
+    answerer, noise = _answerer_at_message_3()
     answerer.receive_handshake(noise.write_message(payload), NOW_MS)
     return answerer
 
 
-def established_receiver() -> tuple[CipherState, Session]:
-    """A raw sending cipher and the established session that reads what it sends."""
+def _answerer_at_message_3() -> tuple[Session, HandshakeState]:
+    """An answering session and a raw Noise dialer that has read its message 2."""
     answerer = _answerer()
     noise = HandshakeState(
         initiator=True,
@@ -210,6 +201,12 @@ def established_receiver() -> tuple[CipherState, Session]:
     m2 = answerer.receive_handshake(noise.write_message(b""), NOW_MS)
     assert m2 is not None
     noise.read_message(m2)
+    return answerer, noise
+
+
+def established_receiver() -> tuple[CipherState, Session]:
+    """A raw sending cipher and the established session that reads what it sends."""
+    answerer, noise = _answerer_at_message_3()
     answerer.receive_handshake(noise.write_message(HANDSHAKE_PAYLOADS[0]), NOW_MS)
     send, _ = noise.split()
     return send, answerer
