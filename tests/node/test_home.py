@@ -169,3 +169,18 @@ def test_a_config_nested_past_the_parser_is_a_home_error(tmp_path: Path, nested:
     home.config_path.write_text(nested, encoding="utf-8")
     with pytest.raises(HomeError, match="nested too deeply"):
         home.load_config()
+
+
+def test_the_readmes_config_examples_are_read_as_written() -> None:
+    """Every ```toml block of README.md is a config.toml that the node reads, to the value."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in readme.split("```toml\n")[1:]]
+    assert blocks, "README.md has no toml example"
+    for block in blocks:
+        config = Config.from_toml(block)
+        table, _, rest = block.partition("]\n")
+        name = table.strip("[ \n")
+        for line in rest.splitlines():
+            key, value = (part.split("#")[0].strip() for part in line.split("=", 1))
+            got = config.relay_limits.get(key) if name == "relay" else getattr(config.limits, key)
+            assert got == int(value), (name, key)
