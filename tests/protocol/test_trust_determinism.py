@@ -1,0 +1,148 @@
+"""Local trust is a function of the attestations alone: not of their order, nor of hash order.
+
+A float sum depends on the order of its terms. ``TrustState`` numbers peers and pairs as they
+arrive, and its callers hand it sets (of direct peers; a node may read attestations in any order),
+whose order changes with PYTHONHASHSEED; so ``trust.solve`` sums in key order (spec/reputation.md
+§4.3), and the same attestations give the same bits in every order and in every process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+from amity.protocol.agreement import Agreement
+from amity.protocol.attestation import Attestation, Verdict
+from amity.protocol.identity import PeerId, SigningIdentity
+from amity.protocol.terms import Clause, TermsDocument
+from amity.protocol.trust import TrustResult, compute_trust
+from amity.protocol.trustindex import TrustState
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = 1_767_225_600_000
+EXPIRES = T0 + 400 * 86_400_000
+CLAUSE = "amity.delete-on-end"
+
+
+def _identity(kind: str, number: int) -> SigningIdentity:
+    return SigningIdentity(hashlib.sha256(f"trust order {kind} {number}".encode()).digest())
+
+
+@cache
+def world() -> tuple[PeerId, tuple[PeerId, ...], tuple[Attestation, ...]]:
+    """An owner, her direct peers, and ~400 attestations among 16 persons and 10 vendors.
+
+    Persons attest vendors and vendors attest persons (so trust flows in cycles, and many peers
+    hold some), with every verdict: enough terms per sum that their order shows in the last bit.
+    """
+    terms = TermsDocument.create([Clause.of(CLAUSE, days=30)], "Delete on end")
+    owner = _identity("owner", 0)
+    persons = [owner, *(_identity("person", i) for i in range(15))]
+    vendors = [_identity("vendor", i) for i in range(10)]
+    rng = random.Random(15)
+    agreements = {
+        (p, v): Agreement.create(terms, persons[p], vendors[v], bytes([p, v]) * 8, T0)
+        for p in range(len(persons))
+        for v in range(len(vendors))
+        if p == 0 or rng.random() < 0.5
+    }
+    made = []
+    for k in range(400):
+        p, v = rng.choice(sorted(agreements))
+        by_person = rng.random() < 0.7
+        roll = rng.random()
+        verdict = (
+            Verdict.HONOURED
+            if roll < 0.75
+            else Verdict.BREACHED
+            if roll < 0.93
+            else Verdict.DISPUTED
+        )
+        made.append(
+            Attestation.issue(
+                persons[p] if by_person else vendors[v],
+                agreements[(p, v)],
+                clause_id=CLAUSE,
+                verdict=verdict,
+                issued_ms=T0 + k,
+                expires_ms=EXPIRES,
+            )
+        )
+    direct = (*(vendors[v].peer_id for v in range(6)), persons[3].peer_id)
+    return owner.peer_id, direct, tuple(made)
+
+
+def bits(result: TrustResult) -> list[tuple[str, str, str, str]]:
+    """Every score and standing, peer by peer in key order, to the last bit."""
+    return [
+        (
+            peer.did,
+            score.hex(),
+            result.standing(peer).honoured.hex(),
+            result.standing(peer).breached.hex(),
+        )
+        for peer, score in result.scores.items()
+    ] + [("iterations", str(result.iterations), "", "")]
+
+
+def state_result(
+    owner: PeerId, direct: list[PeerId] | set[PeerId], items: list[Attestation]
+) -> TrustResult:
+    """A TrustState fed ``direct`` first, then ``items`` one by one: one (cold) result."""
+    state = TrustState(owner)
+    state.set_direct(direct)
+    for item in items:
+        state.add(item)
+    return state.result()
+
+
+def test_the_same_attestations_in_any_order_give_the_same_bits() -> None:
+    owner, direct, made = world()
+    expected = bits(compute_trust(owner, made, direct=direct))
+    assert len(expected) > 20
+    for seed in range(4):
+        items, peers = list(made), list(direct)
+        random.Random(seed).shuffle(items)
+        random.Random(seed).shuffle(peers)
+        assert bits(compute_trust(owner, items, direct=peers)) == expected
+        # The incremental state, which numbers peers and pairs as they arrive, sums as
+        # compute_trust does: by key.
+        assert bits(state_result(owner, peers, items)) == expected
+
+
+#: Run in a fresh process: the trust digest with direct peers and attestations in set order.
+_DIGEST_IN_HASH_ORDER = """
+import hashlib
+from tests.protocol.test_trust_determinism import bits, state_result, world
+owner, direct, made = world()
+by_id = {item.attestation_id: item for item in made}
+items = [by_id[i] for i in set(by_id)]  # the order of a set of bytes: PYTHONHASHSEED's
+print(hashlib.sha256(repr(bits(state_result(owner, set(direct), items))).encode()).hexdigest())
+print(hashlib.sha256(repr([i.attestation_id for i in items]).encode()).hexdigest())
+"""
+
+
+def test_two_hash_seeds_give_the_same_bits() -> None:
+    owner, direct, made = world()
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _DIGEST_IN_HASH_ORDER],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout.split()
+        for hash_seed in ("1", "2")
+    ]
+    (first_digest, first_order), (second_digest, second_order) = runs
+    assert first_order != second_order  # the attestations did arrive in different orders
+    assert first_digest == second_digest
+    cold = bits(compute_trust(owner, made, direct=direct))
+    assert first_digest == hashlib.sha256(repr(cold).encode()).hexdigest()
