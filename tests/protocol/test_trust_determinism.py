@@ -90,40 +90,56 @@ def bits(result: TrustResult) -> list[tuple[str, str, str, str]]:
     ] + [("iterations", str(result.iterations), "", "")]
 
 
-def state_result(
-    owner: PeerId, direct: list[PeerId] | set[PeerId], items: list[Attestation]
-) -> TrustResult:
-    """A TrustState fed ``direct`` first, then ``items`` one by one: one (cold) result."""
+def batch_results(
+    owner: PeerId, direct: list[PeerId] | set[PeerId], batches: list[list[Attestation]]
+) -> list[TrustResult]:
+    """A TrustState fed ``direct``, then each batch in turn, read after each: the first result
+    cold, the others warm-started from the last scores (spec/reputation.md §4.7)."""
     state = TrustState(owner)
     state.set_direct(direct)
-    for item in items:
-        state.add(item)
-    return state.result()
+    results = []
+    for batch in batches:
+        for item in batch:
+            state.add(item)
+        results.append(state.result())
+    return results
+
+
+def chunks(made: tuple[Attestation, ...]) -> list[list[Attestation]]:
+    """``made`` in batches of 50, as a node learns of them over time."""
+    return [list(made[k : k + 50]) for k in range(0, len(made), 50)]
 
 
 def test_the_same_attestations_in_any_order_give_the_same_bits() -> None:
     owner, direct, made = world()
     expected = bits(compute_trust(owner, made, direct=direct))
     assert len(expected) > 20
+    in_batches = [bits(result) for result in batch_results(owner, list(direct), chunks(made))]
     for seed in range(4):
+        rng = random.Random(seed)
         items, peers = list(made), list(direct)
-        random.Random(seed).shuffle(items)
-        random.Random(seed).shuffle(peers)
+        rng.shuffle(items)
+        rng.shuffle(peers)
         assert bits(compute_trust(owner, items, direct=peers)) == expected
         # The incremental state, which numbers peers and pairs as they arrive, sums as
-        # compute_trust does: by key.
-        assert bits(state_result(owner, peers, items)) == expected
+        # compute_trust does, by key: a cold result is compute_trust's to the bit...
+        assert [bits(r) for r in batch_results(owner, peers, [items])] == [expected]
+        # ...and warm-started results depend on what was learnt between them, not its order.
+        batches = [rng.sample(batch, len(batch)) for batch in chunks(made)]
+        assert [bits(r) for r in batch_results(owner, peers, batches)] == in_batches
 
 
-#: Run in a fresh process: the trust digest with direct peers and attestations in set order.
+#: Run in a fresh process: direct peers and each batch of attestations handed over in the order
+#: of a set (PYTHONHASHSEED's); print the digest of every result's bits, then of the order used.
 _DIGEST_IN_HASH_ORDER = """
 import hashlib
-from tests.protocol.test_trust_determinism import bits, state_result, world
+from tests.protocol.test_trust_determinism import batch_results, bits, chunks, world
 owner, direct, made = world()
 by_id = {item.attestation_id: item for item in made}
-items = [by_id[i] for i in set(by_id)]  # the order of a set of bytes: PYTHONHASHSEED's
-print(hashlib.sha256(repr(bits(state_result(owner, set(direct), items))).encode()).hexdigest())
-print(hashlib.sha256(repr([i.attestation_id for i in items]).encode()).hexdigest())
+batches = [[by_id[i] for i in {item.attestation_id for item in batch}] for batch in chunks(made)]
+results = batch_results(owner, set(direct), batches)
+print(hashlib.sha256(repr([bits(r) for r in results]).encode()).hexdigest())
+print(hashlib.sha256(repr([i.attestation_id for b in batches for i in b]).encode()).hexdigest())
 """
 
 
@@ -144,5 +160,5 @@ def test_two_hash_seeds_give_the_same_bits() -> None:
     (first_digest, first_order), (second_digest, second_order) = runs
     assert first_order != second_order  # the attestations did arrive in different orders
     assert first_digest == second_digest
-    cold = bits(compute_trust(owner, made, direct=direct))
-    assert first_digest == hashlib.sha256(repr(cold).encode()).hexdigest()
+    here = [bits(r) for r in batch_results(owner, list(direct), chunks(made))]
+    assert first_digest == hashlib.sha256(repr(here).encode()).hexdigest()
