@@ -86,9 +86,15 @@ class TrustState:
         self._keys = [graph.peers[i].key for i in graph.order.tolist()]
         self._order = graph.order.tolist()
         self._order_array: Ints | None = None
-        #: Slots by (attester key, subject key), for trust.solve's sums; None until asked for.
-        self._by_key: Ints | None = None
+        # Slots by (attester key, subject key), for trust.solve's sums: graph_of makes them in
+        # that order; a new slot goes in by bisection, and the array is made when a result asks.
         self._slots = len(graph.src)
+        keys = [peer.key for peer in graph.peers]
+        self._pair_keys = [
+            (keys[i], keys[j]) for i, j in zip(graph.src.tolist(), graph.dst.tolist(), strict=True)
+        ]
+        self._slot_order = list(range(self._slots))
+        self._by_key: Ints | None = None
         self._src = graph.src.copy()
         self._dst = graph.dst.copy()
         self._counts = graph.counts.copy()
@@ -130,6 +136,10 @@ class TrustState:
             self._dst = _grown(self._dst, self._slots)
             self._counts = _grown(self._counts, self._slots)
             self._src[slot], self._dst[slot] = i, j
+            pair = (attestation.attester.key, attestation.subject.key)
+            position = bisect_left(self._pair_keys, pair)
+            self._pair_keys.insert(position, pair)
+            self._slot_order.insert(position, slot)
             self._by_key = None
         self._counts[slot, COLUMN[attestation.verdict]] += 1
         self._mentions[i] += 1
@@ -210,11 +220,7 @@ class TrustState:
         if self._order_array is None:
             self._order_array = np.asarray(self._order, dtype=np.int64)
         if self._by_key is None:
-            # A slot's peers never change and a new peer goes between existing ones by key, so
-            # this order only changes when a slot is added (or the arrays are rebuilt).
-            rank = np.empty(n, dtype=np.int64)
-            rank[self._order_array] = np.arange(n, dtype=np.int64)
-            self._by_key = np.lexsort((rank[self._dst[:k]], rank[self._src[:k]])).astype(np.int64)
+            self._by_key = np.asarray(self._slot_order, dtype=np.int64)
         return TrustGraph(
             owner=self._owner,
             peers=tuple(self._peers),
