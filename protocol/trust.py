@@ -289,7 +289,8 @@ def solve(
     pretrusted = _pretrusted(graph, direct)
     p_share = 1.0 / len(pretrusted)
 
-    # Local trust c_ij: each attester's positive net counts, normalised to sum to 1.
+    # Local trust c_ij: each attester's positive net counts, normalised to sum to 1. The row
+    # totals add whole numbers, exactly in any order, so slot order may stand here.
     positive = np.maximum(honoured - breached, 0.0)
     row_total = _sum_by(src, positive, n)
     edges = positive.astype(np.bool_)  # never negative: nonzero is positive
@@ -299,11 +300,16 @@ def solve(
 
     # Only peers reachable from P along positive edges can hold trust; the rest stay exactly 0,
     # so the iteration runs over those alone (and identities without a path change nothing).
+    # Members and edges are taken in key order, whatever order the graph numbers them in: a
+    # float sum depends on the order of its terms, and a TrustState numbers peers and pairs as
+    # they arrive (or as a set of peers, in PYTHONHASHSEED's order, is handed to it), so only
+    # key order gives the same bits for the same attestations in every process.
+    by_key = graph.by_key
     reached = _reachable(n, src[edges], dst[edges], pretrusted)
-    members = reached.nonzero()[0]
+    members = reached.nonzero()[0] if by_key is None else graph.order[reached[graph.order]]
     trust, iterations, converged = _iterate(
-        _warm_start(start, members),
-        _flow(src, dst, local, edges, reached, members, row_total, pretrusted),
+        _warm_start(start, members, n),
+        _flow(src, dst, local, edges, reached, members, row_total, pretrusted, by_key),
         damping=damping,
         p_share=p_share,
         max_iterations=max_iterations,
@@ -316,7 +322,7 @@ def solve(
     weight = np.minimum(values / (damping * p_share), 1.0)
     weight[owner] = 1.0
     rated = honoured + breached
-    standing_h, standing_b = _standings(graph, rated, weight)
+    standing_h, standing_b = _standings(graph, rated, weight, by_key)
 
     listed = graph.mentioned.copy()
     listed[owner] = True
@@ -338,11 +344,11 @@ def solve(
     return result, values
 
 
-def _warm_start(start: Floats | None, members: Ints) -> Floats:
+def _warm_start(start: Floats | None, members: Ints, n: int) -> Floats:
     """The members' previous scores (0 for peers added since), or all 0 without ``start``."""
     if start is None:
         return np.zeros(len(members), dtype=np.float64)
-    if len(start) > members[-1]:
+    if len(start) >= n or len(start) > members.max():
         return start[members]
     trust = np.zeros(len(members), dtype=np.float64)
     known = members < len(start)
@@ -371,12 +377,18 @@ def _flow(
     members: Ints,
     row_total: Floats,
     pretrusted: list[int],
+    by_key: Ints | None,
 ) -> _Flow:
-    """The graph's edges and peers renumbered to the members' positions, for :func:`_iterate`."""
+    """The graph's edges and peers renumbered to the members' positions, for :func:`_iterate`.
+
+    Edges come in ``by_key`` order (slot order without it), so that each subject's inflow is
+    summed attester by attester in key order.
+    """
     # Written for members only; nothing reads the other entries.
     position = np.empty(len(reached), dtype=np.int64)
     position[members] = np.arange(len(members), dtype=np.int64)
-    live = (edges & reached[src]).nonzero()[0]
+    alive = edges & reached[src]
+    live = alive.nonzero()[0] if by_key is None else by_key[alive[by_key]]
     return _Flow(
         position[src[live]],
         position[dst[live]],
@@ -445,14 +457,17 @@ def _iterate(
     return trust, iterations, False
 
 
-def _standings(graph: TrustGraph, rated: Ints, weight: Floats) -> tuple[Floats, Floats]:
+def _standings(
+    graph: TrustGraph, rated: Ints, weight: Floats, by_key: Ints | None
+) -> tuple[Floats, Floats]:
     """H_j and B_j by subject (§4.6): attester weight times the honoured / breached fraction.
 
-    ``rated`` is honoured + breached per pair; pairs with neither add nothing.
+    ``rated`` is honoured + breached per pair; pairs with neither add nothing. Pairs are summed
+    in ``by_key`` order (slot order without it), attesters in key order for each subject.
     """
     n = len(graph.peers)
     honoured, breached = graph.counts[:, 0], graph.counts[:, 1]
-    slots = rated.nonzero()[0]
+    slots = rated.nonzero()[0] if by_key is None else by_key[rated[by_key].nonzero()[0]]
     rated_total = rated[slots].astype(np.float64)
     w_rated = weight[graph.src[slots]]
     subject = graph.dst[slots]

@@ -3,7 +3,10 @@
 :func:`graph_of` builds a :class:`TrustGraph` in bulk from the attestations that count
 (:func:`counted`); ``trustindex.TrustState`` keeps one up to date one attestation at a time; and
 ``trust.solve`` iterates over it. Peers and pairs are in ascending key order, so the same
-attestations give the same arrays on every run. Internal to the protocol core, not part of its
+attestations give the same arrays on every run; a graph kept up to date (whose peers and pairs
+are numbered as they arrive) carries the key order beside them, and ``trust.solve`` sums in that
+order, so the order attestations arrived in, or a set's hash order (which changes with
+PYTHONHASHSEED), never changes a result's bits. Internal to the protocol core, not part of its
 API. See spec/reputation.md §4.1.
 """
 
@@ -61,6 +64,9 @@ class TrustGraph:
     counts: Ints
     #: Slot -> ids of its counted attestations (any order); slots without any are absent.
     pair_ids: Mapping[int, tuple[bytes, ...]] = field(repr=False)
+    #: Slot indices ascending by (attester key, subject key); None when peer indices are in key
+    #: order and slots in this order already (:func:`graph_of`'s graphs).
+    by_key: Ints | None = None
 
 
 def check_direct(direct: Iterable[PeerId] | None) -> tuple[PeerId, ...] | None:

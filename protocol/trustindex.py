@@ -27,6 +27,10 @@ __all__ = ["COMPACT_AFTER", "TrustState"]
 COMPACT_AFTER = 1024
 
 
+def _key_of(peer: PeerId) -> bytes:
+    return peer.key
+
+
 def _grown(array: Ints, size: int) -> Ints:
     """``array`` with room for at least ``size`` rows (doubling, so appends cost O(1) on average)."""
     if len(array) >= size:
@@ -82,7 +86,15 @@ class TrustState:
         self._keys = [graph.peers[i].key for i in graph.order.tolist()]
         self._order = graph.order.tolist()
         self._order_array: Ints | None = None
+        # Slots by (attester key, subject key), for trust.solve's sums: graph_of makes them in
+        # that order; a new slot goes in by bisection, and the array is made when a result asks.
         self._slots = len(graph.src)
+        keys = [peer.key for peer in graph.peers]
+        self._pair_keys = [
+            (keys[i], keys[j]) for i, j in zip(graph.src.tolist(), graph.dst.tolist(), strict=True)
+        ]
+        self._slot_order = list(range(self._slots))
+        self._by_key: Ints | None = None
         self._src = graph.src.copy()
         self._dst = graph.dst.copy()
         self._counts = graph.counts.copy()
@@ -124,6 +136,11 @@ class TrustState:
             self._dst = _grown(self._dst, self._slots)
             self._counts = _grown(self._counts, self._slots)
             self._src[slot], self._dst[slot] = i, j
+            pair = (attestation.attester.key, attestation.subject.key)
+            position = bisect_left(self._pair_keys, pair)
+            self._pair_keys.insert(position, pair)
+            self._slot_order.insert(position, slot)
+            self._by_key = None
         self._counts[slot, COLUMN[attestation.verdict]] += 1
         self._mentions[i] += 1
         self._mentions[j] += 1
@@ -160,7 +177,9 @@ class TrustState:
     def set_direct(self, peers: Iterable[PeerId] | None) -> None:
         """Replace the pre-trusted candidates (§4.2); None: the subjects of the owner's own."""
         self._direct = check_direct(peers)
-        for peer in self._direct or ():
+        # In key order: callers pass sets, whose order changes with PYTHONHASHSEED, and peers are
+        # numbered as they come (solve sums in key order anyway; this keeps the numbering stable).
+        for peer in sorted(self._direct or (), key=_key_of):
             self._peer(peer)
         self._cached = None
 
@@ -200,6 +219,8 @@ class TrustState:
         n, k = len(self._peers), self._slots
         if self._order_array is None:
             self._order_array = np.asarray(self._order, dtype=np.int64)
+        if self._by_key is None:
+            self._by_key = np.asarray(self._slot_order, dtype=np.int64)
         return TrustGraph(
             owner=self._owner,
             peers=tuple(self._peers),
@@ -212,6 +233,7 @@ class TrustState:
             dst=self._dst[:k],
             counts=self._counts[:k].copy(),
             pair_ids=dict(self._pair_ids),
+            by_key=self._by_key,
         )
 
     def _compact(self) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,6 +115,60 @@ def test_same_seed_writes_byte_identical_files_and_another_seed_does_not(tmp_pat
     assert "## Beside EigenTrust" in report and "crypto: **real**" in report
 
 
+#: One run in a fresh process: its files in argv[1], and every node's local trust to the bit.
+_RUN_AND_DIGEST_TRUST = """
+import hashlib, sys
+from pathlib import Path
+from amity.simulations.crypto import CryptoMode
+from amity.simulations.reputation import ReputationWorld
+from amity.simulations.reputation_results import write_results
+from amity.simulations.reputation_scenario import load_reputation_scenario
+from tests.simulations.test_reputation_world import SMALL
+overrides = {**SMALL, "attack.threat_model": "B"}
+world = ReputationWorld(
+    load_reputation_scenario("reputation", quick=True, overrides=overrides),
+    seed=7,
+    crypto=CryptoMode.STANDIN,
+)
+world.run()
+write_results(world, Path(sys.argv[1]), command="amity-sim run reputation --quick")
+digest = hashlib.sha256()
+for node in [*world.persons, *world.vendors]:
+    result = node.reputation.result()
+    for peer, score in result.scores.items():
+        standing = result.standing(peer)
+        digest.update(peer.key)
+        digest.update(f"{score.hex()} {standing.honoured.hex()} {standing.breached.hex()}".encode())
+    digest.update(str(result.iterations).encode())
+print(digest.hexdigest())
+"""
+
+
+def test_two_hash_seeds_write_the_same_files_and_compute_the_same_trust(tmp_path: Path) -> None:
+    # Her node hands TrustState a set of direct peers, whose order is PYTHONHASHSEED's; trust
+    # sums by key (spec/reputation.md §4.3), so neither the files nor any score's last bit move.
+    root = Path(__file__).resolve().parents[2]
+    digests, files = [], []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        digests.append(
+            subprocess.run(
+                [sys.executable, "-c", _RUN_AND_DIGEST_TRUST, str(out)],
+                env={**os.environ, "PYTHONHASHSEED": hash_seed},
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=300,
+            ).stdout
+        )
+        (folder,) = out.iterdir()
+        files.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
+    assert set(files[0]) == set(RESULT_FILES)
+    assert files[0] == files[1]  # every byte
+    assert digests[0] == digests[1]
+
+
 def test_the_stand_in_grants_the_same_and_says_so(tmp_path: Path) -> None:
     real = run_cli(tmp_path / "real")
     standin = run_cli(tmp_path / "standin", "--crypto", "standin")
@@ -127,10 +184,10 @@ def test_sybils_nobody_vouches_for_change_no_grant() -> None:
     attacked = run_world(5, **SMALL, **{"attack.sybils": 8})
     assert attacked.sybil_attestations == 8 * len(attacked.cast.clique) > 0
     assert grants(attacked.rows) == grants(plain.rows)
-    # Equal but for the last bits: the Sybils are rows of zero trust in her TrustState's arrays,
-    # which changes the order of the sums, not what they add up to.
+    # Equal to the last bit: the Sybils are rows of zero trust in her TrustState's arrays, and
+    # trust sums by key, not in the order rows were made, so they add nothing, not even a rounding.
     mass = metrics(plain)["clique_score_mass"]
-    assert mass > 0 and metrics(attacked)["clique_score_mass"] == pytest.approx(mass, rel=1e-12)
+    assert mass > 0 and metrics(attacked)["clique_score_mass"] == mass
 
 
 @pytest.mark.parametrize("threat", ["B", "C", "D"])
