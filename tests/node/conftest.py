@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -36,6 +39,32 @@ _STOP_TIMEOUT_S = 10.0
 _HTTP_TIMEOUT_S = 30.0
 
 T = TypeVar("T")
+
+#: Peer ports handed to nodes in this test session (see :func:`_unused_peer_port`).
+_PORTS_GIVEN: set[int] = set()
+_PORTS_LOCK = threading.Lock()
+
+
+def _unused_peer_port() -> int:
+    """A free loopback port below the ephemeral range that no node of this session was given.
+
+    ``amity init`` draws a free port by itself, but only checks that it is free *now*: ten
+    homes initialised at once drew the same port twice (CI, test_ten_nodes_...), and the
+    second node then could not bind it. Here the draw also skips every port already handed out.
+    """
+    draw = random.SystemRandom()
+    with _PORTS_LOCK:
+        while True:
+            port = draw.randrange(10_000, 30_000)
+            if port in _PORTS_GIVEN:
+                continue
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _PORTS_GIVEN.add(port)
+            return port
 
 
 # -- waiting ---------------------------------------------------------------------------------------
@@ -189,7 +218,16 @@ class Node:
 
     def init(self) -> None:
         result = run_amity(
-            "init", "--home", self.home, "--name", self.name, "--kind", self.kind, "--json"
+            "init",
+            "--home",
+            self.home,
+            "--name",
+            self.name,
+            "--kind",
+            self.kind,
+            "--listen",
+            f"127.0.0.1:{_unused_peer_port()}",
+            "--json",
         )
         assert result.returncode == 0, f"amity init {self.name}: {result.stderr}"
         self.did = json.loads(result.stdout)["did"]
