@@ -15,9 +15,6 @@ import importlib
 import inspect
 import os
 import pkgutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +24,7 @@ import amity.protocol
 from amity.protocol.errors import AmityError
 from tests.fuzzing.registry import Decoder, decoders
 from tests.fuzzing.run import escapes, share
+from tests.hashseed import run_with_hash_seed
 from tests.strategies import arbitrary_bytes, encoded_values, mutated
 
 FUZZ_INPUTS = int(os.environ.get("AMITY_FUZZ_INPUTS", "100000"))
@@ -36,7 +34,6 @@ HYPOTHESIS_EXAMPLES = int(os.environ.get("AMITY_FUZZ_HYPOTHESIS", "10"))
 
 TARGETS = decoders()
 _IDS = [d.name for d in TARGETS]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("decoder", TARGETS, ids=_IDS)
@@ -89,18 +86,7 @@ print(digest.hexdigest())
 
 def test_inputs_are_the_same_in_every_process() -> None:
     """A fixed seed means fixed inputs: nothing may hang on hash order or the clock."""
-    digests = {
-        subprocess.run(
-            [sys.executable, "-c", _DIGEST_OF_INPUTS],
-            env={**os.environ, "PYTHONHASHSEED": hash_seed},
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout
-        for hash_seed in ("1", "2")
-    }
+    digests = {run_with_hash_seed(_DIGEST_OF_INPUTS, hash_seed) for hash_seed in ("1", "2")}
     assert len(digests) == 1, digests
 
 

@@ -9,12 +9,8 @@ whose order changes with PYTHONHASHSEED; so ``trust.solve`` sums in key order (s
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import subprocess
-import sys
 from functools import cache
-from pathlib import Path
 
 from amity.protocol.agreement import Agreement
 from amity.protocol.attestation import Attestation, Verdict
@@ -22,8 +18,8 @@ from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.terms import Clause, TermsDocument
 from amity.protocol.trust import TrustResult, compute_trust
 from amity.protocol.trustindex import TrustState
+from tests.hashseed import run_with_hash_seed
 
-ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_767_225_600_000
 EXPIRES = T0 + 400 * 86_400_000
 CLAUSE = "amity.delete-on-end"
@@ -145,18 +141,7 @@ print(hashlib.sha256(repr([i.attestation_id for b in batches for i in b]).encode
 
 def test_two_hash_seeds_give_the_same_bits() -> None:
     owner, direct, made = world()
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", _DIGEST_IN_HASH_ORDER],
-            env={**os.environ, "PYTHONHASHSEED": hash_seed},
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout.split()
-        for hash_seed in ("1", "2")
-    ]
+    runs = [run_with_hash_seed(_DIGEST_IN_HASH_ORDER, seed).split() for seed in ("1", "2")]
     (first_digest, first_order), (second_digest, second_order) = runs
     assert first_order != second_order  # the attestations did arrive in different orders
     assert first_digest == second_digest

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from amity.simulations.reputation import ReputationWorld, RoundRow, metrics
 from amity.simulations.reputation_results import RESULT_FILES, write_results
 from amity.simulations.reputation_scenario import load_reputation_scenario
 from amity.simulations.scenario import SCENARIOS_DIR, ScenarioError
+from tests.hashseed import run_with_hash_seed
 
 #: A smaller world than --quick, for the tests that run it several times.
 SMALL = {"population.persons": 60, "population.vendors": 20, "run.rounds": 8}
@@ -147,21 +145,10 @@ print(digest.hexdigest())
 def test_two_hash_seeds_write_the_same_files_and_compute_the_same_trust(tmp_path: Path) -> None:
     # Her node hands TrustState a set of direct peers, whose order is PYTHONHASHSEED's; trust
     # sums by key (spec/reputation.md §4.3), so neither the files nor any score's last bit move.
-    root = Path(__file__).resolve().parents[2]
     digests, files = [], []
     for hash_seed in ("1", "2"):
         out = tmp_path / hash_seed
-        digests.append(
-            subprocess.run(
-                [sys.executable, "-c", _RUN_AND_DIGEST_TRUST, str(out)],
-                env={**os.environ, "PYTHONHASHSEED": hash_seed},
-                cwd=root,
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=300,
-            ).stdout
-        )
+        digests.append(run_with_hash_seed(_RUN_AND_DIGEST_TRUST, hash_seed, str(out)))
         (folder,) = out.iterdir()
         files.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
     assert set(files[0]) == set(RESULT_FILES)
