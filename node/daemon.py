@@ -30,52 +30,52 @@ from amity.node.services import Service, Staged
 from amity.node.store import OutboxItem, Store
 from amity.node.transport import Connection, Dialer, TransportClosed, TransportError
 from amity.protocol.card import INVITE_SECRET_BYTES, Card, NodeKind, Relay
-from amity.protocol.envelope import Envelope, open_envelope, sign_envelope
+from amity.protocol.core.effects import (
+    Accepted,
+    Confirm,
+    DepositAnswered,
+    DepositAsked,
+    DialOnce,
+    Flush,
+    KeepTicket,
+    MailAcked,
+    Publish,
+    Refuse,
+    RefusedByPeer,
+    Rejected,
+    Settled,
+    TicketIgnored,
+    Transition,
+)
+from amity.protocol.core.effects import Effect as CoreEffect
+from amity.protocol.core.links import on_link_up
+from amity.protocol.core.receive import ack_frames, on_frame, open_posted, receive
+from amity.protocol.envelope import Envelope, sign_envelope
 from amity.protocol.errors import (
     AmityError,
-    DuplicateError,
     NodeError,
-    SealKeyError,
-    UnknownPeerError,
-    WrongSenderError,
-    WrongTypeError,
 )
 from amity.protocol.frames import (
-    MAX_ACK_SEQS,
-    FrameKind,
-    Mail,
-    decode_ack,
-    decode_deposit,
-    decode_deposited,
-    decode_mail,
-    decode_mail_ack,
-    decode_refuse,
-    encode_ack,
     encode_deposit,
     encode_deposited,
     encode_envelope_frame,
     encode_mail_ack,
     encode_refuse,
-    split_frame,
 )
 from amity.protocol.handover import DEPOSIT_PAGE
 from amity.protocol.identity import PeerId
 from amity.protocol.keyring import Keyring
 from amity.protocol.mailbox import MailboxPolicy
-from amity.protocol.notes import MSG_NOTE, decode_note, encode_note
+from amity.protocol.notes import MSG_NOTE, encode_note
 from amity.protocol.relationship import (
     CancelTimer,
     Effect,
     Event,
-    HandshakeCompleted,
-    HelloReceived,
     InvitationAccepted,
     InvitationIssued,
     InvitationReceived,
     LocalEnd,
-    MessageSeen,
     Notify,
-    PeerEnded,
     Persist,
     Relationship,
     RelationshipState,
@@ -85,10 +85,10 @@ from amity.protocol.relationship import (
     open_relationship,
     step,
 )
-from amity.protocol.relmessages import MSG_END, MSG_HELLO, decode_end, decode_hello
+from amity.protocol.relmessages import MSG_END, MSG_HELLO
 from amity.protocol.replay import MAIL_POLICY, PeerWindow, ReplayGuard
-from amity.protocol.sealed import open_sealed, peek_sealed, seal
-from amity.protocol.ticket import TicketIssuer, check_ticket
+from amity.protocol.sealed import seal
+from amity.protocol.ticket import TicketIssuer
 
 __all__ = ["Node", "NodeError", "wall_clock_ms"]
 
@@ -821,11 +821,11 @@ class Node:
         peer = link.peer
         self.links[peer].append(link)
         log_event(_log, "link.up", peer=peer.short, inbound=link.inbound)
-        rel = self.book.current(peer)
-        if rel is not None and rel.state is not RelationshipState.ENDED:
-            own = self.card()
-            await self._step(rel, HandshakeCompleted(peer, own, self._ticket_for(peer)))
-        self._kick(peer)
+        for effect in on_link_up(self, peer, self.clock_ms()):
+            if isinstance(effect, Transition):
+                await self._apply(effect.relationship, effect.effects)
+            elif isinstance(effect, Flush):
+                self._kick(effect.peer)
         if self.mailbox is not None:
             self._spawn(self.mailbox.hand_over(link), f"mail-{peer.short}")
         if read_here:
@@ -888,43 +888,109 @@ class Node:
                 self._ensure_link(link.peer)
 
     async def _on_message(self, link: Link, message: bytes) -> None:
-        try:
-            kind, payload = split_frame(message)
-            if kind is FrameKind.ENVELOPE:
-                await self._on_envelope(link, payload)
-            elif kind is FrameKind.ACK:
-                self._mark_acked(link.peer, list(decode_ack(payload).seqs))
-            elif kind is FrameKind.REFUSE:
-                refusal = decode_refuse(payload)
-                self._mark_acked(link.peer, [refusal.seq])
-                log_event(_log, "message.refused_by_peer", peer=link.peer.short, code=refusal.code)
-            else:
-                await self._on_relay_frame(link, kind, payload)
-        except AmityError as exc:
-            self.rejected += 1
-            log_event(
-                _log, "message.rejected", logging.WARNING, peer=link.peer.short, code=exc.code
-            )
+        now = self.clock_ms()
+        effects = on_frame(self, link.peer, message, now)
+        if effects and isinstance(effects[0], DepositAsked):
+            await self._on_deposit(link, effects[0])
+        else:
+            self._carry_out(effects, now, link=link)
 
-    async def _on_relay_frame(self, link: Link, kind: FrameKind, payload: bytes) -> None:
-        if kind is FrameKind.DEPOSIT:
-            deposit = decode_deposit(payload)
-            if self.mailbox is None:
-                await link.send(encode_deposited(deposit.deposit_id, "relay.not_a_relay"))
-                return
-            recipient = await self.mailbox.answer(link, deposit)
-            target = self._link_to(recipient) if recipient is not None else None
-            if target is not None:  # it may wait for the recipient's MAIL_ACKs: not on this link
-                self._spawn(self.mailbox.hand_over(target), f"mail-{target.peer.short}")
-        elif kind is FrameKind.DEPOSITED:
-            answer = decode_deposited(payload)
-            future = self._deposits.pop((link.peer, answer.deposit_id), None)
-            if future is not None and not future.done():
-                future.set_result(answer.code)
-        elif kind is FrameKind.MAIL:
-            await self._on_mail(link, decode_mail(payload))
-        elif kind is FrameKind.MAIL_ACK and self.mailbox is not None:
-            self.mailbox.acked(link.peer, decode_mail_ack(payload))
+    async def _on_deposit(self, link: Link, asked: DepositAsked) -> None:
+        if self.mailbox is None:
+            await link.send(encode_deposited(asked.deposit.deposit_id, "relay.not_a_relay"))
+            return
+        recipient = await self.mailbox.answer(link, asked.deposit)
+        target = self._link_to(recipient) if recipient is not None else None
+        if target is not None:  # it may wait for the recipient's MAIL_ACKs: not on this link
+            self._spawn(self.mailbox.hand_over(target), f"mail-{target.peer.short}")
+
+    def _carry_out(
+        self,
+        effects: list[CoreEffect],
+        now: int,
+        *,
+        link: Link | None = None,
+        posted: asyncio.Future[None] | None = None,
+    ) -> AmityError | None:
+        """Carry out the core's answer to one input (a frame on ``link``, or ``posted`` mail).
+
+        Returns the error that rejected the input, if one did.
+        """
+        stored: asyncio.Future[None] | None = None  # the commit holding what came before
+        rejected = None
+        for effect in effects:
+            if isinstance(effect, Accepted):
+                stored = self._store(effect, now)
+            elif isinstance(effect, Confirm | Publish):
+                action = self._confirmer(effect, link, posted)
+                (stored or self.commits.write()).add_done_callback(
+                    functools.partial(_when_written, action)
+                )
+            elif isinstance(effect, Refuse):
+                if link is not None:
+                    frame = (
+                        encode_refuse(effect.seq, effect.error.code, effect.error.message)
+                        if effect.mail_id is None
+                        else encode_mail_ack([effect.mail_id])
+                    )
+                    self._spawn(link.send(frame), "refuse")
+            elif isinstance(effect, Rejected):
+                rejected = effect.error
+                self.rejected += 1
+                peer = effect.peer.short if effect.peer is not None else "-"
+                log_event(
+                    _log, "message.rejected", logging.WARNING, peer=peer, code=effect.error.code
+                )
+            elif isinstance(effect, Settled):
+                self._mark_acked(effect.peer, list(effect.seqs))
+            elif isinstance(effect, RefusedByPeer):
+                log_event(_log, "message.refused_by_peer", peer=effect.peer.short, code=effect.code)
+            elif isinstance(effect, KeepTicket):
+                self.commits.write(
+                    functools.partial(
+                        self.store.set_deposit_ticket,
+                        effect.peer.key,
+                        effect.ticket,
+                        effect.not_after_ms,
+                    )
+                )
+            elif isinstance(effect, TicketIgnored):
+                log_event(
+                    _log,
+                    "ticket.ignored",
+                    logging.WARNING,
+                    peer=effect.peer.short,
+                    code=effect.error.code,
+                )
+            elif isinstance(effect, DialOnce):
+                self._ensure_link(effect.peer, once=True)
+            elif isinstance(effect, DepositAnswered):
+                future = self._deposits.pop((effect.peer, effect.deposit_id), None)
+                if future is not None and not future.done():
+                    future.set_result(effect.code)
+            elif isinstance(effect, MailAcked):
+                if self.mailbox is not None and link is not None:
+                    self.mailbox.acked(link.peer, effect.mail_ids)
+            elif isinstance(effect, Transition):
+                self._stage(effect.relationship, effect.effects)
+        return rejected
+
+    def _confirmer(
+        self,
+        effect: Confirm | Publish,
+        link: Link | None,
+        posted: asyncio.Future[None] | None,
+    ) -> Callable[[], None]:
+        """What confirms an input once its commit is on disk (or tells the owner of it)."""
+        if isinstance(effect, Publish):
+            detail = {"peer": effect.peer.did, "seq": effect.seq, "type": effect.type}
+            return functools.partial(self.events.publish, effect.event, detail)
+        if link is None:
+            return lambda: None if posted is None or posted.done() else posted.set_result(None)
+        if effect.mail_id is not None:
+            frame = encode_mail_ack([effect.mail_id])
+            return lambda: self._spawn(link.send(frame), "mail-ack")
+        return functools.partial(self._ack_later, link, effect.seq)
 
     async def deliver_sealed(self, sealed: bytes) -> Envelope:
         """One-shot sealed mail posted to our inbox: stored (and its effects) once this returns.
@@ -932,143 +998,57 @@ class Node:
         Raises the AmityError that refused it. A duplicate is accepted again without a second
         copy, so a sender may safely retry the POST.
         """
-        header = peek_sealed(sealed)
-        key = self.keyring.find_link_key(header.link_public, self.clock_ms())
-        if header.recipient != self.peer_id or key is None:
-            raise SealKeyError("sealed mail is not for any link key this node holds")
-        envelope = open_sealed(
-            sealed, recipient=self.peer_id, link_key=key, types=self.accepted_types
-        )
+        now = self.clock_ms()
+        envelope = open_posted(self, sealed, now)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def confirm() -> None:
-            if not done.done():
-                done.set_result(None)
-
-        self._receive(envelope, confirm=confirm, refuse=lambda exc: None, direct=False)
+        effects = receive(self, envelope, now, direct=False, via=envelope.sender)
+        for effect in effects:  # the POST's answer says why; nothing to count or log here
+            if isinstance(effect, Rejected):
+                raise effect.error
+        self._carry_out(effects, now, posted=done)
         await done
         return envelope
 
-    async def _on_mail(self, link: Link, mail: Mail) -> None:
-        """Sealed mail a relay held for us: open it and take it as if its sender had sent it."""
+    def _store(self, effect: Accepted, now: int) -> asyncio.Future[None]:
+        """Stage a received envelope with what it changed in the next commit (one transaction).
 
-        def done() -> None:  # stored, duplicate or useless: the relay may delete it
-            self._spawn(link.send(encode_mail_ack([mail.mail_id])), "mail-ack")
-
-        try:
-            header = peek_sealed(mail.sealed)
-        except AmityError:  # unreadable for good: acknowledge it, or it holds a window slot
-            done()
-            raise
-        key = self.keyring.find_link_key(header.link_public, self.clock_ms())
-        if header.recipient != self.peer_id or key is None:
-            done()
-            raise SealKeyError(f"mail from relay {link.peer.short} is not for any key we hold")
-        try:
-            envelope = open_sealed(
-                mail.sealed, recipient=self.peer_id, link_key=key, types=self.accepted_types
-            )
-        except AmityError:
-            done()
-            raise
-        self._receive(envelope, confirm=done, refuse=lambda exc: done(), direct=False)
-        # Tell the sender too: one short dial lets its outbox resend, and our ACKs clear it.
-        self._ensure_link(envelope.sender, once=True)
-
-    async def _on_envelope(self, link: Link, data: bytes) -> None:
-        envelope = open_envelope(data, recipient=self.peer_id)
-        if envelope.sender != link.peer:
-            raise WrongSenderError(f"{link.peer.short} forwarded a message signed by someone else")
-
-        def refuse(exc: AmityError) -> None:
-            frame = encode_refuse(envelope.seq, exc.code, exc.message)
-            self._spawn(link.send(frame), "refuse")
-
-        if envelope.type not in self.accepted_types:
-            # Signed by the peer, so tell it: it stops resending (spec/link.md §3).
-            unknown = WrongTypeError(f"this node does not handle {envelope.type!r} messages")
-            refuse(unknown)
-            raise unknown
-
-        self._receive(
-            envelope,
-            confirm=lambda: self._ack_later(link, envelope.seq),
-            refuse=refuse,
-            direct=True,
-        )
-
-    def _receive(
-        self,
-        envelope: Envelope,
-        *,
-        confirm: Callable[[], None],
-        refuse: Callable[[AmityError], None],
-        direct: bool,
-    ) -> None:
-        """Stage a verified envelope with its effects in the next commit; confirm after it.
-
-        The replay guard and the relationship book change in memory at once, so the next
-        message (maybe in the same batch) sees them; the disk catches up at the commit, and
-        only then does the sender hear that the message is safe.
+        The relationship book changes in memory at once (the core's next input sees it); the
+        disk catches up at the commit, and only then is the sender told the message is safe.
         """
-        now = self.clock_ms()
+        envelope = effect.envelope
         sender = envelope.sender
-        try:
-            self.guard.check(envelope, now)
-        except DuplicateError:
-            # Stored before (or staged in the batch now being committed): confirm after it.
-            self.commits.write().add_done_callback(lambda f: None if f.exception() else confirm())
-            return
-        try:
-            rel, effects = self._dispatch(envelope, now, direct=direct)
-            staged = self._service_answer(envelope, rel, now)
-        except AmityError as exc:
-            refuse(exc)
-            raise
-        self.guard.record(envelope, now)
 
         def store_message() -> None:
-            kept = envelope.type not in self._not_in_inbox
-            body, encoded = (envelope.body, envelope.encoded) if kept else (b"", b"")
+            body, encoded = (envelope.body, envelope.encoded) if effect.keep_body else (b"", b"")
             self.store.add_inbox(sender.key, envelope.seq, envelope.type, body, encoded, now)
             window = self.guard.sequence_window(sender)
             if window is not None:
                 self.store.save_replay(sender.key, window[0], _bitmap_bytes(window[1]))
 
-        def stored(future: asyncio.Future[None]) -> None:
+        staged = effect.answer
+        if not isinstance(staged, Staged):
+            return self._stage(effect.relationship, effect.effects, also_write=store_message)
+        service_writes = staged.writes + [
+            functools.partial(self._queue, out.to, out.type, out.body, now) for out in staged.sends
+        ]
+
+        def store_with_service() -> None:
+            store_message()
+            for fn in service_writes:
+                fn()
+
+        def service_after(future: asyncio.Future[None]) -> None:
             if future.cancelled() or future.exception() is not None:
                 return
-            confirm()
-            if envelope.type == MSG_NOTE:
-                self.events.publish(
-                    "message", {"peer": sender.did, "seq": envelope.seq, "type": envelope.type}
-                )
+            for fn in staged.after:
+                fn()
+            for peer in {out.to for out in staged.sends}:
+                self._ensure_link(peer)
+                self._kick(peer)
 
-        if staged is not None:
-            service_writes = staged.writes + [
-                functools.partial(self._queue, out.to, out.type, out.body, now)
-                for out in staged.sends
-            ]
-
-            def store_with_service() -> None:
-                store_message()
-                for fn in service_writes:
-                    fn()
-
-            def service_after(future: asyncio.Future[None]) -> None:
-                if future.cancelled() or future.exception() is not None:
-                    return
-                for fn in staged.after:
-                    fn()
-                for peer in {out.to for out in staged.sends}:
-                    self._ensure_link(peer)
-                    self._kick(peer)
-
-            future = self._stage(rel, effects, also_write=store_with_service)
-            future.add_done_callback(service_after)
-        else:
-            future = self._stage(rel, effects, also_write=store_message)
-        future.add_done_callback(stored)
+        future = self._stage(effect.relationship, effect.effects, also_write=store_with_service)
+        future.add_done_callback(service_after)
+        return future
 
     def _ack_later(self, link: Link, seq: int) -> None:
         """Queue an ACK; all ACKs for one link from one commit go out as one frame."""
@@ -1079,10 +1059,9 @@ class Node:
 
     async def _send_acks(self, link: Link) -> None:
         await asyncio.sleep(0)  # let every ACK of this commit join the frame
-        seqs = self._acks.pop(link, [])
-        for start in range(0, len(seqs), MAX_ACK_SEQS):
+        for frame in ack_frames(self._acks.pop(link, [])):
             try:
-                await link.send(encode_ack(seqs[start : start + MAX_ACK_SEQS]))
+                await link.send(frame)
             except TransportClosed:
                 return  # the sender resends; we answer the duplicates with ACKs then
 
@@ -1099,74 +1078,28 @@ class Node:
 
         self.commits.write(mark)
 
-    def _dispatch(
-        self, envelope: Envelope, now: int, *, direct: bool
-    ) -> tuple[Relationship, list[Effect]]:
-        """The relationship event ``envelope`` means; raises if the relationship refuses it."""
-        sender = envelope.sender
-        rel = self.book.current(sender)
-        if envelope.type == MSG_HELLO:
-            hello = decode_hello(envelope.body)
-            if rel is None or rel.state is RelationshipState.ENDED:
-                # A stranger: only an invitation we issued, redeemed by its secret over a live
-                # session, lets it in.
-                rel = self.book.by_secret(hello.invite_secret) if hello.invite_secret else None
-                if rel is None or not direct:
-                    raise UnknownPeerError(
-                        f"{sender.short} is not a peer of ours and has no valid invitation"
-                    )
-                ticket = self._ticket_for(sender)
-                rel, first = step(rel, HandshakeCompleted(sender, self.card(), ticket), now)
-                rel, second = step(rel, HelloReceived(hello.card, hello.invite_secret), now)
-                self._keep_ticket(sender, hello.deposit_ticket, now)
-                return rel, [*first, *second]
-            result = step(rel, HelloReceived(hello.card, hello.invite_secret), now)
-            self._keep_ticket(sender, hello.deposit_ticket, now)
-            return result
-        if rel is None:
-            raise UnknownPeerError(f"{sender.short} is not a peer of ours")
-        service = self._services.get(envelope.type)
-        if (
-            rel.state is RelationshipState.ENDED
-            and service is not None
-            and envelope.type in getattr(service, "after_end", frozenset())
-        ):
-            return rel, []  # e.g. a deletion receipt that the end itself caused
-        if envelope.type == MSG_END:
-            return step(rel, PeerEnded(decode_end(envelope.body).reason), now)
-        if envelope.type == MSG_NOTE:
-            decode_note(envelope.body)
-        return step(rel, MessageSeen(envelope.type), now)
+    # -- what the core asks of its host (amity.protocol.core.host.Host) ----------------------------
 
-    def _ticket_for(self, peer: PeerId) -> bytes | None:
-        """The deposit ticket our next hello hands ``peer``: only while our card names relays."""
-        return self._tickets.for_peer(peer, self.clock_ms()) if self.relays else None
+    def relationship(self, peer: PeerId) -> Relationship | None:
+        return self.book.current(peer)
 
-    def _keep_ticket(self, peer: PeerId, data: bytes | None, now: int) -> None:
-        """Keep the deposit ticket a peer's accepted hello gave us, to show at its relays."""
-        if data is None:
-            return
-        try:
-            ticket = check_ticket(data, recipient=peer, sender=self.peer_id, now_ms=now)
-        except AmityError as exc:  # useless to us, but the hello itself is fine
-            log_event(_log, "ticket.ignored", logging.WARNING, peer=peer.short, code=exc.code)
-            return
-        self.commits.write(
-            functools.partial(self.store.set_deposit_ticket, peer.key, data, ticket.not_after_ms)
-        )
+    def by_secret(self, invite_secret: bytes) -> Relationship | None:
+        return self.book.by_secret(invite_secret)
 
-    def _service_answer(self, envelope: Envelope, rel: Relationship, now: int) -> Staged | None:
-        """A registered service's answer to ``envelope`` (None for the relationship's own)."""
-        service = self._services.get(envelope.type)
-        if service is None:
-            return None
-        after_end = envelope.type in getattr(service, "after_end", frozenset())
-        ended = rel.state is RelationshipState.ENDED
-        if rel.state is not RelationshipState.CONNECTED and not (ended and after_end):
-            raise UnknownPeerError(
-                f"{envelope.type} needs a connected relationship; it is {rel.state.value}"
-            )
-        return service.receive(envelope, rel, now)
+    def service(self, message_type: str) -> Service | None:
+        return self._services.get(message_type)
+
+    def ticket_issuer(self) -> TicketIssuer:
+        return self._tickets
+
+    def keeps_body(self, message_type: str) -> bool:
+        return message_type not in self._not_in_inbox
+
+    def read_card(self, data: bytes) -> Card:
+        return Card.decode(data)
+
+    def known_peer(self, peer: PeerId) -> PeerId:
+        return peer
 
     # -- what the local API shows ------------------------------------------------------------------
 
@@ -1183,6 +1116,12 @@ class Node:
             "outbox_pending": self.store.count_pending(),
             "rejected": self.rejected,
         }
+
+
+def _when_written(action: Callable[[], None], future: asyncio.Future[None]) -> None:
+    """Run ``action`` once the commit ``future`` stands for is on disk (not if it failed)."""
+    if not future.cancelled() and future.exception() is None:
+        action()
 
 
 def _bitmap_bytes(bitmap: int) -> bytes:

@@ -1,0 +1,16 @@
+"""The node core: the rules that turn a node's inputs into what it must do (sans-IO).
+
+A node's inputs are frames on links, links coming up, and sealed mail; what it must do comes
+back as effects, plain values (:mod:`amity.protocol.core.effects`) that a *driver* carries out.
+The daemon (:mod:`amity.node.daemon`: asyncio, sockets, SQLite) and the simulator
+(:mod:`amity.simulations.node`: an engine clock, memory) are the two drivers; neither decides
+what a message means. The node's state is reached through :class:`~amity.protocol.core.host.Host`
+(its relationships, its replay guard, its services), so a driver keeps it where it likes.
+
+- :mod:`~amity.protocol.core.receive`: a frame on a link, a relayed mail, a posted envelope:
+  open, replay guard, dispatch to the relationship machine and to the services, ACK or REFUSE.
+- :mod:`~amity.protocol.core.links`: a link comes up: the handshake's step, the outbox resend.
+- :mod:`~amity.protocol.core.tickets`: deposit tickets given in our hellos and kept from theirs.
+
+See spec/link.md §2-§3 (what is acknowledged, and when) and spec/relay.md.
+"""
