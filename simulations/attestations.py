@@ -116,6 +116,8 @@ class SimReputation:
     """Attestations, trust and sharing of one simulated node: the service for ``reputation.*``."""
 
     types: frozenset[str] = REPUTATION_TYPES
+    #: Of those, the types still taken once the relationship ended (the core's after-end rule).
+    after_end: frozenset[str] = frozenset()
 
     __slots__ = (
         "_direct",

@@ -72,6 +72,8 @@ class SimGrants:
     """Grants issued and held by one simulated node."""
 
     types: frozenset[str] = GRANT_TYPES
+    #: Of those, the types still taken once the relationship ended (the core's after-end rule).
+    after_end: frozenset[str] = frozenset({MSG_RECEIPT})
 
     def __init__(self, node: SimNode, *, keep_data: bool = False) -> None:
         self.node = node

@@ -74,6 +74,8 @@ class SimTerms:
     __slots__ = ("_timers", "negotiations", "node")
 
     types: frozenset[str] = frozenset(TERMS_MESSAGE_TYPES)
+    #: Of those, the types still taken once the relationship ended (the core's after-end rule).
+    after_end: frozenset[str] = frozenset()
 
     def __init__(self, node: SimNode) -> None:
         self.node = node

@@ -1,12 +1,13 @@
-"""A simulated node: the real protocol core, fed by the simulated network on the virtual clock.
+"""A simulated node: a driver of the node core (amity.protocol.core) on the virtual clock.
 
-It follows node/daemon.py rule for rule, with the engine's clock instead of asyncio and memory
-instead of SQLite: envelopes are signed and verified for real and pass the replay guard; every
-message goes into a per-peer outbox before it is first sent and is resent in ``seq`` order on each
-new link until the peer ACKs or REFUSEs it (spec/link.md §2-3); an ACK goes out only after the
-"commit" of what the message changed (a group commit ``commit_ms`` long); nodes behind NAT (no
-endpoint) never get dialled and keep links to the peers they can dial; the relationship machine
-and the terms service run as in the daemon.
+What a message means, what is acknowledged and when, what is refused, what a link's coming up
+does: all of it is decided in :mod:`amity.protocol.core`, the code the daemon drives too. This
+driver carries the core's effects out with the engine's clock instead of asyncio and memory
+instead of SQLite: every message goes into a per-peer outbox before it is first sent and is
+resent in ``seq`` order on each new link until the peer ACKs or REFUSEs it (spec/link.md §2-3);
+an ACK goes out only after the "commit" of what the message changed (a group commit
+``commit_ms`` long); nodes behind NAT (no endpoint) never get dialled and keep links to the peers
+they can dial.
 """
 
 from __future__ import annotations
@@ -16,40 +17,44 @@ from collections.abc import Callable
 from typing import ClassVar, Final
 
 from amity.protocol.card import Card, NodeKind, Relay
-from amity.protocol.envelope import Envelope, open_envelope
+from amity.protocol.core.effects import (
+    Accepted,
+    Confirm,
+    DepositAnswered,
+    DepositAsked,
+    DialOnce,
+    Duplicate,
+    Flush,
+    KeepTicket,
+    MailAcked,
+    Refuse,
+    RefusedByPeer,
+    Rejected,
+    Settled,
+    Transition,
+)
+from amity.protocol.core.effects import Effect as CoreEffect
+from amity.protocol.core.host import Service as CoreService
+from amity.protocol.core.links import on_link_up
+from amity.protocol.core.receive import ack_frames, on_frame
 from amity.protocol.errors import (
-    AmityError,
-    DuplicateError,
     StateError,
-    UnknownPeerError,
-    WrongSenderError,
-    WrongTypeError,
 )
 from amity.protocol.frames import (
-    MAX_ACK_SEQS,
-    FrameKind,
-    decode_ack,
-    decode_refuse,
-    encode_ack,
+    encode_mail_ack,
     encode_refuse,
-    split_frame,
 )
 from amity.protocol.identity import PeerId
-from amity.protocol.notes import MSG_NOTE, decode_note
-from amity.protocol.receipts import MSG_RECEIPT
+from amity.protocol.notes import MSG_NOTE
 from amity.protocol.relationship import (
     CancelTimer,
     Effect,
     Event,
-    HandshakeCompleted,
-    HelloReceived,
     InvitationAccepted,
     InvitationIssued,
     InvitationReceived,
     LocalEnd,
-    MessageSeen,
     Notify,
-    PeerEnded,
     Persist,
     Relationship,
     RelationshipState,
@@ -59,10 +64,10 @@ from amity.protocol.relationship import (
     open_relationship,
     step,
 )
-from amity.protocol.relmessages import MSG_END, MSG_HELLO, decode_end, decode_hello
+from amity.protocol.relmessages import MSG_END, MSG_HELLO
 from amity.protocol.replay import MAIL_POLICY
 from amity.protocol.termsmessages import TERMS_MESSAGE_TYPES
-from amity.protocol.ticket import TicketIssuer, check_ticket
+from amity.protocol.ticket import TicketIssuer
 from amity.simulations.attestations import REPUTATION_TYPES, SimReputation
 from amity.simulations.context import NodeBehaviour, SimEnv, Staged
 from amity.simulations.crypto import make_keyring
@@ -89,8 +94,6 @@ __all__ = ["ACCEPTED_TYPES", "CONNECT_WAIT_MS", "SimNode"]
 ACCEPTED_TYPES: Final = frozenset(
     {MSG_HELLO, MSG_END, MSG_NOTE, *TERMS_MESSAGE_TYPES, *GRANT_TYPES, *REPUTATION_TYPES}
 )
-#: As the daemon's grants service: receipts the end itself caused still arrive after it.
-_AFTER_END: Final = frozenset({MSG_RECEIPT})
 _DAY_MS: Final = 86_400_000
 _CARD_DAYS: Final = 30
 #: As the daemon: how long connect() waits for the relationship to become CONNECTED.
@@ -412,10 +415,11 @@ class SimNode:
         peer = link.proven_peer
         self.links[peer] = (*self.links.get(peer, ()), link)
         self.dialer.linked(peer)
-        rel = self.relationship(peer)
-        if rel is not None and rel.state is not RelationshipState.ENDED:
-            self._step(rel, HandshakeCompleted(peer, self.card(), self._ticket_for(peer)))
-        self._flush(peer)
+        for effect in on_link_up(self, peer, self.now_ms()):
+            if isinstance(effect, Transition):
+                self._stage(effect.relationship, effect.effects)
+            elif isinstance(effect, Flush):
+                self._flush(effect.peer)
         if self.mailbox is not None or self.deposits is not None:
             relay_link_up(self, link)
 
@@ -449,141 +453,79 @@ class SimNode:
     # -- receiving ---------------------------------------------------------------------------------
 
     def link_message(self, link: SimLink, message: bytes) -> None:
-        peer = link.proven_peer
-        try:
-            kind, payload = split_frame(message)
-            if kind is FrameKind.ENVELOPE:
-                self._on_envelope(link, payload)
-            elif kind is FrameKind.ACK:
-                seqs = decode_ack(payload).seqs
-                self.outbox.settled(peer, seqs)
-                settled(self, peer, seqs)
-            elif kind is FrameKind.REFUSE:
-                refusal = decode_refuse(payload)
-                self.outbox.settled(peer, [refusal.seq])
-                settled(self, peer, [refusal.seq])
+        self.carry_out(on_frame(self, link.proven_peer, message, self.now_ms()), link)
+
+    def carry_out(self, effects: list[CoreEffect], link: SimLink) -> None:
+        """Carry out the core's answer to one input on ``link``, as the daemon's _carry_out."""
+        for effect in effects:
+            if isinstance(effect, Accepted):
+                if not effect.direct:
+                    envelope = effect.envelope
+                    self.env.observer.record(self, "mail.accepted", envelope.sender, envelope.type)
+                self._stage(effect.relationship, effect.effects)
+                if isinstance(effect.answer, Staged):
+                    self.commit(effect.answer)
+            elif isinstance(effect, Confirm):
+                self._after_commit(self._confirmer(link, effect.seq, effect.mail_id))
+            elif isinstance(effect, Duplicate):
+                self.duplicates += 1
+            elif isinstance(effect, Refuse):
+                if effect.mail_id is None:
+                    error = effect.error
+                    link.send(encode_refuse(effect.seq, error.code, error.message))
+                else:
+                    link.send(encode_mail_ack([effect.mail_id]))
+            elif isinstance(effect, Rejected):
+                self.rejected += 1
+                self.env.observer.record(self, "message.rejected", effect.peer, effect.error.code)
+            elif isinstance(effect, Settled):
+                self.outbox.settled(effect.peer, effect.seqs)
+                settled(self, effect.peer, effect.seqs)
+            elif isinstance(effect, RefusedByPeer):
                 self.refused_by_peers += 1
-                self.env.observer.record(self, "message.refused_by_peer", peer, refusal.code)
-            else:
-                on_relay_frame(self, link, kind, payload)
-        except AmityError as exc:
-            self.rejected += 1
-            self.env.observer.record(self, "message.rejected", peer, exc.code)
+                self.env.observer.record(self, "message.refused_by_peer", effect.peer, effect.code)
+            elif isinstance(effect, KeepTicket):
+                if self.deposits is None:
+                    self.deposits = Deposits()
+                self.deposits.tickets[effect.peer] = (effect.not_after_ms, effect.ticket)
+            elif isinstance(effect, DialOnce):
+                self.dialer.ensure(effect.peer, once=True)
+            elif isinstance(effect, DepositAsked | DepositAnswered | MailAcked):
+                on_relay_frame(self, link, effect)
 
-    def _on_envelope(self, link: SimLink, data: bytes) -> None:
-        # The run's one copy of the sender's id, which the replay guard keeps as a key.
-        envelope = open_envelope(data, recipient=self.peer_id, known_sender=link.proven_peer)
-        if envelope.sender is not link.proven_peer:
-            raise WrongSenderError(f"{link.proven_peer.short} forwarded someone else's message")
+    def _confirmer(self, link: SimLink, seq: int, mail_id: int | None) -> Callable[[], None]:
+        if mail_id is None:
+            return functools.partial(self._ack_later, link, seq)
+        return functools.partial(link.send, encode_mail_ack([mail_id]))
 
-        def refuse(exc: AmityError) -> None:
-            link.send(encode_refuse(envelope.seq, exc.code, exc.message))
+    # -- what the core asks of its host (amity.protocol.core.host.Host) ----------------------------
 
-        if envelope.type not in ACCEPTED_TYPES:
-            unknown = WrongTypeError(f"this node does not handle {envelope.type!r} messages")
-            refuse(unknown)
-            raise unknown
-        self.receive(envelope, functools.partial(self._ack_later, link, envelope.seq), refuse)
+    def by_secret(self, invite_secret: bytes) -> Relationship | None:
+        return self._rels.get(invite_secret)
 
-    def receive(
-        self,
-        envelope: Envelope,
-        confirm: Callable[[], None],
-        refuse: Callable[[AmityError], None],
-        *,
-        direct: bool = True,
-    ) -> None:
-        """As the daemon: replay check, the relationship's and the service's answers, then
-        ``confirm`` after the commit (an ACK on the link, or a MAIL_ACK for ``direct=False``)."""
-        now = self.now_ms()
-        try:
-            self.guard.check(envelope, now)
-        except DuplicateError:  # stored before: confirm again, change nothing
-            self.duplicates += 1
-            self._after_commit(confirm)
-            return
-        try:
-            rel, effects = self._dispatch(envelope, now, direct=direct)
-            staged = None
-            service = (
-                self.terms
-                if envelope.type in self.terms.types
-                else self.grants
-                if envelope.type in GRANT_TYPES
-                else self.reputation
-                if envelope.type in REPUTATION_TYPES
-                else None
-            )
-            if service is not None:
-                live = rel.state is RelationshipState.CONNECTED or (
-                    rel.state is RelationshipState.ENDED and envelope.type in _AFTER_END
-                )
-                if not live:
-                    raise UnknownPeerError(
-                        f"{envelope.type} needs a connected relationship; it is {rel.state.value}"
-                    )
-                staged = service.receive(envelope, rel, now)
-        except AmityError as exc:
-            refuse(exc)
-            raise
-        self.guard.record(envelope, now)
-        if not direct:
-            self.env.observer.record(self, "mail.accepted", envelope.sender, envelope.type)
-        self._stage(rel, effects)
-        if staged is not None:
-            self.commit(staged)
-        self._after_commit(confirm)
+    def service(self, message_type: str) -> CoreService | None:
+        if message_type in TERMS_MESSAGE_TYPES:
+            return self.terms
+        if message_type in GRANT_TYPES:
+            return self.grants
+        if message_type in REPUTATION_TYPES:
+            return self.reputation
+        return None
 
-    def _dispatch(
-        self, envelope: Envelope, now: int, *, direct: bool = True
-    ) -> tuple[Relationship, list[Effect]]:
-        sender = envelope.sender
-        rel = self.relationship(sender)
-        if envelope.type == MSG_HELLO:
-            hello = decode_hello(envelope.body, self.shared.decode_card)
-            card = hello.card
-            if rel is None or rel.state is RelationshipState.ENDED:
-                secret = hello.invite_secret
-                rel = self._rels.get(secret) if secret is not None else None
-                if rel is None or not direct:  # a stranger gets in over a live session only
-                    raise UnknownPeerError(
-                        f"{sender.short} is not a peer of ours and has no valid invitation"
-                    )
-                ticket = self._ticket_for(sender)
-                rel, first = step(rel, HandshakeCompleted(sender, self.card(), ticket), now)
-                rel, second = step(rel, HelloReceived(card, hello.invite_secret), now)
-                self._keep_ticket(sender, hello.deposit_ticket, now)
-                return rel, [*first, *second]
-            result = step(rel, HelloReceived(card, hello.invite_secret), now)
-            self._keep_ticket(sender, hello.deposit_ticket, now)
-            return result
-        if rel is None:
-            raise UnknownPeerError(f"{sender.short} is not a peer of ours")
-        if envelope.type == MSG_END:
-            return step(rel, PeerEnded(decode_end(envelope.body).reason), now)
-        if envelope.type == MSG_NOTE:
-            decode_note(envelope.body)
-        return step(rel, MessageSeen(envelope.type), now)
-
-    def _ticket_for(self, peer: PeerId) -> bytes | None:
-        """As the daemon: a deposit ticket for ``peer`` while our card names relays."""
-        if not self.relays:
-            return None
+    def ticket_issuer(self) -> TicketIssuer:
+        """Made once our card names a relay (most nodes never hand out a ticket)."""
         if self._tickets is None:
             self._tickets = TicketIssuer(self.keyring.identity)
-        return self._tickets.for_peer(peer, self.now_ms())
+        return self._tickets
 
-    def _keep_ticket(self, peer: PeerId, data: bytes | None, now: int) -> None:
-        """As the daemon: keep a ticket from an accepted hello, to show at the peer's relays."""
-        if data is None:
-            return
-        try:
-            ticket = check_ticket(data, recipient=peer, sender=self.peer_id, now_ms=now)
-        except AmityError:
-            return
-        if self.deposits is None:
-            self.deposits = Deposits()
-        self.deposits.tickets[peer] = (ticket.not_after_ms, data)
+    def keeps_body(self, message_type: str) -> bool:
+        return True  # no inbox here: what a message means is all the run keeps
+
+    def read_card(self, data: bytes) -> Card:
+        return self.shared.decode_card(data)
+
+    def known_peer(self, peer: PeerId) -> PeerId:
+        return self.shared.peer(peer)
 
     def _ack_later(self, link: SimLink, seq: int) -> None:
         """Queue an ACK; the ACKs of one commit for one link go out as one frame."""
@@ -594,5 +536,5 @@ class SimNode:
 
     def _send_acks(self, link: SimLink) -> None:
         seqs, link.acks_due = link.acks_due or [], None
-        for start in range(0, len(seqs), MAX_ACK_SEQS):
-            link.send(encode_ack(seqs[start : start + MAX_ACK_SEQS]))
+        for frame in ack_frames(seqs):
+            link.send(frame)

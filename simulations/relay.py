@@ -24,28 +24,21 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from amity.protocol.card import Card, NodeKind, Relay
-from amity.protocol.errors import AmityError, SealKeyError, StateError
+from amity.protocol.core.effects import DepositAnswered, DepositAsked, MailAcked
+from amity.protocol.errors import StateError
 from amity.protocol.frames import (
-    FrameKind,
-    Mail,
-    decode_deposit,
-    decode_deposited,
-    decode_mail,
-    decode_mail_ack,
     encode_deposit,
     encode_deposited,
     encode_mail,
-    encode_mail_ack,
 )
 from amity.protocol.handover import DEPOSIT_PAGE
 from amity.protocol.identity import PeerId
 from amity.protocol.mailbox import MailboxPolicy
 from amity.protocol.relationship import RelationshipState
-from amity.protocol.sealed import open_sealed, peek_sealed, seal
+from amity.protocol.sealed import seal
 from amity.simulations.engine import Timer
 from amity.simulations.link import SimLink
 from amity.simulations.mailbox import SimMailbox
@@ -318,10 +311,13 @@ def _hand_over(mailbox: SimMailbox, link: SimLink) -> None:
             link.send(encode_mail(item.mail_id, item.sealed))
 
 
-def on_relay_frame(node: SimNode, link: SimLink, kind: FrameKind, payload: bytes) -> None:
-    """A DEPOSIT, DEPOSITED, MAIL or MAIL_ACK frame on ``link`` (the daemon's _on_relay_frame)."""
-    if kind is FrameKind.DEPOSIT:
-        request = decode_deposit(payload)
+def on_relay_frame(
+    node: SimNode, link: SimLink, effect: DepositAsked | DepositAnswered | MailAcked
+) -> None:
+    """A DEPOSIT, DEPOSITED or MAIL_ACK frame on ``link``, as the core read it (the daemon's
+    ``_on_deposit`` and ``_carry_out``); MAIL is the core's own (amity.protocol.core.receive)."""
+    if isinstance(effect, DepositAsked):
+        request = effect.deposit
         mailbox = node.mailbox
         if mailbox is None:
             link.send(encode_deposited(request.deposit_id, "relay.not_a_relay"))
@@ -333,37 +329,8 @@ def on_relay_frame(node: SimNode, link: SimLink, kind: FrameKind, payload: bytes
         targets = node.links.get(recipient) if recipient is not None else None
         if targets:
             _hand_over(mailbox, targets[-1])
-    elif kind is FrameKind.DEPOSITED:
-        answer = decode_deposited(payload)
-        _answered(node, link.proven_peer, answer.deposit_id, answer.code)
-    elif kind is FrameKind.MAIL:
-        _on_mail(node, link, decode_mail(payload))
-    elif kind is FrameKind.MAIL_ACK and node.mailbox is not None:
-        node.mailbox.ack(link.proven_peer, decode_mail_ack(payload), link)
+    elif isinstance(effect, DepositAnswered):
+        _answered(node, link.proven_peer, effect.deposit_id, effect.code)
+    elif node.mailbox is not None:
+        node.mailbox.ack(link.proven_peer, effect.mail_ids, link)
         _hand_over(node.mailbox, link)  # room in the window: the next items go out
-
-
-def _on_mail(node: SimNode, link: SimLink, mail: Mail) -> None:
-    """Sealed mail a relay held for us: open it and take it as if its sender had sent it."""
-    done = functools.partial(link.send, encode_mail_ack([mail.mail_id]))
-    now = node.now_ms()
-    try:
-        header = peek_sealed(mail.sealed)
-    except AmityError:  # unreadable for good: acknowledge it, or it holds a window slot
-        done()
-        raise
-    key = node.keyring.find_link_key(header.link_public, now)
-    if header.recipient != node.peer_id or key is None:
-        done()
-        raise SealKeyError(f"mail from relay {link.proven_peer.short} is not for any key we hold")
-    try:
-        envelope = open_sealed(
-            mail.sealed, recipient=node.peer_id, link_key=key, types=node.accepted_types
-        )
-    except AmityError:
-        done()
-        raise
-    envelope = replace(envelope, sender=node.shared.peer(envelope.sender))
-    node.receive(envelope, done, lambda exc: done(), direct=False)
-    # Tell the sender too: one short dial lets its outbox resend, and our ACKs clear it.
-    node.dialer.ensure(envelope.sender, once=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from amity.protocol.card import NodeKind
-from amity.protocol.errors import AmityError, SealKeyError
+from amity.protocol.errors import SealKeyError
 from amity.protocol.frames import (
     Deposit,
     FrameKind,
@@ -27,7 +27,7 @@ from amity.simulations.context import Staged
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.mailbox import SimMailbox
 from amity.simulations.node import SimNode
-from amity.simulations.relay import make_relay, on_relay_frame, use_relay
+from amity.simulations.relay import make_relay, use_relay
 from amity.simulations.streams import RandomStreams
 from tests.simulations.test_node import Pair, meet, pair
 
@@ -225,7 +225,7 @@ def test_a_node_that_is_no_relay_answers_not_a_relay() -> None:
         w = with_relay()
     p = w.p
     link = _Link(p.person.peer_id)
-    on_relay_frame(p.vendor, link, FrameKind.DEPOSIT, _deposit_payload(_sealed_for(p.person)))  # type: ignore[arg-type]
+    p.vendor.link_message(link, encode_deposit(1, _sealed_for(p.person)))  # type: ignore[arg-type]
     ((kind, payload),) = [split_frame(m) for m in link.sent]
     assert kind is FrameKind.DEPOSITED and decode_deposited(payload).code == "relay.not_a_relay"
 
@@ -236,11 +236,11 @@ def test_unreadable_mail_is_acknowledged_so_it_does_not_hold_the_window() -> Non
         w = with_relay()
     p = w.p
     link = _Link(w.relay.peer_id)
-    payload = split_frame(encode_mail(7, b"\x01garbage"))[1]
-    with pytest.raises(AmityError):
-        on_relay_frame(p.person, link, FrameKind.MAIL, payload)  # type: ignore[arg-type]
+    rejected = p.person.rejected
+    p.person.link_message(link, encode_mail(7, b"\x01garbage"))  # type: ignore[arg-type]
     ((kind, acked),) = [split_frame(m) for m in link.sent]
     assert kind is FrameKind.MAIL_ACK and decode_mail_ack(acked) == (7,)
+    assert p.person.rejected == rejected + 1  # rejected and counted; the node goes on
 
 
 def _deposit_payload(sealed: bytes) -> bytes:
