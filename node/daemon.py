@@ -167,6 +167,9 @@ class Node:
         self.inbox_keep_ms = INBOX_KEEP_DAYS * _DAY_MS
         self.inbox_keep_messages = INBOX_KEEP_MESSAGES
         self.rejected = 0
+        #: When a list: every answer of the core (amity.protocol.core) this node carried out, in
+        #: order, as (peer of the input, effects); the sim-daemon cross-check compares them.
+        self.core_trace: list[tuple[PeerId | None, list[CoreEffect]]] | None = None
         #: Relationship timers by (invitation secret, token): tokens repeat across relationships.
         self._timers: dict[tuple[bytes, str], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -821,7 +824,10 @@ class Node:
         peer = link.peer
         self.links[peer].append(link)
         log_event(_log, "link.up", peer=peer.short, inbound=link.inbound)
-        for effect in on_link_up(self, peer, self.clock_ms()):
+        effects = on_link_up(self, peer, self.clock_ms())
+        if self.core_trace is not None:
+            self.core_trace.append((peer, effects))
+        for effect in effects:
             if isinstance(effect, Transition):
                 await self._apply(effect.relationship, effect.effects)
             elif isinstance(effect, Flush):
@@ -916,6 +922,8 @@ class Node:
 
         Returns the error that rejected the input, if one did.
         """
+        if self.core_trace is not None:
+            self.core_trace.append((link.peer if link is not None else None, effects))
         stored: asyncio.Future[None] | None = None  # the commit holding what came before
         rejected = None
         for effect in effects:

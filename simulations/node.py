@@ -125,6 +125,7 @@ class SimNode:
         "_timers",
         "address",
         "behaviour",
+        "core_trace",
         "deposits",
         "dialer",
         "duplicates",
@@ -185,6 +186,8 @@ class SimNode:
         #: Link frames and bytes sent to each host address, packed in one int (see traffic_to).
         self.traffic: dict[int, int] = {}
         self.rejected = 0
+        #: When a list: every answer of the core this node carried out, as the daemon's.
+        self.core_trace: list[tuple[PeerId | None, list[CoreEffect]]] | None = None
         self.refused_by_peers = 0
         self.duplicates = 0
         #: Relays that hold our mail (on our card; see relay.use_relay), and as a relay our
@@ -415,7 +418,10 @@ class SimNode:
         peer = link.proven_peer
         self.links[peer] = (*self.links.get(peer, ()), link)
         self.dialer.linked(peer)
-        for effect in on_link_up(self, peer, self.now_ms()):
+        effects = on_link_up(self, peer, self.now_ms())
+        if self.core_trace is not None:
+            self.core_trace.append((peer, effects))
+        for effect in effects:
             if isinstance(effect, Transition):
                 self._stage(effect.relationship, effect.effects)
             elif isinstance(effect, Flush):
@@ -457,6 +463,8 @@ class SimNode:
 
     def carry_out(self, effects: list[CoreEffect], link: SimLink) -> None:
         """Carry out the core's answer to one input on ``link``, as the daemon's _carry_out."""
+        if self.core_trace is not None:
+            self.core_trace.append((link.proven_peer, effects))
         for effect in effects:
             if isinstance(effect, Accepted):
                 if not effect.direct:
