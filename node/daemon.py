@@ -30,6 +30,13 @@ from amity.node.services import Service, Staged
 from amity.node.store import OutboxItem, Store
 from amity.node.transport import Connection, Dialer, TransportClosed, TransportError
 from amity.protocol.card import INVITE_SECRET_BYTES, Card, NodeKind, Relay
+from amity.protocol.core.deposits import (
+    PageOutcome,
+    page_outcome,
+    relays_to_try,
+    ticket_to_show,
+    undeposited,
+)
 from amity.protocol.core.effects import (
     Accepted,
     Confirm,
@@ -679,12 +686,11 @@ class Node:
         (spec/relay.md §2); a relay that does not hold a whole page leaves the rest to the next.
         """
         now = self.clock_ms()
-        if not card.relays or now >= card.link_cert.not_after_ms:
-            return
+        relays = relays_to_try(card, now)
         # The peer's ticket, if it gave us one: our mail then uses the room it keeps for its
         # peers at the relay, not the strangers' small budget (spec/relay.md §6).
-        ticket = self.store.deposit_ticket(peer.key, now)
-        for relay in card.relays if self._undeposited(peer, 0) else ():
+        ticket = ticket_to_show(self.store.deposit_ticket(peer.key), now)
+        for relay in relays if self._undeposited(peer, 0) else ():
             try:
                 link = self._link_to(relay.peer_id) or await self._dial(
                     [relay.endpoint], relay.peer_id
@@ -696,15 +702,12 @@ class Node:
                 await self._attach(link)
             after, held, whole = 0, 0, True
             while whole and (items := self._undeposited(peer, after)):
-                after = items[-1].seq
-                page, ticket_refused = await self._deposit_page(
-                    link, relay, peer, card, items, ticket
-                )
-                held += page
-                whole = page == len(items)
-                if ticket is not None and ticket_refused:
-                    # The relay will not take it (say our clocks disagree): from now on we
-                    # deposit as a stranger until the peer's next hello brings a fresh one.
+                after = items[-1][0]
+                outcome = await self._deposit_page(link, relay, peer, card, items, ticket)
+                self._deposited.update((peer, seq) for seq in outcome.held)
+                held += len(outcome.held)
+                whole = outcome.whole
+                if ticket is not None and outcome.ticket_refused:
                     ticket = None
                     self.commits.write(
                         functools.partial(self.store.forget_deposit_ticket, peer.key)
@@ -713,13 +716,13 @@ class Node:
             if whole:
                 return
 
-    def _undeposited(self, peer: PeerId, after_seq: int) -> list[OutboxItem]:
+    def _undeposited(self, peer: PeerId, after_seq: int) -> list[tuple[int, bytes]]:
         """The next page of ``peer``'s pending envelopes after ``after_seq`` no relay holds."""
         while True:
             page = self.store.pending_outbox(peer.key, after_seq=after_seq, limit=DEPOSIT_PAGE)
             if not page:
                 return []
-            items = [i for i in page if (peer, i.seq) not in self._deposited]
+            items = undeposited(((i.seq, i.envelope) for i in page), self._deposited, peer)
             if items:
                 return items
             after_seq = page[-1].seq
@@ -730,20 +733,17 @@ class Node:
         relay: Relay,
         peer: PeerId,
         card: Card,
-        items: list[OutboxItem],
+        items: list[tuple[int, bytes]],
         ticket: bytes | None,
-    ) -> tuple[int, bool]:
-        """Deposit ``items`` at ``relay`` over ``link``, with ``peer``'s ticket if we hold one.
-
-        Returns how many the relay now holds, and whether it refused the ticket.
-        """
+    ) -> PageOutcome:
+        """Deposit ``items`` at ``relay`` over ``link``, with ``peer``'s ticket if we hold one."""
         answers = {}
-        for item in items:
+        for seq, envelope in items:
             self._deposit_ids += 1
-            answers[item.seq] = future = asyncio.get_running_loop().create_future()
+            answers[seq] = future = asyncio.get_running_loop().create_future()
             self._deposits[(relay.peer_id, self._deposit_ids)] = future
             sealed = seal(
-                item.envelope,
+                envelope,
                 recipient=peer,
                 link_public=card.link_cert.link_public,
                 ephemeral_private=os.urandom(32),
@@ -751,15 +751,13 @@ class Node:
             try:
                 await link.send(encode_deposit(self._deposit_ids, sealed, ticket))
             except TransportClosed:
-                return 0, False
+                return page_outcome(None, len(items))
         try:
             async with asyncio.timeout(_CONNECT_WAIT_S):
                 codes = {seq: await answer for seq, answer in answers.items()}
         except TimeoutError:
-            return 0, False
-        held = [seq for seq, code in codes.items() if code == "ok"]
-        self._deposited.update((peer, seq) for seq in held)
-        return len(held), any(code.startswith("ticket.") for code in codes.values())
+            return page_outcome(None, len(items))
+        return page_outcome(codes, len(items))
 
     def _link_to(self, peer: PeerId) -> Link | None:
         links = self.links.get(peer)

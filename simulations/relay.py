@@ -22,11 +22,16 @@ See spec/relay.md and spec/sealed.md.
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from amity.protocol.card import Card, NodeKind, Relay
+from amity.protocol.core.deposits import (
+    page_outcome,
+    relays_to_try,
+    ticket_to_show,
+    undeposited,
+)
 from amity.protocol.core.effects import DepositAnswered, DepositAsked, MailAcked
 from amity.protocol.errors import StateError
 from amity.protocol.frames import (
@@ -34,7 +39,6 @@ from amity.protocol.frames import (
     encode_deposited,
     encode_mail,
 )
-from amity.protocol.handover import DEPOSIT_PAGE
 from amity.protocol.identity import PeerId
 from amity.protocol.mailbox import MailboxPolicy
 from amity.protocol.relationship import RelationshipState
@@ -142,8 +146,7 @@ def use_relay(node: SimNode, invitation: Card, on_done: Callable[[bool, str], No
 
 def deposit(node: SimNode, peer: PeerId, card: Card, done: Callable[[], None]) -> None:
     """Leave ``peer``'s undeposited outbox envelopes at one of its relays; ``done()`` after."""
-    now = node.now_ms()
-    if not card.relays or now >= card.link_cert.not_after_ms:
+    if not relays_to_try(card, node.now_ms()):
         done()
         return
     state = node.deposits
@@ -157,12 +160,7 @@ def deposit(node: SimNode, peer: PeerId, card: Card, done: Callable[[], None]) -
 
 def _undeposited(node: SimNode, state: Deposits, peer: PeerId) -> list[tuple[int, bytes]]:
     """The next page (DEPOSIT_PAGE) of ``peer``'s unacknowledged envelopes no relay holds."""
-    fresh = (
-        (seq, envelope)
-        for seq, envelope in node.outbox.unacked(peer)
-        if (peer, seq) not in state.deposited
-    )
-    return list(itertools.islice(fresh, DEPOSIT_PAGE))
+    return undeposited(node.outbox.unacked(peer), state.deposited, peer)
 
 
 def _try_relay(
@@ -219,8 +217,7 @@ def _send_round(
     done: Callable[[], None],
 ) -> None:
     round_ = _Round()
-    held_ticket = state.tickets.get(peer)
-    ticket = held_ticket[1] if held_ticket and node.now_ms() < held_ticket[0] else None
+    ticket = ticket_to_show(state.tickets.get(peer), node.now_ms())
     for seq, envelope in items:
         state.last_id += 1
         round_.answers[state.last_id] = seq
@@ -241,10 +238,13 @@ def _send_round(
             next_relay()
             return
         node.engine.cancel(round_.timer)
-        held = [round_.answers[i] for i, code in round_.codes.items() if code == "ok"]
-        state.deposited.update((peer, seq) for seq in held)
-        node.env.observer.record(node, "relay.deposited", peer, str(len(held)))
-        if len(held) < len(items):  # this relay took part of the page: the rest go elsewhere
+        codes = {round_.answers[i]: code for i, code in round_.codes.items()}
+        outcome = page_outcome(codes, len(items))
+        if ticket is not None and outcome.ticket_refused:
+            state.tickets.pop(peer, None)  # as strangers until the peer's next hello
+        state.deposited.update((peer, seq) for seq in outcome.held)
+        node.env.observer.record(node, "relay.deposited", peer, str(len(outcome.held)))
+        if not outcome.whole:  # this relay took part of the page: the rest go elsewhere
             next_relay()
             return
         more = _undeposited(node, state, peer)

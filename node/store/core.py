@@ -301,10 +301,9 @@ class CoreTables:
     def forget_deposit_ticket(self, peer_id: bytes) -> None:
         self._db.execute("DELETE FROM deposit_tickets WHERE peer_id = ?", (peer_id,))
 
-    def deposit_ticket(self, peer_id: bytes, now_ms: int) -> bytes | None:
-        """The ticket ``peer_id`` gave us, if it still holds at ``now_ms``."""
+    def deposit_ticket(self, peer_id: bytes) -> tuple[int, bytes] | None:
+        """``(not_after_ms, ticket)``: the ticket ``peer_id`` gave us, if we keep one."""
         row = self._db.execute(
-            "SELECT ticket FROM deposit_tickets WHERE peer_id = ? AND not_after_ms > ?",
-            (peer_id, now_ms),
+            "SELECT not_after_ms, ticket FROM deposit_tickets WHERE peer_id = ?", (peer_id,)
         ).fetchone()
-        return None if row is None else bytes(row[0])
+        return None if row is None else (int(row[0]), bytes(row[1]))
