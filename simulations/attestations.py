@@ -63,7 +63,7 @@ from amity.protocol.verdicts import (
     verdict_deadline_ms,
 )
 from amity.simulations.context import Staged
-from amity.simulations.engine import Timer
+from amity.simulations.world.engine import Timer
 
 if TYPE_CHECKING:
     from amity.simulations.grants import IssuedGrant

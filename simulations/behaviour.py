@@ -24,8 +24,8 @@ from amity.protocol.policy import Policy
 from amity.protocol.terms import TermsDocument
 from amity.protocol.termsmessages import RejectReason
 from amity.protocol.vault import Field
-from amity.simulations.distributions import Distribution
 from amity.simulations.node import SimNode
+from amity.simulations.world.distributions import Distribution
 
 __all__ = ["HonestPerson", "HonestVendor", "NO_THIRD_PARTY_SHARING", "OnwardCopy", "OnwardSharer"]
 

@@ -45,7 +45,7 @@ from amity.protocol.relationship import Relationship, RelationshipState
 from amity.protocol.vault import Field
 from amity.protocol.verdicts import ReceiptRecord
 from amity.simulations.context import Staged
-from amity.simulations.engine import Timer
+from amity.simulations.world.engine import Timer
 
 if TYPE_CHECKING:
     from amity.simulations.node import SimNode

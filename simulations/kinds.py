@@ -15,7 +15,6 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from amity.simulations import lifecycle, lifecycle_results, reputation, reputation_results, results
 from amity.simulations.crypto import CryptoMode
-from amity.simulations.engine import Engine
 from amity.simulations.lifecycle import LifecycleWorld
 from amity.simulations.lifecycle_scenario import LifecycleScenario, load_lifecycle_scenario
 from amity.simulations.market import MarketWorld
@@ -28,6 +27,7 @@ from amity.simulations.scenario import (
     read_toml,
     resolve_scenario_path,
 )
+from amity.simulations.world.engine import Engine
 
 __all__ = ["Scenario", "World", "ScenarioKind", "KINDS", "kind_of", "kind_for"]
 

@@ -31,16 +31,16 @@ from amity.protocol.receipts import MSG_RECEIPT
 from amity.protocol.terms import TermsDocument
 from amity.protocol.vault import Field, FieldType
 from amity.simulations.behaviour import HonestPerson, HonestVendor, OnwardCopy, OnwardSharer
-from amity.simulations.churn import Churn
 from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode
-from amity.simulations.distributions import Constant
-from amity.simulations.engine import Engine
 from amity.simulations.lifecycle_scenario import LifecycleScenario
 from amity.simulations.node import SimNode
 from amity.simulations.relay import make_relay, use_relay
 from amity.simulations.results import nearest_rank
-from amity.simulations.streams import RandomStreams
+from amity.simulations.world.churn import Churn
+from amity.simulations.world.distributions import Constant
+from amity.simulations.world.engine import Engine
+from amity.simulations.world.streams import RandomStreams
 
 __all__ = ["GrantRow", "LifecycleWorld", "accept_all", "metrics", "headline"]
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from amity.protocol.terms import ROSTER, TermsDocument
-from amity.simulations.churn import ChurnModel
-from amity.simulations.distributions import Distribution
 from amity.simulations.scenario import (
     _Reader,
     _start_ms,
     load_kind,
 )
+from amity.simulations.world.churn import ChurnModel
+from amity.simulations.world.distributions import Distribution
 
 __all__ = ["KIND", "LifecycleScenario", "load_lifecycle_scenario"]
 

@@ -20,14 +20,14 @@ from amity.protocol.errors import AmityError
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import OPEN_STATES, Negotiation, NegotiationState
 from amity.simulations.behaviour import HonestPerson, HonestVendor
-from amity.simulations.churn import Churn
 from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode
-from amity.simulations.engine import Engine
-from amity.simulations.network import Partition
 from amity.simulations.node import SimNode
 from amity.simulations.scenario import MarketScenario
-from amity.simulations.streams import RandomStreams
+from amity.simulations.world.churn import Churn
+from amity.simulations.world.engine import Engine
+from amity.simulations.world.network import Partition
+from amity.simulations.world.streams import RandomStreams
 
 __all__ = ["Visit", "EventRow", "EventLog", "MarketWorld"]
 

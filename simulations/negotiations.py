@@ -59,8 +59,8 @@ from amity.protocol.termsmessages import (
     encode_terms_body,
 )
 from amity.simulations.context import Staged
-from amity.simulations.engine import Timer
 from amity.simulations.negotiation_book import NegotiationBook
+from amity.simulations.world.engine import Timer
 
 if TYPE_CHECKING:
     from amity.simulations.node import SimNode

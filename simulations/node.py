@@ -67,13 +67,11 @@ from amity.simulations.attestations import REPUTATION_TYPES, SimReputation
 from amity.simulations.context import NodeBehaviour, SimEnv, Staged
 from amity.simulations.crypto import make_keyring
 from amity.simulations.dialer import ENDPOINT_SCHEME, Dialer
-from amity.simulations.engine import Timer
 from amity.simulations.grants import GRANT_TYPES, SimGrants
 from amity.simulations.guard import SimReplayGuard
 from amity.simulations.link import SimLink
 from amity.simulations.mailbox import SimMailbox
 from amity.simulations.negotiations import SimTerms
-from amity.simulations.network import Connection, Network
 from amity.simulations.outbox import Outbox
 from amity.simulations.relay import (
     Deposits,
@@ -82,7 +80,9 @@ from amity.simulations.relay import (
     relay_link_up,
     settled,
 )
-from amity.simulations.streams import ByteSource
+from amity.simulations.world.engine import Timer
+from amity.simulations.world.network import Connection, Network
+from amity.simulations.world.streams import ByteSource
 
 __all__ = ["ACCEPTED_TYPES", "CONNECT_WAIT_MS", "SimNode"]
 

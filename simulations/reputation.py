@@ -53,10 +53,10 @@ from amity.protocol.trust import TrustResult
 from amity.simulations.attackers import Cast, cast
 from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode, make_keyring
-from amity.simulations.engine import Engine
 from amity.simulations.node import SimNode
 from amity.simulations.reputation_scenario import DELETION_CLAUSE, ReputationScenario
-from amity.simulations.streams import RandomStreams
+from amity.simulations.world.engine import Engine
+from amity.simulations.world.streams import RandomStreams
 
 __all__ = ["RoundRow", "ReputationWorld", "metrics", "headline"]
 

@@ -17,12 +17,12 @@ from typing import Any, Final
 
 from amity.protocol.terms import ROSTER, TermsDocument
 from amity.simulations.attackers import ThreatModel
-from amity.simulations.distributions import Distribution
 from amity.simulations.scenario import (
     _Reader,
     _start_ms,
     load_kind,
 )
+from amity.simulations.world.distributions import Distribution
 
 __all__ = [
     "KIND",

@@ -18,8 +18,8 @@ from typing import Any, Final
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.market import MarketWorld, Visit
-from amity.simulations.network import NetworkStats
 from amity.simulations.node import SimNode
+from amity.simulations.world.network import NetworkStats
 
 __all__ = ["RESULT_FILES", "result_dir_name", "summarise", "metrics", "write_results"]
 

@@ -18,8 +18,8 @@ from typing import Any, Final, TypeVar
 from amity.protocol.errors import PolicyError, ScenarioError, TermsError, UsageError
 from amity.protocol.policy import Policy, parse_policy
 from amity.protocol.terms import ROSTER, Clause, ParamValue, TermsDocument
-from amity.simulations.churn import ChurnModel
-from amity.simulations.distributions import Distribution, parse_distribution
+from amity.simulations.world.churn import ChurnModel
+from amity.simulations.world.distributions import Distribution, parse_distribution
 
 __all__ = [
     "SCENARIOS_DIR",

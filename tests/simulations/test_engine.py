@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from amity.protocol.errors import UsageError
-from amity.simulations.engine import Engine
-from amity.simulations.streams import ByteSource, RandomStreams, derive_key
+from amity.simulations.world.engine import Engine
+from amity.simulations.world.streams import ByteSource, RandomStreams, derive_key
 
 
 def test_events_run_in_time_order_whatever_the_scheduling_order() -> None:

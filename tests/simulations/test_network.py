@@ -9,8 +9,8 @@ import pytest
 
 from amity.protocol.errors import UsageError
 from amity.protocol.session import MAX_FRAME_BYTES
-from amity.simulations.churn import Churn, ChurnModel
-from amity.simulations.distributions import (
+from amity.simulations.world.churn import Churn, ChurnModel
+from amity.simulations.world.distributions import (
     Constant,
     Distribution,
     Exponential,
@@ -18,9 +18,9 @@ from amity.simulations.distributions import (
     Uniform,
     parse_distribution,
 )
-from amity.simulations.engine import Engine
-from amity.simulations.network import Connection, LinkProfile, Network, Partition
-from amity.simulations.streams import RandomStreams
+from amity.simulations.world.engine import Engine
+from amity.simulations.world.network import Connection, LinkProfile, Network, Partition
+from amity.simulations.world.streams import RandomStreams
 
 SAMPLES = 20_000
 

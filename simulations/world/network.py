@@ -19,8 +19,8 @@ from typing import Protocol
 
 from amity.protocol.errors import UsageError
 from amity.protocol.session import MAX_FRAME_BYTES
-from amity.simulations.distributions import Distribution
-from amity.simulations.engine import Engine
+from amity.simulations.world.distributions import Distribution
+from amity.simulations.world.engine import Engine
 
 __all__ = [
     "Host",

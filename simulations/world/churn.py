@@ -6,9 +6,9 @@ import random
 from dataclasses import dataclass
 
 from amity.protocol.errors import UsageError
-from amity.simulations.distributions import Distribution
-from amity.simulations.engine import Engine
-from amity.simulations.network import Network
+from amity.simulations.world.distributions import Distribution
+from amity.simulations.world.engine import Engine
+from amity.simulations.world.network import Network
 
 __all__ = ["ChurnModel", "Churn"]
 
