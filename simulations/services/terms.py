@@ -59,7 +59,7 @@ from amity.protocol.termsmessages import (
     encode_terms_body,
 )
 from amity.simulations.context import Staged
-from amity.simulations.negotiation_book import NegotiationBook
+from amity.simulations.services.negotiation_book import NegotiationBook
 from amity.simulations.world.engine import Timer
 
 if TYPE_CHECKING:

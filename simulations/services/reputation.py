@@ -66,8 +66,8 @@ from amity.simulations.context import Staged
 from amity.simulations.world.engine import Timer
 
 if TYPE_CHECKING:
-    from amity.simulations.grants import IssuedGrant
     from amity.simulations.node import SimNode
+    from amity.simulations.services.grants import IssuedGrant
 
 __all__ = ["REPUTATION_TYPES", "HeldAttestation", "SimReputation"]
 
