@@ -6,7 +6,7 @@ document that the vendors' accept-all policy signs, and, ``grants.delay`` after 
 the agreement, grants her email for ``grants.duration``. The vendor's node holds it, returns a
 delivery receipt, deletes it at the end and returns a deletion receipt, unless it is one of the
 breaching vendors (``keep_data``). Independently, the owners of a share of vendors pass the values
-their node opened on to other vendors (:class:`~amity.simulations.behaviour.OnwardSharer`): no
+their node opened on to other vendors (:class:`~amity.simulations.behaviours.owners.OnwardSharer`): no
 amity message carries that, so her node sees nothing of it, and the copies, held under no grant,
 are never deleted. Persons, vendors and relays churn, so messages wait in outboxes and, when a peer
 cannot be reached, at the peer's relay. Every figure comes from what the nodes hold: receipts at
@@ -30,7 +30,7 @@ from amity.protocol.policy import Policy, parse_policy
 from amity.protocol.receipts import MSG_RECEIPT
 from amity.protocol.terms import TermsDocument
 from amity.protocol.vault import Field, FieldType
-from amity.simulations.behaviour import HonestPerson, HonestVendor, OnwardCopy, OnwardSharer
+from amity.simulations.behaviours.owners import HonestPerson, HonestVendor, OnwardCopy, OnwardSharer
 from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.lifecycle_scenario import LifecycleScenario

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from amity.protocol.receipts import MSG_RECEIPT
-from amity.simulations.behaviour import NO_THIRD_PARTY_SHARING
+from amity.simulations.behaviours.owners import NO_THIRD_PARTY_SHARING
 from amity.simulations.lifecycle import GrantRow, LifecycleWorld
 from amity.simulations.results import (
     blank,

@@ -19,7 +19,7 @@ from amity.protocol.card import Card, NodeKind
 from amity.protocol.errors import AmityError
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import OPEN_STATES, Negotiation, NegotiationState
-from amity.simulations.behaviour import HonestPerson, HonestVendor
+from amity.simulations.behaviours.owners import HonestPerson, HonestVendor
 from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode

@@ -50,7 +50,7 @@ from amity.protocol.receipts import DeletionReason, DeletionReceipt, open_receip
 from amity.protocol.sharing import ShareMode, SharePolicy
 from amity.protocol.termsmessages import NEGOTIATION_ID_BYTES
 from amity.protocol.trust import TrustResult
-from amity.simulations.attackers import Cast, cast
+from amity.simulations.behaviours.attackers import Cast, cast
 from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode, make_keyring
 from amity.simulations.node import SimNode

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from amity.simulations.attackers import ThreatModel
+from amity.simulations.behaviours.attackers import ThreatModel
 from amity.simulations.reputation import ReputationWorld, RoundRow, metrics
 from amity.simulations.results import (
     crypto_line,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from amity.protocol.terms import ROSTER, TermsDocument
-from amity.simulations.attackers import ThreatModel
+from amity.simulations.behaviours.attackers import ThreatModel
 from amity.simulations.scenario import (
     _Reader,
     _start_ms,

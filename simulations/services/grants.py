@@ -9,7 +9,7 @@ made with ``keep_data`` breaks its word as ``amity run --misbehave keep-data`` d
 timers never fire, so no deletion receipt goes back. ``on_held`` is the owner's software hearing of
 each grant the node newly holds, once it is committed, as the daemon publishes ``grant.received``
 on its event stream; what the owner then does with the values is outside the protocol (see
-:class:`~amity.simulations.behaviour.OnwardSharer`). See spec/grants.md §4-§8.
+:class:`~amity.simulations.behaviours.owners.OnwardSharer`). See spec/grants.md §4-§8.
 """
 
 from __future__ import annotations

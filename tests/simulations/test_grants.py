@@ -7,7 +7,7 @@ import random
 from amity.protocol.card import NodeKind
 from amity.protocol.holder import Holding, HoldingState
 from amity.protocol.vault import Field, FieldType
-from amity.simulations.behaviour import OnwardCopy, OnwardSharer
+from amity.simulations.behaviours.owners import OnwardCopy, OnwardSharer
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode
 from amity.simulations.world.streams import RandomStreams

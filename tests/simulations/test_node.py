@@ -16,7 +16,7 @@ from amity.protocol.policy import parse_policy
 from amity.protocol.relationship import RelationshipState
 from amity.protocol.session import check_handshake_payload, handshake_payload
 from amity.protocol.terms import ROSTER
-from amity.simulations.behaviour import HonestPerson, HonestVendor
+from amity.simulations.behaviours.owners import HonestPerson, HonestVendor
 from amity.simulations.context import SimEnv
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode

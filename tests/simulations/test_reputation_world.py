@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from amity.protocol.attestation import Attestation
-from amity.simulations.attackers import ThreatModel
+from amity.simulations.behaviours.attackers import ThreatModel
 from amity.simulations.cli import main
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.reputation import ReputationWorld, RoundRow, metrics
