@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from amity.simulations.collector import RUN_THRESHOLDS, run_collections
+from amity.simulations.runs.collector import RUN_THRESHOLDS, run_collections
 
 
 def test_a_run_collects_at_its_thresholds_and_restores_the_previous_ones() -> None:

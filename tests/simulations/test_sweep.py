@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from amity.protocol.errors import ScenarioError, UsageError
-from amity.simulations import plots
 from amity.simulations.cli import main
 from amity.simulations.kinds import KINDS, kind_of
+from amity.simulations.runs import plots
+from amity.simulations.runs.stats import estimate, t_quantile
+from amity.simulations.runs.sweep import Grid, execute, parse_param, parse_setting, prepare_sweep
+from amity.simulations.runs.sweep_results import SWEEP_FILES, write_sweep
 from amity.simulations.scenario import load_scenario
-from amity.simulations.stats import estimate, t_quantile
-from amity.simulations.sweep import Grid, execute, parse_param, parse_setting, prepare_sweep
-from amity.simulations.sweep_results import SWEEP_FILES, write_sweep
 
 # A sweep small enough for the test suite: 10 persons meet 2 of 10 vendors, well under a second.
 TINY = ["--quick", "--param", "population.persons=10,20", "--seeds", "2", "--quiet"]

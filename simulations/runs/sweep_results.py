@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Final
 
 from amity.protocol import PROTOCOL_VERSION, __version__
-from amity.simulations import plots
 from amity.simulations.results import crypto_line
-from amity.simulations.stats import Estimate, estimate
-from amity.simulations.sweep import Point, RunOutcome, Sweep, SweepResult
+from amity.simulations.runs import plots
+from amity.simulations.runs.stats import Estimate, estimate
+from amity.simulations.runs.sweep import Point, RunOutcome, Sweep, SweepResult
 
 __all__ = ["SWEEP_FILES", "Cell", "aggregate", "write_sweep"]
 

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from amity.protocol.errors import UsageError
-from amity.simulations.collector import run_collections
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.kinds import KINDS, Scenario, kind_of
+from amity.simulations.runs.collector import run_collections
 from amity.simulations.scenario import SCENARIOS_DIR, resolve_scenario_path
 
 __all__ = [

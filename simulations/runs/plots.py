@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from amity.simulations.stats import Estimate
+from amity.simulations.runs.stats import Estimate
 
 __all__ = ["INSTALL_HINT", "Curve", "available", "figure_name", "write_plots"]
 
