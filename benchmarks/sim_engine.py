@@ -35,8 +35,8 @@ import tracemalloc
 from collections.abc import Callable
 
 from amity.simulations.crypto import CryptoMode
-from amity.simulations.market import MarketWorld
-from amity.simulations.scenario import MarketScenario, load_scenario
+from amity.simulations.scenarios.market.scenario import MarketScenario, load_scenario
+from amity.simulations.scenarios.market.world import MarketWorld
 from amity.simulations.world.engine import Engine
 
 #: Concurrent "processes" rescheduling themselves, so the heap is not trivially small.

@@ -26,7 +26,7 @@ from amity.simulations.runs.sweep import (
     prepare_sweep,
 )
 from amity.simulations.runs.sweep_results import write_sweep
-from amity.simulations.scenario import SCENARIOS_DIR
+from amity.simulations.scenarios.reader import SCENARIOS_DIR
 
 __all__ = ["main", "Progress"]
 

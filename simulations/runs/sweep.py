@@ -32,7 +32,7 @@ from amity.protocol.errors import UsageError
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.kinds import KINDS, Scenario, kind_of
 from amity.simulations.runs.collector import run_collections
-from amity.simulations.scenario import SCENARIOS_DIR, resolve_scenario_path
+from amity.simulations.scenarios.reader import SCENARIOS_DIR, resolve_scenario_path
 
 __all__ = [
     "Setting",

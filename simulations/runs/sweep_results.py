@@ -1,6 +1,6 @@
 """Result files of a sweep: sweep.json, aggregate.csv, one figure per metric, report.md.
 
-Like a run's files (results.py), they are a function of the sweep command alone: runs in grid
+Like a run's files (runs/results.py), they are a function of the sweep command alone: runs in grid
 order whatever order they finished in, estimates over the seeds in seed order, no wall-clock
 times or paths of this machine. So the same command writes byte-identical files, with one worker
 or many.
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from amity.protocol import PROTOCOL_VERSION, __version__
-from amity.simulations.results import crypto_line
 from amity.simulations.runs import plots
+from amity.simulations.runs.results import crypto_line
 from amity.simulations.runs.stats import Estimate, estimate
 from amity.simulations.runs.sweep import Point, RunOutcome, Sweep, SweepResult
 

@@ -9,9 +9,9 @@ import pytest
 from amity.protocol.errors import ScenarioError
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.kinds import KINDS, kind_of
-from amity.simulations.lifecycle import LifecycleWorld, metrics
-from amity.simulations.lifecycle_results import RESULT_FILES, summarise, write_results
-from amity.simulations.lifecycle_scenario import load_lifecycle_scenario
+from amity.simulations.scenarios.lifecycle.results import RESULT_FILES, summarise, write_results
+from amity.simulations.scenarios.lifecycle.scenario import load_lifecycle_scenario
+from amity.simulations.scenarios.lifecycle.world import LifecycleWorld, metrics
 
 SMALL = {
     "population.persons": 16,

@@ -13,14 +13,10 @@ from amity.protocol.agreement import Agreement
 from amity.protocol.negotiation import MAX_ROUNDS
 from amity.simulations.cli import EXIT_OK, EXIT_SCENARIO, main
 from amity.simulations.crypto import CryptoMode
-from amity.simulations.market import MarketWorld
-from amity.simulations.results import RESULT_FILES, write_results
-from amity.simulations.scenario import (
-    SCENARIOS_DIR,
-    ScenarioError,
-    load_scenario,
-    resolve_scenario_path,
-)
+from amity.simulations.scenarios.market.results import RESULT_FILES, write_results
+from amity.simulations.scenarios.market.scenario import load_scenario
+from amity.simulations.scenarios.market.world import MarketWorld
+from amity.simulations.scenarios.reader import SCENARIOS_DIR, ScenarioError, resolve_scenario_path
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from amity.protocol.attestation import Attestation
 from amity.simulations.behaviours.attackers import ThreatModel
 from amity.simulations.cli import main
 from amity.simulations.crypto import CryptoMode
-from amity.simulations.reputation import ReputationWorld, RoundRow, metrics
-from amity.simulations.reputation_results import RESULT_FILES, write_results
-from amity.simulations.reputation_scenario import load_reputation_scenario
-from amity.simulations.scenario import SCENARIOS_DIR, ScenarioError
+from amity.simulations.scenarios.reader import SCENARIOS_DIR, ScenarioError
+from amity.simulations.scenarios.reputation.results import RESULT_FILES, write_results
+from amity.simulations.scenarios.reputation.scenario import load_reputation_scenario
+from amity.simulations.scenarios.reputation.world import ReputationWorld, RoundRow, metrics
 from tests.hashseed import run_with_hash_seed
 
 #: A smaller world than --quick, for the tests that run it several times.
@@ -118,9 +118,9 @@ _RUN_AND_DIGEST_TRUST = """
 import hashlib, sys
 from pathlib import Path
 from amity.simulations.crypto import CryptoMode
-from amity.simulations.reputation import ReputationWorld
-from amity.simulations.reputation_results import write_results
-from amity.simulations.reputation_scenario import load_reputation_scenario
+from amity.simulations.scenarios.reputation.world import ReputationWorld
+from amity.simulations.scenarios.reputation.results import write_results
+from amity.simulations.scenarios.reputation.scenario import load_reputation_scenario
 from tests.simulations.test_reputation_world import SMALL
 overrides = {**SMALL, "attack.threat_model": "B"}
 world = ReputationWorld(

@@ -17,7 +17,7 @@ from amity.simulations.runs import plots
 from amity.simulations.runs.stats import estimate, t_quantile
 from amity.simulations.runs.sweep import Grid, execute, parse_param, parse_setting, prepare_sweep
 from amity.simulations.runs.sweep_results import SWEEP_FILES, write_sweep
-from amity.simulations.scenario import load_scenario
+from amity.simulations.scenarios.market.scenario import load_scenario
 
 # A sweep small enough for the test suite: 10 persons meet 2 of 10 vendors, well under a second.
 TINY = ["--quick", "--param", "population.persons=10,20", "--seeds", "2", "--quiet"]

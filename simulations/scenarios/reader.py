@@ -1,9 +1,10 @@
-"""Scenario files: TOML that describes one simulated world, checked into typed values.
+"""Scenario files: TOML that describes one simulated world, read into checked tables.
 
-A scenario names its ``kind`` (today ``market``), a paragraph ``description`` of what it shows,
-the run, population, network and churn, and the policies and profiles of its people. A ``[quick]``
-table holds replacements for ``--quick`` runs: each of its tables replaces the keys it names in the
-table of the same name. Paths may be given relative to the shipped ``scenarios/`` folder.
+A scenario names its ``kind`` (``market``, ``lifecycle``, ``reputation``), a paragraph
+``description`` of what it shows, and the tables its kind reads (each kind's ``scenario`` module
+checks them into typed values). A ``[quick]`` table holds replacements for ``--quick`` runs: each of
+its tables replaces the keys it names in the table of the same name. Paths may be given relative to
+the shipped ``scenarios/`` folder. This module is what every kind's loader shares.
 """
 
 from __future__ import annotations
@@ -11,96 +12,26 @@ from __future__ import annotations
 import datetime
 import tomllib
 from collections.abc import Callable, Collection, ItemsView, Iterator, KeysView, Mapping, ValuesView
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from amity.protocol.errors import PolicyError, ScenarioError, TermsError, UsageError
-from amity.protocol.policy import Policy, parse_policy
-from amity.protocol.terms import ROSTER, Clause, ParamValue, TermsDocument
-from amity.simulations.world.churn import ChurnModel
+from amity.protocol.errors import ScenarioError, UsageError
 from amity.simulations.world.distributions import Distribution, parse_distribution
 
 __all__ = [
     "SCENARIOS_DIR",
     "ScenarioError",
-    "PartitionSpec",
-    "NetworkSpec",
-    "VendorPolicySpec",
-    "PersonProfileSpec",
-    "MarketScenario",
     "resolve_scenario_path",
-    "load_scenario",
     "read_with_overrides",
+    "read_toml",
+    "load_kind",
 ]
 
 #: The scenarios shipped with the package.
-SCENARIOS_DIR: Final = Path(__file__).resolve().parent / "scenarios"
+SCENARIOS_DIR: Final = Path(__file__).resolve().parent
 _EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _DEFAULT_START_MS: Final = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionSpec:
-    start_ms: int
-    end_ms: int
-    #: The share of all nodes cut off from the rest (drawn by the seed).
-    fraction: float
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkSpec:
-    latency: Distribution
-    loss: float
-    detect_ms: int
-    dial_fail_ms: int
-    partitions: tuple[PartitionSpec, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class VendorPolicySpec:
-    name: str
-    weight: float
-    policy: Policy
-    human_delay: Distribution
-    human_accepts: float
-
-
-@dataclass(frozen=True, slots=True)
-class PersonProfileSpec:
-    name: str
-    weight: float
-    #: The roster name offered, or "custom".
-    offer_label: str
-    terms: TermsDocument
-    limits: Policy
-    ttl_ms: int
-    think: Distribution
-
-
-@dataclass(frozen=True, slots=True)
-class MarketScenario:
-    """Scenario 1: persons proffer terms to vendors (see market.toml)."""
-
-    name: str
-    description: str
-    source: Path
-    quick: bool
-    start_ms: int
-    duration_ms: int
-    commit_ms: int
-    persons: int
-    vendors: int
-    vendors_per_person: int
-    arrival: Distribution
-    invitation_ttl_ms: int
-    connect_attempts: int
-    connect_retry: Distribution
-    network: NetworkSpec
-    churn: Mapping[str, ChurnModel]
-    vendor_policies: tuple[VendorPolicySpec, ...]
-    person_profiles: tuple[PersonProfileSpec, ...]
 
 
 def resolve_scenario_path(text: str | Path) -> Path:
@@ -185,121 +116,6 @@ def _start_ms(run: _Reader) -> int:
     if not isinstance(start, datetime.datetime) or start.tzinfo is None:
         raise run.fail("start", "expected a date-time with its offset (2026-01-05T09:00:00Z)")
     return (start - _EPOCH) // datetime.timedelta(milliseconds=1)
-
-
-def _policy(reader: _Reader, key: str) -> Policy:
-    try:
-        return parse_policy(reader.text(key))
-    except PolicyError as exc:
-        raise reader.fail(key, exc.message) from None
-
-
-def _terms(reader: _Reader) -> tuple[str, TermsDocument]:
-    offer = reader.table.get("offer")
-    if isinstance(offer, str):
-        if offer not in ROSTER:
-            raise reader.fail(
-                "offer", f"no roster document {offer!r}; the roster has {list(ROSTER)}"
-            )
-        return offer, ROSTER[offer].document
-    if not isinstance(offer, Mapping) or not isinstance(offer.get("clauses"), list):
-        raise reader.fail("offer", "expected a roster name or { title, clauses = [...] }")
-    clauses = []
-    try:
-        for item in offer["clauses"]:
-            params = {k: _param(v) for k, v in item.items() if k != "id"}
-            clauses.append(Clause.of(item["id"], **params))
-        return "custom", TermsDocument.create(clauses, str(offer.get("title", "")))
-    except (UsageError, TermsError, KeyError, AttributeError, TypeError) as exc:
-        raise reader.fail("offer", f"not a valid terms document: {exc}") from None
-
-
-def _param(value: object) -> ParamValue:
-    if isinstance(value, list):
-        return tuple(str(v) for v in value)
-    if isinstance(value, bool | int | str):
-        return value
-    raise TypeError(f"a clause parameter is an int, bool, string or array, got {value!r}")
-
-
-def _market(data: dict[str, Any], path: Path, quick: bool) -> MarketScenario:
-    top = _Reader(path, "scenario", data)
-    run, pop, net = top.sub("run"), top.sub("population"), top.sub("network")
-    partitions = tuple(
-        PartitionSpec(
-            p.integer("start_ms"), p.integer("end_ms", lo=1), p.probability("fraction", 0.1)
-        )
-        for p in net.tables("partition")
-    )
-    for index, part in enumerate(partitions):
-        if part.end_ms <= part.start_ms:
-            raise ScenarioError(f"{path.name}: network.partition[{index}] ends before it starts")
-    churn = {}
-    for group in ("person", "vendor"):
-        spec = top.sub("churn").sub(group)
-        if spec.table:
-            churn[group] = ChurnModel(
-                spec.duration("online"),
-                spec.duration("offline"),
-                spec.probability("start_online", 1.0),
-            )
-    vendors = tuple(
-        VendorPolicySpec(
-            v.text("name"),
-            float(v.integer("weight", 1, lo=1)),
-            _policy(v, "policy"),
-            v.duration("human_delay", 300_000),
-            v.probability("human_accepts", 0.5),
-        )
-        for v in top.tables("vendor_policy")
-    )
-    profiles = []
-    for p in top.tables("person_profile"):
-        label, terms = _terms(p)
-        profiles.append(
-            PersonProfileSpec(
-                p.text("name"),
-                float(p.integer("weight", 1, lo=1)),
-                label,
-                terms,
-                _policy(p, "limits"),
-                p.integer("ttl_ms", 900_000, lo=1),
-                p.duration("think", 5_000),
-            )
-        )
-    if not vendors or not profiles:
-        raise ScenarioError(f"{path.name}: a market needs [[vendor_policy]] and [[person_profile]]")
-    scenario = MarketScenario(
-        name=top.text("name"),
-        description=" ".join(top.text("description").split()),
-        source=path,
-        quick=quick,
-        start_ms=_start_ms(run),
-        duration_ms=run.integer("duration_ms", lo=1),
-        commit_ms=run.integer("commit_ms", 1),
-        persons=pop.integer("persons", lo=1),
-        vendors=pop.integer("vendors", lo=1),
-        vendors_per_person=pop.integer("vendors_per_person", 1, lo=1),
-        arrival=pop.duration("arrival"),
-        invitation_ttl_ms=pop.integer("invitation_ttl_ms", 86_400_000, lo=1),
-        connect_attempts=pop.integer("connect_attempts", 3, lo=1),
-        connect_retry=pop.duration("connect_retry", 60_000),
-        network=NetworkSpec(
-            latency=net.duration("latency", 40),
-            loss=net.probability("loss", 0.0),
-            detect_ms=net.integer("detect_ms", 5_000),
-            dial_fail_ms=net.integer("dial_fail_ms", 3_000),
-            partitions=partitions,
-        ),
-        churn=churn,
-        vendor_policies=vendors,
-        person_profiles=tuple(profiles),
-    )
-    if scenario.vendors_per_person > scenario.vendors:
-        raise pop.fail("vendors_per_person", f"more than the {scenario.vendors} vendors there are")
-    if scenario.network.loss >= 1:
-        raise net.fail("loss", "a loss of 1 would never deliver anything")
-    return scenario
 
 
 # -- overrides: dotted keys set from the command line (amity-sim sweep --param) --------------------
@@ -486,21 +302,3 @@ def load_kind(
         return build(tables, found, quick)
 
     return read_with_overrides(data, overrides, found, kind=kind, read=read)
-
-
-def load_scenario(
-    path: str | Path, *, quick: bool = False, overrides: Mapping[str, object] | None = None
-) -> MarketScenario:
-    """Read and check a market scenario file (``quick``: with its ``[quick]`` replacements).
-
-    ``overrides`` maps dotted keys to values set after ``[quick]`` and before the checks
-    (see :func:`read_with_overrides`). A file without ``kind`` is a market.
-    """
-    return load_kind(
-        path,
-        kind="market",
-        build=_market,
-        quick=quick,
-        overrides=overrides,
-        default_kind="market",
-    )

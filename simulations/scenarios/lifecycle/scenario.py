@@ -7,7 +7,7 @@ offered), ``[grants]`` (when after agreeing a person grants, and for how long), 
 whose owners share it onward: at what rate per grant, to how many other vendors), ``[network]``
 and ``[churn.person|vendor|relay]``.
 ``[quick]`` replaces keys for ``--quick``; overrides work as for every kind
-(:func:`~amity.simulations.scenario.read_with_overrides`). Unknown keys are refused by name.
+(:func:`~amity.simulations.scenarios.reader.read_with_overrides`). Unknown keys are refused by name.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from amity.protocol.terms import ROSTER, TermsDocument
-from amity.simulations.scenario import (
+from amity.simulations.scenarios.reader import (
     _Reader,
     _start_ms,
     load_kind,

@@ -54,7 +54,7 @@ from amity.simulations.behaviours.attackers import Cast, cast
 from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode, make_keyring
 from amity.simulations.node import SimNode
-from amity.simulations.reputation_scenario import DELETION_CLAUSE, ReputationScenario
+from amity.simulations.scenarios.reputation.scenario import DELETION_CLAUSE, ReputationScenario
 from amity.simulations.world.engine import Engine
 from amity.simulations.world.streams import RandomStreams
 

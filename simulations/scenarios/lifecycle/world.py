@@ -33,10 +33,10 @@ from amity.protocol.vault import Field, FieldType
 from amity.simulations.behaviours.owners import HonestPerson, HonestVendor, OnwardCopy, OnwardSharer
 from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode
-from amity.simulations.lifecycle_scenario import LifecycleScenario
 from amity.simulations.node import SimNode
 from amity.simulations.relay import make_relay, use_relay
-from amity.simulations.results import nearest_rank
+from amity.simulations.runs.results import nearest_rank
+from amity.simulations.scenarios.lifecycle.scenario import LifecycleScenario
 from amity.simulations.world.churn import Churn
 from amity.simulations.world.distributions import Constant
 from amity.simulations.world.engine import Engine

@@ -15,8 +15,7 @@ from typing import Any, Final
 
 from amity.protocol.receipts import MSG_RECEIPT
 from amity.simulations.behaviours.owners import NO_THIRD_PARTY_SHARING
-from amity.simulations.lifecycle import GrantRow, LifecycleWorld
-from amity.simulations.results import (
+from amity.simulations.runs.results import (
     blank,
     crypto_line,
     nearest_rank,
@@ -28,6 +27,7 @@ from amity.simulations.results import (
     write_csv,
     write_texts,
 )
+from amity.simulations.scenarios.lifecycle.world import GrantRow, LifecycleWorld
 
 __all__ = ["RESULT_FILES", "summarise", "write_results"]
 

@@ -7,35 +7,30 @@ inputs write byte-identical files (tests/simulations checks it).
 
 from __future__ import annotations
 
-import csv
-import json
-import platform
 import statistics
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from amity.protocol import PROTOCOL_VERSION, __version__
-from amity.simulations.crypto import CryptoMode
-from amity.simulations.market import MarketWorld, Visit
-from amity.simulations.node import SimNode
-from amity.simulations.world.network import NetworkStats
+from amity.simulations.runs.results import (
+    blank,
+    crypto_line,
+    nearest_rank,
+    network_summary,
+    nodes_summary,
+    rate,
+    result_folder,
+    run_header,
+    write_csv,
+    write_texts,
+)
+from amity.simulations.scenarios.market.world import MarketWorld, Visit
 
-__all__ = ["RESULT_FILES", "result_dir_name", "summarise", "metrics", "write_results"]
+__all__ = ["RESULT_FILES", "summarise", "metrics", "write_results"]
 
 RESULT_FILES: Final = ("summary.json", "negotiations.csv", "events.csv", "report.md")
 _INTERRUPTED: Final = " — **interrupted (Ctrl-C): partial results**"
 _OUTCOMES: Final = ("agreed", "rejected", "expired", "withdrawn", "unreached", "pending")
-
-
-def result_dir_name(scenario: str, seed: int, *, quick: bool, crypto: CryptoMode) -> str:
-    """``<scenario>-seed<N>``, with ``-quick`` / ``-standin`` when those apply."""
-    name = f"{scenario}-seed{seed}"
-    if quick:
-        name += "-quick"
-    if crypto is CryptoMode.STANDIN:
-        name += "-standin"
-    return name
 
 
 def _stats(values: Sequence[int]) -> dict[str, float | int | None]:
@@ -49,63 +44,6 @@ def _stats(values: Sequence[int]) -> dict[str, float | int | None]:
         "median": statistics.median(ordered),
         "p95": p95,
         "max": ordered[-1],
-    }
-
-
-def nearest_rank(ordered: Sequence[int], percent: int) -> int:
-    return ordered[max(0, -(-percent * len(ordered) // 100) - 1)]
-
-
-def rate(part: int, whole: int) -> float | None:
-    """``part / whole`` to 4 places; None when there is no whole."""
-    return round(part / whole, 4) if whole else None
-
-
-def run_header(world: Any, kind: str) -> dict[str, Any]:
-    """What every run's summary opens with: which scenario, seed, mode and versions ran."""
-    sc = world.scenario
-    return {
-        "scenario": sc.name,
-        "kind": kind,
-        "source": sc.source.name,
-        "description": sc.description,
-        "seed": world.seed,
-        "quick": sc.quick,
-        "crypto": world.crypto.value,
-        "interrupted": world.interrupted,
-        "versions": {
-            "amity": __version__,
-            "protocol": PROTOCOL_VERSION,
-            "python": platform.python_version(),
-        },
-        "virtual_end_ms": world.engine.now_ms,
-        "events_run": world.engine.events_run,
-    }
-
-
-def network_summary(net: NetworkStats, churn_departures: int) -> dict[str, Any]:
-    """What the network carried, lost and broke over a run (the summary's ``network``)."""
-    return {
-        "messages_sent": net.messages_sent,
-        "messages_delivered": net.messages_delivered,
-        "bytes_sent": net.bytes_sent,
-        "lost_in_transit": net.lost_in_transit,
-        "lost_on_dead_connection": net.lost_on_dead_connection,
-        "dials": net.dials,
-        "dials_failed": net.dials_failed,
-        "connections_opened": net.connections_opened,
-        "connections_broken": dict(sorted(net.broken.items())),
-        "churn_departures": churn_departures,
-    }
-
-
-def nodes_summary(nodes: Iterable[SimNode]) -> dict[str, int]:
-    """What nodes refused, had refused and acknowledged twice (the summary's ``nodes``)."""
-    counted = list(nodes)
-    return {
-        "messages_rejected": sum(n.rejected for n in counted),
-        "refused_by_peers": sum(n.refused_by_peers for n in counted),
-        "duplicates_acked_again": sum(n.duplicates for n in counted),
     }
 
 
@@ -204,40 +142,16 @@ def _negotiation_rows(world: MarketWorld) -> Iterator[list[object]]:
         ]  # fmt: skip
 
 
-def blank(value: int | None) -> object:
-    """A CSV cell: empty for a missing value."""
-    return "" if value is None else value
-
-
 def _event_rows(world: MarketWorld) -> Iterator[tuple[object, ...]]:
     yield ("time_ms", "node", "peer", "event", "detail")
     for e in world.events:
         yield (e.time_ms, e.node, e.peer, e.event, e.detail)
 
 
-def write_csv(path: Path, rows: Iterable[Sequence[object]]) -> None:
-    """Write ``rows`` as they come: a large run's events.csv is hundreds of megabytes."""
-    with path.open("w", encoding="utf-8", newline="") as file:
-        csv.writer(file, lineterminator="\n").writerows(rows)
-
-
 def _figure(stats: dict[str, Any], unit: str = "") -> str:
     if not stats["count"]:
         return "—"
     return f"mean {stats['mean']:g}{unit}, median {stats['median']:g}{unit}, p95 {stats['p95']:g}{unit}"
-
-
-def crypto_line(mode: str) -> str:
-    """The report's "crypto" line for a run or a sweep in ``mode`` (a CryptoMode value)."""
-    if mode == CryptoMode.REAL.value:
-        return (
-            "**real** (Ed25519 signatures, Noise XX sessions, as the daemon runs them; each card, "
-            "link certificate and attestation verified once per run)"
-        )
-    return (
-        "**stand-in** (declared: signatures are BLAKE2b-512 over key and bytes, sessions "
-        "unencrypted; same message flow and sizes; see amity.simulations.crypto)"
-    )
 
 
 def _report(summary: dict[str, Any], command: str) -> str:
@@ -302,21 +216,6 @@ def _report(summary: dict[str, Any], command: str) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def result_folder(world: Any, out_dir: Path) -> Path:
-    """``out_dir/<scenario>-seed<N>[-quick][-standin]/``, made if need be, for any kind's world."""
-    sc = world.scenario
-    folder = out_dir / result_dir_name(sc.name, world.seed, quick=sc.quick, crypto=world.crypto)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def write_texts(folder: Path, summary: dict[str, Any], texts: dict[str, str]) -> None:
-    """``summary.json`` and the other text files of a run, with Unix newlines on every OS."""
-    files = {"summary.json": json.dumps(summary, indent=2) + "\n", **texts}
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8", newline="\n")
 
 
 def write_results(world: MarketWorld, out_dir: Path, *, command: str) -> Path:

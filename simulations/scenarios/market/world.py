@@ -23,7 +23,7 @@ from amity.simulations.behaviours.owners import HonestPerson, HonestVendor
 from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode
-from amity.simulations.scenario import MarketScenario
+from amity.simulations.scenarios.market.scenario import MarketScenario
 from amity.simulations.world.churn import Churn
 from amity.simulations.world.engine import Engine
 from amity.simulations.world.network import Partition

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from amity.simulations.behaviours.attackers import ThreatModel
-from amity.simulations.reputation import ReputationWorld, RoundRow, metrics
-from amity.simulations.results import (
+from amity.simulations.runs.results import (
     crypto_line,
     rate,
     result_folder,
@@ -21,6 +20,7 @@ from amity.simulations.results import (
     write_csv,
     write_texts,
 )
+from amity.simulations.scenarios.reputation.world import ReputationWorld, RoundRow, metrics
 
 __all__ = ["RESULT_FILES", "summarise", "write_results"]
 

@@ -4,7 +4,7 @@ Tables: ``[run]`` (rounds on the virtual clock), ``[population]``, ``[network]``
 choice rule and compute_trust's parameters) and ``[attack]`` (the threat model and its sizes).
 ``[quick]`` replaces keys for ``--quick`` as in market scenarios. A sweep sets any key with an
 override, a dotted key such as ``attack.malicious_fraction``, set before the checks
-(:func:`~amity.simulations.scenario.read_with_overrides`); every table refuses keys it does not
+(:func:`~amity.simulations.scenarios.reader.read_with_overrides`); every table refuses keys it does not
 know, so a misspelt key in the file or in an override fails and names itself.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from amity.protocol.terms import ROSTER, TermsDocument
 from amity.simulations.behaviours.attackers import ThreatModel
-from amity.simulations.scenario import (
+from amity.simulations.scenarios.reader import (
     _Reader,
     _start_ms,
     load_kind,
