@@ -2,7 +2,7 @@
 
 The t quantile is computed here (the regularised incomplete beta function, inverted by
 bisection) so the simulator needs no scipy; it matches the published tables to 1e-9
-(tests/simulations/test_sweep.py checks t(0.975, 9) = 2.262157 and others).
+(tests/simulations/runs/test_sweep.py checks t(0.975, 9) = 2.262157 and others).
 """
 
 from __future__ import annotations

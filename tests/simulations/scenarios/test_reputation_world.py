@@ -121,7 +121,7 @@ from amity.simulations.crypto import CryptoMode
 from amity.simulations.scenarios.reputation.world import ReputationWorld
 from amity.simulations.scenarios.reputation.results import write_results
 from amity.simulations.scenarios.reputation.scenario import load_reputation_scenario
-from tests.simulations.test_reputation_world import SMALL
+from tests.simulations.scenarios.test_reputation_world import SMALL
 overrides = {**SMALL, "attack.threat_model": "B"}
 world = ReputationWorld(
     load_reputation_scenario("reputation", quick=True, overrides=overrides),
