@@ -6,7 +6,7 @@ Rows (events per second, one core, this process):
 
 - bare heapq:  a loop popping (time, seq, callback) tuples and calling a trivial callback that
                schedules the next one: the floor any discrete-event engine in Python stands on
-- engine:      the same workload through amity.simulations.engine.Engine (timers, cancel, ties)
+- engine:      the same workload through amity.simulations.world.engine.Engine (timers, cancel, ties)
 - market, stand-in crypto:  scenario 1 (market.toml, quick settings, --persons persons), every
                node the real protocol core, signatures and sessions replaced by the declared stand-in
 - market, real crypto:      the same world with Ed25519 and Noise XX as the daemon runs them
@@ -35,9 +35,9 @@ import tracemalloc
 from collections.abc import Callable
 
 from amity.simulations.crypto import CryptoMode
-from amity.simulations.engine import Engine
-from amity.simulations.market import MarketWorld
-from amity.simulations.scenario import MarketScenario, load_scenario
+from amity.simulations.scenarios.market.scenario import MarketScenario, load_scenario
+from amity.simulations.scenarios.market.world import MarketWorld
+from amity.simulations.world.engine import Engine
 
 #: Concurrent "processes" rescheduling themselves, so the heap is not trivially small.
 _WIDTH = 1_000

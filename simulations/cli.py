@@ -13,12 +13,11 @@ from typing import Any, NoReturn, TextIO
 
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.protocol.errors import ScenarioError, UsageError
-from amity.simulations.collector import run_collections
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.kinds import World, kind_for
-from amity.simulations.plots import INSTALL_HINT
-from amity.simulations.scenario import SCENARIOS_DIR
-from amity.simulations.sweep import (
+from amity.simulations.runs.collector import run_collections
+from amity.simulations.runs.plots import INSTALL_HINT
+from amity.simulations.runs.sweep import (
     RAY_INSTALL_HINT,
     Setting,
     SweepProgress,
@@ -26,7 +25,8 @@ from amity.simulations.sweep import (
     parse_param,
     prepare_sweep,
 )
-from amity.simulations.sweep_results import write_sweep
+from amity.simulations.runs.sweep_results import write_sweep
+from amity.simulations.scenarios.reader import SCENARIOS_DIR
 
 __all__ = ["main", "Progress"]
 

@@ -19,9 +19,9 @@ from amity.protocol.reputationmessages import RawItem, SharedItem, read_item
 from amity.protocol.terms import TermsDocument
 from amity.protocol.termsmessages import RejectReason
 from amity.simulations.crypto import CryptoMode
-from amity.simulations.distributions import Distribution
-from amity.simulations.engine import Engine
-from amity.simulations.network import LinkProfile, Network
+from amity.simulations.world.distributions import Distribution
+from amity.simulations.world.engine import Engine
+from amity.simulations.world.network import LinkProfile, Network
 
 if TYPE_CHECKING:
     from amity.simulations.node import SimNode

@@ -16,10 +16,10 @@ from amity.protocol.card import Card
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import RelationshipState
 from amity.simulations.crypto import make_session
-from amity.simulations.engine import Timer
 from amity.simulations.link import SimLink
-from amity.simulations.network import Connection
 from amity.simulations.relay import deposit
+from amity.simulations.world.engine import Timer
+from amity.simulations.world.network import Connection
 
 if TYPE_CHECKING:
     from amity.simulations.node import SimNode

@@ -13,21 +13,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from amity.simulations import lifecycle, lifecycle_results, reputation, reputation_results, results
 from amity.simulations.crypto import CryptoMode
-from amity.simulations.engine import Engine
-from amity.simulations.lifecycle import LifecycleWorld
-from amity.simulations.lifecycle_scenario import LifecycleScenario, load_lifecycle_scenario
-from amity.simulations.market import MarketWorld
-from amity.simulations.reputation import ReputationWorld
-from amity.simulations.reputation_scenario import ReputationScenario, load_reputation_scenario
-from amity.simulations.scenario import (
-    MarketScenario,
-    ScenarioError,
-    load_scenario,
-    read_toml,
-    resolve_scenario_path,
+from amity.simulations.scenarios.lifecycle import results as lifecycle_results
+from amity.simulations.scenarios.lifecycle import world as lifecycle
+from amity.simulations.scenarios.lifecycle.scenario import (
+    LifecycleScenario,
+    load_lifecycle_scenario,
 )
+from amity.simulations.scenarios.lifecycle.world import LifecycleWorld
+from amity.simulations.scenarios.market import results
+from amity.simulations.scenarios.market.scenario import MarketScenario, load_scenario
+from amity.simulations.scenarios.market.world import MarketWorld
+from amity.simulations.scenarios.reader import ScenarioError, read_toml, resolve_scenario_path
+from amity.simulations.scenarios.reputation import results as reputation_results
+from amity.simulations.scenarios.reputation import world as reputation
+from amity.simulations.scenarios.reputation.scenario import (
+    ReputationScenario,
+    load_reputation_scenario,
+)
+from amity.simulations.scenarios.reputation.world import ReputationWorld
+from amity.simulations.world.engine import Engine
 
 __all__ = ["Scenario", "World", "ScenarioKind", "KINDS", "kind_of", "kind_for"]
 

@@ -17,8 +17,8 @@ from amity.protocol.identity import PeerId
 from amity.protocol.session import SessionState
 from amity.simulations.context import SharedValues
 from amity.simulations.crypto import SessionLike
-from amity.simulations.engine import Engine, Timer
-from amity.simulations.network import Connection
+from amity.simulations.world.engine import Engine, Timer
+from amity.simulations.world.network import Connection
 
 __all__ = ["HANDSHAKE_TIMEOUT_MS", "LinkOwner", "SimLink"]
 

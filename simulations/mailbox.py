@@ -20,7 +20,7 @@ from amity.protocol.frames import Deposit
 from amity.protocol.handover import HAND_OVER_PAGE, HandOverWindow
 from amity.protocol.identity import PeerId
 from amity.protocol.mailbox import MailboxPolicy, admit_deposit
-from amity.simulations.engine import Engine, Timer
+from amity.simulations.world.engine import Engine, Timer
 
 __all__ = ["SWEEP_MS", "HeldMail", "SimMailbox"]
 #: As the daemon's mailbox sweep: expired mail is deleted hourly.

@@ -68,17 +68,12 @@ from amity.protocol.relmessages import MSG_END, MSG_HELLO
 from amity.protocol.replay import MAIL_POLICY
 from amity.protocol.termsmessages import TERMS_MESSAGE_TYPES
 from amity.protocol.ticket import TicketIssuer
-from amity.simulations.attestations import REPUTATION_TYPES, SimReputation
 from amity.simulations.context import NodeBehaviour, SimEnv, Staged
 from amity.simulations.crypto import make_keyring
 from amity.simulations.dialer import ENDPOINT_SCHEME, Dialer
-from amity.simulations.engine import Timer
-from amity.simulations.grants import GRANT_TYPES, SimGrants
 from amity.simulations.guard import SimReplayGuard
 from amity.simulations.link import SimLink
 from amity.simulations.mailbox import SimMailbox
-from amity.simulations.negotiations import SimTerms
-from amity.simulations.network import Connection, Network
 from amity.simulations.outbox import Outbox
 from amity.simulations.relay import (
     Deposits,
@@ -87,7 +82,12 @@ from amity.simulations.relay import (
     relay_link_up,
     settled,
 )
-from amity.simulations.streams import ByteSource
+from amity.simulations.services.grants import GRANT_TYPES, SimGrants
+from amity.simulations.services.reputation import REPUTATION_TYPES, SimReputation
+from amity.simulations.services.terms import SimTerms
+from amity.simulations.world.engine import Timer
+from amity.simulations.world.network import Connection, Network
+from amity.simulations.world.streams import ByteSource
 
 __all__ = ["ACCEPTED_TYPES", "CONNECT_WAIT_MS", "SimNode"]
 

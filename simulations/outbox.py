@@ -13,7 +13,7 @@ from amity.protocol.envelope import sign_envelope
 from amity.protocol.frames import encode_envelope_frame
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.simulations.link import SimLink
-from amity.simulations.streams import ByteSource
+from amity.simulations.world.streams import ByteSource
 
 __all__ = ["Outbox"]
 

@@ -43,9 +43,9 @@ from amity.protocol.identity import PeerId
 from amity.protocol.mailbox import MailboxPolicy
 from amity.protocol.relationship import RelationshipState
 from amity.protocol.sealed import seal
-from amity.simulations.engine import Timer
 from amity.simulations.link import SimLink
 from amity.simulations.mailbox import SimMailbox
+from amity.simulations.world.engine import Timer
 
 if TYPE_CHECKING:
     from amity.simulations.node import SimNode

@@ -31,6 +31,28 @@ def test_packages_list_matches_every_package_folder() -> None:
     assert setuptools["package-dir"] == {v: k for k, v in SOURCE_FOLDERS.items()}
 
 
+def test_package_data_ships_every_data_file() -> None:
+    """Each scenario file and py.typed is listed by the package whose folder holds it.
+
+    setuptools ships a package's data files by the globs of that package: a scenario file left
+    unlisted (say, after the folder it lives in became a subpackage) would be missing from
+    ``pip install .`` while every test run from the repository still finds it.
+    """
+    package_data = _pyproject()["tool"]["setuptools"]["package-data"]
+    unlisted = []
+    for folder, dotted in SOURCE_FOLDERS.items():
+        base = ROOT / folder
+        for path in sorted([*base.rglob("*.toml"), *base.rglob("py.typed")]):
+            holder = path.parent
+            while not (holder / "__init__.py").exists():
+                holder = holder.parent
+            package = ".".join([dotted, *holder.relative_to(base).parts])
+            name = path.relative_to(holder)
+            if not any(name.match(glob) for glob in package_data.get(package, [])):
+                unlisted.append(f"{path.relative_to(ROOT)} (package {package})")
+    assert not unlisted, "not in [tool.setuptools.package-data]:\n" + "\n".join(unlisted)
+
+
 def test_no_amity_folder_shadows_the_installed_namespace() -> None:
     assert not (ROOT / "amity").exists()
 

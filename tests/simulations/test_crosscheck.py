@@ -33,11 +33,11 @@ from amity.protocol.terms import ROSTER
 from amity.protocol.vault import Field, FieldType
 from amity.simulations.context import SimEnv
 from amity.simulations.crypto import CryptoMode, crypto_mode
-from amity.simulations.distributions import Constant
-from amity.simulations.engine import Engine
-from amity.simulations.network import LinkProfile, Network
 from amity.simulations.node import SimNode
-from amity.simulations.streams import RandomStreams
+from amity.simulations.world.distributions import Constant
+from amity.simulations.world.engine import Engine
+from amity.simulations.world.network import LinkProfile, Network
+from amity.simulations.world.streams import RandomStreams
 from tests.node.conftest import Node, NodeFactory, meet, wait_for
 from tests.node.test_grants import cli
 

@@ -7,10 +7,10 @@ import random
 from amity.protocol.card import NodeKind
 from amity.protocol.holder import Holding, HoldingState
 from amity.protocol.vault import Field, FieldType
-from amity.simulations.behaviour import OnwardCopy, OnwardSharer
+from amity.simulations.behaviours.owners import OnwardCopy, OnwardSharer
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode
-from amity.simulations.streams import RandomStreams
+from amity.simulations.world.streams import RandomStreams
 from tests.simulations.test_node import Pair, meet, pair
 
 EMAIL = Field("email", FieldType.EMAIL, "alice@example.org")

@@ -11,9 +11,9 @@ from amity.protocol.negotiation import Negotiation
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.guard import NonceCache
 from amity.simulations.link import SimLink
-from amity.simulations.market import MarketWorld
-from amity.simulations.network import Connection
-from amity.simulations.scenario import load_scenario
+from amity.simulations.scenarios.market.scenario import load_scenario
+from amity.simulations.scenarios.market.world import MarketWorld
+from amity.simulations.world.network import Connection
 
 #: tracemalloc's peak while the quick market (110 nodes, stand-in crypto) is built and run was
 #: 24 KiB per node (CPython 3.11; 28 KiB before nodes packed finished negotiations, kept one link

@@ -19,7 +19,7 @@ from amity.protocol.negotiation import (
 )
 from amity.protocol.relationship import SendMessage
 from amity.protocol.termsmessages import decode_terms_body
-from amity.simulations.negotiation_book import NegotiationBook
+from amity.simulations.services.negotiation_book import NegotiationBook
 from tests.protocol.test_negotiation import (
     DAY,
     DOCUMENTS,

@@ -16,14 +16,14 @@ from amity.protocol.policy import parse_policy
 from amity.protocol.relationship import RelationshipState
 from amity.protocol.session import check_handshake_payload, handshake_payload
 from amity.protocol.terms import ROSTER
-from amity.simulations.behaviour import HonestPerson, HonestVendor
+from amity.simulations.behaviours.owners import HonestPerson, HonestVendor
 from amity.simulations.context import SimEnv
 from amity.simulations.crypto import CryptoMode, crypto_mode
-from amity.simulations.distributions import Constant
-from amity.simulations.engine import Engine
-from amity.simulations.network import Connection, LinkProfile, Network
 from amity.simulations.node import SimNode
-from amity.simulations.streams import RandomStreams
+from amity.simulations.world.distributions import Constant
+from amity.simulations.world.engine import Engine
+from amity.simulations.world.network import Connection, LinkProfile, Network
+from amity.simulations.world.streams import RandomStreams
 
 ACCEPT_ALL = """
 version = 1

@@ -28,7 +28,7 @@ from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.mailbox import SimMailbox
 from amity.simulations.node import SimNode
 from amity.simulations.relay import make_relay, use_relay
-from amity.simulations.streams import RandomStreams
+from amity.simulations.world.streams import RandomStreams
 from tests.simulations.test_node import Pair, meet, pair
 
 SECRET = "meet me at the old mill"

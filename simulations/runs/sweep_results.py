@@ -1,0 +1,247 @@
+"""Result files of a sweep: sweep.json, aggregate.csv, one figure per metric, report.md.
+
+Like a run's files (runs/results.py), they are a function of the sweep command alone: runs in grid
+order whatever order they finished in, estimates over the seeds in seed order, no wall-clock
+times or paths of this machine. So the same command writes byte-identical files, with one worker
+or many.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+import io
+import json
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from amity.protocol import PROTOCOL_VERSION, __version__
+from amity.simulations.runs import plots
+from amity.simulations.runs.results import crypto_line
+from amity.simulations.runs.stats import Estimate, estimate
+from amity.simulations.runs.sweep import Point, RunOutcome, Sweep, SweepResult
+
+__all__ = ["SWEEP_FILES", "Cell", "aggregate", "write_sweep"]
+
+SWEEP_FILES: Final = ("sweep.json", "aggregate.csv", "report.md")
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One figure at one point of the grid, over the seeds that finished."""
+
+    point: Point
+    metric: str
+    estimate: Estimate
+
+
+def aggregate(sweep: Sweep, outcomes: Sequence[RunOutcome]) -> list[Cell]:
+    """Estimates per point and metric, in grid order; metrics in the order runs report them."""
+    metrics = _metric_names(outcomes)
+    cells = []
+    for point in sweep.grid.points:
+        runs = sorted((o for o in outcomes if o.point == point.index), key=lambda o: o.seed)
+        for metric in metrics:
+            values = [o.metrics[metric] for o in runs if metric in o.metrics]
+            cells.append(Cell(point, metric, estimate(values)))
+    return cells
+
+
+def _metric_names(outcomes: Sequence[RunOutcome]) -> list[str]:
+    names: dict[str, None] = {}
+    for outcome in sorted(outcomes, key=lambda o: (o.point, o.seed)):
+        names.update(dict.fromkeys(outcome.metrics))
+    return list(names)
+
+
+def _versions() -> dict[str, str | int | None]:
+    def installed(name: str) -> str | None:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "amity": __version__,
+        "protocol": PROTOCOL_VERSION,
+        "python": platform.python_version(),
+        "numpy": installed("numpy"),
+        "matplotlib": installed("matplotlib"),
+    }
+
+
+def _number(value: float | None, spec: str = ".10g") -> str:
+    return "" if value is None else format(value, spec)
+
+
+def _aggregate_csv(sweep: Sweep, cells: Sequence[Cell]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    keys = [p.key for p in sweep.grid.params]
+    writer.writerow([*keys, "metric", "n", "mean", "std", "ci95_low", "ci95_high"])
+    for cell in cells:
+        est = cell.estimate
+        writer.writerow(
+            [
+                *(text for _, text in cell.point.settings),
+                cell.metric,
+                est.n,
+                *map(_number, (est.mean, est.std, est.ci_low, est.ci_high)),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _sweep_json(sweep: Sweep, result: SweepResult, metrics: Sequence[str]) -> str:
+    sc = sweep.scenario
+    points = {p.index: p for p in sweep.grid.points}
+    document = {
+        "scenario": sc.name,
+        "kind": sweep.kind,
+        "source": sweep.source.name,
+        "description": sc.description,
+        "command": sweep.command,
+        "quick": sweep.quick,
+        "crypto": sweep.crypto.value,
+        "grid": {p.key: list(p.values) for p in sweep.grid.params},
+        "seeds": list(sweep.grid.seeds),
+        "runs_total": sweep.grid.runs,
+        "runs_done": len(result.outcomes),
+        "interrupted": result.interrupted,
+        "versions": _versions(),
+        "metrics": list(metrics),
+        "runs": [
+            {
+                "params": points[o.point].overrides,
+                "seed": o.seed,
+                "folder": o.folder,
+                "metrics": o.metrics,
+            }
+            for o in result.outcomes
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _curves(cells: Sequence[Cell]) -> dict[str, list[plots.Curve]]:
+    """Per metric, one curve per combination of the parameters after the first."""
+    grouped: dict[str, dict[tuple[tuple[str, str], ...], list[tuple[str, Estimate]]]] = {}
+    for cell in cells:
+        first, *others = cell.point.settings
+        curve = grouped.setdefault(cell.metric, {}).setdefault(tuple(others), [])
+        curve.append((first[1], cell.estimate))
+    return {
+        metric: [
+            plots.Curve(", ".join(f"{k}={t}" for k, t in others), tuple(points))
+            for others, points in by_others.items()
+        ]
+        for metric, by_others in grouped.items()
+    }
+
+
+def write_sweep(sweep: Sweep, result: SweepResult) -> list[str]:
+    """Write sweep.json, aggregate.csv, the figures and report.md; returns their names."""
+    cells = aggregate(sweep, result.outcomes)
+    metrics = _metric_names(result.outcomes)
+    figures: list[str] = []
+    if not sweep.grid.params:
+        skipped = "a sweep without --param has no axis to plot the figures against"
+    elif not plots.available():
+        skipped = (
+            f"matplotlib is not installed; `{plots.INSTALL_HINT}` and run the sweep again "
+            "to get them"
+        )
+    else:
+        skipped = ""
+        first = sweep.grid.params[0]
+        figures = plots.write_plots(
+            result.folder,
+            x_label=first.key,
+            x_values=[float(v) for v in first.values] if first.numeric else None,
+            curves_by_metric=_curves(cells),
+            subtitle=(
+                f"mean and 95% CI over {len(sweep.grid.seeds)} seeds"
+                if len(sweep.grid.seeds) > 1
+                else "one seed: no confidence interval"
+            ),
+        )
+    files = {
+        "sweep.json": _sweep_json(sweep, result, metrics),
+        "aggregate.csv": _aggregate_csv(sweep, cells),
+        "report.md": _report(sweep, result, cells, metrics, figures, skipped),
+    }
+    for name, text in files.items():
+        (result.folder / name).write_text(text, encoding="utf-8", newline="\n")
+    return [*files, *figures]
+
+
+def _report(
+    sweep: Sweep,
+    result: SweepResult,
+    cells: Sequence[Cell],
+    metrics: Sequence[str],
+    figures: Sequence[str],
+    skipped: str,
+) -> str:
+    sc, grid = sweep.scenario, sweep.grid
+    v = _versions()
+    crypto = crypto_line(sweep.crypto.value)
+    axes = ", ".join(f"`{p.key}` = {', '.join(p.texts)}" for p in grid.params)
+    seeds = grid.seeds
+    lines = [
+        f"# amity-sim sweep: {sc.name}" + (" (quick)" if sweep.quick else ""),
+        "",
+        sc.description,
+        "",
+        f"- scenario file: `{sweep.source.name}` (kind {sweep.kind}); command: `{sweep.command}`",
+        f"- grid: {axes or 'no parameters'}; {len(grid.points)} combinations x {len(seeds)} "
+        f"seeds ({seeds[0]} to {seeds[-1]}) = {grid.runs} runs",
+        f"- versions: amity {v['amity']}, protocol v{v['protocol']}, Python {v['python']}, "
+        f"numpy {v['numpy'] or 'not installed'}, matplotlib {v['matplotlib'] or 'not installed'}",
+        f"- crypto: {crypto}",
+        f"- runs finished: {len(result.outcomes)} of {grid.runs}"
+        + (
+            " — **interrupted (Ctrl-C): the tables cover the finished runs only**"
+            if result.interrupted
+            else ""
+        ),
+    ]
+    if skipped:
+        lines.append(f"- figures: skipped: {skipped}")
+    lines += [
+        "",
+        "Each row is the mean over the seeds with its 95% confidence interval (Student t, "
+        "n - 1 degrees of freedom); n counts the runs that have the metric (a run without "
+        "the data for one, such as rounds when nothing was agreed, leaves it out).",
+    ]
+    keys = [p.key for p in grid.params]
+    for metric in metrics:
+        lines += [
+            "",
+            f"## {metric}",
+            "",
+            "| " + " | ".join([*keys, "n", "mean", "std", "95% CI"]) + " |",
+            "|" + " --- |" * (len(keys) + 4),
+        ]
+        for cell in (c for c in cells if c.metric == metric):
+            est = cell.estimate
+            interval = (
+                f"{_number(est.ci_low, '.4g')} to {_number(est.ci_high, '.4g')}"
+                if est.ci_low is not None
+                else ""
+            )
+            row = [t for _, t in cell.point.settings]
+            row += [str(est.n), _number(est.mean, ".4g"), _number(est.std, ".4g"), interval]
+            lines.append("| " + " | ".join(row) + " |")
+        if plots.figure_name(metric) in figures:
+            lines += ["", f"![{metric}]({plots.figure_name(metric)})"]
+    lines += [
+        "",
+        "Files: `sweep.json` (the grid, versions and every run's figures), `aggregate.csv` "
+        "(the tables above), `runs/<combination>/<run>/` (each run's own results and report, "
+        "with the `amity-sim run` command that writes it again).",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Scenario 2, the grants lifecycle under churn with relays (``lifecycle.toml``)."""

@@ -1,0 +1,314 @@
+"""Result files of a lifecycle run (scenario 2): summary.json, grants.csv and report.md.
+
+As for every kind, everything written is a function of the scenario, the seed and the crypto
+mode (no wall-clock time, no local path), so the same inputs write byte-identical files. The
+figures on data shared onward (breaches of amity.no-third-party-sharing) appear only in a run
+whose scenario sets ``breach.share_onward_fraction``, so the files of every other run stay as
+they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+from amity.protocol.receipts import MSG_RECEIPT
+from amity.simulations.behaviours.owners import NO_THIRD_PARTY_SHARING
+from amity.simulations.runs.results import (
+    blank,
+    crypto_line,
+    nearest_rank,
+    network_summary,
+    nodes_summary,
+    rate,
+    result_folder,
+    run_header,
+    write_csv,
+    write_texts,
+)
+from amity.simulations.scenarios.lifecycle.world import GrantRow, LifecycleWorld
+
+__all__ = ["RESULT_FILES", "summarise", "write_results"]
+
+RESULT_FILES: Final = ("summary.json", "grants.csv", "report.md")
+_OUTCOMES: Final = ("deleted", "delivered", "kept", "expired-undelivered", "pending")
+
+
+def _quantiles(values: list[int]) -> dict[str, int | None]:
+    ordered = sorted(values)
+    if not ordered:
+        return {"count": 0, "p50": None, "p90": None, "max": None}
+    return {
+        "count": len(ordered),
+        "p50": nearest_rank(ordered, 50),
+        "p90": nearest_rank(ordered, 90),
+        "max": ordered[-1],
+    }
+
+
+def summarise(world: LifecycleWorld) -> dict[str, Any]:
+    """The key figures of a run, as the JSON summary holds them."""
+    sc = world.scenario
+    rows = world.grants
+    honest = [r for r in rows if not r.vendor_breaches]
+    breaching = [r for r in rows if r.vendor_breaches]
+    keeping = [r for r in rows if r.vendor_keeps_data]
+    delivered = [r for r in rows if r.delivered_ms is not None]
+    deleted = [r for r in rows if r.deleted_ms is not None]
+    received = [r for r in rows if r.received_ms is not None]
+    ended = [r for r in rows if r.ends_ms + sc.grace_ms <= world.engine.now_ms]
+    net = world.network.stats
+    receipts = world.counts.get("grant.receipt.delivery", 0)
+    receipts += world.counts.get("grant.receipt.deletion", 0)
+    by_relay_deliveries = sum(r.received_via == "relay" for r in received)
+    by_relay_receipts = world.by_mail.get(MSG_RECEIPT, 0)
+    nodes = [*world.persons, *world.vendors, *world.relays]
+    summary: dict[str, Any] = {
+        **run_header(world, "lifecycle"),
+        "population": {
+            "persons": sc.persons,
+            "vendors": sc.vendors,
+            "breaching_vendors": len(world.breaching),
+            "relays": sc.relays,
+            "visits": world.visits,
+            "relay_users_connected": world.relay_meetings,
+        },
+        "visits_connected": world.connected,
+        "agreements": world.agreements,
+        "grants": {
+            "issued": len(rows),
+            "to_honest_vendors": len(honest),
+            "to_breaching_vendors": len(breaching),
+            "outcomes": {name: sum(r.outcome == name for r in rows) for name in _OUTCOMES},
+        },
+        "delivery_rate": rate(len(delivered), len(rows)),
+        "deletion_receipt_rate": rate(len(deleted), len(rows)),
+        "deletion_receipt_rate_honest": rate(
+            sum(r.deleted_ms is not None for r in honest), len(honest)
+        ),
+        "deletion_receipt_rate_of_ended_grants": rate(
+            sum(r.deleted_ms is not None for r in ended), len(ended)
+        ),
+        "issue_to_delivery_receipt_ms": _quantiles(
+            [r.delivered_ms - r.issued_ms for r in delivered if r.delivered_ms is not None]
+        ),
+        "end_to_deletion_receipt_ms": _quantiles(
+            [r.deleted_ms - r.ends_ms for r in deleted if r.deleted_ms is not None]
+        ),
+        "data_left_behind": {
+            "grace_ms": sc.grace_ms,
+            "grants": sum(r.left_behind for r in rows),
+            "at_honest_vendors": sum(r.left_behind for r in honest),
+            "at_breaching_vendors": sum(r.left_behind for r in breaching),
+            # What a vendor that keeps data received and whose grace is over: all of it stays.
+            "breaching_grants_received_and_past_grace": sum(
+                r.received_ms is not None and r.ends_ms + sc.grace_ms <= world.engine.now_ms
+                for r in keeping
+            ),
+        },
+        "messages": {
+            "grant_deliveries": {
+                "received": len(received),
+                "via_relay": by_relay_deliveries,
+                "direct": len(received) - by_relay_deliveries,
+            },
+            "receipts": {
+                "received": receipts,
+                "via_relay": by_relay_receipts,
+                "direct": receipts - by_relay_receipts,
+            },
+            "by_relay_by_type": dict(sorted(world.by_mail.items())),
+        },
+        "relays": [
+            {
+                "relay": relay.name,
+                "held": box.held_total,
+                "acked": box.acked,
+                "expired": box.expired,
+                "still_held": len(box.held()),
+                "refused": dict(sorted(box.refused.items())),
+            }
+            for relay in world.relays
+            if (box := relay.mailbox) is not None
+        ],
+        "deposits_sent": sum(n.deposits.sent for n in nodes if n.deposits is not None),
+        "network": network_summary(net, world.churn.departures),
+        "nodes": nodes_summary(nodes),
+        "events": dict(sorted(world.counts.items())),
+    }
+    if sc.share_onward_fraction > 0:
+        summary["population"]["vendors_keeping_data"] = len(world.keeping_data)
+        summary["population"]["vendors_sharing_onward"] = len(world.sharing_onward)
+        summary["shared_onward"] = _shared_onward(world)
+    return summary
+
+
+def _shared_onward(world: LifecycleWorld) -> dict[str, Any]:
+    """What owners passed on outside amity: her node sees none of it (no message carries it)."""
+    sc, rows = world.scenario, world.grants
+    shared = [r for r in rows if r.copies_onward]
+    return {
+        "clause_broken": NO_THIRD_PARTY_SHARING,
+        "seen_by_her_node": False,
+        "share_onward_rate": sc.share_onward_rate,
+        "onward_parties": sc.onward_parties,
+        "grants_received_by_sharing_vendors": sum(
+            r.vendor_shares_onward and r.received_ms is not None for r in rows
+        ),
+        "grants_shared_onward": len(shared),
+        "copies_onward": {
+            "total": sum(r.copies_onward for r in rows),
+            "from_honest_vendors": sum(r.copies_onward for r in rows if not r.vendor_breaches),
+            "from_breaching_vendors": sum(r.copies_onward for r in rows if r.vendor_breaches),
+        },
+        "copies_outside_grants_at_end": sum(r.copies_outside_grants for r in rows),
+        "persons_with_copies_onward": len({c.person for c in world.copies}),
+        "third_parties_holding_copies": len({c.party.peer_id for c in world.copies}),
+        # Her node holds a signed deletion receipt for these, yet copies of them live on.
+        "shared_grants_with_deletion_receipt": sum(r.deleted_ms is not None for r in shared),
+    }
+
+
+def _grants_rows(rows: list[GrantRow], *, onward: bool) -> Iterator[list[object]]:
+    """One row per grant; with ``onward``, also which breach its vendor commits and the copies."""
+    extra = ["vendor_keeps_data", "vendor_shares_onward", "copies_onward",
+             "copies_outside_grants"] if onward else []  # fmt: skip
+    yield [
+        "grant", "person", "vendor", "vendor_breaches", "grant_id", "issued_ms", "ends_ms",
+        "received_ms", "received_via", "delivery_receipt_ms", "deletion_receipt_ms",
+        "deletion_reason", "left_behind", "outcome", *extra,
+    ]  # fmt: skip
+    for r in rows:
+        more = [r.vendor_keeps_data, r.vendor_shares_onward, r.copies_onward,
+                r.copies_outside_grants] if onward else []  # fmt: skip
+        yield [
+            r.index, r.person.name, r.vendor.name, r.vendor_breaches, r.grant_id.hex(),
+            r.issued_ms, r.ends_ms, blank(r.received_ms), r.received_via,
+            blank(r.delivered_ms), blank(r.deleted_ms), r.deletion_reason, r.left_behind,
+            r.outcome, *more,
+        ]  # fmt: skip
+
+
+def _ms(stats: dict[str, int | None]) -> str:
+    if not stats["count"]:
+        return "—"
+    return f"p50 {stats['p50']} ms, p90 {stats['p90']} ms, max {stats['max']} ms"
+
+
+def _report(s: dict[str, Any], command: str) -> str:
+    crypto = crypto_line(s["crypto"])
+    pop, g, left, msg = s["population"], s["grants"], s["data_left_behind"], s["messages"]
+    outcomes = ", ".join(f"{k} {v}" for k, v in g["outcomes"].items() if v)
+    breaches = f"{pop['breaching_vendors']} keep data"
+    if "vendors_sharing_onward" in pop:
+        breaches = (
+            f"{pop['breaching_vendors']} breach: {pop['vendors_keeping_data']} keep data, "
+            f"{pop['vendors_sharing_onward']} share onward"
+        )
+    lines = [
+        f"# amity-sim: {s['scenario']}, seed {s['seed']}" + (" (quick)" if s["quick"] else ""),
+        "",
+        s["description"],
+        "",
+        f"- scenario file: `{s['source']}`; command: `{command}`",
+        f"- versions: amity {s['versions']['amity']}, protocol v{s['versions']['protocol']}, "
+        f"Python {s['versions']['python']}",
+        f"- crypto: {crypto}",
+        f"- population: {pop['persons']} persons, {pop['vendors']} vendors "
+        f"({breaches}), {pop['relays']} relays; {pop['visits']} visits, "
+        f"{s['visits_connected']} connected, {s['agreements']} agreements",
+        f"- virtual time at the end: {s['virtual_end_ms'] / 60_000:.1f} min; "
+        f"{s['events_run']} events"
+        + (" — **interrupted (Ctrl-C): partial results**" if s["interrupted"] else ""),
+        "",
+        "## Key figures",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        f"| grants issued | {g['issued']} ({g['to_breaching_vendors']} to breaching vendors) |",
+        f"| outcomes | {outcomes or '—'} |",
+        f"| delivery rate (delivery receipt held / issued) | {s['delivery_rate']} |",
+        f"| issue to delivery receipt | {_ms(s['issue_to_delivery_receipt_ms'])} |",
+        f"| grant end to deletion receipt | {_ms(s['end_to_deletion_receipt_ms'])} |",
+        f"| deletion receipts by the end (of issued; honest vendors; of grants past grace) | "
+        f"{s['deletion_receipt_rate']}; {s['deletion_receipt_rate_honest']}; "
+        f"{s['deletion_receipt_rate_of_ended_grants']} |",
+        f"| data left behind after end + {left['grace_ms'] // 60_000} min (honest; breaching) | "
+        f"{left['grants']} ({left['at_honest_vendors']}; {left['at_breaching_vendors']} of the "
+        f"{left['breaching_grants_received_and_past_grace']} they received) |",
+        f"| grant deliveries by relay / directly | {msg['grant_deliveries']['via_relay']} / "
+        f"{msg['grant_deliveries']['direct']} |",
+        f"| receipts by relay / directly | {msg['receipts']['via_relay']} / "
+        f"{msg['receipts']['direct']} |",
+        *_onward_lines(s.get("shared_onward")),
+        "",
+        "## Relays",
+        "",
+        "| relay | held | handed over and ACKed | expired | still held | refused |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]  # fmt: skip
+    for r in s["relays"]:
+        refused = ", ".join(f"{k} {v}" for k, v in r["refused"].items()) or "—"
+        lines.append(
+            f"| {r['relay']} | {r['held']} | {r['acked']} | {r['expired']} | {r['still_held']} "
+            f"| {refused} |"
+        )
+    n = s["network"]
+    lines += [
+        "",
+        f"{s['deposits_sent']} DEPOSIT frames sent; envelopes taken from relay mail by type: "
+        + (", ".join(f"{k} {v}" for k, v in msg["by_relay_by_type"].items()) or "none")
+        + ".",
+        "",
+        "## Network",
+        "",
+        f"{n['messages_sent']} messages sent, {n['messages_delivered']} delivered; "
+        f"{n['dials']} dials ({n['dials_failed']} failed), {n['connections_opened']} connections, "
+        "broken: "
+        + (", ".join(f"{k} {v}" for k, v in n["connections_broken"].items()) or "none")
+        + f"; {n['churn_departures']} nodes went offline. Nodes rejected "
+        f"{s['nodes']['messages_rejected']} messages (grants that ended before they arrived are "
+        f"refused as `grants.expired`) and acknowledged {s['nodes']['duplicates_acked_again']} "
+        "resent duplicates again.",
+        "",
+        "Files: `summary.json` (these figures and the count of every event the nodes notified), "
+        "`grants.csv` (one row per grant, times in virtual ms).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _onward_lines(onward: dict[str, Any] | None) -> list[str]:
+    """The key figures of data shared onward, and what they mean; none if no owner could share."""
+    if onward is None:
+        return []
+    copies = onward["copies_onward"]
+    return [
+        f"| grants shared onward (of those the sharing vendors received) | "
+        f"{onward['grants_shared_onward']} (of {onward['grants_received_by_sharing_vendors']}; "
+        f"rate {onward['share_onward_rate']}, to {onward['onward_parties']} other vendor(s) each) |",
+        f"| copies onward (honest vendors; breaching) | {copies['total']} "
+        f"({copies['from_honest_vendors']}; {copies['from_breaching_vendors']}) |",
+        f"| copies held outside any grant of hers at the end | "
+        f"{onward['copies_outside_grants_at_end']} (data of {onward['persons_with_copies_onward']} "
+        f"persons, at {onward['third_parties_holding_copies']} third parties) |",
+        f"| shared grants whose deletion receipt she holds | "
+        f"{onward['shared_grants_with_deletion_receipt']} |",
+        "",
+        f"Sharing onward breaks `{onward['clause_broken']}` and the grant's `onward` word, but no "
+        "amity message carries it: the vendor's owner reads values its node legitimately holds "
+        "and passes them on outside the protocol. Her node sees nothing: delivery and deletion "
+        "receipts come back as from an honest vendor, and a copy held under no grant is never "
+        "deleted. Only a canary value or a leak would reveal it.",
+    ]  # fmt: skip
+
+
+def write_results(world: LifecycleWorld, out_dir: Path, *, command: str) -> Path:
+    """Write the result files into ``out_dir/<scenario>-seed<N>…/``; returns that folder."""
+    folder = result_folder(world, out_dir)
+    summary = summarise(world)
+    write_texts(folder, summary, {"report.md": _report(summary, command)})
+    onward = world.scenario.share_onward_fraction > 0
+    write_csv(folder / "grants.csv", _grants_rows(world.grants, onward=onward))
+    return folder
