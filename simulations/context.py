@@ -158,7 +158,7 @@ class SharedValues:
         """``negotiation`` with the run's copies of its terms, parties and reasons.
 
         Its agreement is left as it is: a node's book does not keep it, only its two signatures
-        (:class:`~amity.simulations.negotiation_book.NegotiationBook`).
+        (:class:`~amity.simulations.services.negotiation_book.NegotiationBook`).
         """
         terms = self.terms(negotiation.terms)
         person, vendor = self.peer(negotiation.person), self.peer(negotiation.vendor)

@@ -2,7 +2,7 @@
 
 The counterpart of node/link.py: the handshake is the core's :class:`~amity.protocol.session.Session`
 (or the declared stand-in), carried message by message over a
-:class:`~amity.simulations.network.Connection`, with the same 10 s handshake limit. Once it is
+:class:`~amity.simulations.world.network.Connection`, with the same 10 s handshake limit. Once it is
 established, whole link messages (spec/link.md §1) go through ``session.encrypt`` / ``decrypt``.
 """
 
