@@ -30,6 +30,8 @@ from amity.node.services import Service, Staged
 from amity.node.store import OutboxItem, Store
 from amity.node.transport import Connection, Dialer, TransportClosed, TransportError
 from amity.protocol.card import INVITE_SECRET_BYTES, Card, NodeKind, Relay
+from amity.protocol.core import commands
+from amity.protocol.core.commands import CARD_DAYS, card_is_fresh
 from amity.protocol.core.deposits import (
     PageOutcome,
     page_outcome,
@@ -78,10 +80,6 @@ from amity.protocol.relationship import (
     CancelTimer,
     Effect,
     Event,
-    InvitationAccepted,
-    InvitationIssued,
-    InvitationReceived,
-    LocalEnd,
     Notify,
     Persist,
     Relationship,
@@ -89,7 +87,6 @@ from amity.protocol.relationship import (
     SendMessage,
     SetTimer,
     TimerFired,
-    open_relationship,
     step,
 )
 from amity.protocol.relmessages import MSG_END, MSG_HELLO
@@ -101,7 +98,6 @@ __all__ = ["Node", "NodeError", "wall_clock_ms"]
 
 _log = logging.getLogger("amity.node")
 _DAY_MS: Final = 24 * 3600 * 1000
-_CARD_DAYS: Final = 30
 _CONNECT_WAIT_S: Final = 15.0
 _BACKOFF_START_S: Final = 0.25
 _BACKOFF_MAX_S: Final = 30.0
@@ -265,12 +261,8 @@ class Node:
         """Our peer card (with a fresh one-time secret it becomes an invitation)."""
         now = self.clock_ms()
         policy = self.card_policy()
-        if (
-            invite_secret is None
-            and self._card is not None
-            and self._card.not_after_ms > now + _DAY_MS
-            and self._card.policy == policy
-        ):
+        if invite_secret is None and card_is_fresh(self._card, now, self.relays, policy):
+            assert self._card is not None
             return self._card
         _, cert = self.keyring.current(now)
         card = Card.issue(
@@ -281,7 +273,7 @@ class Node:
             endpoints=self.endpoints,
             relays=self.relays,
             issued_ms=now,
-            not_after_ms=min(now + (ttl_ms or _CARD_DAYS * _DAY_MS), cert.not_after_ms),
+            not_after_ms=min(now + (ttl_ms or CARD_DAYS * _DAY_MS), cert.not_after_ms),
             invite_secret=invite_secret,
             policy=policy,
         )
@@ -292,29 +284,19 @@ class Node:
     async def invite(self, ttl_ms: int = 7 * _DAY_MS) -> Card:
         """Issue a one-time invitation, valid for ``ttl_ms``."""
         invitation = self.card(invite_secret=os.urandom(INVITE_SECRET_BYTES), ttl_ms=ttl_ms)
-        await self._apply(*open_relationship(InvitationIssued(invitation), self.clock_ms()))
+        await self._transitions(commands.invite(invitation, self.clock_ms()))
         log_event(_log, "invite.issued", expires_ms=invitation.not_after_ms)
         return invitation
 
     async def connect(self, uri: str) -> Relationship:
         """Accept an invitation: dial the inviter, handshake, exchange hellos."""
         card = Card.from_uri(uri)
-        now = self.clock_ms()
-        card.check_valid(now)
-        if card.peer_id == self.peer_id:
-            raise NodeError("that invitation is your own; give it to the peer you want to meet")
-        if not card.is_invitation or card.invite_secret is None:
-            raise NodeError(
-                "that is a peer card, not an invitation; ask the peer for `amity invite`"
-            )
+        steps = commands.accept_invitation(self, card, self.clock_ms())
         current = self.book.current(card.peer_id)
-        if current is not None and current.state is RelationshipState.CONNECTED:
+        if steps is None and current is not None:
             return current  # already peers: a second invitation changes nothing
-        rel = self.book.by_secret(card.invite_secret)
-        if rel is None:
-            rel = await self._apply(*open_relationship(InvitationReceived(card), now))
-        if rel.state is RelationshipState.INVITED:
-            rel = await self._step(rel, InvitationAccepted())
+        await self._transitions(steps or [])
+        assert card.invite_secret is not None  # accept_invitation checked it
         connected = self._connected.setdefault(card.invite_secret, asyncio.Event())
         try:
             link = await self._dial(card.endpoints, card.peer_id)
@@ -335,12 +317,7 @@ class Node:
     async def use_relay(self, uri: str) -> Relationship:
         """Meet a relay by its invitation and list it on our card, so peers leave mail there."""
         card = Card.from_uri(uri)
-        if card.kind is not NodeKind.RELAY:
-            raise NodeError(
-                f"{card.name or card.peer_id.short} is a {card.kind.value}, not a relay"
-            )
-        if not card.endpoints:
-            raise NodeError("that relay's card lists no endpoint to reach it at")
+        commands.check_relay(card)
         rel = await self.connect(uri)
         if all(r.peer_id != card.peer_id for r in self.relays):
             relay = Relay(card.peer_id, card.endpoints[0])
@@ -369,10 +346,8 @@ class Node:
 
     async def end(self, peer: PeerId, reason: str) -> Relationship:
         """End the relationship with ``peer`` (a signed rel.end goes to the peer)."""
-        rel = self.book.current(peer)
-        if rel is None:
-            raise NodeError(f"no relationship with {peer.short}; `amity peers` lists them")
-        return await self._step(rel, LocalEnd(reason))
+        (ended,) = await self._transitions(commands.end(self, peer, reason, self.clock_ms()))
+        return ended
 
     def _serves(self, peer: PeerId) -> bool:
         """A relay holds mail only for its own CONNECTED peers."""
@@ -415,6 +390,14 @@ class Node:
         return rel
 
     # -- relationship effects ----------------------------------------------------------------------
+
+    async def _transitions(self, effects: list[CoreEffect]) -> list[Relationship]:
+        """Carry out relationship steps one after another, each on disk before the next."""
+        done = []
+        for effect in effects:
+            assert isinstance(effect, Transition)
+            done.append(await self._apply(effect.relationship, effect.effects))
+        return done
 
     async def _step(self, rel: Relationship, event: Event) -> Relationship:
         return await self._apply(*step(rel, event, self.clock_ms()))

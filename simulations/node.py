@@ -17,6 +17,8 @@ from collections.abc import Callable
 from typing import ClassVar, Final
 
 from amity.protocol.card import Card, NodeKind, Relay
+from amity.protocol.core import commands
+from amity.protocol.core.commands import CARD_DAYS, card_is_fresh
 from amity.protocol.core.effects import (
     Accepted,
     Confirm,
@@ -37,9 +39,6 @@ from amity.protocol.core.effects import Effect as CoreEffect
 from amity.protocol.core.host import Service as CoreService
 from amity.protocol.core.links import on_link_up
 from amity.protocol.core.receive import ack_frames, on_frame
-from amity.protocol.errors import (
-    StateError,
-)
 from amity.protocol.frames import (
     encode_mail_ack,
     encode_refuse,
@@ -50,10 +49,6 @@ from amity.protocol.relationship import (
     CancelTimer,
     Effect,
     Event,
-    InvitationAccepted,
-    InvitationIssued,
-    InvitationReceived,
-    LocalEnd,
     Notify,
     Persist,
     Relationship,
@@ -61,7 +56,6 @@ from amity.protocol.relationship import (
     SendMessage,
     SetTimer,
     TimerFired,
-    open_relationship,
     step,
 )
 from amity.protocol.relmessages import MSG_END, MSG_HELLO
@@ -95,7 +89,6 @@ ACCEPTED_TYPES: Final = frozenset(
     {MSG_HELLO, MSG_END, MSG_NOTE, *TERMS_MESSAGE_TYPES, *GRANT_TYPES, *REPUTATION_TYPES}
 )
 _DAY_MS: Final = 86_400_000
-_CARD_DAYS: Final = 30
 #: As the daemon: how long connect() waits for the relationship to become CONNECTED.
 CONNECT_WAIT_MS: Final = 15_000
 #: One frame in :attr:`SimNode.traffic`, whose counts are ``frames * _FRAME + bytes``.
@@ -230,12 +223,8 @@ class SimNode:
         """Our peer card (an invitation with ``invite_secret``), cached as the daemon does."""
         now = self.now_ms()
         cached = self._card
-        if (
-            invite_secret is None
-            and cached is not None
-            and cached.not_after_ms > now + _DAY_MS
-            and cached.relays == self.relays
-        ):
+        if invite_secret is None and card_is_fresh(cached, now, self.relays, None):
+            assert cached is not None
             return cached
         _, cert = self.keyring.current(now)
         cert = self.shared.link_cert(cert)
@@ -248,7 +237,7 @@ class SimNode:
                 endpoints=self.endpoints,
                 relays=self.relays,
                 issued_ms=now,
-                not_after_ms=min(now + (ttl_ms or _CARD_DAYS * _DAY_MS), cert.not_after_ms),
+                not_after_ms=min(now + (ttl_ms or CARD_DAYS * _DAY_MS), cert.not_after_ms),
                 invite_secret=invite_secret,
             )
         )
@@ -259,25 +248,18 @@ class SimNode:
     def invite(self, ttl_ms: int = 7 * _DAY_MS) -> Card:
         """Issue a one-time invitation valid for ``ttl_ms``."""
         invitation = self.card(invite_secret=self.random.take(16), ttl_ms=ttl_ms)
-        self._stage(*open_relationship(InvitationIssued(invitation), self.now_ms()))
+        self._transitions(commands.invite(invitation, self.now_ms()))
         return invitation
 
     def connect(self, invitation: Card, on_done: Callable[[bool, str], None]) -> None:
         """Use ``invitation``: dial the inviter once; ``on_done(ok, why)`` when it is settled."""
-        now = self.now_ms()
-        invitation.check_valid(now)
-        secret = invitation.invite_secret
-        if secret is None or invitation.peer_id == self.peer_id:
-            raise StateError("connect() takes someone else's invitation card")
-        current = self.relationship(invitation.peer_id)
-        if current is not None and current.state is RelationshipState.CONNECTED:
+        steps = commands.accept_invitation(self, invitation, self.now_ms())
+        if steps is None:
             on_done(True, "already connected")
             return
-        rel = self._rels.get(secret)
-        if rel is None:
-            rel = self._stage(*open_relationship(InvitationReceived(invitation), now))
-        if rel.state is RelationshipState.INVITED:
-            rel = self._step(rel, InvitationAccepted())
+        self._transitions(steps)
+        secret = invitation.invite_secret
+        assert secret is not None  # accept_invitation checked it
         if secret not in self._connect_waits:
             timer = self.engine.call_later(CONNECT_WAIT_MS, self._connect_done, secret, False, "")
             self._connect_waits[secret] = (timer, on_done)
@@ -285,10 +267,16 @@ class SimNode:
         self.dialer.dial(invitation.peer_id, invitation.endpoints, fail)
 
     def end(self, peer: PeerId, reason: str) -> Relationship:
-        rel = self.relationship(peer)
-        if rel is None:
-            raise StateError(f"no relationship with {peer.short}")
-        return self._step(rel, LocalEnd(reason))
+        (ended,) = self._transitions(commands.end(self, peer, reason, self.now_ms()))
+        return ended
+
+    def _transitions(self, effects: list[CoreEffect]) -> list[Relationship]:
+        """Carry out relationship steps in order (each staged in the current commit)."""
+        done = []
+        for effect in effects:
+            assert isinstance(effect, Transition)
+            done.append(self._stage(effect.relationship, effect.effects))
+        return done
 
     def relationship(self, peer: PeerId) -> Relationship | None:
         """The live relationship with ``peer``, else the latest ended one (as the book keeps it)."""

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from amity.protocol.card import Card, NodeKind, Relay
+from amity.protocol.core import commands
 from amity.protocol.core.deposits import (
     page_outcome,
     relays_to_try,
@@ -122,13 +123,7 @@ def make_relay(node: SimNode, policy: MailboxPolicy | None = None) -> SimMailbox
 
 def use_relay(node: SimNode, invitation: Card, on_done: Callable[[bool, str], None]) -> None:
     """Meet a relay by its invitation; once CONNECTED, list it on our card and hold a link to it."""
-    if invitation.kind is not NodeKind.RELAY:
-        raise StateError(
-            f"{invitation.name or invitation.peer_id.short} is a {invitation.kind.value}, "
-            "not a relay"
-        )
-    if not invitation.endpoints:
-        raise StateError("that relay's card lists no endpoint to reach it at")
+    commands.check_relay(invitation)
 
     def connected(ok: bool, why: str) -> None:
         if ok and all(r.peer_id != invitation.peer_id for r in node.relays):
