@@ -27,7 +27,7 @@ from amity.node.reputationpolicy import POLICY_KEY, ReputationPolicy
 from amity.node.services import Outgoing, Staged
 from amity.node.sharing import policy_of, select
 from amity.node.store import AttestationRow, IssuedGrantRow, SharePolicyRow
-from amity.node.terms import TermsService
+from amity.node.terms.service import TermsService
 from amity.protocol.attestation import Attestation
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import (

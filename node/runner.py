@@ -29,12 +29,12 @@ from amity.node.home import MAX_SOCKET_PATH_BYTES, PRIVATE_UMASK, Config, Home, 
 from amity.node.limits import Limits, raise_file_limit
 from amity.node.logs import log_event
 from amity.node.peerserver import create_peer_app
-from amity.node.policyfile import POLICY_FILE
 from amity.node.reputation import ReputationService
 from amity.node.reputationapi import REPUTATION
 from amity.node.store import Store
-from amity.node.terms import TermsService
-from amity.node.termsapi import TERMS
+from amity.node.terms.api import TERMS
+from amity.node.terms.policyfile import POLICY_FILE
+from amity.node.terms.service import TermsService
 from amity.node.websocket import WS_PATH, WebSocketDialer
 from amity.protocol.mailbox import MailboxPolicy
 

@@ -23,7 +23,7 @@ from amity.node.grants import GrantsService
 from amity.node.grantsdata import issued_json
 from amity.node.services import Outgoing, Staged
 from amity.node.store import Store
-from amity.node.terms import TermsService
+from amity.node.terms.service import TermsService
 from amity.node.transport import MemoryNetwork
 from amity.node.vault import field_from_text
 from amity.protocol.card import NodeKind
