@@ -23,7 +23,7 @@ from amity.node.apiproof import NONCE_BYTES, PROOF_PATH, channel_of, proof
 from amity.node.cardjson import policy_json
 from amity.node.daemon import Node, NodeError
 from amity.node.discovery import Discovery
-from amity.node.grantsapi import add_grants_routes
+from amity.node.grants.api import add_grants_routes
 from amity.node.logs import log_event
 from amity.node.openapi import OPENAPI
 from amity.node.reputationapi import add_reputation_routes

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
-from amity.node.grantor import hex_prefix, write
+from amity.node.grants.grantor import hex_prefix, write
 from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
 from amity.node.store import AttestationRow

@@ -20,8 +20,8 @@ from typing import Any, Final
 
 from amity.node.attesting import OwnAttestations
 from amity.node.daemon import Node
-from amity.node.grantor import connected, write
-from amity.node.grants import GrantsService
+from amity.node.grants.grantor import connected, write
+from amity.node.grants.service import GrantsService
 from amity.node.logs import log_event
 from amity.node.reputationpolicy import POLICY_KEY, ReputationPolicy
 from amity.node.services import Outgoing, Staged

@@ -23,8 +23,8 @@ from amity.node.admission import Admission, AdmittedSite
 from amity.node.api import DISCOVERY, NODE, create_api_app
 from amity.node.daemon import Identity, Node
 from amity.node.discovery import Discovery, DiscoveryError
-from amity.node.grants import GrantsService
-from amity.node.grantsapi import GRANTS
+from amity.node.grants.api import GRANTS
+from amity.node.grants.service import GrantsService
 from amity.node.home import MAX_SOCKET_PATH_BYTES, PRIVATE_UMASK, Config, Home, HomeError
 from amity.node.limits import Limits, raise_file_limit
 from amity.node.logs import log_event

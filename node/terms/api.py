@@ -1,8 +1,8 @@
 """The local API of terms: negotiations, agreements and the policy file. See spec/terms.md §13.
 
 Mounted by amity.node.api through :func:`add_terms_routes`; the runner puts the node's
-:class:`~amity.node.terms.service.TermsService` under :data:`TERMS`. Errors follow the API's rule,
-``{"error": {"code", "message"}}``, with 404 for an unknown id and, for a policy that does not
+:class:`~amity.node.terms.service.TermsService` under :data:`TERMS`. Errors follow the API's
+rule, ``{"error": {"code", "message"}}``, with 404 for an unknown id and, for a policy that does not
 parse, the ``line`` and ``field`` it names.
 """
 
