@@ -26,7 +26,7 @@ from amity.node.discovery import Discovery
 from amity.node.grants.api import add_grants_routes
 from amity.node.logs import log_event
 from amity.node.openapi import OPENAPI
-from amity.node.reputationapi import add_reputation_routes
+from amity.node.reputation.api import add_reputation_routes
 from amity.node.terms.api import add_terms_routes
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.protocol.errors import AmityError, LocalError, NotFoundError, format_time_ms

@@ -29,8 +29,8 @@ from amity.node.home import MAX_SOCKET_PATH_BYTES, PRIVATE_UMASK, Config, Home, 
 from amity.node.limits import Limits, raise_file_limit
 from amity.node.logs import log_event
 from amity.node.peerserver import create_peer_app
-from amity.node.reputation import ReputationService
-from amity.node.reputationapi import REPUTATION
+from amity.node.reputation.api import REPUTATION
+from amity.node.reputation.service import ReputationService
 from amity.node.store import Store
 from amity.node.terms.api import TERMS
 from amity.node.terms.policyfile import POLICY_FILE
