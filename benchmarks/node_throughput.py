@@ -48,7 +48,7 @@ import aiohttp
 import nacl.bindings
 from aiohttp import web
 
-from amity.node.api import NODE
+from amity.node.api.app import NODE
 from amity.node.book import RelationshipBook
 from amity.node.daemon import Identity, Node, wall_clock_ms
 from amity.node.home import Config, Home

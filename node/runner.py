@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from amity.node.admission import Admission, AdmittedSite
-from amity.node.api import DISCOVERY, NODE, create_api_app
+from amity.node.api.app import DISCOVERY, NODE, create_api_app
 from amity.node.daemon import Identity, Node
 from amity.node.discovery import Discovery, DiscoveryError
 from amity.node.grants.api import GRANTS

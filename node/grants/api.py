@@ -1,6 +1,6 @@
 """The local API of the vault, grants, requests, holdings and the audit log. See spec/grants.md §14.
 
-Mounted by amity.node.api through :func:`add_grants_routes`; the runner puts the node's
+Mounted by amity.node.api.app through :func:`add_grants_routes`; the runner puts the node's
 :class:`~amity.node.grants.service.GrantsService` under :data:`GRANTS`. Errors follow the API's
 rule, ``{"error": {"code", "message"}}``: 404 for an unknown id, 403 ``grants.no_grant`` for a read
 that no live grant covers.
@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.apijson import error_response, json_body, peer_from
+from amity.node.api.jsonio import error_response, json_body, peer_from
 from amity.node.grants.data import (
     audit_json,
     held_json,

@@ -1,6 +1,6 @@
 """The local API of reputation: attestations, rebuttals, trust, share policies, vouches, cut-off.
 
-Mounted by amity.node.api through :func:`add_reputation_routes`; the runner puts the node's
+Mounted by amity.node.api.app through :func:`add_reputation_routes`; the runner puts the node's
 :class:`~amity.node.reputation.service.ReputationService` under :data:`REPUTATION`. A grant
 refused by the cut-off answers 409 with code ``local.cut_off`` (:mod:`amity.node.grants.api`).
 See spec/reputation.md §6.
@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.apijson import error_response, json_body, peer_from
+from amity.node.api.jsonio import error_response, json_body, peer_from
 from amity.node.reputation.data import (
     attestation_json,
     label,

@@ -1,6 +1,6 @@
 """The local API of terms: negotiations, agreements and the policy file. See spec/terms.md §13.
 
-Mounted by amity.node.api through :func:`add_terms_routes`; the runner puts the node's
+Mounted by amity.node.api.app through :func:`add_terms_routes`; the runner puts the node's
 :class:`~amity.node.terms.service.TermsService` under :data:`TERMS`. Errors follow the API's
 rule, ``{"error": {"code", "message"}}``, with 404 for an unknown id and, for a policy that does not
 parse, the ``line`` and ``field`` it names.
@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.apijson import error_response, json_body
+from amity.node.api.jsonio import error_response, json_body
 from amity.node.store import AgreementRow
 from amity.node.terms.data import agreement_to_data, terms_from_data, terms_to_data
 from amity.node.terms.service import TermsService
