@@ -23,9 +23,9 @@ from amity.node.api.jsonio import error_response, json_body
 from amity.node.api.openapi import OPENAPI
 from amity.node.api.proof import NONCE_BYTES, PROOF_PATH, channel_of, proof
 from amity.node.daemon import Node, NodeError
-from amity.node.discovery import Discovery
 from amity.node.grants.api import add_grants_routes
 from amity.node.logs import log_event
+from amity.node.net.discovery import Discovery
 from amity.node.reputation.api import add_reputation_routes
 from amity.node.terms.api import add_terms_routes
 from amity.protocol import PROTOCOL_VERSION, __version__
