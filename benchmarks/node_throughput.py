@@ -48,14 +48,14 @@ import aiohttp
 import nacl.bindings
 from aiohttp import web
 
-from amity.node.api import NODE
+from amity.node.api.app import NODE
 from amity.node.book import RelationshipBook
 from amity.node.daemon import Identity, Node, wall_clock_ms
 from amity.node.home import Config, Home
 from amity.node.logs import configure
+from amity.node.net.websocket import WebSocketDialer
 from amity.node.runner import RunOptions, create_app, parse_hostport
 from amity.node.store import Store
-from amity.node.websocket import WebSocketDialer
 from amity.protocol.card import INVITE_SECRET_BYTES, Card, NodeKind
 from amity.protocol.envelope import sign_envelope
 from amity.protocol.frames import encode_envelope_frame

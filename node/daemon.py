@@ -22,13 +22,13 @@ from typing import Any, Final
 from amity.node.book import RelationshipBook
 from amity.node.commits import GroupCommit
 from amity.node.events import EventBus
-from amity.node.link import HANDSHAKE_TIMEOUT_S, Link, open_link
-from amity.node.linkkeys import load_link_chain, store_link_chain
 from amity.node.logs import log_event
 from amity.node.mailbox import Mailbox
+from amity.node.net.link import HANDSHAKE_TIMEOUT_S, Link, open_link
+from amity.node.net.linkkeys import load_link_chain, store_link_chain
+from amity.node.net.transport import Connection, Dialer, TransportClosed, TransportError
 from amity.node.services import Service, Staged
 from amity.node.store import OutboxItem, Store
-from amity.node.transport import Connection, Dialer, TransportClosed, TransportError
 from amity.protocol.card import INVITE_SECRET_BYTES, Card, NodeKind, Relay
 from amity.protocol.core import commands
 from amity.protocol.core.commands import CARD_DAYS, card_is_fresh

@@ -3,7 +3,7 @@
 Chosen by ``--home DIR``, else ``$AMITY_HOME``, else the platform data directory. The key file
 holds only the identity seed, mode 0600, optionally sealed with a passphrase (argon2id +
 XSalsa20-Poly1305 secretbox); link keys come from a chain kept in the database (see
-amity.protocol.keyring and amity.node.linkkeys).
+amity.protocol.keyring and amity.node.net.linkkeys).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
-from amity.node.limits import Limits
+from amity.node.net.limits import Limits
 from amity.protocol.card import NodeKind
 from amity.protocol.identity import SEED_BYTES
 from amity.protocol.mailbox import MailboxPolicy

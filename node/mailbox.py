@@ -13,10 +13,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from amity.node.link import Link
 from amity.node.logs import log_event
+from amity.node.net.link import Link
+from amity.node.net.transport import TransportClosed
 from amity.node.store import Store
-from amity.node.transport import TransportClosed
 from amity.protocol.frames import Deposit, encode_deposited, encode_mail
 from amity.protocol.handover import HandOverWindow
 from amity.protocol.identity import PeerId

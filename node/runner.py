@@ -19,23 +19,23 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 
-from amity.node.admission import Admission, AdmittedSite
-from amity.node.api import DISCOVERY, NODE, create_api_app
+from amity.node.api.app import DISCOVERY, NODE, create_api_app
 from amity.node.daemon import Identity, Node
-from amity.node.discovery import Discovery, DiscoveryError
-from amity.node.grants import GrantsService
-from amity.node.grantsapi import GRANTS
+from amity.node.grants.api import GRANTS
+from amity.node.grants.service import GrantsService
 from amity.node.home import MAX_SOCKET_PATH_BYTES, PRIVATE_UMASK, Config, Home, HomeError
-from amity.node.limits import Limits, raise_file_limit
 from amity.node.logs import log_event
-from amity.node.peerserver import create_peer_app
-from amity.node.policyfile import POLICY_FILE
-from amity.node.reputation import ReputationService
-from amity.node.reputationapi import REPUTATION
+from amity.node.net.admission import Admission, AdmittedSite
+from amity.node.net.discovery import Discovery, DiscoveryError
+from amity.node.net.limits import Limits, raise_file_limit
+from amity.node.net.peerserver import create_peer_app
+from amity.node.net.websocket import WS_PATH, WebSocketDialer
+from amity.node.reputation.api import REPUTATION
+from amity.node.reputation.service import ReputationService
 from amity.node.store import Store
-from amity.node.terms import TermsService
-from amity.node.termsapi import TERMS
-from amity.node.websocket import WS_PATH, WebSocketDialer
+from amity.node.terms.api import TERMS
+from amity.node.terms.policyfile import POLICY_FILE
+from amity.node.terms.service import TermsService
 from amity.protocol.mailbox import MailboxPolicy
 
 __all__ = ["RunOptions", "parse_hostport", "serve"]

@@ -1,8 +1,8 @@
 """Which held attestations may go to a peer, and what a received share adds (sans-IO).
 
 The rules of spec/reputation.md §6.3 (sharing) and §6.4 (receiving), without storage or clock:
-the daemon (:mod:`amity.node.sharing`, :mod:`amity.node.reputation`) and the simulator
-(:mod:`amity.simulations.services.reputation`) both call these, each over what it holds.
+the daemon (:mod:`amity.node.reputation.sharing`, :mod:`amity.node.reputation.service`) and the
+simulator (:mod:`amity.simulations.services.reputation`) both call these, each over what it holds.
 
 Nothing is shared unless the owner says so for that peer: ``none`` (the default), ``mine`` (her
 own approved attestations) or ``all`` (hers, and those she received, each relayed one hop further

@@ -1,6 +1,6 @@
 """A simulated live link: an amity session run over one simulated connection.
 
-The counterpart of node/link.py: the handshake is the core's :class:`~amity.protocol.session.Session`
+The counterpart of node/net/link.py: the handshake is the core's :class:`~amity.protocol.session.Session`
 (or the declared stand-in), carried message by message over a
 :class:`~amity.simulations.world.network.Connection`, with the same 10 s handshake limit. Once it is
 established, whole link messages (spec/link.md §1) go through ``session.encrypt`` / ``decrypt``.
@@ -22,7 +22,7 @@ from amity.simulations.world.network import Connection
 
 __all__ = ["HANDSHAKE_TIMEOUT_MS", "LinkOwner", "SimLink"]
 
-#: As node/link.py: the handshake must complete within 10 s.
+#: As node/net/link.py: the handshake must complete within 10 s.
 HANDSHAKE_TIMEOUT_MS: Final = 10_000
 
 

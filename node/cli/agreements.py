@@ -12,7 +12,7 @@ from typing import Any
 from amity.node.cli.client import ApiClient, add_home_option, home_from
 from amity.node.cli.render import CliError, emit
 from amity.node.cli.terms import terms_lines
-from amity.node.termsdata import agreement_to_data
+from amity.node.terms.data import agreement_to_data
 from amity.protocol.agreement import MAX_AGREEMENT_BYTES, Agreement
 
 __all__ = ["register"]

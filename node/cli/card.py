@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from amity.node.cardjson import policy_json
+from amity.node.api.card import policy_json
 from amity.node.cli.render import emit
 from amity.protocol.card import Card
 from amity.protocol.errors import format_time_ms

@@ -9,7 +9,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from amity.node.apiproof import PROOF_PATH, channel_of, new_nonce, proof_matches
+from amity.node.api.proof import PROOF_PATH, channel_of, new_nonce, proof_matches
 from amity.node.cli.render import CliError
 from amity.node.home import Home, HomeError, resolve_home
 
@@ -99,7 +99,7 @@ class ApiClient:
     The way in is the Unix socket ``<home>/api.sock``; when the home's path is too long for a
     socket address, the loopback TCP address in ``<home>/api.address``. Either may be a leftover
     of a node that was killed, with anything listening there since: so every connection starts
-    with ``GET /api/proof`` (see amity.node.apiproof), and the token goes out on that connection
+    with ``GET /api/proof`` (see amity.node.api.proof), and the token goes out on that connection
     only after a right answer.
     """
 

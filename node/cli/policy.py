@@ -9,7 +9,7 @@ from typing import Any
 
 from amity.node.cli.client import ApiClient, add_home_option, home_from
 from amity.node.cli.render import CliError, emit
-from amity.node.termsdata import read_terms_file, terms_from_data, terms_to_data
+from amity.node.terms.data import read_terms_file, terms_from_data, terms_to_data
 from amity.protocol.policy import Decision, parse_policy
 from amity.protocol.policy import evaluate as evaluate_policy
 from amity.protocol.terms import ROSTER, TermsDocument

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from amity.node.api import NODE
+from amity.node.api.app import NODE
 from amity.node.home import Config, Home
 from amity.node.runner import RunOptions, create_app
 from amity.protocol.agreement import Agreement

@@ -11,7 +11,7 @@ from typing import Any
 
 from amity.node.cli.client import ApiClient, add_command, home_from
 from amity.node.cli.render import CliError, emit
-from amity.node.termsdata import read_terms_file, terms_from_data, terms_to_toml
+from amity.node.terms.data import read_terms_file, terms_from_data, terms_to_toml
 from amity.protocol.negotiation import MAX_ROUNDS
 from amity.protocol.terms import ROSTER
 

@@ -1,4 +1,4 @@
-"""The simulated node's grants service: grantor and grantee, as node/grantor.py and grantee.py.
+"""The simulated node's grants service: grantor and grantee, as in node/grants/.
 
 The grantor signs a real :class:`~amity.protocol.grants.Grant` under an agreement its terms
 service reached, seals the values to the grantee's certified link key

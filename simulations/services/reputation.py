@@ -1,6 +1,6 @@
 """A simulated node's reputation service: attestations held, shared and received, local trust.
 
-It keeps node/reputation.py's rules with the engine's clock and memory instead of SQLite: the
+It keeps the rules of node/reputation/ with the engine's clock and memory instead of SQLite: the
 owner's own attestations and those her peers sent, each with where it came from and its hops;
 per-peer share policies applied by :func:`amity.protocol.sharing.allowed` (each attestation to
 each connected peer once, at most ``per_hour`` an hour); ``reputation.share`` bodies made by

@@ -1,4 +1,4 @@
-"""The simulated node's terms service: the negotiation machine, as node/terms.py drives it.
+"""The simulated node's terms service: the negotiation machine, as node/terms/service.py drives it.
 
 ``terms.*`` messages are routed by negotiation id, fed to :func:`~amity.protocol.negotiation.step`
 (or :func:`~amity.protocol.negotiation.open_negotiation` for an offer), and the owner's policy

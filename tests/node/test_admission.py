@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from amity.node.admission import _address
+from amity.node.net.admission import _address
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from amity.node.apiproof import NONCE_BYTES, channel_of, new_nonce, proof, proof_matches
+from amity.node.api.proof import NONCE_BYTES, channel_of, new_nonce, proof, proof_matches
 from amity.node.cli.client import parse_hostport
 
 

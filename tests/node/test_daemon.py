@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from amity.node.api import create_api_app
+from amity.node.api.app import create_api_app
 from amity.node.store import Store
 from amity.protocol.identity import PeerId
 from tests.node.conftest import (

@@ -22,7 +22,7 @@ import nacl.bindings
 import nacl.exceptions
 
 from amity.node.home import Home
-from amity.node.linkkeys import LINK_CHAIN_META
+from amity.node.net.linkkeys import LINK_CHAIN_META
 from amity.protocol.keyring import LINK_EPOCH_MS, LinkChain, derive_link_private
 from amity.protocol.linkcert import LinkKey
 from amity.protocol.vault import VAULT_AD_DOMAIN, vault_key

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from amity.node.discovery import WS_PATH, Discovery, DiscoveryError, NearbyNode, _parse_txt
+from amity.node.net.discovery import WS_PATH, Discovery, DiscoveryError, NearbyNode, _parse_txt
 from amity.protocol.identity import PeerId, SigningIdentity
 
 _WAIT_S = 10.0
@@ -203,7 +203,7 @@ def test_parse_txt_ignores_malformed_announcements(
 # with no other mDNS traffic and a real (non-loopback) interface on each side.
 _CHILD = """
 import asyncio, json, os, sys
-from amity.node.discovery import Discovery
+from amity.node.net.discovery import Discovery
 from amity.protocol.identity import SigningIdentity
 
 async def main(role, port, kind):

@@ -18,8 +18,8 @@ from typing import Final
 
 import pytest
 
-from amity.node.limits import ACCEPT_BACKLOG
 from amity.node.logs import REPEAT_BURST
+from amity.node.net.limits import ACCEPT_BACKLOG
 from tests.node.conftest import (
     WAIT_S,
     Node,

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from amity.node.daemon import Identity, Node, wall_clock_ms
-from amity.node.grantrequests import SharingRule
-from amity.node.grants import GrantsService
-from amity.node.grantsdata import issued_json
+from amity.node.grants.data import issued_json
+from amity.node.grants.requests import SharingRule
+from amity.node.grants.service import GrantsService
+from amity.node.grants.vault import field_from_text
+from amity.node.net.transport import MemoryNetwork
 from amity.node.services import Outgoing, Staged
 from amity.node.store import Store
-from amity.node.terms import TermsService
-from amity.node.transport import MemoryNetwork
-from amity.node.vault import field_from_text
+from amity.node.terms.service import TermsService
 from amity.protocol.card import NodeKind
 from amity.protocol.delivery import MSG_DELIVER, deliver
 from amity.protocol.errors import AuditChainError, NodeError, NoGrantError, UsageError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from amity.node.home import Config, HomeError
-from amity.node.limits import ACCEPT_BACKLOG, FD_RESERVE, Limits
+from amity.node.net.limits import ACCEPT_BACKLOG, FD_RESERVE, Limits
 
 
 def test_defaults_when_the_table_is_missing() -> None:

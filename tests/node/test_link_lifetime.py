@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from amity.node.daemon import Identity, Node
+from amity.node.net.transport import MemoryNetwork
 from amity.node.store import Store
-from amity.node.transport import MemoryNetwork
 from amity.protocol.card import NodeKind
 from amity.protocol.keyring import LINK_EPOCH_MS
 

@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 from amity.node.daemon import Identity, Node, wall_clock_ms
-from amity.node.linkkeys import LINK_CHAIN_META
+from amity.node.net.linkkeys import LINK_CHAIN_META
+from amity.node.net.transport import MemoryNetwork
 from amity.node.store import Store
-from amity.node.transport import MemoryNetwork
 from amity.protocol.card import NodeKind
 from amity.protocol.keyring import LINK_EPOCH_MS, Keyring, LinkChain, derive_link_private
 from tests.node.conftest import async_wait_for

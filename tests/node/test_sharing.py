@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from amity.node.sharing import select
+from amity.node.reputation.sharing import select
 from amity.node.store import AttestationRow, Store
 from amity.protocol.errors import UsageError
 from amity.protocol.sharing import APPROVED, PENDING, RECEIVED, WITHHELD, SharePolicy

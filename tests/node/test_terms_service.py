@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 
 from amity.node.daemon import Identity, Node, NodeError
-from amity.node.negotiations import negotiation_from_json, negotiation_to_json
-from amity.node.policyfile import POLICY_FILE
+from amity.node.net.transport import MemoryNetwork
 from amity.node.services import Outgoing, Staged
 from amity.node.store import Store
-from amity.node.terms import TermsService
-from amity.node.transport import MemoryNetwork
+from amity.node.terms.negotiations import negotiation_from_json, negotiation_to_json
+from amity.node.terms.policyfile import POLICY_FILE
+from amity.node.terms.service import TermsService
 from amity.protocol.card import NodeKind
 from amity.protocol.encoding import encode
 from amity.protocol.identity import PeerId

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from amity.node.transport import Connection, MemoryNetwork, TransportClosed, TransportError
-from amity.node.websocket import WS_PATH, WebSocketDialer, accept_websocket
+from amity.node.net.transport import Connection, MemoryNetwork, TransportClosed, TransportError
+from amity.node.net.websocket import WS_PATH, WebSocketDialer, accept_websocket
 from amity.protocol.session import MAX_FRAME_BYTES
 
 

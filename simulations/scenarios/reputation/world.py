@@ -12,8 +12,8 @@ Friends meet by invitation (a real handshake and ``rel.hello``), vouch for each 
 their share policy for each other to ``mine``; from then on each attestation she makes goes to her
 friends as a ``reputation.share`` envelope through her node's outbox (signed, encrypted, ACKed,
 resent after a lost connection), and each friend's node verifies every item and counts it in its
-:class:`~amity.protocol.trustindex.TrustState` (:mod:`amity.simulations.services.reputation`, the rules
-of node/reputation.py). As the daemon does, her pre-trusted candidates are the vendors she holds
+:class:`~amity.protocol.trustindex.TrustState` (:mod:`amity.simulations.services.reputation`,
+the rules of node/reputation/). As the daemon does, her pre-trusted candidates are the vendors she holds
 an agreement with and the friends she vouches for; nothing is global.
 
 The choice with trust on, in the order applied: a candidate is *cut off* when its standing

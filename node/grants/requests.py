@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from amity.node.auditlog import AuditLog
 from amity.node.daemon import Node
-from amity.node.grantor import Grantor, connected, split_names, write
+from amity.node.grants.grantor import Grantor, connected, split_names, write
 from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
 from amity.node.store import GrantRequestRow

@@ -2,7 +2,7 @@
 
 Separate from the local API (different port, no token: peers prove themselves in the Noise
 handshake instead). Connections are admitted, timed and budgeted at TCP accept by
-amity.node.admission; this app tells the admission when a request head is in and when a
+amity.node.net.admission; this app tells the admission when a request head is in and when a
 handshake proved a known peer.
 """
 
@@ -16,11 +16,11 @@ from typing import Final
 
 from aiohttp import web
 
-from amity.node.admission import Admission
 from amity.node.daemon import Node
-from amity.node.limits import Limits
 from amity.node.logs import log_event
-from amity.node.websocket import WS_PATH, accept_websocket
+from amity.node.net.admission import Admission
+from amity.node.net.limits import Limits
+from amity.node.net.websocket import WS_PATH, accept_websocket
 from amity.protocol.errors import AmityError
 from amity.protocol.sealed import MAX_SEALED_BYTES
 

@@ -1,7 +1,7 @@
 """JSON in and out of the local API: one error shape, one way to read a request body.
 
 Every error the API returns is ``{"error": {"code", "message", …}}`` (codes from spec/errors.md
-or ``api.*``); the route modules (api.py, termsapi.py, grantsapi.py) share these helpers.
+or ``api.*``); the route modules (app.py here, and each feature room's api.py) share these helpers.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How long a peer may take and how many connections the peer port holds (``[limits]``).
 
-The knobs of amity.node.admission, read from ``config.toml`` (README lists them; the rules are
+The knobs of amity.node.net.admission, read from ``config.toml`` (README lists them; the rules are
 spec/link.md §7), and the process's open-file limit that every budget must fit under.
 """
 

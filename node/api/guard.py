@@ -19,7 +19,7 @@ from typing import Final
 
 from aiohttp import web
 
-from amity.node.apijson import error_response
+from amity.node.api.jsonio import error_response
 
 __all__ = ["loopback_only", "local_address"]
 

@@ -21,10 +21,10 @@ from typing import Final, TypeVar
 from amity.node.auditlog import AuditLog
 from amity.node.daemon import Node
 from amity.node.logs import log_event
-from amity.node.negotiations import NegotiationBook
-from amity.node.policyfile import PolicyFile
 from amity.node.services import Outgoing, Staged
 from amity.node.store import AgreementRow
+from amity.node.terms.negotiations import NegotiationBook
+from amity.node.terms.policyfile import PolicyFile
 from amity.protocol.card import NodeKind
 from amity.protocol.encoding import decode
 from amity.protocol.envelope import Envelope

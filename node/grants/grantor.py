@@ -19,10 +19,10 @@ from typing import Final
 
 from amity.node.auditlog import AuditLog
 from amity.node.daemon import Node
+from amity.node.grants.vault import Vault
 from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
 from amity.node.store import GrantReceiptRow, HoldingsQueryRow, IssuedGrantRow
-from amity.node.vault import Vault
 from amity.protocol.agreement import Agreement
 from amity.protocol.card import Card
 from amity.protocol.claims import AGE_OVER, DERIVATIONS, DerivedClaim

@@ -2,7 +2,7 @@
 
 A node behind NAT dials out and keeps the socket; the other side answers over it, so both ends
 wrap their socket in the same :class:`WebSocketConnection`. aiohttp and OS errors become
-amity.node.transport errors here and nowhere else.
+amity.node.net.transport errors here and nowhere else.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 
-from amity.node.transport import TransportClosed, TransportError
+from amity.node.net.transport import TransportClosed, TransportError
 from amity.protocol.session import MAX_FRAME_BYTES
 
 __all__ = ["WS_PATH", "WebSocketConnection", "WebSocketDialer", "accept_websocket"]

@@ -19,8 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
-from amity.node.limits import ACCEPT_BACKLOG, Limits
 from amity.node.logs import log_event
+from amity.node.net.limits import ACCEPT_BACKLOG, Limits
 
 __all__ = ["Admission", "AdmittedSite"]
 

@@ -16,7 +16,7 @@ from typing import Final
 
 from amity.node.auditlog import AuditLog
 from amity.node.daemon import Node
-from amity.node.holdings import HoldingBook
+from amity.node.grants.holdings import HoldingBook
 from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
 from amity.node.store import Store

@@ -11,7 +11,7 @@ from collections import deque
 from typing import Any
 
 from amity.node.daemon import Node
-from amity.node.reputation import ReputationService
+from amity.node.reputation.service import ReputationService
 from amity.node.store import AttestationRow
 from amity.protocol.attestation import Attestation, Rebuttal
 from amity.protocol.errors import AmityError

@@ -1,8 +1,8 @@
 """The local API of the vault, grants, requests, holdings and the audit log. See spec/grants.md §14.
 
-Mounted by amity.node.api through :func:`add_grants_routes`; the runner puts the node's
-:class:`~amity.node.grants.GrantsService` under :data:`GRANTS`. Errors follow the API's rule,
-``{"error": {"code", "message"}}``: 404 for an unknown id, 403 ``grants.no_grant`` for a read
+Mounted by amity.node.api.app through :func:`add_grants_routes`; the runner puts the node's
+:class:`~amity.node.grants.service.GrantsService` under :data:`GRANTS`. Errors follow the API's
+rule, ``{"error": {"code", "message"}}``: 404 for an unknown id, 403 ``grants.no_grant`` for a read
 that no live grant covers.
 """
 
@@ -13,10 +13,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.apijson import error_response, json_body, peer_from
-from amity.node.grantrequests import SharingRule
-from amity.node.grants import GrantsService
-from amity.node.grantsdata import (
+from amity.node.api.jsonio import error_response, json_body, peer_from
+from amity.node.grants.data import (
     audit_json,
     held_json,
     issued_json,
@@ -25,7 +23,9 @@ from amity.node.grantsdata import (
     statement_json,
     value_json,
 )
-from amity.node.vault import field_from_text
+from amity.node.grants.requests import SharingRule
+from amity.node.grants.service import GrantsService
+from amity.node.grants.vault import field_from_text
 from amity.protocol.audit import Controller, consent_receipt_json
 from amity.protocol.errors import NoGrantError, NotFoundError, UsageError
 from amity.protocol.grants import Grant, Onward

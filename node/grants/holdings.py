@@ -4,7 +4,7 @@ A :class:`~amity.protocol.holder.Holding` is stored as a JSON record without val
 grant as hex, the state, the timers) and, while it is HELD, one ``held_values`` row per field or
 derived claim, sealed with the node's own vault key, so that ``DeleteData`` is a real DELETE of
 exactly those rows. Changes are visible to lookups at once and reach the disk with the next group
-commit, as in node/negotiations.py. See spec/grants.md §8.1 and §8.4.
+commit, as in node/terms/negotiations.py. See spec/grants.md §8.1 and §8.4.
 """
 
 from __future__ import annotations

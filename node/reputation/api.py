@@ -1,8 +1,9 @@
 """The local API of reputation: attestations, rebuttals, trust, share policies, vouches, cut-off.
 
-Mounted by amity.node.api through :func:`add_reputation_routes`; the runner puts the node's
-:class:`~amity.node.reputation.ReputationService` under :data:`REPUTATION`. A grant refused by
-the cut-off answers 409 with code ``local.cut_off`` (grantsapi). See spec/reputation.md §6.
+Mounted by amity.node.api.app through :func:`add_reputation_routes`; the runner puts the node's
+:class:`~amity.node.reputation.service.ReputationService` under :data:`REPUTATION`. A grant
+refused by the cut-off answers 409 with code ``local.cut_off`` (:mod:`amity.node.grants.api`).
+See spec/reputation.md §6.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.apijson import error_response, json_body, peer_from
-from amity.node.reputation import ReputationService
-from amity.node.reputationdata import (
+from amity.node.api.jsonio import error_response, json_body, peer_from
+from amity.node.reputation.data import (
     attestation_json,
     label,
     overview_json,
     reputation_json,
 )
-from amity.node.reputationpolicy import ReputationPolicy
+from amity.node.reputation.policy import ReputationPolicy
+from amity.node.reputation.service import ReputationService
 from amity.protocol.attestation import Verdict
 from amity.protocol.errors import UsageError
 from amity.protocol.identity import PeerId

@@ -1,7 +1,7 @@
 """Transports: the small interface links run over, and the in-memory one tests share.
 
-A :class:`Connection` carries whole binary messages in order, both ways; a :class:`Dialer` opens
-one to an endpoint. The real transport is aiohttp WebSocket (amity.node.websocket); the in-memory
+A :class:`Connection` carries whole binary messages in order, both ways; a :class:`Dialer` opens one
+to an endpoint. The real transport is aiohttp WebSocket (amity.node.net.websocket); the in-memory
 one here connects nodes in one event loop with no sockets, so link logic is tested on its own.
 Library and OS errors are mapped to :class:`TransportError` at this boundary.
 """

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Final
 
-from amity.node.transport import Connection
+from amity.node.net.transport import Connection
 from amity.protocol.card import Card
 from amity.protocol.errors import AmityError, SessionIdentityError
 from amity.protocol.identity import PeerId

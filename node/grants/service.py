@@ -3,9 +3,9 @@
 It handles ``grant.request``, ``grant.deliver``, ``grant.revoke``, ``grant.receipt`` and
 ``grant.holdings`` from peers (through :class:`~amity.node.services.Service`), each answered
 in the same transaction as the message itself: the grantor's side lives in
-:mod:`amity.node.grantor` and :mod:`amity.node.grantrequests`, the grantee's in
-:mod:`amity.node.grantee`. It watches the node's events for relationships that end, to carry out
-delete-on-end. See spec/grants.md §11 and §14.
+:mod:`amity.node.grants.grantor` and :mod:`amity.node.grants.requests`, the grantee's in
+:mod:`amity.node.grants.grantee`. It watches the node's events for relationships that end,
+to carry out delete-on-end. See spec/grants.md §11 and §14.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from typing import Final
 
 from amity.node.auditlog import AuditLog
 from amity.node.daemon import Node
-from amity.node.grantee import Grantee
-from amity.node.grantor import Grantor, write
-from amity.node.grantrequests import GrantRequests
-from amity.node.holdings import HoldingBook
+from amity.node.grants.grantee import Grantee
+from amity.node.grants.grantor import Grantor, write
+from amity.node.grants.holdings import HoldingBook
+from amity.node.grants.requests import GrantRequests
+from amity.node.grants.vault import Vault
 from amity.node.logs import log_event
 from amity.node.services import Staged
-from amity.node.vault import Vault
 from amity.protocol.delivery import MSG_DELIVER
 from amity.protocol.envelope import Envelope
 from amity.protocol.grants import MSG_REQUEST, MSG_REVOKE

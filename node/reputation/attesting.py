@@ -1,8 +1,8 @@
 """The owner's own attestations: automatic ones from her grants, manual ones, review, rebuttals.
 
-Part of the reputation service (:mod:`amity.node.reputation`): for every grant the node issued it
-signs the verdict its receipts give (:mod:`amity.protocol.verdicts`, spec/reputation.md §6.2),
-held for the owner's review unless her policy shares them at once; she can attest by hand,
+Part of the reputation service (:mod:`amity.node.reputation.service`): for every grant the node
+issued it signs the verdict its receipts give (:mod:`amity.protocol.verdicts`, spec/reputation.md
+§6.2), held for the owner's review unless her policy shares them at once; she can attest by hand,
 approve or withhold her own, and rebut one about her. Each is an audit entry.
 """
 
@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
-from amity.node.grantor import hex_prefix, write
+from amity.node.grants.grantor import hex_prefix, write
 from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
 from amity.node.store import AttestationRow
@@ -31,7 +31,7 @@ from amity.protocol.verdicts import (
 )
 
 if TYPE_CHECKING:
-    from amity.node.reputation import ReputationService
+    from amity.node.reputation.service import ReputationService
 
 __all__ = ["OwnAttestations"]
 

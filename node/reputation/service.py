@@ -4,9 +4,9 @@ It handles ``reputation.share``, ``reputation.query`` and ``reputation.rebut`` (
 protocol), keeps every attestation it holds in memory, decoded, and updates the owner's local
 trust (a :class:`~amity.protocol.trustindex.TrustState`) when they change. One background loop
 does the slow work in order: automatic attestations from the grants this node issued
-(:mod:`amity.node.attesting`), re-evaluation and cut-off (the owner's
-:class:`~amity.node.reputationpolicy.ReputationPolicy`), and sharing by per-peer policy
-(:mod:`amity.node.sharing`). See spec/reputation.md §6.
+(:mod:`amity.node.reputation.attesting`), re-evaluation and cut-off (the owner's
+:class:`~amity.node.reputation.policy.ReputationPolicy`), and sharing by per-peer policy
+(:mod:`amity.node.reputation.sharing`). See spec/reputation.md §6.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ import logging
 import os
 from typing import Any, Final
 
-from amity.node.attesting import OwnAttestations
 from amity.node.daemon import Node
-from amity.node.grantor import connected, write
-from amity.node.grants import GrantsService
+from amity.node.grants.grantor import connected, write
+from amity.node.grants.service import GrantsService
 from amity.node.logs import log_event
-from amity.node.reputationpolicy import POLICY_KEY, ReputationPolicy
+from amity.node.reputation.attesting import OwnAttestations
+from amity.node.reputation.policy import POLICY_KEY, ReputationPolicy
+from amity.node.reputation.sharing import policy_of, select
 from amity.node.services import Outgoing, Staged
-from amity.node.sharing import policy_of, select
 from amity.node.store import AttestationRow, IssuedGrantRow, SharePolicyRow
-from amity.node.terms import TermsService
+from amity.node.terms.service import TermsService
 from amity.protocol.attestation import Attestation
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import (

@@ -1,8 +1,8 @@
 """The local API of terms: negotiations, agreements and the policy file. See spec/terms.md §13.
 
-Mounted by amity.node.api through :func:`add_terms_routes`; the runner puts the node's
-:class:`~amity.node.terms.TermsService` under :data:`TERMS`. Errors follow the API's rule,
-``{"error": {"code", "message"}}``, with 404 for an unknown id and, for a policy that does not
+Mounted by amity.node.api.app through :func:`add_terms_routes`; the runner puts the node's
+:class:`~amity.node.terms.service.TermsService` under :data:`TERMS`. Errors follow the API's
+rule, ``{"error": {"code", "message"}}``, with 404 for an unknown id and, for a policy that does not
 parse, the ``line`` and ``field`` it names.
 """
 
@@ -14,10 +14,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.apijson import error_response, json_body
+from amity.node.api.jsonio import error_response, json_body
 from amity.node.store import AgreementRow
-from amity.node.terms import TermsService
-from amity.node.termsdata import agreement_to_data, terms_from_data, terms_to_data
+from amity.node.terms.data import agreement_to_data, terms_from_data, terms_to_data
+from amity.node.terms.service import TermsService
 from amity.protocol.agreement import Agreement
 from amity.protocol.errors import AmityError, NotFoundError, PolicyError, UsageError, format_time_ms
 from amity.protocol.identity import PeerId

@@ -2,8 +2,8 @@
 
 The CLI and any dashboard are clients of this API; nothing here is reachable by peers (they use
 the peer endpoint). It listens on a Unix socket in the home (the CLI's way in) and on loopback
-TCP (for a browser). Every request must name this listener in Host and Origin (apiguard.py);
-a client asks for the API's proof of the token before it sends the token (apiproof.py). Every
+TCP (for a browser). Every request must name this listener in Host and Origin (guard.py);
+a client asks for the API's proof of the token before it sends the token (proof.py). Every
 error is ``{"error": {"code", "message"}}`` with a fitting status.
 """
 
@@ -17,17 +17,17 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.apiguard import local_address, loopback_only
-from amity.node.apijson import error_response, json_body
-from amity.node.apiproof import NONCE_BYTES, PROOF_PATH, channel_of, proof
-from amity.node.cardjson import policy_json
+from amity.node.api.card import policy_json
+from amity.node.api.guard import local_address, loopback_only
+from amity.node.api.jsonio import error_response, json_body
+from amity.node.api.openapi import OPENAPI
+from amity.node.api.proof import NONCE_BYTES, PROOF_PATH, channel_of, proof
 from amity.node.daemon import Node, NodeError
-from amity.node.discovery import Discovery
-from amity.node.grantsapi import add_grants_routes
+from amity.node.grants.api import add_grants_routes
 from amity.node.logs import log_event
-from amity.node.openapi import OPENAPI
-from amity.node.reputationapi import add_reputation_routes
-from amity.node.termsapi import add_terms_routes
+from amity.node.net.discovery import Discovery
+from amity.node.reputation.api import add_reputation_routes
+from amity.node.terms.api import add_terms_routes
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.protocol.errors import AmityError, LocalError, NotFoundError, format_time_ms
 from amity.protocol.identity import PeerId
@@ -227,7 +227,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def api_proof(request: web.Request) -> web.Response:
-    """Prove this node holds the token before a client sends it (see amity.node.apiproof)."""
+    """Prove this node holds the token before a client sends it (see amity.node.api.proof)."""
     try:
         nonce = bytes.fromhex(request.query.get("nonce", ""))
     except ValueError:

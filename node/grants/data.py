@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from amity.node.daemon import Node
+from amity.node.grants.vault import value_to_json
 from amity.node.store import GrantReceiptRow, GrantRequestRow, HoldingsQueryRow, IssuedGrantRow
-from amity.node.vault import value_to_json
 from amity.protocol.audit import AuditEntry, AuditHead
 from amity.protocol.claims import DerivedClaim
 from amity.protocol.errors import format_time_ms
