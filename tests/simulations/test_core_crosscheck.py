@@ -528,7 +528,7 @@ def test_the_daemons_refuse_a_cut_off_vendor_with_the_reason(
     assert "standing -1.00" in said and "below your threshold" in said
 
 
-@pytest.mark.parametrize("crypto", [CryptoMode.REAL])
+@pytest.mark.parametrize("crypto", [CryptoMode.REAL, CryptoMode.STANDIN])
 def test_the_simulator_answers_as_the_daemons_do(
     daemons: tuple[Streams, str], crypto: CryptoMode
 ) -> None:
