@@ -28,14 +28,20 @@ engine's virtual time), so answers are compared per node and per peer of the inp
 what a peer sends on a link arrives in the order it sent it, in both. ACK, REFUSE, DEPOSITED and
 MAIL_ACK frames, though, answer the node's own frames as soon as the peer's commit is done, which
 the daemon batches by time (one ACK frame may settle 1 or 3 envelopes) and interleaves with the
-peer's own envelopes by timing: those answers are compared as their own stream per peer, each
-ACK split into one entry per seq.
+peer's own envelopes, and with each other, by timing: those answers are compared as their own
+stream per peer and kind of frame answered, in order, each ACK split into one entry per seq.
 
 What the simulator cannot do today, so it is not compared: the cut-off itself. The daemon's
 grants gate refuses a grant to a peer the owner's trust cuts off (``local.cut_off``, with the
 standing and the trust path), a local decision with no message and so no core answer; the
 simulated grants service has no such gate (the reputation scenario decides cut-offs in the world,
 simulations/reputation.py), so step 7 is checked on the daemons only.
+
+Two differences between the worlds are by design and handled in the open: a daemon that goes
+offline is stopped and started again, so it issues a fresh peer card and its peers note
+"card-updated" at its next hello; the simulated node's cached card is dropped at the same point
+(:func:`restarted`). And an accepted envelope's ``keep_body`` is not compared: it says whether
+the host's inbox keeps the body, and the simulator keeps no inbox (coretrace.py).
 """
 
 from __future__ import annotations
@@ -100,9 +106,11 @@ ROLES = ("person", "vendor", "breacher", "friend", "relay")
 _REPO = Path(__file__).resolve().parents[2]
 
 #: One node's answers to one peer's inputs: the envelopes, links and mail stream, and the
-#: answers-to-our-frames stream (ACK, REFUSE, DEPOSITED, MAIL_ACK).
+#: answers to our own frames (ACK and REFUSE, DEPOSITED, MAIL_ACK), each kind in order.
 Streams = dict[tuple[str, str], tuple[list[Any], list[Any]]]
-_ANSWERS = frozenset({"Settled", "RefusedByPeer", "DepositAnswered", "MailAcked"})
+#: Answers to our frames, by the kind of frame they answer: envelopes (ACK, REFUSE), deposits
+#: (DEPOSITED), mail (MAIL_ACK). Each kind keeps its order; between kinds, timing decides.
+_ANSWERS = {"Settled": 0, "RefusedByPeer": 0, "DepositAnswered": 1, "MailAcked": 2}
 
 
 def streams(traces: dict[str, list[Any]], dids: dict[str, str]) -> Streams:
@@ -114,12 +122,14 @@ def streams(traces: dict[str, list[Any]], dids: dict[str, str]) -> Streams:
             main, answers = out[(node, str(peer))]
             if effects and all(effect[0] in _ANSWERS for effect in effects):
                 for effect in effects:
-                    if effect[0] in ("Settled", "MailAcked"):
+                    if effect[0] in ("Settled", "MailAcked"):  # one per seq, however batched
                         answers.extend([effect[0], effect[1], seq] for seq in effect[2])
                     else:
                         answers.append(effect)
             else:
                 main.append(effects)
+    for _, answers in out.values():
+        answers.sort(key=lambda effect: _ANSWERS[effect[0]])  # stable: each kind keeps its order
     return dict(out)
 
 
