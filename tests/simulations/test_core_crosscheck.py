@@ -7,7 +7,7 @@ The story, one step at a time (each settles, every outbox empty, before the next
 1. the person meets the relay and uses it (her card names it);
 2. meet: the vendor invites, she connects; agree: she offers #NoStalking terms (P2B1), the
    vendor's owner accepts;
-3. grant: she grants her email for 2 s; the vendor reads it; it expires: the vendor deletes it
+3. grant: she grants her email for 5 s; the vendor reads it; it expires: the vendor deletes it
    and sends a deletion receipt; her node attests "honoured" by itself;
 4. breach: the same with the breacher, who keeps the data and sends no receipt: once the grace
    (1 s) is over her node attests "breached";
@@ -47,6 +47,7 @@ the host's inbox keeps the body, and the simulator keeps no inbox (coretrace.py)
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -93,7 +94,7 @@ from tests.simulations.test_crosscheck import _Quiet
 from tests.simulations.traced_amity import TRACE_ENV
 
 EMAIL = "alice@example.org"
-GRANT_S = 2
+GRANT_S = 5  # long enough for the vendor to read it on a loaded machine
 GRACE_S = 1
 #: Attestations she signs by hand before sharing: with her 2 automatic ones, 72 > 64 per share.
 BUNDLE = 70
@@ -192,6 +193,10 @@ def _held_at_relay(relay: Node) -> int:
     return int(count)
 
 
+def _drained(node: Node) -> bool:
+    return node.pending() == 0
+
+
 def _attestations(node: Node, *args: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = cli("attestations", "--home", node.home, *args)["attestations"]
     return found
@@ -225,10 +230,10 @@ def daemon_story(factory: NodeFactory) -> tuple[Streams, str]:
     start_all(made)
     person, vendor, breacher, friend, relay = made
 
-    def settled(*nodes: Node) -> None:
-        for node in nodes or made:
+    def settled() -> None:
+        for node in made:
             if node.running:
-                wait_for(lambda n=node: n.pending() == 0, what=f"{node.name}'s outbox to drain")
+                wait_for(functools.partial(_drained, node), what=f"{node.name}'s outbox to drain")
 
     # 1. the relay
     assert person.api.post("/api/relays", {"uri": invite(relay)})["state"] == "connected"
