@@ -14,7 +14,8 @@ The story, one step at a time (each settles, every outbox empty, before the next
 5. the friend meets the breacher and they agree (she is its customer too);
 6. she signs 70 more attestations, then shares her own with the friend: 72 attestations, more
    than one ``reputation.share`` holds (64), so two envelopes; the friend vouches for her;
-7. cut-off: the friend's trust now cuts the breacher off (daemons only, see below);
+7. cut-off: the friend's trust now cuts the breacher off (daemons only, see below); she ends
+   the relationship (a signed rel.end);
 8. relay: she goes offline, the vendor sends her a note; it cannot reach her, so it deposits the
    note at her relay; the vendor goes offline, she comes back: the relay hands the note over,
    she takes it (and dials the vendor once, in vain); the vendor comes back, dials her, its
@@ -324,6 +325,11 @@ def daemon_story(factory: NodeFactory) -> tuple[Streams, str]:
     )  # fmt: skip
     assert refused.returncode == 1, refused.stderr
     cut_off = refused.stderr
+    cli("end", "--home", friend.home, breacher.did, "--reason", "cut off")
+    wait_for(
+        lambda: (breacher.peer(friend.did) or {}).get("state") == "ended",
+        what="the breacher hears of the end",
+    )
     settled()
     # 8. relay delivery while she is offline
     person.stop()
@@ -499,7 +505,16 @@ def _sim_story(crypto: CryptoMode) -> Streams:
     person.reputation.set_policy(friend.peer_id, SharePolicy(ShareMode.MINE))
     until(lambda: len(friend.reputation.held) == BUNDLE + 2, "the friend holds them all")
     settled()
-    # 7. cut-off: not simulated (see the module docstring)
+    # 7. cut-off: not simulated (see the module docstring); she ends the relationship
+    friend.end(breacher.peer_id, "cut off")
+    until(
+        lambda: (
+            (r := breacher.relationship(friend.peer_id)) is not None
+            and r.state is RelationshipState.ENDED
+        ),
+        "the breacher hears of the end",
+    )
+    settled()
     # 8. relay delivery while she is offline
     network.set_online(person.address, False)
     vendor.commit(Staged(sends=[SendMessage(person.peer_id, MSG_NOTE, encode_note(NOTE))]))
@@ -535,6 +550,20 @@ def _diff(daemon: list[Any], sim: list[Any]) -> str:
     return f"one is longer: daemon {len(daemon)}, sim {len(sim)}; tail: {tail}"
 
 
+def _accepted(streams_: Streams, node: str, peer: str, *, direct: bool = False) -> list[Any]:
+    """The types of the envelopes ``node`` accepted from ``peer`` (or relayed by it), in order."""
+    return [
+        [e[1][0], e[5]] if direct else e[1][0]
+        for effects in streams_[(node, peer)][0]
+        for e in effects
+        if e[0] == "Accepted"
+    ]
+
+
+def _kinds(streams_: Streams, node: str, peer: str) -> list[str]:
+    return [e[0] for effects in streams_[(node, peer)][0] for e in effects]
+
+
 def test_the_daemons_refuse_a_cut_off_vendor_with_the_reason(
     daemons: tuple[Streams, str],
 ) -> None:
@@ -550,15 +579,15 @@ def test_the_simulator_answers_as_the_daemons_do(
     daemon = daemons[0]
     sim = sim_story(crypto)
     # The story reached every part of the core it is about, on the daemons.
-    shares = [
-        e
-        for effects in daemon[("friend", "person")][0]
-        for e in effects
-        if e[0] == "Accepted" and e[1][0] == "reputation.share"
-    ]
-    assert len(shares) == 2, "the share bundle did not span two envelopes"
-    mail = [e for effects in daemon[("person", "relay")][0] for e in effects if e[0] == "Accepted"]
-    assert any(not e[5] for e in mail), "no mail came through the relay"
+    assert _accepted(daemon, "friend", "person") == ["rel.hello"] + ["reputation.share"] * 2, (
+        "the share bundle did not span two envelopes"
+    )
+    assert _accepted(daemon, "person", "vendor").count("grant.receipt") == 2  # delivery, deletion
+    assert _accepted(daemon, "person", "breacher").count("grant.receipt") == 1  # delivery only
+    assert _accepted(daemon, "breacher", "friend")[-1] == "rel.end"
+    assert ["msg.note", False] in _accepted(daemon, "person", "relay", direct=True), "no relay mail"
+    assert _kinds(daemon, "relay", "vendor") == ["Flush", "DepositAsked"]
+    assert "Duplicate" in _kinds(daemon, "person", "vendor"), "no resend after the relay"
     problems = []
     for key in sorted(set(daemon) | set(sim)):
         d_main, d_answers = daemon.get(key, ([], []))
