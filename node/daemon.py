@@ -878,6 +878,8 @@ class Node:
         now = self.clock_ms()
         effects = on_frame(self, link.peer, message, now)
         if effects and isinstance(effects[0], DepositAsked):
+            if self.core_trace is not None:  # carried out here, not by _carry_out
+                self.core_trace.append((link.peer, effects))
             await self._on_deposit(link, effects[0])
         else:
             self._carry_out(effects, now, link=link)
