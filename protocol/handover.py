@@ -4,7 +4,7 @@ However much waits, neither side loads or sends it all at once. A relay sends MA
 first with at most ``HAND_OVER_WINDOW`` of them unacknowledged on one link; each MAIL_ACK makes
 room for more, until nothing is left. A sender deposits its pending envelopes ``DEPOSIT_PAGE`` at
 a time, in seq order, and waits for a page's DEPOSITED answers before it sends the next. The
-daemon (node/mailbox.py, node/daemon.py) and the simulator (simulations/relay.py) both follow
+daemon (node/mailbox.py, node/daemon/) and the simulator (simulations/relay.py) both follow
 these rules. See spec/relay.md §2 and §3.
 """
 

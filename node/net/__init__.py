@@ -8,5 +8,6 @@
 - :mod:`.admission`, :mod:`.limits`: who gets a connection on the peer port, for how long;
 - :mod:`.discovery`: LAN discovery over mDNS/DNS-SD (a hint, never a key).
 
-What a frame means once it arrives is not decided here: that is the daemon's (node/daemon.py).
+What a frame means once it arrives is not decided here: that is the node core's
+(protocol/core/), which the daemon drives (node/daemon/).
 """

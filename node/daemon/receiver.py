@@ -1,0 +1,267 @@
+"""The daemon's receiving side: it carries out what amity.protocol.core answers to each input.
+
+The core decides (open, replay guard, dispatch, ACK or REFUSE); this part stages what it says in
+the group commit and answers the peer once the commit is on disk: ACK frames batched per link
+and commit, REFUSE frames at once, MAIL_ACKs for relayed mail, the HTTP answer for posted mail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from amity.node.daemon.base import (
+    bitmap_bytes,
+    log,
+    when_written,
+)
+from amity.node.logs import log_event
+from amity.node.net.link import Link
+from amity.node.net.transport import TransportClosed
+from amity.node.services import Staged
+from amity.protocol.core.effects import (
+    Accepted,
+    Confirm,
+    DepositAnswered,
+    DepositAsked,
+    DialOnce,
+    KeepTicket,
+    MailAcked,
+    Publish,
+    Refuse,
+    RefusedByPeer,
+    Rejected,
+    Settled,
+    TicketIgnored,
+    Transition,
+)
+from amity.protocol.core.effects import Effect as CoreEffect
+from amity.protocol.core.receive import ack_frames, on_frame, open_posted, receive
+from amity.protocol.envelope import Envelope
+from amity.protocol.errors import (
+    AmityError,
+)
+from amity.protocol.frames import (
+    encode_deposited,
+    encode_mail_ack,
+    encode_refuse,
+)
+from amity.protocol.identity import PeerId
+
+if TYPE_CHECKING:
+    from amity.node.daemon.node import Node
+
+__all__ = ["Receiver"]
+
+
+class Receiver:
+    """See the module docstring."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._acks: dict[Link, list[int]] = {}
+
+    async def on_message(self, link: Link, message: bytes) -> None:
+        now = self.node.clock_ms()
+        effects = on_frame(self.node, link.peer, message, now)
+        if effects and isinstance(effects[0], DepositAsked):
+            if self.node.core_trace is not None:  # carried out here, not by carry_out
+                self.node.core_trace.append((link.peer, effects))
+            await self._on_deposit(link, effects[0])
+        else:
+            self.carry_out(effects, now, link=link)
+
+    async def _on_deposit(self, link: Link, asked: DepositAsked) -> None:
+        if self.node.mailbox is None:
+            await link.send(encode_deposited(asked.deposit.deposit_id, "relay.not_a_relay"))
+            return
+        recipient = await self.node.mailbox.answer(link, asked.deposit)
+        target = self.node.net.link_to(recipient) if recipient is not None else None
+        if target is not None:  # it may wait for the recipient's MAIL_ACKs: not on this link
+            self.node._spawn(self.node.mailbox.hand_over(target), f"mail-{target.peer.short}")
+
+    def carry_out(
+        self,
+        effects: list[CoreEffect],
+        now: int,
+        *,
+        link: Link | None = None,
+        posted: asyncio.Future[None] | None = None,
+    ) -> AmityError | None:
+        """Carry out the core's answer to one input (a frame on ``link``, or ``posted`` mail).
+
+        Returns the error that rejected the input, if one did.
+        """
+        if self.node.core_trace is not None:
+            self.node.core_trace.append((link.peer if link is not None else None, effects))
+        stored: asyncio.Future[None] | None = None  # the commit holding what came before
+        rejected = None
+        for effect in effects:
+            if isinstance(effect, Accepted):
+                stored = self._store(effect, now)
+            elif isinstance(effect, Confirm | Publish):
+                action = self._confirmer(effect, link, posted)
+                (stored or self.node.commits.write()).add_done_callback(
+                    functools.partial(when_written, action)
+                )
+            elif isinstance(effect, Refuse):
+                if link is not None:
+                    frame = (
+                        encode_refuse(effect.seq, effect.error.code, effect.error.message)
+                        if effect.mail_id is None
+                        else encode_mail_ack([effect.mail_id])
+                    )
+                    self.node._spawn(link.send(frame), "refuse")
+            elif isinstance(effect, Rejected):
+                rejected = effect.error
+                self.node.rejected += 1
+                peer = effect.peer.short if effect.peer is not None else "-"
+                log_event(
+                    log, "message.rejected", logging.WARNING, peer=peer, code=effect.error.code
+                )
+            elif isinstance(effect, Settled):
+                self._mark_acked(effect.peer, list(effect.seqs))
+            elif isinstance(effect, RefusedByPeer):
+                log_event(log, "message.refused_by_peer", peer=effect.peer.short, code=effect.code)
+            elif isinstance(effect, KeepTicket):
+                self.node.commits.write(
+                    functools.partial(
+                        self.node.store.set_deposit_ticket,
+                        effect.peer.key,
+                        effect.ticket,
+                        effect.not_after_ms,
+                    )
+                )
+            elif isinstance(effect, TicketIgnored):
+                log_event(
+                    log,
+                    "ticket.ignored",
+                    logging.WARNING,
+                    peer=effect.peer.short,
+                    code=effect.error.code,
+                )
+            elif isinstance(effect, DialOnce):
+                self.node.net.ensure(effect.peer, once=True)
+            elif isinstance(effect, DepositAnswered):
+                future = self.node.depositor.answers.pop((effect.peer, effect.deposit_id), None)
+                if future is not None and not future.done():
+                    future.set_result(effect.code)
+            elif isinstance(effect, MailAcked):
+                if self.node.mailbox is not None and link is not None:
+                    self.node.mailbox.acked(link.peer, effect.mail_ids)
+            elif isinstance(effect, Transition):
+                self.node.steps.stage(effect.relationship, effect.effects)
+        return rejected
+
+    def _confirmer(
+        self,
+        effect: Confirm | Publish,
+        link: Link | None,
+        posted: asyncio.Future[None] | None,
+    ) -> Callable[[], None]:
+        """What confirms an input once its commit is on disk (or tells the owner of it)."""
+        if isinstance(effect, Publish):
+            detail = {"peer": effect.peer.did, "seq": effect.seq, "type": effect.type}
+            return functools.partial(self.node.events.publish, effect.event, detail)
+        if link is None:
+            return lambda: None if posted is None or posted.done() else posted.set_result(None)
+        if effect.mail_id is not None:
+            frame = encode_mail_ack([effect.mail_id])
+            return lambda: self.node._spawn(link.send(frame), "mail-ack")
+        return functools.partial(self._ack_later, link, effect.seq)
+
+    async def deliver_sealed(self, sealed: bytes) -> Envelope:
+        """One-shot sealed mail posted to our inbox: stored (and its effects) once this returns.
+
+        Raises the AmityError that refused it. A duplicate is accepted again without a second
+        copy, so a sender may safely retry the POST.
+        """
+        now = self.node.clock_ms()
+        envelope = open_posted(self.node, sealed, now)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        effects = receive(self.node, envelope, now, direct=False, via=envelope.sender)
+        for effect in effects:  # the POST's answer says why; nothing to count or log here
+            if isinstance(effect, Rejected):
+                raise effect.error
+        self.carry_out(effects, now, posted=done)
+        await done
+        return envelope
+
+    def _store(self, effect: Accepted, now: int) -> asyncio.Future[None]:
+        """Stage a received envelope with what it changed in the next commit (one transaction).
+
+        The relationship book changes in memory at once (the core's next input sees it); the
+        disk catches up at the commit, and only then is the sender told the message is safe.
+        """
+        envelope = effect.envelope
+        sender = envelope.sender
+
+        def store_message() -> None:
+            body, encoded = (envelope.body, envelope.encoded) if effect.keep_body else (b"", b"")
+            self.node.store.add_inbox(sender.key, envelope.seq, envelope.type, body, encoded, now)
+            window = self.node.guard.sequence_window(sender)
+            if window is not None:
+                self.node.store.save_replay(sender.key, window[0], bitmap_bytes(window[1]))
+
+        staged = effect.answer
+        if not isinstance(staged, Staged):
+            return self.node.steps.stage(
+                effect.relationship, effect.effects, also_write=store_message
+            )
+        service_writes = staged.writes + [
+            functools.partial(self.node.sender.queue, out.to, out.type, out.body, now)
+            for out in staged.sends
+        ]
+
+        def store_with_service() -> None:
+            store_message()
+            for fn in service_writes:
+                fn()
+
+        def service_after(future: asyncio.Future[None]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                return
+            for fn in staged.after:
+                fn()
+            for peer in {out.to for out in staged.sends}:
+                self.node.net.ensure(peer)
+                self.node.sender.kick(peer)
+
+        future = self.node.steps.stage(
+            effect.relationship, effect.effects, also_write=store_with_service
+        )
+        future.add_done_callback(service_after)
+        return future
+
+    def _ack_later(self, link: Link, seq: int) -> None:
+        """Queue an ACK; all ACKs for one link from one commit go out as one frame."""
+        pending = self._acks.setdefault(link, [])
+        pending.append(seq)
+        if len(pending) == 1:
+            self.node._spawn(self._send_acks(link), "acks")
+
+    async def _send_acks(self, link: Link) -> None:
+        await asyncio.sleep(0)  # let every ACK of this commit join the frame
+        for frame in ack_frames(self._acks.pop(link, [])):
+            try:
+                await link.send(frame)
+            except TransportClosed:
+                return  # the sender resends; we answer the duplicates with ACKs then
+
+    def _mark_acked(self, peer: PeerId, seqs: list[int]) -> None:
+        """The peer stored these: mark them in the next commit (no need to wait for it).
+
+        Losing the mark in a crash is harmless: the envelope is resent and the peer ACKs it again.
+        """
+        now = self.node.clock_ms()
+        self.node.depositor.deposited.difference_update(
+            (peer, seq) for seq in seqs
+        )  # done with: forget
+
+        def mark() -> None:
+            self.node.store.ack_outbox(peer.key, seqs, now)
+
+        self.node.commits.write(mark)

@@ -1,0 +1,96 @@
+"""The daemon's outbox, sending side: sign and store before the first send; resend on each link.
+
+Every outgoing envelope is signed with its final seq and stored in the outbox inside the
+transaction that caused it; a flusher per peer then sends, over the peer's newest link and in seq
+order, every envelope that link has not carried, until the peer ACKs or REFUSEs it
+(spec/link.md §3). A new link starts from the first unacknowledged envelope.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from amity.node.net.link import Link
+from amity.node.net.transport import TransportClosed
+from amity.node.store import OutboxItem
+from amity.protocol.envelope import sign_envelope
+from amity.protocol.frames import (
+    encode_envelope_frame,
+)
+from amity.protocol.identity import PeerId
+
+if TYPE_CHECKING:
+    from amity.node.daemon.node import Node
+
+__all__ = ["Sender"]
+
+
+class Sender:
+    """See the module docstring."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._flushing: set[PeerId] = set()
+        self._dirty: set[PeerId] = set()
+        #: Highest outbox seq already sent on each live link (a new link starts from zero).
+        self.sent_upto: dict[Link, int] = {}
+
+    async def enqueue(self, peer: PeerId, type_: str, body: bytes) -> int:
+        """Sign and store one envelope (group commit), then start delivering it."""
+        seqs: list[int] = []
+        await self.node.commits.write(
+            lambda: seqs.append(self.queue(peer, type_, body, self.node.clock_ms()))
+        )
+        self.node.net.ensure(peer)
+        self.kick(peer)
+        return seqs[0]
+
+    def queue(self, peer: PeerId, type_: str, body: bytes, now: int) -> int:
+        """Sign and store one envelope (inside the caller's transaction)."""
+        seq = self.node.store.next_seq(peer.key)
+        envelope = sign_envelope(
+            self.node.keyring.identity,
+            type=type_,
+            recipient=peer,
+            seq=seq,
+            ts_ms=now,
+            nonce=os.urandom(16),
+            body=body,
+        )
+        self.node.store.add_outbox(OutboxItem(peer.key, seq, type_, envelope, now))
+        return seq
+
+    def kick(self, peer: PeerId) -> None:
+        """Make sure a flusher is sending ``peer``'s outbox (one per peer at a time)."""
+        self._dirty.add(peer)
+        if peer not in self._flushing and self.node.links.get(peer):
+            self._flushing.add(peer)
+            self.node._spawn(self._flusher(peer), f"flush-{peer.short}")
+
+    async def _flusher(self, peer: PeerId) -> None:
+        """Send every unacknowledged envelope to ``peer`` over its newest link, in seq order.
+
+        Reads the outbox in pages; a new link starts again from the first unacknowledged
+        envelope (the receiver answers duplicates with an ACK and stores nothing twice).
+        """
+        try:
+            while True:
+                link = self.node.net.link_to(peer)
+                if link is None:
+                    return
+                self._dirty.discard(peer)
+                last = self.sent_upto.get(link, 0)
+                items = self.node.store.pending_outbox(peer.key, after_seq=last, limit=512)
+                if not items:
+                    if peer in self._dirty:
+                        continue
+                    return
+                for item in items:
+                    try:
+                        await link.send(encode_envelope_frame(item.envelope))
+                    except TransportClosed:
+                        return  # the link is dying; the next link's attach flushes again
+                    self.sent_upto[link] = item.seq
+        finally:
+            self._flushing.discard(peer)

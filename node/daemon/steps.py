@@ -1,0 +1,175 @@
+"""The daemon's relationship effects, and the services' staged answers, in the group commit.
+
+``Persist`` and ``SendMessage`` join the next transaction (the book sees the change at once);
+timers, notifications and sends wait until it is on disk. A commit that fails stops the node from
+acknowledging anything more (memory would be ahead of the disk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from amity.node.daemon.base import (
+    log,
+)
+from amity.node.logs import log_event
+from amity.node.services import Staged
+from amity.protocol.core.effects import Effect as CoreEffect
+from amity.protocol.core.effects import (
+    Transition,
+)
+from amity.protocol.relationship import (
+    CancelTimer,
+    Effect,
+    Event,
+    Notify,
+    Persist,
+    Relationship,
+    SendMessage,
+    SetTimer,
+    TimerFired,
+    step,
+)
+
+if TYPE_CHECKING:
+    from amity.node.daemon.node import Node
+
+__all__ = ["Steps"]
+
+
+class Steps:
+    """See the module docstring."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        #: Relationship timers by (invitation secret, token): tokens repeat across relationships.
+        self.timers: dict[tuple[bytes, str], asyncio.TimerHandle] = {}
+
+    async def transitions(self, effects: list[CoreEffect]) -> list[Relationship]:
+        """Carry out relationship steps one after another, each on disk before the next."""
+        done = []
+        for effect in effects:
+            assert isinstance(effect, Transition)
+            done.append(await self.apply(effect.relationship, effect.effects))
+        return done
+
+    async def step(self, rel: Relationship, event: Event) -> Relationship:
+        return await self.apply(*step(rel, event, self.node.clock_ms()))
+
+    async def apply(self, rel: Relationship, effects: list[Effect]) -> Relationship:
+        """Carry out effects and wait until their writes are on disk."""
+        await self.stage(rel, effects)
+        return rel
+
+    def commit(self, staged: Staged) -> asyncio.Future[None]:
+        """Stage a service's writes and sends (one transaction); ``after`` runs once on disk."""
+        now = self.node.clock_ms()
+
+        def write() -> None:
+            for fn in staged.writes:
+                fn()
+            for out in staged.sends:
+                self.node.sender.queue(out.to, out.type, out.body, now)
+
+        def committed(future: asyncio.Future[None]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                self.fail_stop()
+                return
+            for fn in staged.after:
+                fn()
+            for peer in {out.to for out in staged.sends}:
+                self.node.net.ensure(peer)
+                self.node.sender.kick(peer)
+
+        future = self.node.commits.write(write)
+        future.add_done_callback(committed)
+        return future
+
+    def stage(
+        self,
+        rel: Relationship,
+        effects: list[Effect],
+        also_write: Callable[[], None] | None = None,
+    ) -> asyncio.Future[None]:
+        """Stage effects: persist and queue sends in the next group commit, the rest after it.
+
+        ``also_write`` joins the same transaction, so a received message and the relationship
+        change it causes are stored together or not at all. Lookups see the new relationship
+        at once (the book remembers it); timers, notifications and sends wait for the commit.
+        """
+        now = self.node.clock_ms()
+        for effect in effects:
+            if isinstance(effect, Persist):
+                self.node.book.remember(effect.relationship)
+
+        def write() -> None:
+            if also_write is not None:
+                also_write()
+            for effect in effects:
+                if isinstance(effect, Persist):
+                    self.node.book.save(effect.relationship, now)
+                elif isinstance(effect, SendMessage):
+                    self.node.sender.queue(effect.to, effect.type, effect.body, now)
+
+        def committed(future: asyncio.Future[None]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                self.fail_stop()
+                return
+            for effect in effects:
+                if isinstance(effect, SetTimer):
+                    self.arm(rel.invite_secret, effect.token, effect.at_ms)
+                elif isinstance(effect, CancelTimer):
+                    handle = self.timers.pop((rel.invite_secret, effect.token), None)
+                    if handle is not None:
+                        handle.cancel()
+                elif isinstance(effect, Notify):
+                    self._notify(rel, effect)
+            for peer in {e.to for e in effects if isinstance(e, SendMessage)}:
+                self.node.net.ensure(peer)
+                self.node.sender.kick(peer)
+
+        future = self.node.commits.write(write)
+        future.add_done_callback(committed)
+        return future
+
+    def fail_stop(self) -> None:
+        """A commit failed: memory is ahead of the disk, so stop acknowledging anything."""
+        if not self.node._closing:
+            log_event(log, "node.failed", logging.ERROR, why="a database commit failed")
+            self.node._spawn(self.node.close_links(), "fail-stop")
+
+    def _notify(self, rel: Relationship, effect: Notify) -> None:
+        waiting = self.node._connected.get(rel.invite_secret)
+        if effect.kind == "connected" and waiting is not None:
+            waiting.set()
+        log_event(log, f"relationship.{effect.kind}", peer=rel.peer.short if rel.peer else "-")
+        self.node.events.publish(
+            effect.kind,
+            {
+                "peer": rel.peer.did if rel.peer else None,
+                "detail": effect.detail,
+                "state": rel.state.value,
+            },
+        )
+
+    def arm(self, secret: bytes, token: str, at_ms: int) -> None:
+        delay_s = max(0.0, (at_ms - self.node.clock_ms()) / 1000)
+        loop = asyncio.get_running_loop()
+        key = (secret, token)
+        old = self.timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+
+        def fire() -> None:
+            self.timers.pop(key, None)
+            self.node._spawn(self._timer_fired(secret, token), f"timer-{token}")
+
+        self.timers[key] = loop.call_later(delay_s, fire)
+
+    async def _timer_fired(self, secret: bytes, token: str) -> None:
+        rel = self.node.book.by_secret(secret)
+        if rel is not None:
+            await self.step(rel, TimerFired(token))
