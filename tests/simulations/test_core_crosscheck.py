@@ -72,12 +72,12 @@ from amity.protocol.terms import ROSTER
 from amity.protocol.vault import Field, FieldType
 from amity.simulations.context import SimEnv, Staged
 from amity.simulations.crypto import CryptoMode, crypto_mode
-from amity.simulations.distributions import Constant
-from amity.simulations.engine import Engine
-from amity.simulations.network import LinkProfile, Network
 from amity.simulations.node import SimNode
 from amity.simulations.relay import make_relay, use_relay
-from amity.simulations.streams import RandomStreams
+from amity.simulations.world.distributions import Constant
+from amity.simulations.world.engine import Engine
+from amity.simulations.world.network import LinkProfile, Network
+from amity.simulations.world.streams import RandomStreams
 from tests.node.conftest import (
     Node,
     NodeFactory,
