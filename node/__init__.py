@@ -8,7 +8,8 @@ Each feature has a room; the daemon's core sits at the top beside them.
 - ``api/``: the local API application, its guard, its token proof, its OpenAPI document;
 - ``store/``: SQLite, the only package that writes SQL (one table group per feature);
 - ``cli/``: the ``amity`` command, a client of the local API;
-- the core: ``daemon`` (the node), ``services`` (the seam every service plugs into), ``book``
+- the driver of the node core (amity.protocol.core): ``daemon/`` (the node in its parts:
+  receiver, steps, sender, net, depositor, upkeep), ``services`` (the seam every service plugs into), ``book``
   (relationships), ``mailbox`` (a relay's held mail), ``commits`` (group commit), ``events``,
   ``auditlog``, ``home``, ``logs``, and ``runner`` (``amity run``: everything assembled).
 """
