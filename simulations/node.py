@@ -463,6 +463,9 @@ class SimNode:
                     self.commit(effect.answer)
             elif isinstance(effect, Confirm):
                 self._after_commit(self._confirmer(link, effect.seq, effect.mail_id))
+            elif isinstance(effect, Settled):
+                self.outbox.settled(effect.peer, effect.seqs)
+                settled(self, effect.peer, effect.seqs)
             elif isinstance(effect, Duplicate):
                 self.duplicates += 1
             elif isinstance(effect, Refuse):
@@ -474,9 +477,6 @@ class SimNode:
             elif isinstance(effect, Rejected):
                 self.rejected += 1
                 self.env.observer.record(self, "message.rejected", effect.peer, effect.error.code)
-            elif isinstance(effect, Settled):
-                self.outbox.settled(effect.peer, effect.seqs)
-                settled(self, effect.peer, effect.seqs)
             elif isinstance(effect, RefusedByPeer):
                 self.refused_by_peers += 1
                 self.env.observer.record(self, "message.refused_by_peer", effect.peer, effect.code)
