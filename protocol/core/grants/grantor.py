@@ -10,7 +10,7 @@ commit as the step itself. See spec/grants.md §4, §5, §7 and §8.6.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Final
+from typing import Final, Protocol
 
 from amity.protocol.agreement import Agreement
 from amity.protocol.card import Card
@@ -47,6 +47,7 @@ from amity.protocol.relationship import Relationship, RelationshipState
 from amity.protocol.vault import Field
 
 __all__ = [
+    "Peers",
     "connected",
     "split_names",
     "sources",
@@ -61,7 +62,13 @@ Random = Callable[[int], bytes]
 _EPHEMERAL_BYTES: Final = 32
 
 
-def connected(host: GrantsHost, peer: PeerId, doing: str) -> Relationship:
+class Peers(Protocol):
+    """Whatever knows the node's relationships (a node's core host, the grants host)."""
+
+    def relationship(self, peer: PeerId) -> Relationship | None: ...
+
+
+def connected(host: Peers, peer: PeerId, doing: str) -> Relationship:
     """The CONNECTED relationship with ``peer``, else a NodeError saying why not."""
     rel = host.relationship(peer)
     if rel is None or rel.state is not RelationshipState.CONNECTED:
