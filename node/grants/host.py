@@ -76,7 +76,7 @@ class NodeGrantsHost:
     def holding(self, grant_id: bytes) -> Holding | None:
         return self.book.get(grant_id)
 
-    def held(self, grantor: PeerId | None = None) -> Sequence[Holding]:
+    def held_from(self, grantor: PeerId | None = None) -> Sequence[Holding]:
         return self.book.find(grantor=grantor, held_only=True)
 
     def issued_to(self, grant_id: bytes) -> PeerId | None:

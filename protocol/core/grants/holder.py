@@ -112,7 +112,7 @@ def on_holdings_query(host: GrantsHost, envelope: Envelope, now_ms: int) -> list
     query_id = decode_holdings_query(envelope.body)
     sender = envelope.sender
     statement = holdings_statement(
-        host.held(sender),
+        host.held_from(sender),
         grantor=sender,
         query_id=query_id,
         now_ms=now_ms,
@@ -134,7 +134,7 @@ def relationships_ended(host: GrantsHost, now_ms: int) -> list[Effect]:
     """
     me = host.keyring.identity
     done: list[Effect] = []
-    for record in host.held():
+    for record in host.held_from():
         if record.end_deadline_ms is not None:
             continue
         rel = host.relationship(record.grant.grantor)

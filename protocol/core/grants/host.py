@@ -85,7 +85,7 @@ class GrantsHost(Protocol):
         """The holding of ``grant_id``, with its values while HELD (staged changes included)."""
         ...
 
-    def held(self, grantor: PeerId | None = None) -> Sequence[Holding]:
+    def held_from(self, grantor: PeerId | None = None) -> Sequence[Holding]:
         """HELD holdings (from ``grantor``, or all), newest first; values need not be loaded."""
         ...
 
