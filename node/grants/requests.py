@@ -12,10 +12,9 @@ import json
 import logging
 from dataclasses import replace
 
-from amity.node.auditlog import AuditLog
 from amity.node.daemon import Node
 from amity.node.grants.carry import Carrier
-from amity.node.grants.grantor import Grantor, split_names, write
+from amity.node.grants.grantor import Grantor
 from amity.node.grants.host import AUTO_APPROVE_KEY, RULE_KEY, NodeGrantsHost
 from amity.node.logs import log_event
 from amity.node.services import Staged
@@ -23,8 +22,8 @@ from amity.node.store import GrantRequestRow
 from amity.protocol.core.grants import requests as core
 from amity.protocol.core.grants.requests import PENDING
 from amity.protocol.core.grants.rule import MAX_AUTO_MS, SharingRule
-from amity.protocol.errors import NodeError, NotFoundError, format_time_ms
-from amity.protocol.grants import Grant, GrantRequest, Onward, decode_request
+from amity.protocol.errors import NotFoundError, format_time_ms
+from amity.protocol.grants import Grant, GrantRequest, Onward
 from amity.protocol.identity import PeerId
 
 __all__ = ["GrantRequests", "SharingRule", "AUTO_APPROVE_KEY", "RULE_KEY", "MAX_AUTO_MS"]
@@ -36,10 +35,9 @@ class GrantRequests:
     """Requests this node sent (as a vendor) or received (as a person), and their outcome."""
 
     def __init__(
-        self, node: Node, audit: AuditLog, grantor: Grantor, host: NodeGrantsHost, carrier: Carrier
+        self, node: Node, grantor: Grantor, host: NodeGrantsHost, carrier: Carrier
     ) -> None:
         self.node = node
-        self.audit = audit
         self.grantor = grantor
         self.host = host
         self.carrier = carrier
@@ -89,10 +87,10 @@ class GrantRequests:
 
     def _pending(self, request_id: int) -> tuple[GrantRequestRow, GrantRequest]:
         row = self.one(request_id)
-        if row.outgoing or row.state != PENDING:
-            what = "one you sent" if row.outgoing else f"already {row.state}"
-            raise NodeError(f"request #{request_id} is {what}; only pending ones are answered")
-        return row, decode_request(row.body)
+        answerable = core.answerable(
+            request_id, outgoing=row.outgoing, state=row.state, body=row.body
+        )
+        return row, answerable
 
     async def approve(
         self,
@@ -105,14 +103,7 @@ class GrantRequests:
     ) -> Grant:
         """Grant all the fields asked (or ``specs``, a subset), for at most the time asked."""
         row, request = self._pending(request_id)
-        chosen = specs or list(request.fields)
-        names, _ = split_names(chosen)
-        extra = sorted(set(names) - set(request.fields))
-        if extra:
-            raise NodeError(
-                f"request #{request_id} asked for {', '.join(request.fields)}, not "
-                f"{', '.join(extra)}; approve those or fewer"
-            )
+        chosen = core.approval(request_id, request, specs)
         grant, staged = self.grantor.issue(
             PeerId(row.peer_id),
             chosen,
@@ -130,15 +121,7 @@ class GrantRequests:
         """Decline: nothing is sent (a request creates no obligation), the decision is kept."""
         row, request = self._pending(request_id)
         now = self.node.clock_ms()
-        peer = PeerId(row.peer_id)
-        detail = f"declined: {', '.join(request.fields)} for {request.purpose}"
-        await self.node.commit(
-            Staged(
-                writes=[
-                    write(self.node.store.decide_grant_request, request_id, "declined", None, now),
-                    functools.partial(self.audit.append, now, "grant.declined", peer, b"", detail),
-                ]
-            )
-        )
+        effects = core.decline(request_id, PeerId(row.peer_id), request)
+        await self.node.commit(self.carrier.stage(effects, now))
         log_event(_log, "grant.declined", request=request_id, at=format_time_ms(now))
         return self.one(request_id)

@@ -57,7 +57,7 @@ class GrantsService:
         self.carrier = Carrier(node, self.audit, self.holdings)
         self.grantor = Grantor(node, self.host, self.carrier)
         self.grantee = Grantee(node, self.host, self.carrier)
-        self.requests = GrantRequests(node, self.audit, self.grantor, self.host, self.carrier)
+        self.requests = GrantRequests(node, self.grantor, self.host, self.carrier)
         self._watcher: asyncio.Task[None] | None = None
 
     # -- lifetime (the Service protocol) -----------------------------------------------------------

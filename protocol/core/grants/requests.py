@@ -12,16 +12,17 @@ from typing import Final
 
 from amity.protocol.core.grants.effects import (
     Audit,
+    DecideRequest,
     Effect,
     KeepRequest,
     RequestCame,
     RequestWaits,
     Send,
 )
-from amity.protocol.core.grants.grantor import Random, connected, issue
+from amity.protocol.core.grants.grantor import Random, connected, issue, split_names
 from amity.protocol.core.grants.host import GrantsHost
 from amity.protocol.envelope import Envelope
-from amity.protocol.errors import AmityError
+from amity.protocol.errors import AmityError, NodeError
 from amity.protocol.grants import (
     MSG_REQUEST,
     GrantRequest,
@@ -31,7 +32,7 @@ from amity.protocol.grants import (
 )
 from amity.protocol.identity import PeerId
 
-__all__ = ["PENDING", "ask", "on_request"]
+__all__ = ["PENDING", "ask", "on_request", "answerable", "approval", "decline"]
 
 PENDING: Final = "pending"
 
@@ -89,4 +90,34 @@ def on_request(host: GrantsHost, envelope: Envelope, now_ms: int, random: Random
         Audit("grant.requested", sender, b"", detail),
         *issued,
         RequestCame(sender, state),
+    ]
+
+
+def answerable(request_id: int, *, outgoing: bool, state: str, body: bytes) -> GrantRequest:
+    """The request the owner answers: one she received that still waits for her."""
+    if outgoing or state != PENDING:
+        what = "one you sent" if outgoing else f"already {state}"
+        raise NodeError(f"request #{request_id} is {what}; only pending ones are answered")
+    return decode_request(body)
+
+
+def approval(request_id: int, request: GrantRequest, specs: list[str] | None) -> list[str]:
+    """What she approves: every field asked, or ``specs``, a subset of them."""
+    chosen = specs or list(request.fields)
+    names, _ = split_names(chosen)
+    extra = sorted(set(names) - set(request.fields))
+    if extra:
+        raise NodeError(
+            f"request #{request_id} asked for {', '.join(request.fields)}, not "
+            f"{', '.join(extra)}; approve those or fewer"
+        )
+    return chosen
+
+
+def decline(request_id: int, peer: PeerId, request: GrantRequest) -> list[Effect]:
+    """She declines: nothing is sent (a request creates no obligation), the decision is kept."""
+    detail = f"declined: {', '.join(request.fields)} for {request.purpose}"
+    return [
+        DecideRequest(request_id, "declined", None),
+        Audit("grant.declined", peer, b"", detail),
     ]
