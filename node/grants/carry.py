@@ -45,12 +45,14 @@ from amity.protocol.core.grants.effects import (
 from amity.protocol.holder import Holding
 from amity.protocol.receipts import DeletionReceipt
 
-__all__ = ["Carrier"]
+__all__ = ["Carrier", "write"]
 
 _log = logging.getLogger("amity.grants")
 
 
-def _write(fn: Callable[..., object], *args: object) -> Callable[[], None]:
+def write(fn: Callable[..., object], *args: object) -> Callable[[], None]:
+    """``fn(*args)`` as a staged write (whatever it returns is not needed in the commit)."""
+
     def run() -> None:
         fn(*args)
 
@@ -158,7 +160,7 @@ class Carrier:
                 receipt_row = GrantReceiptRow(
                     effect.peer.key, receipt.grant_id, kind, receipt.encoded, now_ms
                 )
-                writes.append(_write(store.add_grant_receipt, receipt_row))
+                writes.append(write(store.add_grant_receipt, receipt_row))
             elif isinstance(effect, ReceiptCame):
                 event = {
                     "grant": effect.grant_id.hex(),
@@ -194,7 +196,7 @@ class Carrier:
             elif isinstance(effect, DecideRequest):
                 decide = store.decide_grant_request
                 writes.append(
-                    _write(decide, effect.request_id, effect.state, effect.grant_id, now_ms)
+                    write(decide, effect.request_id, effect.state, effect.grant_id, now_ms)
                 )
             elif isinstance(effect, RequestCame):
                 peer, state = effect.peer, effect.state

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Final
 
 from amity.node.daemon import Node
-from amity.node.grants.carry import Carrier
+from amity.node.grants.carry import Carrier, write
 from amity.node.grants.host import NodeGrantsHost
 from amity.node.logs import log_event
 from amity.node.services import Staged
@@ -34,15 +34,6 @@ __all__ = ["Grantor", "connected", "hex_prefix", "split_names", "write"]
 
 _log = logging.getLogger("amity.grants")
 _MIN_PREFIX: Final = 4
-
-
-def write(fn: Callable[..., object], *args: object) -> Callable[[], None]:
-    """``fn(*args)`` as a staged write (whatever it returns is not needed in the commit)."""
-
-    def run() -> None:
-        fn(*args)
-
-    return run
 
 
 def hex_prefix(text: str, what: str) -> str:
