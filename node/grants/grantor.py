@@ -57,7 +57,7 @@ class Grantor:
         carrier.answered = self._answered
         self._waiting: dict[bytes, asyncio.Future[None]] = {}
         #: Checks a new grant must pass (the reputation service's cut-off); each raises to refuse.
-        self.gates: list[Callable[[PeerId], None]] = []
+        self.gates = host.gates
 
     # -- issuing -----------------------------------------------------------------------------------
 
@@ -89,8 +89,6 @@ class Grantor:
         request_id: int | None = None,
     ) -> tuple[Grant, Staged]:
         """Sign a grant and seal its values to ``peer``: the grant and the staged commit."""
-        for gate in self.gates:
-            gate(peer)
         now = self.node.clock_ms()
         names, ages = split_names(specs)
         grant, effects = core.issue(

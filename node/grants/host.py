@@ -7,7 +7,7 @@ the next commit visible at once), issued grants, queries and the person's rule f
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from amity.node.daemon import Node
@@ -35,6 +35,8 @@ class NodeGrantsHost:
         self.node = node
         self._vault = vault
         self.book = book
+        #: Checks a new grant must pass (the reputation service's cut-off); each raises to refuse.
+        self.gates: list[Callable[[PeerId], None]] = []
         #: Agreements are immutable: each is decoded (and its signatures checked) once.
         self._agreements: dict[bytes, Agreement] = {}
 
@@ -59,6 +61,10 @@ class NodeGrantsHost:
 
     def relationship(self, peer: PeerId) -> Relationship | None:
         return self.node.book.current(peer)
+
+    def check_grantee(self, peer: PeerId) -> None:
+        for gate in self.gates:
+            gate(peer)
 
     def agreement(self, agreement_id: bytes) -> AgreementRecord | None:
         row = self.node.store.agreement(agreement_id)

@@ -185,6 +185,9 @@ class SimGrants:
     def relationship(self, peer: PeerId) -> Relationship | None:
         return self.node.relationship(peer)
 
+    def check_grantee(self, peer: PeerId) -> None:
+        return None  # cut-offs are the reputation scenario's world's, not the node's
+
     def agreement(self, agreement_id: bytes) -> AgreementRecord | None:
         for neg in self.node.terms.negotiations.values():
             if neg.agreement is not None and neg.agreement.agreement_id == agreement_id:

@@ -65,6 +65,7 @@ class MemoryHost:
     holdings: dict[bytes, Holding] = field(default_factory=dict)
     issued: dict[bytes, PeerId] = field(default_factory=dict)
     queries: dict[bytes, AskedQuery] = field(default_factory=dict)
+    cut_off: set[PeerId] = field(default_factory=set)
 
     @property
     def vault(self) -> MemoryHost:
@@ -78,6 +79,10 @@ class MemoryHost:
 
     def relationship(self, peer: PeerId) -> Any:
         return self.peers.get(peer)
+
+    def check_grantee(self, peer: PeerId) -> None:
+        if peer in self.cut_off:
+            raise NodeError(f"{peer.short} is cut off")
 
     def agreement(self, agreement_id: bytes) -> AgreementRecord | None:
         return self.agreements.get(agreement_id)
@@ -274,3 +279,12 @@ def test_her_rule_answers_a_request_or_leaves_it_to_her() -> None:
     granted = service.receive(person, request, T0, _random)
     assert granted[0].state == "approved" and granted[0].grant_id is not None
     assert any(isinstance(e, Send) for e in granted), "the grant is delivered at once"
+
+
+def test_a_cut_off_peer_gets_no_grant_even_when_her_rule_would_approve() -> None:
+    person, shop, _ = _parties()
+    person.rule = SharingRule(auto_approve=True)
+    person.cut_off.add(shop.keyring.identity.peer_id)
+    body = encode_request(GrantRequest(("email",), "service-provision", "", DAY_MS))
+    effects = service.receive(person, _envelope(shop, person, MSG_REQUEST, body), T0, _random)
+    assert effects[0].state == "pending" and not any(isinstance(e, Send) for e in effects)

@@ -141,9 +141,12 @@ def issue(
 ) -> tuple[Grant, list[Effect]]:
     """Sign a grant of ``names`` to ``peer`` and seal its values: the grant and the effects.
 
+    The host's :meth:`~amity.protocol.core.grants.host.GrantsHost.check_grantee` may refuse
+    first (whether the owner asked or her rule answered a request).
     The values come from ``given`` or else from ``vault`` (the host's by default); ``agreement``
     defaults to the newest in force with ``peer``.
     """
+    host.check_grantee(peer)
     card = _card(host, peer, now_ms)
     names = list(names)
     terms = newest(host, peer) if agreement is None else agreement

@@ -71,6 +71,10 @@ class GrantsHost(Protocol):
         """The live relationship with ``peer``, else the latest ended one, else None."""
         ...
 
+    def check_grantee(self, peer: PeerId) -> None:
+        """Raise to refuse any new grant to ``peer`` (e.g. the owner's trust cuts it off)."""
+        ...
+
     # -- agreements (the terms service keeps them) -------------------------------------------------
 
     def agreement(self, agreement_id: bytes) -> AgreementRecord | None: ...
