@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from amity.node.grants.grantor import hex_prefix, write
 from amity.node.logs import log_event
@@ -19,16 +19,13 @@ from amity.node.services import Outgoing, Staged
 from amity.node.store import AttestationRow
 from amity.protocol.agreement import Agreement
 from amity.protocol.attestation import Attestation, Rebuttal, Verdict
+from amity.protocol.core.reputation.attesting import attest, judge
+from amity.protocol.core.reputation.policy import DAY_MS
 from amity.protocol.errors import NodeError, NotFoundError, UsageError
 from amity.protocol.identity import PeerId
 from amity.protocol.reputationmessages import MSG_REBUT, encode_rebut
-from amity.protocol.sharing import APPROVED, PENDING, WITHHELD
-from amity.protocol.verdicts import (
-    ReceiptRecord,
-    automatic_attestation,
-    grant_verdict,
-    verdict_deadline_ms,
-)
+from amity.protocol.sharing import APPROVED, WITHHELD
+from amity.protocol.verdicts import ReceiptRecord
 
 if TYPE_CHECKING:
     from amity.node.reputation.service import ReputationService
@@ -36,7 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["OwnAttestations"]
 
 _log = logging.getLogger("amity.reputation")
-_DAY_MS: Final = 86_400_000
 
 
 class OwnAttestations:
@@ -52,7 +48,7 @@ class OwnAttestations:
         """Sign what the grants issued say (§6.2); the earliest deadline still ahead, if any."""
         store = self.node.store
         caused = store.caused() | self.service.revoked_by_policy()
-        grace_ms = self.service.policy.receipt_grace_s * 1000
+        policy = self.service.policy
         next_ms: int | None = None
         staged = Staged()
         for row in store.issued_grants(limit=1_000_000):
@@ -62,32 +58,31 @@ class OwnAttestations:
                 ReceiptRecord(r.kind, r.received_ms, r.encoded)
                 for r in store.grant_receipts(row.grant_id)
             ]
-            finding = grant_verdict(
+            judgement = judge(
                 grant_encoded=row.encoded,
                 not_after_ms=row.not_after_ms,
                 revoked_ms=row.revoked_ms,
                 receipts=receipts,
-                grace_ms=grace_ms,
+                policy=policy,
                 now_ms=now,
             )
-            if finding is None:
-                if any(r.kind == "delivery" for r in receipts):
-                    deadline = verdict_deadline_ms(row.not_after_ms, row.revoked_ms, grace_ms)
+            if judgement.finding is None:
+                deadline = judgement.look_again_ms
+                if deadline is not None:
                     next_ms = deadline if next_ms is None else min(next_ms, deadline)
                 continue
             agreement = self._agreement(row.agreement_id)
             if agreement is None:
                 continue
-            attestation = automatic_attestation(
+            own = attest(
                 self.node.keyring.identity,
                 agreement,
                 row.grant_id,
-                finding,
+                judgement.finding,
+                policy=policy,
                 now_ms=now,
-                ttl_ms=self.service.policy.attestation_days * _DAY_MS,
             )
-            review = APPROVED if self.service.policy.auto_share else PENDING
-            staged.extend(self.keep(attestation, review, now, cause=row.grant_id))
+            staged.extend(self.keep(own.attestation, own.review, now, cause=own.cause))
         if staged.writes:
             self.node.commit(staged)
         return next_ms
@@ -189,7 +184,7 @@ class OwnAttestations:
             verdict=verdict,
             evidence=evidence,
             issued_ms=now,
-            expires_ms=now + life_days * _DAY_MS,
+            expires_ms=now + life_days * DAY_MS,
             note=note,
         )
         await self.node.commit(self.keep(attestation, APPROVED, now))
