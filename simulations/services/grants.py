@@ -109,6 +109,9 @@ class SimGrants:
         context: str = "",
     ) -> Grant:
         """Sign a grant of ``fields`` to ``peer`` and queue its sealed delivery."""
+        reputation = self.node.reputation_if_made
+        if reputation is not None:  # the cut-off gate (spec/reputation.md §6.5), as the daemon's
+            reputation.check_grant(peer)
         rel = self._connected(peer)
         card = rel.peer_card
         if card is None:

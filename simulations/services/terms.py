@@ -29,6 +29,7 @@ from amity.protocol.negotiation import (
     OfferReceived,
     Party,
     Persist,
+    Reject,
     TimerFired,
     auto_answer,
     open_negotiation,
@@ -123,10 +124,16 @@ class SimTerms:
 
     def _auto_answer(self, neg: Negotiation, now_ms: int) -> tuple[Negotiation, list[Effect]]:
         """The policy's move on the peer's terms, fed back at once (spec/terms.md §7.8)."""
+        reputation = self.node.reputation_if_made
+        refused = None if reputation is None or not neg.our_turn else reputation.declines(neg.peer)
         policy = self.policy if neg.our_turn else None
-        if policy is None:
+        event: Event | None
+        if refused is not None:  # the cut-off gate answers before the terms policy (§6.5)
+            event = Reject((RejectReason("", refused),))
+        elif policy is None:
             return neg, []
-        event: Event | None = auto_answer(policy, neg)
+        else:
+            event = auto_answer(policy, neg)
         if event is None:
             return neg, []
         if isinstance(event, Counter):  # give the peer the time it gave us
