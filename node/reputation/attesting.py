@@ -30,9 +30,29 @@ from amity.protocol.verdicts import ReceiptRecord
 if TYPE_CHECKING:
     from amity.node.reputation.service import ReputationService
 
-__all__ = ["OwnAttestations"]
+__all__ = ["OwnAttestations", "attestation_row"]
 
 _log = logging.getLogger("amity.reputation")
+
+
+def attestation_row(
+    a: Attestation, origin: bytes | None, hops: int, review: str, cause: bytes | None, now: int
+) -> AttestationRow:
+    """The store's row for an attestation held from ``now`` on (``origin`` None: ours)."""
+    return AttestationRow(
+        a.attestation_id,
+        a.attester.key,
+        a.subject.key,
+        a.verdict.value,
+        a.encoded,
+        a.issued_ms,
+        a.expires_ms,
+        origin,
+        hops,
+        review,
+        cause,
+        now,
+    )
 
 
 class OwnAttestations:
@@ -96,20 +116,7 @@ class OwnAttestations:
     ) -> Staged:
         """Store one of our own attestations, with an audit entry; then count and share it."""
         aid = attestation.attestation_id
-        row = AttestationRow(
-            aid,
-            attestation.attester.key,
-            attestation.subject.key,
-            attestation.verdict.value,
-            attestation.encoded,
-            attestation.issued_ms,
-            attestation.expires_ms,
-            None,
-            0,
-            review,
-            cause,
-            now,
-        )
+        row = attestation_row(attestation, None, 0, review, cause, now)
         writes = [write(self.node.store.add_attestation, row)]
         if self.service.grants is not None:
             detail = (

@@ -22,7 +22,7 @@ from amity.node.daemon import Node
 from amity.node.grants.grantor import connected, write
 from amity.node.grants.service import GrantsService
 from amity.node.logs import log_event
-from amity.node.reputation.attesting import OwnAttestations
+from amity.node.reputation.attesting import OwnAttestations, attestation_row
 from amity.node.reputation.sharing import policy_of, select
 from amity.node.services import Outgoing, Staged
 from amity.node.store import AttestationRow, IssuedGrantRow, SharePolicyRow
@@ -367,22 +367,8 @@ class ReputationService:
             log_event(_log, "reputation.expired_item", peer=sender.short, items=effect.expired)
         writes = []
         for item in kept:
-            a = item.attestation
-            aid = a.attestation_id
-            row = AttestationRow(
-                aid,
-                a.attester.key,
-                a.subject.key,
-                a.verdict.value,
-                a.encoded,
-                a.issued_ms,
-                a.expires_ms,
-                sender.key,
-                item.hops,
-                RECEIVED,
-                None,
-                now,
-            )
+            aid = item.attestation.attestation_id
+            row = attestation_row(item.attestation, sender.key, item.hops, RECEIVED, None, now)
             writes.append(write(store.add_attestation, row))
             writes += [write(store.add_rebuttal, aid, r.encoded, now) for r in item.rebuttals]
 
