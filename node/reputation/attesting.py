@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 
 from amity.node.grants.grantor import hex_prefix, write
 from amity.node.logs import log_event
-from amity.node.services import Outgoing, Staged
+from amity.node.services import Staged
 from amity.node.store import AttestationRow
 from amity.protocol.agreement import Agreement
 from amity.protocol.attestation import Attestation, Rebuttal, Verdict
+from amity.protocol.core.reputation import commands
 from amity.protocol.core.reputation.attesting import attest, judge
 from amity.protocol.core.reputation.policy import DAY_MS
 from amity.protocol.errors import NodeError, NotFoundError, UsageError
 from amity.protocol.identity import PeerId
-from amity.protocol.reputationmessages import MSG_REBUT, encode_rebut
 from amity.protocol.sharing import APPROVED, WITHHELD
 from amity.protocol.verdicts import ReceiptRecord
 
@@ -229,23 +229,15 @@ class OwnAttestations:
         """Answer an attestation about us: keep the rebuttal, send it to whoever is reachable."""
         row = self.one(id_prefix)
         attestation = Attestation.decode(row.encoded)
-        if attestation.subject != self.node.peer_id:
-            raise NodeError("only the attestation's subject can rebut it, and that is not you")
+        origin = None if row.origin is None else PeerId(row.origin)
         now = self.node.clock_ms()
-        rebuttal = Rebuttal.issue(self.node.keyring.identity, attestation, text=text, issued_ms=now)
-        targets = {attestation.attester}
-        if row.origin is not None:
-            targets.add(PeerId(row.origin))
-        reachable = sorted(
-            (p for p in targets if self.service.is_connected(p)), key=lambda p: p.key
+        rebuttal, reachable, effects = commands.rebut(
+            self.node.keyring.identity,
+            attestation,
+            origin,
+            text,
+            connected=self.service.is_connected,
+            now_ms=now,
         )
-        body = encode_rebut(attestation.encoded, rebuttal.encoded)
-        await self.node.commit(
-            Staged(
-                writes=[
-                    write(self.node.store.add_rebuttal, row.attestation_id, rebuttal.encoded, now)
-                ],
-                sends=[Outgoing(peer, MSG_REBUT, body) for peer in reachable],
-            )
-        )
+        await self.node.commit(self.service.perform(effects, now))
         return rebuttal, reachable

@@ -351,9 +351,10 @@ class ReputationService:
                     "text": effect.rebuttal.text,
                 }
                 staged.writes.append(write(store.add_rebuttal, aid, effect.rebuttal.encoded, now))
-                staged.after.append(
-                    functools.partial(self.node.events.publish, "reputation.rebutted", event)
-                )
+                if effect.sender != self.node.peer_id:  # the owner knows her own
+                    staged.after.append(
+                        functools.partial(self.node.events.publish, "reputation.rebutted", event)
+                    )
             elif isinstance(effect, KeepOwn):
                 staged.extend(
                     self.mine.keep(effect.attestation, effect.review, now, cause=effect.cause)

@@ -20,9 +20,9 @@ Where it differs from the daemon, and why:
   (a grant, a peer's terms), from trust as it is then; the daemon works it out in its loop, after
   what changed trust, and tells the owner (``reputation.cut_off``). Live grants to a peer cut off
   are neither warned of nor revoked. A node that holds no attestation cuts nobody off, at no cost.
-- No owner here asks (``reputation.query``) or rebuts (``reputation.rebut``) yet, though a node
-  answers both as the daemon does. Nor is a pending attestation approved later, or a peer's share
-  policy changed once it shared.
+- No owner here asks (``reputation.query``) yet, though a node answers as the daemon does; a
+  rebuttal (:meth:`SimReputation.rebut`) is the daemon's, but no scenario makes one. Nor is a
+  pending attestation approved later, or a peer's share policy changed once it shared.
 - Attestations are held as decoded objects, the run's one copy of each
   (:meth:`~amity.simulations.context.SharedValues.attestation`), and each is verified once per
   run (:meth:`~amity.simulations.context.SharedValues.read_item`, as cards are): the verdict is a
@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
 from amity.protocol.attestation import Attestation
-from amity.protocol.core.reputation import cutoff, messages
+from amity.protocol.core.reputation import commands, cutoff, messages
 from amity.protocol.core.reputation.attesting import attest, judge
 from amity.protocol.core.reputation.effects import (
     Answer,
@@ -199,6 +199,25 @@ class SimReputation:
     def hold_received(self, attestation: Attestation, origin: PeerId, hops: int = 0) -> bool:
         """Hold an attestation as if ``origin`` had sent it (a run's set-up, not a message)."""
         return self._hold(attestation, origin.key, hops, RECEIVED)
+
+    def rebut(self, attestation_id: bytes, text: str) -> list[PeerId]:
+        """Answer an attestation about her (``amity rebut``): kept, and sent to its attester and
+        to the peer it came from, those connected now. Returns who it went to."""
+        held = self.held.get(attestation_id)
+        if held is None:
+            raise UsageError(f"no attestation {attestation_id.hex()[:16]} held here")
+        origin = None if held.origin is None else self.node.shared.peer(PeerId(held.origin))
+        now = self.node.now_ms()
+        _, reachable, effects = commands.rebut(
+            self.node.keyring.identity,
+            held.attestation,
+            origin,
+            text,
+            connected=self._connected,
+            now_ms=now,
+        )
+        self.node.commit(self._perform(effects, now))
+        return reachable
 
     def set_policy(self, peer: PeerId, policy: SharePolicy) -> None:
         """What ``peer`` may be sent from now on (``amity share-policy``).

@@ -10,6 +10,7 @@ import pytest
 from amity.protocol.attestation import Attestation, Verdict
 from amity.protocol.core.reputation.cutoff import DECLINED
 from amity.protocol.errors import (
+    AmityError,
     AttestationExpiredError,
     AttestationSignatureError,
     CutOffError,
@@ -232,3 +233,31 @@ def test_a_cut_off_peer_gets_no_grant_and_its_terms_are_declined() -> None:
             )
         assert p.person.reputation.declines(p.vendor.peer_id) == DECLINED
         assert p.vendor.reputation.declines(p.person.peer_id) is None
+
+
+def test_a_rebuttal_goes_to_the_attester_and_stays_with_the_attestation() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        agreement = agreed(p.vendor).agreement
+        assert agreement is not None
+        now = p.vendor.now_ms()
+        about_her = Attestation.issue(
+            p.vendor.keyring.identity,
+            agreement,
+            clause_id=agreement.terms.clauses[0].clause_id,
+            verdict=Verdict.BREACHED,
+            issued_ms=now,
+            expires_ms=now + _YEAR_MS,
+        )
+        p.vendor.reputation.attest(about_her)
+        p.vendor.reputation.set_policy(p.person.peer_id, SharePolicy(ShareMode.MINE))
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+        aid = about_her.attestation_id
+        assert p.person.reputation.holds(aid)
+        with pytest.raises(AmityError, match="only the attestation's subject"):
+            p.vendor.reputation.rebut(aid, "not me")
+        assert p.person.reputation.rebut(aid, "I never had that data") == [p.vendor.peer_id]
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+    assert p.vendor.rejected == 0
+    (kept,) = p.vendor.reputation.rebuttals(aid)
+    assert p.person.reputation.rebuttals(aid) == [kept]

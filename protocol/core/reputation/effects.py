@@ -45,7 +45,8 @@ class KeepReceived(ReputationEffect):
 @dataclass(frozen=True, slots=True)
 class KeepRebuttal(ReputationEffect):
     """Keep ``rebuttal`` beside the attestation it answers; once on disk, tell the owner
-    (``reputation.rebutted``). It goes with the attestation from then on."""
+    (``reputation.rebutted``) unless ``sender`` is the owner herself. It goes with the
+    attestation from then on."""
 
     attestation_id: bytes
     rebuttal: Rebuttal
