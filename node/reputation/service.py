@@ -38,6 +38,7 @@ from amity.protocol.core.reputation.effects import (
     ReputationEffect,
 )
 from amity.protocol.core.reputation.policy import ReputationPolicy
+from amity.protocol.core.reputation.selection import share, takes_shares
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import AmityError, NotFoundError
 from amity.protocol.grants import GRANT_ID_BYTES
@@ -45,17 +46,14 @@ from amity.protocol.identity import PeerId
 from amity.protocol.relationship import Relationship, RelationshipState
 from amity.protocol.reputationmessages import (
     MSG_QUERY,
-    MSG_SHARE,
     QUERY_ID_BYTES,
     REPUTATION_MESSAGE_TYPES,
     RawItem,
     SharedItem,
     encode_query,
-    encode_share,
-    pack_items,
     read_item,
 )
-from amity.protocol.sharing import RECEIVED, ShareMode, SharePolicy
+from amity.protocol.sharing import RECEIVED, SharePolicy
 from amity.protocol.trust import TrustResult
 from amity.protocol.trustindex import TrustState
 
@@ -292,16 +290,13 @@ class ReputationService:
         for row in self.node.store.share_policies():
             peer = PeerId(row.peer_id)
             policy = policy_of(row)
-            if policy.mode is ShareMode.NONE or not self.is_connected(peer):
+            if not takes_shares(policy, self.is_connected(peer)):
                 continue
             chosen = select(self.node.store, row.peer_id, policy, now)
-            for batch in pack_items(item for _, item in chosen):
-                staged.sends.append(Outgoing(peer, MSG_SHARE, encode_share(batch)))
-            ids = [aid for aid, _ in chosen]
-            if ids:
-                staged.writes.append(write(self.node.store.mark_shared, row.peer_id, ids, now))
-                log_event(_log, "reputation.shared", peer=peer.short, items=len(ids))
-                sent += len(ids)
+            staged.extend(self.perform(share(peer, chosen), now))
+            if chosen:
+                log_event(_log, "reputation.shared", peer=peer.short, items=len(chosen))
+                sent += len(chosen)
         if staged.writes:
             self.node.commit(staged)
         return sent
@@ -327,7 +322,10 @@ class ReputationService:
     # -- peers' messages (the Service protocol) ----------------------------------------------------
 
     def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
-        return self.perform(messages.receive(self, envelope, now_ms), now_ms)
+        staged = self.perform(messages.receive(self, envelope, now_ms), now_ms)
+        if envelope.type == MSG_QUERY:
+            log_event(_log, "reputation.answered", peer=envelope.sender.short)
+        return staged
 
     def perform(self, effects: list[ReputationEffect], now: int) -> Staged:
         """What the rules asked for, as one staged commit (rows, sends, what follows it)."""
@@ -341,8 +339,6 @@ class ReputationService:
                 staged.writes.append(write(store.mark_shared, effect.peer.key, ids, now))
             elif isinstance(effect, Answer):
                 staged.sends.append(Outgoing(effect.to, effect.type, effect.body))
-                if effect.type == MSG_SHARE:
-                    log_event(_log, "reputation.answered", peer=effect.to.short)
             elif isinstance(effect, KeepRebuttal):
                 aid = effect.attestation_id
                 event: dict[str, Any] = {

@@ -49,18 +49,15 @@ from amity.protocol.core.reputation.effects import (
     ReputationEffect,
 )
 from amity.protocol.core.reputation.policy import ReputationPolicy
-from amity.protocol.core.reputation.selection import choose, room
+from amity.protocol.core.reputation.selection import choose, room, share, takes_shares
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import UsageError
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import Relationship, RelationshipState, SendMessage
 from amity.protocol.reputationmessages import (
-    MSG_SHARE,
     REPUTATION_MESSAGE_TYPES,
     RawItem,
     SharedItem,
-    encode_share,
-    pack_items,
 )
 from amity.protocol.sharing import (
     APPROVED,
@@ -369,21 +366,20 @@ class SimReputation:
         staged = Staged()
         held_back = False
         for peer, state in self._peers.items():
-            if state.policy.mode is ShareMode.NONE or not self._connected(peer):
+            if not takes_shares(state.policy, self._connected(peer)):
                 continue
-            items = self._select(peer, state, now)
-            for batch in pack_items(items):
-                staged.sends.append(SendMessage(peer, MSG_SHARE, encode_share(batch)))
+            chosen = self._select(peer, state, now)
+            passed = self._perform(share(peer, chosen), now)
+            staged.sends += passed.sends
             held_back = held_back or state.cursor < len(self._order)
         if staged.sends:
             self.node.commit(staged)
         if held_back:  # the hourly rate: try again once an hour's sending has aged
             self._pass = self.node.engine.call_later(HOUR_MS, self._share_pass)
 
-    def _select(self, peer: PeerId, state: _Peer, now: int) -> list[RawItem]:
+    def _select(self, peer: PeerId, state: _Peer, now: int) -> list[tuple[bytes, RawItem]]:
         """What ``peer`` may have now, from its cursor on (each item looked at once)."""
-        recent = [(t, n) for t, n in state.recent or () if t > now - HOUR_MS]
-        space = room(state.policy, sum(n for _, n in recent))
+        space = room(state.policy, self.shared_since(peer, now - HOUR_MS + 1))
 
         def unseen() -> Iterator[HeldAttestation]:
             order = self._order
@@ -391,16 +387,14 @@ class SimReputation:
                 state.cursor += 1
                 yield order[state.cursor - 1]
 
-        chosen = choose(
-            unseen(), state.policy, peer.key, now, space=space, rebuttals=self.rebuttals
-        )
-        items = [item for _, item in chosen]
-        self._count_shared(state, recent, now, len(items))
-        return items
+        return choose(unseen(), state.policy, peer.key, now, space=space, rebuttals=self.rebuttals)
 
-    def _count_shared(
-        self, state: _Peer, recent: list[tuple[int, int]], now: int, count: int
-    ) -> None:
+    def _mark_shared(self, peer: PeerId, count: int, now: int) -> None:
+        """``count`` items went to ``peer`` now: the hourly rate and the run's count."""
+        state = self._peers.get(peer)
+        if state is None:
+            return
+        recent = [(t, n) for t, n in state.recent or () if t > now - HOUR_MS]
         if count:
             recent.append((now, count))
             self.shared += count
@@ -449,10 +443,7 @@ class SimReputation:
             if isinstance(effect, Answer):
                 staged.sends.append(SendMessage(effect.to, effect.type, effect.body))
             elif isinstance(effect, MarkShared):
-                state = self._peers.get(effect.peer)
-                if state is not None:
-                    recent = [(t, n) for t, n in state.recent or () if t > now - HOUR_MS]
-                    self._count_shared(state, recent, now, len(effect.attestation_ids))
+                self._mark_shared(effect.peer, len(effect.attestation_ids), now)
             else:  # kept once the commit is done
                 staged.after.append(functools.partial(self._keep, effect))
         return staged

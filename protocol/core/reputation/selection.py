@@ -8,11 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Sequence
 
+from amity.protocol.core.reputation.effects import Answer, MarkShared, ReputationEffect
 from amity.protocol.core.reputation.host import Holding
-from amity.protocol.reputationmessages import MAX_REBUTTALS, RawItem
+from amity.protocol.identity import PeerId
+from amity.protocol.reputationmessages import (
+    MAX_REBUTTALS,
+    MSG_SHARE,
+    RawItem,
+    encode_share,
+    pack_items,
+)
 from amity.protocol.sharing import ShareMode, SharePolicy, allowed, hops_out
 
-__all__ = ["room", "choose"]
+__all__ = ["takes_shares", "room", "choose", "share"]
+
+
+def takes_shares(policy: SharePolicy, connected: bool) -> bool:
+    """Whether a share pass looks at this peer at all: a policy other than ``none``, connected."""
+    return connected and policy.mode is not ShareMode.NONE
 
 
 def room(policy: SharePolicy, sent_last_hour: int) -> int:
@@ -46,3 +59,14 @@ def choose(
         if len(items) >= space:
             break
     return items
+
+
+def share(peer: PeerId, chosen: Sequence[tuple[bytes, RawItem]]) -> list[ReputationEffect]:
+    """A pass's effects for ``peer``: the chosen items in as few ``reputation.share`` messages
+    as hold them (§7.1), and the note that they went."""
+    out: list[ReputationEffect] = [
+        Answer(peer, MSG_SHARE, encode_share(batch)) for batch in pack_items(i for _, i in chosen)
+    ]
+    if chosen:
+        out.append(MarkShared(peer, tuple(aid for aid, _ in chosen)))
+    return out
