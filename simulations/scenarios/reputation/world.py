@@ -17,10 +17,11 @@ the rules of node/reputation/). As the daemon does, her pre-trusted candidates a
 an agreement with and the friends she vouches for; nothing is global.
 
 The choice with trust on, in the order applied: a candidate is *cut off* when its standing
-(spec/reputation.md §4.6) is below zero on at least ``cutoff_evidence`` of trusted evidence, the
-daemon's default policy; of the rest she picks in proportion to score (EigenTrust's probabilistic
-selection), except that with probability ``explore``, or when no candidate has a score, she picks
-uniformly among those without one. If every candidate is cut off she grants nothing that round.
+(spec/reputation.md §4.6) is below zero on at least ``cutoff_evidence`` of trusted evidence (her
+node's reputation policy: the daemon's default threshold, that evidence); of the rest she picks
+in proportion to score (EigenTrust's probabilistic selection), except that with probability
+``explore``, or when no candidate has a score, she picks uniformly among those without one. If
+every candidate is cut off she grants nothing that round.
 
 What is not message-driven, and why: agreements are signed directly with
 :meth:`Agreement.create` (one per person and vendor, at first contact; negotiation is scenario 1's
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from amity.protocol.agreement import Agreement
@@ -170,6 +171,10 @@ class ReputationWorld:
         for person in self.persons:
             person.reputation.configure_trust(
                 damping=sc.damping, max_iterations=sc.max_iterations, epsilon=sc.epsilon
+            )
+            # The daemon's default policy (threshold 0), on the scenario's evidence.
+            person.reputation.policy = replace(
+                person.reputation.policy, min_evidence=sc.cutoff_evidence
             )
         self.trust = [None] * sc.persons
         self._befriend()
@@ -325,10 +330,11 @@ class ReputationWorld:
     def _choose(self, p: int, candidates: list[int], row: RoundRow) -> int | None:
         sc, rng = self.scenario, self._choice["on"]
         trust = self._trust(p, row)
+        policy = self.persons[p].reputation.policy
         scored: list[tuple[int, float]] = []
         for v in candidates:
             peer = self.vendors[v].peer_id
-            if trust.standing(peer).below(0.0, sc.cutoff_evidence):  # the daemon's default
+            if policy.cuts_off(trust.standing(peer)):  # her node's cut-off rule
                 continue
             scored.append((v, trust.score(peer)))
         if not scored:
