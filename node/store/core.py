@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["CoreTables", "RelationshipRow", "OutboxItem", "InboxItem", "MailItem"]
 
@@ -55,6 +56,40 @@ class CoreTables:
 
     _db: sqlite3.Connection
     erased: Callable[[], None]  # StoreBase's: the transaction erased data (WAL emptied after)
+    #: Outbound sequence counters as last allocated (the table catches up at the commit).
+    _seq_last: dict[bytes, int]
+    #: Counters and replay windows changed in the open transaction: one row each at its commit.
+    _seq_dirty: set[bytes]
+    _replay_dirty: dict[bytes, tuple[int, bytes]]
+
+    def __init__(self, path: Path | str) -> None:
+        self._seq_last = {}
+        self._seq_dirty = set()
+        self._replay_dirty = {}
+        super().__init__(path)  # type: ignore[call-arg]  # StoreBase, last in the Store's bases
+
+    def _before_commit(self) -> None:
+        if self._seq_dirty:
+            self._db.executemany(
+                "INSERT INTO seq_counters (peer_id, last_seq) VALUES (?, ?) "
+                "ON CONFLICT (peer_id) DO UPDATE SET last_seq = excluded.last_seq",
+                [(peer, self._seq_last[peer]) for peer in self._seq_dirty],
+            )
+            self._seq_dirty.clear()
+        if self._replay_dirty:
+            self._db.executemany(
+                "INSERT INTO replay (peer_id, highest, bitmap) VALUES (?, ?, ?) "
+                "ON CONFLICT (peer_id) DO UPDATE SET highest = excluded.highest, "
+                "bitmap = excluded.bitmap",
+                [(peer, *window) for peer, window in self._replay_dirty.items()],
+            )
+            self._replay_dirty.clear()
+
+    def _after_rollback(self) -> None:
+        for peer in self._seq_dirty:  # read again from the table when next needed
+            self._seq_last.pop(peer, None)
+        self._seq_dirty.clear()
+        self._replay_dirty.clear()
 
     # -- meta --------------------------------------------------------------------------------------
 
@@ -126,13 +161,19 @@ class CoreTables:
     # -- outbox and sequence numbers ---------------------------------------------------------------
 
     def next_seq(self, peer_id: bytes) -> int:
-        """Allocate the next sequence number towards ``peer_id`` (call inside a transaction)."""
-        row = self._db.execute(
-            "INSERT INTO seq_counters (peer_id, last_seq) VALUES (?, 1) "
-            "ON CONFLICT (peer_id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
-            (peer_id,),
-        ).fetchone()
-        return int(row[0])
+        """Allocate the next sequence number towards ``peer_id`` (call inside a transaction).
+
+        The counter row is written once per peer at the commit, not once per envelope.
+        """
+        last = self._seq_last.get(peer_id)
+        if last is None:
+            row = self._db.execute(
+                "SELECT last_seq FROM seq_counters WHERE peer_id = ?", (peer_id,)
+            ).fetchone()
+            last = 0 if row is None else int(row[0])
+        self._seq_last[peer_id] = last + 1
+        self._seq_dirty.add(peer_id)
+        return last + 1
 
     def add_outbox(self, item: OutboxItem) -> None:
         self._db.execute(
@@ -217,12 +258,8 @@ class CoreTables:
         return pruned
 
     def save_replay(self, peer_id: bytes, highest: int, bitmap: bytes) -> None:
-        self._db.execute(
-            "INSERT INTO replay (peer_id, highest, bitmap) VALUES (?, ?, ?) "
-            "ON CONFLICT (peer_id) DO UPDATE SET highest = excluded.highest, "
-            "bitmap = excluded.bitmap",
-            (peer_id, highest, bitmap),
-        )
+        """Keep ``peer_id``'s replay window (call inside a transaction; written at its commit)."""
+        self._replay_dirty[peer_id] = (highest, bitmap)
 
     def load_replay(self) -> list[tuple[bytes, int, bytes]]:
         rows = self._db.execute("SELECT peer_id, highest, bitmap FROM replay").fetchall()
