@@ -29,6 +29,8 @@ IDLE_S: Final = 30 * 60.0
 #: Per-link message rate (token bucket): beyond it the link is closed as abusive.
 RATE_PER_S: Final = 10_000.0
 BURST: Final = 20_000
+#: A link's reader hands the loop back after this long, so commits and ACKs go out meanwhile.
+READ_TURN_S: Final = 0.002
 #: Message types a relationship carries today; anything else is refused (envelope.wrong_type).
 ACCEPTED_TYPES: Final = frozenset({MSG_HELLO, MSG_END, MSG_NOTE})
 

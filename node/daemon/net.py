@@ -20,6 +20,7 @@ from amity.node.daemon.base import (
     BURST,
     IDLE_S,
     RATE_PER_S,
+    READ_TURN_S,
     log,
 )
 from amity.node.logs import log_event
@@ -207,6 +208,7 @@ class Net:
     async def _read(self, link: Link) -> None:
         loop = asyncio.get_running_loop()
         tokens, last = float(BURST), loop.time()
+        turn_started = last
         try:
             while True:
                 left_s = IDLE_S
@@ -232,6 +234,11 @@ class Net:
                     break
                 tokens -= 1
                 await self.node.receiver.on_message(link, message)
+                if now - turn_started >= READ_TURN_S:
+                    # A buffered link never suspends in receive(): without this one reader
+                    # would open a whole window before the loop commits, fsyncs or ACKs any.
+                    await asyncio.sleep(0)
+                    turn_started = loop.time()
         except TransportClosed:
             pass
         except TransportError as exc:  # the peer broke the transport (oversized message…)
