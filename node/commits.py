@@ -25,8 +25,10 @@ _log = logging.getLogger("amity.store")
 class GroupCommit:
     """Collects write callbacks, commits them on the next loop turn, fsyncs off the loop."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, on_failure: Callable[[], None] = lambda: None) -> None:
         self._store = store
+        #: Called once per failed commit or fsync (the node stops acknowledging anything).
+        self._on_failure = on_failure
         self._writes: list[Callable[[], None]] = []
         self._waiters: list[asyncio.Future[None]] = []
         #: Committed, waiting for an fsync to cover them.
@@ -100,3 +102,4 @@ class GroupCommit:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_exception(exc)
+        self._on_failure()

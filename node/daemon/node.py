@@ -109,7 +109,6 @@ class Node:
         #: order, as (peer of the input, effects); the sim-daemon cross-check compares them.
         self.core_trace: list[tuple[PeerId | None, list[CoreEffect]]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.commits = GroupCommit(store)
         #: connect() calls waiting for their invitation's hello, by invitation secret.
         self._connected: dict[bytes, asyncio.Event] = {}
         self._card: Card | None = None
@@ -130,6 +129,7 @@ class Node:
         self._tickets = TicketIssuer(self.keyring.identity)
         #: The parts of the daemon, each a driver of one side of the core.
         self.steps = Steps(self)
+        self.commits = GroupCommit(store, on_failure=self.steps.fail_stop)
         self.sender = Sender(self)
         self.receiver = Receiver(self)
         self.net = Net(self)

@@ -98,15 +98,13 @@ class Receiver:
         if self.node.core_trace is not None:
             self.node.core_trace.append((link.peer if link is not None else None, effects))
         stored: asyncio.Future[None] | None = None  # the commit holding what came before
+        confirm: list[Callable[[], None]] = []  # what to do once it is on disk, in order
         rejected = None
         for effect in effects:
             if isinstance(effect, Accepted):
                 stored = self._store(effect, now)
             elif isinstance(effect, Confirm | Publish):
-                action = self._confirmer(effect, link, posted)
-                (stored or self.node.commits.write()).add_done_callback(
-                    functools.partial(when_written, action)
-                )
+                confirm.append(self._confirmer(effect, link, posted))
             elif isinstance(effect, Refuse):
                 if link is not None:
                     frame = (
@@ -154,6 +152,10 @@ class Receiver:
                     self.node.mailbox.acked(link.peer, effect.mail_ids)
             elif isinstance(effect, Transition):
                 self.node.steps.stage(effect.relationship, effect.effects)
+        if confirm:
+            (stored or self.node.commits.write()).add_done_callback(
+                functools.partial(when_written, *confirm)
+            )
         return rejected
 
     def _confirmer(
