@@ -13,6 +13,8 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Final
 
 from amity.node.logs import log_event
 from amity.node.store import Store
@@ -20,6 +22,15 @@ from amity.node.store import Store
 __all__ = ["GroupCommit"]
 
 _log = logging.getLogger("amity.store")
+#: fsyncs of different stores run side by side (the disk merges them); one store has at most
+#: one under way, so a daemon uses one thread. Many stores in one process (tests, benchmarks)
+#: would otherwise queue behind the loop's small default executor.
+_FSYNC_THREADS: Final = 32
+
+
+@functools.cache
+def _fsyncs() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_FSYNC_THREADS, thread_name_prefix="amity-fsync")
 
 
 class GroupCommit:
@@ -82,7 +93,7 @@ class GroupCommit:
         waiters, self._unsynced = self._unsynced, []
         self._syncing = True
         loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(None, self._store.sync)
+        done = loop.run_in_executor(_fsyncs(), self._store.sync)
         done.add_done_callback(functools.partial(self._synced, waiters))
 
     def _synced(self, waiters: list[asyncio.Future[None]], done: asyncio.Future[None]) -> None:
