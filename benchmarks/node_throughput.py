@@ -29,7 +29,10 @@ one as the client side.
 
 ``--profile DIR`` writes cProfile stats of both processes during the 50-relationship rows
 (``DIR/{persons-to-vendor,vendor-to-persons}-{vendor,persons}.pstats``).
-Throughput depends on the disk: every commit is an fsync (``synchronous=FULL``).
+Throughput depends on the disk: every group commit is followed by an fsync of the WAL (in a
+worker thread, amity.node.commits) before anything in it is acknowledged. On a shared machine
+the absolute figures follow the load; the ratio to the crypto limit, measured in the same run
+under the same load, is the figure to compare.
 """
 
 from __future__ import annotations
