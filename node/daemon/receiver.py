@@ -203,7 +203,7 @@ class Receiver:
 
         def store_message() -> None:
             body, encoded = (envelope.body, envelope.encoded) if effect.keep_body else (b"", b"")
-            self.node.store.add_inbox(sender.key, envelope.seq, envelope.type, body, encoded, now)
+            self.node.store.stage_inbox(sender.key, envelope.seq, envelope.type, body, encoded, now)
             window = self.node.guard.sequence_window(sender)
             if window is not None:
                 self.node.store.save_replay(sender.key, window[0], bitmap_bytes(window[1]))

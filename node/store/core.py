@@ -6,8 +6,15 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 __all__ = ["CoreTables", "RelationshipRow", "OutboxItem", "InboxItem", "MailItem"]
+
+
+_INSERT_INBOX: Final = (
+    "INSERT INTO inbox (peer_id, seq, type, body, envelope, received_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (peer_id, seq) DO NOTHING"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +68,20 @@ class CoreTables:
     #: Counters and replay windows changed in the open transaction: one row each at its commit.
     _seq_dirty: set[bytes]
     _replay_dirty: dict[bytes, tuple[int, bytes]]
+    #: Received messages of the open transaction, inserted in one statement at its commit.
+    _inbox_staged: list[tuple[bytes, int, str, bytes, bytes, int]]
 
     def __init__(self, path: Path | str) -> None:
         self._seq_last = {}
         self._seq_dirty = set()
         self._replay_dirty = {}
+        self._inbox_staged = []
         super().__init__(path)  # type: ignore[call-arg]  # StoreBase, last in the Store's bases
 
     def _before_commit(self) -> None:
+        if self._inbox_staged:
+            self._db.executemany(_INSERT_INBOX, self._inbox_staged)
+            self._inbox_staged.clear()
         if self._seq_dirty:
             self._db.executemany(
                 "INSERT INTO seq_counters (peer_id, last_seq) VALUES (?, ?) "
@@ -90,6 +103,7 @@ class CoreTables:
             self._seq_last.pop(peer, None)
         self._seq_dirty.clear()
         self._replay_dirty.clear()
+        self._inbox_staged.clear()
 
     # -- meta --------------------------------------------------------------------------------------
 
@@ -225,12 +239,14 @@ class CoreTables:
         self, peer_id: bytes, seq: int, type_: str, body: bytes, envelope: bytes, now_ms: int
     ) -> bool:
         """Store a received message once; False if (peer, seq) was already stored."""
-        cursor = self._db.execute(
-            "INSERT INTO inbox (peer_id, seq, type, body, envelope, received_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (peer_id, seq) DO NOTHING",
-            (peer_id, seq, type_, body, envelope, now_ms),
-        )
+        cursor = self._db.execute(_INSERT_INBOX, (peer_id, seq, type_, body, envelope, now_ms))
         return cursor.rowcount == 1
+
+    def stage_inbox(
+        self, peer_id: bytes, seq: int, type_: str, body: bytes, envelope: bytes, now_ms: int
+    ) -> None:
+        """As :meth:`add_inbox`, at the commit of the open transaction (its rows in one go)."""
+        self._inbox_staged.append((peer_id, seq, type_, body, envelope, now_ms))
 
     def list_inbox(
         self, peer_id: bytes | None = None, *, after_id: int = 0, limit: int = 1000

@@ -29,7 +29,7 @@ def test_prune_forgets_only_envelopes_settled_before_the_cutoff(tmp_path: Path) 
         assert [item.seq for item in store.pending_outbox(PEER)] == [4]
 
 
-def test_counters_and_replay_windows_are_written_once_per_commit_and_survive(
+def test_counters_windows_and_inbox_rows_are_written_once_per_commit_and_survive(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "amity.db"
@@ -38,13 +38,17 @@ def test_counters_and_replay_windows_are_written_once_per_commit_and_survive(
             assert [store.next_seq(PEER) for _ in range(3)] == [1, 2, 3]
             store.save_replay(PEER, 7, b"\x01")
             store.save_replay(PEER, 9, b"\x07")  # the last window of the commit is kept
+            store.stage_inbox(PEER, 9, "msg.note", b"body", b"envelope", 0)
+            store.stage_inbox(PEER, 9, "msg.note", b"body", b"envelope", 0)  # stored once
         with contextlib.suppress(RuntimeError), store.transaction():
             assert store.next_seq(PEER) == 4
             store.save_replay(PEER, 10, b"\x0f")
+            store.stage_inbox(PEER, 10, "msg.note", b"lost", b"lost", 0)
             raise RuntimeError("rolled back: neither the counter nor the window moves")
         with store.transaction():
             assert store.next_seq(PEER) == 4
     with Store(path) as store:
         assert store.load_replay() == [(PEER, 9, b"\x07")]
+        assert [(item.seq, item.body) for item in store.list_inbox()] == [(9, b"body")]
         with store.transaction():
             assert store.next_seq(PEER) == 5
