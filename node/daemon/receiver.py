@@ -253,6 +253,16 @@ class Receiver:
             except TransportClosed:
                 return  # the sender resends; we answer the duplicates with ACKs then
 
+    async def send_pending_acks(self) -> None:
+        """Send every ACK still waiting for its frame now (the node is about to close links)."""
+        pending, self._acks = self._acks, {}
+        for link, seqs in pending.items():
+            for frame in ack_frames(seqs):
+                try:
+                    await link.send(frame)
+                except TransportClosed:
+                    break
+
     def _mark_acked(self, peer: PeerId, seqs: list[int]) -> None:
         """The peer stored these: mark them in the next commit (no need to wait for it).
 
