@@ -37,7 +37,7 @@ from amity.protocol.core.effects import (
 )
 from amity.protocol.core.effects import Effect as CoreEffect
 from amity.protocol.core.host import Service as CoreService
-from amity.protocol.core.links import on_link_up
+from amity.protocol.core.links import on_link_down, on_link_up
 from amity.protocol.core.receive import ack_frames, on_frame
 from amity.protocol.frames import (
     encode_mail_ack,
@@ -438,6 +438,9 @@ class SimNode:
                 self.links[peer] = others
             else:
                 del self.links[peer]
+            for effect in on_link_down(peer, len(others)):
+                if isinstance(effect, Flush):
+                    self._flush(effect.peer)
         link.acks_due = None
         if self.mailbox is not None:
             relay_link_down(self, link)

@@ -31,7 +31,7 @@ from amity.protocol.core.effects import (
     Flush,
     Transition,
 )
-from amity.protocol.core.links import on_link_up
+from amity.protocol.core.links import on_link_down, on_link_up
 from amity.protocol.errors import (
     AmityError,
     NodeError,
@@ -277,6 +277,10 @@ class Net:
                 links.remove(link)
             link.closed.set()
             self.node.sender.sent_upto.pop(link, None)
+            if not self.node._closing:
+                for effect in on_link_down(link.peer, len(links)):
+                    if isinstance(effect, Flush):
+                        self.node.sender.kick(effect.peer)
             if self.node.mailbox is not None:
                 self.node.mailbox.link_down(link)
             await link.close()

@@ -12,6 +12,7 @@ from amity.protocol.card import NodeKind
 from amity.protocol.errors import AmityError, CertificateExpiredError
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import Negotiation, NegotiationState
+from amity.protocol.notes import MSG_NOTE, encode_note
 from amity.protocol.policy import parse_policy
 from amity.protocol.relationship import RelationshipState
 from amity.protocol.session import check_handshake_payload, handshake_payload
@@ -296,3 +297,22 @@ def test_an_offer_that_waited_offline_past_its_deadline_is_refused_not_resent() 
     assert p.person.outbox.pending(p.vendor.peer_id) == 0
     refused = [e for e in p.log.events if e[2] == "message.refused_by_peer"]
     assert len(refused) == 1
+
+
+def test_when_the_newer_of_two_links_dies_what_it_carried_goes_again_on_the_other() -> None:
+    p = pair()
+    meet(p)
+    p.engine.run(until_ms=10_000)
+    vendor = p.vendor.peer_id
+    failures: list[str] = []
+    p.person.dialer.dial(vendor, p.vendor.card().endpoints, failures.append)
+    p.engine.run(until_ms=12_000)
+    older, newer = p.person.links[vendor]
+    assert not failures
+    p.person.outbox.add(vendor, MSG_NOTE, encode_note("on the newer link only"))
+    p.person.outbox.flush(vendor, newer)
+    p.network.break_connection(newer.connection, "loss")  # the frame is lost with the link
+    p.engine.run(until_ms=14_000)
+    # The older link is up, so nobody dials: the core's link-down rule resends on it at once.
+    assert p.person.links[vendor] == (older,)
+    assert p.person.outbox.pending(vendor) == 0
