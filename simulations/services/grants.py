@@ -80,6 +80,9 @@ class SimGrants:
         self.keep_data = keep_data
         #: Called with each holding this node newly holds, after its commit (the owner's software).
         self.on_held: Callable[[Holding], None] | None = None
+        #: The owner's word, per grant, on keeping its data when its deletion comes due (a
+        #: breaching behaviour; ``keep_data`` keeps every grant's).
+        self.keeps: Callable[[Holding], bool] | None = None
         #: Called with a grant this node issued each time a receipt for it is committed.
         self.on_receipt: Callable[[IssuedGrant], None] | None = None
         self.issued: dict[bytes, IssuedGrant] = {}
@@ -283,7 +286,8 @@ class SimGrants:
         held = self.held.get(gid)
         if held is None:
             return
-        if self.keep_data:  # the breaching test mode: data stays, no receipt goes back
+        if self.keep_data or (self.keeps is not None and self.keeps(held)):
+            # The breaching test mode (or owner): data stays, no receipt goes back.
             self._record("misbehave.kept_data", held.grant.grantor, gid)
             return
         signer = self.node.keyring.identity
