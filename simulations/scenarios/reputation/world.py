@@ -33,10 +33,11 @@ honoured on a deletion receipt in time, breached once the deadline (the end plus
 grace) passes without one; it signs that attestation under the deletion clause, citing the grant
 and receipt hashes, and shares it with her friends.
 
-What is still placed rather than sent: the attackers' attestations. Once a colluder holds her
-agreements (negotiated as above), her clique vendors hold what she says, and every honest person
-holds each Sybil's attestations once it holds its agreements (the worst case). A clique vendor
-shares its lot with each customer over a real relationship with share policy ``all``. Sybils'
+So do the attackers' lies. A minute into the run (Sybils first: see ``_sybils``) colluders and
+spies negotiate agreements with the vendors they speak of and sign; a spy's node shares with her
+friends, a colluder's with the clique vendors of her circle, whose nodes attest her honoured and
+share the lot with each customer (policy ``all``, one hop on). Sybils negotiate with the clique,
+and each shares its praise over a relationship with every honest person (the worst case); their
 links have a fixed latency and no loss, so their traffic draws nothing from the network's stream.
 Not simulated: ``reputation.query`` and ``reputation.rebut``.
 """
@@ -88,6 +89,8 @@ _OFFER_TTL_MS: Final = 900_000
 _SYBIL_GROUP: Final = "sybil"
 _SYBIL_LINK: Final = LinkProfile(Constant(40), 0.0)
 _AGREED: Final = NegotiationState.AGREED
+#: Friends meet and colluders deal this far into the run: Sybils, if any, go first (_sybils).
+_SETUP_MS: Final = 60_000
 #: What she grants, and for what (a purpose her terms allow).
 _PURPOSE: Final = "delivery"
 
@@ -230,17 +233,18 @@ class ReputationWorld:
             if conduct.deals:  # her node judges each grant by its receipts, and shares the verdict
                 person.reputation.attest_grants(auto_share=True)
         self.trust = [None] * sc.persons
+        self._sybils()
         self._befriend()
         self._collude()
-        self._sybils()
         for r in range(sc.rounds):
             self.engine.call_at(r * sc.round_ms, self._round, r)
 
     def _befriend(self) -> None:
         """Each sociable person draws ``friends`` others; friendship is mutual, and vouched for.
 
-        For each pair the one drawn first invites the other, whose node connects at the start of
-        the run; once connected each vouches for the other and shares her own attestations.
+        For each pair the one drawn first invites the other, whose node connects a minute into the
+        run (``_SETUP_MS``, once the Sybils are done); once connected each vouches for the other
+        and shares her own attestations.
         """
         sociable = [p for p, c in enumerate(self.cast.persons) if c.sociable]
         draw = self.streams.stream("friends")
@@ -256,7 +260,9 @@ class ReputationWorld:
         for p, friends in enumerate(self.friends):
             for f in friends:
                 if p < f:
-                    self._meet(
+                    self.engine.call_at(
+                        _SETUP_MS,
+                        self._meet,
                         self.persons[p],
                         self.persons[f],
                         functools.partial(self._befriended, p, f),
@@ -308,11 +314,12 @@ class ReputationWorld:
     def _collude(self) -> None:
         """Colluders' and spies' false attestations, signed at the start under real agreements.
 
-        Each meets the vendors she speaks of and negotiates an agreement with each, as anyone
-        does; then she signs. A spy's node holds hers and shares them like any attestation. A
-        colluder is nobody's friend: each clique vendor's node holds the attestations of the
-        colluders of its circle (handed over) and its own, praising them, and shares the lot with
-        each customer it deals with.
+        A minute into the run each meets the vendors she speaks of and negotiates an agreement
+        with each, as anyone does; then she signs, and her node holds what she signed. A spy's
+        node shares hers with her friends like any attestation. A colluder is nobody's friend:
+        her node shares hers (policy ``mine``) with the clique vendors of her circle, whose nodes
+        attest her honoured and share the lot (policy ``all``, one hop on) with each customer
+        they deal with.
         """
         for p, conduct in enumerate(self.cast.persons):
             for verdict, targets in (
@@ -320,7 +327,9 @@ class ReputationWorld:
                 (Verdict.BREACHED, conduct.slanders),
             ):
                 for v in targets:
-                    self._deal(
+                    self.engine.call_at(
+                        _SETUP_MS,
+                        self._deal,
                         self.persons[p],
                         self.vendors[v],
                         functools.partial(self._say, p, v, verdict),
@@ -329,28 +338,23 @@ class ReputationWorld:
 
     def _say(self, p: int, v: int, verdict: Verdict, agreement: Agreement) -> None:
         """Colluder or spy ``p`` signs ``verdict`` on vendor ``v``, whatever happened."""
-        conduct = self.cast.persons[p]
-        item = self._attest(self.persons[p], agreement, verdict, ())
-        if conduct.sociable:
-            self.persons[p].reputation.attest(item)
-        for w in sorted(self._circles_of(p)):
-            self.vendors[w].reputation.hold_received(item, self.persons[p].peer_id)
+        person, vendor = self.persons[p], self.vendors[v]
+        person.reputation.attest(self._attest(person, agreement, verdict, ()))
         if p in self.cast.vendors[v].circle:
-            vendor = self.vendors[v]
+            person.reputation.set_policy(vendor.peer_id, _FRIENDS)
             vendor.reputation.attest(self._attest(vendor, agreement, Verdict.HONOURED, ()))
-
-    def _circles_of(self, p: int) -> set[int]:
-        return {v for v, c in enumerate(self.cast.vendors) if p in c.circle}
 
     def _sybils(self) -> None:
         """Sybil customers of the clique: real agreements, praise for it, nobody vouching for them.
 
-        Each negotiates an agreement with every clique vendor and attests it honoured. Every
-        honest person's node holds all their attestations (the worst case), but nobody vouches
-        for a Sybil and no vendor attests one. They draw nothing from the run's streams (their
-        links have a fixed latency and no loss), so a run with them differs from one without only
-        as far as their attestations move someone's trust (spec/reputation.md §4.5 says they
-        move nobody's).
+        Each negotiates an agreement with every clique vendor and attests it honoured. The worst
+        case: every honest person accepts every Sybil's invitation, and each Sybil's node shares
+        its attestations with her (policy ``mine``); but nobody vouches for a Sybil and no
+        vendor attests one. They draw nothing from the run's streams: their links have a fixed
+        latency and no loss, and they are done before anyone else starts (``_SETUP_MS``), so that
+        no group commit of a node mixes their messages with others'. A run with them differs from
+        one without only as far as their attestations move someone's trust (spec/reputation.md
+        §4.5 says they move nobody's), or where a person's grant falls in that first minute.
         """
         if self.scenario.sybils:  # before the first dial
             for group in (NodeKind.PERSON.value, NodeKind.VENDOR.value, _SYBIL_GROUP):
@@ -361,13 +365,14 @@ class ReputationWorld:
             self.sybils.append(sybil)
             for v in self.cast.clique:
                 self._deal(sybil, self.vendors[v], functools.partial(self._sybil_says, sybil))
+            for person, conduct in zip(self.persons, self.cast.persons, strict=True):
+                if conduct.honest:
+                    share = functools.partial(sybil.reputation.set_policy, person.peer_id, _FRIENDS)
+                    self._meet(sybil, person, share)
 
     def _sybil_says(self, sybil: SimNode, agreement: Agreement) -> None:
-        item = self._attest(sybil, agreement, Verdict.HONOURED, ())
+        sybil.reputation.attest(self._attest(sybil, agreement, Verdict.HONOURED, ()))
         self.sybil_attestations += 1
-        for p, conduct in enumerate(self.cast.persons):
-            if conduct.honest:
-                self.persons[p].reputation.hold_received(item, sybil.peer_id)
 
     # -- one round ---------------------------------------------------------------------------------
 

@@ -204,6 +204,13 @@ def test_sybils_nobody_vouches_for_change_no_grant() -> None:
     plain = run_world(5, **SMALL)
     attacked = run_world(5, **SMALL, **{"attack.sybils": 8})
     assert attacked.sybil_attestations == 8 * len(attacked.cast.clique) > 0
+    # Each honest person holds every Sybil's praise, each item shared by that Sybil's own node.
+    sybils = {s.peer_id.key for s in attacked.sybils}
+    for person, conduct in zip(attacked.persons, attacked.cast.persons, strict=True):
+        if conduct.honest:
+            held = [h for h in person.reputation.held_items() if h.attester in sybils]
+            assert len(held) == attacked.sybil_attestations
+            assert all(h.origin == h.attester and h.hops == 0 for h in held)
     assert grants(attacked.rows) == grants(plain.rows)
     # Equal to the last bit: the Sybils are rows of zero trust in her TrustState's arrays, and
     # trust sums by key, not in the order rows were made, so they add nothing, not even a rounding.
@@ -219,6 +226,22 @@ def test_every_threat_model_runs_and_measures_honest_persons_only(threat: str) -
     honest = len(world.cast.persons) - len(helpers)
     assert all(r.grants_on + r.abstained_on == honest == r.grants_off for r in world.rows)
     assert {"fraction_breaching_on", "fraction_breaching_off"} <= set(metrics(world))
+    # What a helper said reached honest persons only as reputation.share envelopes: a spy's from
+    # her own node (a friend's), a colluder's from a clique vendor's node, one hop on.
+    liars = {world.persons[p].peer_id.key for p, c in enumerate(world.cast.persons) if c.praises}
+    clique = {world.vendors[v].peer_id.key for v in world.cast.clique}
+    came = [
+        h
+        for person, conduct in zip(world.persons, world.cast.persons, strict=True)
+        if conduct.honest
+        for h in person.reputation.held_items()
+        if h.attester in liars
+    ]
+    assert came
+    if threat == "D":
+        assert all(h.origin == h.attester and h.hops == 0 for h in came)
+    else:
+        assert all(h.origin in clique and h.hops == 1 for h in came)
 
 
 def test_an_interrupted_run_writes_what_it_has(tmp_path: Path) -> None:
