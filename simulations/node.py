@@ -349,6 +349,8 @@ class SimNode:
 
     def _notify(self, rel: Relationship, effect: Notify) -> None:
         self.env.observer.record(self, f"rel.{effect.kind}", rel.peer, effect.detail)
+        if effect.kind == "ended" and self._grants is not None:
+            self._grants.relationships_ended()  # as the daemon: delete-on-end, once on disk
         if effect.kind == "connected":
             self._connect_done(rel.invite_secret, True, "")
             if self._reputation is not None:  # as the daemon: a pass once a peer connects

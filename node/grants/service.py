@@ -1,11 +1,12 @@
 """The grants service: the node's vault, the grants it issued and holds, and its audit log.
 
 It handles ``grant.request``, ``grant.deliver``, ``grant.revoke``, ``grant.receipt`` and
-``grant.holdings`` from peers (through :class:`~amity.node.services.Service`), each answered
-in the same transaction as the message itself: the grantor's side lives in
-:mod:`amity.node.grants.grantor` and :mod:`amity.node.grants.requests`, the grantee's in
-:mod:`amity.node.grants.grantee`. It watches the node's events for relationships that end,
-to carry out delete-on-end. See spec/grants.md §11 and §14.
+``grant.holdings`` from peers (through :class:`~amity.node.services.Service`): what each means
+is :mod:`amity.protocol.core.grants`, whose effects :mod:`amity.node.grants.carry` stages in the
+same transaction as the message itself. The owner's commands live in
+:mod:`amity.node.grants.grantor` and :mod:`amity.node.grants.requests`, the grantee's timers and
+reads in :mod:`amity.node.grants.grantee`. It watches the node's events for relationships that
+end, to carry out delete-on-end. See spec/grants.md §11 and §14.
 """
 
 from __future__ import annotations
@@ -14,40 +15,37 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 from typing import Final
 
 from amity.node.auditlog import AuditLog
 from amity.node.daemon import Node
+from amity.node.grants.carry import Carrier
 from amity.node.grants.grantee import Grantee
 from amity.node.grants.grantor import Grantor, write
 from amity.node.grants.holdings import HoldingBook
+from amity.node.grants.host import NodeGrantsHost
 from amity.node.grants.requests import GrantRequests
 from amity.node.grants.vault import Vault
 from amity.node.logs import log_event
 from amity.node.services import Staged
-from amity.protocol.delivery import MSG_DELIVER
+from amity.protocol.core.grants import service as core
 from amity.protocol.envelope import Envelope
-from amity.protocol.grants import MSG_REQUEST, MSG_REVOKE
-from amity.protocol.receipts import MSG_HOLDINGS, MSG_RECEIPT
 from amity.protocol.relationship import Relationship
 from amity.protocol.vault import Field
 
 __all__ = ["GrantsService", "GRANT_MESSAGE_TYPES"]
 
 _log = logging.getLogger("amity.grants")
-GRANT_MESSAGE_TYPES: Final = frozenset(
-    {MSG_REQUEST, MSG_DELIVER, MSG_REVOKE, MSG_RECEIPT, MSG_HOLDINGS}
-)
+GRANT_MESSAGE_TYPES: Final = core.TYPES
 
 
 class GrantsService:
     """Vault, grants and audit log of one node: the Service for ``grant.*`` messages."""
 
-    types: frozenset[str] = GRANT_MESSAGE_TYPES
-    #: Ending the relationship makes the vendor delete and send a receipt after the end.
-    after_end: frozenset[str] = frozenset({"grant.receipt"})
-    #: A delivery's values live in held_values only, where deletion reaches them (§8.7).
-    not_in_inbox: frozenset[str] = frozenset({MSG_DELIVER})
+    types: frozenset[str] = core.TYPES
+    after_end: frozenset[str] = core.AFTER_END
+    not_in_inbox: frozenset[str] = core.NOT_IN_INBOX
 
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -55,9 +53,11 @@ class GrantsService:
         self.audit = AuditLog(node.store)
         self.vault = Vault(node.store, seed)
         self.holdings = HoldingBook(node.store, self.vault.key)
-        self.grantor = Grantor(node, self.audit, self.vault)
-        self.grantee = Grantee(node, self.audit, self.holdings)
-        self.requests = GrantRequests(node, self.audit, self.grantor)
+        self.host = NodeGrantsHost(node, self.vault, self.holdings)
+        self.carrier = Carrier(node, self.audit, self.holdings)
+        self.grantor = Grantor(node, self.host, self.carrier)
+        self.grantee = Grantee(node, self.host, self.carrier)
+        self.requests = GrantRequests(node, self.grantor, self.host, self.carrier)
         self._watcher: asyncio.Task[None] | None = None
 
     # -- lifetime (the Service protocol) -----------------------------------------------------------
@@ -103,13 +103,5 @@ class GrantsService:
 
     def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
         """What a ``grant.*`` message means, as one staged commit; AmityError refuses it."""
-        kind = envelope.type
-        if kind == MSG_DELIVER:
-            return self.grantee.on_deliver(envelope, now_ms)
-        if kind == MSG_REVOKE:
-            return self.grantee.on_revoke(envelope, now_ms)
-        if kind == MSG_HOLDINGS:
-            return self.grantee.on_holdings_query(envelope, now_ms)
-        if kind == MSG_RECEIPT:
-            return self.grantor.on_receipt(envelope, now_ms)
-        return self.requests.on_request(envelope, now_ms)
+        effects = core.receive(self.host, envelope, now_ms, os.urandom)
+        return self.carrier.stage(effects, now_ms)

@@ -11,6 +11,8 @@ what a message means. The node's state is reached through :class:`~amity.protoco
   open, replay guard, dispatch to the relationship machine and to the services, ACK or REFUSE.
 - :mod:`~amity.protocol.core.links`: a link comes up: the handshake's step, the outbox resend.
 - :mod:`~amity.protocol.core.tickets`: deposit tickets given in our hellos and kept from theirs.
+- :mod:`~amity.protocol.core.terms`: the terms service (negotiations: a peer's message, the
+  policy's answer, the owner's moves, deadlines), reached through its own small host.
 
 See spec/link.md §2-§3 (what is acknowledged, and when) and spec/relay.md.
 """

@@ -1,14 +1,14 @@
-"""The simulated node's grants service: grantor and grantee, as in node/grants/.
+"""The simulated node's grants service: a driver of amity.protocol.core.grants, as node/grants/.
 
-The grantor signs a real :class:`~amity.protocol.grants.Grant` under an agreement its terms
-service reached, seals the values to the grantee's certified link key
-(:func:`~amity.protocol.delivery.deliver`) and keeps the receipts that come back. The grantee
-opens the delivery with its link key and drives :mod:`amity.protocol.holder` for each grant it
-holds: hold, delivery receipt, deletion at expiry or revocation, signed deletion receipt. A node
-made with ``keep_data`` breaks its word as ``amity run --misbehave keep-data`` does: its deletion
-timers never fire, so no deletion receipt goes back. ``on_held`` is the owner's software hearing of
-each grant the node newly holds, once it is committed, as the daemon publishes ``grant.received``
-on its event stream; what the owner then does with the values is outside the protocol (see
+What each ``grant.*`` message, timer and end means is the node core's (the same rules the daemon
+runs); this class keeps the records in memory, arms the engine's timers and tells the run's
+observer. The grantor signs a real :class:`~amity.protocol.grants.Grant` under the newest
+agreement its terms service reached and keeps the receipts that come back; the grantee holds,
+receipts and deletes as :mod:`amity.protocol.holder` says. A node made with ``keep_data`` breaks
+its word as ``amity run --misbehave keep-data`` does: its deletion timers never delete, so no
+deletion receipt goes back. ``on_held`` is the owner's software hearing of each grant the node
+newly holds, once it is committed, as the daemon publishes ``grant.received`` on its event
+stream; what the owner then does with the values is outside the protocol (see
 :class:`~amity.simulations.behaviours.owners.OnwardSharer`). See spec/grants.md §4-§8.
 """
 
@@ -20,29 +20,34 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from amity.protocol.agreement import Agreement
-from amity.protocol.delivery import MSG_DELIVER, deliver, delivery_link_key, open_delivery
-from amity.protocol.envelope import Envelope
-from amity.protocol.errors import GrantPartyError, StateError
-from amity.protocol.grants import GRANT_ID_BYTES, MSG_REVOKE, Grant, Onward, Revocation
-from amity.protocol.holder import (
-    CancelTimer,
-    DeleteData,
-    DeliveryReceived,
+from amity.protocol.core.grants import grantor, holder
+from amity.protocol.core.grants import service as core
+from amity.protocol.core.grants.agreements import newest
+from amity.protocol.core.grants.effects import (
+    ArmTimer,
+    Audit,
+    Deleted,
+    DisarmTimer,
     Effect,
-    Holding,
-    HoldingState,
-    Persist,
-    RevocationReceived,
-    SendMessage,
-    SetTimer,
-    TimerFired,
-    open_holding,
-    step,
+    Held,
+    KeepReceipt,
+    KeptData,
+    ReceiptCame,
+    SaveHolding,
+    SaveIssued,
+    SaveRevocation,
+    Send,
 )
+from amity.protocol.core.grants.host import AgreementRecord, AskedQuery
+from amity.protocol.core.grants.rule import SharingRule
+from amity.protocol.envelope import Envelope
+from amity.protocol.grants import Grant
+from amity.protocol.holder import Holding, HoldingState
 from amity.protocol.identity import PeerId
-from amity.protocol.receipts import MSG_RECEIPT, DeletionReceipt, HoldingsStatement, open_receipt
-from amity.protocol.relationship import Relationship, RelationshipState
-from amity.protocol.vault import Field
+from amity.protocol.keyring import Keyring
+from amity.protocol.receipts import DeletionReceipt
+from amity.protocol.relationship import Relationship, SendMessage
+from amity.protocol.vault import Field, FieldType
 from amity.protocol.verdicts import ReceiptRecord
 from amity.simulations.context import Staged
 from amity.simulations.world.engine import Timer
@@ -52,7 +57,23 @@ if TYPE_CHECKING:
 
 __all__ = ["GRANT_TYPES", "IssuedGrant", "SimGrants"]
 
-GRANT_TYPES: Final = frozenset({MSG_DELIVER, MSG_REVOKE, MSG_RECEIPT})
+GRANT_TYPES: Final = core.TYPES
+#: Audit entries the run's observer hears of as they are staged (the rest only the daemon keeps).
+_OBSERVED: Final = frozenset({"grant.issued", "grant.revoked", "grant.received"})
+
+
+class _NoVault:
+    """A simulated person's fields are given with each grant; her node keeps no vault."""
+
+    def get(self, name: str) -> Field | None:
+        return None
+
+    def of_type(self, kind: FieldType) -> Field | None:
+        return None
+
+
+_NO_VAULT: Final = _NoVault()
+_NO_RULE: Final = SharingRule()
 
 
 @dataclass(slots=True)
@@ -69,11 +90,11 @@ class IssuedGrant:
 
 
 class SimGrants:
-    """Grants issued and held by one simulated node."""
+    """Grants issued and held by one simulated node (the grants core's host and driver)."""
 
-    types: frozenset[str] = GRANT_TYPES
+    types: frozenset[str] = core.TYPES
     #: Of those, the types still taken once the relationship ended (the core's after-end rule).
-    after_end: frozenset[str] = frozenset({MSG_RECEIPT})
+    after_end: frozenset[str] = core.AFTER_END
 
     def __init__(self, node: SimNode, *, keep_data: bool = False) -> None:
         self.node = node
@@ -81,26 +102,21 @@ class SimGrants:
         #: Called with each holding this node newly holds, after its commit (the owner's software).
         self.on_held: Callable[[Holding], None] | None = None
         #: The owner's word, per grant, on keeping its data when its deletion comes due (a
-        #: breaching behaviour; ``keep_data`` keeps every grant's).
+        #: breaching behaviour; ``keep_data`` keeps every grant's). The core reads it as
+        #: ``keeps_data`` while that grant's timer is handled.
         self.keeps: Callable[[Holding], bool] | None = None
+        self._keeping = False
         #: Called with a grant this node issued each time a receipt for it is committed.
         self.on_receipt: Callable[[IssuedGrant], None] | None = None
         self.issued: dict[bytes, IssuedGrant] = {}
         self.held: dict[bytes, Holding] = {}
         self._timers: dict[bytes, tuple[str, Timer]] = {}
 
-    # -- the grantor -------------------------------------------------------------------------------
+    # -- the owner's commands ----------------------------------------------------------------------
 
     def agreement_with(self, peer: PeerId) -> Agreement:
-        """The newest agreement this node reached with ``peer`` (its terms service keeps them)."""
-        found = [
-            neg.agreement
-            for neg in self.node.terms.negotiations.values()
-            if neg.peer == peer and neg.agreement is not None
-        ]
-        if not found:
-            raise StateError(f"no agreement with {peer.short}: data travels only under one")
-        return max(found, key=lambda a: (a.agreed_ms, a.agreement_id))
+        """The agreement a new grant to ``peer`` lives under (the core's rule)."""
+        return newest(self, peer)
 
     def grant(
         self,
@@ -112,57 +128,152 @@ class SimGrants:
         context: str = "",
     ) -> Grant:
         """Sign a grant of ``fields`` to ``peer`` and queue its sealed delivery."""
-        rel = self._connected(peer)
-        card = rel.peer_card
-        if card is None:
-            raise StateError(f"{peer.short} has not sent its card yet")
         now = self.node.now_ms()
-        grant = Grant.issue(
-            self.node.keyring.identity,
-            grantee=peer,
-            grant_id=self.node.random.take(GRANT_ID_BYTES),
-            agreement_id=self.agreement_with(peer).agreement_id,
-            fields=[f.name for f in fields],
+        grant, effects = grantor.issue(
+            self,
+            peer,
+            [f.name for f in fields],
             purpose=purpose,
             context=context,
-            onward=Onward.NONE,
-            issued_ms=now,
-            not_after_ms=now + duration_ms,
+            duration_ms=duration_ms,
+            now_ms=now,
+            random=self.node.random.take,
+            given={f.name: f for f in fields},
         )
-        body = deliver(
-            grant,
-            list(fields),
-            link_public=card.link_cert.link_public,
-            ephemeral_private=self.node.random.take(32),
-        )
-        self.issued[grant.grant_id] = IssuedGrant(grant)
-        self._record("grant.issued", peer, grant.grant_id)
-        self.node.commit(Staged(sends=[SendMessage(peer, MSG_DELIVER, body)]))
+        self.node.commit(self._stage(effects, now))
         return grant
 
     def revoke(self, grant_id: bytes) -> None:
         """Sign a revocation and send it; the grantee deletes and returns a deletion receipt."""
         issued = self.issued[grant_id]
-        peer = issued.grant.grantee
-        self._connected(peer)
         now = self.node.now_ms()
-        revocation = Revocation.issue(self.node.keyring.identity, issued.grant, now)
-        issued.revoked_ms = now
-        self._record("grant.revoked", peer, grant_id)
-        self.node.commit(Staged(sends=[SendMessage(peer, MSG_REVOKE, revocation.encoded)]))
+        _, effects = grantor.revoke(
+            self, issued.grant, revoked=issued.revoked_ms is not None, now_ms=now
+        )
+        self.node.commit(self._stage(effects, now))
 
-    def _on_receipt(self, envelope: Envelope, now_ms: int) -> Staged:
-        sender = envelope.sender
-        receipt = open_receipt(envelope.body, issuer=sender, subject=self.node.peer_id)
-        if isinstance(receipt, HoldingsStatement):
-            return Staged()  # no simulated owner asks what peers hold
-        issued = self.issued.get(receipt.grant_id)
-        if issued is None or issued.grant.grantee != sender:
-            raise GrantPartyError(
-                f"{sender.short} sent a receipt for grant {receipt.grant_id.hex()[:16]}, which "
-                "we never granted it",
-                hint=GrantPartyError.code,
-            )
+    def holds_values(self, grant_id: bytes) -> bool:
+        """Whether this node still holds the values of ``grant_id`` (data left behind, if late)."""
+        held = self.held.get(grant_id)
+        return held is not None and held.state is HoldingState.HELD
+
+    # -- the Service protocol, and the end of a relationship ---------------------------------------
+
+    def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
+        return self._stage(core.receive(self, envelope, now_ms, self.node.random.take), now_ms)
+
+    def relationships_ended(self) -> None:
+        """A relationship's end is committed: start delete-on-end, as the daemon does."""
+        now = self.node.now_ms()
+        effects = holder.relationships_ended(self, now)
+        if effects:
+            self.node.commit(self._stage(effects, now))
+
+    # -- the host (amity.protocol.core.grants.host) ------------------------------------------------
+
+    @property
+    def keyring(self) -> Keyring:
+        return self.node.keyring
+
+    @property
+    def keeps_data(self) -> bool:
+        return self.keep_data or self._keeping
+
+    @property
+    def vault(self) -> _NoVault:
+        return _NO_VAULT
+
+    @property
+    def rule(self) -> SharingRule:
+        return _NO_RULE
+
+    def relationship(self, peer: PeerId) -> Relationship | None:
+        return self.node.relationship(peer)
+
+    def check_grantee(self, peer: PeerId) -> None:
+        return None  # cut-offs are the reputation scenario's world's, not the node's
+
+    def agreement(self, agreement_id: bytes) -> AgreementRecord | None:
+        for neg in self.node.terms.negotiations.values():
+            if neg.agreement is not None and neg.agreement.agreement_id == agreement_id:
+                return AgreementRecord(neg.agreement, neg.peer)
+        return None
+
+    def agreements_with(self, peer: PeerId) -> list[AgreementRecord]:
+        found = [
+            neg.agreement
+            for neg in self.node.terms.negotiations.values()
+            if neg.peer == peer and neg.agreement is not None
+        ]
+        found.sort(key=lambda a: (a.agreed_ms, a.agreement_id), reverse=True)
+        return [AgreementRecord(agreement, peer) for agreement in found]
+
+    def holding(self, grant_id: bytes) -> Holding | None:
+        return self.held.get(grant_id)
+
+    def held_from(self, grantor: PeerId | None = None) -> list[Holding]:
+        held = [
+            h
+            for h in self.held.values()
+            if h.state is HoldingState.HELD and (grantor is None or h.grant.grantor == grantor)
+        ]
+        return sorted(held, key=lambda h: h.received_ms, reverse=True)
+
+    def issued_to(self, grant_id: bytes) -> PeerId | None:
+        issued = self.issued.get(grant_id)
+        return None if issued is None else issued.grant.grantee
+
+    def asked(self, query_id: bytes) -> AskedQuery | None:
+        return None  # no simulated owner asks what her peers hold
+
+    # -- effects -----------------------------------------------------------------------------------
+
+    def _stage(self, effects: list[Effect], now_ms: int) -> Staged:
+        """The core's effects: records now (our "transaction"), timers and events after it."""
+        staged = Staged()
+        after = staged.after
+        for effect in effects:
+            if isinstance(effect, Send):
+                staged.sends.append(SendMessage(effect.to, effect.type, effect.body))
+            elif isinstance(effect, Audit):
+                if effect.kind in _OBSERVED:
+                    self._record(effect.kind, effect.peer, effect.subject)
+            elif isinstance(effect, SaveHolding):
+                self.held[effect.holding.grant.grant_id] = effect.holding
+            elif isinstance(effect, ArmTimer):
+                after.append(
+                    functools.partial(self._arm, effect.grant_id, effect.token, effect.at_ms)
+                )
+            elif isinstance(effect, DisarmTimer):
+                after.append(functools.partial(self._disarm, effect.grant_id, effect.token))
+            elif isinstance(effect, Held):
+                if self.on_held is not None:
+                    after.append(functools.partial(self.on_held, effect.holding))
+            elif isinstance(effect, Deleted):
+                grant = effect.holding.grant
+                after.append(
+                    functools.partial(self._record, "grant.deleted", grant.grantor, grant.grant_id)
+                )
+            elif isinstance(effect, KeptData):
+                self._record("misbehave.kept_data", effect.grantor, effect.grant_id)
+            elif isinstance(effect, SaveIssued):
+                self.issued[effect.grant.grant_id] = IssuedGrant(effect.grant)
+            elif isinstance(effect, SaveRevocation):
+                self.issued[effect.revocation.grant_id].revoked_ms = effect.revocation.revoked_ms
+            elif isinstance(effect, KeepReceipt):
+                self._keep(effect, now_ms)
+            elif isinstance(effect, ReceiptCame):
+                kind = f"grant.receipt.{effect.kind}"
+                after.append(functools.partial(self._record, kind, effect.peer, effect.grant_id))
+                if self.on_receipt is not None:
+                    after.append(functools.partial(self.on_receipt, self.issued[effect.grant_id]))
+            # Values live only inside the Holding (DeleteValues: replaced by its SaveHolding);
+            # no simulated owner issues requests or asks for statements.
+        return staged
+
+    def _keep(self, effect: KeepReceipt, now_ms: int) -> None:
+        receipt = effect.receipt
+        issued = self.issued[receipt.grant_id]
         if isinstance(receipt, DeletionReceipt):
             if issued.deleted_ms is None:
                 issued.deleted_ms = now_ms
@@ -173,102 +284,6 @@ class SimGrants:
                 issued.delivered_ms = now_ms
             kind = "delivery"
         issued.receipts.append(ReceiptRecord(kind, now_ms, receipt.encoded))
-        after: list[Callable[[], None]] = [
-            functools.partial(self._record, f"grant.receipt.{kind}", sender, receipt.grant_id)
-        ]
-        if self.on_receipt is not None:
-            after.append(functools.partial(self.on_receipt, issued))
-        return Staged(after=after)
-
-    # -- the grantee -------------------------------------------------------------------------------
-
-    def _on_deliver(self, envelope: Envelope, now_ms: int) -> Staged:
-        keyring = self.node.keyring
-        link = delivery_link_key(envelope.body)
-        key = keyring.find_link_key(link, now_ms) or keyring.current(now_ms)[0]
-        delivery = open_delivery(
-            envelope.body,
-            grantor=envelope.sender,
-            grantee=self.node.peer_id,
-            link_key=key,
-            now_ms=now_ms,
-        )
-        grant = delivery.grant
-        self._check_agreement(grant, envelope.sender)
-        me = keyring.identity
-        held = self.held.get(grant.grant_id)
-        if held is not None:
-            return self._perform(*step(held, DeliveryReceived(delivery), now_ms, signer=me))
-        holding, effects = open_holding(delivery, now_ms, signer=me)
-        self._record("grant.received", envelope.sender, grant.grant_id)
-        return self._perform(holding, effects)
-
-    def _on_revoke(self, envelope: Envelope, now_ms: int) -> Staged:
-        revocation = Revocation.decode(envelope.body)
-        held = self.held.get(revocation.grant_id)
-        if held is None or not envelope.sender == revocation.grantor == held.grant.grantor:
-            raise GrantPartyError(
-                f"{envelope.sender.short} revoked grant {revocation.grant_id.hex()[:16]}, which "
-                "this node does not hold from it",
-                hint=GrantPartyError.code,
-            )
-        me = self.node.keyring.identity
-        return self._perform(*step(held, RevocationReceived(revocation), now_ms, signer=me))
-
-    def _check_agreement(self, grant: Grant, sender: PeerId) -> None:
-        """Data travels only under an agreement both hold (spec/grants.md §11)."""
-        if not any(
-            neg.agreement is not None and neg.agreement.agreement_id == grant.agreement_id
-            for neg in self.node.terms.negotiations.values()
-            if neg.peer == sender
-        ):
-            raise GrantPartyError(
-                f"grant {grant.grant_id.hex()[:16]} cites an agreement this node does not hold "
-                f"with {sender.short}",
-                hint=GrantPartyError.code,
-            )
-
-    def holds_values(self, grant_id: bytes) -> bool:
-        """Whether this node still holds the values of ``grant_id`` (data left behind, if late)."""
-        held = self.held.get(grant_id)
-        return held is not None and held.state is HoldingState.HELD
-
-    # -- the Service protocol ----------------------------------------------------------------------
-
-    def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
-        if envelope.type == MSG_DELIVER:
-            return self._on_deliver(envelope, now_ms)
-        if envelope.type == MSG_REVOKE:
-            return self._on_revoke(envelope, now_ms)
-        return self._on_receipt(envelope, now_ms)
-
-    # -- effects -----------------------------------------------------------------------------------
-
-    def _perform(self, holding: Holding, effects: list[Effect]) -> Staged:
-        staged = Staged()
-        gid = holding.grant.grant_id
-        for effect in effects:
-            if isinstance(effect, Persist):
-                before = self.held.get(gid)
-                self.held[gid] = effect.holding
-                if effect.holding.state is HoldingState.DELETED and (
-                    before is None or before.state is HoldingState.HELD
-                ):
-                    staged.after.append(
-                        functools.partial(self._record, "grant.deleted", holding.grant.grantor, gid)
-                    )
-                elif before is None and self.on_held is not None:
-                    # Only a holding that is HELD reaches here: a new one, with its values.
-                    staged.after.append(functools.partial(self.on_held, effect.holding))
-            elif isinstance(effect, DeleteData):
-                pass  # the values live only inside the Holding, replaced by the Persist above
-            elif isinstance(effect, SendMessage):
-                staged.sends.append(effect)
-            elif isinstance(effect, SetTimer):
-                staged.after.append(functools.partial(self._arm, gid, effect.token, effect.at_ms))
-            elif isinstance(effect, CancelTimer):
-                staged.after.append(functools.partial(self._disarm, gid, effect.token))
-        return staged
 
     def _arm(self, gid: bytes, token: str, at_ms: int) -> None:
         self._disarm(gid)
@@ -283,24 +298,16 @@ class SimGrants:
 
     def _fire(self, gid: bytes, token: str) -> None:
         self._timers.pop(gid, None)
+        now = self.node.now_ms()
         held = self.held.get(gid)
-        if held is None:
-            return
-        if self.keep_data or (self.keeps is not None and self.keeps(held)):
-            # The breaching test mode (or owner): data stays, no receipt goes back.
-            self._record("misbehave.kept_data", held.grant.grantor, gid)
-            return
-        signer = self.node.keyring.identity
-        self.node.commit(
-            self._perform(*step(held, TimerFired(token), self.node.now_ms(), signer=signer))
-        )
-
-    def _connected(self, peer: PeerId) -> Relationship:
-        rel = self.node.relationship(peer)
-        if rel is None or rel.state is not RelationshipState.CONNECTED:
-            state = "no relationship" if rel is None else f"the relationship is {rel.state.value}"
-            raise StateError(f"cannot grant to {peer.short}: {state}")
-        return rel
+        self._keeping = held is not None and self.keeps is not None and self.keeps(held)
+        try:
+            effects = holder.timer_fired(self, gid, token, now)
+        finally:
+            self._keeping = False
+        staged = self._stage(effects, now)
+        if not any(isinstance(e, KeptData) for e in effects) and gid in self.held:
+            self.node.commit(staged)  # as before the core: a stale timer commits nothing, too
 
     def _record(self, event: str, peer: PeerId, grant_id: bytes) -> None:
         self.node.env.observer.record(self.node, event, peer, grant_id.hex()[:16])

@@ -11,7 +11,7 @@ from amity.simulations.behaviours.owners import OnwardCopy, OnwardSharer
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode
 from amity.simulations.world.streams import RandomStreams
-from tests.simulations.test_node import Pair, meet, pair
+from tests.simulations.test_node import START_MS, Pair, meet, pair
 
 EMAIL = Field("email", FieldType.EMAIL, "alice@example.org")
 
@@ -111,3 +111,23 @@ def test_an_owner_who_shares_onward_is_invisible_to_her_node() -> None:
         (broker, (EMAIL,), p.person.peer_id)
     ], "the copy outlives the grant and its deletion receipt"
     assert broker.grants.held == {}, "the third party holds it under no grant"
+
+
+def test_ending_the_relationship_makes_the_vendor_delete_as_the_daemon_does() -> None:
+    """Delete-on-end (spec/grants.md §14), the core's rule in both drivers: the receipt comes
+    after the end, and her node still takes it."""
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        grant = p.person.grants.grant(
+            p.vendor.peer_id, [EMAIL], purpose="service-provision", duration_ms=90 * 86_400_000
+        )
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+        p.person.end(p.vendor.peer_id, "moving on")
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+        held = p.vendor.grants.held[grant.grant_id]
+        assert held.end_deadline_ms is not None, "the end set the delete-on-end deadline"
+        p.engine.run(until_ms=held.end_deadline_ms - START_MS + 1_000)
+    issued = p.person.grants.issued[grant.grant_id]
+    assert issued.deletion_reason == "relationship-ended"
+    assert not p.vendor.grants.holds_values(grant.grant_id)
+    assert len(issued.receipts) == 2
