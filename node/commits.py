@@ -1,15 +1,20 @@
 """Group commit: many writes, one durable transaction, then every waiter learns it is on disk.
 
 Writes staged during one pass of the event loop (messages from all links, outbox entries, ACK
-marks) go into a single ``BEGIN IMMEDIATE … COMMIT``: one fsync for the lot instead of one each.
-Nothing is acknowledged to a peer until the commit that holds it has returned.
+marks) go into a single ``BEGIN IMMEDIATE … COMMIT`` on the loop; the fsync that makes it
+durable runs in a worker thread while the loop goes on reading and staging the next batch. At
+most one fsync per store is under way; commits made meanwhile share the next one. Nothing is
+acknowledged to a peer (no waiter resolves) until the fsync covering its commit has returned.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Final
 
 from amity.node.logs import log_event
 from amity.node.store import Store
@@ -17,21 +22,39 @@ from amity.node.store import Store
 __all__ = ["GroupCommit"]
 
 _log = logging.getLogger("amity.store")
+#: fsyncs of different stores run side by side (the disk merges them); one store has at most
+#: one under way, so a daemon uses one thread. Many stores in one process (tests, benchmarks)
+#: would otherwise queue behind the loop's small default executor.
+_FSYNC_THREADS: Final = 32
+
+
+@functools.cache
+def _fsyncs() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_FSYNC_THREADS, thread_name_prefix="amity-fsync")
 
 
 class GroupCommit:
-    """Collects write callbacks and runs them in one transaction on the next loop turn."""
+    """Collects write callbacks, commits them on the next loop turn, fsyncs off the loop."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, on_failure: Callable[[], None] = lambda: None) -> None:
         self._store = store
+        #: Called once per failed commit or fsync (the node stops acknowledging anything).
+        self._on_failure = on_failure
         self._writes: list[Callable[[], None]] = []
         self._waiters: list[asyncio.Future[None]] = []
+        #: Committed, waiting for an fsync to cover them.
+        self._unsynced: list[asyncio.Future[None]] = []
         self._scheduled = False
+        self._syncing = False
         self.commits = 0
         self.writes = 0
+        self.syncs = 0
 
     def write(self, fn: Callable[[], None] | None = None) -> asyncio.Future[None]:
-        """Stage ``fn`` (or nothing: just wait for the next commit); the future resolves after it."""
+        """Stage ``fn`` (or nothing: wait until all committed so far is durable).
+
+        The future resolves once the commit holding ``fn`` is on disk.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         if fn is not None:
@@ -42,25 +65,52 @@ class GroupCommit:
             loop.call_soon(self._commit)
         return future
 
+    def durable(self) -> bool:
+        """True when every commit made so far is on disk (no fsync owed)."""
+        return not self._unsynced and not self._syncing
+
     def _commit(self) -> None:
         self._scheduled = False
         writes, waiters = self._writes, self._waiters
         self._writes, self._waiters = [], []
         try:
             if writes:
-                with self._store.transaction():
+                with self._store.transaction(durable=False):
                     for fn in writes:
                         fn()
                 self.commits += 1
                 self.writes += len(writes)
         except Exception as exc:  # noqa: BLE001 - every waiter must learn of the failure
-            log_event(
-                _log, "store.commit_failed", logging.ERROR, error=repr(exc), writes=len(writes)
-            )
+            self._fail(waiters, exc, len(writes))
+            return
+        self._unsynced += waiters
+        self._sync()
+
+    def _sync(self) -> None:
+        """Start an fsync for every commit made so far, unless one is already under way."""
+        if self._syncing or not self._unsynced:
+            return
+        waiters, self._unsynced = self._unsynced, []
+        self._syncing = True
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(_fsyncs(), self._store.sync)
+        done.add_done_callback(functools.partial(self._synced, waiters))
+
+    def _synced(self, waiters: list[asyncio.Future[None]], done: asyncio.Future[None]) -> None:
+        self._syncing = False
+        exc = done.exception() if not done.cancelled() else asyncio.CancelledError()
+        if exc is not None:
+            self._fail(waiters, exc, 0)
+        else:
+            self.syncs += 1
             for waiter in waiters:
                 if not waiter.done():
-                    waiter.set_exception(exc)
-            return
+                    waiter.set_result(None)
+        self._sync()
+
+    def _fail(self, waiters: list[asyncio.Future[None]], exc: BaseException, writes: int) -> None:
+        log_event(_log, "store.commit_failed", logging.ERROR, error=repr(exc), writes=writes)
         for waiter in waiters:
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_exception(exc)
+        self._on_failure()

@@ -79,7 +79,7 @@ class PeerId:
     @property
     def did(self) -> str:
         """The ``did:key`` form: ``did:key:z6Mk…`` (multicodec 0xed01, base58btc)."""
-        return _DID_PREFIX + base58_encode(_ED25519_MULTICODEC + self.key)
+        return _did(self.key)
 
     @property
     def fingerprint(self) -> str:
@@ -140,6 +140,13 @@ def verify_signature(
         nacl.bindings.crypto_sign_open(signature + domain + message, peer_id.key)
     except nacl.exceptions.BadSignatureError:
         raise error(f"{what} does not verify against {peer_id.short}") from None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _did(key: bytes) -> str:
+    # A node names the same few thousand peers in every event it publishes; base58 of 34 bytes
+    # is a long division in Python, so the (pure) answer is memoised.
+    return _DID_PREFIX + base58_encode(_ED25519_MULTICODEC + key)
 
 
 @functools.lru_cache(maxsize=1 << 12)

@@ -442,6 +442,8 @@ def _handshake_again(rel: Relationship, event: HandshakeCompleted, now_ms: int) 
 
 
 def _seen(rel: Relationship, event: MessageSeen, now_ms: int) -> Step:
+    if rel.last_seen_ms == now_ms:  # a burst of messages in one ms: nothing new to say
+        return rel, []
     return _evolve(rel, last_seen_ms=now_ms), []
 
 

@@ -219,6 +219,11 @@ class SimNode:
             self._reputation = SimReputation(self)
         return self._reputation
 
+    @property
+    def reputation_if_made(self) -> SimReputation | None:
+        """The reputation service if something made it (its gates pass everyone otherwise)."""
+        return self._reputation
+
     def card(self, *, invite_secret: bytes | None = None, ttl_ms: int | None = None) -> Card:
         """Our peer card (an invitation with ``invite_secret``), cached as the daemon does."""
         now = self.now_ms()

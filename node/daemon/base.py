@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from amity.protocol.card import NodeKind
 from amity.protocol.notes import MSG_NOTE
@@ -29,6 +27,8 @@ IDLE_S: Final = 30 * 60.0
 #: Per-link message rate (token bucket): beyond it the link is closed as abusive.
 RATE_PER_S: Final = 10_000.0
 BURST: Final = 20_000
+#: A link's reader hands the loop back after this long, so commits and ACKs go out meanwhile.
+READ_TURN_S: Final = 0.002
 #: Message types a relationship carries today; anything else is refused (envelope.wrong_type).
 ACCEPTED_TYPES: Final = frozenset({MSG_HELLO, MSG_END, MSG_NOTE})
 
@@ -45,10 +45,13 @@ class Identity:
     kind: NodeKind
 
 
-def when_written(action: Callable[[], None], future: asyncio.Future[None]) -> None:
-    """Run ``action`` once the commit ``future`` stands for is on disk (not if it failed)."""
+def when_written(*args: Any) -> None:
+    """``when_written(*actions, future)``: run the actions, in order, once the commit
+    ``future`` stands for is on disk (not if it failed)."""
+    *actions, future = args
     if not future.cancelled() and future.exception() is None:
-        action()
+        for action in actions:
+            action()
 
 
 def bitmap_bytes(bitmap: int) -> bytes:

@@ -111,6 +111,8 @@ class Depositor:
         ticket: bytes | None,
     ) -> PageOutcome:
         """Deposit ``items`` at ``relay`` over ``link``, with ``peer``'s ticket if we hold one."""
+        if not self.node.commits.durable():  # as the flusher: no envelope leaves before its fsync
+            await self.node.commits.write()
         answers = {}
         for seq, envelope in items:
             self._last_id += 1

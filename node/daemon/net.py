@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from amity.node.daemon.base import (
     BACKOFF_MAX_S,
@@ -20,6 +20,7 @@ from amity.node.daemon.base import (
     BURST,
     IDLE_S,
     RATE_PER_S,
+    READ_TURN_S,
     log,
 )
 from amity.node.logs import log_event
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     from amity.node.daemon.node import Node
 
 __all__ = ["Net"]
+
+#: The link reader's watchdog wakes at most this often (a deadline already due, mid-message).
+_WATCH_MIN_S: Final = 0.05
 
 
 class Net:
@@ -207,31 +211,49 @@ class Net:
     async def _read(self, link: Link) -> None:
         loop = asyncio.get_running_loop()
         tokens, last = float(BURST), loop.time()
+        turn_started = last
+        waiting = False
+        watchdog: asyncio.TimerHandle | None = None
         try:
-            while True:
-                left_s = IDLE_S
-                if link.not_after_ms is not None:
-                    left_s = min(left_s, (link.not_after_ms - self.node.clock_ms()) / 1000)
-                try:
-                    async with asyncio.timeout(max(left_s, 0.0)):
-                        message = await link.receive()
-                except TimeoutError:
-                    # Idle, or a link certificate expires: close; a redial handshakes afresh.
-                    expired = (
-                        link.not_after_ms is not None and self.node.clock_ms() >= link.not_after_ms
-                    )
-                    event = "link.cert_expired" if expired else "link.idle"
-                    log_event(log, event, peer=link.peer.short)
-                    break
-                now = loop.time()
-                tokens = min(float(BURST), tokens + (now - last) * RATE_PER_S)
-                last = now
-                if tokens < 1:
-                    self.node.rejected += 1
-                    log_event(log, "link.rate_limited", logging.WARNING, peer=link.peer.short)
-                    break
-                tokens -= 1
-                await self.node.receiver.on_message(link, message)
+            # One deadline for the link's life, moved by a watchdog timer that wakes once per
+            # IDLE_S (not a timeout per message): idle, or a link certificate expired, while
+            # waiting for a message: close; a redial handshakes afresh.
+            async with asyncio.timeout(None) as deadline:
+
+                def watch() -> None:
+                    nonlocal watchdog
+                    left_s = last + IDLE_S - loop.time()
+                    if link.not_after_ms is not None:
+                        left_s = min(left_s, (link.not_after_ms - self.node.clock_ms()) / 1000)
+                    if left_s <= 0 and waiting:
+                        deadline.reschedule(loop.time())  # receive() ends in TimeoutError
+                    else:
+                        watchdog = loop.call_later(max(left_s, _WATCH_MIN_S), watch)
+
+                watch()
+                while True:
+                    waiting = True
+                    message = await link.receive()
+                    waiting = False
+                    now = loop.time()
+                    tokens = min(float(BURST), tokens + (now - last) * RATE_PER_S)
+                    last = now
+                    if tokens < 1:
+                        self.node.rejected += 1
+                        log_event(log, "link.rate_limited", logging.WARNING, peer=link.peer.short)
+                        break
+                    tokens -= 1
+                    await self.node.receiver.on_message(link, message)
+                    if link.not_after_ms is not None and self.node.clock_ms() >= link.not_after_ms:
+                        raise TimeoutError  # the message was taken; the session ends here
+                    if now - turn_started >= READ_TURN_S:
+                        # A buffered link never suspends in receive(): without this one reader
+                        # would open a whole window before the loop commits, fsyncs or ACKs.
+                        await asyncio.sleep(0)
+                        turn_started = loop.time()
+        except TimeoutError:
+            expired = link.not_after_ms is not None and self.node.clock_ms() >= link.not_after_ms
+            log_event(log, "link.cert_expired" if expired else "link.idle", peer=link.peer.short)
         except TransportClosed:
             pass
         except TransportError as exc:  # the peer broke the transport (oversized message…)
@@ -248,6 +270,8 @@ class Net:
             self.node.rejected += 1
             log_event(log, "link.broken", logging.WARNING, peer=link.peer.short, code=exc.code)
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             links = self.node.links.get(link.peer, [])
             if link in links:
                 links.remove(link)

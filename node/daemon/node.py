@@ -109,7 +109,6 @@ class Node:
         #: order, as (peer of the input, effects); the sim-daemon cross-check compares them.
         self.core_trace: list[tuple[PeerId | None, list[CoreEffect]]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.commits = GroupCommit(store)
         #: connect() calls waiting for their invitation's hello, by invitation secret.
         self._connected: dict[bytes, asyncio.Event] = {}
         self._card: Card | None = None
@@ -130,6 +129,7 @@ class Node:
         self._tickets = TicketIssuer(self.keyring.identity)
         #: The parts of the daemon, each a driver of one side of the core.
         self.steps = Steps(self)
+        self.commits = GroupCommit(store, on_failure=self.steps.fail_stop)
         self.sender = Sender(self)
         self.receiver = Receiver(self)
         self.net = Net(self)
@@ -158,9 +158,18 @@ class Node:
         log_event(log, "node.started", peer=self.peer_id.short, did=self.peer_id.did)
         return self
 
-    async def close_links(self) -> None:
-        """Close every live link (peers see a clean close); no new dialling after this."""
+    async def close_links(self, *, settle: bool = True) -> None:
+        """Close every live link (peers see a clean close); no new dialling after this.
+
+        With ``settle``, what is staged is committed first and the ACKs it owes go out, so the
+        peers need not resend what we hold.
+        """
         self._closing = True
+        if settle:
+            written = self.commits.write()
+            await asyncio.wait([written])
+            if written.exception() is None:  # a failure is logged, and fail-stops the node
+                await self.receiver.send_pending_acks()
         for links in list(self.links.values()):
             for link in list(links):
                 await link.close()
@@ -172,7 +181,7 @@ class Node:
         for handle in self.steps.timers.values():
             handle.cancel()
         await self.close_links()
-        await self.commits.write()  # whatever is staged reaches the disk before we go
+        await self.commits.write()  # whatever was staged meanwhile reaches the disk before we go
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

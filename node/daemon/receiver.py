@@ -98,15 +98,13 @@ class Receiver:
         if self.node.core_trace is not None:
             self.node.core_trace.append((link.peer if link is not None else None, effects))
         stored: asyncio.Future[None] | None = None  # the commit holding what came before
+        confirm: list[Callable[[], None]] = []  # what to do once it is on disk, in order
         rejected = None
         for effect in effects:
             if isinstance(effect, Accepted):
                 stored = self._store(effect, now)
             elif isinstance(effect, Confirm | Publish):
-                action = self._confirmer(effect, link, posted)
-                (stored or self.node.commits.write()).add_done_callback(
-                    functools.partial(when_written, action)
-                )
+                confirm.append(self._confirmer(effect, link, posted))
             elif isinstance(effect, Refuse):
                 if link is not None:
                     frame = (
@@ -154,6 +152,10 @@ class Receiver:
                     self.node.mailbox.acked(link.peer, effect.mail_ids)
             elif isinstance(effect, Transition):
                 self.node.steps.stage(effect.relationship, effect.effects)
+        if confirm:
+            (stored or self.node.commits.write()).add_done_callback(
+                functools.partial(when_written, *confirm)
+            )
         return rejected
 
     def _confirmer(
@@ -201,7 +203,7 @@ class Receiver:
 
         def store_message() -> None:
             body, encoded = (envelope.body, envelope.encoded) if effect.keep_body else (b"", b"")
-            self.node.store.add_inbox(sender.key, envelope.seq, envelope.type, body, encoded, now)
+            self.node.store.stage_inbox(sender.key, envelope.seq, envelope.type, body, encoded, now)
             window = self.node.guard.sequence_window(sender)
             if window is not None:
                 self.node.store.save_replay(sender.key, window[0], bitmap_bytes(window[1]))
@@ -250,6 +252,16 @@ class Receiver:
                 await link.send(frame)
             except TransportClosed:
                 return  # the sender resends; we answer the duplicates with ACKs then
+
+    async def send_pending_acks(self) -> None:
+        """Send every ACK still waiting for its frame now (the node is about to close links)."""
+        pending, self._acks = self._acks, {}
+        for link, seqs in pending.items():
+            for frame in ack_frames(seqs):
+                try:
+                    await link.send(frame)
+                except TransportClosed:
+                    break
 
     def _mark_acked(self, peer: PeerId, seqs: list[int]) -> None:
         """The peer stored these: mark them in the next commit (no need to wait for it).

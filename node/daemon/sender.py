@@ -86,6 +86,12 @@ class Sender:
                     if peer in self._dirty:
                         continue
                     return
+                if not self.node.commits.durable():
+                    # A row may be committed but not yet fsynced: a power cut would then
+                    # reissue its seq for another envelope, which the peer drops as a replay.
+                    await self.node.commits.write()
+                    if self.node.net.link_to(peer) is not link:
+                        continue
                 for item in items:
                     try:
                         await link.send(encode_envelope_frame(item.envelope))

@@ -2,7 +2,8 @@
 
 ``Persist`` and ``SendMessage`` join the next transaction (the book sees the change at once);
 timers, notifications and sends wait until it is on disk. A commit that fails stops the node from
-acknowledging anything more (memory would be ahead of the disk).
+acknowledging anything more (memory would be ahead of the disk): the group commit calls
+:meth:`Steps.fail_stop`.
 """
 
 from __future__ import annotations
@@ -76,8 +77,7 @@ class Steps:
 
         def committed(future: asyncio.Future[None]) -> None:
             if future.cancelled() or future.exception() is not None:
-                self.fail_stop()
-                return
+                return  # the group commit fail-stops the node
             for fn in staged.after:
                 fn()
             for peer in {out.to for out in staged.sends}:
@@ -116,8 +116,7 @@ class Steps:
 
         def committed(future: asyncio.Future[None]) -> None:
             if future.cancelled() or future.exception() is not None:
-                self.fail_stop()
-                return
+                return  # the group commit fail-stops the node
             for effect in effects:
                 if isinstance(effect, SetTimer):
                     self.arm(rel.invite_secret, effect.token, effect.at_ms)
@@ -132,14 +131,15 @@ class Steps:
                 self.node.sender.kick(peer)
 
         future = self.node.commits.write(write)
-        future.add_done_callback(committed)
+        if any(not isinstance(effect, Persist) for effect in effects):
+            future.add_done_callback(committed)
         return future
 
     def fail_stop(self) -> None:
         """A commit failed: memory is ahead of the disk, so stop acknowledging anything."""
         if not self.node._closing:
             log_event(log, "node.failed", logging.ERROR, why="a database commit failed")
-            self.node._spawn(self.node.close_links(), "fail-stop")
+            self.node._spawn(self.node.close_links(settle=False), "fail-stop")
 
     def _notify(self, rel: Relationship, effect: Notify) -> None:
         waiting = self.node._connected.get(rel.invite_secret)

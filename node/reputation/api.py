@@ -19,9 +19,9 @@ from amity.node.reputation.data import (
     overview_json,
     reputation_json,
 )
-from amity.node.reputation.policy import ReputationPolicy
 from amity.node.reputation.service import ReputationService
 from amity.protocol.attestation import Verdict
+from amity.protocol.core.reputation.policy import ReputationPolicy
 from amity.protocol.errors import UsageError
 from amity.protocol.identity import PeerId
 from amity.protocol.sharing import APPROVED, PENDING, WITHHELD, SharePolicy

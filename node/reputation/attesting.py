@@ -11,32 +11,48 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from amity.node.grants.grantor import hex_prefix, write
 from amity.node.logs import log_event
-from amity.node.services import Outgoing, Staged
+from amity.node.services import Staged
 from amity.node.store import AttestationRow
 from amity.protocol.agreement import Agreement
 from amity.protocol.attestation import Attestation, Rebuttal, Verdict
+from amity.protocol.core.reputation import commands
+from amity.protocol.core.reputation.attesting import attest, judge
+from amity.protocol.core.reputation.policy import DAY_MS
 from amity.protocol.errors import NodeError, NotFoundError, UsageError
 from amity.protocol.identity import PeerId
-from amity.protocol.reputationmessages import MSG_REBUT, encode_rebut
-from amity.protocol.sharing import APPROVED, PENDING, WITHHELD
-from amity.protocol.verdicts import (
-    ReceiptRecord,
-    automatic_attestation,
-    grant_verdict,
-    verdict_deadline_ms,
-)
+from amity.protocol.sharing import APPROVED, WITHHELD
+from amity.protocol.verdicts import ReceiptRecord
 
 if TYPE_CHECKING:
     from amity.node.reputation.service import ReputationService
 
-__all__ = ["OwnAttestations"]
+__all__ = ["OwnAttestations", "attestation_row"]
 
 _log = logging.getLogger("amity.reputation")
-_DAY_MS: Final = 86_400_000
+
+
+def attestation_row(
+    a: Attestation, origin: bytes | None, hops: int, review: str, cause: bytes | None, now: int
+) -> AttestationRow:
+    """The store's row for an attestation held from ``now`` on (``origin`` None: ours)."""
+    return AttestationRow(
+        a.attestation_id,
+        a.attester.key,
+        a.subject.key,
+        a.verdict.value,
+        a.encoded,
+        a.issued_ms,
+        a.expires_ms,
+        origin,
+        hops,
+        review,
+        cause,
+        now,
+    )
 
 
 class OwnAttestations:
@@ -52,7 +68,7 @@ class OwnAttestations:
         """Sign what the grants issued say (§6.2); the earliest deadline still ahead, if any."""
         store = self.node.store
         caused = store.caused() | self.service.revoked_by_policy()
-        grace_ms = self.service.policy.receipt_grace_s * 1000
+        policy = self.service.policy
         next_ms: int | None = None
         staged = Staged()
         for row in store.issued_grants(limit=1_000_000):
@@ -62,32 +78,31 @@ class OwnAttestations:
                 ReceiptRecord(r.kind, r.received_ms, r.encoded)
                 for r in store.grant_receipts(row.grant_id)
             ]
-            finding = grant_verdict(
+            judgement = judge(
                 grant_encoded=row.encoded,
                 not_after_ms=row.not_after_ms,
                 revoked_ms=row.revoked_ms,
                 receipts=receipts,
-                grace_ms=grace_ms,
+                policy=policy,
                 now_ms=now,
             )
-            if finding is None:
-                if any(r.kind == "delivery" for r in receipts):
-                    deadline = verdict_deadline_ms(row.not_after_ms, row.revoked_ms, grace_ms)
+            if judgement.finding is None:
+                deadline = judgement.look_again_ms
+                if deadline is not None:
                     next_ms = deadline if next_ms is None else min(next_ms, deadline)
                 continue
             agreement = self._agreement(row.agreement_id)
             if agreement is None:
                 continue
-            attestation = automatic_attestation(
+            own = attest(
                 self.node.keyring.identity,
                 agreement,
                 row.grant_id,
-                finding,
+                judgement.finding,
+                policy=policy,
                 now_ms=now,
-                ttl_ms=self.service.policy.attestation_days * _DAY_MS,
             )
-            review = APPROVED if self.service.policy.auto_share else PENDING
-            staged.extend(self.keep(attestation, review, now, cause=row.grant_id))
+            staged.extend(self.keep(own.attestation, own.review, now, cause=own.cause))
         if staged.writes:
             self.node.commit(staged)
         return next_ms
@@ -101,20 +116,7 @@ class OwnAttestations:
     ) -> Staged:
         """Store one of our own attestations, with an audit entry; then count and share it."""
         aid = attestation.attestation_id
-        row = AttestationRow(
-            aid,
-            attestation.attester.key,
-            attestation.subject.key,
-            attestation.verdict.value,
-            attestation.encoded,
-            attestation.issued_ms,
-            attestation.expires_ms,
-            None,
-            0,
-            review,
-            cause,
-            now,
-        )
+        row = attestation_row(attestation, None, 0, review, cause, now)
         writes = [write(self.node.store.add_attestation, row)]
         if self.service.grants is not None:
             detail = (
@@ -189,7 +191,7 @@ class OwnAttestations:
             verdict=verdict,
             evidence=evidence,
             issued_ms=now,
-            expires_ms=now + life_days * _DAY_MS,
+            expires_ms=now + life_days * DAY_MS,
             note=note,
         )
         await self.node.commit(self.keep(attestation, APPROVED, now))
@@ -227,23 +229,15 @@ class OwnAttestations:
         """Answer an attestation about us: keep the rebuttal, send it to whoever is reachable."""
         row = self.one(id_prefix)
         attestation = Attestation.decode(row.encoded)
-        if attestation.subject != self.node.peer_id:
-            raise NodeError("only the attestation's subject can rebut it, and that is not you")
+        origin = None if row.origin is None else PeerId(row.origin)
         now = self.node.clock_ms()
-        rebuttal = Rebuttal.issue(self.node.keyring.identity, attestation, text=text, issued_ms=now)
-        targets = {attestation.attester}
-        if row.origin is not None:
-            targets.add(PeerId(row.origin))
-        reachable = sorted(
-            (p for p in targets if self.service.is_connected(p)), key=lambda p: p.key
+        rebuttal, reachable, effects = commands.rebut(
+            self.node.keyring.identity,
+            attestation,
+            origin,
+            text,
+            connected=self.service.is_connected,
+            now_ms=now,
         )
-        body = encode_rebut(attestation.encoded, rebuttal.encoded)
-        await self.node.commit(
-            Staged(
-                writes=[
-                    write(self.node.store.add_rebuttal, row.attestation_id, rebuttal.encoded, now)
-                ],
-                sends=[Outgoing(peer, MSG_REBUT, body) for peer in reachable],
-            )
-        )
+        await self.node.commit(self.service.perform(effects, now))
         return rebuttal, reachable

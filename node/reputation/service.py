@@ -22,41 +22,45 @@ from amity.node.daemon import Node
 from amity.node.grants.grantor import connected, write
 from amity.node.grants.service import GrantsService
 from amity.node.logs import log_event
-from amity.node.reputation.attesting import OwnAttestations
-from amity.node.reputation.policy import POLICY_KEY, ReputationPolicy
+from amity.node.reputation.attesting import OwnAttestations, attestation_row
 from amity.node.reputation.sharing import policy_of, select
 from amity.node.services import Outgoing, Staged
 from amity.node.store import AttestationRow, IssuedGrantRow, SharePolicyRow
 from amity.node.terms.service import TermsService
 from amity.protocol.attestation import Attestation
-from amity.protocol.envelope import Envelope
-from amity.protocol.errors import (
-    AmityError,
-    CutOffError,
-    NotFoundError,
-    RebuttalMismatchError,
-    UnknownAttestationError,
+from amity.protocol.core.reputation import cutoff, messages
+from amity.protocol.core.reputation.effects import (
+    Answer,
+    KeepOwn,
+    KeepRebuttal,
+    KeepReceived,
+    MarkShared,
+    ReputationEffect,
 )
+from amity.protocol.core.reputation.policy import ReputationPolicy
+from amity.protocol.core.reputation.selection import share, takes_shares
+from amity.protocol.envelope import Envelope
+from amity.protocol.errors import AmityError, NotFoundError
 from amity.protocol.grants import GRANT_ID_BYTES
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import Relationship, RelationshipState
 from amity.protocol.reputationmessages import (
     MSG_QUERY,
-    MSG_SHARE,
     QUERY_ID_BYTES,
     REPUTATION_MESSAGE_TYPES,
-    decode_query,
-    decode_rebut,
-    decode_share,
+    RawItem,
+    SharedItem,
     encode_query,
-    encode_share,
-    pack_items,
+    read_item,
 )
-from amity.protocol.sharing import RECEIVED, ShareMode, SharePolicy, accept_share
+from amity.protocol.sharing import RECEIVED, SharePolicy
 from amity.protocol.trust import TrustResult
 from amity.protocol.trustindex import TrustState
 
-__all__ = ["ReputationService"]
+__all__ = ["ReputationService", "POLICY_KEY"]
+
+#: Where the owner's reputation policy is kept (the store's meta table, as JSON).
+POLICY_KEY: Final = "reputation.policy"
 
 _log = logging.getLogger("amity.reputation")
 #: The loop's longest sleep: it also re-shares what the hourly rate held back.
@@ -185,13 +189,8 @@ class ReputationService:
             self._direct = direct
         result = self.trust.result(now_ms=now)
         self.result = result
-        cut = {
-            peer: self.policy.reason(standing)
-            for peer, standing in result.standings.items()
-            if peer != self.node.peer_id and self.policy.cuts_off(standing)
-        }
-        newly = sorted(set(cut) - set(self.cut_off), key=lambda p: p.key)
-        restored = sorted(set(self.cut_off) - set(cut), key=lambda p: p.key)
+        cut = cutoff.cut_offs(self.policy, result, self.node.peer_id)
+        newly, restored = cutoff.changes(self.cut_off, cut)
         self.cut_off = cut
         for peer in newly:
             self._cut(peer, cut[peer], now)
@@ -206,7 +205,7 @@ class ReputationService:
 
     def _cut(self, peer: PeerId, reason: str, now: int) -> None:
         live = self._live_grants(peer, now)
-        action = self.policy.on_existing if live else "none"
+        action = cutoff.on_existing(self.policy, len(live))
         log_event(_log, "reputation.cut_off", logging.WARNING, peer=peer.short, live=len(live))
         self.node.events.publish(
             "reputation.cut_off",
@@ -255,19 +254,11 @@ class ReputationService:
 
     def check_grant(self, peer: PeerId) -> None:
         """The grantor's gate: refuse a new grant to a peer the policy cuts off, saying why."""
-        reason = self.cut_off.get(peer)
-        if reason is not None:
-            raise CutOffError(
-                f"{peer.short} is cut off by your reputation policy: {reason}. "
-                f"`amity reputation {peer.did}` shows why; a vouch, new attestations or "
-                "`amity reputation --threshold` change it"
-            )
+        cutoff.check_grant(self.cut_off, peer)
 
     def declines(self, peer: PeerId) -> str | None:
         """The terms service's gate: a cut-off peer's terms are rejected, with this reason."""
-        if peer in self.cut_off:
-            return "declined: this node's reputation policy cuts you off"
-        return None
+        return cutoff.declines(self.cut_off, peer)
 
     # -- sharing -----------------------------------------------------------------------------------
 
@@ -299,16 +290,13 @@ class ReputationService:
         for row in self.node.store.share_policies():
             peer = PeerId(row.peer_id)
             policy = policy_of(row)
-            if policy.mode is ShareMode.NONE or not self.is_connected(peer):
+            if not takes_shares(policy, self.is_connected(peer)):
                 continue
             chosen = select(self.node.store, row.peer_id, policy, now)
-            for batch in pack_items(item for _, item in chosen):
-                staged.sends.append(Outgoing(peer, MSG_SHARE, encode_share(batch)))
-            ids = [aid for aid, _ in chosen]
-            if ids:
-                staged.writes.append(write(self.node.store.mark_shared, row.peer_id, ids, now))
-                log_event(_log, "reputation.shared", peer=peer.short, items=len(ids))
-                sent += len(ids)
+            staged.extend(self.perform(share(peer, chosen), now))
+            if chosen:
+                log_event(_log, "reputation.shared", peer=peer.short, items=len(chosen))
+                sent += len(chosen)
         if staged.writes:
             self.node.commit(staged)
         return sent
@@ -334,44 +322,50 @@ class ReputationService:
     # -- peers' messages (the Service protocol) ----------------------------------------------------
 
     def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
-        if envelope.type == MSG_SHARE:
-            return self._on_share(envelope, now_ms)
+        staged = self.perform(messages.receive(self, envelope, now_ms), now_ms)
         if envelope.type == MSG_QUERY:
-            return self._on_query(envelope, now_ms)
-        return self._on_rebut(envelope, now_ms)
+            log_event(_log, "reputation.answered", peer=envelope.sender.short)
+        return staged
 
-    def _on_share(self, envelope: Envelope, now: int) -> Staged:
-        share = decode_share(envelope.body)
-        sender = envelope.sender
+    def perform(self, effects: list[ReputationEffect], now: int) -> Staged:
+        """What the rules asked for, as one staged commit (rows, sends, what follows it)."""
+        staged = Staged()
         store = self.node.store
-        accepted = accept_share(
-            share,
-            owner=self.node.peer_id,
-            now_ms=now,
-            held_from_sender=store.count_from(sender.key),
-            max_from_sender=self.policy.max_received_per_peer,
-        )
-        if accepted.expired:
-            log_event(_log, "reputation.expired_item", peer=sender.short, items=accepted.expired)
-        kept = accepted.items
+        for effect in effects:
+            if isinstance(effect, KeepReceived):
+                staged.extend(self._keep_received(effect, now))
+            elif isinstance(effect, MarkShared):
+                ids = list(effect.attestation_ids)
+                staged.writes.append(write(store.mark_shared, effect.peer.key, ids, now))
+            elif isinstance(effect, Answer):
+                staged.sends.append(Outgoing(effect.to, effect.type, effect.body))
+            elif isinstance(effect, KeepRebuttal):
+                aid = effect.attestation_id
+                event: dict[str, Any] = {
+                    "attestation": aid.hex(),
+                    "peer": effect.sender.did,
+                    "text": effect.rebuttal.text,
+                }
+                staged.writes.append(write(store.add_rebuttal, aid, effect.rebuttal.encoded, now))
+                if effect.sender != self.node.peer_id:  # the owner knows her own
+                    staged.after.append(
+                        functools.partial(self.node.events.publish, "reputation.rebutted", event)
+                    )
+            elif isinstance(effect, KeepOwn):
+                staged.extend(
+                    self.mine.keep(effect.attestation, effect.review, now, cause=effect.cause)
+                )
+        return staged
+
+    def _keep_received(self, effect: KeepReceived, now: int) -> Staged:
+        sender, kept = effect.sender, effect.items
+        store = self.node.store
+        if effect.expired:
+            log_event(_log, "reputation.expired_item", peer=sender.short, items=effect.expired)
         writes = []
         for item in kept:
-            a = item.attestation
-            aid = a.attestation_id
-            row = AttestationRow(
-                aid,
-                a.attester.key,
-                a.subject.key,
-                a.verdict.value,
-                a.encoded,
-                a.issued_ms,
-                a.expires_ms,
-                sender.key,
-                item.hops,
-                RECEIVED,
-                None,
-                now,
-            )
+            aid = item.attestation.attestation_id
+            row = attestation_row(item.attestation, sender.key, item.hops, RECEIVED, None, now)
             writes.append(write(store.add_attestation, row))
             writes += [write(store.add_rebuttal, aid, r.encoded, now) for r in item.rebuttals]
 
@@ -379,7 +373,8 @@ class ReputationService:
             fresh = 0
             for item in kept:
                 fresh += self.hold(item.attestation)
-            waiting = None if share.query_id is None else self._waiting.get(share.query_id)
+            query_id = effect.query_id
+            waiting = None if query_id is None else self._waiting.get(query_id)
             if waiting is not None and not waiting.done():
                 waiting.set_result(len(kept))
             log_event(_log, "reputation.received", peer=sender.short, items=len(kept), new=fresh)
@@ -391,47 +386,29 @@ class ReputationService:
 
         return Staged(writes=writes, after=[received])
 
-    def _on_query(self, envelope: Envelope, now: int) -> Staged:
-        query_id, subject = decode_query(envelope.body)
-        asker = envelope.sender
-        rows = self.node.store.attestations(subject=subject.key)
-        chosen = select(
-            self.node.store, asker.key, self.share_policy(asker), now, rows=rows, unsent_only=False
-        )
-        batches = pack_items(item for _, item in chosen)
-        first = batches[0] if batches else []
-        ids = [aid for aid, _ in chosen[: len(first)]]
-        log_event(
-            _log, "reputation.answered", peer=asker.short, subject=subject.short, items=len(ids)
-        )
-        return Staged(
-            writes=[write(self.node.store.mark_shared, asker.key, ids, now)] if ids else [],
-            sends=[Outgoing(asker, MSG_SHARE, encode_share(first, query_id))],
-        )
+    # -- what the rules read (the ReputationHost protocol) -----------------------------------------
 
-    def _on_rebut(self, envelope: Envelope, now: int) -> Staged:
-        attestation, rebuttal = decode_rebut(envelope.body)
-        if rebuttal.rebutter != envelope.sender:
-            raise RebuttalMismatchError(
-                "a rebuttal travels from the attestation's subject itself; this one was sent by "
-                "someone else",
-                hint=RebuttalMismatchError.code,
-            )
-        aid = attestation.attestation_id
-        if aid not in self.trust:
-            raise UnknownAttestationError(
-                f"this node holds no attestation {aid.hex()[:16]}…; nothing to attach it to",
-                hint=UnknownAttestationError.code,
-            )
-        event: dict[str, Any] = {
-            "attestation": aid.hex(),
-            "peer": envelope.sender.did,
-            "text": rebuttal.text,
-        }
-        return Staged(
-            writes=[write(self.node.store.add_rebuttal, aid, rebuttal.encoded, now)],
-            after=[functools.partial(self.node.events.publish, "reputation.rebutted", event)],
-        )
+    @property
+    def peer_id(self) -> PeerId:
+        return self.node.peer_id
+
+    def held_from(self, sender: PeerId) -> int:
+        return self.node.store.count_from(sender.key)
+
+    def holds(self, attestation_id: bytes) -> bool:
+        return attestation_id in self.trust
+
+    def about(self, subject: PeerId) -> list[AttestationRow]:
+        return self.node.store.attestations(subject=subject.key)
+
+    def shared_since(self, peer: PeerId, since_ms: int) -> int:
+        return self.node.store.shared_since(peer.key, since_ms)
+
+    def rebuttals(self, attestation_id: bytes) -> list[bytes]:
+        return self.node.store.rebuttals(attestation_id)
+
+    def read_item(self, item: RawItem, now_ms: int) -> SharedItem:
+        return read_item(item, now_ms)
 
     # -- vouches and the policy --------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Which attestations go to which peer, read from the store: the owner's per-peer share policy.
 
-The rules themselves (modes, hops, what may go where) are sans-IO, in :mod:`amity.protocol.sharing`,
-which the simulator runs too; this module applies them to the store's rows and its record of what
-was sent. See spec/reputation.md §6.3.
+The rules themselves (modes, hops, what may go where, the rate) are sans-IO, in
+:mod:`amity.protocol.sharing` and :mod:`amity.protocol.core.reputation.selection`, which the
+simulator runs too; this module applies them to the store's rows and its record of what was sent.
+See spec/reputation.md §6.3.
 """
 
 from __future__ import annotations
@@ -10,14 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from amity.node.store import AttestationRow, SharePolicyRow, Store
-from amity.protocol.reputationmessages import MAX_REBUTTALS, RawItem
-from amity.protocol.sharing import (
-    HOUR_MS,
-    ShareMode,
-    SharePolicy,
-    allowed,
-    hops_out,
-)
+from amity.protocol.core.reputation.selection import choose, room
+from amity.protocol.reputationmessages import RawItem
+from amity.protocol.sharing import HOUR_MS, ShareMode, SharePolicy
 
 __all__ = ["policy_of", "select"]
 
@@ -37,18 +33,15 @@ def select(
     unsent_only: bool = True,
 ) -> list[tuple[bytes, RawItem]]:
     """(attestation id, item) that ``peer`` may have now: allowed, unsent, within the rate."""
-    if policy.mode is ShareMode.NONE:
+    space = room(policy, store.shared_since(peer, now_ms - HOUR_MS))
+    if space <= 0:
         return []
-    room = policy.per_hour - store.shared_since(peer, now_ms - HOUR_MS)
-    if room <= 0:
-        return []
-    sent = store.shared_with(peer) if unsent_only else set()
-    items = []
-    for row in store.attestations() if rows is None else rows:
-        if row.attestation_id in sent or not allowed(row, policy, peer, now_ms):
-            continue
-        rebuttals = tuple(store.rebuttals(row.attestation_id)[:MAX_REBUTTALS])
-        items.append((row.attestation_id, RawItem(row.encoded, hops_out(row), rebuttals)))
-        if len(items) >= room:
-            break
-    return items
+    return choose(
+        store.attestations() if rows is None else rows,
+        policy,
+        peer,
+        now_ms,
+        space=space,
+        sent=store.shared_with(peer) if unsent_only else set(),
+        rebuttals=store.rebuttals,
+    )

@@ -2,7 +2,7 @@
 
 One :class:`Store` per database, assembled from the connection (:mod:`.base`) and one class of
 queries per group of tables. WAL mode, numbered migrations (:mod:`.schema`), explicit
-transactions, ``synchronous=FULL``; parameterised queries only.
+transactions, every commit fsynced before it counts; parameterised queries only.
 """
 
 from __future__ import annotations

@@ -1,11 +1,17 @@
-"""The SQLite connection under every table group: WAL, synchronous=FULL, migrations, transactions.
+"""The SQLite connection under every table group: WAL, migrations, transactions, fsync.
 
-A commit is on disk before anything that depends on it is acknowledged to a peer.
+A commit is on disk before anything that depends on it is acknowledged to a peer. SQLite runs
+with ``synchronous=NORMAL`` and the store fsyncs the WAL itself (:meth:`StoreBase.sync`): after
+every :meth:`~StoreBase.transaction`, which is what ``synchronous=FULL`` does, or, for the
+daemon's group commit, in a thread while the event loop goes on (amity.node.commits).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,10 +39,15 @@ class StoreBase:
     def __init__(self, path: Path | str) -> None:
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            in_memory = str(path) == ":memory:" or not str(path)
+            self._wal_path = None if in_memory else f"{path}-wal"
+            self._wal_fd: int | None = None
+            self._wal_lock = threading.Lock()
             self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: with WAL, NORMAL may lose the last commits on power loss; we promise
-            # that nothing acknowledged to a peer is lost.
-            self._db.execute("PRAGMA synchronous=FULL")
+            # NORMAL syncs the WAL only before a checkpoint; we promise that nothing
+            # acknowledged to a peer is lost, so every commit is followed by sync() (FULL's
+            # fsync, which the group commit makes off the event loop).
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
             # Deleted rows and freed pages are overwritten with zeros: a DELETE leaves no copy
@@ -46,11 +57,15 @@ class StoreBase:
             self._migrate()
             # A crash may have left old page images in the WAL after a deletion committed.
             self.wipe_wal()
+            self._open_wal()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the database {path}: {exc}") from None
 
     def close(self) -> None:
         self._db.close()
+        if self._wal_fd is not None:
+            os.close(self._wal_fd)
+            self._wal_fd = None
 
     def __enter__(self) -> Self:
         return self
@@ -59,21 +74,58 @@ class StoreBase:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
         """BEGIN IMMEDIATE … COMMIT (or ROLLBACK on error); committed means on disk.
 
-        A transaction that erased data (:meth:`erased`) is followed, before this returns, by a
-        checkpoint that empties the WAL, so no earlier page image of the data stays behind.
+        ``durable=False`` leaves the fsync to the caller (:meth:`sync`, before anything that
+        depends on the commit leaves the node). A transaction that erased data (:meth:`erased`)
+        is followed, before this returns, by a checkpoint that empties the WAL, so no earlier
+        page image of the data stays behind.
         """
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._before_commit()
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._after_rollback()
             raise
         self._db.execute("COMMIT")
         if self._wipe_pending:
             self.wipe_wal()
+        if durable:
+            self.sync()
+
+    def sync(self) -> None:
+        """Make every transaction committed so far durable: fsync the WAL.
+
+        Touches no SQLite state, so a thread may call it while the connection goes on (a
+        commit made meanwhile may or may not be covered: sync again after it).
+        """
+        if self._wal_fd is None:
+            with self._wal_lock:
+                self._open_wal()
+            if self._wal_fd is None:
+                return
+        os.fsync(self._wal_fd)
+
+    def _open_wal(self) -> None:
+        if self._wal_path is None or self._wal_fd is not None:
+            return
+        with contextlib.suppress(FileNotFoundError):  # not created yet: nothing to sync
+            self._wal_fd = os.open(self._wal_path, os.O_RDONLY)
+            # The WAL's directory entry must survive a power loss as well.
+            directory = os.open(os.path.dirname(self._wal_path) or ".", os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+
+    def _before_commit(self) -> None:
+        """Write what the table groups held back for one write per transaction."""
+
+    def _after_rollback(self) -> None:
+        """Forget what the table groups held back for the transaction that failed."""
 
     def erased(self) -> None:
         """Say that the open transaction deleted data that must leave the disk with it."""

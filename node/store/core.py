@@ -5,8 +5,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
 
 __all__ = ["CoreTables", "RelationshipRow", "OutboxItem", "InboxItem", "MailItem"]
+
+
+_INSERT_INBOX: Final = (
+    "INSERT INTO inbox (peer_id, seq, type, body, envelope, received_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (peer_id, seq) DO NOTHING"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,47 @@ class CoreTables:
 
     _db: sqlite3.Connection
     erased: Callable[[], None]  # StoreBase's: the transaction erased data (WAL emptied after)
+    #: Outbound sequence counters as last allocated (the table catches up at the commit).
+    _seq_last: dict[bytes, int]
+    #: Counters and replay windows changed in the open transaction: one row each at its commit.
+    _seq_dirty: set[bytes]
+    _replay_dirty: dict[bytes, tuple[int, bytes]]
+    #: Received messages of the open transaction, inserted in one statement at its commit.
+    _inbox_staged: list[tuple[bytes, int, str, bytes, bytes, int]]
+
+    def __init__(self, path: Path | str) -> None:
+        self._seq_last = {}
+        self._seq_dirty = set()
+        self._replay_dirty = {}
+        self._inbox_staged = []
+        super().__init__(path)  # type: ignore[call-arg]  # StoreBase, last in the Store's bases
+
+    def _before_commit(self) -> None:
+        if self._inbox_staged:
+            self._db.executemany(_INSERT_INBOX, self._inbox_staged)
+            self._inbox_staged.clear()
+        if self._seq_dirty:
+            self._db.executemany(
+                "INSERT INTO seq_counters (peer_id, last_seq) VALUES (?, ?) "
+                "ON CONFLICT (peer_id) DO UPDATE SET last_seq = excluded.last_seq",
+                [(peer, self._seq_last[peer]) for peer in self._seq_dirty],
+            )
+            self._seq_dirty.clear()
+        if self._replay_dirty:
+            self._db.executemany(
+                "INSERT INTO replay (peer_id, highest, bitmap) VALUES (?, ?, ?) "
+                "ON CONFLICT (peer_id) DO UPDATE SET highest = excluded.highest, "
+                "bitmap = excluded.bitmap",
+                [(peer, *window) for peer, window in self._replay_dirty.items()],
+            )
+            self._replay_dirty.clear()
+
+    def _after_rollback(self) -> None:
+        for peer in self._seq_dirty:  # read again from the table when next needed
+            self._seq_last.pop(peer, None)
+        self._seq_dirty.clear()
+        self._replay_dirty.clear()
+        self._inbox_staged.clear()
 
     # -- meta --------------------------------------------------------------------------------------
 
@@ -126,13 +175,19 @@ class CoreTables:
     # -- outbox and sequence numbers ---------------------------------------------------------------
 
     def next_seq(self, peer_id: bytes) -> int:
-        """Allocate the next sequence number towards ``peer_id`` (call inside a transaction)."""
-        row = self._db.execute(
-            "INSERT INTO seq_counters (peer_id, last_seq) VALUES (?, 1) "
-            "ON CONFLICT (peer_id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
-            (peer_id,),
-        ).fetchone()
-        return int(row[0])
+        """Allocate the next sequence number towards ``peer_id`` (call inside a transaction).
+
+        The counter row is written once per peer at the commit, not once per envelope.
+        """
+        last = self._seq_last.get(peer_id)
+        if last is None:
+            row = self._db.execute(
+                "SELECT last_seq FROM seq_counters WHERE peer_id = ?", (peer_id,)
+            ).fetchone()
+            last = 0 if row is None else int(row[0])
+        self._seq_last[peer_id] = last + 1
+        self._seq_dirty.add(peer_id)
+        return last + 1
 
     def add_outbox(self, item: OutboxItem) -> None:
         self._db.execute(
@@ -184,12 +239,14 @@ class CoreTables:
         self, peer_id: bytes, seq: int, type_: str, body: bytes, envelope: bytes, now_ms: int
     ) -> bool:
         """Store a received message once; False if (peer, seq) was already stored."""
-        cursor = self._db.execute(
-            "INSERT INTO inbox (peer_id, seq, type, body, envelope, received_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (peer_id, seq) DO NOTHING",
-            (peer_id, seq, type_, body, envelope, now_ms),
-        )
+        cursor = self._db.execute(_INSERT_INBOX, (peer_id, seq, type_, body, envelope, now_ms))
         return cursor.rowcount == 1
+
+    def stage_inbox(
+        self, peer_id: bytes, seq: int, type_: str, body: bytes, envelope: bytes, now_ms: int
+    ) -> None:
+        """As :meth:`add_inbox`, at the commit of the open transaction (its rows in one go)."""
+        self._inbox_staged.append((peer_id, seq, type_, body, envelope, now_ms))
 
     def list_inbox(
         self, peer_id: bytes | None = None, *, after_id: int = 0, limit: int = 1000
@@ -217,12 +274,8 @@ class CoreTables:
         return pruned
 
     def save_replay(self, peer_id: bytes, highest: int, bitmap: bytes) -> None:
-        self._db.execute(
-            "INSERT INTO replay (peer_id, highest, bitmap) VALUES (?, ?, ?) "
-            "ON CONFLICT (peer_id) DO UPDATE SET highest = excluded.highest, "
-            "bitmap = excluded.bitmap",
-            (peer_id, highest, bitmap),
-        )
+        """Keep ``peer_id``'s replay window (call inside a transaction; written at its commit)."""
+        self._replay_dirty[peer_id] = (highest, bitmap)
 
     def load_replay(self) -> list[tuple[bytes, int, bytes]]:
         rows = self._db.execute("SELECT peer_id, highest, bitmap FROM replay").fetchall()

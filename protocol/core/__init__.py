@@ -13,6 +13,8 @@ what a message means. The node's state is reached through :class:`~amity.protoco
 - :mod:`~amity.protocol.core.tickets`: deposit tickets given in our hellos and kept from theirs.
 - :mod:`~amity.protocol.core.terms`: the terms service (negotiations: a peer's message, the
   policy's answer, the owner's moves, deadlines), reached through its own small host.
+- :mod:`~amity.protocol.core.reputation`: the reputation service's rules (``reputation.*``
+  messages, automatic verdicts, sharing, the cut-off gate), with a host protocol of its own.
 
 See spec/link.md §2-§3 (what is acknowledged, and when) and spec/relay.md.
 """

@@ -191,7 +191,9 @@ class SimGrants:
         return self.node.relationship(peer)
 
     def check_grantee(self, peer: PeerId) -> None:
-        return None  # cut-offs are the reputation scenario's world's, not the node's
+        reputation = self.node.reputation_if_made
+        if reputation is not None:  # the cut-off gate (spec/reputation.md §6.5), as the daemon's
+            reputation.check_grant(peer)
 
     def agreement(self, agreement_id: bytes) -> AgreementRecord | None:
         for neg in self.node.terms.negotiations.values():

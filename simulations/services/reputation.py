@@ -1,24 +1,27 @@
 """A simulated node's reputation service: attestations held, shared and received, local trust.
 
-It keeps the rules of node/reputation/ with the engine's clock and memory instead of SQLite: the
-owner's own attestations and those her peers sent, each with where it came from and its hops;
-per-peer share policies applied by :func:`amity.protocol.sharing.allowed` (each attestation to
-each connected peer once, at most ``per_hour`` an hour); ``reputation.share`` bodies made by
-:func:`~amity.protocol.reputationmessages.pack_items` and read by
-:func:`~amity.protocol.sharing.accept_share` (every item verified, the quota per sender); and
-local trust kept by :class:`~amity.protocol.trustindex.TrustState` over the owner's
-pre-trusted candidates (her agreement counterparties and the friends she vouches for).
+It drives the node core's reputation rules (:mod:`amity.protocol.core.reputation`: what the
+messages mean, automatic verdicts, selection, the cut-off gate, the owner's policy) on the
+engine's clock and memory instead of SQLite: the owner's own attestations and those her peers
+sent, each with where it came from, its hops and its rebuttals; per-peer share policies (each
+attestation to each connected peer once, at most ``per_hour`` an hour); and local trust kept by
+:class:`~amity.protocol.trustindex.TrustState` over the owner's pre-trusted candidates (her
+agreement counterparties and the friends she vouches for).
 
 Where it differs from the daemon, and why:
 
 - A share pass runs ``settle_ms`` after something changed (an attestation made or received, a
   policy set, a peer connected), and an hour on if the rate held items back. The daemon also
   wakes once a minute with nothing to do; a hundred thousand simulated nodes cannot.
-- Automatic attestations (spec/reputation.md §6.2, :mod:`amity.protocol.verdicts`) are made
-  only once the owner turns them on (:meth:`SimReputation.attest_grants`): the daemon always
-  makes them, but most scenarios do not read them and should not pay for them.
-- Nothing is rebutted or asked (``reputation.rebut``, ``reputation.query``): no scenario needs
-  them yet, and a node refuses them as the daemon refuses a type it does not handle. Nor is a
+- Automatic attestations (spec/reputation.md §6.2, :mod:`amity.protocol.core.reputation.
+  attesting`) are made only once the owner turns them on (:meth:`SimReputation.attest_grants`):
+  the daemon always makes them, but most scenarios do not read them and should not pay for them.
+- Who is cut off (:mod:`amity.protocol.core.reputation.cutoff`) is worked out when a gate asks
+  (a grant, a peer's terms), from trust as it is then; the daemon works it out in its loop, after
+  what changed trust, and tells the owner (``reputation.cut_off``). Live grants to a peer cut off
+  are neither warned of nor revoked. A node that holds no attestation cuts nobody off, at no cost.
+- No owner here asks (``reputation.query``) yet, though a node answers as the daemon does; a
+  rebuttal (:meth:`SimReputation.rebut`) is the daemon's, but no scenario makes one. Nor is a
   pending attestation approved later, or a peer's share policy changed once it shared.
 - Attestations are held as decoded objects, the run's one copy of each
   (:meth:`~amity.simulations.context.SharedValues.attestation`), and each is verified once per
@@ -29,39 +32,43 @@ Where it differs from the daemon, and why:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import functools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
 from amity.protocol.attestation import Attestation
+from amity.protocol.core.reputation import commands, cutoff, messages
+from amity.protocol.core.reputation.attesting import attest, judge
+from amity.protocol.core.reputation.effects import (
+    Answer,
+    KeepOwn,
+    KeepRebuttal,
+    KeepReceived,
+    MarkShared,
+    ReputationEffect,
+)
+from amity.protocol.core.reputation.policy import ReputationPolicy
+from amity.protocol.core.reputation.selection import choose, room, share, takes_shares
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import UsageError
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import Relationship, RelationshipState, SendMessage
 from amity.protocol.reputationmessages import (
-    MSG_SHARE,
+    REPUTATION_MESSAGE_TYPES,
     RawItem,
-    decode_share,
-    encode_share,
-    pack_items,
+    SharedItem,
 )
 from amity.protocol.sharing import (
     APPROVED,
     HOUR_MS,
+    PENDING,
     RECEIVED,
     ShareMode,
     SharePolicy,
-    accept_share,
-    allowed,
-    hops_out,
 )
 from amity.protocol.trust import TrustResult
 from amity.protocol.trustindex import TrustState
-from amity.protocol.verdicts import (
-    automatic_attestation,
-    grant_verdict,
-    verdict_deadline_ms,
-)
 from amity.simulations.context import Staged
 from amity.simulations.world.engine import Timer
 
@@ -71,26 +78,24 @@ if TYPE_CHECKING:
 
 __all__ = ["REPUTATION_TYPES", "HeldAttestation", "SimReputation"]
 
-#: The reputation messages a simulated node handles.
-REPUTATION_TYPES: Final = frozenset({MSG_SHARE})
-#: As the daemon's reputation policy default.
-MAX_FROM_SENDER: Final = 20_000
+#: The reputation messages a simulated node handles: all of them, as the daemon.
+REPUTATION_TYPES: Final = REPUTATION_MESSAGE_TYPES
 #: As the daemon's loop: a burst of changes is coalesced into one pass.
 SETTLE_MS: Final = 50
-#: The daemon's reputation policy defaults: receipt_grace_s, attestation_days.
-RECEIPT_GRACE_MS: Final = 3_600_000
-ATTESTATION_TTL_MS: Final = 365 * 86_400_000
 
 
 @dataclass(slots=True)
 class HeldAttestation:
-    """One attestation a node holds (the fields :func:`amity.protocol.sharing.allowed` reads)."""
+    """One attestation a node holds (what :mod:`amity.protocol.core.reputation.selection`
+    reads), with the rebuttals kept beside it."""
 
     attestation: Attestation
     #: The peer it came from (its key); None for the owner's own.
     origin: bytes | None
     hops: int
     review: str
+    #: Rebuttals kept beside it, oldest first (None: none).
+    kept_rebuttals: list[bytes] | None = None
 
     @property
     def attester(self) -> bytes:
@@ -99,6 +104,14 @@ class HeldAttestation:
     @property
     def expires_ms(self) -> int:
         return self.attestation.expires_ms
+
+    @property
+    def attestation_id(self) -> bytes:
+        return self.attestation.attestation_id
+
+    @property
+    def encoded(self) -> bytes:
+        return self.attestation.encoded
 
 
 @dataclass(slots=True)
@@ -120,6 +133,7 @@ class SimReputation:
     after_end: frozenset[str] = frozenset()
 
     __slots__ = (
+        "_cut_off",
         "_direct",
         "_from",
         "_judged",
@@ -128,20 +142,19 @@ class SimReputation:
         "_peers",
         "_relays_received",
         "_trust_dirty",
-        "auto_share",
-        "grace_ms",
+        "_used_direct",
         "held",
-        "max_from_sender",
         "node",
+        "policy",
         "received",
         "shared",
         "trust",
-        "ttl_ms",
     )
 
     def __init__(self, node: SimNode) -> None:
         self.node = node
-        self.max_from_sender = MAX_FROM_SENDER
+        #: The owner's reputation policy (the daemon's defaults until a scenario changes it).
+        self.policy = ReputationPolicy()
         #: Her local trust; the scenario may set its parameters (configure_trust).
         self.trust = TrustState(node.peer_id)
         self.held: dict[bytes, HeldAttestation] = {}
@@ -151,14 +164,12 @@ class SimReputation:
         self._relays_received = False
         self._from: dict[PeerId, int] = {}
         self._direct: set[PeerId] = set()
+        #: The pre-trusted candidates trust was last computed over.
+        self._used_direct: frozenset[PeerId] = frozenset()
         self._trust_dirty = True
         self._pass: Timer | None = None
-        #: The owner's reputation policy as far as it is simulated (the daemon's defaults):
-        #: share automatic attestations at once or hold them for review, the receipt grace, and
-        #: how long what she signs stays valid.
-        self.auto_share = False
-        self.grace_ms = RECEIPT_GRACE_MS
-        self.ttl_ms = ATTESTATION_TTL_MS
+        #: (the trust result, the peers it cuts off with the reason), as last worked out.
+        self._cut_off: tuple[TrustResult, dict[PeerId, str]] | None = None
         #: Grants judged already (None: automatic attestations are off).
         self._judged: set[bytes] | None = None
         #: Items shared by this node, and received (new to it), over the run.
@@ -180,12 +191,30 @@ class SimReputation:
         """Hold an attestation this node signed (``approved``: shareable); False if held already."""
         if attestation.attester != self.node.peer_id:
             raise UsageError("attest() takes this node's own attestations")
-        review = APPROVED if approved else "pending"
-        return self._hold(attestation, None, 0, review)
+        return self._hold(attestation, None, 0, APPROVED if approved else PENDING)
 
     def hold_received(self, attestation: Attestation, origin: PeerId, hops: int = 0) -> bool:
         """Hold an attestation as if ``origin`` had sent it (a run's set-up, not a message)."""
         return self._hold(attestation, origin.key, hops, RECEIVED)
+
+    def rebut(self, attestation_id: bytes, text: str) -> list[PeerId]:
+        """Answer an attestation about her (``amity rebut``): kept, and sent to its attester and
+        to the peer it came from, those connected now. Returns who it went to."""
+        held = self.held.get(attestation_id)
+        if held is None:
+            raise UsageError(f"no attestation {attestation_id.hex()[:16]} held here")
+        origin = None if held.origin is None else self.node.shared.peer(PeerId(held.origin))
+        now = self.node.now_ms()
+        _, reachable, effects = commands.rebut(
+            self.node.keyring.identity,
+            held.attestation,
+            origin,
+            text,
+            connected=self._connected,
+            now_ms=now,
+        )
+        self.node.commit(self._perform(effects, now))
+        return reachable
 
     def set_policy(self, peer: PeerId, policy: SharePolicy) -> None:
         """What ``peer`` may be sent from now on (``amity share-policy``).
@@ -220,20 +249,46 @@ class SimReputation:
 
     @property
     def direct(self) -> frozenset[PeerId]:
-        return frozenset(self._direct)
+        """Her pre-trusted candidates: those added, and every peer she reached an agreement with
+        through her terms service (as the daemon reads its agreements)."""
+        agreed = {
+            neg.peer for neg in self.node.terms.negotiations.values() if neg.agreement is not None
+        }
+        return frozenset(self._direct | agreed) if agreed else frozenset(self._direct)
 
     def result(self) -> TrustResult:
         """Her local trust now (spec/reputation.md §6.5), recomputed only if something changed."""
-        if self._trust_dirty:
-            self.trust.set_direct(self._direct)
+        direct = self.direct
+        if self._trust_dirty or direct != self._used_direct:
+            self.trust.set_direct(direct)
+            self._used_direct = direct
             self._trust_dirty = False
         return self.trust.result(now_ms=self.node.now_ms())
+
+    # -- the cut-off gate (spec/reputation.md §6.5) ------------------------------------------------
+
+    def cut_off(self) -> dict[PeerId, str]:
+        """The peers her policy cuts off now, with the reason (none while she holds nothing)."""
+        if not self.held:
+            return {}
+        result = self.result()
+        if self._cut_off is None or self._cut_off[0] is not result:
+            self._cut_off = (result, cutoff.cut_offs(self.policy, result, self.node.peer_id))
+        return self._cut_off[1]
+
+    def check_grant(self, peer: PeerId) -> None:
+        """The grantor's gate: a new grant to a cut-off peer raises ``local.cut_off``."""
+        cutoff.check_grant(self.cut_off(), peer)
+
+    def declines(self, peer: PeerId) -> str | None:
+        """The terms gate: the reason a cut-off peer's new terms are rejected with, else None."""
+        return cutoff.declines(self.cut_off(), peer)
 
     # -- automatic attestations (spec/reputation.md §6.2) ------------------------------------------
 
     def attest_grants(self, *, auto_share: bool = False) -> None:
         """Judge each grant this node issues by its receipts, as the daemon always does."""
-        self.auto_share = auto_share
+        self.policy = replace(self.policy, auto_share=auto_share)
         if self._judged is None:
             self._judged = set()
             self.node.grants.on_receipt = self.judge
@@ -245,32 +300,31 @@ class SimReputation:
         if judged is None or grant.grant_id in judged:
             return
         now = self.node.now_ms()
-        finding = grant_verdict(
+        judgement = judge(
             grant_encoded=grant.encoded,
             not_after_ms=grant.not_after_ms,
             revoked_ms=issued.revoked_ms,
             receipts=issued.receipts,
-            grace_ms=self.grace_ms,
+            policy=self.policy,
             now_ms=now,
         )
-        if finding is None:
-            if issued.delivered_ms is not None:  # look again just after the deadline
-                deadline = verdict_deadline_ms(grant.not_after_ms, issued.revoked_ms, self.grace_ms)
-                at = deadline + 1 - self.node.env.start_ms
+        if judgement.finding is None:
+            if judgement.look_again_ms is not None:  # just after the deadline
+                at = judgement.look_again_ms + 1 - self.node.env.start_ms
                 self.node.engine.call_at(max(at, self.node.engine.now_ms), self.judge, issued)
             return
         judged.add(grant.grant_id)
         # The agreement the grant cites: a simulated grantor grants under its newest.
         agreement = self.node.grants.agreement_with(grant.grantee)
-        attestation = automatic_attestation(
+        own = attest(
             self.node.keyring.identity,
             agreement,
             grant.grant_id,
-            finding,
+            judgement.finding,
+            policy=self.policy,
             now_ms=now,
-            ttl_ms=self.ttl_ms,
         )
-        self.attest(attestation, approved=self.auto_share)
+        self._hold(own.attestation, None, 0, own.review)
 
     # -- holding -----------------------------------------------------------------------------------
 
@@ -285,6 +339,15 @@ class SimReputation:
         if origin is None or self._relays_received:
             self.poke()
         return True
+
+    def _keep_rebuttal(self, attestation_id: bytes, rebuttal: bytes) -> None:
+        held = self.held.get(attestation_id)
+        if held is None:
+            return
+        if held.kept_rebuttals is None:
+            held.kept_rebuttals = []
+        if rebuttal not in held.kept_rebuttals:
+            held.kept_rebuttals.append(rebuttal)
 
     # -- sharing -----------------------------------------------------------------------------------
 
@@ -303,56 +366,106 @@ class SimReputation:
         staged = Staged()
         held_back = False
         for peer, state in self._peers.items():
-            if state.policy.mode is ShareMode.NONE or not self._connected(peer):
+            if not takes_shares(state.policy, self._connected(peer)):
                 continue
-            items = self._select(peer, state, now)
-            for batch in pack_items(items):
-                staged.sends.append(SendMessage(peer, MSG_SHARE, encode_share(batch)))
+            chosen = self._select(peer, state, now)
+            passed = self._perform(share(peer, chosen), now)
+            staged.sends += passed.sends
             held_back = held_back or state.cursor < len(self._order)
         if staged.sends:
             self.node.commit(staged)
         if held_back:  # the hourly rate: try again once an hour's sending has aged
             self._pass = self.node.engine.call_later(HOUR_MS, self._share_pass)
 
-    def _select(self, peer: PeerId, state: _Peer, now: int) -> list[RawItem]:
+    def _select(self, peer: PeerId, state: _Peer, now: int) -> list[tuple[bytes, RawItem]]:
+        """What ``peer`` may have now, from its cursor on (each item looked at once)."""
+        space = room(state.policy, self.shared_since(peer, now - HOUR_MS + 1))
+
+        def unseen() -> Iterator[HeldAttestation]:
+            order = self._order
+            while state.cursor < len(order):
+                state.cursor += 1
+                yield order[state.cursor - 1]
+
+        return choose(unseen(), state.policy, peer.key, now, space=space, rebuttals=self.rebuttals)
+
+    def _mark_shared(self, peer: PeerId, count: int, now: int) -> None:
+        """``count`` items went to ``peer`` now: the hourly rate and the run's count."""
+        state = self._peers.get(peer)
+        if state is None:
+            return
         recent = [(t, n) for t, n in state.recent or () if t > now - HOUR_MS]
-        room = state.policy.per_hour - sum(n for _, n in recent)
-        items: list[RawItem] = []
-        order, key = self._order, peer.key
-        while state.cursor < len(order) and len(items) < room:
-            held = order[state.cursor]
-            state.cursor += 1
-            if allowed(held, state.policy, key, now):
-                items.append(RawItem(held.attestation.encoded, hops_out(held), ()))
-        if items:
-            recent.append((now, len(items)))
-            self.shared += len(items)
+        if count:
+            recent.append((now, count))
+            self.shared += count
         state.recent = recent or None
-        return items
+
+    # -- what the rules read (the ReputationHost protocol) -----------------------------------------
+
+    @property
+    def peer_id(self) -> PeerId:
+        return self.node.peer_id
+
+    def held_from(self, sender: PeerId) -> int:
+        return self._from.get(sender, 0)
+
+    def holds(self, attestation_id: bytes) -> bool:
+        return attestation_id in self.held
+
+    def about(self, subject: PeerId) -> list[HeldAttestation]:
+        return [h for h in self._order if h.attestation.subject == subject]
+
+    def share_policy(self, peer: PeerId) -> SharePolicy:
+        state = self._peers.get(peer)
+        return SharePolicy() if state is None else state.policy
+
+    def shared_since(self, peer: PeerId, since_ms: int) -> int:
+        state = self._peers.get(peer)
+        recent = () if state is None or state.recent is None else state.recent
+        return sum(n for t, n in recent if t >= since_ms)
+
+    def rebuttals(self, attestation_id: bytes) -> list[bytes]:
+        held = self.held.get(attestation_id)
+        return [] if held is None or held.kept_rebuttals is None else held.kept_rebuttals
+
+    def read_item(self, item: RawItem, now_ms: int) -> SharedItem:
+        return self.node.shared.read_item(item, now_ms)
 
     # -- peers' messages ---------------------------------------------------------------------------
 
     def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
-        """A ``reputation.share``: every item verified (§6.4); held once the commit is done."""
-        sender = envelope.sender
-        accepted = accept_share(
-            decode_share(envelope.body),
-            owner=self.node.peer_id,
-            now_ms=now_ms,
-            held_from_sender=self._from.get(sender, 0),
-            max_from_sender=self.max_from_sender,
-            read=self.node.shared.read_item,
-        )
-        items = accepted.items
+        """What a ``reputation.*`` message means (the core's rules), as one staged commit."""
+        return self._perform(messages.receive(self, envelope, now_ms), now_ms)
 
-        def received() -> None:
-            fresh = 0
-            for item in items:
-                fresh += self._hold(item.attestation, sender.key, item.hops, RECEIVED)
-            self._from[sender] = self._from.get(sender, 0) + fresh
-            self.received += fresh
+    def _perform(self, effects: list[ReputationEffect], now: int) -> Staged:
+        staged = Staged()
+        for effect in effects:
+            if isinstance(effect, Answer):
+                staged.sends.append(SendMessage(effect.to, effect.type, effect.body))
+            elif isinstance(effect, MarkShared):
+                self._mark_shared(effect.peer, len(effect.attestation_ids), now)
+            else:  # kept once the commit is done
+                staged.after.append(functools.partial(self._keep, effect))
+        return staged
 
-        return Staged(after=[received])
+    def _keep(self, effect: ReputationEffect) -> None:
+        if isinstance(effect, KeepReceived):
+            self._received(effect)
+        elif isinstance(effect, KeepRebuttal):
+            self._keep_rebuttal(effect.attestation_id, effect.rebuttal.encoded)
+        elif isinstance(effect, KeepOwn):
+            self._hold(effect.attestation, None, 0, effect.review)
+
+    def _received(self, effect: KeepReceived) -> None:
+        """What a share brought, held once its commit is done."""
+        sender = effect.sender
+        fresh = 0
+        for item in effect.items:
+            fresh += self._hold(item.attestation, sender.key, item.hops, RECEIVED)
+            for rebuttal in item.rebuttals:
+                self._keep_rebuttal(item.attestation.attestation_id, rebuttal.encoded)
+        self._from[sender] = self._from.get(sender, 0) + fresh
+        self.received += fresh
 
     def held_items(self) -> Iterable[HeldAttestation]:
         """What this node holds, in the order it came to hold it."""

@@ -76,7 +76,8 @@ class SimTerms:
         return None if behaviour is None else behaviour.policy
 
     def cut_off(self, peer: PeerId) -> str | None:
-        return None  # the reputation scenario decides cut-offs in its world
+        reputation = self.node.reputation_if_made  # the cut-off gate (spec/reputation.md §6.5)
+        return None if reputation is None else reputation.declines(peer)
 
     def holds_agreement(self, agreement_id: bytes, peer: PeerId) -> bool:
         return any(

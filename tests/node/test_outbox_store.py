@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from amity.node.store import Store
@@ -26,3 +27,28 @@ def test_prune_forgets_only_envelopes_settled_before_the_cutoff(tmp_path: Path) 
             assert store.prune_outbox(100 * DAY) == 1  # the pending one is never pruned
             assert store.next_seq(PEER) == 5  # sequence numbers are never reused
         assert [item.seq for item in store.pending_outbox(PEER)] == [4]
+
+
+def test_counters_windows_and_inbox_rows_are_written_once_per_commit_and_survive(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "amity.db"
+    with Store(path) as store:
+        with store.transaction():
+            assert [store.next_seq(PEER) for _ in range(3)] == [1, 2, 3]
+            store.save_replay(PEER, 7, b"\x01")
+            store.save_replay(PEER, 9, b"\x07")  # the last window of the commit is kept
+            store.stage_inbox(PEER, 9, "msg.note", b"body", b"envelope", 0)
+            store.stage_inbox(PEER, 9, "msg.note", b"body", b"envelope", 0)  # stored once
+        with contextlib.suppress(RuntimeError), store.transaction():
+            assert store.next_seq(PEER) == 4
+            store.save_replay(PEER, 10, b"\x0f")
+            store.stage_inbox(PEER, 10, "msg.note", b"lost", b"lost", 0)
+            raise RuntimeError("rolled back: neither the counter nor the window moves")
+        with store.transaction():
+            assert store.next_seq(PEER) == 4
+    with Store(path) as store:
+        assert store.load_replay() == [(PEER, 9, b"\x07")]
+        assert [(item.seq, item.body) for item in store.list_inbox()] == [(9, b"body")]
+        with store.transaction():
+            assert store.next_seq(PEER) == 5

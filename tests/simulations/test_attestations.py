@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 
 from amity.protocol.attestation import Attestation, Verdict
-from amity.protocol.errors import AttestationExpiredError, AttestationSignatureError, UsageError
-from amity.protocol.reputationmessages import MSG_SHARE, RawItem, encode_share
+from amity.protocol.core.reputation.cutoff import DECLINED
+from amity.protocol.errors import (
+    AmityError,
+    AttestationExpiredError,
+    AttestationSignatureError,
+    CutOffError,
+    UsageError,
+)
+from amity.protocol.relationship import SendMessage
+from amity.protocol.reputationmessages import (
+    MSG_QUERY,
+    MSG_SHARE,
+    RawItem,
+    encode_query,
+    encode_share,
+)
 from amity.protocol.sharing import ShareMode, SharePolicy
 from amity.protocol.verdicts import clause_for
+from amity.simulations.context import Staged
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode
 from tests.simulations.test_grants import EMAIL, agreed_pair
@@ -90,7 +106,7 @@ def test_a_forged_item_refuses_the_whole_share_and_the_node_keeps_serving() -> N
 def test_a_share_over_the_quota_is_refused() -> None:
     with crypto_mode(CryptoMode.REAL):
         p = agreed_pair()
-        p.vendor.reputation.max_from_sender = 1
+        p.vendor.reputation.policy = replace(p.vendor.reputation.policy, max_received_per_peer=1)
         for note in ("a", "b"):
             p.person.reputation.attest(_attest(p, note=note))
         p.person.reputation.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))
@@ -164,7 +180,7 @@ def test_a_grant_kept_past_its_deadline_is_attested_breached_and_held_for_review
         p = agreed_pair(keep_data=True)
         rep = p.person.reputation
         rep.attest_grants()
-        rep.grace_ms = 60_000
+        rep.policy = replace(rep.policy, receipt_grace_s=60)
         rep.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))
         grant = p.person.grants.grant(
             p.vendor.peer_id, [EMAIL], purpose="service-provision", duration_ms=5_000
@@ -188,3 +204,60 @@ def test_a_policy_that_already_shared_is_not_changed_silently() -> None:
         rep.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))  # the same: fine
         with pytest.raises(UsageError, match="set once"):
             rep.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.ALL))
+
+
+def test_a_query_is_answered_with_what_the_askers_policy_allows() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        mine = _attest(p, Verdict.BREACHED, note="asked for")
+        p.person.reputation.attest(mine)
+        p.person.reputation.set_policy(p.vendor.peer_id, SharePolicy(ShareMode.MINE))
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+        assert _held_by(p.vendor) == [mine.encoded], "shared once, unasked"
+        query_id = bytes(range(16))
+        body = encode_query(query_id, p.vendor.peer_id)
+        p.vendor.commit(Staged(sends=[SendMessage(p.person.peer_id, MSG_QUERY, body)]))
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+    assert p.vendor.rejected == 0 and p.person.rejected == 0
+    assert p.person.reputation.shared == 2, "the answer carries it again (spec §6.3)"
+
+
+def test_a_cut_off_peer_gets_no_grant_and_its_terms_are_declined() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        p.person.reputation.attest(_attest(p, Verdict.BREACHED, note="kept my data"))
+        assert p.vendor.peer_id in p.person.reputation.cut_off()
+        with pytest.raises(CutOffError, match="cut off by your reputation policy"):
+            p.person.grants.grant(
+                p.vendor.peer_id, [EMAIL], purpose="service-provision", duration_ms=5_000
+            )
+        assert p.person.reputation.declines(p.vendor.peer_id) == DECLINED
+        assert p.vendor.reputation.declines(p.person.peer_id) is None
+
+
+def test_a_rebuttal_goes_to_the_attester_and_stays_with_the_attestation() -> None:
+    with crypto_mode(CryptoMode.REAL):
+        p = agreed_pair()
+        agreement = agreed(p.vendor).agreement
+        assert agreement is not None
+        now = p.vendor.now_ms()
+        about_her = Attestation.issue(
+            p.vendor.keyring.identity,
+            agreement,
+            clause_id=agreement.terms.clauses[0].clause_id,
+            verdict=Verdict.BREACHED,
+            issued_ms=now,
+            expires_ms=now + _YEAR_MS,
+        )
+        p.vendor.reputation.attest(about_her)
+        p.vendor.reputation.set_policy(p.person.peer_id, SharePolicy(ShareMode.MINE))
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+        aid = about_her.attestation_id
+        assert p.person.reputation.holds(aid)
+        with pytest.raises(AmityError, match="only the attestation's subject"):
+            p.vendor.reputation.rebut(aid, "not me")
+        assert p.person.reputation.rebut(aid, "I never had that data") == [p.vendor.peer_id]
+        p.engine.run(until_ms=p.engine.now_ms + 1_000)
+    assert p.vendor.rejected == 0
+    (kept,) = p.vendor.reputation.rebuttals(aid)
+    assert p.person.reputation.rebuttals(aid) == [kept]

@@ -14,8 +14,9 @@ The story, one step at a time (each settles, every outbox empty, before the next
 5. the friend meets the breacher and they agree (she is its customer too);
 6. she signs 70 more attestations, then shares her own with the friend: 72 attestations, more
    than one ``reputation.share`` holds (64), so two envelopes; the friend vouches for her;
-7. cut-off: the friend's trust now cuts the breacher off (daemons only, see below); she ends
-   the relationship (a signed rel.end);
+7. cut-off: the friend's trust now cuts the breacher off, and a grant to it is refused with the
+   reason (``local.cut_off``: a local decision, no message; compared as text); she ends the
+   relationship (a signed rel.end);
 8. relay: she goes offline, the vendor sends her a note; it cannot reach her, so it deposits the
    note at her relay; the vendor goes offline, she comes back: the relay hands the note over,
    she takes it (and dials the vendor once, in vain); the vendor comes back, dials her, its
@@ -32,11 +33,9 @@ the daemon batches by time (one ACK frame may settle 1 or 3 envelopes) and inter
 peer's own envelopes, and with each other, by timing: those answers are compared as their own
 stream per peer and kind of frame answered, in order, each ACK split into one entry per seq.
 
-What the simulator cannot do today, so it is not compared: the cut-off itself. The daemon's
-grants gate refuses a grant to a peer the owner's trust cuts off (``local.cut_off``, with the
-standing and the trust path), a local decision with no message and so no core answer; the
-simulated grants service has no such gate (the reputation scenario decides cut-offs in the world,
-simulations/reputation.py), so step 7 is checked on the daemons only.
+The cut-off gate (protocol/core/reputation/cutoff.py) is one rule in both worlds: the refusal
+each grants service gives, its reason (standing, evidence, threshold) included, must be the same
+text once the breacher's did is replaced by its role.
 
 Two differences between the worlds are by design and handled in the open: a daemon that goes
 offline is stopped and started again, so it issues a fresh peer card and its peers note
@@ -56,6 +55,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,8 @@ import pytest
 from amity.protocol.agreement import Agreement
 from amity.protocol.attestation import Attestation, Verdict
 from amity.protocol.card import NodeKind
+from amity.protocol.errors import CutOffError
+from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import Accept, NegotiationState
 from amity.protocol.notes import MSG_NOTE, encode_note
 from amity.protocol.relationship import RelationshipState, SendMessage
@@ -198,6 +200,13 @@ def _drained(node: Node) -> bool:
     return node.pending() == 0
 
 
+def _in_roles(text: str, roles: dict[str, str]) -> str:
+    """``text`` with each peer's did, and its short form, replaced by its role."""
+    for did, role in roles.items():
+        text = text.replace(did, f"<{role}>").replace(PeerId.from_did(did).short, f"<{role}>")
+    return text
+
+
 def _attestations(node: Node, *args: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = cli("attestations", "--home", node.home, *args)["attestations"]
     return found
@@ -313,7 +322,7 @@ def daemon_story(factory: NodeFactory) -> tuple[Streams, str]:
     cli("share-policy", "--home", person.home, friend.name, "mine")
     wait_for(lambda: len(_attestations(friend)) == BUNDLE + 2, what="the friend holds them all")
     settled()
-    # 7. cut-off (daemons only: the simulated grants service has no cut-off gate)
+    # 7. cut-off: the friend's trust cuts the breacher off; a grant to it is refused
     cli("vault", "set", "--home", friend.home, "email", "email", "friend@example.org")
     wait_for(
         lambda: cli("reputation", "--home", friend.home, breacher.name)["cut_off"],
@@ -324,7 +333,8 @@ def daemon_story(factory: NodeFactory) -> tuple[Streams, str]:
         "--purpose", "delivery", "--expires", "1h",
     )  # fmt: skip
     assert refused.returncode == 1, refused.stderr
-    cut_off = refused.stderr
+    said = refused.stderr.strip().removeprefix("amity: error: ")
+    cut_off = _in_roles(said, {breacher.did: "breacher"})
     cli("end", "--home", friend.home, breacher.did, "--reason", "cut off")
     wait_for(
         lambda: (breacher.peer(friend.did) or {}).get("state") == "ended",
@@ -349,7 +359,8 @@ def daemon_story(factory: NodeFactory) -> tuple[Streams, str]:
 # -- the simulator ---------------------------------------------------------------------------------
 
 
-def sim_story(crypto: CryptoMode) -> Streams:
+def sim_story(crypto: CryptoMode) -> tuple[Streams, str]:
+    """The story told by five simulated nodes: their traces, and what the cut-off said."""
     with crypto_mode(crypto):
         return _sim_story(crypto)
 
@@ -362,7 +373,7 @@ def restarted(node: SimNode) -> None:
     node._card = None
 
 
-def _sim_story(crypto: CryptoMode) -> Streams:
+def _sim_story(crypto: CryptoMode) -> tuple[Streams, str]:
     streams_ = RandomStreams(7)
     engine = Engine()
     network = Network(
@@ -454,7 +465,7 @@ def _sim_story(crypto: CryptoMode) -> Streams:
     agreed = agree(person, vendor)
     # 3. grant, read, expire with receipt; her node attests by itself
     person.reputation.attest_grants(auto_share=True)
-    person.reputation.grace_ms = GRACE_S * 1000
+    person.reputation.policy = replace(person.reputation.policy, receipt_grace_s=GRACE_S)
 
     def grant(shop: SimNode) -> bytes:
         gid = person.grants.grant(
@@ -505,7 +516,19 @@ def _sim_story(crypto: CryptoMode) -> Streams:
     person.reputation.set_policy(friend.peer_id, SharePolicy(ShareMode.MINE))
     until(lambda: len(friend.reputation.held) == BUNDLE + 2, "the friend holds them all")
     settled()
-    # 7. cut-off: not simulated (see the module docstring); she ends the relationship
+    # 7. cut-off: the friend's trust cuts the breacher off; a grant to it is refused
+    until(lambda: breacher.peer_id in friend.reputation.cut_off(), "the breacher cut off")
+    try:
+        friend.grants.grant(
+            breacher.peer_id,
+            [Field("email", FieldType.EMAIL, "friend@example.org")],
+            purpose="delivery",
+            duration_ms=3_600_000,
+        )
+    except CutOffError as exc:
+        cut_off = _in_roles(f"{exc.message} [{exc.code}]", {breacher.peer_id.did: "breacher"})
+    else:
+        raise AssertionError("the simulated grants gate let a grant to a cut-off peer through")
     friend.end(breacher.peer_id, "cut off")
     until(
         lambda: (
@@ -535,7 +558,7 @@ def _sim_story(crypto: CryptoMode) -> Streams:
         name: [describe(peer, effects) for peer, effects in node.core_trace or ()]
         for name, node in nodes.items()
     }
-    return streams(traces, dids)
+    return streams(traces, dids), cut_off
 
 
 # -- the comparison --------------------------------------------------------------------------------
@@ -568,7 +591,8 @@ def test_the_daemons_refuse_a_cut_off_vendor_with_the_reason(
     daemons: tuple[Streams, str],
 ) -> None:
     said = daemons[1]
-    assert "[local.cut_off]" in said
+    assert said.startswith("<breacher> is cut off by your reputation policy: ")
+    assert said.endswith("[local.cut_off]")
     assert "standing -1.00" in said and "below your threshold" in said
 
 
@@ -577,7 +601,9 @@ def test_the_simulator_answers_as_the_daemons_do(
     daemons: tuple[Streams, str], crypto: CryptoMode
 ) -> None:
     daemon = daemons[0]
-    sim = sim_story(crypto)
+    sim, sim_cut_off = sim_story(crypto)
+    # The cut-off gate: the same refusal, reason and numbers included.
+    assert sim_cut_off == daemons[1], f"daemon: {daemons[1]}\nsim:    {sim_cut_off}"
     # The story reached every part of the core it is about, on the daemons.
     assert _accepted(daemon, "friend", "person") == ["rel.hello"] + ["reputation.share"] * 2, (
         "the share bundle did not span two envelopes"

@@ -16,10 +16,11 @@ the rules of node/reputation/). As the daemon does, her pre-trusted candidates a
 an agreement with and the friends she vouches for; nothing is global.
 
 The choice with trust on, in the order applied: a candidate is *cut off* when its standing
-(spec/reputation.md §4.6) is below zero on at least ``cutoff_evidence`` of trusted evidence, the
-daemon's default policy; of the rest she picks in proportion to score (EigenTrust's probabilistic
-selection), except that with probability ``explore``, or when no candidate has a score, she picks
-uniformly among those without one. If every candidate is cut off she grants nothing that round.
+(spec/reputation.md §4.6) is below zero on at least ``cutoff_evidence`` of trusted evidence (her
+node's reputation policy: the daemon's default threshold, that evidence); of the rest she picks
+in proportion to score (EigenTrust's probabilistic selection), except that with probability
+``explore``, or when no candidate has a score, she picks uniformly among those without one. If
+every candidate is cut off she grants nothing that round.
 
 All of it runs as messages. At first contact the vendor hands her an invitation, her node
 connects, she offers the scenario's terms (deletion clause included) and the vendor's policy signs
@@ -39,7 +40,8 @@ friends, a colluder's with the clique vendors of her circle, whose nodes attest 
 share the lot with each customer (policy ``all``, one hop on). Sybils negotiate with the clique,
 and each shares its praise over a relationship with every honest person (the worst case); their
 links have a fixed latency and no loss, so their traffic draws nothing from the network's stream.
-Not simulated: ``reputation.query`` and ``reputation.rebut``.
+No owner here asks (``reputation.query``) or rebuts (``reputation.rebut``) yet, though the
+nodes' reputation service takes both.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from amity.protocol.agreement import Agreement
@@ -229,6 +231,10 @@ class ReputationWorld:
         for person, conduct in zip(self.persons, self.cast.persons, strict=True):
             person.reputation.configure_trust(
                 damping=sc.damping, max_iterations=sc.max_iterations, epsilon=sc.epsilon
+            )
+            # The daemon's default policy (threshold 0), on the scenario's evidence.
+            person.reputation.policy = replace(
+                person.reputation.policy, min_evidence=sc.cutoff_evidence
             )
             if conduct.deals:  # her node judges each grant by its receipts, and shares the verdict
                 person.reputation.attest_grants(auto_share=True)
@@ -439,10 +445,11 @@ class ReputationWorld:
     def _choose(self, p: int, candidates: list[int], row: RoundRow) -> int | None:
         sc, rng = self.scenario, self._choice["on"]
         trust = self._trust(p, row)
+        policy = self.persons[p].reputation.policy
         scored: list[tuple[int, float]] = []
         for v in candidates:
             peer = self.vendors[v].peer_id
-            if trust.standing(peer).below(0.0, sc.cutoff_evidence):  # the daemon's default
+            if policy.cuts_off(trust.standing(peer)):  # her node's cut-off rule
                 continue
             scored.append((v, trust.score(peer)))
         if not scored:

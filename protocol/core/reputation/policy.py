@@ -1,7 +1,8 @@
 """The owner's reputation policy: when a peer is cut off, what happens then, how attesting goes.
 
-Kept in the store's meta table as JSON; ``amity reputation --threshold …`` and
-``PUT /api/reputation/policy`` change it. See spec/reputation.md §6.5.
+A plain value both drivers hold: the daemon keeps it in its store's meta table as JSON
+(``amity reputation --threshold …``, ``PUT /api/reputation/policy``), the simulator in memory.
+See spec/reputation.md §6.5.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from typing import Any, Final
 from amity.protocol.errors import UsageError
 from amity.protocol.trust import Standing
 
-__all__ = ["ReputationPolicy", "POLICY_KEY", "ON_EXISTING"]
+__all__ = ["ReputationPolicy", "ON_EXISTING", "DAY_MS"]
 
-POLICY_KEY: Final = "reputation.policy"
 #: What to do about live grants to a peer once it is cut off.
 ON_EXISTING: Final = ("warn", "revoke")
 _DAY_S: Final = 86_400
+DAY_MS: Final = _DAY_S * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class ReputationPolicy:
         return standing.below(self.threshold, self.min_evidence)
 
     def reason(self, standing: Standing) -> str:
+        """Why ``standing`` cuts a peer off, in words the owner reads (the grant's refusal)."""
         value = standing.value
         shown = "unknown" if value is None else f"{value:+.2f}"
         return (
@@ -96,6 +98,16 @@ class ReputationPolicy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= hi:
                 raise UsageError(f"{name} is a whole number in 1 .. {hi}")
+
+    @property
+    def grace_ms(self) -> int:
+        """How long after a grant ends its deletion receipt is in time (§6.2)."""
+        return self.receipt_grace_s * 1000
+
+    @property
+    def attestation_ttl_ms(self) -> int:
+        """How long an attestation this node signs stays valid."""
+        return self.attestation_days * DAY_MS
 
     def encode(self) -> bytes:
         return json.dumps(self.to_json(), sort_keys=True).encode()
