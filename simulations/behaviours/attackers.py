@@ -16,7 +16,10 @@ honour or breach, persons attest.
 - D: the clique is helped by spies instead: persons among the friends, who deal and attest
   honestly, and also attest a few clique vendors honoured (which the clique never breaches).
 
-Each behaviour is a small strategy object; the random draws it needs are handed in.
+Each behaviour is a small strategy object; the random draws it needs are handed in. A vendor's
+node is run by a :class:`VendorOwner`: its policy signs the terms persons proffer, and a breaching
+vendor's owner keeps the data of the grants it chose to breach, so its node sends no deletion
+receipt for them (as a node run with ``--misbehave keep-data`` does, one grant at a time).
 """
 
 from __future__ import annotations
@@ -25,7 +28,16 @@ import enum
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from amity.protocol.errors import AmityError
+from amity.protocol.holder import Holding
+from amity.protocol.identity import PeerId
+from amity.protocol.negotiation import Accept, Negotiation
+from amity.protocol.policy import Policy
+
+if TYPE_CHECKING:
+    from amity.simulations.node import SimNode
 
 __all__ = [
     "ThreatModel",
@@ -39,6 +51,7 @@ __all__ = [
     "Spy",
     "Cast",
     "cast",
+    "VendorOwner",
 ]
 
 
@@ -254,3 +267,46 @@ def cast(
             )
             vendor_roles[v] = CollectiveVendor(breach_rate, accomplices, circle, spared)
     return Cast(tuple(vendor_roles), tuple(person_roles), clique)
+
+
+class VendorOwner:
+    """The owner of a vendor's node: what its policy signs, and which grants' data it keeps.
+
+    The policy answers every offer at once (it accepts what the scenario's persons proffer). Data
+    is kept per grant: the run tells the owner, when a person picks this vendor, whether it will
+    breach her grant (its :class:`VendorConduct` decides), and :meth:`keeps` is the node's
+    ``grants.keeps``, asked when the grant's deletion comes due. A kept grant stays held and no
+    deletion receipt goes back; her node finds the breach on its own when the deadline passes.
+    """
+
+    __slots__ = ("_keep", "_policy")
+
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+        self._keep: set[bytes] = set()
+
+    @property
+    def policy(self) -> Policy | None:
+        return self._policy
+
+    def on_connected(self, node: SimNode, peer: PeerId) -> None:
+        return None  # vendors wait for offers
+
+    def on_waiting(self, node: SimNode, negotiation: Negotiation) -> None:
+        """Not reached while the policy covers every clause; a person there would accept."""
+        try:
+            node.terms.move(negotiation.negotiation_id, Accept())
+        except AmityError as exc:
+            node.env.observer.record(node, "terms.answer_failed", negotiation.peer, exc.code)
+
+    def keep(self, grant_id: bytes) -> None:
+        """Breach this grant: keep its data after it ends, and send no deletion receipt."""
+        self._keep.add(grant_id)
+
+    def keeps(self, holding: Holding) -> bool:
+        """Whether the node keeps this grant's data now that its deletion is due."""
+        grant_id = holding.grant.grant_id
+        if grant_id in self._keep:
+            self._keep.discard(grant_id)
+            return True
+        return False

@@ -20,19 +20,34 @@ from amity.protocol.errors import AmityError, NoGrantError
 from amity.protocol.holder import Holding, read
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import Accept, Event, Negotiation, Reject
-from amity.protocol.policy import Policy
+from amity.protocol.policy import Policy, parse_policy
 from amity.protocol.terms import TermsDocument
 from amity.protocol.termsmessages import RejectReason
 from amity.protocol.vault import Field
 from amity.simulations.node import SimNode
 from amity.simulations.world.distributions import Distribution
 
-__all__ = ["HonestPerson", "HonestVendor", "NO_THIRD_PARTY_SHARING", "OnwardCopy", "OnwardSharer"]
+__all__ = [
+    "HonestPerson",
+    "HonestVendor",
+    "NO_THIRD_PARTY_SHARING",
+    "OnwardCopy",
+    "OnwardSharer",
+    "accept_all",
+]
 
 _PERSON_DECLINES: Final = "outside what I accept"
 _VENDOR_DECLINES: Final = "declined by a person at the vendor"
 #: The clause a vendor breaks by passing a person's values on (protocol/terms.py; P2B1 holds it).
 NO_THIRD_PARTY_SHARING: Final = "amity.no-third-party-sharing"
+
+
+def accept_all(terms: TermsDocument) -> Policy:
+    """A policy that accepts every clause of ``terms`` as proffered (scenarios 2 and 3's vendors)."""
+    lines = ["version = 1", "vocabulary = 1", 'default = "ask-human"']
+    for clause_id in sorted({c.clause_id for c in terms.clauses}):
+        lines += [f'[clause."{clause_id}"]', 'action = "accept"']
+    return parse_policy("\n".join(lines) + "\n")
 
 
 class HonestPerson:

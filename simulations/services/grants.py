@@ -101,6 +101,11 @@ class SimGrants:
         self.keep_data = keep_data
         #: Called with each holding this node newly holds, after its commit (the owner's software).
         self.on_held: Callable[[Holding], None] | None = None
+        #: The owner's word, per grant, on keeping its data when its deletion comes due (a
+        #: breaching behaviour; ``keep_data`` keeps every grant's). The core reads it as
+        #: ``keeps_data`` while that grant's timer is handled.
+        self.keeps: Callable[[Holding], bool] | None = None
+        self._keeping = False
         #: Called with a grant this node issued each time a receipt for it is committed.
         self.on_receipt: Callable[[IssuedGrant], None] | None = None
         self.issued: dict[bytes, IssuedGrant] = {}
@@ -172,7 +177,7 @@ class SimGrants:
 
     @property
     def keeps_data(self) -> bool:
-        return self.keep_data
+        return self.keep_data or self._keeping
 
     @property
     def vault(self) -> _NoVault:
@@ -296,7 +301,12 @@ class SimGrants:
     def _fire(self, gid: bytes, token: str) -> None:
         self._timers.pop(gid, None)
         now = self.node.now_ms()
-        effects = holder.timer_fired(self, gid, token, now)
+        held = self.held.get(gid)
+        self._keeping = held is not None and self.keeps is not None and self.keeps(held)
+        try:
+            effects = holder.timer_fired(self, gid, token, now)
+        finally:
+            self._keeping = False
         staged = self._stage(effects, now)
         if not any(isinstance(e, KeptData) for e in effects) and gid in self.held:
             self.node.commit(staged)  # as before the core: a stale timer commits nothing, too

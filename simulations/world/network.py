@@ -245,6 +245,10 @@ class Network:
     def group(self, address: int) -> str:
         return self._groups[address]
 
+    def set_group(self, address: int, group: str) -> None:
+        """Move host ``address`` to ``group``: its links take that group's profiles from now on."""
+        self._groups[address] = group
+
     def set_profile(self, group_a: str, group_b: str, profile: LinkProfile) -> None:
         """Use ``profile`` between hosts of these two groups (either way round)."""
         self._profiles[(group_a, group_b)] = self._profiles[(group_b, group_a)] = profile

@@ -26,11 +26,15 @@ from amity.protocol.errors import AmityError
 from amity.protocol.holder import HoldingState
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import Negotiation, NegotiationState
-from amity.protocol.policy import Policy, parse_policy
 from amity.protocol.receipts import MSG_RECEIPT
-from amity.protocol.terms import TermsDocument
 from amity.protocol.vault import Field, FieldType
-from amity.simulations.behaviours.owners import HonestPerson, HonestVendor, OnwardCopy, OnwardSharer
+from amity.simulations.behaviours.owners import (
+    HonestPerson,
+    HonestVendor,
+    OnwardCopy,
+    OnwardSharer,
+    accept_all,
+)
 from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode
@@ -77,14 +81,6 @@ class GrantRow:
     #: how many of them sit at a party that holds no grant of hers in force for those fields.
     copies_onward: int = 0
     copies_outside_grants: int = 0
-
-
-def accept_all(terms: TermsDocument) -> Policy:
-    """A policy that accepts every clause of ``terms`` as proffered (scenario 2's vendors)."""
-    lines = ["version = 1", "vocabulary = 1", 'default = "ask-human"']
-    for clause_id in sorted({c.clause_id for c in terms.clauses}):
-        lines += [f'[clause."{clause_id}"]', 'action = "accept"']
-    return parse_policy("\n".join(lines) + "\n")
 
 
 class LifecycleWorld:

@@ -112,7 +112,11 @@ def summarise(world: ReputationWorld) -> dict[str, Any]:
             "agreements": len(world.agreements),
             "attestations": sum(r.attestations for r in world.rows),
             "sybil_attestations": world.sybil_attestations,
+            "grants_made": len(world.granted),
             "deletion_receipts": world.receipts,
+            "verdicts_honoured": world.verdicts.get("honoured", 0),
+            "verdicts_breached": world.verdicts.get("breached", 0),
+            "verdicts_mistaken": world.mistaken,
             "trust_computations": sum(r.trust_computations for r in world.rows),
             "relationships": world.counts.get("rel.connected", 0) // 2,
             "attestations_shared": sum(n.reputation.shared for n in nodes),
@@ -179,9 +183,9 @@ def _eigentrust(s: dict[str, Any]) -> list[str]:
 def _report(summary: dict[str, Any], rows: list[RoundRow], command: str) -> str:
     s = summary
     crypto = (
-        "**real** (Ed25519 signatures on agreements, deletion receipts, attestations and "
-        "envelopes; Noise XX sessions; each attestation, card and link certificate verified "
-        "once per run)"
+        "**real** (Ed25519 signatures on agreements, grants, receipts, attestations and "
+        "envelopes; Noise XX sessions; sealed deliveries; each attestation, card and link "
+        "certificate verified once per run)"
         if s["crypto"] == "real"
         else crypto_line(s["crypto"])
     )
@@ -221,7 +225,10 @@ def _report(summary: dict[str, Any], rows: list[RoundRow], command: str) -> str:
         f"| grants forgone (every candidate cut off) | {s['grants']['abstained_on']} | — |",
         "",
         f"Breaches avoided by trust: {_shown(s['breach_reduction'])} (1 - with / without). "
-        f"Signed: {c['agreements']} agreements, {c['deletion_receipts']} deletion receipts, "
+        f"Signed: {c['agreements']} agreements, negotiated by messages; {c['grants_made']} "
+        f"grants delivered as messages, {c['deletion_receipts']} deletion receipts back; her "
+        f"nodes judged {c['verdicts_honoured']} honoured and {c['verdicts_breached']} breached "
+        f"({c['verdicts_mistaken']} mistaken about what the vendor did); "
         f"{c['attestations']} attestations"
         + (f" (and {c['sybil_attestations']} by Sybils)" if c["sybil_attestations"] else "")
         + f"; {c['trust_computations']} trust computations. Over {c['relationships']} "

@@ -1,11 +1,10 @@
 """Scenario 3, reputation under attack: grants to breaching vendors, with and without local trust.
 
 Each round every person grants data to one vendor out of a few candidates drawn by the seed. The
-run plays two arms on the same candidate draws: with trust *off* she picks uniformly; with trust
-*on* she reads her own node's local trust and picks as below. When the grant ends the vendor
-deletes the data and signs a deletion receipt, or breaches (keeps it, no receipt). She then signs
-an attestation under the clause ``amity.delete-on-end`` of her agreement with that vendor, citing
-the receipt's hash, and her node holds it.
+run plays two arms on the same candidate draws: with trust *off* she picks uniformly (and nothing
+more happens: no node reads that arm); with trust *on* she reads her own node's local trust and
+picks as below, and the grant happens. When she picks, the vendor's conduct decides whether it
+will keep her data (:mod:`amity.simulations.behaviours.attackers`).
 
 Every person and vendor is a :class:`~amity.simulations.node.SimNode` running the daemon's rules.
 Friends meet by invitation (a real handshake and ``rel.hello``), vouch for each other and set
@@ -23,18 +22,31 @@ in proportion to score (EigenTrust's probabilistic selection), except that with 
 ``explore``, or when no candidate has a score, she picks uniformly among those without one. If
 every candidate is cut off she grants nothing that round.
 
-What is not message-driven, and why: agreements are signed directly with
-:meth:`Agreement.create` (one per person and vendor, at first contact; negotiation is scenario 1's
-subject), grants end in a deletion receipt or none without their delivery being simulated (that is
-scenario 2's), and the attackers' set-up is arranged before the run: colluders hand their
-attestations to their clique vendors, and every honest person starts out holding every Sybil's
-attestations (the worst case). A clique vendor then shares its lot with each customer over a real
-relationship with share policy ``all``. Only the trust-on arm signs anything, since nothing in the
-trust-off arm reads attestations.
+All of it runs as messages. At first contact the vendor hands her an invitation, her node
+connects, she offers the scenario's terms (deletion clause included) and the vendor's policy signs
+them (``accept_all``, as in scenario 2); if her offer expires unanswered she offers again. Her node
+then grants her email for ``grant_ms`` (``grant.deliver``, sealed to the vendor's link key); the
+vendor's node holds it, returns a delivery receipt and, at the grant's end, deletes it and returns
+a signed deletion receipt, unless its owner breaches that grant (:class:`VendorOwner` keeps the
+data and its node sends nothing, as ``--misbehave keep-data`` does). Her node judges the grant
+itself from what it received (:mod:`amity.protocol.verdicts`, the daemon's automatic verdict):
+honoured on a deletion receipt in time, breached once the deadline (the end plus the receipt
+grace) passes without one; it signs that attestation under the deletion clause, citing the grant
+and receipt hashes, and shares it with her friends.
+
+So do the attackers' lies. A minute into the run (Sybils first: see ``_sybils``) colluders and
+spies negotiate agreements with the vendors they speak of and sign; a spy's node shares with her
+friends, a colluder's with the clique vendors of her circle, whose nodes attest her honoured and
+share the lot with each customer (policy ``all``, one hop on). Sybils negotiate with the clique,
+and each shares its praise over a relationship with every honest person (the worst case); their
+links have a fixed latency and no loss, so their traffic draws nothing from the network's stream.
+No owner here asks (``reputation.query``) or rebuts (``reputation.rebut``) yet, though the
+nodes' reputation service takes both.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -44,19 +56,20 @@ from amity.protocol.agreement import Agreement
 from amity.protocol.attestation import Attestation, Verdict
 from amity.protocol.card import NodeKind
 from amity.protocol.errors import AmityError
-from amity.protocol.grants import GRANT_ID_BYTES
 from amity.protocol.identity import PeerId, SigningIdentity
-from amity.protocol.negotiation import Negotiation
-from amity.protocol.receipts import DeletionReason, DeletionReceipt, open_receipt
+from amity.protocol.negotiation import OPEN_STATES, Negotiation, NegotiationState
 from amity.protocol.sharing import ShareMode, SharePolicy
-from amity.protocol.termsmessages import NEGOTIATION_ID_BYTES
 from amity.protocol.trust import TrustResult
-from amity.simulations.behaviours.attackers import Cast, cast
+from amity.protocol.vault import Field, FieldType
+from amity.simulations.behaviours.attackers import Cast, VendorOwner, cast
+from amity.simulations.behaviours.owners import HonestPerson, accept_all
 from amity.simulations.context import make_env
-from amity.simulations.crypto import CryptoMode, crypto_mode, make_keyring
+from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode
 from amity.simulations.scenarios.reputation.scenario import DELETION_CLAUSE, ReputationScenario
+from amity.simulations.world.distributions import Constant
 from amity.simulations.world.engine import Engine
+from amity.simulations.world.network import LinkProfile
 from amity.simulations.world.streams import RandomStreams
 
 __all__ = ["RoundRow", "ReputationWorld", "metrics", "headline"]
@@ -70,6 +83,18 @@ _CUSTOMERS: Final = SharePolicy(ShareMode.ALL, max_hops=1)
 _INVITATION_MS: Final = 86_400_000
 _CONNECT_ATTEMPTS: Final = 5
 _RETRY_MS: Final = 60_000
+#: A person offers her terms this long after her node connects to a vendor; the offer's life.
+_THINK: Final = Constant(1_000)
+_OFFER_TTL_MS: Final = 900_000
+#: Sybils' links: a fixed latency and no loss, so that their traffic draws nothing from the
+#: network's stream and moves no other message (see _sybils).
+_SYBIL_GROUP: Final = "sybil"
+_SYBIL_LINK: Final = LinkProfile(Constant(40), 0.0)
+_AGREED: Final = NegotiationState.AGREED
+#: Friends meet and colluders deal this far into the run: Sybils, if any, go first (_sybils).
+_SETUP_MS: Final = 60_000
+#: What she grants, and for what (a purpose her terms allow).
+_PURPOSE: Final = "delivery"
 
 
 @dataclass(slots=True)
@@ -116,17 +141,29 @@ class ReputationWorld:
         self.interrupted = False
         self.persons: list[SimNode] = []
         self.vendors: list[SimNode] = []
+        self.sybils: list[SimNode] = []
         self.friends: list[tuple[int, ...]] = []
         #: Each person's last local trust, as her last choice read it.
         self.trust: list[TrustResult | None] = []
+        #: The agreements persons' nodes reached with vendors, by (person, vendor) index.
         self.agreements: dict[tuple[int, int], Agreement] = {}
-        #: Clique vendors that have something to hand their customers, and those they reached.
-        self.bundles: dict[int, int] = {}
+        #: Clique vendors that hand their customers what their circle said.
+        self.bundles: set[int] = set()
         self._bundled: set[tuple[int, int]] = set()
+        #: Deletion receipts her nodes received; grants made, by id: whether the vendor honours it.
         self.receipts = 0
+        self.granted: dict[bytes, bool] = {}
+        #: Verdicts her nodes signed on their own grants, and those that got the vendor wrong.
+        self.verdicts: dict[str, int] = {}
+        self.mistaken = 0
         self.sybil_attestations = 0
         #: What nodes told the observer, by event (connections, refusals, rejections).
         self.counts: dict[str, int] = {}
+        #: Agreements any two nodes reached (Sybils' too), and what waits for one.
+        self._agreed: dict[tuple[SimNode, SimNode], Agreement] = {}
+        self._waiting: dict[tuple[SimNode, SimNode], list[Callable[[Agreement], None]]] = {}
+        self._index: dict[PeerId, int] = {}
+        self._by_peer: dict[PeerId, SimNode] = {}
         sc = scenario
         self.cast: Cast = cast(
             sc.threat_model,
@@ -149,26 +186,49 @@ class ReputationWorld:
 
     # -- building the world ------------------------------------------------------------------------
 
-    def _node(self, name: str, kind: NodeKind) -> SimNode:
-        return SimNode(
+    def _node(self, name: str, kind: NodeKind, behaviour: HonestPerson | VendorOwner) -> SimNode:
+        node = SimNode(
             self.env,
             name=name,
             kind=kind,
             seed=self.streams.key(f"identity/{name}"),
             random=self.streams.bytes_source(f"random/{name}"),
             reachable=True,
+            behaviour=behaviour,
         )
+        self._by_peer[node.peer_id] = node
+        return node
 
     def _build(self) -> None:
         sc = self.scenario
+        policy = accept_all(sc.terms)
+        # She proffers the scenario's terms, deletion clause included; the vendors' policy signs
+        # them at once, and her limits (the same) never need a person.
+        self._person = HonestPerson(
+            sc.terms_label,
+            terms=sc.terms,
+            limits=policy,
+            ttl_ms=_OFFER_TTL_MS,
+            think=_THINK,
+            rng=self.streams.stream("behaviour/person"),
+        )
         width = len(str(max(sc.persons, sc.vendors)))
+        self.owners = [VendorOwner(policy) for _ in range(sc.vendors)]
         self.vendors = [
-            self._node(f"vendor-{i:0{width}d}", NodeKind.VENDOR) for i in range(sc.vendors)
+            self._node(f"vendor-{i:0{width}d}", NodeKind.VENDOR, owner)
+            for i, owner in enumerate(self.owners)
         ]
+        for vendor, owner in zip(self.vendors, self.owners, strict=True):
+            vendor.grants.keeps = owner.keeps
         self.persons = [
-            self._node(f"person-{i:0{width}d}", NodeKind.PERSON) for i in range(sc.persons)
+            self._node(f"person-{i:0{width}d}", NodeKind.PERSON, self._person)
+            for i in range(sc.persons)
         ]
-        for person in self.persons:
+        for i, node in enumerate(self.vendors):
+            self._index[node.peer_id] = i
+        for i, node in enumerate(self.persons):
+            self._index[node.peer_id] = i
+        for person, conduct in zip(self.persons, self.cast.persons, strict=True):
             person.reputation.configure_trust(
                 damping=sc.damping, max_iterations=sc.max_iterations, epsilon=sc.epsilon
             )
@@ -176,18 +236,21 @@ class ReputationWorld:
             person.reputation.policy = replace(
                 person.reputation.policy, min_evidence=sc.cutoff_evidence
             )
+            if conduct.deals:  # her node judges each grant by its receipts, and shares the verdict
+                person.reputation.attest_grants(auto_share=True)
         self.trust = [None] * sc.persons
+        self._sybils()
         self._befriend()
         self._collude()
-        self._sybils()
         for r in range(sc.rounds):
             self.engine.call_at(r * sc.round_ms, self._round, r)
 
     def _befriend(self) -> None:
         """Each sociable person draws ``friends`` others; friendship is mutual, and vouched for.
 
-        For each pair the one drawn first invites the other, whose node connects at the start of
-        the run; once connected each vouches for the other and shares her own attestations.
+        For each pair the one drawn first invites the other, whose node connects a minute into the
+        run (``_SETUP_MS``, once the Sybils are done); once connected each vouches for the other
+        and shares her own attestations.
         """
         sociable = [p for p, c in enumerate(self.cast.persons) if c.sociable]
         draw = self.streams.stream("friends")
@@ -203,18 +266,22 @@ class ReputationWorld:
         for p, friends in enumerate(self.friends):
             for f in friends:
                 if p < f:
-                    self._meet(self.persons[p], self.persons[f], self._befriended, p, f)
+                    self.engine.call_at(
+                        _SETUP_MS,
+                        self._meet,
+                        self.persons[p],
+                        self.persons[f],
+                        functools.partial(self._befriended, p, f),
+                    )
 
-    def _meet(
-        self, host: SimNode, guest: SimNode, then: Callable[[int, int], None], i: int, j: int
-    ) -> None:
-        """``guest`` uses an invitation of ``host``, trying again on failure; ``then(i, j)``."""
+    def _meet(self, host: SimNode, guest: SimNode, then: Callable[[], None]) -> None:
+        """``guest`` uses an invitation of ``host``, trying again on failure; ``then()``."""
         invitation = host.invite(_INVITATION_MS)
 
         def attempt(tries: int) -> None:
             def done(ok: bool, why: str) -> None:
                 if ok:
-                    then(i, j)
+                    then()
                 elif tries < _CONNECT_ATTEMPTS:
                     self.engine.call_later(_RETRY_MS, attempt, tries + 1)
                 else:
@@ -232,58 +299,86 @@ class ReputationWorld:
             me.reputation.vouch(friend.peer_id)
             me.reputation.set_policy(friend.peer_id, _FRIENDS)
 
+    def _deal(self, person: SimNode, vendor: SimNode, then: Callable[[Agreement], None]) -> None:
+        """``then(agreement)`` once ``person`` and ``vendor`` hold one, negotiated by messages.
+
+        At first contact the vendor hands her an invitation and her node connects; her owner
+        offers the scenario's terms, which the vendor's policy signs (spec/terms.md §7.8).
+        """
+        key = (person, vendor)
+        agreement = self._agreed.get(key)
+        if agreement is not None:
+            then(agreement)
+            return
+        waiting = self._waiting.get(key)
+        if waiting is None:
+            self._waiting[key] = [then]
+            self._meet(vendor, person, _nothing)
+        else:
+            waiting.append(then)
+
     def _collude(self) -> None:
         """Colluders' and spies' false attestations, signed at the start under real agreements.
 
-        A spy's node holds hers and shares them like any attestation. A colluder is nobody's
-        friend: each clique vendor's node holds the attestations of the colluders of its circle
-        (handed over before the run) and its own, praising them, and shares the lot with each
-        customer it deals with.
+        A minute into the run each meets the vendors she speaks of and negotiates an agreement
+        with each, as anyone does; then she signs, and her node holds what she signed. A spy's
+        node shares hers with her friends like any attestation. A colluder is nobody's friend:
+        her node shares hers (policy ``mine``) with the clique vendors of her circle, whose nodes
+        attest her honoured and share the lot (policy ``all``, one hop on) with each customer
+        they deal with.
         """
-        said: dict[int, list[Attestation]] = {}
         for p, conduct in enumerate(self.cast.persons):
             for verdict, targets in (
                 (Verdict.HONOURED, conduct.praises),
                 (Verdict.BREACHED, conduct.slanders),
             ):
                 for v in targets:
-                    item = self._attest(self.persons[p], self._agreement(p, v), verdict, ())
-                    said.setdefault(p, []).append(item)
-                    if conduct.sociable:
-                        self.persons[p].reputation.attest(item)
-        for v, vendor_conduct in enumerate(self.cast.vendors):
-            vendor = self.vendors[v].reputation
-            for p in vendor_conduct.circle:
-                for item in said.get(p, []):
-                    vendor.hold_received(item, self.persons[p].peer_id)
-                agreement = self._agreement(p, v)
-                vendor.attest(self._attest(self.vendors[v], agreement, Verdict.HONOURED, ()))
-            if vendor_conduct.circle:
-                self.bundles[v] = len(vendor.held)
+                    self.engine.call_at(
+                        _SETUP_MS,
+                        self._deal,
+                        self.persons[p],
+                        self.vendors[v],
+                        functools.partial(self._say, p, v, verdict),
+                    )
+        self.bundles = {v for v, c in enumerate(self.cast.vendors) if c.circle}
+
+    def _say(self, p: int, v: int, verdict: Verdict, agreement: Agreement) -> None:
+        """Colluder or spy ``p`` signs ``verdict`` on vendor ``v``, whatever happened."""
+        person, vendor = self.persons[p], self.vendors[v]
+        person.reputation.attest(self._attest(person, agreement, verdict, ()))
+        if p in self.cast.vendors[v].circle:
+            person.reputation.set_policy(vendor.peer_id, _FRIENDS)
+            vendor.reputation.attest(self._attest(vendor, agreement, Verdict.HONOURED, ()))
 
     def _sybils(self) -> None:
         """Sybil customers of the clique: real agreements, praise for it, nobody vouching for them.
 
-        Every honest person's node holds all their attestations from the start (the worst case),
-        but nobody vouches for a Sybil and no vendor attests one. They draw nothing from the run's
-        streams, so a run with them differs from one without only as far as their attestations
-        move someone's trust (spec/reputation.md §4.5 says they move nobody's).
+        Each negotiates an agreement with every clique vendor and attests it honoured. The worst
+        case: every honest person accepts every Sybil's invitation, and each Sybil's node shares
+        its attestations with her (policy ``mine``); but nobody vouches for a Sybil and no
+        vendor attests one. They draw nothing from the run's streams: their links have a fixed
+        latency and no loss, and they are done before anyone else starts (``_SETUP_MS``), so that
+        no group commit of a node mixes their messages with others'. A run with them differs from
+        one without only as far as their attestations move someone's trust (spec/reputation.md
+        §4.5 says they move nobody's), or where a person's grant falls in that first minute.
         """
-        held: list[tuple[PeerId, Attestation]] = []
+        if self.scenario.sybils:  # before the first dial
+            for group in (NodeKind.PERSON.value, NodeKind.VENDOR.value, _SYBIL_GROUP):
+                self.network.set_profile(_SYBIL_GROUP, group, _SYBIL_LINK)
         for s in range(self.scenario.sybils):
-            name = f"sybil-{s}"
-            sybil = make_keyring(self.streams.key(f"identity/{name}"), self.crypto).identity
-            random = self.streams.bytes_source(f"random/{name}")
+            sybil = self._node(f"sybil-{s}", NodeKind.PERSON, self._person)
+            self.network.set_group(sybil.address, _SYBIL_GROUP)
+            self.sybils.append(sybil)
             for v in self.cast.clique:
-                negotiation_id = random.take(NEGOTIATION_ID_BYTES)
-                agreement = self._sign_agreement(sybil, self.vendors[v], negotiation_id)
-                item = self._attest_as(sybil, agreement, Verdict.HONOURED, (), counted=False)
-                held.append((sybil.peer_id, item))
-        self.sybil_attestations = len(held)
-        for p, conduct in enumerate(self.cast.persons):
-            if conduct.honest:
-                for sybil_id, item in held:
-                    self.persons[p].reputation.hold_received(item, sybil_id)
+                self._deal(sybil, self.vendors[v], functools.partial(self._sybil_says, sybil))
+            for person, conduct in zip(self.persons, self.cast.persons, strict=True):
+                if conduct.honest:
+                    share = functools.partial(sybil.reputation.set_policy, person.peer_id, _FRIENDS)
+                    self._meet(sybil, person, share)
+
+    def _sybil_says(self, sybil: SimNode, agreement: Agreement) -> None:
+        sybil.reputation.attest(self._attest(sybil, agreement, Verdict.HONOURED, ()))
+        self.sybil_attestations += 1
 
     # -- one round ---------------------------------------------------------------------------------
 
@@ -316,16 +411,36 @@ class ReputationWorld:
             row.grants_on += 1
             row.breached_on += not honoured
             row.malicious_on += self.cast.vendors[on].malicious
-        self._agreement(p, on)
+        person, vendor = self.persons[p], self.vendors[on]
         if on in self.bundles and (on, p) not in self._bundled:
             self._bundled.add((on, p))
-            self._meet(self.vendors[on], self.persons[p], self._customer, on, p)
-        grant_id = self.persons[p].random.take(GRANT_ID_BYTES)
-        self.engine.call_later(sc.grant_ms, self._grant_ends, p, on, grant_id, honoured)
+            self._deal(person, vendor, functools.partial(self._customer, on, p))
+        self._deal(person, vendor, functools.partial(self._granted, p, on, honoured))
 
-    def _customer(self, v: int, p: int) -> None:
-        """A clique vendor's customer connected: it shares its lot with her."""
+    def _customer(self, v: int, p: int, agreement: Agreement) -> None:
+        """A clique vendor's customer holds an agreement with it: it shares its lot with her."""
         self.vendors[v].reputation.set_policy(self.persons[p].peer_id, _CUSTOMERS)
+
+    def _granted(self, p: int, v: int, honoured: bool, agreement: Agreement) -> None:
+        """She holds an agreement with the vendor: her node grants her email for ``grant_ms``.
+
+        Its delivery, the vendor's delivery receipt, its deletion at the end and the deletion
+        receipt all travel as messages; the vendor's owner keeps the data of a grant it breaches,
+        so its node sends no deletion receipt, and her node finds the breach once the deadline
+        (the grant's end and the receipt grace) has passed.
+        """
+        person, vendor = self.persons[p], self.vendors[v]
+        email = Field("email", FieldType.EMAIL, f"{person.name}@example.org")
+        try:
+            grant = person.grants.grant(
+                vendor.peer_id, [email], purpose=_PURPOSE, duration_ms=self.scenario.grant_ms
+            )
+        except AmityError as exc:  # the relationship ended meanwhile
+            self._count(f"grant.failed.{exc.code}")
+            return
+        if not honoured:
+            self.owners[v].keep(grant.grant_id)
+        self.granted[grant.grant_id] = honoured
 
     def _choose(self, p: int, candidates: list[int], row: RoundRow) -> int | None:
         sc, rng = self.scenario, self._choice["on"]
@@ -358,24 +473,7 @@ class ReputationWorld:
             row.trust_computations += 1
         return result
 
-    # -- agreements, receipts, attestations --------------------------------------------------------
-
-    def _sign_agreement(
-        self, person: SigningIdentity, vendor: SimNode, negotiation_id: bytes
-    ) -> Agreement:
-        return Agreement.create(
-            self.scenario.terms, person, vendor.keyring.identity, negotiation_id, self.now_ms
-        )
-
-    def _agreement(self, p: int, v: int) -> Agreement:
-        found = self.agreements.get((p, v))
-        if found is None:
-            person = self.persons[p]
-            negotiation_id = person.random.take(NEGOTIATION_ID_BYTES)
-            found = self._sign_agreement(person.keyring.identity, self.vendors[v], negotiation_id)
-            self.agreements[(p, v)] = found
-            person.reputation.add_direct(self.vendors[v].peer_id)
-        return found
+    # -- receipts, attestations --------------------------------------------------------------------
 
     def _attest(
         self,
@@ -392,13 +490,8 @@ class ReputationWorld:
         agreement: Agreement,
         verdict: Verdict,
         evidence: tuple[bytes, ...],
-        *,
-        counted: bool = True,
     ) -> Attestation:
         now = self.now_ms
-        if counted:
-            round_now = self.engine.now_ms // self.scenario.round_ms
-            self.rows[min(round_now, self.scenario.rounds - 1)].attestations += 1
         return Attestation.issue(
             attester,
             agreement,
@@ -410,34 +503,48 @@ class ReputationWorld:
             note=_VOUCH_NOTE if attester.peer_id == agreement.vendor else "",
         )
 
-    def _grant_ends(self, p: int, v: int, grant_id: bytes, honoured: bool) -> None:
-        person, vendor = self.persons[p], self.vendors[v]
-        evidence: tuple[bytes, ...] = ()
-        if honoured:
-            receipt = DeletionReceipt.issue(
-                vendor.keyring.identity,
-                grantor=person.peer_id,
-                grant_id=grant_id,
-                reason=DeletionReason.EXPIRED,
-                deleted_ms=self.now_ms,
-            )
-            checked = open_receipt(receipt.encoded, issuer=vendor.peer_id, subject=person.peer_id)
-            evidence = (hashlib.sha256(checked.encoded).digest(),)
-            self.receipts += 1
-        verdict = Verdict.HONOURED if honoured else Verdict.BREACHED
-        person.reputation.attest(self._attest(person, self.agreements[(p, v)], verdict, evidence))
-
     # -- the observer ------------------------------------------------------------------------------
 
     def _count(self, event: str) -> None:
         self.counts[event] = self.counts.get(event, 0) + 1
 
     def record(self, node: SimNode, event: str, peer: PeerId | None, detail: str) -> None:
-        if event.startswith("message.") or event == "rel.connected":
+        if event == "grant.receipt.deletion":
+            self.receipts += 1
+        elif event.startswith("message.") or event == "rel.connected":
             self._count(event)
+            if event == "message.rejected":
+                self._count(f"{event}.{detail}")
 
     def negotiation_changed(self, node: SimNode, negotiation: Negotiation) -> None:
-        return None
+        """Her node holds an agreement: the vendor joins her pre-trusted peers; what waited runs."""
+        if node.kind is not NodeKind.PERSON or negotiation.state in OPEN_STATES:
+            return
+        vendor = self._by_peer[negotiation.vendor]
+        key = (node, vendor)
+        if negotiation.state is not _AGREED:
+            if key in self._waiting:  # it expired unanswered: she offers again a moment later
+                self._count("offers.again")
+                self.engine.call_later(_THINK.ms, self._offer_again, node, vendor)
+            return
+        if key in self._agreed:
+            return
+        agreement = negotiation.agreement
+        assert agreement is not None  # an agreed negotiation carries it as it is persisted
+        agreement = self._agreed[key] = self.env.shared.agreement(agreement)
+        p = self._index.get(node.peer_id)
+        if p is not None:  # a person of the run, not a Sybil
+            self.agreements[(p, self._index[vendor.peer_id])] = agreement
+            node.reputation.add_direct(vendor.peer_id)
+        self._count("agreements")
+        for then in self._waiting.pop(key, ()):
+            then(agreement)
+
+    def _offer_again(self, person: SimNode, vendor: SimNode) -> None:
+        try:
+            person.terms.offer(vendor.peer_id, self.scenario.terms, ttl_ms=_OFFER_TTL_MS)
+        except AmityError as exc:  # the relationship ended meanwhile
+            self._count(f"offer.failed.{exc.code}")
 
     # -- running -----------------------------------------------------------------------------------
 
@@ -454,6 +561,41 @@ class ReputationWorld:
             except KeyboardInterrupt:
                 self.interrupted = True
                 raise
+            finally:
+                self._tally()
+
+    def _tally(self) -> None:
+        """Count what persons and vendors signed, by round, and her nodes' verdicts on grants.
+
+        A verdict cites the grant's hash first (spec/reputation.md §6.2); it is mistaken when it
+        says breached of a grant the vendor honoured (its receipt came too late) or the reverse.
+        """
+        sc = self.scenario
+        for row in self.rows:
+            row.attestations = 0
+        honoured: dict[bytes, bool] = {}
+        for person, conduct in zip(self.persons, self.cast.persons, strict=True):
+            if conduct.deals:
+                for gid, issued in person.grants.issued.items():
+                    digest = hashlib.sha256(issued.grant.encoded).digest()
+                    honoured[digest] = self.granted[gid]
+        self.verdicts, self.mistaken = {}, 0
+        for node in [*self.persons, *self.vendors]:
+            for held in node.reputation.held_items():
+                if held.origin is not None:
+                    continue
+                item = held.attestation
+                r = min((item.issued_ms - sc.start_ms) // sc.round_ms, sc.rounds - 1)
+                self.rows[r].attestations += 1
+                kept = honoured.get(item.evidence[0]) if item.evidence else None
+                if kept is not None:  # her node's own verdict on one of her grants
+                    verdict = item.verdict.value
+                    self.verdicts[verdict] = self.verdicts.get(verdict, 0) + 1
+                    self.mistaken += kept != (item.verdict is Verdict.HONOURED)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _fraction(part: int, whole: int) -> float | None:
