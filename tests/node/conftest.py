@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import signal
 import socket
@@ -53,9 +54,13 @@ def _unused_peer_port() -> int:
     second node then could not bind it. Here the draw also skips every port already handed out.
     """
     draw = random.SystemRandom()
+    # Under pytest-xdist each worker draws from a range of its own ("gw0", "gw1", ...): the
+    # set above is one process's, and two workers must not hand out the same port.
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+    low = 10_000 + (worker % 8) * 2_500
     with _PORTS_LOCK:
         while True:
-            port = draw.randrange(10_000, 30_000)
+            port = draw.randrange(low, low + 2_500)
             if port in _PORTS_GIVEN:
                 continue
             with socket.socket() as probe:
