@@ -193,10 +193,6 @@ class SimReputation:
             raise UsageError("attest() takes this node's own attestations")
         return self._hold(attestation, None, 0, APPROVED if approved else PENDING)
 
-    def hold_received(self, attestation: Attestation, origin: PeerId, hops: int = 0) -> bool:
-        """Hold an attestation as if ``origin`` had sent it (a run's set-up, not a message)."""
-        return self._hold(attestation, origin.key, hops, RECEIVED)
-
     def rebut(self, attestation_id: bytes, text: str) -> list[PeerId]:
         """Answer an attestation about her (``amity rebut``): kept, and sent to its attester and
         to the peer it came from, those connected now. Returns who it went to."""
