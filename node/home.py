@@ -36,6 +36,7 @@ __all__ = [
     "Config",
     "Home",
     "default_home",
+    "parse_hostport",
     "resolve_home",
 ]
 
@@ -363,3 +364,11 @@ def _write_private(path: Path, data: bytes, *, exclusive: bool = True) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def parse_hostport(text: str, what: str) -> tuple[str, int]:
+    """``HOST:PORT`` from the config or the command line (``what`` names it in the error)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise HomeError(f"{what} must be HOST:PORT (port 0 picks a free one), not {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)

@@ -18,7 +18,6 @@ import time
 from collections import OrderedDict
 from typing import Any, Final, TextIO
 
-from aiohttp.http_exceptions import HttpProcessingError
 
 __all__ = ["RepeatCollapsingHandler", "configure", "log_event"]
 
@@ -167,7 +166,10 @@ class _BadRequestFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if not isinstance(exc, HttpProcessingError):
+        # Only aiohttp logs to this logger, so its error type is loaded whenever a record comes:
+        # looked up, not imported, so that a CLI command that logs nothing stays light.
+        errors = sys.modules.get("aiohttp.http_exceptions")
+        if errors is None or not isinstance(exc, errors.HttpProcessingError):
             return True
         remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
         record.msg, record.args = "http.bad_request", ()

@@ -23,7 +23,14 @@ from amity.node.api.app import DISCOVERY, NODE, create_api_app
 from amity.node.daemon import Identity, Node
 from amity.node.grants.api import GRANTS
 from amity.node.grants.service import GrantsService
-from amity.node.home import MAX_SOCKET_PATH_BYTES, PRIVATE_UMASK, Config, Home, HomeError
+from amity.node.home import (
+    MAX_SOCKET_PATH_BYTES,
+    PRIVATE_UMASK,
+    Config,
+    Home,
+    HomeError,
+    parse_hostport,
+)
 from amity.node.logs import log_event
 from amity.node.net.admission import Admission, AdmittedSite
 from amity.node.net.discovery import Discovery, DiscoveryError
@@ -58,13 +65,6 @@ class RunOptions:
     limits: Limits = field(default_factory=Limits)
     #: Test modes that make the node break its word (see ``amity run --misbehave``).
     misbehave: frozenset[str] = frozenset()
-
-
-def parse_hostport(text: str, what: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise HomeError(f"{what} must be HOST:PORT (port 0 picks a free one), not {text!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def _is_loopback(host: str) -> bool:

@@ -5,12 +5,8 @@ int of milliseconds and randomness as bytes, so the daemon and the simulator dri
 See spec/README.md.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("amity")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+#: The package's version: pyproject.toml reads it from here (``[tool.setuptools.dynamic]``).
+__version__ = "0.1.0"
 
 #: The wire protocol version this core speaks (spec/versioning.md).
 PROTOCOL_VERSION = 1

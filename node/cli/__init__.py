@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
-from amity.node.cli import (
-    agreements,
-    audit,
-    card,
-    daemon,
-    demo,
-    grants,
-    identity,
-    peers,
-    policy,
-    reputation,
-    terms,
-    vault,
-)
-from amity.node.cli.client import ApiError
-from amity.node.cli.render import CliError, emit_error
-from amity.node.home import PRIVATE_UMASK
+from amity.node.cli.render import ApiError, CliError, emit_error
 from amity.protocol import PROTOCOL_VERSION, __version__
-from amity.protocol.errors import AmityError, RemoteError
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_REJECTED"]
+__all__ = ["main", "build_parser", "GROUPS", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_REJECTED"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -47,7 +31,42 @@ Every command takes --json and then prints one JSON object (errors as {{"error":
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Each module of this package and the commands it registers, in the order ``--help`` lists them.
+#: A command line that names one of them loads only that module (and what it imports): every
+#: command starts without the daemon's, the simulator's or other commands' imports.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "daemon": ("init", "run"),
+    "peers": ("status", "invite", "connect", "peers", "end", "send", "messages", "nearby", "relay"),
+    "terms": ("terms",),
+    "policy": ("policy",),
+    "agreements": ("agreements", "verify"),
+    "vault": ("vault",),
+    "grants": ("grant", "revoke", "grants", "request", "requests", "read", "holdings"),
+    "audit": ("log", "receipts"),
+    "reputation": ("attest", "attestations", "reputation", "share-policy", "rebut", "vouch"),
+    "identity": ("id",),
+    "card": ("card",),
+    "demo": ("demo",),
+}
+GROUP_OF = {command: group for group, commands in GROUPS.items() for command in commands}
+
+
+def _groups_named(argv: Sequence[str]) -> Sequence[str]:
+    """The modules to load for ``argv``: the one of the command it names, none for --version,
+    else all (``amity --help`` lists every command; an unknown one's error lists the choices)."""
+    for word in argv:
+        if not word.startswith("-"):
+            group = GROUP_OF.get(word)
+            return tuple(GROUPS) if group is None else (group,)
+        if word in ("-h", "--help"):
+            break
+        if word == "--version":
+            return ()
+    return tuple(GROUPS)
+
+
+def build_parser(groups: Sequence[str] = tuple(GROUPS)) -> argparse.ArgumentParser:
+    """The ``amity`` parser with the commands of ``groups`` (modules of this package)."""
     parser = argparse.ArgumentParser(
         prog="amity",
         description=(
@@ -63,24 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"amity {__version__} (protocol v{PROTOCOL_VERSION})",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    daemon.register(commands)
-    peers.register(commands)
-    terms.register(commands)
-    policy.register(commands)
-    agreements.register(commands)
-    vault.register(commands)
-    grants.register(commands)
-    audit.register(commands)
-    reputation.register(commands)
-    identity.register(commands)
-    card.register(commands)
-    demo.register(commands)
+    for group in groups:
+        importlib.import_module(f"amity.node.cli.{group}").register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_groups_named(argv)).parse_args(argv)
+    # Loaded once a command runs (not for --version or --help): it needs them anyway.
+    from amity.node.home import PRIVATE_UMASK
+    from amity.protocol.errors import AmityError, RemoteError
+
     os.umask(PRIVATE_UMASK)  # whatever amity writes (home, key, exports) is the owner's alone
-    args = build_parser().parse_args(argv)
     as_json = bool(getattr(args, "json", False))
     try:
         status: int = args.handler(args)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from amity.node.api.proof import PROOF_PATH, channel_of, new_nonce, proof_matches
-from amity.node.cli.render import CliError
+from amity.node.cli.render import ApiError, CliError
 from amity.node.home import Home, HomeError, resolve_home
 
 __all__ = [
@@ -23,15 +23,6 @@ __all__ = [
 ]
 
 _TIMEOUT_S = 30.0
-
-
-class ApiError(CliError):
-    """The node answered with an error (its code and message are passed on)."""
-
-    def __init__(self, code: str, message: str, *, remote: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.remote = remote
 
 
 def add_home_option(parser: argparse.ArgumentParser) -> None:

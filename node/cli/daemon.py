@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import random
@@ -15,9 +14,7 @@ from typing import Any
 
 from amity.node.cli.client import add_home_option, home_from
 from amity.node.cli.render import CliError, emit
-from amity.node.home import Config, HomeError
-from amity.node.logs import configure
-from amity.node.runner import RunOptions, parse_hostport, serve
+from amity.node.home import Config, HomeError, parse_hostport
 from amity.protocol.card import NodeKind
 from amity.protocol.keyring import Keyring
 
@@ -175,6 +172,11 @@ def _init_text(data: Mapping[str, Any]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from amity.node.logs import configure
+    from amity.node.runner import RunOptions, serve
+
     home = home_from(args)
     configure(level=args.log_level, json_lines=args.log_json)
     try:

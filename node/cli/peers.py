@@ -8,8 +8,6 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-import segno
-
 from amity.node.cli.client import ApiClient, add_home_option, home_from
 from amity.node.cli.render import emit
 
@@ -86,6 +84,8 @@ def _invite(args: argparse.Namespace) -> int:
     data = ApiClient(home_from(args)).call("POST", "/api/invite", {"ttl_s": args.ttl})
     if not args.json and not args.no_qr:
         out = io.StringIO()
+        import segno  # only when a QR code is drawn
+
         segno.make(data["qr_text"], error="m").terminal(out=out, compact=True)
         data = {**data, "qr": out.getvalue()}
     emit(data, _invite_text, as_json=args.json)

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-__all__ = ["CliError", "emit", "emit_error"]
+__all__ = ["ApiError", "CliError", "emit", "emit_error", "paragraphs"]
 
 
 class CliError(Exception):
     """A problem with what the user asked for (exit status 1); the message says what to do."""
 
     code = "cli.error"
+
+
+class ApiError(CliError):
+    """The node answered with an error (its code and message are passed on)."""
+
+    def __init__(self, code: str, message: str, *, remote: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.remote = remote
 
 
 def emit(
@@ -36,3 +46,8 @@ def emit_error(code: str, message: str, *, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps({"error": {"code": code, "message": message}}) + "\n")
     sys.stderr.write(f"amity: error: {message} [{code}]\n")
+
+
+def paragraphs(*texts: str, width: int = 78) -> str:
+    """Help text in paragraphs, each wrapped to ``width`` (for RawDescriptionHelpFormatter)."""
+    return "\n\n".join(textwrap.fill(text, width) for text in texts)

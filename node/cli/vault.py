@@ -9,7 +9,7 @@ from typing import Any
 
 from amity.node.cli.client import ApiClient, add_command, home_from
 from amity.node.cli.render import emit
-from amity.node.grants.vault import TYPE_HELP
+from amity.node.grants.fields import TYPE_HELP
 
 __all__ = ["register", "value_text"]
 

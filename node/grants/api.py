@@ -23,9 +23,9 @@ from amity.node.grants.data import (
     statement_json,
     value_json,
 )
+from amity.node.grants.fields import field_from_text
 from amity.node.grants.requests import SharingRule
 from amity.node.grants.service import GrantsService
-from amity.node.grants.vault import field_from_text
 from amity.protocol.audit import Controller, consent_receipt_json
 from amity.protocol.errors import NoGrantError, NotFoundError, UsageError
 from amity.protocol.grants import Grant, Onward

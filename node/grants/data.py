@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from amity.node.daemon import Node
-from amity.node.grants.vault import value_to_json
+from amity.node.grants.fields import value_to_json
 from amity.node.store import GrantReceiptRow, GrantRequestRow, HoldingsQueryRow, IssuedGrantRow
 from amity.protocol.audit import AuditEntry, AuditHead
 from amity.protocol.claims import DerivedClaim

@@ -19,9 +19,9 @@ import pytest
 
 from amity.node.daemon import Identity, Node, wall_clock_ms
 from amity.node.grants.data import issued_json
+from amity.node.grants.fields import field_from_text
 from amity.node.grants.requests import SharingRule
 from amity.node.grants.service import GrantsService
-from amity.node.grants.vault import field_from_text
 from amity.node.net.transport import MemoryNetwork
 from amity.node.services import Outgoing, Staged
 from amity.node.store import Store

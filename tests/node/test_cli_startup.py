@@ -1,0 +1,65 @@
+"""A command loads what it needs and no more: the parser is built from the named command's module
+alone, and the same as in the full parser (timings: benchmarks/cli_startup.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amity.node.cli import GROUPS, build_parser
+
+#: What no light command may load: the daemon, the network stack, the solver's numpy.
+_HEAVY = ("aiohttp", "numpy", "zeroconf", "amity.node.runner", "amity.node.store", "sqlite3")
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_each_module_registers_the_commands_the_registry_names() -> None:
+    full = _commands(build_parser())
+    seen: list[str] = []
+    for group, commands in GROUPS.items():
+        assert tuple(_commands(build_parser((group,)))) == commands, group
+        seen.extend(commands)
+    assert list(full) == seen
+
+
+@pytest.mark.parametrize("command", [c for commands in GROUPS.values() for c in commands])
+def test_a_command_alone_parses_as_in_the_full_parser(command: str) -> None:
+    group = next(g for g, commands in GROUPS.items() if command in commands)
+    alone = _commands(build_parser((group,)))[command]
+    assert alone.format_help() == _commands(build_parser())[command].format_help()
+
+
+def _loaded(*argv: str) -> set[str]:
+    """The modules loaded by ``amity ARGV`` in a fresh interpreter (up to its exit)."""
+    code = (
+        "import sys, json, atexit\n"
+        "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))\n"
+        "from amity.node.cli import main\n"
+        f"sys.exit(main({list(argv)!r}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_version_loads_no_command() -> None:
+    loaded = _loaded("--version")
+    assert {m for m in loaded if m.startswith("amity.node.")} == {
+        "amity.node.cli",
+        "amity.node.cli.render",
+    }
+    assert not {m for m in loaded if m.startswith(_HEAVY)}
+
+
+def test_status_loads_neither_the_daemon_nor_the_network_stack(tmp_path: Path) -> None:
+    loaded = _loaded("status", "--home", str(tmp_path / "none"))  # no node: an error, same imports
+    assert "amity.node.cli.peers" in loaded
+    assert not {m for m in loaded if m.startswith(_HEAVY)}
