@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from amity.node.cli.render import ApiError, CliError, emit_error
+from amity.node.cli.render import HOME_HELP, ApiError, CliError, emit_error
 from amity.protocol import PROTOCOL_VERSION, __version__
 
 __all__ = ["main", "build_parser", "GROUPS", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_REJECTED"]
@@ -54,7 +54,11 @@ GROUP_OF = {command: group for group, commands in GROUPS.items() for command in 
 def _groups_named(argv: Sequence[str]) -> Sequence[str]:
     """The modules to load for ``argv``: the one of the command it names, none for --version,
     else all (``amity --help`` lists every command; an unknown one's error lists the choices)."""
-    for word in argv:
+    words = iter(argv)
+    for word in words:
+        if word == "--home":
+            next(words, None)  # its value, not a command
+            continue
         if not word.startswith("-"):
             group = GROUP_OF.get(word)
             return tuple(GROUPS) if group is None else (group,)
@@ -81,6 +85,9 @@ def build_parser(groups: Sequence[str] = tuple(GROUPS)) -> argparse.ArgumentPars
         action="version",
         version=f"amity {__version__} (protocol v{PROTOCOL_VERSION})",
     )
+    # Like git's -C: --home and --json work before the command as well as after it.
+    parser.add_argument("--home", metavar="DIR", default=None, help=HOME_HELP)
+    parser.add_argument("--json", action="store_true", default=False, help="print one JSON object")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in groups:
         importlib.import_module(f"amity.node.cli.{group}").register(commands)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from amity.node.cli.client import ApiClient, add_home_option, home_from
-from amity.node.cli.render import CliError, emit
+from amity.node.cli.render import CliError, add_json_option, emit
 from amity.node.cli.terms import terms_lines
 from amity.node.terms.data import agreement_to_data
 from amity.protocol.agreement import MAX_AGREEMENT_BYTES, Agreement
@@ -55,7 +55,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         ),
     )
     verify.add_argument("file", type=Path, help="the agreement file (`amity agreements --export`)")
-    verify.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(verify)
     verify.set_defaults(handler=_verify)
 
 

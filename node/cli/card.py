@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from amity.node.api.card import policy_json
-from amity.node.cli.render import emit
+from amity.node.cli.render import add_json_option, emit
 from amity.protocol.card import Card
 from amity.protocol.errors import format_time_ms
 
@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         ),
     )
     show.add_argument("uri", help="the amity: URI (quote it in the shell)")
-    show.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(show)
     show.set_defaults(handler=_show)
 
 

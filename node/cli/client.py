@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from amity.node.api.proof import PROOF_PATH, channel_of, new_nonce, proof_matches
-from amity.node.cli.render import ApiError, CliError
+from amity.node.cli.render import HOME_HELP, ApiError, CliError, add_json_option
 from amity.node.home import Home, HomeError, resolve_home
 
 __all__ = [
@@ -26,12 +26,10 @@ _TIMEOUT_S = 30.0
 
 
 def add_home_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--home",
-        metavar="DIR",
-        help="the node's home directory (default: $AMITY_HOME, else the platform data dir)",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    """``--home`` and ``--json`` on a command; both are accepted before the command too, whose
+    parser holds their defaults (a command's own default would undo ``amity --home X status``)."""
+    parser.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help=HOME_HELP)
+    add_json_option(parser)
 
 
 def add_command(

@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from amity.node.cli.render import emit, paragraphs
+from amity.node.cli.render import add_json_option, emit, paragraphs
 
 __all__ = ["register"]
 
@@ -32,7 +32,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    demo.add_argument("--json", action="store_true", help="print the steps as one JSON object")
+    add_json_option(demo, "print the steps as one JSON object")
     demo.add_argument(
         "--story",
         action="store_true",

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from amity.node.cli.render import CliError, emit
+from amity.node.cli.render import CliError, add_json_option, emit
 from amity.protocol.card import Card, NodeKind
 from amity.protocol.errors import format_time_ms
 from amity.protocol.identity import SEED_BYTES, SigningIdentity
@@ -62,7 +62,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="FILE",
         help="write the secret seed (hex) to FILE, created with mode 0600; never overwrites",
     )
-    new.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(new)
     new.set_defaults(handler=_new)
 
 

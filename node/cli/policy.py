@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from amity.node.cli.client import ApiClient, add_home_option, home_from
-from amity.node.cli.render import CliError, emit
+from amity.node.cli.render import CliError, add_json_option, emit
 from amity.node.terms.data import read_terms_file, terms_from_data, terms_to_data
 from amity.protocol.policy import Decision, parse_policy
 from amity.protocol.policy import evaluate as evaluate_policy
@@ -73,7 +73,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     check.add_argument(
         "--terms", type=Path, metavar="FILE", help="decide on this terms file instead of the roster"
     )
-    check.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(check)
     install = command("set", "check a policy file and put it in force on the running node", _set)
     install.add_argument("file", type=Path, help="the policy file (TOML)")
     add_home_option(install)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-__all__ = ["ApiError", "CliError", "emit", "emit_error", "paragraphs"]
+__all__ = [
+    "HOME_HELP",
+    "ApiError",
+    "CliError",
+    "add_json_option",
+    "emit",
+    "emit_error",
+    "paragraphs",
+]
 
 
 class CliError(Exception):
@@ -51,3 +60,15 @@ def emit_error(code: str, message: str, *, as_json: bool) -> None:
 def paragraphs(*texts: str, width: int = 78) -> str:
     """Help text in paragraphs, each wrapped to ``width`` (for RawDescriptionHelpFormatter)."""
     return "\n\n".join(textwrap.fill(text, width) for text in texts)
+
+
+#: What --home means, before or after the command (client.add_home_option).
+HOME_HELP = "the node's home directory (default: $AMITY_HOME, else the platform data dir)"
+
+
+def add_json_option(
+    parser: argparse.ArgumentParser, help_text: str = "print one JSON object"
+) -> None:
+    """``--json`` on a command. Its default is left to the top-level parser (where ``--json`` is
+    accepted too), so that ``amity --json status`` is not undone by the command's own default."""
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=help_text)

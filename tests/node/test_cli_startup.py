@@ -63,3 +63,33 @@ def test_status_loads_neither_the_daemon_nor_the_network_stack(tmp_path: Path) -
     loaded = _loaded("status", "--home", str(tmp_path / "none"))  # no node: an error, same imports
     assert "amity.node.cli.peers" in loaded
     assert not {m for m in loaded if m.startswith(_HEAVY)}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--home", "H", "--json", "vault", "list"],
+        ["--json", "vault", "list", "--home", "H"],
+        ["vault", "list", "--home", "H", "--json"],
+        ["--home=H", "vault", "list", "--json"],
+    ],
+)
+def test_home_and_json_work_before_and_after_the_command(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    assert (args.home, args.json, args.command) == ("H", True, "vault")
+
+
+def test_a_command_without_them_keeps_the_defaults() -> None:
+    args = build_parser().parse_args(["vault", "list"])
+    assert (args.home, args.json) == (None, False)
+
+
+def test_a_global_json_error_is_one_json_object(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "amity.node.cli", "--json", "--home", str(tmp_path / "x"), "status"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"]["code"]
