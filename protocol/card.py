@@ -282,14 +282,16 @@ class Card:
         body = text[len(URI_SCHEME) :].upper()
         try:
             data = base64.b32decode(body + "=" * (-len(body) % 8))
-        except (binascii.Error, ValueError):
-            raise CardUriError(
-                "the amity URI is damaged (not base32); copy it again or scan the QR code"
-            ) from None
-        try:
             return cls.decode(data)
-        except EncodingError as exc:
-            raise CardUriError(f"the amity URI does not hold a valid card ({exc})") from None
+        except (binascii.Error, ValueError, EncodingError):
+            # The person needs what to do, not which byte failed (base32 or msgpack).
+            raise CardUriError(_DAMAGED) from None
+
+
+#: What a damaged or truncated ``amity:`` link is called, whatever part of its decoding failed.
+_DAMAGED: Final = (
+    "this invitation link is damaged or incomplete: copy all of it again, or scan its QR code"
+)
 
 
 def _read_policy(data: bytes) -> Policy:

@@ -248,7 +248,7 @@ def test_largest_card_fits() -> None:
     assert Card.from_uri(card.to_uri()) == card
     # The URI of a card at the limit, with padding, is still under the URI limit.
     padded = "amity:" + base64.b32encode(bytes(MAX_CARD_BYTES)).decode()
-    with pytest.raises(CardUriError, match="does not hold a valid card"):
+    with pytest.raises(CardUriError, match="damaged or incomplete"):
         Card.from_uri(padded)
 
 
@@ -298,6 +298,17 @@ def test_uri_errors_name_the_problem() -> None:
         Card.from_uri("amity:" + "A" * 9000)
     with pytest.raises(CardUriError):
         Card.from_uri(b"amity:AAAA")  # type: ignore[arg-type]
+
+
+def test_a_damaged_or_cut_uri_says_so_in_plain_words() -> None:
+    uri = CARD.to_uri()
+    for bad in (uri[:-10], uri[:40], uri + "AB", uri[:30] + "1" + uri[31:]):
+        with pytest.raises(CardUriError) as caught:
+            Card.from_uri(bad)
+        assert caught.value.message == (
+            "this invitation link is damaged or incomplete: copy all of it again, or scan its "
+            "QR code"
+        )
 
 
 def test_uri_of_a_forged_card_reports_the_signature() -> None:
