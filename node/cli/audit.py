@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from amity.node.cli.client import ApiClient, add_home_option, home_from
-from amity.node.cli.grants import resolve_peer
+from amity.node.cli.client import ApiClient, add_home_option, home_from, resolve_peer
 from amity.node.cli.render import CliError, emit
 
 __all__ = ["register"]

@@ -14,6 +14,9 @@ from amity.node.cli.render import HOME_HELP, ApiError, CliError, add_json_option
 from amity.node.home import Home, HomeError, resolve_home
 
 __all__ = [
+    "AmbiguousPeer",
+    "UnknownPeer",
+    "resolve_peer",
     "add_command",
     "add_home_option",
     "home_from",
@@ -55,6 +58,59 @@ def add_command(
 
 def home_from(args: argparse.Namespace) -> Home:
     return Home(resolve_home(getattr(args, "home", None)))
+
+
+class UnknownPeer(CliError):
+    """No relationship answers to the name, fingerprint or did a command was given."""
+
+    code = "cli.unknown_peer"
+
+
+class AmbiguousPeer(CliError):
+    """Several relationships answer to what a command was given; the message lists them."""
+
+    code = "cli.ambiguous_peer"
+
+
+#: The shortest fingerprint prefix taken as one (shorter text is only matched as a name).
+_MIN_FINGERPRINT_PREFIX = 4
+
+
+def resolve_peer(client: ApiClient, text: str, *, connected: bool = False) -> str:
+    """The did:key of the peer ``text`` names, for every command that names a peer.
+
+    ``text`` is a did:key (taken as given), a peer's name (any case), or a prefix of at least
+    four characters of its fingerprint (dashes and case ignored). With several relationships of
+    that name, the connected ones count; if still more than one, the error lists them all.
+    ``connected``: only connected relationships answer.
+    """
+    if text.startswith("did:"):
+        return text
+    peers = [p for p in client.call("GET", "/api/peers")["peers"] if p["peer"]]
+    if connected:
+        peers = [p for p in peers if p["state"] == "connected"]
+    found = [p for p in peers if p["name"].casefold() == text.casefold()]
+    prefix = text.replace("-", "").upper()
+    if not found and len(prefix) >= _MIN_FINGERPRINT_PREFIX and prefix.isalnum():
+        found = [p for p in peers if p["fingerprint"].replace("-", "").startswith(prefix)]
+    found = [p for p in found if p["state"] == "connected"] or found
+    dids = sorted({p["peer"] for p in found})
+    if len(dids) == 1:
+        did: str = dids[0]
+        return did
+    which = "connected peer" if connected else "peer"
+    if not dids:
+        raise UnknownPeer(
+            f"no {which} is called {text!r} or has a fingerprint starting so; "
+            "`amity peers` lists them"
+        )
+    candidates = "; ".join(
+        f"{p['name'] or '(no name)'} ({p['fingerprint']}, {p['state']})"
+        for p in sorted(found, key=lambda p: p["peer"])
+    )
+    raise AmbiguousPeer(
+        f"{len(dids)} peers answer to {text!r}: {candidates}; give more of the fingerprint"
+    )
 
 
 class NodeNotRunning(CliError):

@@ -13,13 +13,13 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from amity.node.cli.client import ApiClient, add_command, home_from
+from amity.node.cli.client import ApiClient, add_command, home_from, resolve_peer
 from amity.node.cli.render import CliError, emit
 from amity.node.cli.terms import parse_duration
 from amity.node.cli.vault import value_text
 from amity.protocol.receipts import HoldingsStatement, decode_receipt
 
-__all__ = ["register", "resolve_peer"]
+__all__ = ["register"]
 
 _EXITS = """\
 exit status: 0 done; 1 the node could not do it (no agreement with the peer, a purpose the
@@ -140,20 +140,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     holdings.add_argument("peer", help="the peer to ask")
     holdings.add_argument("--wait", type=parse_duration, default=10, help="how long to wait")
-
-
-def resolve_peer(client: ApiClient, text: str) -> str:
-    """A did:key as given, or the did of the one peer with that name (connected ones first)."""
-    if text.startswith("did:"):
-        return text
-    peers = client.call("GET", "/api/peers")["peers"]
-    named = [p for p in peers if p["name"].casefold() == text.casefold() and p["peer"]]
-    live = [p for p in named if p["state"] == "connected"] or named
-    if len({p["peer"] for p in live}) != 1:
-        what = "no peer" if not live else "more than one peer"
-        raise CliError(f"{what} is called {text!r}; give its did:key (`amity peers` lists them)")
-    did: str = live[0]["peer"]
-    return did
 
 
 def _fields(text: str) -> list[str]:

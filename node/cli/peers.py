@@ -8,7 +8,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from amity.node.cli.client import ApiClient, add_home_option, home_from
+from amity.node.cli.client import ApiClient, add_home_option, home_from, resolve_peer
 from amity.node.cli.render import emit
 
 __all__ = ["register"]
@@ -42,14 +42,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     connect.add_argument("uri", help="the amity: URI (quote it in the shell)")
     command("peers", "relationships: name, kind, id, state, last seen", _peers)
     end = command("end", "end a relationship (a signed rel.end goes to the peer)", _end)
-    end.add_argument("peer", help="the peer's did:key")
+    end.add_argument("peer", help="the peer: its name, a fingerprint prefix or its did:key")
     end.add_argument("--reason", default="ended by the owner", help="one line, shown to the peer")
     send = command("send", "send a signed note to a peer (queued until delivered)", _send)
-    send.add_argument("peer", help="the peer's did:key")
+    send.add_argument("peer", help="the peer: its name, a fingerprint prefix or its did:key")
     send.add_argument("text", help="the note (at most 4096 bytes)")
     messages = command("messages", "notes received, oldest first", _messages)
     messages.add_argument("--after", type=int, default=0, help="only ids after this one")
-    messages.add_argument("--peer", help="only from this did:key")
+    messages.add_argument("--peer", help="only from this peer (name, fingerprint prefix or did:key)")
     command("nearby", "nodes seen by LAN discovery (unverified until you connect)", _nearby)
     relay = command(
         "relay",
@@ -132,15 +132,17 @@ def _peers_text(d: Mapping[str, Any]) -> str:
 
 
 def _end(args: argparse.Namespace) -> int:
-    path = f"/api/peers/{urllib.parse.quote(args.peer, safe='')}/end"
-    data = ApiClient(home_from(args)).call("POST", path, {"reason": args.reason})
+    client = ApiClient(home_from(args))
+    path = f"/api/peers/{urllib.parse.quote(resolve_peer(client, args.peer), safe='')}/end"
+    data = client.call("POST", path, {"reason": args.reason})
     emit(data, _relationship_text, as_json=args.json)
     return 0
 
 
 def _send(args: argparse.Namespace) -> int:
-    path = f"/api/peers/{urllib.parse.quote(args.peer, safe='')}/notes"
-    data = ApiClient(home_from(args)).call("POST", path, {"text": args.text})
+    client = ApiClient(home_from(args))
+    path = f"/api/peers/{urllib.parse.quote(resolve_peer(client, args.peer), safe='')}/notes"
+    data = client.call("POST", path, {"text": args.text})
     emit(
         data,
         lambda d: f"queued as #{d['seq']}; delivered when the peer is reachable",
@@ -150,11 +152,12 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _messages(args: argparse.Namespace) -> int:
+    client = ApiClient(home_from(args))
     query = {"after": str(args.after)}
     if args.peer:
-        query["peer"] = args.peer
+        query["peer"] = resolve_peer(client, args.peer)
     path = "/api/messages?" + urllib.parse.urlencode(query)
-    data = ApiClient(home_from(args)).call("GET", path)
+    data = client.call("GET", path)
     emit(data, _messages_text, as_json=args.json)
     return 0
 

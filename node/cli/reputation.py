@@ -13,8 +13,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from amity.node.cli.client import ApiClient, add_command, home_from
-from amity.node.cli.grants import resolve_peer
+from amity.node.cli.client import ApiClient, add_command, home_from, resolve_peer
 from amity.node.cli.render import CliError, emit
 from amity.node.cli.terms import parse_duration
 

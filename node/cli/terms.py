@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from amity.node.cli.client import ApiClient, add_command, home_from
-from amity.node.cli.render import CliError, emit
+from amity.node.cli.client import ApiClient, add_command, home_from, resolve_peer
+from amity.node.cli.render import emit
 from amity.node.terms.data import read_terms_file, terms_from_data, terms_to_toml
 from amity.protocol.negotiation import MAX_ROUNDS
 from amity.protocol.terms import ROSTER
@@ -156,21 +156,6 @@ def _path(nid: str, move: str = "") -> str:
     return f"/api/terms/{urllib.parse.quote(nid, safe='')}" + (f"/{move}" if move else "")
 
 
-def _resolve_peer(client: ApiClient, text: str) -> str:
-    """A did:key as given, or the did of the one connected peer with that name."""
-    if text.startswith("did:"):
-        return text
-    peers = client.call("GET", "/api/peers")["peers"]
-    named = [
-        p for p in peers if p["name"].casefold() == text.casefold() and p["state"] == "connected"
-    ]
-    if len(named) != 1:
-        what = "no connected peer" if not named else "more than one connected peer"
-        raise CliError(f"{what} is called {text!r}; give its did:key (`amity peers` lists them)")
-    did: str = named[0]["peer"]
-    return did
-
-
 def _show(args: argparse.Namespace) -> int:
     client = ApiClient(home_from(args))
     if args.id is None:
@@ -193,7 +178,11 @@ def _as_file(terms: Mapping[str, Any]) -> dict[str, Any]:
 
 def _offer(args: argparse.Namespace) -> int:
     client = ApiClient(home_from(args))
-    body = {"peer": _resolve_peer(client, args.peer), "ttl_s": args.ttl, **_terms_body(args)}
+    body = {
+        "peer": resolve_peer(client, args.peer, connected=True),
+        "ttl_s": args.ttl,
+        **_terms_body(args),
+    }
     if args.amends:
         body["amends"] = args.amends
     emit(client.call("POST", "/api/terms/offer", body), negotiation_text, as_json=args.json)

@@ -213,6 +213,7 @@ class Node:
         self.api = Api(self.home)
         self.proc: subprocess.Popen[bytes] | None = None
         self.did = ""
+        self.fingerprint = ""
         self.starts = 0
 
     def __repr__(self) -> str:
@@ -235,7 +236,8 @@ class Node:
             "--json",
         )
         assert result.returncode == 0, f"amity init {self.name}: {result.stderr}"
-        self.did = json.loads(result.stdout)["did"]
+        made = json.loads(result.stdout)
+        self.did, self.fingerprint = made["did"], made["fingerprint"]
 
     def spawn(self) -> None:
         """Start ``amity run`` (logs appended to :attr:`log_path`); see :meth:`wait_ready`."""
