@@ -51,10 +51,12 @@ def emit(
 
 
 def emit_error(code: str, message: str, *, as_json: bool) -> None:
-    """Errors go to stderr; with ``--json`` as ``{"error": {"code", "message"}}`` on stdout too."""
+    """An error, once: as text on stderr, or with ``--json`` as ``{"error": {"code", "message"}}``
+    on stdout (a script reads one object; a person reading the terminal sees it too)."""
     if as_json:
         sys.stdout.write(json.dumps({"error": {"code": code, "message": message}}) + "\n")
-    sys.stderr.write(f"amity: error: {message} [{code}]\n")
+    else:
+        sys.stderr.write(f"amity: error: {message} [{code}]\n")
 
 
 def paragraphs(*texts: str, width: int = 78) -> str:

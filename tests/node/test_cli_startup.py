@@ -84,7 +84,7 @@ def test_a_command_without_them_keeps_the_defaults() -> None:
     assert (args.home, args.json) == (None, False)
 
 
-def test_a_global_json_error_is_one_json_object(tmp_path: Path) -> None:
+def test_a_json_error_is_one_json_object_and_nothing_else(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "amity.node.cli", "--json", "--home", str(tmp_path / "x"), "status"],
         capture_output=True,
@@ -93,3 +93,4 @@ def test_a_global_json_error_is_one_json_object(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"]["code"]
+    assert done.stderr == ""  # once, not twice
