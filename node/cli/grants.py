@@ -14,12 +14,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from amity.node.cli.client import ApiClient, add_command, home_from, resolve_peer
+from amity.node.cli.options import Duration
 from amity.node.cli.render import CliError, emit
-from amity.node.cli.terms import parse_duration
 from amity.node.cli.vault import value_text
 from amity.protocol.receipts import HoldingsStatement, decode_receipt
 
 __all__ = ["register"]
+
+#: The longest a grant lasts (the API's limit: ten years).
+_MAX_S = 3650 * 86_400
+_WAIT = Duration("the wait", 1, 3600)
 
 _EXITS = """\
 exit status: 0 done; 1 the node could not do it (no agreement with the peer, a purpose the
@@ -53,7 +57,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     grant.add_argument("--fields", help=_FIELDS_HELP)
     grant.add_argument("--purpose", help="purpose id, e.g. delivery, order-fulfilment, payment")
     grant.add_argument("--context", default="", help="one line, e.g. 'order 2026-0042'")
-    grant.add_argument("--expires", type=parse_duration, help="how long: 90s, 10m, 2h, 30d")
+    grant.add_argument(
+        "--expires",
+        type=Duration("a grant", 1, _MAX_S),
+        metavar="DURATION",
+        help="how long the peer may hold the fields: 90s, 10m, 2h, 30d (at most 3650d)",
+    )
     grant.add_argument("--agreement", metavar="ID", help="the agreement it lives under")
     grant.add_argument(
         "--onward", choices=["none", "aggregate-only"], default="none", help="onward sharing"
@@ -90,7 +99,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     request.add_argument("--purpose", required=True, help="purpose id, e.g. delivery")
     request.add_argument("--context", default="", help="one line, e.g. checkout")
     request.add_argument(
-        "--duration", type=parse_duration, default=30 * 86400, help="how long (default 30d)"
+        "--expires",
+        type=Duration("the grant asked for", 1, _MAX_S),
+        default=30 * 86400,
+        metavar="DURATION",
+        help="how long the grant asked for lasts (default 30d)",
     )
 
     requests = command(
@@ -139,7 +152,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "still listed is flagged, as is an active grant it does not list.",
     )
     holdings.add_argument("peer", help="the peer to ask")
-    holdings.add_argument("--wait", type=parse_duration, default=10, help="how long to wait")
+    holdings.add_argument(
+        "--wait", type=_WAIT, default=10, metavar="DURATION", help="for the answer (default 10s)"
+    )
 
 
 def _fields(text: str) -> list[str]:
@@ -241,7 +256,7 @@ def _request(args: argparse.Namespace) -> int:
         "fields": _fields(args.fields),
         "purpose": args.purpose,
         "context": args.context,
-        "duration_s": args.duration,
+        "duration_s": args.expires,
     }
     data = client.call("POST", "/api/requests", body)
     emit(

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from amity.node.cli.options import Duration
 from amity.node.cli.render import CliError, add_json_option, emit
 from amity.protocol.card import Card, NodeKind
 from amity.protocol.errors import format_time_ms
@@ -17,7 +18,6 @@ from amity.protocol.linkcert import LinkCert, LinkKey
 
 __all__ = ["register"]
 
-_DAY_MS = 24 * 3600 * 1000
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,7 +54,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="where peers can reach the node, e.g. ws://192.0.2.7:7700/amity/v1 (repeatable)",
     )
     new.add_argument(
-        "--days", type=int, default=30, help="days the card and link key stay valid (default 30)"
+        "--expires",
+        type=Duration("a card", 3600, 3650 * 86_400),
+        default=30 * 86_400,
+        metavar="DURATION",
+        help="how long the card and its link key stay valid: 1h to 3650d (default 30d)",
     )
     new.add_argument(
         "--secret-out",
@@ -67,12 +71,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _new(args: argparse.Namespace) -> int:
-    if not 1 <= args.days <= 3650:
-        raise CliError("--days must be between 1 and 3650")
     now_ms = time.time_ns() // 1_000_000
     identity = SigningIdentity(os.urandom(SEED_BYTES))
     link_key = LinkKey(os.urandom(32))
-    not_after_ms = now_ms + args.days * _DAY_MS
+    not_after_ms = now_ms + args.expires * 1000
     cert = LinkCert.issue(identity, link_key.public, now_ms, not_after_ms)
     card = Card.issue(
         identity,

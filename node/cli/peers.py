@@ -9,9 +9,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from amity.node.cli.client import ApiClient, add_home_option, home_from, resolve_peer
+from amity.node.cli.options import Duration
 from amity.node.cli.render import emit
 
 __all__ = ["register"]
+
+_DAY_S = 86_400
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,7 +35,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "Give it to ONE peer (show the QR code, or send the URI over a channel you trust); "
         "the first node to present it becomes your peer.",
     )
-    invite.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds it stays valid")
+    invite.add_argument(
+        "--expires",
+        type=Duration("an invitation", 60, 90 * _DAY_S),
+        default=7 * _DAY_S,
+        metavar="DURATION",
+        help="how long it can be used: 1m to 90d (default 7d)",
+    )
     invite.add_argument("--no-qr", action="store_true", help="print only the URI")
     connect = command(
         "connect",
@@ -49,7 +58,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     send.add_argument("text", help="the note (at most 4096 bytes)")
     messages = command("messages", "notes received, oldest first", _messages)
     messages.add_argument("--after", type=int, default=0, help="only ids after this one")
-    messages.add_argument("--peer", help="only from this peer (name, fingerprint prefix or did:key)")
+    messages.add_argument(
+        "--peer", help="only from this peer (name, fingerprint prefix or did:key)"
+    )
     command("nearby", "nodes seen by LAN discovery (unverified until you connect)", _nearby)
     relay = command(
         "relay",
@@ -81,7 +92,7 @@ def _status_text(d: Mapping[str, Any]) -> str:
 
 
 def _invite(args: argparse.Namespace) -> int:
-    data = ApiClient(home_from(args)).call("POST", "/api/invite", {"ttl_s": args.ttl})
+    data = ApiClient(home_from(args)).call("POST", "/api/invite", {"ttl_s": args.expires})
     if not args.json and not args.no_qr:
         out = io.StringIO()
         import segno  # only when a QR code is drawn

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from amity.node.cli.client import ApiClient, add_command, home_from, resolve_peer
+from amity.node.cli.options import Duration
 from amity.node.cli.render import CliError, emit
-from amity.node.cli.terms import parse_duration
 
 __all__ = ["register"]
 
@@ -52,7 +52,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--evidence", nargs="*", default=[], metavar="HASH", help="hex SHA-256 hashes it rests on"
     )
     attest.add_argument("--note", default="", help="a short note (280 bytes)")
-    attest.add_argument("--days", type=int, help="how long it stays valid (default 365)")
+    attest.add_argument(
+        "--expires",
+        type=Duration("an attestation", 86_400, 3650 * 86_400, unit_s=86_400),
+        metavar="DURATION",
+        help="how long it stays valid, in whole days (default: your policy's, 365d)",
+    )
 
     attestations = command(
         "attestations",
@@ -67,7 +72,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     attestations.add_argument("--approve", metavar="ID", help="share this one of yours")
     attestations.add_argument("--withhold", metavar="ID", help="keep this one of yours to you")
     attestations.add_argument("--ask", metavar="PEER", help="ask PEER about --about SUBJECT")
-    attestations.add_argument("--wait", type=parse_duration, default=10, help="for --ask")
+    attestations.add_argument(
+        "--wait",
+        type=Duration("the wait", 1, 3600),
+        default=10,
+        metavar="DURATION",
+        help="for --ask's answer (default 10s)",
+    )
 
     reputation = command(
         "reputation",
@@ -90,7 +101,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--auto-share", choices=["on", "off"], help="share automatic attestations unreviewed"
     )
     reputation.add_argument(
-        "--grace", type=parse_duration, help="how late a deletion receipt may be (1h)"
+        "--grace",
+        type=Duration("the grace", 1, 365 * 86_400),
+        metavar="DURATION",
+        help="how late a deletion receipt may come and still be in time (default 1h)",
     )
 
     share = command(
@@ -144,8 +158,8 @@ def _attest(args: argparse.Namespace) -> int:
     }
     if args.agreement:
         body["agreement"] = args.agreement
-    if args.days is not None:
-        body["days"] = args.days
+    if args.expires is not None:
+        body["days"] = args.expires // 86_400
     data = client.call("POST", "/api/attestations", body)
     emit(
         data,

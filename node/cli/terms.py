@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import re
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from amity.node.cli.client import ApiClient, add_command, home_from, resolve_peer
+from amity.node.cli.options import Duration
 from amity.node.cli.render import emit
 from amity.node.terms.data import read_terms_file, terms_from_data, terms_to_toml
-from amity.protocol.negotiation import MAX_ROUNDS
+from amity.protocol.negotiation import MAX_ROUNDS, MAX_TTL_MS
 from amity.protocol.terms import ROSTER
 
-__all__ = ["register", "parse_duration", "terms_lines"]
+__all__ = ["register", "terms_lines"]
 
 _EXITS = """\
 exit status: 0 done; 1 the node could not do it (the message says why: unknown id, not your
@@ -36,15 +36,13 @@ A terms file (TOML, or JSON if it ends in .json) names clauses of the vocabulary
 
 `amity terms show ID --toml` prints the terms of a negotiation in this form, ready to edit."""
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> int:
-    """Seconds from ``90``, ``90s``, ``10m``, ``2h`` or ``7d``."""
-    found = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text)
-    if found is None or int(found[1]) == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90s, 10m, 2h or 7d")
-    return int(found[1]) * _UNITS[found[2] or "s"]
+#: ``--expires`` of an offer or a counter-offer: the deadline for the peer's answer.
+_EXPIRES: dict[str, Any] = {
+    "type": Duration("an offer", 1, MAX_TTL_MS // 1000),
+    "default": 7 * 86400,
+    "metavar": "DURATION",
+    "help": "how long the peer has to answer: 1s to 30d (default 7d)",
+}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -92,11 +90,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         + "\n\n"
         + _FILE_HELP,
     )
-    offer.add_argument("peer", help="the peer's did:key, or its name as `amity peers` shows it")
+    offer.add_argument("peer", help="the peer: its name, a fingerprint prefix or its did:key")
     _add_terms_source(offer)
-    offer.add_argument(
-        "--ttl", type=parse_duration, default=7 * 86400, help="deadline: 90s, 10m, 2h, 7d (default)"
-    )
+    offer.add_argument("--expires", **_EXPIRES)
     offer.add_argument("--amends", metavar="AGREEMENT", help="the agreement these terms replace")
 
     counter = command(
@@ -109,7 +105,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     counter.add_argument("id", help="the negotiation id (or its first hex digits)")
     _add_terms_source(counter)
-    counter.add_argument("--ttl", type=parse_duration, default=7 * 86400, help="deadline")
+    counter.add_argument("--expires", **_EXPIRES)
 
     accept = command(
         "accept",
@@ -180,7 +176,7 @@ def _offer(args: argparse.Namespace) -> int:
     client = ApiClient(home_from(args))
     body = {
         "peer": resolve_peer(client, args.peer, connected=True),
-        "ttl_s": args.ttl,
+        "ttl_s": args.expires,
         **_terms_body(args),
     }
     if args.amends:
@@ -191,7 +187,7 @@ def _offer(args: argparse.Namespace) -> int:
 
 def _counter(args: argparse.Namespace) -> int:
     client = ApiClient(home_from(args))
-    body = {"ttl_s": args.ttl, **_terms_body(args)}
+    body = {"ttl_s": args.expires, **_terms_body(args)}
     emit(client.call("POST", _path(args.id, "counter"), body), negotiation_text, as_json=args.json)
     return 0
 

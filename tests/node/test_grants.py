@@ -218,7 +218,7 @@ def test_holdings_log_receipts_and_requests(pair: tuple[Node, Node], tmp_path: P
 
     asked = cli(
         "request", "--home", shop.home, "alice", "--fields", "email,phone",
-        "--purpose", "delivery", "--duration", "2h",
+        "--purpose", "delivery", "--expires", "2h",
     )  # fmt: skip
     assert asked["state"] == "sent"
     pending = wait_for(

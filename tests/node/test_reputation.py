@@ -10,6 +10,7 @@ the node keeps serving. Outcomes are awaited by polling, never by sleeping.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -99,9 +100,10 @@ def test_a_breach_is_attested_shared_and_cuts_the_vendor_off(
         "grant", "--home", friend.home, "shop", "--fields", "email", "--purpose", "delivery",
         "--expires", "1h", "--json",
     )  # fmt: skip
-    assert refused.returncode == 1, refused.stderr
-    assert "[local.cut_off]" in refused.stderr
-    assert "standing -1.00" in refused.stderr and "below your threshold" in refused.stderr
+    assert refused.returncode == 1, refused.stdout
+    error = json.loads(refused.stdout)["error"]
+    assert error["code"] == "local.cut_off"
+    assert "standing -1.00" in error["message"] and "below your threshold" in error["message"]
 
     why = cli("reputation", "--home", friend.home, "shop")
     assert why["cut_off"] and why["standing"]["value"] == -1.0
@@ -167,7 +169,8 @@ def test_an_honest_vendor_earns_an_honoured_attestation_and_can_rebut(
     assert shown["rebuttals"][0]["by"] == shop.did
     # Rebutting what is not about you is refused, with a reason.
     bad = run_amity("rebut", "--home", alice.home, made["id"][:8], "--text", "no", "--json")
-    assert bad.returncode == 1 and "only the attestation's subject" in bad.stderr
+    assert bad.returncode == 1
+    assert "only the attestation's subject" in json.loads(bad.stdout)["error"]["message"]
 
     standing = cli("reputation", "--home", alice.home, "shop")
     assert standing["standing"]["value"] == 1.0 and standing["pretrusted"]
@@ -288,9 +291,9 @@ async def test_a_share_about_strangers_is_refused_and_a_sybil_flood_is_ignored(
 def test_share_policy_and_vouch_need_a_known_peer(nodes: NodeFactory) -> None:
     node = nodes.create("lonely")
     stranger = SigningIdentity(os.urandom(32)).peer_id.did
-    result = run_amity("share-policy", "--home", node.home, stranger, "mine", "--json")
+    result = run_amity("share-policy", "--home", node.home, stranger, "mine")
     assert result.returncode == 1 and "no relationship" in result.stderr
-    result = run_amity("vouch", "--home", node.home, stranger, "--json")
+    result = run_amity("vouch", "--home", node.home, stranger)
     assert result.returncode == 1 and "connect first" in result.stderr
     bad = node.api.request("PUT", "/api/reputation/policy", {"threshold": 3})
     assert bad.status == 400 and "threshold" in bad.body["error"]["message"]

@@ -205,7 +205,9 @@ def test_an_unanswered_offer_expires_on_both_sides(pair: tuple[Node, Node], tmp_
     alice, shop = pair
     set_policy(shop, tmp_path, ASK_HUMAN)
 
-    offered = cli("terms", "offer", "--home", alice.home, "shop", "--roster", "P2B1", "--ttl", "2s")
+    offered = cli(
+        "terms", "offer", "--home", alice.home, "shop", "--roster", "P2B1", "--expires", "2s"
+    )
 
     assert reaches(shop, offered["id"], "expired")["open"] is False
     assert reaches(alice, offered["id"], "expired")["agreement_id"] is None
@@ -218,7 +220,9 @@ def test_a_vendor_restart_keeps_the_negotiation_and_its_deadline(
     meet(alice, shop)
     set_policy(shop, tmp_path, ASK_HUMAN)
     kept = cli("terms", "offer", "--home", alice.home, "shop", "--roster", "P2B1")
-    lapsing = cli("terms", "offer", "--home", alice.home, "shop", "--roster", "P2B1", "--ttl", "4s")
+    lapsing = cli(
+        "terms", "offer", "--home", alice.home, "shop", "--roster", "P2B1", "--expires", "4s"
+    )
     reaches(shop, kept["id"], "offered")
     reaches(shop, lapsing["id"], "offered")
 
