@@ -28,7 +28,7 @@ from amity.protocol.intent import INTENT_ID_BYTES, MAX_INTENT_BYTES, MAX_INTENT_
 from amity.protocol.intentacts import MAX_RECEIPT_BYTES, MAX_WITHDRAW_BYTES
 from amity.protocol.intentcategory import CATEGORY_PATTERN, MAX_CATEGORY_BYTES
 from amity.protocol.intentwork import MAX_WORK_BITS, WORK_NONCE_BYTES
-from amity.protocol.sealed import MAX_SEALED_BYTES
+from amity.protocol.sealed import SEAL_OVERHEAD_BYTES
 
 __all__ = [
     "MSG_SUBSCRIBE",
@@ -42,6 +42,7 @@ __all__ = [
     "MAX_HOPS",
     "MAX_SUBSCRIPTION",
     "MAX_PEER_HUBS",
+    "MAX_SEALED_RELAY_BYTES",
     "Subscribe",
     "HubRules",
     "Cast",
@@ -73,6 +74,9 @@ INTENT_MESSAGE_TYPES: Final = (
 MAX_HOPS: Final = 8
 MAX_SUBSCRIPTION: Final = 32
 MAX_PEER_HUBS: Final = 32
+#: Sealed mail about an intent: an offer (at most 3072 bytes) in its envelope fills the 4 KiB
+#: padding bucket at most; the box's overhead and the sealed header come on top.
+MAX_SEALED_RELAY_BYTES: Final = 4096 + SEAL_OVERHEAD_BYTES + 128
 _MAX_OFFER_CAP: Final = 256
 _MAX_RATE: Final = 100_000
 
@@ -267,7 +271,9 @@ def _read_forward(f: list[Value], what: str) -> Forward:
 
 def _read_sealed(f: list[Value], what: str) -> SealedRelay:
     intent_id = expect_bytes(f[1], f"{what} intent id", size=INTENT_ID_BYTES)
-    return SealedRelay(intent_id, expect_bytes(f[2], f"{what} sealed", max_size=MAX_SEALED_BYTES))
+    return SealedRelay(
+        intent_id, expect_bytes(f[2], f"{what} sealed", max_size=MAX_SEALED_RELAY_BYTES)
+    )
 
 
 def _read_withdraw(f: list[Value], what: str) -> WithdrawNotice:
@@ -285,7 +291,7 @@ _READERS: Final[Mapping[str, tuple[int, int, _Reader]]] = {
     MSG_RULES: (64 + MAX_PEER_HUBS * 34, 7, _read_rules),
     MSG_CAST: (MAX_INTENT_BYTES + 32, 3, _read_cast),
     MSG_FORWARD: (MAX_INTENT_BYTES + 40, 4, _read_forward),
-    MSG_SEALED: (MAX_SEALED_BYTES + 48, 3, _read_sealed),
+    MSG_SEALED: (MAX_SEALED_RELAY_BYTES + 48, 3, _read_sealed),
     MSG_WITHDRAW: (MAX_WITHDRAW_BYTES + 8, 2, _read_withdraw),
     MSG_RECEIPT: (MAX_RECEIPT_BYTES + 8, 2, _read_receipt),
 }
