@@ -60,7 +60,9 @@ class Money:
     @classmethod
     def parse(cls, text: str) -> Money:
         """``300EUR``, ``299.90 EUR`` or ``300 JPY`` as Money; UsageError naming the mistake."""
-        found = re.fullmatch(r"\s*(\d{1,16})(?:\.(\d{1,4}))?\s*([A-Za-z]{3})\s*", text)
+        if not isinstance(text, str):
+            raise UsageError("an amount is given as text, like 300EUR")
+        found = re.fullmatch(r"\s*([0-9]{1,16})(?:\.([0-9]{1,4}))?\s*([A-Za-z]{3})\s*", text)
         if found is None:
             raise UsageError(f"{text!r:.40} is not an amount and a currency, like 300EUR")
         whole, fraction, code = found.group(1), found.group(2) or "", found.group(3).upper()

@@ -5,6 +5,8 @@ her to one vendor only, withdraw with receipts, expiry, federation, and each ref
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from amity.protocol.core.intents import caster, vendor
 from amity.protocol.core.intents.effects import OfferHidden, OfferShown, ReceiptKept, Won
@@ -344,3 +346,47 @@ def test_intents_of_one_person_share_no_key() -> None:
     world.run()
     hub_saw = _all_bytes_to(world, world.hubs["hub"].peer_id.key)
     assert her not in hub_saw and one.intent.encoded in hub_saw and two.intent.encoded in hub_saw
+
+
+# -- her cut-off holds whatever the market: no offer from a cut-off vendor is ever shown ----------
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    market=st.lists(
+        st.tuples(
+            st.integers(15000, 30000),  # unit price in cents
+            st.one_of(st.none(), st.floats(0, 1, allow_nan=False)),  # her trust
+            st.booleans(),  # cut off
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    wanted=st.integers(1, 3),
+)
+def test_no_cut_off_vendor_is_ever_shown(
+    market: list[tuple[int, float | None, bool]], wanted: int
+) -> None:
+    names = [f"v{i}" for i in range(len(market))]
+    world = World.make(
+        {n: bike_rule(price) for n, (price, _, _) in zip(names, market, strict=True)},
+        {"hub": rules()},
+    )
+    for name, (_, trust, cut) in zip(names, market, strict=True):
+        _subscribe(world, name)
+        peer = world.vendors[name].peer_id
+        if trust is not None:
+            world.person.trust_of[peer] = trust
+        if cut:
+            world.person.cut_offs[peer] = "below her threshold"
+    world.run()
+    casting = _cast(world, wanted=wanted)
+    world.run()
+    mine = world.person.castings[casting.intent_id]
+    shown = mine.shown()
+    cut_off = set(world.person.cut_offs)
+    assert not {k.offer.vendor for k in shown} & cut_off
+    assert len(shown) == min(wanted, sum(1 for k in mine.offers if not k.hidden))
+    keys = [(k.trust is None, -(k.trust or 0.0), k.offer.price.amount_minor) for k in shown]
+    assert keys == sorted(keys)
+    assert len(mine.offers) == min(len(market), 4 * wanted)
