@@ -194,6 +194,13 @@ def test_federation_forwards_once_and_routes_answers_back() -> None:
     world.person.apply(effects)
     assert world.run() == []
     assert world.vendors["d"].inbox[casting.intent_id].state is SeenState.WON
+    # withdraw: both hubs and d delete; the receipts find their way back through hub one
+    _, effects = caster.withdraw(world.person, casting.intent_id, world.now_ms)
+    world.person.apply(effects)
+    assert world.run() == []
+    kept = {n.receipt.deleter for n in world.person.notices if isinstance(n, ReceiptKept)}
+    assert kept == {one.peer_id, two.peer_id, world.vendors["d"].peer_id}
+    assert not one.intents and not two.intents and not world.vendors["d"].inbox
 
 
 # -- refusals, each with its code ------------------------------------------------------------------

@@ -93,8 +93,10 @@ def receive(host: HubHost, envelope: Envelope, now_ms: int) -> list[IntentEffect
             raise NotAPeerHubError(f"{sender.short} is not a hub this hub lists")
         intent = Intent.decode(body.intent)
         known = host.hub_intent(intent.intent_id) or host.tombstone(intent.intent_id)
-        if known is not None or body.hops_left < 1:
+        if known is not None:  # federation dedupe: the same intent by another path
             return [Relayed(intent.intent_id, "duplicate", 0)]
+        if body.hops_left < 1:
+            return [Relayed(intent.intent_id, "out of hops", 0)]
         _admit(host, intent, body.work_nonce, now_ms)
         record = HubIntent(intent, body.work_nonce, sender, body.hops_left - 1)
         return _spread(host, record, now_ms)
