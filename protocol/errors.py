@@ -105,6 +105,20 @@ __all__ = [
     "ReputationQuotaError",
     "UnknownAttestationError",
     "CutOffError",
+    "IntentError",
+    "IntentSignatureError",
+    "UnknownCategoryError",
+    "IntentConstraintError",
+    "IntentExpiredError",
+    "IntentReplayError",
+    "UnknownIntentError",
+    "TermsNotCountersignedError",
+    "DuplicateOfferError",
+    "OfferCapError",
+    "IntentRateError",
+    "IntentQuotaError",
+    "BadWorkError",
+    "NotAPeerHubError",
     "all_error_classes",
     "format_time_ms",
 ]
@@ -650,6 +664,91 @@ class CutOffError(NodeError):
     """The owner's reputation policy cuts this peer off: no new grants to it."""
 
     code = "local.cut_off"
+
+
+# -- intentcasting (spec/intents.md) ----------------------------------------------------------------
+
+
+class IntentError(RemoteError):
+    code = "intent.error"
+
+
+class IntentSignatureError(IntentError):
+    """An intent, offer, accept, reveal, withdraw or receipt does not verify against its signer."""
+
+    code = "intent.bad_signature"
+
+
+class UnknownCategoryError(IntentError):
+    """A category that the named taxonomy version does not list and that is not an extension."""
+
+    code = "intent.unknown_category"
+
+
+class IntentConstraintError(IntentError):
+    """A budget, currency, region, quantity, claim, roster name or lifetime out of range."""
+
+    code = "intent.bad_constraint"
+
+
+class IntentExpiredError(IntentError):
+    """An intent used at or after its expires_ms, or an offer after its valid_until_ms."""
+
+    code = "intent.expired"
+
+
+class IntentReplayError(IntentError):
+    """An intent id, offer id or sealed nonce seen before, or a withdraw of a deleted intent."""
+
+    code = "intent.replayed"
+
+
+class UnknownIntentError(IntentError):
+    """A message about an intent this node does not hold."""
+
+    code = "intent.unknown_intent"
+
+
+class TermsNotCountersignedError(IntentError):
+    """An offer whose terms id is not the intent's: it does not accept her terms: no offer."""
+
+    code = "intent.terms_not_countersigned"
+
+
+class DuplicateOfferError(IntentError):
+    """A second offer from one vendor for one intent."""
+
+    code = "intent.duplicate_offer"
+
+
+class OfferCapError(IntentError):
+    """An offer beyond the intent's cap of offers."""
+
+    code = "intent.over_cap"
+
+
+class IntentRateError(IntentError):
+    """A subscriber sent more offers this hour than the hub relays for one."""
+
+    code = "intent.rate_limited"
+
+
+class IntentQuotaError(IntentError):
+    """A pseudonym has as many live intents at this hub as the hub keeps for one."""
+
+    code = "intent.quota"
+
+
+class BadWorkError(IntentError):
+    """An intent's work stamp is short of the hub's difficulty."""
+
+    code = "intent.bad_work"
+
+
+class NotAPeerHubError(IntentError):
+    """A forwarded intent from a node this hub does not list as a peer."""
+
+    code = "intent.not_a_peer"
 
 
 def all_error_classes() -> list[type[AmityError]]:

@@ -46,6 +46,7 @@ _FILES = (
     "envelope",
     "grants",
     "identity",
+    "intents",
     "receipts",
     "relationship",
     "relay",

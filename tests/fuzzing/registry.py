@@ -64,10 +64,11 @@ class Targets:
 def decoders() -> tuple[Decoder, ...]:
     """The registry, built once (it loads the vectors and runs a few handshakes)."""
     # Imported here: the target modules import Decoder and Targets from this one.
+    from tests.fuzzing.intents import intent_targets
     from tests.fuzzing.link import link_targets
     from tests.fuzzing.records import record_targets
 
-    found = (*link_targets(), *record_targets())
+    found = (*link_targets(), *record_targets(), *intent_targets())
     names = [d.name for d in found]
     assert len(names) == len(set(names)), "two fuzz targets share a name"
     return found

@@ -1,0 +1,98 @@
+"""Fuzz targets of intentcasting: intents, offers (raw, re-signed and sealed), accepts,
+withdraws, receipts and hub message bodies; see registry.py and spec/intents.md."""
+
+from __future__ import annotations
+
+from amity.protocol import intent, intentacts, intentmessages, intentoffer, money
+from amity.protocol.encoding import decode, encode
+from amity.protocol.envelope import sign_envelope
+from amity.protocol.linkcert import LinkKey
+from amity.protocol.sealed import seal
+from tests.fuzzing import context as ctx
+from tests.fuzzing.context import hexes, inner, resign, vectors
+from tests.fuzzing.registry import Decoder, Targets
+
+__all__ = ["intent_targets"]
+
+
+def intent_targets() -> list[Decoder]:
+    targets = Targets()
+    add = targets.add
+    intents = hexes("intents", "intent_hex", operation="intent", error=None)
+    key = ctx.identity(vectors("intents", name="intent-roster")[0]["intent_seed_hex"])
+    add(
+        "intent.Intent.decode",
+        intents,
+        "intent.Constraints.read",
+        "intent.StatedClaim.read",
+        "intent.TermsRef.read",
+        "money.read_money",
+    )(intent.Intent.decode)
+    add("intent.Intent.decode[resigned]", tuple(inner(i) for i in intents))(
+        lambda d: intent.Intent.decode(resign(d, intent.INTENT_DOMAIN, key))
+    )
+
+    good = vectors("intents", name="offer-sealed")[0]
+    the_intent = intent.Intent.decode(bytes.fromhex(good["intent_hex"]))
+    link = LinkKey(bytes.fromhex(good["link_seed_hex"]))
+    vendor = ctx.identity(good["vendor_seed_hex"])
+    now = good["now_ms"]
+    offers = (bytes.fromhex(good["offer_hex"]),)
+    add("intentoffer.Offer.decode", offers)(intentoffer.Offer.decode)
+    add("intentoffer.Offer.decode[resigned]", tuple(inner(o) for o in offers))(
+        lambda d: intentoffer.Offer.decode(resign(d, intentoffer.OFFER_DOMAIN, vendor))
+    )
+    seals = hexes("intents", "sealed_hex", operation="offer")
+    add("intentoffer.open_offer", seals)(lambda d: intentoffer.open_offer(d, the_intent, link, now))
+    ephemeral = bytes.fromhex(good["ephemeral_seed_hex"])
+
+    def sealed_offer(d: bytes) -> object:
+        # The fuzz input is the offer itself: signed into an envelope, sealed, then opened.
+        envelope = sign_envelope(
+            vendor, type=intentoffer.MSG_OFFER, recipient=the_intent.intent_key, seq=1,
+            ts_ms=now, nonce=bytes(16), body=d[: 200 * 1024],
+        )  # fmt: skip
+        box = seal(envelope, recipient=the_intent.intent_key, link_public=link.public,
+                   ephemeral_private=ephemeral)  # fmt: skip
+        return intentoffer.open_offer(box, the_intent, link, now)
+
+    add("intentoffer.open_offer[sealed]", offers)(sealed_offer)
+
+    accept_vector = vectors("intents", name="accept-with-reveal")[0]
+    vendor_link = LinkKey(bytes.fromhex(accept_vector["vendor_link_seed_hex"]))
+    accepts = hexes("intents", "accept_hex", operation="accept")
+    add("intentacts.Accept.decode", accepts, "intentacts.Reveal.decode")(
+        lambda d: intentacts.Accept.decode(d, the_intent.intent_key)
+    )
+    add("intentacts.open_accept", hexes("intents", "sealed_hex", operation="accept"))(
+        lambda d: intentacts.open_accept(d, vendor.peer_id, vendor_link, the_intent)
+    )
+    add("intentacts.Withdraw.decode", hexes("intents", "withdraw_hex", operation="withdraw"))(
+        intentacts.Withdraw.decode
+    )
+    add("intentacts.IntentReceipt.decode", hexes("intents", "receipt_hex", operation="receipt"))(
+        intentacts.IntentReceipt.decode
+    )
+
+    bodies = vectors("intents", operation="body")
+
+    def read_body(d: bytes) -> object:
+        # The fuzz input is enc([message type, body]), so that both can change.
+        value = decode(d)
+        if not (isinstance(value, list) and len(value) == 2):
+            return None
+        kind, body = value
+        if not (isinstance(kind, str) and isinstance(body, bytes)):
+            return None
+        if kind not in intentmessages.INTENT_MESSAGE_TYPES:
+            return None
+        return intentmessages.decode_intent_body(kind, body)
+
+    add(
+        "intentmessages.decode_intent_body",
+        tuple(encode([v["type"], bytes.fromhex(v["body_hex"])]) for v in bodies),
+    )(read_body)
+    targets.text("money.Money.parse", ("300EUR", "299.90 EUR", " 5 JPY", "1.234 KWD"))(
+        money.Money.parse
+    )
+    return targets.found
