@@ -19,7 +19,6 @@ from amity.protocol.linkcert import LinkCert, LinkKey
 __all__ = ["register"]
 
 
-
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = commands.add_parser(
         "id",

@@ -50,6 +50,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     connect.add_argument("uri", help="the amity: URI (quote it in the shell)")
     command("peers", "relationships: name, kind, id, state, last seen", _peers)
+    invitations = command(
+        "invitations", "the invitations you issued that nobody used yet", _invitations
+    )
+    invitations.add_argument(
+        "--withdraw", metavar="ID", help="withdraw this open one (its id, or 4+ of its digits)"
+    )
     end = command("end", "end a relationship (a signed rel.end goes to the peer)", _end)
     end.add_argument("peer", help="the peer: its name, a fingerprint prefix or its did:key")
     end.add_argument("--reason", default="ended by the owner", help="one line, shown to the peer")
@@ -105,8 +111,9 @@ def _invite(args: argparse.Namespace) -> int:
 
 def _invite_text(d: Mapping[str, Any]) -> str:
     return (d.get("qr") or "") + (
-        f"one-time invitation, valid until {d['expires']}:\n{d['uri']}\n"
-        "the peer runs: amity connect '<that URI>'"
+        f"one-time invitation {d['id'][:8]}, valid until {d['expires']}:\n{d['uri']}\n"
+        "the peer runs: amity connect '<that URI>'; withdraw it: "
+        f"amity invitations --withdraw {d['id'][:8]}"
     )
 
 
@@ -122,6 +129,28 @@ def _relationship_text(d: Mapping[str, Any]) -> str:
         f"did:         {d['peer']}\n"
         f"fingerprint: {d['fingerprint']}  (compare it with the peer's own `amity status`)"
     )
+
+
+def _invitations(args: argparse.Namespace) -> int:
+    client = ApiClient(home_from(args))
+    if args.withdraw:
+        path = f"/api/invitations/{urllib.parse.quote(args.withdraw, safe='')}"
+        data = client.call("DELETE", path)
+        emit(data, lambda d: f"invitation {d['id'][:8]} withdrawn", as_json=args.json)
+        return 0
+    emit(client.call("GET", "/api/invitations"), _invitations_text, as_json=args.json)
+    return 0
+
+
+def _invitations_text(d: Mapping[str, Any]) -> str:
+    if not d["invitations"]:
+        return "no invitations waiting: `amity invite` makes one"
+    lines = [f"{'id':<9} {'state':<10} {'created':<25} {'expires':<24}"]
+    lines += [
+        f"{i['id'][:8]:<9} {i['state']:<10} {i['created']:<25} {i['expires']:<24}"
+        for i in d["invitations"]
+    ]
+    return "\n".join(lines)
 
 
 def _peers(args: argparse.Namespace) -> int:
@@ -146,7 +175,11 @@ def _end(args: argparse.Namespace) -> int:
     client = ApiClient(home_from(args))
     path = f"/api/peers/{urllib.parse.quote(resolve_peer(client, args.peer), safe='')}/end"
     data = client.call("POST", path, {"reason": args.reason})
-    emit(data, _relationship_text, as_json=args.json)
+    emit(
+        data,
+        lambda d: f"ended: {d['name'] or '(no name)'} [{d['kind']}] ({d['ended_reason']})",
+        as_json=args.json,
+    )
     return 0
 
 

@@ -339,7 +339,10 @@ class Node:
         return peers
 
     def peer(self, did: str) -> dict[str, Any] | None:
-        return next((p for p in self.peers() if p["peer"] == did), None)
+        """The relationship with ``did``: the live one, else the latest that ended."""
+        found = [p for p in self.peers() if p["peer"] == did]
+        live = [p for p in found if p["state"] != "ended"]
+        return (live or found or [None])[-1]
 
     def pending(self) -> int:
         return int(self.status()["outbox_pending"])
