@@ -204,7 +204,7 @@ async def messages(request: web.Request) -> web.Response:
 async def nearby(request: web.Request) -> web.Response:
     discovery = request.app.get(DISCOVERY)
     if discovery is None:
-        return web.json_response({"enabled": False, "nearby": []})
+        return web.json_response({"enabled": False, "announced": False, "nearby": []})
     found = [
         {
             "did": n.did,
@@ -216,7 +216,7 @@ async def nearby(request: web.Request) -> web.Response:
         }
         for n in discovery.nearby()
     ]
-    return web.json_response({"enabled": True, "nearby": found})
+    return web.json_response({"enabled": True, "announced": discovery.announce, "nearby": found})
 
 
 async def events(request: web.Request) -> web.StreamResponse:

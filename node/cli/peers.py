@@ -240,9 +240,14 @@ def _nearby(args: argparse.Namespace) -> int:
 def _nearby_text(d: Mapping[str, Any]) -> str:
     if not d["enabled"]:
         return "LAN discovery is off (--no-mdns, or multicast is unavailable here)"
+    hidden = (
+        []
+        if d.get("announced", True)
+        else ["others do not see this node: its peer port listens on loopback only"]
+    )
     if not d["nearby"]:
-        return "nobody nearby yet"
-    lines = ["unverified until you connect: compare fingerprints"]
+        return "\n".join([*hidden, "nobody nearby yet"])
+    lines = [*hidden, "unverified until you connect: compare fingerprints"]
     lines += [
         f"{n['name'] or '-'} [{n['kind']}] {n['did']} {n['endpoints'][0] if n['endpoints'] else ''}"
         for n in d["nearby"]

@@ -232,7 +232,9 @@ class Node:
             "--kind",
             self.kind,
             "--listen",
-            f"127.0.0.1:{_unused_peer_port()}",
+            # A node on LAN discovery listens on every interface: what listens on loopback only
+            # announces nothing (peers on the LAN could not dial it).
+            f"{'0.0.0.0' if self.mdns else '127.0.0.1'}:{_unused_peer_port()}",
             "--json",
         )
         assert result.returncode == 0, f"amity init {self.name}: {result.stderr}"
