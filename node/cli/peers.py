@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import shutil
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,7 @@ from amity.node.cli.render import emit
 __all__ = ["register"]
 
 _DAY_S = 86_400
+_QR_BORDER = 1
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -100,13 +102,27 @@ def _status_text(d: Mapping[str, Any]) -> str:
 def _invite(args: argparse.Namespace) -> int:
     data = ApiClient(home_from(args)).call("POST", "/api/invite", {"ttl_s": args.expires})
     if not args.json and not args.no_qr:
-        out = io.StringIO()
-        import segno  # only when a QR code is drawn
-
-        segno.make(data["qr_text"], error="m").terminal(out=out, compact=True)
-        data = {**data, "qr": out.getvalue()}
+        data = {**data, "qr": qr_text(data["qr_text"], shutil.get_terminal_size().columns)}
     emit(data, _invite_text, as_json=args.json)
     return 0
+
+
+def qr_text(text: str, columns: int) -> str:
+    """``text`` as a QR code drawn with half blocks, at most ``columns`` wide, or a line saying
+    why not. Low error correction and a one-module border: a screen is not a torn label, and an
+    invitation then fits an 80-column terminal."""
+    import segno  # only when a QR code is drawn
+
+    code = segno.make(text, error="l", boost_error=False)
+    width = code.symbol_size(border=_QR_BORDER)[0]
+    if width > columns:
+        return (
+            f"(the QR code needs {width} columns and this terminal has {columns}: "
+            "widen it, or copy the URI below)\n"
+        )
+    out = io.StringIO()
+    code.terminal(out=out, compact=True, border=_QR_BORDER)
+    return out.getvalue()
 
 
 def _invite_text(d: Mapping[str, Any]) -> str:

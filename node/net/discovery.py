@@ -1,8 +1,8 @@
 """LAN discovery: announce this node over mDNS/DNS-SD and keep a table of the nodes nearby.
 
 What arrives here is a hint (anyone on the LAN can announce anything): a :class:`NearbyNode`
-says where a node claims to be, never who it is; only a handshake proves the key (DESIGN.md §3,
-"Meeting"). Built on python-zeroconf's asyncio API: the browser's callbacks only start tracked
+says where a node claims to be, never who it is; only a handshake proves the key
+(spec/card.md). Built on python-zeroconf's asyncio API: the browser's callbacks only start tracked
 resolve tasks, and every network wait is bounded.
 """
 
