@@ -58,6 +58,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "identity": ("id",),
     "card": ("card",),
     "demo": ("demo",),
+    "completion": ("completion",),
 }
 GROUP_OF = {command: group for group, commands in GROUPS.items() for command in commands}
 

@@ -117,3 +117,27 @@ def test_an_invitation_qr_fits_an_80_column_terminal_or_says_why_not() -> None:
     assert max(len(line) for line in drawn.splitlines()) <= 80
     assert "█" in drawn or "▀" in drawn
     assert "needs" in qr_text(card.to_uri().upper(), 40)
+
+
+def test_bash_completion_completes_commands_and_options(tmp_path: Path) -> None:
+    script = subprocess.run(
+        [sys.executable, "-m", "amity.node.cli", "completion", "bash"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (tmp_path / "amity.bash").write_text(script, encoding="utf-8")
+
+    def complete(*words: str) -> list[str]:
+        line = " ".join(words)
+        shell = (
+            f"source {tmp_path / 'amity.bash'}; COMP_WORDS=({line}); "
+            f"COMP_CWORD={len(words) - 1}; COMP_LINE='{line}'; COMP_POINT={len(line)}; "
+            '_shtab_amity; printf "%s\\n" "${COMPREPLY[@]}"'
+        )
+        done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=True)
+        return sorted(done.stdout.split())
+
+    assert complete("amity", "inv") == ["invitations", "invite"]
+    assert complete("amity", "invite", "--ex") == ["--expires"]
+    assert "set" in complete("amity", "vault", "")
