@@ -372,6 +372,14 @@ async def test_a_holdings_statement_lists_what_is_held(lab: Lab) -> None:
             shop.peer_id, ["email"], purpose="delivery", context="", duration_ms=600_000
         )
         await held(shop, grant)
+        # The delivery receipt is audited when it arrives, which may be after the vendor holds
+        # the grant: wait for it, so that the holdings entries are the last two.
+        await async_wait_for(
+            lambda: (
+                "receipt.received" in [e.kind for e in alice.grants.audit.verified(shop.peer_id)[1]]
+            ),
+            what="the delivery receipt in her audit log",
+        )
 
         query = await alice.grants.grantor.ask_holdings(shop.peer_id, 10.0)
 
