@@ -1,10 +1,12 @@
 """Group commit: many writes, one durable transaction, then every waiter learns it is on disk.
 
-Writes staged during one pass of the event loop (messages from all links, outbox entries, ACK
-marks) go into a single ``BEGIN IMMEDIATE … COMMIT`` on the loop; the fsync that makes it
-durable runs in a worker thread while the loop goes on reading and staging the next batch. At
-most one fsync per store is under way; commits made meanwhile share the next one. Nothing is
-acknowledged to a peer (no waiter resolves) until the fsync covering its commit has returned.
+Writes staged while no fsync is under way (messages from all links, outbox entries, ACK marks)
+go into a single ``BEGIN IMMEDIATE … COMMIT`` on the next loop turn; the fsync that makes it
+durable runs in a worker thread while the loop goes on reading and staging the next batch.
+Writes staged meanwhile wait, and are committed together as soon as that fsync returns: they
+could not be durable any sooner (at most one fsync per store is under way), and one transaction
+costs less than many. Nothing is acknowledged to a peer (no waiter resolves) until the fsync
+covering its commit has returned.
 
 The hot path (a received message and its ACK) stages with :meth:`GroupCommit.stage`: no future
 per message, only actions kept in a list and called in order once the fsync has returned.
@@ -89,6 +91,8 @@ class GroupCommit:
 
     def _commit(self) -> None:
         self._scheduled = False
+        if self._syncing:
+            return  # the fsync under way commits all staged so far once it returns (_synced)
         writes, waiters, afters = self._writes, self._waiters, self._afters
         self._writes, self._waiters, self._afters = [], [], []
         try:
@@ -136,7 +140,10 @@ class GroupCommit:
                     after()
                 except Exception as exc:  # noqa: BLE001 - one failing action must not stop the rest
                     log_event(_log, "store.after_commit_failed", logging.ERROR, error=repr(exc))
-        self._sync()
+        if self._writes or self._waiters or self._afters:
+            self._commit()  # what was staged during the fsync: commit it, then sync again
+        else:
+            self._sync()
 
     def _fail(self, waiters: list[asyncio.Future[None]], exc: BaseException, writes: int) -> None:
         log_event(_log, "store.commit_failed", logging.ERROR, error=repr(exc), writes=writes)
