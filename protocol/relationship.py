@@ -389,15 +389,15 @@ def step(rel: Relationship, event: Event, now_ms: int) -> Step:
 
 
 #: Every field but the advisory last_seen_ms: a change to any of them is persisted.
-_PERSISTED_FIELDS: Final = tuple(name for name in _FIELD_NAMES if name != "last_seen_ms")
+_PERSISTED_FIELDS: Final = operator.attrgetter(
+    *(name for name in _FIELD_NAMES if name != "last_seen_ms")
+)
 
 
 def _persisted_change(new: Relationship, old: Relationship) -> bool:
-    for name in _PERSISTED_FIELDS:
-        a, b = getattr(new, name), getattr(old, name)
-        if a is not b and a != b:
-            return True
-    return False
+    # One tuple comparison (identity first, then ==, field by field): every message seen
+    # comes through here.
+    return bool(_PERSISTED_FIELDS(new) != _PERSISTED_FIELDS(old))
 
 
 def _refusal(rel: Relationship, event: Event) -> StateError | IllegalTransitionError:
