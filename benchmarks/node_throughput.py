@@ -20,6 +20,9 @@ one as the client side.
   Noise → WebSocket → open, replay guard, inbox (one transaction) → ACK. A note counts when
   the sender's outbox row is marked acknowledged. Both directions are measured:
   persons → vendor (the vendor receives) and vendor → persons (the vendor sends).
+- CPU per note: the vendor's and the persons' CPU µs per acknowledged note (from /proc), next
+  to the bare crypto's CPU µs per note (both sides); their ratio is the share of the nodes'
+  CPU the unavoidable crypto takes, a figure a busy machine disturbs far less than notes/s.
 - time to connect: invitation URI in hand → relationship CONNECTED on both sides
   (``Node.connect``; the vendor's invitation comes from its local API), median and p95, on a
   vendor whose store already holds 0, 10 000 and 100 000 relationships. The fill writes
@@ -124,9 +127,15 @@ async def bare_echo(
 
 
 async def throughput(
-    tmp: Path, args: argparse.Namespace, bare: dict[int, dict[str, Any]], crypto: float
+    tmp: Path,
+    args: argparse.Namespace,
+    bare: dict[int, dict[str, Any]],
+    crypto: tuple[float, float],
 ) -> list[dict[str, Any]]:
-    """amity notes/s both ways over 1 and max(CONNECTIONS) relationships with one vendor."""
+    """amity notes/s both ways over 1 and max(CONNECTIONS) relationships with one vendor.
+
+    ``crypto``: the bare crypto's notes/s (the slower side) and CPU µs per note (both sides).
+    """
     rows = []
     home = new_vendor_home(tmp / "vendor-throughput")
     async with vendor_process(home) as vendor, contextlib.AsyncExitStack() as stack:
@@ -163,7 +172,7 @@ async def throughput(
                 pids=[vendor.pid, os.getpid()],
                 hooks=hooks,
             )
-            rows.append(row("persons → vendor", connections, result, bare[connections], crypto))
+            rows.append(row("persons → vendor", connections, result, bare[connections], *crypto))
             # vendor → persons: the vendor signs, stores, sends and records ACKs.
             request = {
                 "peers": [node.peer_id.did for node, _ in chosen],
@@ -186,7 +195,7 @@ async def throughput(
                 vendor.call("POST", "/bench/pump", request),
                 profile_persons(profile / "vendor-to-persons-persons.pstats" if profile else None),
             )
-            rows.append(row("vendor → persons", connections, result, bare[connections], crypto))
+            rows.append(row("vendor → persons", connections, result, bare[connections], *crypto))
     return rows
 
 
@@ -241,7 +250,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             for connections, result in bare.items()
         ]
-        rows += await throughput(tmp, args, bare, crypto["per_s"])
+        crypto_cpu_us = crypto["send_cpu_us"] + crypto["receive_cpu_us"]
+        rows += await throughput(tmp, args, bare, (crypto["per_s"], crypto_cpu_us))
         connects = [await time_to_connect(tmp, fill, args.connects) for fill in args.fills]
     return {
         "wire_bytes": size,
