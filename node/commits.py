@@ -53,6 +53,8 @@ class GroupCommit:
         self._unsynced_afters: list[Callable[[], None]] = []
         self._scheduled = False
         self._syncing = False
+        #: Called after each transaction, with True if it committed (not yet durable).
+        self.after_transaction: list[Callable[[bool], None]] = []
         self.commits = 0
         self.writes = 0
         self.syncs = 0
@@ -97,9 +99,14 @@ class GroupCommit:
         self._writes, self._waiters, self._afters = [], [], []
         try:
             if writes:
-                with self._store.transaction(durable=False):
-                    for fn in writes:
-                        fn()
+                try:
+                    with self._store.transaction(durable=False):
+                        for fn in writes:
+                            fn()
+                except BaseException:
+                    self._transaction_ended(committed=False)
+                    raise
+                self._transaction_ended(committed=True)
                 self.commits += 1
                 self.writes += len(writes)
         except Exception as exc:  # noqa: BLE001 - every waiter must learn of the failure
@@ -108,6 +115,10 @@ class GroupCommit:
         self._unsynced += waiters
         self._unsynced_afters += afters
         self._sync()
+
+    def _transaction_ended(self, *, committed: bool) -> None:
+        for hook in self.after_transaction:
+            hook(committed)
 
     def _sync(self) -> None:
         """Start an fsync for every commit made so far, unless one is already under way."""

@@ -302,6 +302,7 @@ class Receiver:
         Losing the mark in a crash is harmless: the envelope is resent and the peer ACKs it again.
         """
         now = self.node.clock_ms()
+        self.node.sender.settled(peer, seqs)
         self.node.depositor.deposited.difference_update(
             (peer, seq) for seq in seqs
         )  # done with: forget
