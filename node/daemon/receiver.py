@@ -225,7 +225,7 @@ class Receiver:
         else:
             row = (sender.key, envelope.seq, envelope.type, b"", b"", now)
         if not self._replay_dirty:
-            self.node.commits.write(self._save_replay_windows)
+            self.node.commits.stage(self._save_replay_windows, _nothing)
         self._replay_dirty.add(sender)
 
         def store_message() -> None:
