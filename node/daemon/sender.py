@@ -48,6 +48,8 @@ class Sender:
         #: Committed envelopes not yet handed to a link, per peer: consecutive seqs, the newest
         #: last (see the module docstring).
         self._fresh: dict[PeerId, list[OutboxItem]] = {}
+        #: The newest seq committed towards each peer since this node started.
+        self._newest: dict[PeerId, int] = {}
         node.commits.after_transaction.append(self._committed)
 
     async def enqueue(self, peer: PeerId, type_: str, body: bytes) -> int:
@@ -85,6 +87,7 @@ class Sender:
         if not ok:
             return
         for peer, item in queued:
+            self._newest[peer] = item.seq
             fresh = self._fresh.get(peer)
             if (
                 fresh is None
@@ -105,6 +108,8 @@ class Sender:
     def _next_items(self, peer: PeerId, last: int) -> list[OutboxItem]:
         """What the link that carried up to ``last`` sends next: from memory when the fresh run
         starts right after ``last`` and has no gap, else from the outbox table."""
+        if last > 0 and self._newest.get(peer) == last:
+            return []  # the link carried the newest envelope committed: nothing to read back
         fresh = self._fresh.get(peer)
         if (
             last > 0
