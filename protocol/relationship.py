@@ -2,20 +2,21 @@
 
 ``step(relationship, event, now_ms)`` returns the next relationship and the effects the caller
 must carry out, in order (persist, cancel timers, send, set timers, notify). As in h11's
-``_state.py``, everything that affects the machine lives here: states, events, effects, timers
-and the one transition table, :data:`TRANSITIONS`. Signing, sequence numbers and nonces are the
-node's job: a :class:`SendMessage` names a type and a body, and the node wraps it in an envelope.
+``_state.py``, every rule that moves the machine lives here: the handlers, the timers and the one
+transition table, :data:`TRANSITIONS`; the record and its states are in
+:mod:`~amity.protocol.relstate`, the events and effects in :mod:`~amity.protocol.relevents`
+(both re-exported here). Signing, sequence numbers and nonces are the node's job: a
+:class:`SendMessage` names a type and a body, and the node wraps it in an envelope.
 See spec/relationship.md.
 """
 
 from __future__ import annotations
 
-import enum
 import hmac
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Final, Literal, TypeAlias
+from dataclasses import dataclass, fields
+from typing import Any, Final, TypeAlias
 
 from amity.protocol.card import Card
 from amity.protocol.errors import (
@@ -25,14 +26,42 @@ from amity.protocol.errors import (
     UsageError,
 )
 from amity.protocol.identity import PeerId
+from amity.protocol.relevents import (
+    EVENT_TYPES,
+    CancelTimer,
+    Effect,
+    Event,
+    HandshakeCompleted,
+    HelloReceived,
+    InvitationAccepted,
+    InvitationIssued,
+    InvitationReceived,
+    LocalEnd,
+    MessageSeen,
+    Notify,
+    PeerEnded,
+    Persist,
+    SendMessage,
+    SetTimer,
+    TimerFired,
+)
 from amity.protocol.relmessages import (
     MSG_END,
     MSG_HELLO,
     EndBody,
     HelloBody,
-    check_reason,
     encode_end,
     encode_hello,
+)
+from amity.protocol.relstate import (
+    CONNECT_TIMEOUT_MS,
+    REASON_INVITATION_EXPIRED,
+    TIMER_CONNECT,
+    TIMER_INVITATION,
+    EndedBy,
+    Relationship,
+    RelationshipState,
+    Role,
 )
 
 __all__ = [
@@ -69,225 +98,6 @@ __all__ = [
     "open_relationship",
     "step",
 ]
-
-#: From dialling (or a peer dialling in) to both hellos exchanged; then back to INVITED.
-CONNECT_TIMEOUT_MS: Final = 30_000
-REASON_INVITATION_EXPIRED: Final = "invitation-expired"
-TIMER_INVITATION: Final = "invitation"
-TIMER_CONNECT: Final = "connect"
-
-
-class RelationshipState(enum.Enum):
-    """Where a relationship stands; ENDED is terminal. See spec/relationship.md §2."""
-
-    INVITED = "invited"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    # Terms negotiation adds AGREED and ACTIVE here, between CONNECTED and ENDED (§9).
-    ENDED = "ended"
-
-
-class Role(enum.Enum):
-    """Which side of the invitation this node is on. See spec/relationship.md §2."""
-
-    INVITER = "inviter"
-    INVITEE = "invitee"
-
-
-EndedBy: TypeAlias = Literal["local", "peer", "timer"]
-
-
-@dataclass(frozen=True, slots=True)
-class Relationship:
-    """One relationship as the node stores it; only :func:`step` makes new ones. See §4."""
-
-    role: Role
-    state: RelationshipState
-    #: None only while an invitation we issued waits for someone to use it.
-    peer: PeerId | None
-    invite_secret: bytes = field(repr=False)
-    invite_expires_ms: int
-    created_ms: int
-    #: When the current state was entered (for ENDED: when this node learned of the end).
-    since_ms: int
-    #: When the peer last showed itself, by this node's clock; not a reason to persist.
-    last_seen_ms: int | None = None
-    #: A session with the peer completed in this attempt and our rel.hello went out on it.
-    handshake_done: bool = False
-    #: The peer's card: the invitation we hold, then the card of its latest rel.hello.
-    peer_card: Card | None = field(default=None, repr=False)
-    #: The one pending timer (a relationship never has two), and how many were ever armed.
-    timer_token: str | None = None
-    timer_at_ms: int | None = None
-    timers_armed: int = 0
-    ended_reason: str | None = None
-    ended_by: EndedBy | None = None
-
-
-# -- events: what the node tells the machine (spec/relationship.md §3) ----------------------------
-
-
-class Event:
-    """Base class of every input to :func:`step` (wsproto style). See spec/relationship.md §3."""
-
-    __slots__ = ()
-    #: Only our own side can cause it: out of place, it is a StateError, not the peer's fault.
-    local: ClassVar[bool] = False
-
-
-def _check_invitation(card: Card) -> None:
-    if not isinstance(card, Card) or card.invite_secret is None:
-        raise UsageError("an invitation is a Card that carries an invite secret")
-
-
-@dataclass(frozen=True, slots=True)
-class InvitationIssued(Event):
-    """We issued ``invitation`` (our own card with a one-time secret); opens a relationship."""
-
-    local: ClassVar[bool] = True
-    invitation: Card
-
-    def __post_init__(self) -> None:
-        _check_invitation(self.invitation)
-
-
-@dataclass(frozen=True, slots=True)
-class InvitationReceived(Event):
-    """We hold a peer's verified ``invitation`` card; opens a relationship."""
-
-    local: ClassVar[bool] = True
-    invitation: Card
-
-    def __post_init__(self) -> None:
-        _check_invitation(self.invitation)
-
-
-@dataclass(frozen=True, slots=True)
-class InvitationAccepted(Event):
-    """The owner accepted the invitation we hold: the node is dialling the inviter now."""
-
-    local: ClassVar[bool] = True
-
-
-@dataclass(frozen=True, slots=True)
-class HandshakeCompleted(Event):
-    """A session with ``peer`` is up; ``own_card`` is the card our rel.hello introduces us with.
-
-    ``ticket`` is the deposit ticket our hello hands the peer (spec/relay.md §6), or None.
-    """
-
-    peer: PeerId
-    own_card: Card
-    ticket: bytes | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class HelloReceived(Event):
-    """The peer's rel.hello arrived (from :func:`~amity.protocol.relmessages.decode_hello`)."""
-
-    card: Card
-    invite_secret: bytes | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        HelloBody(self.card, self.invite_secret)  # the same rules as the message body
-
-
-@dataclass(frozen=True, slots=True)
-class MessageSeen(Event):
-    """A verified message of another type (``terms.offer``…) arrived from the peer."""
-
-    message_type: str
-
-
-@dataclass(frozen=True, slots=True)
-class LocalEnd(Event):
-    """The owner ends the relationship, for ``reason`` (one line, at most 200 bytes)."""
-
-    local: ClassVar[bool] = True
-    reason: str
-
-    def __post_init__(self) -> None:
-        check_reason(self.reason)
-
-
-@dataclass(frozen=True, slots=True)
-class PeerEnded(Event):
-    """The peer's rel.end arrived (from :func:`~amity.protocol.relmessages.decode_end`)."""
-
-    reason: str
-
-    def __post_init__(self) -> None:
-        check_reason(self.reason)
-
-
-@dataclass(frozen=True, slots=True)
-class TimerFired(Event):
-    """The timer that a :class:`SetTimer` with ``token`` asked for has come due."""
-
-    local: ClassVar[bool] = True
-    token: str
-
-
-EVENT_TYPES: Final[tuple[type[Event], ...]] = (
-    InvitationIssued,
-    InvitationReceived,
-    InvitationAccepted,
-    HandshakeCompleted,
-    HelloReceived,
-    MessageSeen,
-    LocalEnd,
-    PeerEnded,
-    TimerFired,
-)
-
-
-# -- effects: what the machine asks the node to do (spec/relationship.md §6) ----------------------
-
-
-class Effect:
-    """Base class of every output of :func:`step`. See spec/relationship.md §6."""
-
-    __slots__ = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SendMessage(Effect):
-    """Sign ``body`` as a message of ``type`` to ``to`` and deliver it (live or by mail)."""
-
-    to: PeerId
-    type: str
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Persist(Effect):
-    """Store ``relationship`` durably before carrying out the effects after this one."""
-
-    relationship: Relationship
-
-
-@dataclass(frozen=True, slots=True)
-class Notify(Effect):
-    """Tell the owner: ``kind`` is connected, ended, connect-failed or card-updated."""
-
-    kind: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class SetTimer(Effect):
-    """Feed ``TimerFired(token)`` back once the clock reaches ``at_ms``."""
-
-    at_ms: int
-    token: str
-
-
-@dataclass(frozen=True, slots=True)
-class CancelTimer(Effect):
-    """Forget the timer ``token``; a late ``TimerFired`` for it is ignored anyway."""
-
-    token: str
-
 
 # -- handlers: one per kind of transition; the table below says which applies when ---------------
 
@@ -579,15 +389,15 @@ def step(rel: Relationship, event: Event, now_ms: int) -> Step:
 
 
 #: Every field but the advisory last_seen_ms: a change to any of them is persisted.
-_PERSISTED_FIELDS: Final = tuple(name for name in _FIELD_NAMES if name != "last_seen_ms")
+_PERSISTED_FIELDS: Final = operator.attrgetter(
+    *(name for name in _FIELD_NAMES if name != "last_seen_ms")
+)
 
 
 def _persisted_change(new: Relationship, old: Relationship) -> bool:
-    for name in _PERSISTED_FIELDS:
-        a, b = getattr(new, name), getattr(old, name)
-        if a is not b and a != b:
-            return True
-    return False
+    # One tuple comparison (identity first, then ==, field by field): every message seen
+    # comes through here.
+    return bool(_PERSISTED_FIELDS(new) != _PERSISTED_FIELDS(old))
 
 
 def _refusal(rel: Relationship, event: Event) -> StateError | IllegalTransitionError:

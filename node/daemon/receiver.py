@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from amity.node.daemon.base import (
     bitmap_bytes,
     log,
-    when_written,
 )
 from amity.node.logs import log_event
 from amity.node.net.link import Link
@@ -57,12 +56,23 @@ if TYPE_CHECKING:
 __all__ = ["Receiver"]
 
 
+def _run_all(actions: list[Callable[[], None]]) -> None:
+    for action in actions:
+        action()
+
+
+def _nothing() -> None:
+    pass
+
+
 class Receiver:
     """See the module docstring."""
 
     def __init__(self, node: Node) -> None:
         self.node = node
         self._acks: dict[Link, list[int]] = {}
+        #: Senders whose replay window changed since the last commit began.
+        self._replay_dirty: set[PeerId] = set()
 
     async def on_message(self, link: Link, message: bytes) -> None:
         now = self.node.clock_ms()
@@ -97,14 +107,17 @@ class Receiver:
         """
         if self.node.core_trace is not None:
             self.node.core_trace.append((link.peer if link is not None else None, effects))
-        stored: asyncio.Future[None] | None = None  # the commit holding what came before
+        write: Callable[[], None] | None = None  # what the commit stores for this input
         confirm: list[Callable[[], None]] = []  # what to do once it is on disk, in order
         rejected = None
         for effect in effects:
             if isinstance(effect, Accepted):
-                stored = self._store(effect, now)
-            elif isinstance(effect, Confirm | Publish):
+                write, after = self._store(effect, now)
+                confirm.extend(after)
+            elif isinstance(effect, Confirm):
                 confirm.append(self._confirmer(effect, link, posted))
+            elif isinstance(effect, Publish):
+                confirm.append(functools.partial(self._publish, effect))
             elif isinstance(effect, Refuse):
                 if link is not None:
                     frame = (
@@ -153,27 +166,30 @@ class Receiver:
             elif isinstance(effect, Transition):
                 self.node.steps.stage(effect.relationship, effect.effects)
         if confirm:
-            (stored or self.node.commits.write()).add_done_callback(
-                functools.partial(when_written, *confirm)
+            # One write and one action list per input: no future per message (the hot path).
+            self.node.commits.stage(
+                write, confirm[0] if len(confirm) == 1 else functools.partial(_run_all, confirm)
             )
+        elif write is not None:
+            self.node.commits.stage(write, _nothing)
         return rejected
 
     def _confirmer(
-        self,
-        effect: Confirm | Publish,
-        link: Link | None,
-        posted: asyncio.Future[None] | None,
+        self, effect: Confirm, link: Link | None, posted: asyncio.Future[None] | None
     ) -> Callable[[], None]:
-        """What confirms an input once its commit is on disk (or tells the owner of it)."""
-        if isinstance(effect, Publish):
-            detail = {"peer": effect.peer.did, "seq": effect.seq, "type": effect.type}
-            return functools.partial(self.node.events.publish, effect.event, detail)
+        """What confirms an input once its commit is on disk."""
         if link is None:
             return lambda: None if posted is None or posted.done() else posted.set_result(None)
         if effect.mail_id is not None:
             frame = encode_mail_ack([effect.mail_id])
             return lambda: self.node._spawn(link.send(frame), "mail-ack")
         return functools.partial(self._ack_later, link, effect.seq)
+
+    def _publish(self, effect: Publish) -> None:
+        """Tell the event bus, once on disk; the event is built only if someone listens."""
+        if self.node.events.wants(effect.event):
+            detail = {"peer": effect.peer.did, "seq": effect.seq, "type": effect.type}
+            self.node.events.publish(effect.event, detail)
 
     async def deliver_sealed(self, sealed: bytes) -> Envelope:
         """One-shot sealed mail posted to our inbox: stored (and its effects) once this returns.
@@ -192,27 +208,35 @@ class Receiver:
         await done
         return envelope
 
-    def _store(self, effect: Accepted, now: int) -> asyncio.Future[None]:
-        """Stage a received envelope with what it changed in the next commit (one transaction).
+    def _store(
+        self, effect: Accepted, now: int
+    ) -> tuple[Callable[[], None], list[Callable[[], None]]]:
+        """A received envelope with what it changed, for the next commit (one transaction), and
+        what to do once that is on disk.
 
         The relationship book changes in memory at once (the core's next input sees it); the
         disk catches up at the commit, and only then is the sender told the message is safe.
         """
         envelope = effect.envelope
         sender = envelope.sender
+        store = self.node.store
+        if effect.keep_body:
+            row = (sender.key, envelope.seq, envelope.type, envelope.body, envelope.encoded, now)
+        else:
+            row = (sender.key, envelope.seq, envelope.type, b"", b"", now)
+        if not self._replay_dirty:
+            self.node.commits.stage(self._save_replay_windows, _nothing)
+        self._replay_dirty.add(sender)
 
         def store_message() -> None:
-            body, encoded = (envelope.body, envelope.encoded) if effect.keep_body else (b"", b"")
-            self.node.store.stage_inbox(sender.key, envelope.seq, envelope.type, body, encoded, now)
-            window = self.node.guard.sequence_window(sender)
-            if window is not None:
-                self.node.store.save_replay(sender.key, window[0], bitmap_bytes(window[1]))
+            store.stage_inbox(*row)
 
         staged = effect.answer
         if not isinstance(staged, Staged):
-            return self.node.steps.stage(
+            write, after = self.node.steps.prepare(
                 effect.relationship, effect.effects, also_write=store_message
             )
+            return write, [] if after is None else [after]
         service_writes = staged.writes + [
             functools.partial(self.node.sender.queue, out.to, out.type, out.body, now)
             for out in staged.sends
@@ -223,20 +247,29 @@ class Receiver:
             for fn in service_writes:
                 fn()
 
-        def service_after(future: asyncio.Future[None]) -> None:
-            if future.cancelled() or future.exception() is not None:
-                return
+        def service_after() -> None:
             for fn in staged.after:
                 fn()
             for peer in {out.to for out in staged.sends}:
                 self.node.net.ensure(peer)
                 self.node.sender.kick(peer)
 
-        future = self.node.steps.stage(
+        write, after = self.node.steps.prepare(
             effect.relationship, effect.effects, also_write=store_with_service
         )
-        future.add_done_callback(service_after)
-        return future
+        return write, [service_after] if after is None else [after, service_after]
+
+    def _save_replay_windows(self) -> None:
+        """In the commit: each sender's replay window as it stands, once per sender and commit.
+
+        Every envelope the guard has recorded is staged in this commit or an earlier one, so
+        the window saved here covers all of them (spec/link.md §2: the guard survives a restart).
+        """
+        dirty, self._replay_dirty = self._replay_dirty, set()
+        for sender in dirty:
+            window = self.node.guard.sequence_window(sender)
+            if window is not None:
+                self.node.store.save_replay(sender.key, window[0], bitmap_bytes(window[1]))
 
     def _ack_later(self, link: Link, seq: int) -> None:
         """Queue an ACK; all ACKs for one link from one commit go out as one frame."""
@@ -269,6 +302,7 @@ class Receiver:
         Losing the mark in a crash is harmless: the envelope is resent and the peer ACKs it again.
         """
         now = self.node.clock_ms()
+        self.node.sender.settled(peer, seqs)
         self.node.depositor.deposited.difference_update(
             (peer, seq) for seq in seqs
         )  # done with: forget

@@ -4,12 +4,17 @@ Every outgoing envelope is signed with its final seq and stored in the outbox in
 transaction that caused it; a flusher per peer then sends, over the peer's newest link and in seq
 order, every envelope that link has not carried, until the peer ACKs or REFUSEs it
 (spec/link.md §3). A new link starts from the first unacknowledged envelope.
+
+A live link does not read back what was just committed: the envelopes of each commit are kept
+in memory, per peer, as a run of consecutive seqs ending at the newest; the flusher takes them
+from there when the run starts right after what the link carried, and reads the outbox table
+otherwise (a new link, a backlog, a gap).
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from amity.node.net.link import Link
 from amity.node.net.transport import TransportClosed
@@ -25,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Sender"]
 
+#: Envelopes kept in memory per peer at most; past that the flusher reads the table.
+_FRESH_MAX: Final = 4096
+
 
 class Sender:
     """See the module docstring."""
@@ -35,6 +43,14 @@ class Sender:
         self._dirty: set[PeerId] = set()
         #: Highest outbox seq already sent on each live link (a new link starts from zero).
         self.sent_upto: dict[Link, int] = {}
+        #: Envelopes queued in the transaction now being committed.
+        self._uncommitted: list[tuple[PeerId, OutboxItem]] = []
+        #: Committed envelopes not yet handed to a link, per peer: consecutive seqs, the newest
+        #: last (see the module docstring).
+        self._fresh: dict[PeerId, list[OutboxItem]] = {}
+        #: The newest seq committed towards each peer since this node started.
+        self._newest: dict[PeerId, int] = {}
+        node.commits.after_transaction.append(self._committed)
 
     async def enqueue(self, peer: PeerId, type_: str, body: bytes) -> int:
         """Sign and store one envelope (group commit), then start delivering it."""
@@ -58,8 +74,56 @@ class Sender:
             nonce=os.urandom(16),
             body=body,
         )
-        self.node.store.add_outbox(OutboxItem(peer.key, seq, type_, envelope, now))
+        item = OutboxItem(peer.key, seq, type_, envelope, now)
+        self.node.store.add_outbox(item)
+        self._uncommitted.append((peer, item))
         return seq
+
+    def _committed(self, ok: bool) -> None:
+        """A transaction ended: keep what it committed for the flusher (nothing if it failed)."""
+        if not self._uncommitted:
+            return
+        queued, self._uncommitted = self._uncommitted, []
+        if not ok:
+            return
+        for peer, item in queued:
+            self._newest[peer] = item.seq
+            fresh = self._fresh.get(peer)
+            if (
+                fresh is None
+                or len(fresh) >= _FRESH_MAX
+                or (fresh and fresh[-1].seq + 1 != item.seq)
+            ):
+                self._fresh[peer] = [item]  # a new run: what came before is in the table
+            else:
+                fresh.append(item)
+
+    def settled(self, peer: PeerId, seqs: list[int]) -> None:
+        """The peer ACKed or REFUSEd these: never send them again from memory."""
+        fresh = self._fresh.get(peer)
+        if fresh and any(seq >= fresh[0].seq for seq in seqs):
+            done = set(seqs)
+            self._fresh[peer] = [item for item in fresh if item.seq not in done]
+
+    def _next_items(self, peer: PeerId, last: int) -> list[OutboxItem]:
+        """What the link that carried up to ``last`` sends next: from memory when the fresh run
+        starts right after ``last`` and has no gap, else from the outbox table."""
+        if last > 0 and self._newest.get(peer) == last:
+            return []  # the link carried the newest envelope committed: nothing to read back
+        fresh = self._fresh.get(peer)
+        if (
+            last > 0
+            and fresh
+            and fresh[0].seq == last + 1
+            and fresh[-1].seq - fresh[0].seq + 1 == len(fresh)
+        ):
+            self._fresh[peer] = []
+            return fresh
+        items = self.node.store.pending_outbox(peer.key, after_seq=last, limit=512)
+        if fresh and items:
+            newest = items[-1].seq
+            self._fresh[peer] = [item for item in fresh if item.seq > newest]
+        return items
 
     def kick(self, peer: PeerId) -> None:
         """Make sure a flusher is sending ``peer``'s outbox (one per peer at a time)."""
@@ -81,7 +145,7 @@ class Sender:
                     return
                 self._dirty.discard(peer)
                 last = self.sent_upto.get(link, 0)
-                items = self.node.store.pending_outbox(peer.key, after_seq=last, limit=512)
+                items = self._next_items(peer, last)
                 if not items:
                     if peer in self._dirty:
                         continue

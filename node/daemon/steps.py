@@ -9,12 +9,14 @@ acknowledging anything more (memory would be ahead of the disk): the group commi
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from amity.node.daemon.base import (
     log,
+    when_written,
 )
 from amity.node.logs import log_event
 from amity.node.services import Staged
@@ -100,6 +102,22 @@ class Steps:
         change it causes are stored together or not at all. Lookups see the new relationship
         at once (the book remembers it); timers, notifications and sends wait for the commit.
         """
+        write, after = self.prepare(rel, effects, also_write)
+        future = self.node.commits.write(write)
+        if after is not None:
+            future.add_done_callback(functools.partial(when_written, after))
+        return future
+
+    def prepare(
+        self,
+        rel: Relationship,
+        effects: list[Effect],
+        also_write: Callable[[], None] | None = None,
+    ) -> tuple[Callable[[], None], Callable[[], None] | None]:
+        """As :meth:`stage`, but hand back the write for the commit and what to do once it is on
+        disk (None: nothing), for a caller that stages them itself (the receiver's hot path)."""
+        if not effects and also_write is not None:  # a message seen: nothing else to do
+            return also_write, None
         now = self.node.clock_ms()
         for effect in effects:
             if isinstance(effect, Persist):
@@ -114,9 +132,7 @@ class Steps:
                 elif isinstance(effect, SendMessage):
                     self.node.sender.queue(effect.to, effect.type, effect.body, now)
 
-        def committed(future: asyncio.Future[None]) -> None:
-            if future.cancelled() or future.exception() is not None:
-                return  # the group commit fail-stops the node
+        def committed() -> None:
             for effect in effects:
                 if isinstance(effect, SetTimer):
                     self.arm(rel.invite_secret, effect.token, effect.at_ms)
@@ -130,10 +146,9 @@ class Steps:
                 self.node.net.ensure(peer)
                 self.node.sender.kick(peer)
 
-        future = self.node.commits.write(write)
-        if any(not isinstance(effect, Persist) for effect in effects):
-            future.add_done_callback(committed)
-        return future
+        if all(isinstance(effect, Persist) for effect in effects):
+            return write, None
+        return write, committed
 
     def fail_stop(self) -> None:
         """A commit failed: memory is ahead of the disk, so stop acknowledging anything."""

@@ -81,7 +81,7 @@ class GrantsService:
 
     async def _watch_ends(self) -> None:
         """The node publishes ``ended`` once a relationship's end is on disk: delete-on-end."""
-        async for event in self.node.events.subscribe():
+        async for event in self.node.events.subscribe(kinds=("ended",)):
             if event["kind"] == "ended":
                 self.grantee.relationships_ended()
 

@@ -138,9 +138,10 @@ class ReputationService:
         self._wake.set()
 
     async def _watch(self) -> None:
-        async for event in self.node.events.subscribe():
+        kinds = ("grant.receipt", "grant.issued", "grant.revoked", "connected")
+        async for event in self.node.events.subscribe(kinds=kinds):
             kind = event["kind"]
-            if kind in ("grant.receipt", "grant.issued", "grant.revoked", "connected"):
+            if kind in kinds:
                 self.poke(dirty=kind == "connected")
 
     async def _run(self) -> None:

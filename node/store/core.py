@@ -70,15 +70,20 @@ class CoreTables:
     _replay_dirty: dict[bytes, tuple[int, bytes]]
     #: Received messages of the open transaction, inserted in one statement at its commit.
     _inbox_staged: list[tuple[bytes, int, str, bytes, bytes, int]]
+    #: Outgoing envelopes of the open transaction: one statement at its commit, or before any
+    #: outbox query (so no reader can tell they were held back).
+    _outbox_staged: list[tuple[bytes, int, str, bytes, int]]
 
     def __init__(self, path: Path | str) -> None:
         self._seq_last = {}
         self._seq_dirty = set()
         self._replay_dirty = {}
         self._inbox_staged = []
+        self._outbox_staged = []
         super().__init__(path)  # type: ignore[call-arg]  # StoreBase, last in the Store's bases
 
     def _before_commit(self) -> None:
+        self._write_outbox()
         if self._inbox_staged:
             self._db.executemany(_INSERT_INBOX, self._inbox_staged)
             self._inbox_staged.clear()
@@ -104,6 +109,7 @@ class CoreTables:
         self._seq_dirty.clear()
         self._replay_dirty.clear()
         self._inbox_staged.clear()
+        self._outbox_staged.clear()
 
     # -- meta --------------------------------------------------------------------------------------
 
@@ -190,14 +196,24 @@ class CoreTables:
         return last + 1
 
     def add_outbox(self, item: OutboxItem) -> None:
-        self._db.execute(
-            "INSERT INTO outbox (peer_id, seq, type, envelope, created_ms) VALUES (?, ?, ?, ?, ?)",
-            (item.peer_id, item.seq, item.type, item.envelope, item.created_ms),
+        """Queue one envelope (call inside a transaction; its rows go in one statement)."""
+        self._outbox_staged.append(
+            (item.peer_id, item.seq, item.type, item.envelope, item.created_ms)
         )
+
+    def _write_outbox(self) -> None:
+        if self._outbox_staged:
+            self._db.executemany(
+                "INSERT INTO outbox (peer_id, seq, type, envelope, created_ms) "
+                "VALUES (?, ?, ?, ?, ?)",
+                self._outbox_staged,
+            )
+            self._outbox_staged.clear()
 
     def pending_outbox(
         self, peer_id: bytes, *, after_seq: int = 0, limit: int = 1000
     ) -> list[OutboxItem]:
+        self._write_outbox()
         rows = self._db.execute(
             "SELECT peer_id, seq, type, envelope, created_ms FROM outbox "
             "WHERE peer_id = ? AND acked_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?",
@@ -206,12 +222,14 @@ class CoreTables:
         return [OutboxItem(*row) for row in rows]
 
     def peers_with_pending(self) -> list[bytes]:
+        self._write_outbox()
         rows = self._db.execute(
             "SELECT DISTINCT peer_id FROM outbox WHERE acked_ms IS NULL"
         ).fetchall()
         return [bytes(row[0]) for row in rows]
 
     def count_pending(self, peer_id: bytes | None = None) -> int:
+        self._write_outbox()
         if peer_id is None:
             row = self._db.execute("SELECT count(*) FROM outbox WHERE acked_ms IS NULL")
         else:
@@ -221,6 +239,7 @@ class CoreTables:
         return int(row.fetchone()[0])
 
     def ack_outbox(self, peer_id: bytes, seqs: list[int], now_ms: int) -> int:
+        self._write_outbox()
         cursor = self._db.executemany(
             "UPDATE outbox SET acked_ms = ? WHERE peer_id = ? AND seq = ? AND acked_ms IS NULL",
             [(now_ms, peer_id, seq) for seq in seqs],
@@ -229,6 +248,7 @@ class CoreTables:
 
     def prune_outbox(self, before_ms: int) -> int:
         """Forget envelopes ACKed (or REFUSEd) before ``before_ms``: they will never be resent."""
+        self._write_outbox()
         return self._db.execute(
             "DELETE FROM outbox WHERE acked_ms IS NOT NULL AND acked_ms < ?", (before_ms,)
         ).rowcount

@@ -17,11 +17,14 @@ from amity.protocol.envelope import (
     MAX_TYPE_BYTES,
     NONCE_BYTES,
     Envelope,
+    _decode,
+    _split_canonical,
     open_envelope,
     sign_envelope,
 )
-from amity.protocol.errors import AmityError, UnsupportedVersionError, UsageError
+from amity.protocol.errors import AmityError, BadKeyError, UnsupportedVersionError, UsageError
 from amity.protocol.identity import PeerId, SigningIdentity
+from tests.strategies import mutated
 from tests.vectors import unhex, vector_bytes, vector_cases
 
 ALICE = SigningIdentity(bytes.fromhex("a1" * 32))
@@ -297,3 +300,108 @@ def test_sign_then_open_round_trip(
         body,
     )
     assert envelope.sender == ALICE.peer_id and envelope.encoded == data
+
+
+# -- the canonical fast path against the generic decoder -----------------------------------------
+
+
+def _agrees_with_the_generic_decoder(data: bytes) -> bool:
+    """Whether the fast path read ``data``; it must read nothing the generic decoder refuses,
+    and give the very fields it gives (a bad key is refused by PeerId on either path)."""
+    fast = _split_canonical(data)
+    try:
+        signed_bytes, signature, envelope = _decode(data, BOB.peer_id, None)
+    except BadKeyError:
+        assert fast is None or not all(_is_key(key) for key in fast[3:5])
+        return fast is not None
+    except AmityError:
+        assert fast is None
+        return False
+    if fast is None:
+        return False
+    assert fast == (
+        signed_bytes,
+        signature,
+        envelope.type,
+        envelope.sender.key,
+        envelope.recipient.key,
+        envelope.seq,
+        envelope.ts_ms,
+        envelope.nonce,
+        envelope.body,
+    )
+    return True
+
+
+def _is_key(key: bytes) -> bool:
+    try:
+        PeerId(key)
+    except BadKeyError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    type_=_type_names | st.text("abc.", min_size=30, max_size=MAX_TYPE_BYTES),
+    seq=st.sampled_from([1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, MAX_SEQ])
+    | st.integers(min_value=1, max_value=MAX_SEQ),
+    ts_ms=st.sampled_from([0, 127, 128, 2**32]) | st.integers(min_value=0, max_value=MAX_SEQ),
+    body=st.binary(max_size=300) | st.binary(min_size=65530, max_size=65600),
+)
+def test_the_fast_path_reads_every_valid_envelope(
+    type_: str, seq: int, ts_ms: int, body: bytes
+) -> None:
+    try:
+        data = sign_envelope(
+            ALICE,
+            type=type_,
+            recipient=BOB.peer_id,
+            seq=seq,
+            ts_ms=ts_ms,
+            nonce=bytes(16),
+            body=body,
+        )
+    except UsageError:  # a type name the pattern refuses
+        return
+    assert _agrees_with_the_generic_decoder(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_plausible_fields(), st.booleans())
+def test_the_fast_path_agrees_on_every_shape(fields: list[Value], sign: bool) -> None:
+    signed_bytes = encode(fields)
+    signature = ALICE.sign(ENVELOPE_DOMAIN, signed_bytes) if sign else bytes(64)
+    _agrees_with_the_generic_decoder(encode([signed_bytes, signature]))
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(st.just(VALID)) | st.binary(max_size=300))
+def test_the_fast_path_agrees_on_mutated_bytes(data: bytes) -> None:
+    _agrees_with_the_generic_decoder(data)
+
+
+def _rewrap(signed_bytes: bytes) -> bytes:
+    return encode([signed_bytes, ALICE.sign(ENVELOPE_DOMAIN, signed_bytes)])
+
+
+_SIGNED = bytes(_split_canonical(VALID)[0])  # type: ignore[index]
+_SEQ_AT = _SIGNED.index(bytes([0x07, 0xCF]))  # seq 7, then ts_ms as uint64
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _rewrap(_SIGNED[:_SEQ_AT] + b"\xcc\x07" + _SIGNED[_SEQ_AT + 1 :]),  # seq in 2 bytes
+        _rewrap(_SIGNED[:_SEQ_AT] + b"\xcd\x00\x07" + _SIGNED[_SEQ_AT + 1 :]),
+        _rewrap(_SIGNED.replace(b"\xabterms.offer", b"\xd9\x0bterms.offer")),  # str8 for 11
+        _rewrap(_SIGNED[:-14] + b"\xc5\x00\x0c" + _SIGNED[-12:]),  # body's bin16 for 12 bytes
+        b"\x92\xc5\x00" + bytes([len(_SIGNED)]) + _SIGNED + VALID[-66:],  # outer bin16
+    ],
+    ids=["seq-uint8", "seq-uint16", "type-str8", "body-bin16", "outer-bin16"],
+)
+def test_the_fast_path_leaves_longer_forms_to_the_generic_decoder(data: bytes) -> None:
+    assert _split_canonical(data) is None
+    with pytest.raises(AmityError) as excinfo:
+        open_envelope(data, recipient=BOB.peer_id)
+    assert excinfo.value.code == "encoding.non_canonical"
