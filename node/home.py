@@ -102,6 +102,10 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     #: The ``[relay]`` table: a relay's quotas (spec/relay.md §6.3), by MailboxPolicy field name.
     relay_limits: dict[str, int] = field(default_factory=dict)
+    #: Run as an intent hub (``amity run --hub``), and the ``[hub]`` table: its rules
+    #: (spec/intents.md §7.1), checked by amity.node.intents.config.
+    hub: bool = False
+    hub_table: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, text: str) -> Config:
@@ -126,6 +130,8 @@ class Config:
                 inbox_keep_messages=keep_messages,
                 limits=Limits.from_table(data.get("limits", {})),
                 relay_limits=_relay_limits(data.get("relay", {})),
+                hub=bool(node.get("hub", False)),
+                hub_table=_table(data.get("hub", {}), "hub"),
             )
         except ValueError as exc:
             raise HomeError(f"config.toml: {exc}") from None
@@ -154,6 +160,12 @@ class Config:
                 else "# [limits]: timeouts and connection budgets of the peer endpoint (README)\n"
             )
         )
+
+
+def _table(table: Any, name: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ValueError(f"[{name}] must be a table")
+    return dict(table)
 
 
 def _relay_limits(table: Any) -> dict[str, int]:

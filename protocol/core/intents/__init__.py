@@ -11,5 +11,8 @@
 - :mod:`~amity.protocol.core.intents.records`: the records each role keeps; ``host``: what each
   reads from its node; ``effects``: what each asks its driver to do.
 
-Nothing here is wired into a driver yet. See spec/intents.md.
+- :mod:`~amity.protocol.core.intents.link`: the rules of the pseudonymous link between her node
+  (as an intent key) and a hub, for both ends.
+
+The daemon drives them in amity.node.intents. See spec/intents.md.
 """

@@ -1,0 +1,131 @@
+"""Intentcasting on real daemons: a person, two vendors and a hub (spec/intents.md §7.5, §8).
+
+She casts at the hub as a stranger, under a fresh key per intent; both vendors (subscribed over
+their relationships with the hub) receive it and answer; both offers reach her; she accepts one,
+and only that vendor learns who she is; withdraw brings receipts. A hub killed with SIGKILL keeps
+the intents it acknowledged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from amity.protocol.identity import PeerId
+from tests.node.conftest import Node, NodeFactory, meet, wait_for
+
+CATEGORY = "goods.bicycles"
+
+
+def cast(person: Node, hub: Node, **extra: Any) -> dict[str, Any]:
+    body = {
+        "category": CATEGORY,
+        "text": "a child's bike for a 6-year-old",
+        "budget": "300EUR",
+        "region": "FR",
+        "terms": "P2B1",
+        "offers": 5,
+        "expires_s": 3 * 24 * 3600,
+        "hubs": [hub.did],
+        **extra,
+    }
+    made: dict[str, Any] = person.api.post("/api/intents", body)
+    return made
+
+
+def inbox(vendor: Node) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = vendor.api.get("/api/intents/inbox")["intents"]
+    return items
+
+
+def holds(home: Path, did: str) -> bool:
+    """Whether any table of the node's database holds the peer ``did``: as text, as the hex of
+    its key, or as the key's bytes."""
+    key = PeerId.from_did(did).key
+    needles_text = (did, key.hex())
+    path = home / "amity.db"
+    assert path.exists(), path
+    db = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in db.execute(f"SELECT * FROM {table}"):
+                for value in row:
+                    if isinstance(value, str) and any(n in value for n in needles_text):
+                        return True
+                    if isinstance(value, bytes) and key in value:
+                        return True
+    finally:
+        db.close()
+    return False
+
+
+def test_cast_offers_accept_reveal_withdraw(nodes: NodeFactory) -> None:
+    hub = nodes.create("hub", "vendor", run_args=["--hub"])
+    person = nodes.create("alice")
+    bikes, cycles = nodes.create_many([("bikes", "vendor"), ("cycles", "vendor")])
+    for vendor in (bikes, cycles):
+        meet(vendor, hub)
+        vendor.api.post("/api/intents/subscriptions", {"hub": hub.did, "categories": ["goods"]})
+    meet(person, hub)
+
+    made = cast(person, hub)
+    assert made["state"] == "open" and made["pseudonym"] != person.did
+    intent_id = made["id"]
+    held = hub.api.get("/api/intents/hub")
+    assert [i["id"] for i in held["intents"]] == [intent_id]
+
+    for vendor in (bikes, cycles):
+        (seen,) = wait_for(lambda v=vendor: inbox(v), what=f"the intent at {vendor.name}")
+        assert seen["id"] == intent_id and seen["pseudonym"] == made["pseudonym"]
+        assert seen["via"] == hub.did and seen["budget"] == "300.00 EUR"
+    bikes.api.post(f"/api/intents/inbox/{intent_id[:12]}/answer", {"price": "249EUR"})
+    cycles.api.post(f"/api/intents/inbox/{intent_id[:12]}/answer", {"price": "279EUR"})
+
+    shown = wait_for(
+        lambda: len((v := person.api.get(f"/api/intents/{intent_id}"))["offers"]) == 2 and v,
+        what="both offers at her node",
+    )
+    assert [o["vendor"] for o in shown["offers"]] == [bikes.did, cycles.did]
+    assert [o["price"] for o in shown["offers"]] == ["249.00 EUR", "279.00 EUR"]
+
+    best = shown["offers"][0]["id"]
+    person.api.post("/api/intents/accept", {"offer": best[:12]})
+    won = wait_for(
+        lambda: (i := inbox(bikes)[0])["revealed"] and i, what="the accept at the best vendor"
+    )
+    assert won["revealed"] == person.did and won["state"] == "won"
+    assert cycles.api.get("/api/intents/inbox")["intents"][0]["revealed"] is None
+    assert holds(bikes.home, person.did), "the vendor she chose keeps who she is"
+    assert not holds(cycles.home, person.did), "the other vendor holds her identity"
+
+    person.api.post(f"/api/intents/{intent_id}/withdraw")
+    receipts = wait_for(
+        lambda: len(r := person.api.get(f"/api/intents/{intent_id}")["receipts"]) == 3 and r,
+        what="receipts from the hub and both vendors that answered",
+    )
+    assert {r["deleter"] for r in receipts} == {hub.did, bikes.did, cycles.did}
+    assert all(r["reason"] == "withdrawn" for r in receipts)
+    wait_for(lambda: not inbox(bikes) and not inbox(cycles), what="the vendors deleted it")
+    assert hub.api.get("/api/intents/hub")["intents"] == []
+
+
+def test_hub_killed_keeps_the_intent_it_acknowledged(nodes: NodeFactory) -> None:
+    hub = nodes.create("hub", "vendor", run_args=["--hub"])
+    person, shop = nodes.create_many([("alice", "person"), ("shop", "vendor")])
+    meet(person, hub)
+    meet(shop, hub)
+    made = cast(person, hub)  # returns once the hub ACKed: stored and fsynced
+    hub.kill()
+    hub.start()
+    held = hub.api.get("/api/intents/hub")
+    assert [i["id"] for i in held["intents"]] == [made["id"]]
+    # A vendor subscribing after the restart still gets it, and its offer reaches her.
+    shop.api.post("/api/intents/subscriptions", {"hub": hub.did, "categories": [CATEGORY]})
+    (seen,) = wait_for(lambda: inbox(shop), what="the intent after the restart")
+    shop.api.post(f"/api/intents/inbox/{seen['id']}/answer", {"price": "200EUR"})
+    wait_for(
+        lambda: person.api.get(f"/api/intents/{made['id']}")["offers"],
+        what="the offer through the restarted hub",
+    )
