@@ -14,6 +14,7 @@ from typing import Any
 
 from amity.protocol.identity import PeerId
 from tests.node.conftest import Node, NodeFactory, meet, wait_for
+from tests.node.test_grants import agree, cli
 
 CATEGORY = "goods.bicycles"
 
@@ -61,37 +62,64 @@ def holds(home: Path, did: str) -> bool:
     return False
 
 
-def test_cast_offers_accept_reveal_withdraw(nodes: NodeFactory) -> None:
+def cut_off(person: Node, vendor: Node, tmp_path: Path) -> None:
+    """She met ``vendor`` before, agreed, and attests it breached: her policy cuts it off."""
+    meet(person, vendor)
+    agree(person, vendor, tmp_path)
+    attest = ["attest", "--home", person.home, vendor.name, "--clause", "amity.delete-on-end"]
+    cli(*attest, "--verdict", "breached")
+    wait_for(
+        lambda: cli("reputation", "--home", person.home, vendor.name)["cut_off"],
+        what=f"{vendor.name} cut off",
+    )
+
+
+def test_cast_offers_accept_reveal_withdraw(nodes: NodeFactory, tmp_path: Path) -> None:
     hub = nodes.create("hub", "vendor", run_args=["--hub"])
     person = nodes.create("alice")
-    bikes, cycles = nodes.create_many([("bikes", "vendor"), ("cycles", "vendor")])
-    for vendor in (bikes, cycles):
+    bikes, cycles, spammy = nodes.create_many(
+        [("bikes", "vendor"), ("cycles", "vendor"), ("spammy", "vendor")]
+    )
+    cut_off(person, spammy, tmp_path)
+    for vendor in (bikes, cycles, spammy):
         meet(vendor, hub)
-        vendor.api.post("/api/intents/subscriptions", {"hub": hub.did, "categories": ["goods"]})
+        cli("intent", "subscribe", "--home", vendor.home, "--hub", "hub", "--category", "goods")
     meet(person, hub)
 
-    made = cast(person, hub)
+    made = cli(
+        "intent", "cast", "--home", person.home, "--category", CATEGORY, "--budget", "300EUR",
+        "--region", "FR", "--terms", "P2B1", "--offers", "5", "--expires", "3d", "--hub", "hub",
+        "--text", "a child's bike for a 6-year-old",
+    )  # fmt: skip
     assert made["state"] == "open" and made["pseudonym"] != person.did
     intent_id = made["id"]
     held = hub.api.get("/api/intents/hub")
     assert [i["id"] for i in held["intents"]] == [intent_id]
 
-    for vendor in (bikes, cycles):
+    for vendor in (bikes, cycles, spammy):
         (seen,) = wait_for(lambda v=vendor: inbox(v), what=f"the intent at {vendor.name}")
         assert seen["id"] == intent_id and seen["pseudonym"] == made["pseudonym"]
         assert seen["via"] == hub.did and seen["budget"] == "300.00 EUR"
     bikes.api.post(f"/api/intents/inbox/{intent_id[:12]}/answer", {"price": "249EUR"})
     cycles.api.post(f"/api/intents/inbox/{intent_id[:12]}/answer", {"price": "279EUR"})
+    answered = cli("intent", "answer", "--home", spammy.home, intent_id[:8], "--price", "99EUR")
+    assert answered["state"] == "answered"
 
     shown = wait_for(
-        lambda: len((v := person.api.get(f"/api/intents/{intent_id}"))["offers"]) == 2 and v,
-        what="both offers at her node",
+        lambda: (
+            (v := cli("intent", "offers", "--home", person.home, intent_id[:8]))["hidden"]
+            and len(v["offers"]) == 2
+            and v
+        ),
+        what="both offers shown, the cut-off vendor's hidden",
     )
     assert [o["vendor"] for o in shown["offers"]] == [bikes.did, cycles.did]
+    (hidden,) = shown["hidden"]
+    assert hidden["vendor"] == spammy.did and hidden["price"] == "99.00 EUR"
     assert [o["price"] for o in shown["offers"]] == ["249.00 EUR", "279.00 EUR"]
 
     best = shown["offers"][0]["id"]
-    person.api.post("/api/intents/accept", {"offer": best[:12]})
+    cli("intent", "accept", "--home", person.home, best[:12])
     won = wait_for(
         lambda: (i := inbox(bikes)[0])["revealed"] and i, what="the accept at the best vendor"
     )
@@ -100,14 +128,14 @@ def test_cast_offers_accept_reveal_withdraw(nodes: NodeFactory) -> None:
     assert holds(bikes.home, person.did), "the vendor she chose keeps who she is"
     assert not holds(cycles.home, person.did), "the other vendor holds her identity"
 
-    person.api.post(f"/api/intents/{intent_id}/withdraw")
+    cli("intent", "withdraw", "--home", person.home, intent_id[:8])
     receipts = wait_for(
-        lambda: len(r := person.api.get(f"/api/intents/{intent_id}")["receipts"]) == 3 and r,
-        what="receipts from the hub and both vendors that answered",
+        lambda: len(r := person.api.get(f"/api/intents/{intent_id}")["receipts"]) == 4 and r,
+        what="receipts from the hub and the three vendors that answered",
     )
-    assert {r["deleter"] for r in receipts} == {hub.did, bikes.did, cycles.did}
+    assert {r["deleter"] for r in receipts} == {hub.did, bikes.did, cycles.did, spammy.did}
     assert all(r["reason"] == "withdrawn" for r in receipts)
-    wait_for(lambda: not inbox(bikes) and not inbox(cycles), what="the vendors deleted it")
+    wait_for(lambda: not any(map(inbox, (bikes, cycles, spammy))), what="the vendors deleted it")
     assert hub.api.get("/api/intents/hub")["intents"] == []
 
 

@@ -10,7 +10,6 @@
   of spec/intents.md §7.
 - :mod:`~amity.protocol.core.intents.records`: the records each role keeps; ``host``: what each
   reads from its node; ``effects``: what each asks its driver to do.
-
 - :mod:`~amity.protocol.core.intents.link`: the rules of the pseudonymous link between her node
   (as an intent key) and a hub, for both ends.
 
