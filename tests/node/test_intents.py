@@ -8,12 +8,16 @@ the intents it acknowledged.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from amity.protocol.identity import PeerId
-from tests.node.conftest import Node, NodeFactory, meet, wait_for
+from tests.node.conftest import Node, NodeFactory, meet, run_amity, wait_for
+from tests.node.test_daemon import read_events
 from tests.node.test_grants import agree, cli
 
 CATEGORY = "goods.bicycles"
@@ -157,3 +161,37 @@ def test_hub_killed_keeps_the_intent_it_acknowledged(nodes: NodeFactory) -> None
         lambda: person.api.get(f"/api/intents/{made['id']}")["offers"],
         what="the offer through the restarted hub",
     )
+
+
+async def test_a_refused_cast_says_why_and_offers_show_on_the_event_stream(
+    nodes: NodeFactory,
+) -> None:
+    hub = nodes.create("hub", "vendor", start=False, run_args=["--hub"])
+    with open(hub.home / "config.toml", "a", encoding="utf-8") as config:
+        config.write('\n[hub]\nmax_ttl = "1d"\nwork_bits = 12\n')
+    hub.start()
+    person, shop = nodes.create_many([("alice", "person"), ("shop", "vendor")])
+    meet(person, hub)
+    meet(shop, hub)
+    cli("intent", "subscribe", "--home", shop.home, "--hub", "hub", "--category", CATEGORY)
+
+    # The hub keeps intents for a day at most: its REFUSE comes back over the pseudonymous
+    # link, with its own code, and the hub holds nothing.
+    cast_3d = ["intent", "cast", "--home", person.home, "--category", CATEGORY, "--hub", "hub"]
+    refused = run_amity(*cast_3d, "--expires", "3d", "--json")
+    assert refused.returncode == 3, refused.stdout  # the hub's answer, not ours
+    assert json.loads(refused.stdout)["error"]["code"] == "intent.bad_constraint"
+    assert hub.api.get("/api/intents/hub")["intents"] == []
+    assert not inbox(shop)
+
+    headers = {"Authorization": f"Bearer {person.api.token}"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as http,
+        http.get(person.api.base + "/api/events") as stream,
+    ):
+        made = cli(*cast_3d, "--expires", "12h")
+        (seen,) = wait_for(lambda: inbox(shop), what="the intent at the shop")
+        cli("intent", "answer", "--home", shop.home, seen["id"][:8], "--price", "120EUR")
+        events = await read_events(stream, until=lambda e: e["kind"] == "intent.offer_shown")
+    shown = events[-1]
+    assert shown["intent"] == made["id"] and shown["vendor"] == shop.did and shown["rank"] == 1

@@ -146,11 +146,11 @@ def at_caster(
         envelope = open_envelope(payload, recipient=intent_key, known_sender=hub_peer)
     except AmityError as exc:
         return Broken(exc)
-    if envelope.seq <= last_seq:
-        return Duplicate(envelope.seq)
     try:
         if envelope.sender != hub_peer:
             raise WrongSenderError("an envelope signed by another key than the hub's")
+        if envelope.seq <= last_seq:
+            return Duplicate(envelope.seq)
         if envelope.type not in caster.TYPES:
             raise WrongTypeError(f"an intent key takes no {envelope.type!r}")
         effects = caster.receive(host, envelope, now_ms)
