@@ -18,9 +18,10 @@ __all__ = ["register"]
 
 _EXITS = """\
 exit status: 0 done; 1 the node could not do it (the hub is unreachable, an unknown id: the
-message says what to do); 2 bad command line; 3 the hub refused the intent (its code says why:
-intent.bad_constraint, intent.bad_work…) or a peer's answer failed verification. HUB is a did:key, or a name as `amity peers` shows it; IDs may be shortened to
-their first (at least 4) hex digits."""
+message says what to do); 2 bad command line; 3 the hub refused the intent (its code says
+why: intent.bad_constraint, intent.bad_work…) or a peer's answer failed verification.
+HUB is a did:key, or a name as `amity peers` shows it; IDs may be shortened to their first
+(at least 4) hex digits."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
