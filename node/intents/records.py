@@ -1,14 +1,22 @@
 """The intent roles' records as JSON text for the store, and back.
 
 Signed things (intents, offers, receipts) are kept as their exact encoded bytes and decoded
-again on load, so what the node holds is what was signed.
+again on load, so what the node holds is what was signed. Her castings' secret keys (the
+intent key's seed and its link key) are sealed at rest (XChaCha20-Poly1305) under a key derived
+from the node's vault key, bound to the intent id, as the vault's values are.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Any
+import os
+from typing import Any, Final
 
+import nacl.bindings
+import nacl.exceptions
+
+from amity.node.store import StoreError
 from amity.protocol.core.intents.records import (
     Casting,
     CastingState,
@@ -24,6 +32,7 @@ from amity.protocol.intentacts import IntentReceipt
 from amity.protocol.intentoffer import Offer
 
 __all__ = [
+    "keys_key",
     "casting_text",
     "casting_from",
     "seen_text",
@@ -35,6 +44,37 @@ __all__ = [
 ]
 
 
+_KEYS_DOMAIN: Final = b"amity/intent-keys/v1\x00"
+_NONCE_BYTES: Final = 24
+
+
+def keys_key(vault_key: bytes) -> bytes:
+    """The key her castings' secret keys are sealed with, derived from the vault key."""
+    return hashlib.blake2b(_KEYS_DOMAIN, key=vault_key, digest_size=32).digest()
+
+
+def _seal_keys(key: bytes, c: Casting) -> str:
+    nonce = os.urandom(_NONCE_BYTES)
+    box = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        c.key_seed + c.link_private, _KEYS_DOMAIN + c.intent_id, nonce, key
+    )
+    return (nonce + box).hex()
+
+
+def _open_keys(key: bytes, intent_id: bytes, text: str) -> tuple[bytes, bytes]:
+    raw = bytes.fromhex(text)
+    nonce, box = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+    try:
+        plain = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            box, _KEYS_DOMAIN + intent_id, nonce, key
+        )
+    except nacl.exceptions.CryptoError:
+        raise StoreError(
+            f"the keys of intent {intent_id.hex()[:8]} do not open with this node's key"
+        ) from None
+    return plain[:32], plain[32:]
+
+
 def _hex(data: bytes | None) -> str | None:
     return None if data is None else data.hex()
 
@@ -43,12 +83,11 @@ def _bytes(text: Any) -> bytes:
     return bytes.fromhex(str(text))
 
 
-def casting_text(c: Casting) -> str:
+def casting_text(c: Casting, key: bytes) -> str:
     return json.dumps(
         {
             "intent": c.intent.encoded.hex(),
-            "key_seed": c.key_seed.hex(),
-            "link_private": c.link_private.hex(),
+            "keys": _seal_keys(key, c),
             "hubs": [h.key.hex() for h in c.hubs],
             "work_nonce": c.work_nonce.hex(),
             "state": c.state.value,
@@ -68,12 +107,14 @@ def casting_text(c: Casting) -> str:
     )
 
 
-def casting_from(text: str) -> Casting:
+def casting_from(text: str, key: bytes) -> Casting:
     d = json.loads(text)
+    intent = Intent.decode(_bytes(d["intent"]))
+    key_seed, link_private = _open_keys(key, intent.intent_id, d["keys"])
     return Casting(
-        intent=Intent.decode(_bytes(d["intent"])),
-        key_seed=_bytes(d["key_seed"]),
-        link_private=_bytes(d["link_private"]),
+        intent=intent,
+        key_seed=key_seed,
+        link_private=link_private,
         hubs=tuple(PeerId(_bytes(h)) for h in d["hubs"]),
         work_nonce=_bytes(d["work_nonce"]),
         state=CastingState(d["state"]),

@@ -44,6 +44,7 @@ from amity.protocol.identity import PeerId
 from amity.protocol.intentmessages import HubRules
 from amity.protocol.keyring import Keyring
 from amity.protocol.relationship import SendMessage
+from amity.protocol.vault import vault_key
 
 if TYPE_CHECKING:
     from amity.node.daemon import Node
@@ -53,13 +54,13 @@ __all__ = ["NodeCaster", "NodeVendor", "NodeHub", "Carrier", "load_roles"]
 
 @dataclass
 class NodeCaster(MemoryCaster):
-    """Her node: trust and cut-off from the reputation service; keys drawn from the OS (or
-    drawn before the cast, to open the intent's link first: ``drawn``)."""
+    """Her node: trust and cut-off from the reputation service; keys drawn from the OS."""
 
     node_keyring: Keyring | None = None
+    #: Seals the castings' secret keys at rest (records.keys_key).
+    seal_key: bytes = b""
     trust_source: Callable[[PeerId], float | None] = lambda _peer: None
     cut_source: Callable[[PeerId], str | None] = lambda _peer: None
-    drawn: list[bytes] = field(default_factory=list)
 
     @property
     def keyring(self) -> Keyring:
@@ -67,8 +68,6 @@ class NodeCaster(MemoryCaster):
         return self.node_keyring
 
     def random_bytes(self, count: int) -> bytes:
-        if self.drawn and len(self.drawn[0]) == count:
-            return self.drawn.pop(0)
         return os.urandom(count)
 
     def trust(self, vendor: PeerId) -> float | None:
@@ -109,9 +108,9 @@ class NodeHub(MemoryHub):
 def load_roles(node: Node, rules: HubRules | None) -> tuple[NodeCaster, NodeVendor, NodeHub | None]:
     """The three hosts with what the store holds (a hub only if this node runs as one)."""
     store, seed = node.store, node.keyring.identity.seed
-    caster = NodeCaster(seed, node_keyring=node.keyring)
+    caster = NodeCaster(seed, node_keyring=node.keyring, seal_key=rec.keys_key(vault_key(seed)))
     for key, text in store.intent_records("intent_castings"):
-        caster.castings[key] = rec.casting_from(text)
+        caster.castings[key] = rec.casting_from(text, caster.seal_key)
     vendor = NodeVendor(seed, node_keyring=node.keyring)
     for key, text in store.intent_records("intent_seen"):
         vendor.inbox[key] = rec.seen_from(text)
@@ -165,7 +164,8 @@ class Carrier:
                 )
             elif isinstance(effect, SaveCasting):
                 host._store(effect)
-                text = rec.casting_text(effect.casting)
+                assert isinstance(host, NodeCaster)
+                text = rec.casting_text(effect.casting, host.seal_key)
                 key = effect.casting.intent_id
                 staged.writes.append(
                     functools.partial(store.put_intent_record, "intent_castings", key, text)

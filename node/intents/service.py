@@ -31,6 +31,7 @@ from amity.protocol.errors import AmityError, NodeError, WrongTypeError, all_err
 from amity.protocol.identity import PeerId
 from amity.protocol.intent import Constraints, TermsRef
 from amity.protocol.intentmessages import HubRules
+from amity.protocol.keyring import Keyring
 from amity.protocol.relationship import Relationship
 
 if TYPE_CHECKING:
@@ -165,12 +166,12 @@ class IntentsService:
                 await link.close()
             raise
         work_bits = max(r.work_bits for _, _, r in opened)
-        self.caster.drawn = [key_seed, link_private]
         now = self.node.clock_ms()
+        drawn = _Drawn(self.caster, [key_seed, link_private])
         casting, effects = await asyncio.to_thread(
             functools.partial(
                 caster.cast,
-                self.caster,
+                drawn,
                 now,
                 category=category,
                 text=text,
@@ -182,7 +183,6 @@ class IntentsService:
                 work_bits=work_bits,
             )
         )
-        self.caster.drawn = []
         loop = asyncio.get_running_loop()
         waits = {h: loop.create_future() for h in hubs}
         for h, future in waits.items():
@@ -247,6 +247,35 @@ class IntentsService:
         effects = vendor.answer(self.vendor, intent_id, quote, self.node.clock_ms())
         await self.node.commit(self.carrier.stage("vendor", self.vendor, effects))
         return self.vendor.seen(intent_id)
+
+
+class _Drawn:
+    """Her host for one cast, run in a worker thread: the intent's keys are those drawn before
+    (its links to the hubs run under them already), nothing of her records is read."""
+
+    def __init__(self, host: NodeCaster, drawn: list[bytes]) -> None:
+        self._host = host
+        self._drawn = drawn
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._host.keyring
+
+    def random_bytes(self, count: int) -> bytes:
+        if self._drawn:
+            taken = self._drawn.pop(0)
+            assert len(taken) == count, "the cast draws its keys first, 32 bytes each"
+            return taken
+        return os.urandom(count)
+
+    def casting(self, intent_id: bytes) -> Casting | None:
+        return None
+
+    def trust(self, vendor: PeerId) -> float | None:
+        return None
+
+    def cut_off(self, vendor: PeerId) -> str | None:
+        return None
 
 
 def own_trust(reputation: Any, vendor: PeerId) -> float | None:
