@@ -60,6 +60,8 @@ class CasterLinks:
         self.node = service.node
         self._held: dict[tuple[bytes, PeerId], _Held] = {}
         self._holding: set[tuple[bytes, PeerId]] = set()
+        #: The highest seq taken or refused from each hub per intent (the store's, plus staged).
+        self._last_in: dict[tuple[bytes, PeerId], int] = {}
 
     def endpoints(self, hub: PeerId) -> list[str]:
         rel = self.node.book.current(hub)
@@ -187,8 +189,15 @@ class CasterLinks:
             if casting is None:
                 return
             now = node.clock_ms()
-            _, last_in = node.store.intent_link_seqs(intent_id, hub.key)
-            answer = rules.at_caster(caster, casting.intent.intent_key, hub, last_in, frame, now)
+            key = (intent_id, hub)
+            if key not in self._last_in:  # what the store says, then kept here (ahead of it)
+                self._last_in[key] = node.store.intent_link_seqs(intent_id, hub.key)[1]
+            answer = rules.at_caster(
+                caster, casting.intent.intent_key, hub, self._last_in[key], frame, now
+            )
+            if isinstance(answer, rules.Took | rules.Refused):
+                seq = answer.envelope.seq if isinstance(answer, rules.Took) else answer.seq
+                self._last_in[key] = max(self._last_in[key], seq)
             took = functools.partial(node.store.took_intent_seq, intent_id, hub.key)
             if isinstance(answer, rules.Took):
                 staged = self.service.carrier.stage("caster", caster, answer.effects)
