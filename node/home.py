@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import secrets
 import sys
 import tomllib
@@ -103,38 +104,83 @@ class Config:
     #: The ``[relay]`` table: a relay's quotas (spec/relay.md §6.3), by MailboxPolicy field name.
     relay_limits: dict[str, int] = field(default_factory=dict)
     #: Run as an intent hub (``amity run --hub``), and the ``[hub]`` table: its rules
-    #: (spec/intents.md §7.1), checked by amity.node.intents.config.
+    #: (spec/intents.md §7.1), read by amity.node.intents.config.
     hub: bool = False
     hub_table: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, text: str) -> Config:
+        """Read config.toml; a key or table it does not know, or a value of the wrong kind, is
+        an error naming it and its line (a typo such as ``mdsn`` must not pass unnoticed)."""
         data = tomllib.loads(text)
+        try:
+            return cls._from_tables(data)
+        except _ConfigError as exc:
+            raise HomeError(f"config.toml{_where(text, exc.table, exc.key)}: {exc}") from None
+        except ValueError as exc:  # the [limits] and [relay] readers name the key they refuse
+            named = re.match(r"\[(\w+)\] (?:has no setting '([^']+)'|(\w+) )", str(exc))
+            where = _where(text, named[1], named[2] or named[3]) if named else ""
+            raise HomeError(f"config.toml{where}: {exc}") from None
+
+    @classmethod
+    def _from_tables(cls, data: dict[str, Any]) -> Config:
+        for table, value in data.items():
+            if table not in _TABLES:
+                raise _ConfigError(
+                    table,
+                    None,
+                    f"no table [{table}]; known: {', '.join(f'[{t}]' for t in _TABLES)}",
+                )
+            if not isinstance(value, dict):
+                raise _ConfigError(table, None, f"{table} must be a table ([{table}])")
+            allowed = _TABLES[table]
+            for key in value:
+                if allowed is not None and key not in allowed:
+                    known = ", ".join(allowed)
+                    raise _ConfigError(
+                        table, key, f"[{table}] has no setting {key!r}; known: {known}"
+                    )
         node: dict[str, Any] = data.get("node", {})
         inbox: dict[str, Any] = data.get("inbox", {})
         defaults = cls()
-        try:
-            keep_days = int(inbox.get("keep_days", defaults.inbox_keep_days))
-            keep_messages = int(inbox.get("keep_messages", defaults.inbox_keep_messages))
-            if keep_days < 0 or keep_messages < 0:
-                raise ValueError("[inbox] keep_days and keep_messages are 0 or more")
-            return cls(
-                name=str(node.get("name", "")),
-                kind=NodeKind(node.get("kind", "person")),
-                listen=str(node.get("listen", defaults.listen)),
-                api=str(node.get("api", defaults.api)),
-                mdns=bool(node.get("mdns", True)),
-                relay=bool(node.get("relay", False)),
-                public_endpoints=[str(e) for e in node.get("public_endpoints", [])],
-                inbox_keep_days=keep_days,
-                inbox_keep_messages=keep_messages,
-                limits=Limits.from_table(data.get("limits", {})),
-                relay_limits=_relay_limits(data.get("relay", {})),
-                hub=bool(node.get("hub", False)),
-                hub_table=_table(data.get("hub", {}), "hub"),
-            )
-        except ValueError as exc:
-            raise HomeError(f"config.toml: {exc}") from None
+        kind = node.get("kind", "person")
+        if kind not in {k.value for k in NodeKind}:
+            kinds = ", ".join(k.value for k in NodeKind)
+            raise _ConfigError("node", "kind", f"kind is one of {kinds}, not {kind!r}")
+        for key in ("name", "listen", "api"):
+            if not isinstance(node.get(key, ""), str):
+                raise _ConfigError("node", key, f"{key} is a string, not {node[key]!r}")
+        for key in ("listen", "api"):
+            if key in node:
+                try:
+                    parse_hostport(node[key], key)
+                except HomeError as exc:
+                    raise _ConfigError("node", key, str(exc)) from None
+        for key in ("mdns", "relay", "hub"):
+            if not isinstance(node.get(key, False), bool):
+                raise _ConfigError("node", key, f"{key} is true or false, not {node[key]!r}")
+        endpoints = node.get("public_endpoints", [])
+        if not isinstance(endpoints, list) or not all(isinstance(e, str) for e in endpoints):
+            raise _ConfigError("node", "public_endpoints", "public_endpoints is a list of URLs")
+        for key in ("keep_days", "keep_messages"):
+            value = inbox.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise _ConfigError("inbox", key, f"{key} is a whole number, 0 or more")
+        return cls(
+            name=node.get("name", ""),
+            kind=NodeKind(kind),
+            listen=node.get("listen", defaults.listen),
+            api=node.get("api", defaults.api),
+            mdns=node.get("mdns", True),
+            relay=node.get("relay", False),
+            public_endpoints=list(endpoints),
+            inbox_keep_days=inbox.get("keep_days", defaults.inbox_keep_days),
+            inbox_keep_messages=inbox.get("keep_messages", defaults.inbox_keep_messages),
+            limits=Limits.from_table(data.get("limits", {})),
+            relay_limits=_relay_limits(data.get("relay", {})),
+            hub=node.get("hub", False),
+            hub_table=_hub_table(data.get("hub", {})),
+        )
 
     def to_toml(self) -> str:
         def quote(text: str) -> str:
@@ -162,9 +208,46 @@ class Config:
         )
 
 
-def _table(table: Any, name: str) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise ValueError(f"[{name}] must be a table")
+#: The tables config.toml may hold and, where this module checks them, their keys ([limits] and
+#: [relay] are checked by their own readers, which name the key they refuse).
+_TABLES: Final[dict[str, tuple[str, ...] | None]] = {
+    "node": ("name", "kind", "listen", "api", "mdns", "relay", "hub", "public_endpoints"),
+    "inbox": ("keep_days", "keep_messages"),
+    "limits": None,
+    "relay": None,
+    "hub": None,
+}
+
+
+class _ConfigError(ValueError):
+    """A config.toml problem at ``[table] key`` (for the line number in the message)."""
+
+    def __init__(self, table: str, key: str | None, message: str) -> None:
+        super().__init__(message)
+        self.table, self.key = table, key
+
+
+def _where(text: str, table: str, key: str | None) -> str:
+    """`` line N`` of ``key`` in ``[table]`` (or of the table's header), if it can be found."""
+    current = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.fullmatch(r"\[\s*([A-Za-z0-9_.-]+)\s*\]\s*(#.*)?", stripped)
+        if header:
+            current = header[1]
+            if current == table and key is None:
+                return f" line {number}"
+        elif current == table and key is not None and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return f" line {number}"
+    return ""
+
+
+def _hub_table(table: dict[str, Any]) -> dict[str, Any]:
+    """The ``[hub]`` table, checked now (its reader names the key it refuses)."""
+    from amity.node.intents.config import hub_rules  # only a node with the table needs it
+
+    if table:
+        hub_rules(table)
     return dict(table)
 
 
@@ -220,6 +303,10 @@ class Home:
 
     def exists(self) -> bool:
         return self.key_path.exists()
+
+    def write_config(self, config: Config) -> None:
+        """Write config.toml (0600), replacing the one there."""
+        _write_private(self.config_path, config.to_toml().encode(), exclusive=False)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

@@ -18,7 +18,6 @@ import time
 from collections import OrderedDict
 from typing import Any, Final, TextIO
 
-
 __all__ = ["RepeatCollapsingHandler", "configure", "log_event"]
 
 #: Identical lines written per window before the rest are only counted.

@@ -186,13 +186,27 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             yield
             return
         port = int(node.endpoints[0].rsplit(":", 1)[1].split("/")[0]) if node.endpoints else 0
+        # Announce only what peers on the LAN can dial: a node that listens on loopback browses
+        # but announces nothing; one bound to an address announces that address; 0.0.0.0 or ::
+        # announce the machine's LAN addresses.
+        host, _ = parse_hostport(options.listen, "--listen")
+        on_loopback = _is_loopback(host)
         discovery = Discovery(
             did=node.peer_id.did,
             fingerprint=node.peer_id.fingerprint,
             kind=node.identity.kind.value,
             name=node.identity.name,
             port=port,
+            addresses=None if on_loopback or host in ("0.0.0.0", "::") else [host],
+            announce=not on_loopback,
         )
+        if on_loopback:
+            log_event(
+                _log,
+                "discovery.browse_only",
+                why=f"the peer port listens on {host} only; to be found on the LAN, listen on "
+                "0.0.0.0 or a LAN address (config.toml [node] listen, or --listen)",
+            )
         try:
             await discovery.async_start()
         except DiscoveryError as exc:

@@ -9,6 +9,7 @@ shaped like Kantara Consent Receipt v1.1 and ISO/IEC TS 27560. See spec/grants.m
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -23,10 +24,11 @@ from amity.protocol.encoding import (
     expect_optional_bytes,
     expect_str,
 )
-from amity.protocol.errors import AmityError, AuditChainError, UsageError
+from amity.protocol.errors import AmityError, AuditChainError, JwsError, UsageError
 from amity.protocol.errors import format_time_ms as _iso
 from amity.protocol.grants import GRANTS_VERSION, Grant, Onward, check_time, read_body
-from amity.protocol.identity import PEER_ID_BYTES, PeerId
+from amity.protocol.identity import PEER_ID_BYTES, PeerId, SigningIdentity
+from amity.protocol.jws import canonical_json, sign_jws, verify_jws
 
 __all__ = [
     "AUDIT_DOMAIN",
@@ -46,6 +48,8 @@ __all__ = [
     "Controller",
     "CONSENT_RECEIPT_VERSION",
     "consent_receipt_json",
+    "sign_consent_receipt",
+    "read_consent_receipt",
 ]
 
 AUDIT_DOMAIN: Final = b"amity/audit/v1\x00"
@@ -283,3 +287,48 @@ def consent_receipt_json(
             "grantHex": grant.encoded.hex(),
         },
     }
+
+
+def sign_consent_receipt(identity: SigningIdentity, receipt: dict[str, Any]) -> str:
+    """``receipt`` as a compact JWS (EdDSA, ``typ`` JWT) signed by one of its two parties: the
+    person whose grant it is, or the vendor it was given to (§10.1)."""
+    parties = {receipt.get("piiPrincipalId"), receipt.get("amity", {}).get("grantee")}
+    if identity.peer_id.did not in parties:
+        raise UsageError("a consent receipt is signed by the grant's grantor or its grantee")
+    return sign_jws(identity, canonical_json(receipt), typ="JWT")
+
+
+def read_consent_receipt(token: str) -> tuple[PeerId, dict[str, Any], Grant]:
+    """Verify a signed consent receipt on its own: who signed it, the receipt, and its grant.
+
+    The JWS must verify against its ``kid``; the signer must be the grantor or the grantee; the
+    grant inside (``amity.grantHex``) must verify against the grantor's key and be the grant the
+    receipt describes (id, agreement, parties). Raises audit.bad_jws, or the grant's own error.
+    """
+    signer, _, payload = verify_jws(token)
+    try:
+        receipt = json.loads(payload)
+    except (UnicodeDecodeError, ValueError):
+        raise JwsError("the signed receipt is not JSON") from None
+    if not isinstance(receipt, dict) or receipt.get("version") != CONSENT_RECEIPT_VERSION:
+        raise JwsError(f"the signed payload is not a {CONSENT_RECEIPT_VERSION} consent receipt")
+    extension = receipt.get("amity")
+    if not isinstance(extension, dict) or not isinstance(extension.get("grantHex"), str):
+        raise JwsError("the receipt carries no signed grant (amity.grantHex)")
+    try:
+        raw = bytes.fromhex(extension["grantHex"])
+    except ValueError:
+        raise JwsError("amity.grantHex is not hex") from None
+    grant = Grant.decode(raw)
+    described = (
+        receipt.get("piiPrincipalId"),
+        extension.get("grantee"),
+        extension.get("grantId"),
+        extension.get("agreementId"),
+    )
+    actual = (grant.grantor.did, grant.grantee.did, grant.grant_id.hex(), grant.agreement_id.hex())
+    if described != actual:
+        raise JwsError("the receipt does not describe the grant it carries")
+    if signer not in (grant.grantor, grant.grantee):
+        raise JwsError(f"the receipt is signed by {signer.short}, neither party of the grant")
+    return signer, receipt, grant

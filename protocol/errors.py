@@ -81,6 +81,7 @@ __all__ = [
     "NoGrantError",
     "AuditError",
     "AuditChainError",
+    "JwsError",
     "PolicyError",
     "TermsError",
     "UnknownVocabularyError",
@@ -497,6 +498,12 @@ class NoGrantError(GrantError):
 
 class AuditError(RemoteError):
     code = "audit.error"
+
+
+class JwsError(AuditError):
+    """A JWS (a signed consent receipt) that is malformed, unsupported or does not verify."""
+
+    code = "audit.bad_jws"
 
 
 class AuditChainError(AuditError):

@@ -120,6 +120,17 @@ class SigningIdentity:
             raise UsageError("signature domains end with a NUL byte")
         return self._signing_key.sign(domain + message).signature
 
+    def sign_jws(self, signing_input: bytes) -> bytes:
+        """Sign a JWS signing input (RFC 7515 §5.1: ``BASE64URL(header) '.' BASE64URL(payload)``).
+
+        JWS leaves no room for a domain, but its input always starts with ``eyJ`` (the base64url
+        of ``{"``), which no amity domain does (they start ``amity/``): the two cannot collide
+        (spec/identity.md §4).
+        """
+        if not signing_input.startswith(b"eyJ"):
+            raise UsageError("a JWS signing input starts with a base64url JSON header")
+        return self._signing_key.sign(signing_input).signature
+
     def __repr__(self) -> str:
         return f"SigningIdentity({self.peer_id.did})"
 

@@ -19,29 +19,27 @@ from aiohttp import web
 
 from amity.node.api.card import policy_json
 from amity.node.api.guard import local_address, loopback_only
+from amity.node.api.invitations import add_invitations_routes
 from amity.node.api.jsonio import error_response, json_body
+from amity.node.api.keys import DISCOVERY, NODE, TOKEN
 from amity.node.api.openapi import OPENAPI
 from amity.node.api.proof import NONCE_BYTES, PROOF_PATH, channel_of, proof
 from amity.node.daemon import Node, NodeError
 from amity.node.grants.api import add_grants_routes
 from amity.node.intents.api import add_intents_routes
 from amity.node.logs import log_event
-from amity.node.net.discovery import Discovery
 from amity.node.reputation.api import add_reputation_routes
 from amity.node.terms.api import add_terms_routes
 from amity.protocol import PROTOCOL_VERSION, __version__
+from amity.protocol.core.commands import invitation_id
 from amity.protocol.errors import AmityError, LocalError, NotFoundError, format_time_ms
 from amity.protocol.identity import PeerId
 from amity.protocol.notes import MSG_NOTE, decode_note
-from amity.protocol.relationship import Relationship
+from amity.protocol.relationship import Relationship, RelationshipState
 
 __all__ = ["DISCOVERY", "NODE", "TOKEN", "create_api_app", "relationship_json"]
 
 _log = logging.getLogger("amity.api")
-NODE: Final = web.AppKey("node", Node)
-TOKEN: Final = web.AppKey("token", str)
-#: Set by the runner when LAN discovery is on.
-DISCOVERY: Final = web.AppKey("discovery", Discovery)
 _PUBLIC_PATHS: Final = frozenset({"/api/openapi.json", PROOF_PATH})
 _MAX_BODY: Final = 64 * 1024
 
@@ -102,7 +100,9 @@ def relationship_json(rel: Relationship, node: Node) -> dict[str, Any]:
         "since": format_time_ms(rel.since_ms),
         "last_seen": format_time_ms(rel.last_seen_ms) if rel.last_seen_ms else None,
         "ended_reason": rel.ended_reason,
-        "online": bool(rel.peer and node.links.get(rel.peer)),
+        # Online is said of the live relationship only, not of an ended one with the same peer.
+        "online": rel.state is RelationshipState.CONNECTED
+        and bool(rel.peer and node.links.get(rel.peer)),
         "outbox_pending": node.store.count_pending(rel.peer.key) if rel.peer else 0,
         "policy": policy_json(card),
     }
@@ -123,7 +123,12 @@ async def invite(request: web.Request) -> web.Response:
     uri = card.to_uri()
     log_event(_log, "api.invite")
     return web.json_response(
-        {"uri": uri, "qr_text": uri.upper(), "expires": format_time_ms(card.not_after_ms)}
+        {
+            "id": invitation_id(card.invite_secret or b""),
+            "uri": uri,
+            "qr_text": uri.upper(),
+            "expires": format_time_ms(card.not_after_ms),
+        }
     )
 
 
@@ -135,8 +140,10 @@ async def connect(request: web.Request) -> web.Response:
 
 
 async def peers(request: web.Request) -> web.Response:
+    """Relationships: an invitation nobody used is not one yet (``/api/invitations``)."""
     node = request.app[NODE]
-    return web.json_response({"peers": [relationship_json(r, node) for r in node.book.all()]})
+    found = [relationship_json(r, node) for r in node.book.all() if r.peer is not None]
+    return web.json_response({"peers": found})
 
 
 async def end(request: web.Request) -> web.Response:
@@ -198,7 +205,7 @@ async def messages(request: web.Request) -> web.Response:
 async def nearby(request: web.Request) -> web.Response:
     discovery = request.app.get(DISCOVERY)
     if discovery is None:
-        return web.json_response({"enabled": False, "nearby": []})
+        return web.json_response({"enabled": False, "announced": False, "nearby": []})
     found = [
         {
             "did": n.did,
@@ -210,7 +217,7 @@ async def nearby(request: web.Request) -> web.Response:
         }
         for n in discovery.nearby()
     ]
-    return web.json_response({"enabled": True, "nearby": found})
+    return web.json_response({"enabled": True, "announced": discovery.announce, "nearby": found})
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -261,5 +268,6 @@ def create_api_app(token: str) -> web.Application:
     add_terms_routes(app)
     add_grants_routes(app)
     add_reputation_routes(app)
+    add_invitations_routes(app)
     add_intents_routes(app)
     return app

@@ -139,7 +139,24 @@ OPENAPI: Final[dict[str, Any]] = {
                 "accept an invitation URI: dial, handshake, hello", body={"uri": {"type": "string"}}
             )
         },
-        "/api/peers": {"get": _op("every relationship and its state")},
+        "/api/peers": {
+            "get": _op("every relationship and its state (an unused invitation is not one yet)")
+        },
+        "/api/invitations": {
+            "get": _op("the invitations nobody used yet: open, expired or withdrawn")
+        },
+        "/api/invitations/{id}": {
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "the invitation's id, or its first (at least 4) hex digits",
+                }
+            ],
+            "delete": _op("withdraw an open invitation: nobody can connect with it any more"),
+        },
         "/api/peers/{peer}/end": {
             "parameters": [_PEER],
             "post": _op(

@@ -36,7 +36,18 @@ Every command takes --json and then prints one JSON object (errors as {{"error":
 #: command starts without the daemon's, the simulator's or other commands' imports.
 GROUPS: dict[str, tuple[str, ...]] = {
     "daemon": ("init", "run"),
-    "peers": ("status", "invite", "connect", "peers", "end", "send", "messages", "nearby", "relay"),
+    "peers": (
+        "status",
+        "invite",
+        "connect",
+        "peers",
+        "invitations",
+        "end",
+        "send",
+        "messages",
+        "nearby",
+        "relay",
+    ),
     "terms": ("terms",),
     "policy": ("policy",),
     "agreements": ("agreements", "verify"),
@@ -48,6 +59,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "identity": ("id",),
     "card": ("card",),
     "demo": ("demo",),
+    "completion": ("completion",),
 }
 GROUP_OF = {command: group for group, commands in GROUPS.items() for command in commands}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from amity.node.cli.client import ApiClient, add_home_option, home_from, resolve_peer
-from amity.node.cli.render import CliError, emit
+from amity.node.cli.render import CliError, add_json_option, emit
 
 __all__ = ["register"]
 
@@ -43,8 +43,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description=(
             "`amity receipts list [GRANT]`: the delivery and deletion receipts your grantees "
             "signed. `amity receipts export GRANT`: the grant as a consent receipt (Kantara "
-            "Consent Receipt v1.1 / ISO/IEC TS 27560 shape) carrying the signed grant, so anyone "
-            "can check it against your key."
+            "Consent Receipt v1.1 / ISO/IEC TS 27560 shape) carrying the signed grant, and signed "
+            "by your node as a JWS (EdDSA), so that it is evidence on its own. `amity receipts "
+            "verify FILE.jws` checks one offline, with nothing but the file."
         ),
         epilog=_EXITS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -54,11 +55,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_home_option(listing)
     listing.add_argument("grant", nargs="?", help="only those of this grant")
     listing.set_defaults(handler=_list)
-    export = sub.add_parser("export", help="a grant as a consent receipt (JSON)")
+    export = sub.add_parser("export", help="a grant as a signed consent receipt")
     add_home_option(export)
     export.add_argument("grant", help="the grant id (or its first hex digits)")
-    export.add_argument("--out", type=Path, metavar="FILE", help="write it to FILE")
+    export.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="write it to FILE: the signed receipt (compact JWS) if FILE ends in .jws, else the "
+        "receipt's JSON",
+    )
     export.set_defaults(handler=_export)
+    check = sub.add_parser("verify", help="check a signed consent receipt offline")
+    check.add_argument("file", type=Path, help="the .jws file `amity receipts export` wrote")
+    add_json_option(check)
+    check.set_defaults(handler=_verify)
 
 
 def _log(args: argparse.Namespace) -> int:
@@ -99,12 +110,18 @@ def _list_text(d: Mapping[str, Any]) -> str:
 
 def _export(args: argparse.Namespace) -> int:
     path = f"/api/grants/{urllib.parse.quote(args.grant, safe='')}/consent-receipt"
-    record = ApiClient(home_from(args)).call("GET", path)
+    signed = ApiClient(home_from(args)).call("GET", path)
+    record = signed["receipt"]
     if args.out is None:
-        emit(record, lambda d: json.dumps(d, indent=2, sort_keys=True), as_json=args.json)
+        emit(signed, lambda d: json.dumps(d, indent=2, sort_keys=True), as_json=args.json)
         return 0
+    text = (
+        signed["jws"]
+        if args.out.suffix == ".jws"
+        else json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False)
+    )
     try:
-        args.out.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        args.out.write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot write {args.out}: {exc.strerror}") from None
     result = {"file": str(args.out), "consentReceiptID": record["consentReceiptID"]}
@@ -114,3 +131,35 @@ def _export(args: argparse.Namespace) -> int:
         as_json=args.json,
     )
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from amity.protocol.audit import read_consent_receipt
+
+    try:
+        token = args.file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {args.file}: {getattr(exc, 'strerror', exc)}") from None
+    signer, receipt, grant = read_consent_receipt(token)
+    party = "the person (grantor)" if signer == grant.grantor else "the vendor (grantee)"
+    data = {
+        "verified": True,
+        "signed_by": signer.did,
+        "signed_by_party": party,
+        "consentReceiptID": receipt["consentReceiptID"],
+        "grantor": grant.grantor.did,
+        "grantee": grant.grantee.did,
+        "purpose": grant.purpose,
+        "fields": list(grant.fields),
+        "receipt": receipt,
+    }
+    emit(data, _verify_text, as_json=args.json)
+    return 0
+
+
+def _verify_text(d: Mapping[str, Any]) -> str:
+    return (
+        f"verified: consent receipt {d['consentReceiptID']}, signed by {d['signed_by_party']}\n"
+        f"grantor: {d['grantor']}\ngrantee: {d['grantee']}\n"
+        f"purpose: {d['purpose']}; fields: {', '.join(d['fields'])}"
+    )

@@ -16,7 +16,15 @@ __all__ = ["register"]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = commands.add_parser("card", help="read and verify peer cards and invitations")
+    group = commands.add_parser(
+        "card",
+        help="read and verify peer cards and invitations",
+        description=(
+            "A peer card is what a node hands out about itself: its key, name, kind, where to "
+            "reach it, and, in an invitation, a one-time secret. `amity card show URI` checks one "
+            "offline before you connect."
+        ),
+    )
     sub = group.add_subparsers(dest="card_command", metavar="COMMAND", required=True)
     show = sub.add_parser(
         "show",

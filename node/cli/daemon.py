@@ -185,6 +185,10 @@ def _run(args: argparse.Namespace) -> int:
     home = home_from(args)
     configure(level=args.log_level, json_lines=args.log_json)
     try:
+        if home.exists() and not home.config_path.exists():
+            # Without a config the peer port would change at every start, and peers keep the
+            # endpoint of our card: write one with a port that stays (as `amity init` does).
+            home.write_config(Config(listen=_with_free_port(Config().listen)))
         config = home.load_config()
         sealed = home.exists() and home.key_is_sealed()
         passphrase = None

@@ -19,12 +19,15 @@ from amity.protocol.linkcert import LinkCert, LinkKey
 __all__ = ["register"]
 
 
-
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = commands.add_parser(
         "id",
-        help="make and show identities",
-        description="A node IS its Ed25519 key: there are no accounts and no directory.",
+        help="make a throwaway identity (a key and its signed card), apart from any node",
+        description=(
+            "A node IS its Ed25519 key: there are no accounts and no directory. `amity id new` "
+            "makes a fresh key and its signed peer card without a node (to test, or to give out "
+            "a card); a node's own key is made by `amity init` and shown by `amity status`."
+        ),
     )
     sub = group.add_subparsers(dest="id_command", metavar="COMMAND", required=True)
     new = sub.add_parser(

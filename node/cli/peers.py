@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import shutil
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,7 @@ from amity.node.cli.render import emit
 __all__ = ["register"]
 
 _DAY_S = 86_400
+_QR_BORDER = 1
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +52,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     connect.add_argument("uri", help="the amity: URI (quote it in the shell)")
     command("peers", "relationships: name, kind, id, state, last seen", _peers)
+    invitations = command(
+        "invitations", "the invitations you issued that nobody used yet", _invitations
+    )
+    invitations.add_argument(
+        "--withdraw", metavar="ID", help="withdraw this open one (its id, or 4+ of its digits)"
+    )
     end = command("end", "end a relationship (a signed rel.end goes to the peer)", _end)
     end.add_argument("peer", help="the peer: its name, a fingerprint prefix or its did:key")
     end.add_argument("--reason", default="ended by the owner", help="one line, shown to the peer")
@@ -94,19 +102,34 @@ def _status_text(d: Mapping[str, Any]) -> str:
 def _invite(args: argparse.Namespace) -> int:
     data = ApiClient(home_from(args)).call("POST", "/api/invite", {"ttl_s": args.expires})
     if not args.json and not args.no_qr:
-        out = io.StringIO()
-        import segno  # only when a QR code is drawn
-
-        segno.make(data["qr_text"], error="m").terminal(out=out, compact=True)
-        data = {**data, "qr": out.getvalue()}
+        data = {**data, "qr": qr_text(data["qr_text"], shutil.get_terminal_size().columns)}
     emit(data, _invite_text, as_json=args.json)
     return 0
 
 
+def qr_text(text: str, columns: int) -> str:
+    """``text`` as a QR code drawn with half blocks, at most ``columns`` wide, or a line saying
+    why not. Low error correction and a one-module border: a screen is not a torn label, and an
+    invitation then fits an 80-column terminal."""
+    import segno  # only when a QR code is drawn
+
+    code = segno.make(text, error="l", boost_error=False)
+    width = code.symbol_size(border=_QR_BORDER)[0]
+    if width > columns:
+        return (
+            f"(the QR code needs {width} columns and this terminal has {columns}: "
+            "widen it, or copy the URI below)\n"
+        )
+    out = io.StringIO()
+    code.terminal(out=out, compact=True, border=_QR_BORDER)
+    return out.getvalue()
+
+
 def _invite_text(d: Mapping[str, Any]) -> str:
     return (d.get("qr") or "") + (
-        f"one-time invitation, valid until {d['expires']}:\n{d['uri']}\n"
-        "the peer runs: amity connect '<that URI>'"
+        f"one-time invitation {d['id'][:8]}, valid until {d['expires']}:\n{d['uri']}\n"
+        "the peer runs: amity connect '<that URI>'; withdraw it: "
+        f"amity invitations --withdraw {d['id'][:8]}"
     )
 
 
@@ -122,6 +145,28 @@ def _relationship_text(d: Mapping[str, Any]) -> str:
         f"did:         {d['peer']}\n"
         f"fingerprint: {d['fingerprint']}  (compare it with the peer's own `amity status`)"
     )
+
+
+def _invitations(args: argparse.Namespace) -> int:
+    client = ApiClient(home_from(args))
+    if args.withdraw:
+        path = f"/api/invitations/{urllib.parse.quote(args.withdraw, safe='')}"
+        data = client.call("DELETE", path)
+        emit(data, lambda d: f"invitation {d['id'][:8]} withdrawn", as_json=args.json)
+        return 0
+    emit(client.call("GET", "/api/invitations"), _invitations_text, as_json=args.json)
+    return 0
+
+
+def _invitations_text(d: Mapping[str, Any]) -> str:
+    if not d["invitations"]:
+        return "no invitations waiting: `amity invite` makes one"
+    lines = [f"{'id':<9} {'state':<10} {'created':<25} {'expires':<24}"]
+    lines += [
+        f"{i['id'][:8]:<9} {i['state']:<10} {i['created']:<25} {i['expires']:<24}"
+        for i in d["invitations"]
+    ]
+    return "\n".join(lines)
 
 
 def _peers(args: argparse.Namespace) -> int:
@@ -146,7 +191,11 @@ def _end(args: argparse.Namespace) -> int:
     client = ApiClient(home_from(args))
     path = f"/api/peers/{urllib.parse.quote(resolve_peer(client, args.peer), safe='')}/end"
     data = client.call("POST", path, {"reason": args.reason})
-    emit(data, _relationship_text, as_json=args.json)
+    emit(
+        data,
+        lambda d: f"ended: {d['name'] or '(no name)'} [{d['kind']}] ({d['ended_reason']})",
+        as_json=args.json,
+    )
     return 0
 
 
@@ -207,9 +256,14 @@ def _nearby(args: argparse.Namespace) -> int:
 def _nearby_text(d: Mapping[str, Any]) -> str:
     if not d["enabled"]:
         return "LAN discovery is off (--no-mdns, or multicast is unavailable here)"
+    hidden = (
+        []
+        if d.get("announced", True)
+        else ["others do not see this node: its peer port listens on loopback only"]
+    )
     if not d["nearby"]:
-        return "nobody nearby yet"
-    lines = ["unverified until you connect: compare fingerprints"]
+        return "\n".join([*hidden, "nobody nearby yet"])
+    lines = [*hidden, "unverified until you connect: compare fingerprints"]
     lines += [
         f"{n['name'] or '-'} [{n['kind']}] {n['did']} {n['endpoints'][0] if n['endpoints'] else ''}"
         for n in d["nearby"]

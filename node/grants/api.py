@@ -26,7 +26,7 @@ from amity.node.grants.data import (
 from amity.node.grants.fields import field_from_text
 from amity.node.grants.requests import SharingRule
 from amity.node.grants.service import GrantsService
-from amity.protocol.audit import Controller, consent_receipt_json
+from amity.protocol.audit import Controller, consent_receipt_json, sign_consent_receipt
 from amity.protocol.errors import NoGrantError, NotFoundError, UsageError
 from amity.protocol.grants import Grant, Onward
 from amity.protocol.identity import PeerId
@@ -224,12 +224,16 @@ async def consent_receipt(request: web.Request) -> web.Response:
     service = _service(request)
     grant, view = _grant_by_id(service, request.match_info["id"], service.node.clock_ms())
     name = view["peer_name"] if view["side"] == "granted" else service.node.identity.name
-    controller = Controller(name=name or grant.grantee.did)
+    # The controller as its card names it; a card carries no address, e-mail or phone, and the
+    # did:key is how to reach it (through amity).
+    controller = Controller(name=name or grant.grantee.did, contact=grant.grantee.did)
     category = PURPOSES.get(grant.purpose)
     record = consent_receipt_json(
         grant, controller=controller, purpose_category=[category] if category else []
     )
-    return web.json_response(record)
+    # Signed by this node, a party of the grant: evidence on its own (spec/grants.md §10.1).
+    token = sign_consent_receipt(service.node.keyring.identity, record)
+    return web.json_response({"receipt": record, "jws": token})
 
 
 async def receipts_list(request: web.Request) -> web.Response:

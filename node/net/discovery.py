@@ -1,8 +1,8 @@
 """LAN discovery: announce this node over mDNS/DNS-SD and keep a table of the nodes nearby.
 
 What arrives here is a hint (anyone on the LAN can announce anything): a :class:`NearbyNode`
-says where a node claims to be, never who it is; only a handshake proves the key (DESIGN.md §3,
-"Meeting"). Built on python-zeroconf's asyncio API: the browser's callbacks only start tracked
+says where a node claims to be, never who it is; only a handshake proves the key
+(spec/card.md). Built on python-zeroconf's asyncio API: the browser's callbacks only start tracked
 resolve tasks, and every network wait is bounded.
 """
 
@@ -151,12 +151,15 @@ class Discovery:
         interfaces: list[str] | None = None,
         on_change: Callable[[NearbyNode | None, str], None] | None = None,
         addresses: list[str] | None = None,
+        announce: bool = True,
     ) -> None:
         _check_interfaces(interfaces or [])
         label = "".join(c for c in fingerprint if c.isalnum())[:8].lower()
         self._did = did
         self._interfaces = interfaces
         self._on_change = on_change
+        #: False: browse only (the peer port is not reachable from the LAN: nothing to announce).
+        self.announce = announce
         name = _truncate_utf8(name, _NAME_MAX_BYTES)
         properties = {"id": did, "kind": kind, "name": name, "v": _VERSION, "path": WS_PATH}
         try:
@@ -182,10 +185,11 @@ class Discovery:
         try:
             async with asyncio.timeout(_START_TIMEOUT_S):
                 self._aiozc = AsyncZeroconf(interfaces=self._interfaces or InterfaceChoice.All)
-                announce = await self._aiozc.async_register_service(
-                    self._info, allow_name_change=True
-                )
-                self._track(_ANNOUNCE, announce)
+                if self.announce:
+                    announced = await self._aiozc.async_register_service(
+                        self._info, allow_name_change=True
+                    )
+                    self._track(_ANNOUNCE, announced)
                 self._browser = AsyncServiceBrowser(
                     self._aiozc.zeroconf, SERVICE_TYPE, handlers=[self._on_service_state_change]
                 )

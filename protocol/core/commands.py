@@ -8,6 +8,7 @@ does the rest: dialling the inviter, waiting for the hello, answering the owner.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from amity.protocol.card import Card, NodeKind, Relay
@@ -20,12 +21,22 @@ from amity.protocol.relationship import (
     InvitationIssued,
     InvitationReceived,
     LocalEnd,
+    Relationship,
     RelationshipState,
     open_relationship,
     step,
 )
 
-__all__ = ["CARD_DAYS", "card_is_fresh", "invite", "accept_invitation", "check_relay", "end"]
+__all__ = [
+    "CARD_DAYS",
+    "card_is_fresh",
+    "invite",
+    "accept_invitation",
+    "check_relay",
+    "end",
+    "invitation_id",
+    "withdraw_invitation",
+]
 
 _DAY_MS = 24 * 3600 * 1000
 #: A card is issued for this long (at most until its link key certificate ends).
@@ -88,3 +99,23 @@ def end(host: Host, peer: PeerId, reason: str, now_ms: int) -> list[Effect]:
     if rel is None:
         raise NodeError(f"no relationship with {peer.short}; `amity peers` lists them")
     return [Transition(*step(rel, LocalEnd(reason), now_ms))]
+
+
+#: What an unused invitation is withdrawn with (its end reason).
+REASON_WITHDRAWN = "invitation-withdrawn"
+
+
+def invitation_id(invite_secret: bytes) -> str:
+    """How the owner names an invitation: a hash of its secret (the secret itself never shows)."""
+    return hashlib.sha256(invite_secret).hexdigest()[:16]
+
+
+def withdraw_invitation(rel: Relationship, now_ms: int) -> list[Effect]:
+    """Withdraw an invitation nobody has used: whoever holds it can no longer connect with it."""
+    if rel.peer is not None or rel.state is not RelationshipState.INVITED:
+        raise NodeError(
+            f"invitation {invitation_id(rel.invite_secret)[:8]} is not open "
+            f"({'used' if rel.peer is not None else rel.ended_reason or rel.state.value}); "
+            "only an unused invitation can be withdrawn"
+        )
+    return [Transition(*step(rel, LocalEnd(REASON_WITHDRAWN), now_ms))]

@@ -20,10 +20,13 @@ from amity.protocol.audit import (
     append,
     consent_receipt_json,
     decode_entry,
+    sign_consent_receipt,
 )
 from amity.protocol.audit import verify_chain as verify
 from amity.protocol.errors import AmityError
 from amity.protocol.grants import Onward
+from amity.protocol.identity import SigningIdentity
+from amity.protocol.jws import canonical_json, sign_jws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from vectors_grants import DAY_MS, GRANT, GRANT_ID, PERSON, T0, VENDOR, _grant
@@ -34,10 +37,14 @@ NOTES = (
     "verify_chain(entries_hex, head=head) returns the last head. Negatives: "
     "verify_chain(entries_hex, head=head if given) must raise `error`. consent-receipt: "
     "consent_receipt_json(Grant.decode(grant_hex), controller, jurisdiction, policy_url, "
-    "purpose_category) equals `receipt`. audit-entry: decode_entry(entry_hex) must raise `error` "
+    "purpose_category) equals `receipt`. signed-consent-receipt: read_consent_receipt(jws) "
+    "returns (signer, receipt, grant), or raises `error`; sign_consent_receipt(seed, receipt) "
+    "gives exactly `jws` (spec/grants.md §10.1). audit-entry: decode_entry(entry_hex) must raise `error` "
     "(one entry read on its own, spec/grants.md §9)."
 )
 DOMAIN = b"amity/audit/v1\x00"
+#: Neither party of the grant (signs the refused receipt vector).
+STRANGER = SigningIdentity(bytes.fromhex("5742" * 16))
 ENTRIES: list[dict[str, Any]] = [
     {"ts_ms": T0, "kind": "agreement", "peer": VENDOR.peer_id, "subject": bytes(32), "detail": ""},
     {
@@ -283,6 +290,30 @@ def _consent_vectors() -> list[dict[str, Any]]:
             ),
             "grant_hex": AGGREGATE.encoded.hex(),
             "receipt": consent_receipt_json(AGGREGATE),
+        },
+        {
+            "kind": "signed-consent-receipt",
+            "name": "signed-consent-receipt-by-the-person",
+            "description": (
+                "consent-receipt-typical signed by the person (the grantor) as a compact JWS, "
+                "EdDSA: header {alg, kid, typ} and the receipt as canonical JSON (sorted keys, "
+                "no spaces, UTF-8), unpadded base64url. Ed25519 is deterministic: the token is "
+                "exactly this; read_consent_receipt(jws) returns the signer, the receipt, the grant."
+            ),
+            "seed_hex": PERSON.seed.hex(),
+            "receipt": receipt,
+            "jws": sign_consent_receipt(PERSON, receipt),
+            "signer": PERSON.peer_id.did,
+        },
+        {
+            "kind": "signed-consent-receipt",
+            "name": "signed-consent-receipt-by-a-stranger",
+            "description": (
+                "The same receipt signed by someone who is neither party: a valid JWS, refused."
+            ),
+            "receipt": receipt,
+            "jws": sign_jws(STRANGER, canonical_json(receipt), typ="JWT"),
+            "error": "audit.bad_jws",
         },
         {
             "kind": "consent-receipt",

@@ -12,6 +12,8 @@ from amity.protocol import (
     claims,
     delivery,
     grants,
+    identity,
+    jws,
     keyring,
     negotiation,
     policy,
@@ -177,6 +179,13 @@ def record_targets() -> list[Decoder]:
         return None if chain is None else audit.verify_chain(chain)
 
     add("audit.verify_chain", (encode(list(entry_bytes)),))(verify_chain)
+    tokens = tuple(v["jws"] for v in vectors("audit", kind="signed-consent-receipt"))
+    targets.text("audit.read_consent_receipt", tokens, "jws.verify_jws")(audit.read_consent_receipt)
+    key = vectors("audit", kind="signed-consent-receipt")[0]["signer"]
+    signer_key = identity.PeerId.from_did(key).key
+    targets.text("jws.verify_jws_with_key", tokens)(
+        lambda token: jws.verify_jws_with_key(token, signer_key)
+    )
 
     # -- reputation ----------------------------------------------------------------------------
     attestations = hexes("reputation", "attestation_hex")

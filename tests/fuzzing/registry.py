@@ -53,9 +53,11 @@ class Targets:
 
         return register
 
-    def text(self, name: str, corpus: tuple[str, ...]) -> Callable[[Callable[[str], object]], None]:
+    def text(
+        self, name: str, corpus: tuple[str, ...], *also: str
+    ) -> Callable[[Callable[[str], object]], None]:
         def register(call: Callable[[str], object]) -> None:
-            self.found.append(Decoder(name, call, corpus, text=True))
+            self.found.append(Decoder(name, call, corpus, also=also, text=True))
 
         return register
 

@@ -232,7 +232,9 @@ class Node:
             "--kind",
             self.kind,
             "--listen",
-            f"127.0.0.1:{_unused_peer_port()}",
+            # A node on LAN discovery listens on every interface: what listens on loopback only
+            # announces nothing (peers on the LAN could not dial it).
+            f"{'0.0.0.0' if self.mdns else '127.0.0.1'}:{_unused_peer_port()}",
             "--json",
         )
         assert result.returncode == 0, f"amity init {self.name}: {result.stderr}"
@@ -339,7 +341,10 @@ class Node:
         return peers
 
     def peer(self, did: str) -> dict[str, Any] | None:
-        return next((p for p in self.peers() if p["peer"] == did), None)
+        """The relationship with ``did``: the live one, else the latest that ended."""
+        found = [p for p in self.peers() if p["peer"] == did]
+        live = [p for p in found if p["state"] != "ended"]
+        return (live or found or [None])[-1]
 
     def pending(self) -> int:
         return int(self.status()["outbox_pending"])

@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 
 from amity.node.cli import GROUPS, build_parser
+from amity.node.cli.peers import qr_text
+from amity.protocol.card import Card, NodeKind
+from amity.protocol.identity import SigningIdentity
+from amity.protocol.linkcert import LinkCert, LinkKey
 
 #: What no light command may load: the daemon, the network stack, the solver's numpy.
 _HEAVY = ("aiohttp", "numpy", "zeroconf", "amity.node.runner", "amity.node.store", "sqlite3")
@@ -94,3 +98,46 @@ def test_a_json_error_is_one_json_object_and_nothing_else(tmp_path: Path) -> Non
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"]["code"]
     assert done.stderr == ""  # once, not twice
+
+
+def test_an_invitation_qr_fits_an_80_column_terminal_or_says_why_not() -> None:
+    identity, link = SigningIdentity(bytes(32)), LinkKey(bytes(range(32)))
+    now = 1_800_000_000_000
+    card = Card.issue(
+        identity,
+        link_cert=LinkCert.issue(identity, link.public, now, now + 30 * 86_400_000),
+        kind=NodeKind.VENDOR,
+        name="Corner Bookshop and Café",
+        endpoints=["ws://192.0.2.7:31406/amity/v1/ws", "ws://[2001:db8::7]:31406/amity/v1/ws"],
+        issued_ms=now,
+        not_after_ms=now + 7 * 86_400_000,
+        invite_secret=bytes(16),
+    )
+    drawn = qr_text(card.to_uri().upper(), 80)
+    assert max(len(line) for line in drawn.splitlines()) <= 80
+    assert "█" in drawn or "▀" in drawn
+    assert "needs" in qr_text(card.to_uri().upper(), 40)
+
+
+def test_bash_completion_completes_commands_and_options(tmp_path: Path) -> None:
+    script = subprocess.run(
+        [sys.executable, "-m", "amity.node.cli", "completion", "bash"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (tmp_path / "amity.bash").write_text(script, encoding="utf-8")
+
+    def complete(*words: str) -> list[str]:
+        line = " ".join(words)
+        shell = (
+            f"source {tmp_path / 'amity.bash'}; COMP_WORDS=({line}); "
+            f"COMP_CWORD={len(words) - 1}; COMP_LINE='{line}'; COMP_POINT={len(line)}; "
+            '_shtab_amity; printf "%s\\n" "${COMPREPLY[@]}"'
+        )
+        done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=True)
+        return sorted(done.stdout.split())
+
+    assert complete("amity", "inv") == ["invitations", "invite"]
+    assert complete("amity", "invite", "--ex") == ["--expires"]
+    assert "set" in complete("amity", "vault", "")

@@ -215,6 +215,18 @@ def test_holdings_log_receipts_and_requests(pair: tuple[Node, Node], tmp_path: P
     assert record["version"] == "KI-CR-v1.1.0" and record["amity"]["grantId"] == grant_id
     assert record["services"][0]["purposes"][0]["piiCategory"] == ["age-over", "email"]
     assert record["piiControllers"][0]["piiController"] == "shop"
+    assert record["piiControllers"][0]["contact"] == shop.did
+    # The same receipt signed by her node: evidence on its own, checked offline.
+    signed = tmp_path / "receipt.jws"
+    cli("receipts", "export", "--home", alice.home, grant_id[:8], "--out", signed)
+    checked = cli("receipts", "verify", signed)
+    assert checked["verified"] and checked["signed_by"] == alice.did
+    assert checked["receipt"] == record and checked["fields"] == ["age-over", "email"]
+    header, payload, signature = signed.read_text().strip().split(".")
+    forged = payload[:-4] + ("AAAA" if payload[-4:] != "AAAA" else "BBBB")
+    signed.write_text(f"{header}.{forged}.{signature}\n")
+    refused = run_amity("receipts", "verify", signed)
+    assert refused.returncode == 3 and "[audit.bad_jws]" in refused.stderr
 
     asked = cli(
         "request", "--home", shop.home, "alice", "--fields", "email,phone",

@@ -13,6 +13,7 @@ import pytest
 from amity.node.home import Config, Home, HomeError, resolve_home
 from amity.protocol.card import NodeKind
 from amity.protocol.mailbox import MailboxPolicy
+from tests.node.conftest import NodeFactory
 
 
 def test_key_file_is_private_from_the_first_byte(tmp_path: Path) -> None:
@@ -184,3 +185,33 @@ def test_the_readmes_config_examples_are_read_as_written() -> None:
             key, value = (part.split("#")[0].strip() for part in line.split("=", 1))
             got = config.relay_limits.get(key) if name == "relay" else getattr(config.limits, key)
             assert got == int(value), (name, key)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[node]\nname = 'A'\nmdsn = false\n", "line 3: [node] has no setting 'mdsn'"),
+        ("[node]\nkind = 'alien'\n", "line 2: kind is one of person, vendor, relay, not 'alien'"),
+        ("# mine\n[nodes]\nname = 'A'\n", "line 2: no table [nodes]"),
+        ("[node]\nmdns = 'no'\n", "line 2: mdns is true or false, not 'no'"),
+        ("[node]\nlisten = 'localhost'\n", "line 2: listen must be HOST:PORT"),
+        ("[inbox]\nkeep_days = -1\n", "line 2: keep_days is a whole number, 0 or more"),
+        ("[limits]\n\nmax_stranger = 3\n", "line 3: [limits] has no setting 'max_stranger'"),
+        ("[relay]\nttl_ms = 0\n", "line 2: [relay] ttl_ms must be a positive integer"),
+    ],
+)
+def test_a_config_mistake_is_named_with_its_line(text: str, said: str) -> None:
+    with pytest.raises(HomeError) as caught:
+        Config.from_toml(text)
+    assert str(caught.value).startswith(f"config.toml {said}"), str(caught.value)
+
+
+def test_a_home_without_config_keeps_its_peer_port_across_restarts(nodes: NodeFactory) -> None:
+    node = nodes.create("solo", start=False)
+    node.home.joinpath("config.toml").unlink()
+    node.start()
+    first = node.status()["endpoints"]
+    node.stop()
+    node.start()
+    assert node.status()["endpoints"] == first
+    assert ":0/" not in first[0]

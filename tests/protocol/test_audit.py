@@ -17,6 +17,8 @@ from amity.protocol.audit import (
     append,
     consent_receipt_json,
     decode_entry,
+    read_consent_receipt,
+    sign_consent_receipt,
     verify_chain,
 )
 from amity.protocol.errors import AmityError, AuditChainError, UsageError
@@ -32,6 +34,13 @@ def _head(data: dict[str, Any]) -> AuditHead:
 
 @pytest.mark.parametrize("vector", **vector_cases("audit", error=False))
 def test_audit_vector(vector: dict[str, Any]) -> None:
+    if vector["kind"] == "signed-consent-receipt":
+        signer, receipt, grant = read_consent_receipt(vector["jws"])
+        assert (signer.did, receipt) == (vector["signer"], vector["receipt"])
+        assert grant.grant_id.hex() == receipt["amity"]["grantId"]
+        identity = SigningIdentity(unhex(vector, "seed_hex"))
+        assert sign_consent_receipt(identity, vector["receipt"]) == vector["jws"]
+        return
     if vector["kind"] == "consent-receipt":
         controller = vector.get("controller")
         receipt = consent_receipt_json(
@@ -65,6 +74,11 @@ def test_audit_vector(vector: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("vector", **vector_cases("audit", error=True))
 def test_audit_refusal_vector(vector: dict[str, Any]) -> None:
+    if vector["kind"] == "signed-consent-receipt":
+        with pytest.raises(AmityError) as excinfo:
+            read_consent_receipt(vector["jws"])
+        assert excinfo.value.code == vector["error"]
+        return
     if vector["kind"] == "audit-entry":
         with pytest.raises(AmityError) as excinfo:
             decode_entry(unhex(vector, "entry_hex"))
