@@ -57,15 +57,21 @@ def hub_rules(table: dict[str, Any]) -> HubRules:
     peers = merged["peers"]
     if not isinstance(peers, list):
         raise ValueError("[hub] peers must be a list of did:key strings")
+    keys = []
+    for peer in peers:
+        try:
+            keys.append(PeerId.from_did(str(peer)).key)
+        except AmityError as exc:
+            why = f"[hub] peers holds {peer!r}, not a hub's did:key ({exc.message})"
+            raise ValueError(why) from None
     try:
-        keys = tuple(PeerId.from_did(str(p)).key for p in peers)
         return HubRules(
             work_bits=_int(merged, "work_bits"),
             offer_cap=_int(merged, "offer_cap"),
             max_ttl_ms=_ms(merged["max_ttl"]),
             rate_per_hour=_int(merged, "rate_per_hour"),
             max_hops=_int(merged, "max_hops"),
-            peers=keys,
+            peers=tuple(keys),
         )
     except AmityError as exc:
         raise ValueError(f"[hub] {exc.message}") from None
