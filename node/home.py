@@ -103,6 +103,10 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     #: The ``[relay]`` table: a relay's quotas (spec/relay.md §6.3), by MailboxPolicy field name.
     relay_limits: dict[str, int] = field(default_factory=dict)
+    #: Run as an intent hub (``amity run --hub``), and the ``[hub]`` table: its rules
+    #: (spec/intents.md §7.1), read by amity.node.intents.config.
+    hub: bool = False
+    hub_table: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, text: str) -> Config:
@@ -152,7 +156,7 @@ class Config:
                     parse_hostport(node[key], key)
                 except HomeError as exc:
                     raise _ConfigError("node", key, str(exc)) from None
-        for key in ("mdns", "relay"):
+        for key in ("mdns", "relay", "hub"):
             if not isinstance(node.get(key, False), bool):
                 raise _ConfigError("node", key, f"{key} is true or false, not {node[key]!r}")
         endpoints = node.get("public_endpoints", [])
@@ -174,6 +178,8 @@ class Config:
             inbox_keep_messages=inbox.get("keep_messages", defaults.inbox_keep_messages),
             limits=Limits.from_table(data.get("limits", {})),
             relay_limits=_relay_limits(data.get("relay", {})),
+            hub=node.get("hub", False),
+            hub_table=_hub_table(data.get("hub", {})),
         )
 
     def to_toml(self) -> str:
@@ -205,10 +211,11 @@ class Config:
 #: The tables config.toml may hold and, where this module checks them, their keys ([limits] and
 #: [relay] are checked by their own readers, which name the key they refuse).
 _TABLES: Final[dict[str, tuple[str, ...] | None]] = {
-    "node": ("name", "kind", "listen", "api", "mdns", "relay", "public_endpoints"),
+    "node": ("name", "kind", "listen", "api", "mdns", "relay", "hub", "public_endpoints"),
     "inbox": ("keep_days", "keep_messages"),
     "limits": None,
     "relay": None,
+    "hub": None,
 }
 
 
@@ -233,6 +240,15 @@ def _where(text: str, table: str, key: str | None) -> str:
         elif current == table and key is not None and re.match(rf"{re.escape(key)}\s*=", stripped):
             return f" line {number}"
     return ""
+
+
+def _hub_table(table: dict[str, Any]) -> dict[str, Any]:
+    """The ``[hub]`` table, checked now (its reader names the key it refuses)."""
+    from amity.node.intents.config import hub_rules  # only a node with the table needs it
+
+    if table:
+        hub_rules(table)
+    return dict(table)
 
 
 def _relay_limits(table: Any) -> dict[str, int]:

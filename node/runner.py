@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import logging
 import os
@@ -31,6 +32,9 @@ from amity.node.home import (
     HomeError,
     parse_hostport,
 )
+from amity.node.intents.api import INTENTS
+from amity.node.intents.config import hub_rules
+from amity.node.intents.service import IntentsService, own_cut_off, own_trust
 from amity.node.logs import log_event
 from amity.node.net.admission import Admission, AdmittedSite
 from amity.node.net.discovery import Discovery, DiscoveryError
@@ -43,6 +47,7 @@ from amity.node.store import Store
 from amity.node.terms.api import TERMS
 from amity.node.terms.policyfile import POLICY_FILE
 from amity.node.terms.service import TermsService
+from amity.protocol.intentmessages import HubRules
 from amity.protocol.mailbox import MailboxPolicy
 
 __all__ = ["RunOptions", "parse_hostport", "serve"]
@@ -65,6 +70,8 @@ class RunOptions:
     limits: Limits = field(default_factory=Limits)
     #: Test modes that make the node break its word (see ``amity run --misbehave``).
     misbehave: frozenset[str] = frozenset()
+    #: Run as an intent hub (``--hub``, or ``hub = true`` in config.toml).
+    hub: bool = False
 
 
 def _is_loopback(host: str) -> bool:
@@ -116,11 +123,19 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                 node.register(grants)
                 reputation = ReputationService(node, grants, terms)
                 node.register(reputation)
+                intents = IntentsService(
+                    node,
+                    rules=_hub_rules(config) if options.hub else None,
+                    trust=functools.partial(own_trust, reputation),
+                    cut_off=functools.partial(own_cut_off, reputation),
+                )
+                node.register(intents)
                 async with node:
                     app[NODE] = node
                     app[TERMS] = terms
                     app[GRANTS] = grants
                     app[REPUTATION] = reputation
+                    app[INTENTS] = intents
                     yield
 
     async def peer_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -133,7 +148,11 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
         limits = options.limits.fitted(raise_file_limit())
         admission = Admission(limits)
         runner = web.AppRunner(
-            create_peer_app(node, admission),
+            create_peer_app(
+                node,
+                admission,
+                intents=app[INTENTS].hub_links.serve if options.hub else None,
+            ),
             handle_signals=False,
             access_log=None,
             keepalive_timeout=limits.idle_timeout_s,
@@ -202,6 +221,13 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
 
     app.cleanup_ctx.extend([node_ctx, peer_ctx, discovery_ctx])
     return app
+
+
+def _hub_rules(config: Config) -> HubRules:
+    try:
+        return hub_rules(config.hub_table)
+    except ValueError as exc:
+        raise HomeError(f"config.toml: {exc}") from None
 
 
 def _bound_port(runner: web.AppRunner) -> int:

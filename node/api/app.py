@@ -26,6 +26,7 @@ from amity.node.api.openapi import OPENAPI
 from amity.node.api.proof import NONCE_BYTES, PROOF_PATH, channel_of, proof
 from amity.node.daemon import Node, NodeError
 from amity.node.grants.api import add_grants_routes
+from amity.node.intents.api import add_intents_routes
 from amity.node.logs import log_event
 from amity.node.reputation.api import add_reputation_routes
 from amity.node.terms.api import add_terms_routes
@@ -268,4 +269,5 @@ def create_api_app(token: str) -> web.Application:
     add_grants_routes(app)
     add_reputation_routes(app)
     add_invitations_routes(app)
+    add_intents_routes(app)
     return app

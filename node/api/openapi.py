@@ -427,6 +427,59 @@ OPENAPI: Final[dict[str, Any]] = {
                 },
             ),
         },
+        # -- intentcasting (spec/intents.md) --
+        "/api/intents": {
+            "get": _op("her intents: state, offers kept and shown, receipts"),
+            "post": _op(
+                "cast an intent under a fresh key at hubs (waits until they stored it)",
+                body={
+                    "category": {"type": "string"},
+                    "text": {"type": "string"},
+                    "budget": {"type": "string", "description": "like 300EUR"},
+                    "region": {"type": "string"},
+                    "quantity": {"type": "integer"},
+                    "terms": {"type": "string", "description": "a roster name (P2B1)"},
+                    "offers": {"type": "integer"},
+                    "expires_s": {"type": "integer"},
+                    "hubs": {"type": "array", "items": {"type": "string"}},
+                },
+                status="201",
+            ),
+        },
+        "/api/intents/{id}": {
+            "parameters": [_ID],
+            "get": _by_id("one intent with its shown offers, best first, and the hidden ones"),
+        },
+        "/api/intents/{id}/withdraw": {
+            "parameters": [_ID],
+            "post": _by_id("withdraw an intent: hubs and vendors that answered delete it"),
+        },
+        "/api/intents/accept": {
+            "post": _op(
+                "accept a shown offer: only its vendor learns who she is (reveal)",
+                body={"offer": {"type": "string"}, "reveal": {"type": "boolean"}},
+            )
+        },
+        "/api/intents/subscriptions": {
+            "post": _op(
+                "subscribe at a hub (a peer) to categories; [] unsubscribes",
+                body={"hub": {"type": "string"}, "categories": {"type": "array"}},
+            )
+        },
+        "/api/intents/inbox": {"get": _op("a vendor's inbox: the intents forwarded to it")},
+        "/api/intents/inbox/{id}/answer": {
+            "parameters": [_ID],
+            "post": _by_id(
+                "answer an intent with an offer that countersigns her terms",
+                body={
+                    "price": {"type": "string"},
+                    "valid_s": {"type": "integer"},
+                    "lead_s": {"type": "integer"},
+                    "terms_of_sale": {"type": "string"},
+                },
+            ),
+        },
+        "/api/intents/hub": {"get": _op("a hub's store: live intents, subscribers, tombstones")},
         "/api/vouches": {
             "get": _op("peers whose attestations we trust as our own counterparties'")
         },

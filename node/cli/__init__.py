@@ -55,6 +55,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "grants": ("grant", "revoke", "grants", "request", "requests", "read", "holdings"),
     "audit": ("log", "receipts"),
     "reputation": ("attest", "attestations", "reputation", "share-policy", "rebut", "vouch"),
+    "intents": ("intent",),
     "identity": ("id",),
     "card": ("card",),
     "demo": ("demo",),

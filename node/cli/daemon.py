@@ -75,6 +75,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--no-mdns", action="store_true", help="switch LAN discovery off")
     run.add_argument("--relay", action="store_true", help="also hold sealed mail for peers")
     run.add_argument(
+        "--hub",
+        action="store_true",
+        help="also run an intent hub (its rules: config.toml [hub], spec/intents.md §7)",
+    )
+    run.add_argument(
         "--allow-remote-api", action="store_true", help="let --api bind a non-loopback address"
     )
     run.add_argument(
@@ -204,6 +209,7 @@ def _run(args: argparse.Namespace) -> int:
         public_endpoints=args.public_endpoint or config.public_endpoints,
         limits=config.limits,
         misbehave=frozenset(args.misbehave),
+        hub=args.hub or config.hub,
     )
     try:
         asyncio.run(serve(home, config, seed, options))

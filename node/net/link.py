@@ -75,14 +75,17 @@ async def open_link(
     clock_ms: Callable[[], int],
     *,
     initiator: bool,
-    card: Card,
+    card: Card | None,
     expected_peer: PeerId | None = None,
     timeout_s: float = HANDSHAKE_TIMEOUT_S,
+    extra: bytes | None = None,
 ) -> Link:
     """Run the handshake on ``connection`` (within ``timeout_s``) and return the link.
 
     Our card rides in the handshake payload so the peer learns our name and endpoints; the
-    peer's card, if it sent a valid one for the proven identity, is kept on the link.
+    peer's card, if it sent a valid one for the proven identity, is kept on the link. A
+    pseudonymous link (spec/intents.md §7.5) sends no card: her node none at all, a hub its
+    ``extra`` (its rules) instead; the payload the peer sent stays in ``link.session.peer_extra``.
     """
     link_key, link_cert = keyring.current(clock_ms())
     session = Session(
@@ -91,7 +94,7 @@ async def open_link(
         link_cert=link_cert,
         ephemeral_private=os.urandom(32),
         expected_peer=expected_peer,
-        extra=card.encoded,
+        extra=extra if extra is not None else card.encoded if card is not None else b"",
     )
     async with asyncio.timeout(timeout_s):
         if initiator:

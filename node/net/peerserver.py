@@ -20,22 +20,31 @@ from amity.node.daemon import Node
 from amity.node.logs import log_event
 from amity.node.net.admission import Admission
 from amity.node.net.limits import Limits
+from amity.node.net.transport import Connection
 from amity.node.net.websocket import WS_PATH, accept_websocket
 from amity.protocol.errors import AmityError
 from amity.protocol.sealed import MAX_SEALED_BYTES
 
-__all__ = ["NODE_KEY", "CARD_PATH", "INBOX_PATH", "create_peer_app"]
+__all__ = ["NODE_KEY", "CARD_PATH", "INBOX_PATH", "INTENTS_PATH", "create_peer_app"]
 
 _log = logging.getLogger("amity.peer")
 NODE_KEY: Final = web.AppKey("node", Node)
 CARD_PATH: Final = "/amity/v1/card"
 INBOX_PATH: Final = "/amity/v1/inbox"
+#: A hub's pseudonymous links (casters under an intent key).
+INTENTS_PATH: Final = "/amity/v1/intents"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def create_peer_app(node: Node, admission: Admission | None = None) -> web.Application:
-    """The peer-facing aiohttp application for ``node`` (``admission``: the site's budget)."""
+def create_peer_app(
+    node: Node,
+    admission: Admission | None = None,
+    *,
+    intents: Callable[[Connection, float], Awaitable[None]] | None = None,
+) -> web.Application:
+    """The peer-facing aiohttp application for ``node`` (``admission``: the site's budget;
+    ``intents``: a hub's server of pseudonymous links, spec/intents.md §7.5)."""
     guard = admission or Admission(Limits())
     limits = guard.limits
 
@@ -78,7 +87,15 @@ def create_peer_app(node: Node, admission: Admission | None = None) -> web.Appli
             return web.Response(status=422, text=body, content_type="application/json")
         return web.json_response({"stored": True, "seq": envelope.seq})
 
+    async def intents_link(request: web.Request) -> web.StreamResponse:
+        assert intents is not None
+        ws, connection = await accept_websocket(request)
+        await intents(connection, limits.handshake_timeout_s)  # a stranger, and stays one
+        return ws
+
     app.router.add_get(WS_PATH, websocket)
+    if intents is not None:
+        app.router.add_get(INTENTS_PATH, intents_link)
     app.router.add_post(INBOX_PATH, inbox)
     app.router.add_get(CARD_PATH, card)
     return app

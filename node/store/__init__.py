@@ -19,6 +19,7 @@ from amity.node.store.grants import (
     IssuedGrantRow,
     VaultRow,
 )
+from amity.node.store.intents import IntentsTables
 from amity.node.store.reputation import AttestationRow, ReputationTables, SharePolicyRow
 from amity.node.store.schema import SCHEMA_VERSION
 from amity.node.store.terms import AgreementRow, NegotiationRow, TermsTables
@@ -45,5 +46,5 @@ __all__ = [
 ]
 
 
-class Store(CoreTables, TermsTables, GrantsTables, ReputationTables, StoreBase):
+class Store(CoreTables, TermsTables, GrantsTables, ReputationTables, IntentsTables, StoreBase):
     """One SQLite database. Use as a context manager; writes go through :meth:`transaction`."""

@@ -207,6 +207,33 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         not_after_ms INTEGER NOT NULL
     );
     """,
+    # 7 (issue 16): intentcasting. Each role's records as JSON, one row each (a withdraw or an
+    # expiry is a DELETE): her castings (with the intent's own keys), the envelopes she signs
+    # as an intent key for each hub and the highest seq she took from each; a vendor's inbox and
+    # subscriptions; a hub's live intents, tombstones and subscribers (spec/intents.md §7.5).
+    """
+    CREATE TABLE intent_castings (intent_id BLOB PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE intent_links (
+        intent_id BLOB NOT NULL,
+        hub BLOB NOT NULL,
+        last_out INTEGER NOT NULL,
+        last_in INTEGER NOT NULL,
+        PRIMARY KEY (intent_id, hub)
+    );
+    CREATE TABLE intent_outbox (
+        intent_id BLOB NOT NULL,
+        hub BLOB NOT NULL,
+        seq INTEGER NOT NULL,
+        envelope BLOB NOT NULL,
+        acked INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (intent_id, hub, seq)
+    );
+    CREATE TABLE intent_seen (intent_id BLOB PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE intent_subscriptions (hub BLOB PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE intent_hub (intent_id BLOB PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE intent_tombstones (intent_id BLOB PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE intent_subscribers (peer_id BLOB PRIMARY KEY, record TEXT NOT NULL);
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -10,6 +10,8 @@
   of spec/intents.md §7.
 - :mod:`~amity.protocol.core.intents.records`: the records each role keeps; ``host``: what each
   reads from its node; ``effects``: what each asks its driver to do.
+- :mod:`~amity.protocol.core.intents.link`: the rules of the pseudonymous link between her node
+  (as an intent key) and a hub, for both ends.
 
-Nothing here is wired into a driver yet. See spec/intents.md.
+The daemon drives them in amity.node.intents. See spec/intents.md.
 """

@@ -1,0 +1,241 @@
+"""``amity intent …``: say what you want to buy, on your terms, without saying who you are.
+
+Her side: ``cast``, ``list``, ``offers``, ``accept``, ``withdraw``. A vendor's side:
+``subscribe``, ``inbox``, ``answer``. See spec/intents.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from typing import Any
+
+from amity.node.cli.client import ApiClient, add_command, home_from, resolve_peer
+from amity.node.cli.options import Duration
+from amity.node.cli.render import emit
+
+__all__ = ["register"]
+
+_EXITS = """\
+exit status: 0 done; 1 the node could not do it (the hub is unreachable, an unknown id: the
+message says what to do); 2 bad command line; 3 the hub refused the intent (its code says
+why: intent.bad_constraint, intent.bad_work…) or a peer's answer failed verification.
+HUB is a did:key, or a name as `amity peers` shows it; IDs may be shortened to their first
+(at least 4) hex digits."""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = commands.add_parser(
+        "intent",
+        help="intentcasting: ask the market for offers, on your terms, as nobody",
+        description=(
+            "Cast an intent (what you want, your budget, region and terms) at a hub under a "
+            "fresh key: nobody learns it is you. Vendors subscribed at the hub answer with "
+            "offers that countersign your terms; your node hides those from vendors your "
+            "reputation policy cuts off and shows the rest best first. Accept one: only that "
+            "vendor learns who you are. Vendors subscribe at a hub, read their inbox, answer."
+        ),
+        epilog=_EXITS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = group.add_subparsers(dest="intent_command", metavar="COMMAND", required=True)
+
+    def command(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+        return add_command(sub, name, help_text, _HANDLERS[name], description, _EXITS)
+
+    cast = command(
+        "cast",
+        "cast an intent at a hub under a fresh key",
+        "Cast an intent at HUB (a peer of yours started with `amity run --hub`). Your node "
+        "reaches the hub as a stranger, under the intent's own key, solves the hub's proof of "
+        "work and returns once the hub stored it.",
+    )
+    cast.add_argument("--category", required=True, help="e.g. goods.bicycles (spec/intents.md §2)")
+    cast.add_argument("--text", default="", help="what you want, in words (1000 bytes)")
+    cast.add_argument("--budget", help="the most you pay, all included: 300EUR")
+    cast.add_argument("--region", help="ISO 3166 code: FR, FR-69")
+    cast.add_argument("--quantity", type=int, default=1, help="how many (1)")
+    cast.add_argument("--terms", default="P2B1", help="the roster terms offers must accept")
+    cast.add_argument("--offers", type=int, default=5, help="how many offers you want to see")
+    cast.add_argument(
+        "--expires",
+        type=Duration("an intent", 60, 30 * 86_400),
+        default=3 * 86_400,
+        metavar="DURATION",
+        help="how long the intent lives (default 3d)",
+    )
+    cast.add_argument("--hub", required=True, action="append", help="the hub (repeatable)")
+    command("list", "your intents", "List your intents: state, offers, receipts.")
+    offers = command("offers", "the offers for one intent, best first", "Show the offers.")
+    offers.add_argument("id", help="the intent")
+    accept = command(
+        "accept",
+        "accept an offer: only its vendor learns who you are",
+        "Accept OFFER (from `amity intent offers`): your node seals the accept to that vendor "
+        "alone, with your identity in it unless --anonymous.",
+    )
+    accept.add_argument("offer", help="the offer id")
+    accept.add_argument("--anonymous", action="store_true", help="stay the intent's pseudonym")
+    withdraw = command(
+        "withdraw",
+        "take an intent back; hubs and vendors delete it and send receipts",
+        "Withdraw ID: the hubs and every vendor that answered delete it, with receipts.",
+    )
+    withdraw.add_argument("id", help="the intent")
+    subscribe = command(
+        "subscribe",
+        "(vendor) receive the intents of categories cast at a hub",
+        "Subscribe at HUB (a peer) to --category (repeatable; a family such as goods "
+        "matches all of it). Replaces what you had there.",
+    )
+    subscribe.add_argument("--category", action="append", default=[], help="a category")
+    subscribe.add_argument("--hub", required=True, help="the hub")
+    command("inbox", "(vendor) the intents forwarded to you", "List the intents in your inbox.")
+    answer = command(
+        "answer",
+        "(vendor) answer an intent with an offer that countersigns her terms",
+        "Answer ID with an offer at --price, valid for --valid.",
+    )
+    answer.add_argument("id", help="the intent")
+    answer.add_argument("--price", required=True, help="the total price: 249EUR")
+    answer.add_argument(
+        "--valid",
+        type=Duration("an offer", 60, 30 * 86_400),
+        default=2 * 86_400,
+        metavar="DURATION",
+        help="how long the offer holds (default 2d)",
+    )
+    answer.add_argument("--terms-of-sale", default="", help="delivery, returns… in words")
+
+
+def _intent_line(i: Mapping[str, Any]) -> str:
+    return (
+        f"  {i['id'][:8]}  {i['state']:<9} {i['category']:<20} "
+        f"{i['offers_shown']} shown, {i['offers_kept']} kept, {len(i['receipts'])} receipt(s)"
+    )
+
+
+def _cast(args: argparse.Namespace) -> int:
+    client = ApiClient(home_from(args))
+    body: dict[str, Any] = {
+        "category": args.category,
+        "text": args.text,
+        "budget": args.budget,
+        "region": args.region,
+        "quantity": args.quantity,
+        "terms": args.terms,
+        "offers": args.offers,
+        "expires_s": args.expires,
+        "hubs": [resolve_peer(client, h, connected=True) for h in args.hub],
+    }
+    data = client.call("POST", "/api/intents", body)
+    emit(
+        data,
+        lambda d: f"intent {d['id'][:16]} cast as {d['pseudonym'][:24]}…, until {d['expires']}",
+        as_json=args.json,
+    )
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    data = ApiClient(home_from(args)).call("GET", "/api/intents")
+    emit(
+        data,
+        lambda d: (
+            "\n".join(["intents:", *map(_intent_line, d["intents"])])
+            if d["intents"]
+            else "no intents yet: `amity intent cast --category … --hub HUB`"
+        ),
+        as_json=args.json,
+    )
+    return 0
+
+
+def _offer_line(o: Mapping[str, Any]) -> str:
+    trust = "?" if o["trust"] is None else f"{o['trust']:.2f}"
+    rank = "hidden" if o["hidden"] else f"#{o['rank']}"
+    return f"  {rank:<6} {o['id'][:8]}  {o['price']:>12}  trust {trust}  {o['vendor'][:28]}…"
+
+
+def _offers(args: argparse.Namespace) -> int:
+    data = ApiClient(home_from(args)).call("GET", f"/api/intents/{args.id}")
+    emit(
+        data,
+        lambda d: "\n".join(
+            [f"intent {d['id'][:8]} ({d['state']}):", *map(_offer_line, d["offers"])]
+            + ([f"  ({len(d['hidden'])} hidden: vendors you cut off)"] if d["hidden"] else [])
+        ),
+        as_json=args.json,
+    )
+    return 0
+
+
+def _accept(args: argparse.Namespace) -> int:
+    body = {"offer": args.offer, "reveal": not args.anonymous}
+    data = ApiClient(home_from(args)).call("POST", "/api/intents/accept", body)
+    emit(
+        data,
+        lambda d: f"accepted {(d['accepted'] or '')[:8]} for intent {d['id'][:8]}",
+        as_json=args.json,
+    )
+    return 0
+
+
+def _withdraw(args: argparse.Namespace) -> int:
+    data = ApiClient(home_from(args)).call("POST", f"/api/intents/{args.id}/withdraw")
+    emit(data, lambda d: f"intent {d['id'][:8]} withdrawn; receipts follow", as_json=args.json)
+    return 0
+
+
+def _subscribe(args: argparse.Namespace) -> int:
+    client = ApiClient(home_from(args))
+    hub = resolve_peer(client, args.hub, connected=True)
+    data = client.call(
+        "POST", "/api/intents/subscriptions", {"hub": hub, "categories": args.category}
+    )
+    emit(
+        data,
+        lambda d: f"subscribed to {', '.join(d['categories']) or 'nothing'}",
+        as_json=args.json,
+    )
+    return 0
+
+
+def _inbox_line(i: Mapping[str, Any]) -> str:
+    budget = i["budget"] or "no budget"
+    return f"  {i['id'][:8]}  {i['state']:<8} {i['category']:<20} {budget:>12}  {i['text'][:40]}"
+
+
+def _inbox(args: argparse.Namespace) -> int:
+    data = ApiClient(home_from(args)).call("GET", "/api/intents/inbox")
+    emit(
+        data,
+        lambda d: (
+            "\n".join(["inbox:", *map(_inbox_line, d["intents"])])
+            if d["intents"]
+            else "no intents: `amity intent subscribe --category … --hub HUB`"
+        ),
+        as_json=args.json,
+    )
+    return 0
+
+
+def _answer(args: argparse.Namespace) -> int:
+    body = {"price": args.price, "valid_s": args.valid, "terms_of_sale": args.terms_of_sale}
+    data = ApiClient(home_from(args)).call("POST", f"/api/intents/inbox/{args.id}/answer", body)
+    emit(
+        data, lambda d: f"offer {(d['offer'] or '')[:8]} sent for {d['id'][:8]}", as_json=args.json
+    )
+    return 0
+
+
+_HANDLERS = {
+    "cast": _cast,
+    "list": _list,
+    "offers": _offers,
+    "accept": _accept,
+    "withdraw": _withdraw,
+    "subscribe": _subscribe,
+    "inbox": _inbox,
+    "answer": _answer,
+}

@@ -1,0 +1,319 @@
+"""The three intent roles' hosts on a daemon: state in memory, mirrored to SQLite in each commit.
+
+Each host answers its Protocol (amity.protocol.core.intents.host) from memory, loaded from the
+store at start; :class:`Carrier` turns the core's effects into one staged commit: the records
+change in memory at once (the next input sees them) and on disk in the commit, messages join the
+outbox in it, and timers, link kicks and events wait until it is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from amity.node.intents import records as rec
+from amity.node.services import Outgoing, Staged
+from amity.protocol.core.intents.effects import (
+    AcceptSent,
+    ArmExpiry,
+    DropHubIntent,
+    DropSeen,
+    IntentArrived,
+    IntentEffect,
+    OfferHidden,
+    OfferSent,
+    OfferShown,
+    ReceiptKept,
+    Relayed,
+    SaveCasting,
+    SaveHubIntent,
+    SaveSeen,
+    SaveSubscriber,
+    SaveSubscription,
+    SendAsIntent,
+    Won,
+)
+from amity.protocol.core.intents.memory import MemoryCaster, MemoryHub, MemoryVendor
+from amity.protocol.envelope import sign_envelope
+from amity.protocol.identity import PeerId
+from amity.protocol.intentmessages import HubRules
+from amity.protocol.keyring import Keyring
+from amity.protocol.relationship import SendMessage
+from amity.protocol.vault import vault_key
+
+if TYPE_CHECKING:
+    from amity.node.daemon import Node
+
+__all__ = ["NodeCaster", "NodeVendor", "NodeHub", "Carrier", "load_roles"]
+
+
+@dataclass
+class NodeCaster(MemoryCaster):
+    """Her node: trust and cut-off from the reputation service; keys drawn from the OS."""
+
+    node_keyring: Keyring | None = None
+    #: Seals the castings' secret keys at rest (records.keys_key).
+    seal_key: bytes = b""
+    trust_source: Callable[[PeerId], float | None] = lambda _peer: None
+    cut_source: Callable[[PeerId], str | None] = lambda _peer: None
+
+    @property
+    def keyring(self) -> Keyring:
+        assert self.node_keyring is not None
+        return self.node_keyring
+
+    def random_bytes(self, count: int) -> bytes:
+        return os.urandom(count)
+
+    def trust(self, vendor: PeerId) -> float | None:
+        return self.trust_source(vendor)
+
+    def cut_off(self, vendor: PeerId) -> str | None:
+        return self.cut_source(vendor)
+
+
+@dataclass
+class NodeVendor(MemoryVendor):
+    node_keyring: Keyring | None = None
+    #: Her identity, per intent she accepted our offer for and revealed herself in.
+    revealed: dict[bytes, str] = field(default_factory=dict)
+
+    @property
+    def keyring(self) -> Keyring:
+        assert self.node_keyring is not None
+        return self.node_keyring
+
+    def random_bytes(self, count: int) -> bytes:
+        return os.urandom(count)
+
+
+@dataclass
+class NodeHub(MemoryHub):
+    node_keyring: Keyring | None = None
+
+    @property
+    def keyring(self) -> Keyring:
+        assert self.node_keyring is not None
+        return self.node_keyring
+
+    def random_bytes(self, count: int) -> bytes:
+        return os.urandom(count)
+
+
+def load_roles(node: Node, rules: HubRules | None) -> tuple[NodeCaster, NodeVendor, NodeHub | None]:
+    """The three hosts with what the store holds (a hub only if this node runs as one)."""
+    store, seed = node.store, node.keyring.identity.seed
+    caster = NodeCaster(seed, node_keyring=node.keyring, seal_key=rec.keys_key(vault_key(seed)))
+    for key, text in store.intent_records("intent_castings"):
+        caster.castings[key] = rec.casting_from(text, caster.seal_key)
+    vendor = NodeVendor(seed, node_keyring=node.keyring)
+    for key, text in store.intent_records("intent_seen"):
+        vendor.inbox[key] = rec.seen_from(text)
+        revealed = json.loads(text).get("revealed")
+        if revealed:
+            vendor.revealed[key] = revealed
+    for key, text in store.intent_records("intent_subscriptions"):
+        vendor.subscriptions[PeerId(key)] = tuple(json.loads(text))
+    if rules is None:
+        return caster, vendor, None
+    hub = NodeHub(seed, hub_rules=rules, node_keyring=node.keyring)
+    for key, text in store.intent_records("intent_hub"):
+        hub.intents[key] = rec.hub_intent_from(text)
+    for key, text in store.intent_records("intent_tombstones"):
+        d = json.loads(text)
+        hub.tombstones[key] = (PeerId(bytes.fromhex(d["origin"])), int(d["until_ms"]))
+    for key, text in store.intent_records("intent_subscribers"):
+        hub.subscribers[PeerId(key)] = rec.subscriber_from(text)
+    return caster, vendor, hub
+
+
+class Carrier:
+    """Turns one role's effects into a staged commit (see the module docstring)."""
+
+    def __init__(
+        self,
+        node: Node,
+        *,
+        arm: Callable[[str, bytes, int], None],
+        kick: Callable[[bytes], None],
+    ) -> None:
+        self.node = node
+        self._arm = arm
+        self._kick = kick
+
+    def stage(
+        self, role: str, host: NodeCaster | NodeVendor | NodeHub, effects: list[IntentEffect]
+    ) -> Staged:
+        staged = Staged()
+        store = self.node.store
+        for effect in effects:
+            if isinstance(effect, SendMessage):
+                staged.sends.append(Outgoing(effect.to, effect.type, effect.body))
+            elif isinstance(effect, SendAsIntent):
+                assert isinstance(host, NodeCaster)
+                staged.writes.append(functools.partial(self._as_intent, host, effect))
+                staged.after.append(functools.partial(self._kick, effect.intent_id))
+            elif isinstance(effect, ArmExpiry):
+                staged.after.append(
+                    functools.partial(self._arm, role, effect.intent_id, effect.at_ms)
+                )
+            elif isinstance(effect, SaveCasting):
+                host._store(effect)
+                assert isinstance(host, NodeCaster)
+                text = rec.casting_text(effect.casting, host.seal_key)
+                key = effect.casting.intent_id
+                staged.writes.append(
+                    functools.partial(store.put_intent_record, "intent_castings", key, text)
+                )
+            elif isinstance(effect, SaveSeen):
+                host._store(effect)
+                assert isinstance(host, NodeVendor)
+                staged.writes.append(self._seen_write(host, effect.seen.intent_id))
+            elif isinstance(effect, DropSeen):
+                host._store(effect)
+                assert isinstance(host, NodeVendor)
+                host.revealed.pop(effect.intent_id, None)
+                staged.writes.append(
+                    functools.partial(store.drop_intent_record, "intent_seen", effect.intent_id)
+                )
+            elif isinstance(effect, SaveSubscription):
+                host._store(effect)
+                text = json.dumps(list(effect.categories))
+                staged.writes.append(
+                    functools.partial(
+                        store.put_intent_record, "intent_subscriptions", effect.hub.key, text
+                    )
+                )
+            elif isinstance(effect, SaveHubIntent):
+                host._store(effect)
+                text = rec.hub_intent_text(effect.record)
+                key = effect.record.intent_id
+                staged.writes.append(
+                    functools.partial(store.put_intent_record, "intent_hub", key, text)
+                )
+            elif isinstance(effect, DropHubIntent):
+                host._store(effect)
+                tomb = json.dumps({"origin": effect.origin.key.hex(), "until_ms": effect.until_ms})
+                key = effect.intent_id
+                staged.writes.append(functools.partial(self._drop_hub, key, tomb))
+            elif isinstance(effect, SaveSubscriber):
+                host._store(effect)
+                text = rec.subscriber_text(effect.subscriber)
+                staged.writes.append(
+                    functools.partial(
+                        store.put_intent_record,
+                        "intent_subscribers",
+                        effect.subscriber.peer.key,
+                        text,
+                    )
+                )
+            elif isinstance(effect, Won):
+                assert isinstance(host, NodeVendor)
+                reveal = effect.accept.reveal
+                if reveal is not None:
+                    host.revealed[effect.intent_id] = reveal.person.did
+                staged.writes.append(self._seen_write(host, effect.intent_id))
+                staged.after.append(functools.partial(self._publish, effect))
+            else:
+                staged.after.append(functools.partial(self._publish, effect))
+        return staged
+
+    def _seen_write(self, host: NodeVendor, intent_id: bytes) -> Callable[[], None]:
+        seen = host.inbox.get(intent_id)
+        if seen is None:
+            return lambda: None
+        data = json.loads(rec.seen_text(seen))
+        data["revealed"] = host.revealed.get(intent_id)
+        return functools.partial(
+            self.node.store.put_intent_record, "intent_seen", intent_id, json.dumps(data)
+        )
+
+    def _drop_hub(self, intent_id: bytes, tomb: str) -> None:
+        self.node.store.drop_intent_record("intent_hub", intent_id)
+        self.node.store.put_intent_record("intent_tombstones", intent_id, tomb)
+
+    def _as_intent(self, host: NodeCaster, effect: SendAsIntent) -> None:
+        """Sign as the intent key, with this link's next seq, and keep it until the hub ACKs."""
+        casting = host.castings[effect.intent_id]
+        store = self.node.store
+        seq = store.next_intent_seq(effect.intent_id, effect.to.key)
+        envelope = sign_envelope(
+            casting.signer,
+            type=effect.type,
+            recipient=effect.to,
+            seq=seq,
+            ts_ms=self.node.clock_ms(),
+            nonce=os.urandom(16),
+            body=effect.body,
+        )
+        store.add_intent_outbox(effect.intent_id, effect.to.key, seq, envelope)
+
+    def _publish(self, effect: IntentEffect) -> None:
+        kind, detail = event_of(effect)
+        self.node.events.publish(kind, detail)
+
+
+def event_of(effect: IntentEffect) -> tuple[str, dict[str, Any]]:
+    """The event-stream form of a notice (node/events.py)."""
+    if isinstance(effect, OfferShown):
+        offer = effect.kept.offer
+        return "intent.offer_shown", {
+            "intent": effect.intent_id.hex(),
+            "offer": offer.offer_id.hex(),
+            "vendor": offer.vendor.did,
+            "rank": effect.rank,
+        }
+    if isinstance(effect, OfferHidden):
+        return "intent.offer_hidden", {
+            "intent": effect.intent_id.hex(),
+            "vendor": effect.vendor.did,
+            "why": effect.why,
+        }
+    if isinstance(effect, AcceptSent):
+        return "intent.accepted", {
+            "intent": effect.intent_id.hex(),
+            "offer": effect.offer.offer_id.hex(),
+            "vendor": effect.offer.vendor.did,
+            "revealed": effect.revealed,
+        }
+    if isinstance(effect, ReceiptKept):
+        r = effect.receipt
+        return "intent.receipt", {
+            "intent": r.intent_id.hex(),
+            "deleter": r.deleter.did,
+            "reason": r.reason.value,
+        }
+    if isinstance(effect, IntentArrived):
+        return "intent.arrived", {"intent": effect.seen.intent_id.hex()}
+    if isinstance(effect, OfferSent):
+        return "intent.offer_sent", {"intent": effect.intent_id.hex(), "auto": effect.auto}
+    if isinstance(effect, Won):
+        reveal = effect.accept.reveal
+        return "intent.won", {
+            "intent": effect.intent_id.hex(),
+            "revealed": None if reveal is None else reveal.person.did,
+        }
+    if isinstance(effect, Relayed):
+        return "intent.relayed", {
+            "intent": effect.intent_id.hex(),
+            "what": effect.what,
+            "count": effect.count,
+        }
+    return "intent.notice", {"what": type(effect).__name__}
+
+
+def arm_later(
+    timers: dict[tuple[str, bytes], asyncio.TimerHandle],
+    key: tuple[str, bytes],
+    delay_s: float,
+    fire: Callable[[], None],
+) -> None:
+    old = timers.pop(key, None)
+    if old is not None:
+        old.cancel()
+    timers[key] = asyncio.get_running_loop().call_later(max(delay_s, 0.0), fire)
