@@ -247,10 +247,8 @@ class SimReputation:
     def direct(self) -> frozenset[PeerId]:
         """Her pre-trusted candidates: those added, and every peer she reached an agreement with
         through her terms service (as the daemon reads its agreements)."""
-        agreed = {
-            neg.peer for neg in self.node.terms.negotiations.values() if neg.agreement is not None
-        }
-        return frozenset(self._direct | agreed) if agreed else frozenset(self._direct)
+        agreed = self.node.terms.negotiations.agreed_peers()
+        return frozenset(self._direct.union(agreed))
 
     def result(self) -> TrustResult:
         """Her local trust now (spec/reputation.md §6.5), recomputed only if something changed."""
