@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
+from multiprocessing.context import ForkContext, SpawnContext
 from typing import Final
 
 import nacl.bindings
@@ -82,8 +83,11 @@ class AheadVerifier:
         self._sign_open = sign_open
         # Forked before the world is built: a small copy, and no script imported twice (a spawned
         # worker would run an unguarded caller's __main__ again).
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        context: ForkContext | SpawnContext
+        if "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+        else:
+            context = multiprocessing.get_context("spawn")
         self._conn, theirs = context.Pipe()
         self._process = context.Process(target=_worker, args=(theirs,), daemon=True)
         self._process.start()
@@ -124,7 +128,7 @@ class AheadVerifier:
 
     def _hand_over(self) -> None:
         batch, self._unsent = self._unsent, []
-        parts = []
+        parts: list[bytes] = []
         for signed, public_key in batch:
             parts += (_LENGTH.pack(len(signed)), signed, public_key)
         self._conn.send_bytes(b"".join(parts))
