@@ -28,7 +28,7 @@ from amity.simulations.runs.sweep import (
 )
 from amity.simulations.runs.sweep_results import write_sweep
 from amity.simulations.scenarios.reader import SCENARIOS_DIR
-from amity.simulations.verifier import verifying_ahead
+from amity.simulations.verifier import can_verify_ahead, verifying_ahead
 
 __all__ = ["main", "Progress"]
 
@@ -157,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--verifier",
         choices=["ahead", "here"],
-        default="ahead" if (os.cpu_count() or 1) > 1 else "here",
+        default="ahead" if (os.cpu_count() or 1) > 1 and can_verify_ahead() else "here",
         help=(
             "real crypto: verify the run's own signatures ahead on a second core (default on "
             "more than one core) or all here; the results are the same"
