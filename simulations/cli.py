@@ -157,10 +157,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--verifier",
         choices=["ahead", "here"],
-        default="ahead" if (os.cpu_count() or 1) > 1 and can_verify_ahead() else "here",
+        default="here",
         help=(
-            "real crypto: verify the run's own signatures ahead on a second core (default on "
-            "more than one core) or all here; the results are the same"
+            "real crypto: verify every signature here (default), or the run's own ahead on a "
+            "second core where one is free (fork only); the results are the same"
         ),
     )
     run.add_argument(
@@ -242,7 +242,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"amity-sim: {exc.message}", file=sys.stderr)
         return EXIT_SCENARIO
-    ahead = crypto is CryptoMode.REAL and args.verifier == "ahead"
+    ahead = crypto is CryptoMode.REAL and args.verifier == "ahead" and can_verify_ahead()
     with run_collections(), verifying_ahead() if ahead else nullcontext() as verifier:
         # Building the world allocates (and signs) as much as running it.
         world = kind.make_world(scenario, seed=args.seed, crypto=crypto)
