@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -27,6 +28,7 @@ from amity.simulations.runs.sweep import (
 )
 from amity.simulations.runs.sweep_results import write_sweep
 from amity.simulations.scenarios.reader import SCENARIOS_DIR
+from amity.simulations.verifier import can_verify_ahead, verifying_ahead
 
 __all__ = ["main", "Progress"]
 
@@ -153,6 +155,15 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(usage=run)  # errors show the usage of the command given
     run.add_argument("--seed", type=int, default=1, help="the run seed (default 1)")
     run.add_argument(
+        "--verifier",
+        choices=["ahead", "here"],
+        default="here",
+        help=(
+            "real crypto: verify every signature here (default), or the run's own ahead on a "
+            "second core where one is free (fork only); the results are the same"
+        ),
+    )
+    run.add_argument(
         "--param",
         action="append",
         default=[],
@@ -231,7 +242,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"amity-sim: {exc.message}", file=sys.stderr)
         return EXIT_SCENARIO
-    with run_collections():  # building the world allocates as much as running it
+    ahead = crypto is CryptoMode.REAL and args.verifier == "ahead" and can_verify_ahead()
+    with run_collections(), verifying_ahead() if ahead else nullcontext() as verifier:
+        # Building the world allocates (and signs) as much as running it.
         world = kind.make_world(scenario, seed=args.seed, crypto=crypto)
         progress = Progress(sys.stderr, kind.headline)
         code = EXIT_OK
@@ -248,7 +261,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     print(
         f"{scenario.name} seed {args.seed} ({crypto.value} crypto): {state}: "
         f"{kind.headline(world)}, {events} events in {elapsed:.1f} s "
-        f"({events / max(elapsed, 1e-9):,.0f} events/s)",
+        f"({events / max(elapsed, 1e-9):,.0f} events/s)"
+        + (
+            ""
+            if verifier is None
+            else f"; {verifier.ahead} signatures verified ahead, {verifier.here} here"
+        ),
         file=sys.stderr,
     )
     print(folder)

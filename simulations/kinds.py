@@ -25,8 +25,8 @@ from amity.simulations.scenarios.market import results
 from amity.simulations.scenarios.market.scenario import MarketScenario, load_scenario
 from amity.simulations.scenarios.market.world import MarketWorld
 from amity.simulations.scenarios.reader import ScenarioError, read_toml, resolve_scenario_path
+from amity.simulations.scenarios.reputation import metrics as reputation
 from amity.simulations.scenarios.reputation import results as reputation_results
-from amity.simulations.scenarios.reputation import world as reputation
 from amity.simulations.scenarios.reputation.scenario import (
     ReputationScenario,
     load_reputation_scenario,

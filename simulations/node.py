@@ -19,67 +19,37 @@ from typing import ClassVar, Final
 from amity.protocol.card import Card, NodeKind, Relay
 from amity.protocol.core import commands
 from amity.protocol.core.commands import CARD_DAYS, card_is_fresh
+from amity.protocol.core.effects import Effect as CoreEffect
 from amity.protocol.core.effects import (
-    Accepted,
-    Confirm,
-    DepositAnswered,
-    DepositAsked,
-    DialOnce,
-    Duplicate,
     Flush,
-    KeepTicket,
-    MailAcked,
-    Refuse,
-    RefusedByPeer,
-    Rejected,
-    Settled,
     Transition,
 )
-from amity.protocol.core.effects import Effect as CoreEffect
 from amity.protocol.core.host import Service as CoreService
 from amity.protocol.core.links import on_link_down, on_link_up
-from amity.protocol.core.receive import ack_frames, on_frame
-from amity.protocol.frames import (
-    encode_mail_ack,
-    encode_refuse,
-)
 from amity.protocol.identity import PeerId
 from amity.protocol.notes import MSG_NOTE
 from amity.protocol.relationship import (
-    CancelTimer,
-    Effect,
-    Event,
-    Notify,
-    Persist,
     Relationship,
-    RelationshipState,
-    SendMessage,
-    SetTimer,
-    TimerFired,
-    step,
 )
 from amity.protocol.relmessages import MSG_END, MSG_HELLO
 from amity.protocol.replay import MAIL_POLICY
 from amity.protocol.termsmessages import TERMS_MESSAGE_TYPES
 from amity.protocol.ticket import TicketIssuer
-from amity.simulations.context import NodeBehaviour, SimEnv, Staged
+from amity.simulations.context import NodeBehaviour, SimEnv
 from amity.simulations.crypto import make_keyring
 from amity.simulations.dialer import ENDPOINT_SCHEME, Dialer
 from amity.simulations.guard import SimReplayGuard
 from amity.simulations.link import SimLink
 from amity.simulations.mailbox import SimMailbox
 from amity.simulations.outbox import Outbox
+from amity.simulations.receiver import Receiver
 from amity.simulations.relay import (
-    Deposits,
-    on_relay_frame,
     relay_link_down,
     relay_link_up,
-    settled,
 )
 from amity.simulations.services.grants import GRANT_TYPES, SimGrants
 from amity.simulations.services.reputation import REPUTATION_TYPES, SimReputation
 from amity.simulations.services.terms import SimTerms
-from amity.simulations.world.engine import Timer
 from amity.simulations.world.network import Connection, Network
 from amity.simulations.world.streams import ByteSource
 
@@ -95,7 +65,7 @@ CONNECT_WAIT_MS: Final = 15_000
 _FRAME: Final = 1 << 48
 
 
-class SimNode:
+class SimNode(Receiver):
     """One node of the simulated world; see the module docstring for the rules it keeps.
 
     A large run holds a hundred thousand of these, so a node keeps little of its own: slots, the
@@ -107,21 +77,13 @@ class SimNode:
     accepted_types: ClassVar[frozenset[str]] = ACCEPTED_TYPES
 
     __slots__ = (
-        "_batch",
         "_card",
-        "_connect_waits",
-        "_current",
         "_grants",
-        "_rels",
         "_reputation",
         "_tickets",
-        "_timers",
         "address",
         "behaviour",
-        "core_trace",
-        "deposits",
         "dialer",
-        "duplicates",
         "endpoints",
         "engine",
         "env",
@@ -136,8 +98,6 @@ class SimNode:
         "peer_id",
         "random",
         "reachable",
-        "refused_by_peers",
-        "rejected",
         "relays",
         "shared",
         "terms",
@@ -155,6 +115,7 @@ class SimNode:
         reachable: bool,
         behaviour: NodeBehaviour | None = None,
     ) -> None:
+        super().__init__()
         self.env = env
         self.engine = env.engine
         self.network: Network = env.network
@@ -178,21 +139,10 @@ class SimNode:
         self.dialer = Dialer(self)
         #: Link frames and bytes sent to each host address, packed in one int (see traffic_to).
         self.traffic: dict[int, int] = {}
-        self.rejected = 0
-        #: When a list: every answer of the core this node carried out, as the daemon's.
-        self.core_trace: list[tuple[PeerId | None, list[CoreEffect]]] | None = None
-        self.refused_by_peers = 0
-        self.duplicates = 0
         #: Relays that hold our mail (on our card; see relay.use_relay), and as a relay our
-        #: mailbox (relay.make_relay); a sender's deposits, made on its first deposit.
+        #: mailbox (relay.make_relay).
         self.relays: tuple[Relay, ...] = ()
         self.mailbox: SimMailbox | None = None
-        self.deposits: Deposits | None = None
-        self._rels: dict[bytes, Relationship] = {}
-        self._current: dict[PeerId, bytes] = {}
-        self._timers: dict[tuple[bytes, str], Timer] = {}
-        self._connect_waits: dict[bytes, tuple[Timer, Callable[[bool, str], None]]] = {}
-        self._batch: list[Callable[[], None]] | None = None
         self._card: Card | None = None
         #: Deposit tickets our hellos hand our peers, made once our card names a relay.
         self._tickets: TicketIssuer | None = None
@@ -292,107 +242,6 @@ class SimNode:
         """Every relationship this node holds, oldest first."""
         return list(self._rels.values())
 
-    def commit(self, staged: Staged) -> None:
-        """Queue a service's sends now; run its after-actions when the commit is done."""
-        for out in staged.sends:
-            self.outbox.add(out.to, out.type, out.body)
-        peers = list(dict.fromkeys(out.to for out in staged.sends))
-        self._after_commit(functools.partial(self._committed, staged.after, peers))
-
-    # -- relationship effects ----------------------------------------------------------------------
-
-    def _step(self, rel: Relationship, event: Event) -> Relationship:
-        return self._stage(*step(rel, event, self.now_ms()))
-
-    def _stage(self, rel: Relationship, effects: list[Effect]) -> Relationship:
-        """Persist and queue sends now (our "transaction"); timers and notices after the commit."""
-        if not effects:  # a message seen: most steps
-            return rel
-        later: list[Callable[[], None]] = []
-        for effect in effects:
-            if isinstance(effect, Persist):
-                self._remember(effect.relationship)
-            elif isinstance(effect, SendMessage):
-                self.outbox.add(effect.to, effect.type, effect.body)
-            elif isinstance(effect, SetTimer):
-                later.append(functools.partial(self._arm, rel, effect.token, effect.at_ms))
-            elif isinstance(effect, CancelTimer):
-                later.append(functools.partial(self._disarm, rel.invite_secret, effect.token))
-            elif isinstance(effect, Notify):
-                later.append(functools.partial(self._notify, rel, effect))
-        peers = list(dict.fromkeys(e.to for e in effects if isinstance(e, SendMessage)))
-        if later or peers:
-            self._after_commit(functools.partial(self._committed, later, peers))
-        return rel
-
-    def _committed(self, actions: list[Callable[[], None]], peers: list[PeerId]) -> None:
-        for action in actions:
-            action()
-        for peer in peers:
-            self.dialer.ensure(peer)
-            self._flush(peer)
-
-    def _after_commit(self, action: Callable[[], None]) -> None:
-        """Run ``action`` when the current group commit is on "disk" (``commit_ms`` from now)."""
-        if self._batch is None:
-            self._batch = []
-            self.engine.call_later(self.env.commit_ms, self._flush_batch)
-        self._batch.append(action)
-
-    def _flush_batch(self) -> None:
-        batch, self._batch = self._batch or [], None
-        for action in batch:
-            action()
-
-    def _remember(self, rel: Relationship) -> None:
-        rel = self.shared.relationship(rel)
-        self._rels[rel.invite_secret] = rel
-        if rel.peer is not None:
-            known = self._current.get(rel.peer)
-            if known in (None, rel.invite_secret) or rel.state is not RelationshipState.ENDED:
-                self._current[rel.peer] = rel.invite_secret
-
-    def _notify(self, rel: Relationship, effect: Notify) -> None:
-        self.env.observer.record(self, f"rel.{effect.kind}", rel.peer, effect.detail)
-        if effect.kind == "ended" and self._grants is not None:
-            self._grants.relationships_ended()  # as the daemon: delete-on-end, once on disk
-        if effect.kind == "connected":
-            self._connect_done(rel.invite_secret, True, "")
-            if self._reputation is not None:  # as the daemon: a pass once a peer connects
-                self._reputation.poke()
-            if self.behaviour is not None and rel.peer is not None:
-                self.behaviour.on_connected(self, rel.peer)
-
-    def _connect_done(self, secret: bytes, ok: bool, why: str) -> None:
-        waiting = self._connect_waits.pop(secret, None)
-        if not self._connect_waits:
-            self._connect_waits.clear()  # an emptied dict keeps its table until cleared
-        if waiting is not None:
-            self.engine.cancel(waiting[0])
-            waiting[1](ok, why or ("connected" if ok else "not connected in time"))
-
-    def _arm(self, rel: Relationship, token: str, at_ms: int) -> None:
-        # Keyed by relationship AND token: tokens ("invitation-1") repeat across relationships.
-        key = (rel.invite_secret, token)
-        self.engine.cancel(self._timers.pop(key, None))
-        delay = max(0, at_ms - self.now_ms())
-        self._timers[key] = self.engine.call_later(delay, self._timer_fired, key)
-
-    def _disarm(self, secret: bytes, token: str) -> None:
-        self.engine.cancel(self._forget_timer((secret, token)))
-
-    def _forget_timer(self, key: tuple[bytes, str]) -> Timer | None:
-        timer = self._timers.pop(key, None)
-        if not self._timers:
-            self._timers.clear()  # an emptied dict keeps its table until cleared
-        return timer
-
-    def _timer_fired(self, key: tuple[bytes, str]) -> None:
-        self._forget_timer(key)
-        rel = self._rels.get(key[0])
-        if rel is not None:
-            self._step(rel, TimerFired(key[1]))
-
     # -- links -------------------------------------------------------------------------------------
 
     def accept(self, connection: Connection) -> None:
@@ -454,56 +303,6 @@ class SimNode:
         """Link frames and bytes this node sent to host ``address``."""
         return divmod(self.traffic.get(address, 0), _FRAME)
 
-    # -- receiving ---------------------------------------------------------------------------------
-
-    def link_message(self, link: SimLink, message: bytes) -> None:
-        self.carry_out(on_frame(self, link.proven_peer, message, self.now_ms()), link)
-
-    def carry_out(self, effects: list[CoreEffect], link: SimLink) -> None:
-        """Carry out the core's answer to one input on ``link``, as the daemon's _carry_out."""
-        if self.core_trace is not None:
-            self.core_trace.append((link.proven_peer, effects))
-        for effect in effects:
-            if isinstance(effect, Accepted):
-                if not effect.direct:
-                    envelope = effect.envelope
-                    self.env.observer.record(self, "mail.accepted", envelope.sender, envelope.type)
-                self._stage(effect.relationship, effect.effects)
-                if isinstance(effect.answer, Staged):
-                    self.commit(effect.answer)
-            elif isinstance(effect, Confirm):
-                self._after_commit(self._confirmer(link, effect.seq, effect.mail_id))
-            elif isinstance(effect, Settled):
-                self.outbox.settled(effect.peer, effect.seqs)
-                settled(self, effect.peer, effect.seqs)
-            elif isinstance(effect, Duplicate):
-                self.duplicates += 1
-            elif isinstance(effect, Refuse):
-                if effect.mail_id is None:
-                    error = effect.error
-                    link.send(encode_refuse(effect.seq, error.code, error.message))
-                else:
-                    link.send(encode_mail_ack([effect.mail_id]))
-            elif isinstance(effect, Rejected):
-                self.rejected += 1
-                self.env.observer.record(self, "message.rejected", effect.peer, effect.error.code)
-            elif isinstance(effect, RefusedByPeer):
-                self.refused_by_peers += 1
-                self.env.observer.record(self, "message.refused_by_peer", effect.peer, effect.code)
-            elif isinstance(effect, KeepTicket):
-                if self.deposits is None:
-                    self.deposits = Deposits()
-                self.deposits.tickets[effect.peer] = (effect.not_after_ms, effect.ticket)
-            elif isinstance(effect, DialOnce):
-                self.dialer.ensure(effect.peer, once=True)
-            elif isinstance(effect, DepositAsked | DepositAnswered | MailAcked):
-                on_relay_frame(self, link, effect)
-
-    def _confirmer(self, link: SimLink, seq: int, mail_id: int | None) -> Callable[[], None]:
-        if mail_id is None:
-            return functools.partial(self._ack_later, link, seq)
-        return functools.partial(link.send, encode_mail_ack([mail_id]))
-
     # -- what the core asks of its host (amity.protocol.core.host.Host) ----------------------------
 
     def by_secret(self, invite_secret: bytes) -> Relationship | None:
@@ -532,15 +331,3 @@ class SimNode:
 
     def known_peer(self, peer: PeerId) -> PeerId:
         return self.shared.peer(peer)
-
-    def _ack_later(self, link: SimLink, seq: int) -> None:
-        """Queue an ACK; the ACKs of one commit for one link go out as one frame."""
-        if link.acks_due is None:
-            link.acks_due = []
-            self.engine.call_later(0, self._send_acks, link)
-        link.acks_due.append(seq)
-
-    def _send_acks(self, link: SimLink) -> None:
-        seqs, link.acks_due = link.acks_due or [], None
-        for frame in ack_frames(seqs):
-            link.send(frame)

@@ -85,7 +85,7 @@ class HonestPerson:
         node.engine.call_later(self.think.sample(self.rng), self._offer, node, peer)
 
     def _offer(self, node: SimNode, peer: PeerId) -> None:
-        if any(neg.peer == peer for neg in node.terms.negotiations.values()):
+        if node.terms.negotiations.has_peer(peer):
             return  # one negotiation per vendor in this market
         try:
             node.terms.offer(peer, self.terms, ttl_ms=self.ttl_ms)

@@ -196,17 +196,13 @@ class SimGrants:
             reputation.check_grant(peer)
 
     def agreement(self, agreement_id: bytes) -> AgreementRecord | None:
-        for neg in self.node.terms.negotiations.values():
-            if neg.agreement is not None and neg.agreement.agreement_id == agreement_id:
-                return AgreementRecord(neg.agreement, neg.peer)
-        return None
+        neg = self.node.terms.negotiations.by_agreement(agreement_id)
+        if neg is None or neg.agreement is None:
+            return None
+        return AgreementRecord(neg.agreement, neg.peer)
 
     def agreements_with(self, peer: PeerId) -> list[AgreementRecord]:
-        found = [
-            neg.agreement
-            for neg in self.node.terms.negotiations.values()
-            if neg.peer == peer and neg.agreement is not None
-        ]
+        found = self.node.terms.negotiations.agreements_with(peer)
         found.sort(key=lambda a: (a.agreed_ms, a.agreement_id), reverse=True)
         return [AgreementRecord(agreement, peer) for agreement in found]
 

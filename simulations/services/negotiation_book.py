@@ -8,6 +8,11 @@ not kept at all: the signed part is a function of the record (``agreement_signed
 terms, parties, id and ``proposed_ms``), so only the two signatures are, and reading the record
 builds the same agreement again, byte for byte. A record that would not come back equal to what
 was stored is kept as it is, so reading one always gives what the core persisted.
+
+The book also keeps, beside the records, which of them carry an agreement (by peer and by
+agreement id): the services ask "whom do I hold an agreement with" and "which agreements with this
+peer" on every grant and every trust computation, and unpacking every record to answer would cost
+more than all the messages of a run.
 """
 
 from __future__ import annotations
@@ -55,12 +60,16 @@ class _Settled:
 class NegotiationBook(MutableMapping[bytes, Negotiation]):
     """negotiation id -> record, in the order first stored, as a dict would hold them."""
 
-    __slots__ = ("_own", "_records")
+    __slots__ = ("_agreed", "_by_agreement", "_own", "_records")
 
     def __init__(self, own: PeerId) -> None:
         #: This node's peer id: one of the two parties of every record.
         self._own = own
         self._records: dict[bytes, Negotiation | _Settled] = {}
+        #: peer -> ids of the negotiations with it that carry an agreement, in the order stored.
+        self._agreed: dict[PeerId, list[bytes]] = {}
+        #: agreement id -> the id of the negotiation that carries it.
+        self._by_agreement: dict[bytes, bytes] = {}
 
     def __getitem__(self, negotiation_id: bytes) -> Negotiation:
         record = self._records[negotiation_id]
@@ -77,10 +86,60 @@ class NegotiationBook(MutableMapping[bytes, Negotiation]):
                 same = False
             if not same:
                 settled = None
+        agreement = negotiation.agreement
+        indexed = self._indexed_agreement(negotiation_id)
+        if indexed is not None and (agreement is None or agreement.agreement_id != indexed):
+            self._unindex(negotiation_id, indexed)
+            indexed = None
         self._records[negotiation_id] = negotiation if settled is None else settled
+        if agreement is not None and indexed is None:
+            self._agreed.setdefault(negotiation.peer, []).append(negotiation_id)
+            self._by_agreement[agreement.agreement_id] = negotiation_id
 
     def __delitem__(self, negotiation_id: bytes) -> None:
+        indexed = self._indexed_agreement(negotiation_id)
+        if indexed is not None:
+            self._unindex(negotiation_id, indexed)
         del self._records[negotiation_id]
+
+    def _indexed_agreement(self, negotiation_id: bytes) -> bytes | None:
+        """The id of the agreement the record ``negotiation_id`` holds now, if any."""
+        record = self._records.get(negotiation_id)
+        if record is None or negotiation_id not in self._agreed.get(record.peer, ()):
+            return None
+        agreement = self[negotiation_id].agreement
+        assert agreement is not None  # indexed because it carries one
+        return agreement.agreement_id
+
+    def _unindex(self, negotiation_id: bytes, agreement_id: bytes) -> None:
+        peer = self._records[negotiation_id].peer
+        ids = self._agreed[peer]
+        ids.remove(negotiation_id)
+        if not ids:
+            del self._agreed[peer]
+        del self._by_agreement[agreement_id]
+
+    def agreed_peers(self) -> Iterator[PeerId]:
+        """The peers some negotiation reached an agreement with."""
+        return iter(self._agreed)
+
+    def agreements_with(self, peer: PeerId) -> list[Agreement]:
+        """The agreements reached with ``peer``, in the order their negotiations were stored."""
+        agreements = []
+        for nid in self._agreed.get(peer, ()):
+            agreement = self[nid].agreement
+            assert agreement is not None  # indexed because it carries one
+            agreements.append(agreement)
+        return agreements
+
+    def by_agreement(self, agreement_id: bytes) -> Negotiation | None:
+        """The negotiation that reached the agreement ``agreement_id``, if any."""
+        nid = self._by_agreement.get(agreement_id)
+        return None if nid is None else self[nid]
+
+    def has_peer(self, peer: PeerId) -> bool:
+        """Whether any negotiation here is with ``peer``."""
+        return any(record.peer == peer for record in self._records.values())
 
     def __contains__(self, negotiation_id: object) -> bool:
         return negotiation_id in self._records

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from amity.protocol.attestation import Attestation
@@ -70,59 +70,19 @@ from amity.protocol.sharing import (
 from amity.protocol.trust import TrustResult
 from amity.protocol.trustindex import TrustState
 from amity.simulations.context import Staged
+from amity.simulations.services.held import HeldAttestation, PeerSharing
 from amity.simulations.world.engine import Timer
 
 if TYPE_CHECKING:
     from amity.simulations.node import SimNode
     from amity.simulations.services.grants import IssuedGrant
 
-__all__ = ["REPUTATION_TYPES", "HeldAttestation", "SimReputation"]
+__all__ = ["REPUTATION_TYPES", "SimReputation"]
 
 #: The reputation messages a simulated node handles: all of them, as the daemon.
 REPUTATION_TYPES: Final = REPUTATION_MESSAGE_TYPES
 #: As the daemon's loop: a burst of changes is coalesced into one pass.
 SETTLE_MS: Final = 50
-
-
-@dataclass(slots=True)
-class HeldAttestation:
-    """One attestation a node holds (what :mod:`amity.protocol.core.reputation.selection`
-    reads), with the rebuttals kept beside it."""
-
-    attestation: Attestation
-    #: The peer it came from (its key); None for the owner's own.
-    origin: bytes | None
-    hops: int
-    review: str
-    #: Rebuttals kept beside it, oldest first (None: none).
-    kept_rebuttals: list[bytes] | None = None
-
-    @property
-    def attester(self) -> bytes:
-        return self.attestation.attester.key
-
-    @property
-    def expires_ms(self) -> int:
-        return self.attestation.expires_ms
-
-    @property
-    def attestation_id(self) -> bytes:
-        return self.attestation.attestation_id
-
-    @property
-    def encoded(self) -> bytes:
-        return self.attestation.encoded
-
-
-@dataclass(slots=True)
-class _Peer:
-    """What one peer may be sent, and how far through the held list its sending has got."""
-
-    policy: SharePolicy
-    #: Held items before this index were shared, or not allowed when last looked at.
-    cursor: int = 0
-    #: (sent at, how many) in the last hour, oldest first: the hourly rate.
-    recent: list[tuple[int, int]] | None = None
 
 
 class SimReputation:
@@ -159,7 +119,7 @@ class SimReputation:
         self.trust = TrustState(node.peer_id)
         self.held: dict[bytes, HeldAttestation] = {}
         self._order: list[HeldAttestation] = []
-        self._peers: dict[PeerId, _Peer] = {}
+        self._peers: dict[PeerId, PeerSharing] = {}
         #: Some peer's policy is ``all``: what she receives may go on to it (a pass is due).
         self._relays_received = False
         self._from: dict[PeerId, int] = {}
@@ -225,7 +185,7 @@ class SimReputation:
             return
         if known is not None and known.cursor > 0:
             raise UsageError(f"the share policy for {peer.short} is set once in a simulation")
-        self._peers[peer] = _Peer(policy)
+        self._peers[peer] = PeerSharing(policy)
         self._relays_received = any(p.policy.mode is ShareMode.ALL for p in self._peers.values())
         self.poke()
 
@@ -247,10 +207,8 @@ class SimReputation:
     def direct(self) -> frozenset[PeerId]:
         """Her pre-trusted candidates: those added, and every peer she reached an agreement with
         through her terms service (as the daemon reads its agreements)."""
-        agreed = {
-            neg.peer for neg in self.node.terms.negotiations.values() if neg.agreement is not None
-        }
-        return frozenset(self._direct | agreed) if agreed else frozenset(self._direct)
+        agreed = self.node.terms.negotiations.agreed_peers()
+        return frozenset(self._direct.union(agreed))
 
     def result(self) -> TrustResult:
         """Her local trust now (spec/reputation.md §6.5), recomputed only if something changed."""
@@ -373,7 +331,7 @@ class SimReputation:
         if held_back:  # the hourly rate: try again once an hour's sending has aged
             self._pass = self.node.engine.call_later(HOUR_MS, self._share_pass)
 
-    def _select(self, peer: PeerId, state: _Peer, now: int) -> list[tuple[bytes, RawItem]]:
+    def _select(self, peer: PeerId, state: PeerSharing, now: int) -> list[tuple[bytes, RawItem]]:
         """What ``peer`` may have now, from its cursor on (each item looked at once)."""
         space = room(state.policy, self.shared_since(peer, now - HOUR_MS + 1))
 

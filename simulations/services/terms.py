@@ -80,12 +80,8 @@ class SimTerms:
         return None if reputation is None else reputation.declines(peer)
 
     def holds_agreement(self, agreement_id: bytes, peer: PeerId) -> bool:
-        return any(
-            neg.peer == peer
-            and neg.agreement is not None
-            and neg.agreement.agreement_id == agreement_id
-            for neg in self.negotiations.values()
-        )
+        neg = self.negotiations.by_agreement(agreement_id)
+        return neg is not None and neg.peer == peer
 
     # -- peers' messages ---------------------------------------------------------------------------
 

@@ -98,3 +98,26 @@ def test_a_record_the_packed_form_cannot_hold_is_kept_as_it_is() -> None:
     book = NegotiationBook(signer.peer_id)
     assert _stored(odd, book) is odd
     assert not _is_packed(book, odd.negotiation_id)
+
+
+def test_the_agreements_index_follows_the_records() -> None:
+    """Who she holds an agreement with, and which, as a scan of every record would say."""
+    person, _ = _agreed_on_the_vendors_counter()
+    opened, _ = _pair()
+    book = NegotiationBook(PERSON.peer_id)
+    book[opened.negotiation_id] = opened  # no agreement: not indexed
+    assert list(book.agreed_peers()) == [] and book.has_peer(VENDOR.peer_id)
+    _stored(person, book)
+    agreement = person.agreement
+    assert agreement is not None
+    assert list(book.agreed_peers()) == [VENDOR.peer_id]
+    assert book.agreements_with(VENDOR.peer_id) == [agreement]
+    assert book.agreements_with(PERSON.peer_id) == []
+    assert book.by_agreement(agreement.agreement_id) == person
+    assert book.by_agreement(b"\x00" * 32) is None
+    book[person.negotiation_id] = replace(person, agreement=None, state=NegotiationState.REJECTED)
+    assert list(book.agreed_peers()) == [] and book.by_agreement(agreement.agreement_id) is None
+    book[person.negotiation_id] = person
+    del book[person.negotiation_id]
+    assert list(book.agreed_peers()) == [] and book.by_agreement(agreement.agreement_id) is None
+    assert not book.has_peer(PERSON.peer_id)

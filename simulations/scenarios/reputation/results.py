@@ -20,7 +20,8 @@ from amity.simulations.runs.results import (
     write_csv,
     write_texts,
 )
-from amity.simulations.scenarios.reputation.world import ReputationWorld, RoundRow, metrics
+from amity.simulations.scenarios.reputation.metrics import RoundRow, metrics
+from amity.simulations.scenarios.reputation.world import ReputationWorld
 
 __all__ = ["RESULT_FILES", "summarise", "write_results"]
 

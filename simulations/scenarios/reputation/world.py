@@ -6,15 +6,6 @@ more happens: no node reads that arm); with trust *on* she reads her own node's 
 picks as below, and the grant happens. When she picks, the vendor's conduct decides whether it
 will keep her data (:mod:`amity.simulations.behaviours.attackers`).
 
-Every person and vendor is a :class:`~amity.simulations.node.SimNode` running the daemon's rules.
-Friends meet by invitation (a real handshake and ``rel.hello``), vouch for each other and set
-their share policy for each other to ``mine``; from then on each attestation she makes goes to her
-friends as a ``reputation.share`` envelope through her node's outbox (signed, encrypted, ACKed,
-resent after a lost connection), and each friend's node verifies every item and counts it in its
-:class:`~amity.protocol.trustindex.TrustState` (:mod:`amity.simulations.services.reputation`,
-the rules of node/reputation/). As the daemon does, her pre-trusted candidates are the vendors she holds
-an agreement with and the friends she vouches for; nothing is global.
-
 The choice with trust on, in the order applied: a candidate is *cut off* when its standing
 (spec/reputation.md §4.6) is below zero on at least ``cutoff_evidence`` of trusted evidence (her
 node's reputation policy: the daemon's default threshold, that evidence); of the rest she picks
@@ -34,87 +25,46 @@ honoured on a deletion receipt in time, breached once the deadline (the end plus
 grace) passes without one; it signs that attestation under the deletion clause, citing the grant
 and receipt hashes, and shares it with her friends.
 
-So do the attackers' lies. A minute into the run (Sybils first: see ``_sybils``) colluders and
-spies negotiate agreements with the vendors they speak of and sign; a spy's node shares with her
-friends, a colluder's with the clique vendors of her circle, whose nodes attest her honoured and
-share the lot with each customer (policy ``all``, one hop on). Sybils negotiate with the clique,
-and each shares its praise over a relationship with every honest person (the worst case); their
-links have a fixed latency and no loss, so their traffic draws nothing from the network's stream.
-No owner here asks (``reputation.query``) or rebuts (``reputation.rebut``) yet, though the
-nodes' reputation service takes both.
+Who meets whom before the rounds (friends, colluders, spies, Sybils) is set up in
+:mod:`~amity.simulations.scenarios.reputation.society`; the figures a run yields are worked out
+in :mod:`~amity.simulations.scenarios.reputation.metrics`.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Final
 
 from amity.protocol.agreement import Agreement
-from amity.protocol.attestation import Attestation, Verdict
 from amity.protocol.card import NodeKind
 from amity.protocol.errors import AmityError
-from amity.protocol.identity import PeerId, SigningIdentity
+from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import OPEN_STATES, Negotiation, NegotiationState
 from amity.protocol.sharing import ShareMode, SharePolicy
 from amity.protocol.trust import TrustResult
 from amity.protocol.vault import Field, FieldType
-from amity.simulations.behaviours.attackers import Cast, VendorOwner, cast
-from amity.simulations.behaviours.owners import HonestPerson, accept_all
+from amity.simulations.behaviours.attackers import Cast, cast
 from amity.simulations.context import make_env
 from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode
-from amity.simulations.scenarios.reputation.scenario import DELETION_CLAUSE, ReputationScenario
-from amity.simulations.world.distributions import Constant
+from amity.simulations.scenarios.reputation.metrics import RoundRow, tally
+from amity.simulations.scenarios.reputation.scenario import ReputationScenario
+from amity.simulations.scenarios.reputation.society import OFFER_TTL_MS, THINK, Society
 from amity.simulations.world.engine import Engine
-from amity.simulations.world.network import LinkProfile
 from amity.simulations.world.streams import RandomStreams
 
-__all__ = ["RoundRow", "ReputationWorld", "metrics", "headline"]
+__all__ = ["ReputationWorld"]
 
-_VOUCH_NOTE: Final = "one of ours"
-#: How friends share with each other, and a clique vendor with its customers (``amity
-#: share-policy``): her own attestations; the vendor's own and what its circle handed it.
-_FRIENDS: Final = SharePolicy(ShareMode.MINE)
+#: How a clique vendor shares with each customer (``amity share-policy``): its own attestations
+#: and what its circle handed it, one hop on.
 _CUSTOMERS: Final = SharePolicy(ShareMode.ALL, max_hops=1)
-#: An invitation's life, and how often and how far apart connecting is tried.
-_INVITATION_MS: Final = 86_400_000
-_CONNECT_ATTEMPTS: Final = 5
-_RETRY_MS: Final = 60_000
-#: A person offers her terms this long after her node connects to a vendor; the offer's life.
-_THINK: Final = Constant(1_000)
-_OFFER_TTL_MS: Final = 900_000
-#: Sybils' links: a fixed latency and no loss, so that their traffic draws nothing from the
-#: network's stream and moves no other message (see _sybils).
-_SYBIL_GROUP: Final = "sybil"
-_SYBIL_LINK: Final = LinkProfile(Constant(40), 0.0)
 _AGREED: Final = NegotiationState.AGREED
-#: Friends meet and colluders deal this far into the run: Sybils, if any, go first (_sybils).
-_SETUP_MS: Final = 60_000
 #: What she grants, and for what (a purpose her terms allow).
 _PURPOSE: Final = "delivery"
 
 
-@dataclass(slots=True)
-class RoundRow:
-    """What honest persons' grants came to in one round, in each arm."""
-
-    round: int
-    grants_on: int = 0
-    breached_on: int = 0
-    malicious_on: int = 0
-    abstained_on: int = 0
-    grants_off: int = 0
-    breached_off: int = 0
-    malicious_off: int = 0
-    #: Attestations signed and trust computations made in the round (trust-on arm).
-    attestations: int = 0
-    trust_computations: int = 0
-
-
-class ReputationWorld:
+class ReputationWorld(Society):
     """Persons, vendors, their nodes and both arms' grants, for one scenario and seed."""
 
     def __init__(self, scenario: ReputationScenario, *, seed: int, crypto: CryptoMode) -> None:
@@ -184,208 +134,7 @@ class ReputationWorld:
         with crypto_mode(crypto):
             self._build()
 
-    # -- building the world ------------------------------------------------------------------------
-
-    def _node(self, name: str, kind: NodeKind, behaviour: HonestPerson | VendorOwner) -> SimNode:
-        node = SimNode(
-            self.env,
-            name=name,
-            kind=kind,
-            seed=self.streams.key(f"identity/{name}"),
-            random=self.streams.bytes_source(f"random/{name}"),
-            reachable=True,
-            behaviour=behaviour,
-        )
-        self._by_peer[node.peer_id] = node
-        return node
-
-    def _build(self) -> None:
-        sc = self.scenario
-        policy = accept_all(sc.terms)
-        # She proffers the scenario's terms, deletion clause included; the vendors' policy signs
-        # them at once, and her limits (the same) never need a person.
-        self._person = HonestPerson(
-            sc.terms_label,
-            terms=sc.terms,
-            limits=policy,
-            ttl_ms=_OFFER_TTL_MS,
-            think=_THINK,
-            rng=self.streams.stream("behaviour/person"),
-        )
-        width = len(str(max(sc.persons, sc.vendors)))
-        self.owners = [VendorOwner(policy) for _ in range(sc.vendors)]
-        self.vendors = [
-            self._node(f"vendor-{i:0{width}d}", NodeKind.VENDOR, owner)
-            for i, owner in enumerate(self.owners)
-        ]
-        for vendor, owner in zip(self.vendors, self.owners, strict=True):
-            vendor.grants.keeps = owner.keeps
-        self.persons = [
-            self._node(f"person-{i:0{width}d}", NodeKind.PERSON, self._person)
-            for i in range(sc.persons)
-        ]
-        for i, node in enumerate(self.vendors):
-            self._index[node.peer_id] = i
-        for i, node in enumerate(self.persons):
-            self._index[node.peer_id] = i
-        for person, conduct in zip(self.persons, self.cast.persons, strict=True):
-            person.reputation.configure_trust(
-                damping=sc.damping, max_iterations=sc.max_iterations, epsilon=sc.epsilon
-            )
-            # The daemon's default policy (threshold 0), on the scenario's evidence.
-            person.reputation.policy = replace(
-                person.reputation.policy, min_evidence=sc.cutoff_evidence
-            )
-            if conduct.deals:  # her node judges each grant by its receipts, and shares the verdict
-                person.reputation.attest_grants(auto_share=True)
-        self.trust = [None] * sc.persons
-        self._sybils()
-        self._befriend()
-        self._collude()
-        for r in range(sc.rounds):
-            self.engine.call_at(r * sc.round_ms, self._round, r)
-
-    def _befriend(self) -> None:
-        """Each sociable person draws ``friends`` others; friendship is mutual, and vouched for.
-
-        For each pair the one drawn first invites the other, whose node connects a minute into the
-        run (``_SETUP_MS``, once the Sybils are done); once connected each vouches for the other
-        and shares her own attestations.
-        """
-        sociable = [p for p, c in enumerate(self.cast.persons) if c.sociable]
-        draw = self.streams.stream("friends")
-        mutual: dict[int, set[int]] = {p: set() for p in sociable}
-        for k, p in enumerate(sociable):
-            for other in draw.sample(
-                range(len(sociable) - 1), min(self.scenario.friends, len(sociable) - 1)
-            ):
-                friend = sociable[other + (other >= k)]  # anyone but herself
-                mutual[p].add(friend)
-                mutual[friend].add(p)
-        self.friends = [tuple(sorted(mutual.get(p, ()))) for p in range(self.scenario.persons)]
-        for p, friends in enumerate(self.friends):
-            for f in friends:
-                if p < f:
-                    self.engine.call_at(
-                        _SETUP_MS,
-                        self._meet,
-                        self.persons[p],
-                        self.persons[f],
-                        functools.partial(self._befriended, p, f),
-                    )
-
-    def _meet(self, host: SimNode, guest: SimNode, then: Callable[[], None]) -> None:
-        """``guest`` uses an invitation of ``host``, trying again on failure; ``then()``."""
-        invitation = host.invite(_INVITATION_MS)
-
-        def attempt(tries: int) -> None:
-            def done(ok: bool, why: str) -> None:
-                if ok:
-                    then()
-                elif tries < _CONNECT_ATTEMPTS:
-                    self.engine.call_later(_RETRY_MS, attempt, tries + 1)
-                else:
-                    self._count("connect.gave_up")
-
-            try:
-                guest.connect(invitation, done)
-            except AmityError as exc:
-                done(False, exc.code)
-
-        attempt(1)
-
-    def _befriended(self, p: int, f: int) -> None:
-        for me, friend in ((self.persons[p], self.persons[f]), (self.persons[f], self.persons[p])):
-            me.reputation.vouch(friend.peer_id)
-            me.reputation.set_policy(friend.peer_id, _FRIENDS)
-
-    def _deal(self, person: SimNode, vendor: SimNode, then: Callable[[Agreement], None]) -> None:
-        """``then(agreement)`` once ``person`` and ``vendor`` hold one, negotiated by messages.
-
-        At first contact the vendor hands her an invitation and her node connects; her owner
-        offers the scenario's terms, which the vendor's policy signs (spec/terms.md §7.8).
-        """
-        key = (person, vendor)
-        agreement = self._agreed.get(key)
-        if agreement is not None:
-            then(agreement)
-            return
-        waiting = self._waiting.get(key)
-        if waiting is None:
-            self._waiting[key] = [then]
-            self._meet(vendor, person, _nothing)
-        else:
-            waiting.append(then)
-
-    def _collude(self) -> None:
-        """Colluders' and spies' false attestations, signed at the start under real agreements.
-
-        A minute into the run each meets the vendors she speaks of and negotiates an agreement
-        with each, as anyone does; then she signs, and her node holds what she signed. A spy's
-        node shares hers with her friends like any attestation. A colluder is nobody's friend:
-        her node shares hers (policy ``mine``) with the clique vendors of her circle, whose nodes
-        attest her honoured and share the lot (policy ``all``, one hop on) with each customer
-        they deal with.
-        """
-        for p, conduct in enumerate(self.cast.persons):
-            for verdict, targets in (
-                (Verdict.HONOURED, conduct.praises),
-                (Verdict.BREACHED, conduct.slanders),
-            ):
-                for v in targets:
-                    self.engine.call_at(
-                        _SETUP_MS,
-                        self._deal,
-                        self.persons[p],
-                        self.vendors[v],
-                        functools.partial(self._say, p, v, verdict),
-                    )
-        self.bundles = {v for v, c in enumerate(self.cast.vendors) if c.circle}
-
-    def _say(self, p: int, v: int, verdict: Verdict, agreement: Agreement) -> None:
-        """Colluder or spy ``p`` signs ``verdict`` on vendor ``v``, whatever happened."""
-        person, vendor = self.persons[p], self.vendors[v]
-        person.reputation.attest(self._attest(person, agreement, verdict, ()))
-        if p in self.cast.vendors[v].circle:
-            person.reputation.set_policy(vendor.peer_id, _FRIENDS)
-            vendor.reputation.attest(self._attest(vendor, agreement, Verdict.HONOURED, ()))
-
-    def _sybils(self) -> None:
-        """Sybil customers of the clique: real agreements, praise for it, nobody vouching for them.
-
-        Each negotiates an agreement with every clique vendor and attests it honoured. The worst
-        case: every honest person accepts every Sybil's invitation, and each Sybil's node shares
-        its attestations with her (policy ``mine``); but nobody vouches for a Sybil and no
-        vendor attests one. They draw nothing from the run's streams: their links have a fixed
-        latency and no loss, and they are done before anyone else starts (``_SETUP_MS``), so that
-        no group commit of a node mixes their messages with others'. A run with them differs from
-        one without only as far as their attestations move someone's trust (spec/reputation.md
-        §4.5 says they move nobody's), or where a person's grant falls in that first minute.
-        """
-        if self.scenario.sybils:  # before the first dial
-            for group in (NodeKind.PERSON.value, NodeKind.VENDOR.value, _SYBIL_GROUP):
-                self.network.set_profile(_SYBIL_GROUP, group, _SYBIL_LINK)
-        for s in range(self.scenario.sybils):
-            sybil = self._node(f"sybil-{s}", NodeKind.PERSON, self._person)
-            self.network.set_group(sybil.address, _SYBIL_GROUP)
-            self.sybils.append(sybil)
-            for v in self.cast.clique:
-                self._deal(sybil, self.vendors[v], functools.partial(self._sybil_says, sybil))
-            for person, conduct in zip(self.persons, self.cast.persons, strict=True):
-                if conduct.honest:
-                    share = functools.partial(sybil.reputation.set_policy, person.peer_id, _FRIENDS)
-                    self._meet(sybil, person, share)
-
-    def _sybil_says(self, sybil: SimNode, agreement: Agreement) -> None:
-        sybil.reputation.attest(self._attest(sybil, agreement, Verdict.HONOURED, ()))
-        self.sybil_attestations += 1
-
     # -- one round ---------------------------------------------------------------------------------
-
-    @property
-    def now_ms(self) -> int:
-        """Wall-clock milliseconds that the virtual clock stands for (what gets signed)."""
-        return self.scenario.start_ms + self.engine.now_ms
 
     def _round(self, r: int) -> None:
         for p, conduct in enumerate(self.cast.persons):
@@ -473,36 +222,6 @@ class ReputationWorld:
             row.trust_computations += 1
         return result
 
-    # -- receipts, attestations --------------------------------------------------------------------
-
-    def _attest(
-        self,
-        attester: SimNode,
-        agreement: Agreement,
-        verdict: Verdict,
-        evidence: tuple[bytes, ...],
-    ) -> Attestation:
-        return self._attest_as(attester.keyring.identity, agreement, verdict, evidence)
-
-    def _attest_as(
-        self,
-        attester: SigningIdentity,
-        agreement: Agreement,
-        verdict: Verdict,
-        evidence: tuple[bytes, ...],
-    ) -> Attestation:
-        now = self.now_ms
-        return Attestation.issue(
-            attester,
-            agreement,
-            clause_id=DELETION_CLAUSE,
-            verdict=verdict,
-            evidence=evidence,
-            issued_ms=now,
-            expires_ms=now + self.scenario.attestation_ttl_ms,
-            note=_VOUCH_NOTE if attester.peer_id == agreement.vendor else "",
-        )
-
     # -- the observer ------------------------------------------------------------------------------
 
     def _count(self, event: str) -> None:
@@ -525,7 +244,7 @@ class ReputationWorld:
         if negotiation.state is not _AGREED:
             if key in self._waiting:  # it expired unanswered: she offers again a moment later
                 self._count("offers.again")
-                self.engine.call_later(_THINK.ms, self._offer_again, node, vendor)
+                self.engine.call_later(THINK.ms, self._offer_again, node, vendor)
             return
         if key in self._agreed:
             return
@@ -542,7 +261,7 @@ class ReputationWorld:
 
     def _offer_again(self, person: SimNode, vendor: SimNode) -> None:
         try:
-            person.terms.offer(vendor.peer_id, self.scenario.terms, ttl_ms=_OFFER_TTL_MS)
+            person.terms.offer(vendor.peer_id, self.scenario.terms, ttl_ms=OFFER_TTL_MS)
         except AmityError as exc:  # the relationship ended meanwhile
             self._count(f"offer.failed.{exc.code}")
 
@@ -562,109 +281,4 @@ class ReputationWorld:
                 self.interrupted = True
                 raise
             finally:
-                self._tally()
-
-    def _tally(self) -> None:
-        """Count what persons and vendors signed, by round, and her nodes' verdicts on grants.
-
-        A verdict cites the grant's hash first (spec/reputation.md §6.2); it is mistaken when it
-        says breached of a grant the vendor honoured (its receipt came too late) or the reverse.
-        """
-        sc = self.scenario
-        for row in self.rows:
-            row.attestations = 0
-        honoured: dict[bytes, bool] = {}
-        for person, conduct in zip(self.persons, self.cast.persons, strict=True):
-            if conduct.deals:
-                for gid, issued in person.grants.issued.items():
-                    digest = hashlib.sha256(issued.grant.encoded).digest()
-                    honoured[digest] = self.granted[gid]
-        self.verdicts, self.mistaken = {}, 0
-        for node in [*self.persons, *self.vendors]:
-            for held in node.reputation.held_items():
-                if held.origin is not None:
-                    continue
-                item = held.attestation
-                r = min((item.issued_ms - sc.start_ms) // sc.round_ms, sc.rounds - 1)
-                self.rows[r].attestations += 1
-                kept = honoured.get(item.evidence[0]) if item.evidence else None
-                if kept is not None:  # her node's own verdict on one of her grants
-                    verdict = item.verdict.value
-                    self.verdicts[verdict] = self.verdicts.get(verdict, 0) + 1
-                    self.mistaken += kept != (item.verdict is Verdict.HONOURED)
-
-
-def _nothing() -> None:
-    return None
-
-
-def _fraction(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-def _arm_figures(rows: list[RoundRow], suffix: str) -> dict[str, float]:
-    arms = {
-        "on": (
-            sum(row.grants_on for row in rows),
-            sum(row.breached_on for row in rows),
-            sum(row.malicious_on for row in rows),
-        ),
-        "off": (
-            sum(row.grants_off for row in rows),
-            sum(row.breached_off for row in rows),
-            sum(row.malicious_off for row in rows),
-        ),
-    }
-    figures: dict[str, float] = {}
-    for arm, (grants, breached, malicious) in arms.items():
-        for name, count in (("breaching", breached), ("to_malicious", malicious)):
-            value = _fraction(count, grants)
-            if value is not None:
-                figures[f"fraction_{name}_{arm}{suffix}"] = value
-    return figures
-
-
-def metrics(world: ReputationWorld) -> dict[str, float]:
-    """The run's figures a sweep averages over seeds, unrounded; a figure without data is left out.
-
-    Fractions are of honest persons' grants. ``fraction_breaching_*``: the grant was breached;
-    ``fraction_to_malicious_*``: it went to a malicious vendor (which may have kept it this time).
-    ``*_late``: over the last quarter of the rounds, once trust has had time to form.
-    """
-    rows = world.rows[: world.rounds_done]
-    late = rows[len(rows) - max(1, len(rows) // 4) :]
-    figures = {**_arm_figures(rows, ""), **_arm_figures(late, "_late")}
-    asked = sum(row.grants_on + row.abstained_on for row in rows)
-    if asked:
-        figures["abstention_rate_on"] = sum(row.abstained_on for row in rows) / asked
-    on, off = figures.get("fraction_breaching_on"), figures.get("fraction_breaching_off")
-    if on is not None and off:
-        figures["breach_reduction"] = 1.0 - on / off
-    masses = _clique_masses(world)
-    if masses:
-        figures["clique_score_mass"] = sum(masses) / len(masses)
-    return figures
-
-
-def _clique_masses(world: ReputationWorld) -> list[float]:
-    """Per honest person, the trust score her last choice gave the clique's vendors, summed.
-
-    Scenario 4 (Sybil) watches it as the number of Sybils grows: identities without
-    agreement-backed links to her must not move it (spec/reputation.md §4.5).
-    """
-    clique = [world.vendors[v].peer_id for v in world.cast.clique]
-    masses = []
-    for trust, conduct in zip(world.trust, world.cast.persons, strict=True):
-        if conduct.honest and trust is not None:
-            masses.append(sum(trust.score(peer) for peer in clique))
-    return masses
-
-
-def headline(world: ReputationWorld) -> str:
-    """One line on where the run is: rounds done and the two arms' fractions so far."""
-    figures = metrics(world)
-    on, off = figures.get("fraction_breaching_on"), figures.get("fraction_breaching_off")
-    shown = "—" if on is None or off is None else f"{on:.3f} with trust, {off:.3f} without"
-    return (
-        f"round {world.rounds_done}/{world.scenario.rounds}; grants to breaching vendors: {shown}"
-    )
+                tally(self)

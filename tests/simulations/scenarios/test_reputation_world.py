@@ -12,9 +12,10 @@ from amity.simulations.behaviours.attackers import ThreatModel
 from amity.simulations.cli import main
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.scenarios.reader import SCENARIOS_DIR, ScenarioError
+from amity.simulations.scenarios.reputation.metrics import RoundRow, metrics
 from amity.simulations.scenarios.reputation.results import RESULT_FILES, write_results
 from amity.simulations.scenarios.reputation.scenario import load_reputation_scenario
-from amity.simulations.scenarios.reputation.world import ReputationWorld, RoundRow, metrics
+from amity.simulations.scenarios.reputation.world import ReputationWorld
 from tests.hashseed import run_with_hash_seed
 
 #: A smaller world than --quick, for the tests that run it several times.
