@@ -69,6 +69,7 @@ __all__ = [
     "CardUriError",
     "RelationshipError",
     "UnknownPeerError",
+    "InvitationSpentError",
     "IllegalTransitionError",
     "VaultError",
     "FieldValueError",
@@ -435,6 +436,13 @@ class UnknownPeerError(RelationshipError):
     """A message from a node we have no relationship with (and no invitation it redeems)."""
 
     code = "relationship.unknown_peer"
+
+
+class InvitationSpentError(RelationshipError):
+    """A hello redeeming an invitation that someone else already used, or that expired or was
+    withdrawn: refused at once, so that the one who holds it learns why."""
+
+    code = "relationship.invitation_spent"
 
 
 class IllegalTransitionError(RelationshipError):

@@ -54,6 +54,7 @@ from amity.protocol.keyring import Keyring
 from amity.protocol.mailbox import MailboxPolicy
 from amity.protocol.notes import MSG_NOTE, encode_note
 from amity.protocol.relationship import (
+    LocalEnd,
     Relationship,
     RelationshipState,
 )
@@ -111,6 +112,9 @@ class Node:
         self._tasks: set[asyncio.Task[None]] = set()
         #: connect() calls waiting for their invitation's hello, by invitation secret.
         self._connected: dict[bytes, asyncio.Event] = {}
+        #: Of those, by inviter: the secret, and the inviter's refusal code once it refused.
+        self._connecting: dict[PeerId, bytes] = {}
+        self._refusals: dict[bytes, str] = {}
         self._card: Card | None = None
         #: The policy summary to publish on our card (set by the terms service of a vendor).
         self.card_policy: Callable[[], bytes | None] = lambda: None
@@ -234,6 +238,7 @@ class Node:
         await self.steps.transitions(steps or [])
         assert card.invite_secret is not None  # accept_invitation checked it
         connected = self._connected.setdefault(card.invite_secret, asyncio.Event())
+        self._connecting[card.peer_id] = card.invite_secret
         try:
             link = await self.net.dial(card.endpoints, card.peer_id)
             await self.net.attach(link)
@@ -246,9 +251,26 @@ class Node:
             ) from None
         finally:
             self._connected.pop(card.invite_secret, None)
+            self._connecting.pop(card.peer_id, None)
+            refused = self._refusals.pop(card.invite_secret, None)
         found = self.book.by_secret(card.invite_secret)
+        if refused is not None:
+            if found is not None and found.state is not RelationshipState.ENDED:
+                await self.steps.step(found, LocalEnd("invitation refused by the inviter"))
+            raise NodeError(
+                f"{card.name or card.peer_id.short} refused this invitation: it was already used, "
+                "has expired or was withdrawn; ask for a new one"
+            )
         assert found is not None
         return found
+
+    def invitation_refused(self, inviter: PeerId, code: str) -> None:
+        """The inviter refused our hello with ``code``: wake the connect() waiting on it."""
+        secret = self._connecting.get(inviter)
+        waiting = None if secret is None else self._connected.get(secret)
+        if secret is not None and waiting is not None:
+            self._refusals[secret] = code
+            waiting.set()
 
     async def use_relay(self, uri: str) -> Relationship:
         """Meet a relay by its invitation and list it on our card, so peers leave mail there."""

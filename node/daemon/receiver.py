@@ -42,6 +42,7 @@ from amity.protocol.core.receive import ack_frames, on_frame, open_posted, recei
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import (
     AmityError,
+    InvitationSpentError,
 )
 from amity.protocol.frames import (
     encode_deposited,
@@ -137,6 +138,8 @@ class Receiver:
                 self._mark_acked(effect.peer, list(effect.seqs))
             elif isinstance(effect, RefusedByPeer):
                 log_event(log, "message.refused_by_peer", peer=effect.peer.short, code=effect.code)
+                if effect.code == InvitationSpentError.code:
+                    self.node.invitation_refused(effect.peer, effect.code)
             elif isinstance(effect, KeepTicket):
                 self.node.commits.write(
                     functools.partial(

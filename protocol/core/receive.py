@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from amity.protocol.core.commands import REASON_WITHDRAWN
 from amity.protocol.core.effects import (
     Accepted,
     Confirm,
@@ -34,6 +35,7 @@ from amity.protocol.envelope import Envelope, open_envelope
 from amity.protocol.errors import (
     AmityError,
     DuplicateError,
+    InvitationSpentError,
     SealKeyError,
     UnknownPeerError,
     WrongSenderError,
@@ -190,6 +192,11 @@ def dispatch(
             # session, lets it in.
             secret = hello.invite_secret
             rel = host.by_secret(secret) if secret is not None else None
+            if rel is not None and direct and _spent(rel, sender):
+                raise InvitationSpentError(
+                    f"{sender.short} holds an invitation that "
+                    f"{_spent(rel, sender)}; it must ask for a new one"
+                )
             if rel is None or not direct:
                 raise UnknownPeerError(
                     f"{sender.short} is not a peer of ours and has no valid invitation"
@@ -217,6 +224,15 @@ def dispatch(
         decode_note(envelope.body)
     rel, effects = step(rel, MessageSeen(envelope.type), now_ms)
     return rel, effects, []
+
+
+def _spent(rel: Relationship, sender: PeerId) -> str | None:
+    """Why the invitation ``rel`` stands for can no longer be redeemed by ``sender`` (or None)."""
+    if rel.state is RelationshipState.INVITED or rel.peer == sender:
+        return None
+    if rel.peer is not None:
+        return "someone already used"
+    return "was withdrawn" if rel.ended_reason == REASON_WITHDRAWN else "has expired"
 
 
 def _service_answer(host: Host, envelope: Envelope, rel: Relationship, now_ms: int) -> object:

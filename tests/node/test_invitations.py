@@ -36,8 +36,13 @@ def test_unused_invitations_are_listed_and_withdrawn_apart_from_peers(
     assert "only an unused invitation" in json.loads(again.stdout)["error"]["message"]
     unknown = run_amity("invitations", "--home", shop.home, "--withdraw", "ffffffff", "--json")
     assert json.loads(unknown.stdout)["error"]["code"] == "local.not_found"
-    refused = run_amity("connect", "--home", bob.home, spare["uri"], "--json")
-    assert refused.returncode != 0, refused.stdout
+    # Whoever holds a withdrawn or used invitation hears so from the inviter at once.
+    for uri in (spare["uri"], used["uri"]):
+        refused = run_amity("connect", "--home", bob.home, uri, "--json")
+        assert refused.returncode == 1, refused.stdout
+        said = json.loads(refused.stdout)["error"]["message"]
+        assert "shop refused this invitation" in said and "ask for a new one" in said
+    assert len(bob.log_lines("message.refused_by_peer", code="relationship.invitation_spent")) == 2
     assert [p["peer"] for p in cli("peers", "--home", shop.home)["peers"]] == [alice.did]
 
 
