@@ -57,7 +57,9 @@ class Net:
         self.node = node
         self._dialing: set[PeerId] = set()
 
-    async def dial(self, endpoints: Iterable[str], peer: PeerId) -> Link:
+    async def dial(
+        self, endpoints: Iterable[str], peer: PeerId, *, name: str | None = None
+    ) -> Link:
         problems = []
         for endpoint in endpoints:
             try:
@@ -78,7 +80,7 @@ class Net:
                 await connection.close()
                 problems.append(f"{endpoint}: handshake failed: {exc}")
         detail = "; ".join(problems) or "its card lists no endpoint"
-        raise NodeError(f"cannot reach {peer.short}: {detail}")
+        raise NodeError(f"cannot reach {name or peer.short}: {detail}")
 
     def keep_link(self, peer: PeerId) -> bool:
         """Behind NAT, peers cannot dial us: hold a link to every CONNECTED peer we can dial."""

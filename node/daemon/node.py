@@ -240,7 +240,7 @@ class Node:
         connected = self._connected.setdefault(card.invite_secret, asyncio.Event())
         self._connecting[card.peer_id] = card.invite_secret
         try:
-            link = await self.net.dial(card.endpoints, card.peer_id)
+            link = await self.net.dial(card.endpoints, card.peer_id, name=card.name or None)
             await self.net.attach(link)
             async with asyncio.timeout(CONNECT_WAIT_S):
                 await connected.wait()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import socket
 from typing import Final
 
 import aiohttp
@@ -109,5 +111,21 @@ class WebSocketDialer:
                 f"no answer from {endpoint} within {_DIAL_TIMEOUT_S:.0f} s"
             ) from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            raise TransportError(f"cannot reach {endpoint}: {exc}") from None
+            raise TransportError(_why_not(endpoint, exc)) from None
         return WebSocketConnection(ws, endpoint)
+
+
+def _why_not(endpoint: str, exc: BaseException) -> str:
+    """Why ``endpoint`` could not be dialled, in plain words (not aiohttp's own text)."""
+    if isinstance(exc, aiohttp.WSServerHandshakeError):
+        return f"{endpoint} answered, but not as an amity node (HTTP {exc.status})"
+    cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
+    if isinstance(cause, socket.gaierror):
+        return f"cannot find the host of {endpoint} (a name the network does not know)"
+    if isinstance(cause, ConnectionRefusedError):
+        return f"nothing listens at {endpoint} (connection refused): is the node running?"
+    if isinstance(cause, OSError) and cause.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return f"cannot reach {endpoint}: no route to that address from here"
+    if isinstance(exc, ValueError):
+        return f"{endpoint} is not an address that can be dialled"
+    return f"cannot reach {endpoint} ({type(cause).__name__})"

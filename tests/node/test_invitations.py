@@ -59,3 +59,15 @@ def test_online_is_said_of_the_live_relationship_only(nodes: NodeFactory) -> Non
     wait_for(lambda: is_connected(shop, alice), what="connected again")
     seen = sorted((p["state"], p["online"]) for p in cli("peers", "--home", shop.home)["peers"])
     assert seen == [("connected", True), ("ended", False)]
+
+
+def test_an_inviter_that_is_not_running_is_said_so_in_plain_words(nodes: NodeFactory) -> None:
+    shop, alice = nodes.create_many([("shop", "vendor"), ("alice", "person")])
+    uri = invite(shop)
+    shop.stop()
+    refused = run_amity("connect", "--home", alice.home, uri, "--json")
+    assert refused.returncode == 1, refused.stdout
+    said = json.loads(refused.stdout)["error"]["message"]
+    assert said.startswith("cannot reach shop: nothing listens at ws://127.0.0.1:"), said
+    assert "is the node running?" in said
+    assert "Connect call failed" not in said and "ssl" not in said
