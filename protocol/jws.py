@@ -87,7 +87,7 @@ def verify_jws_with_key(token: str, public_key: bytes) -> tuple[dict[str, Any], 
     header, payload, signature, signing_input = _parts(token)
     try:
         nacl.bindings.crypto_sign_open(signature + signing_input, public_key)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
+    except (nacl.exceptions.BadSignatureError, ValueError):  # nacl's ValueError is one too
         raise JwsError("the JWS signature does not verify") from None
     return header, payload
 

@@ -7,6 +7,7 @@ Her side: ``cast``, ``list``, ``offers``, ``accept``, ``withdraw``. A vendor's s
 from __future__ import annotations
 
 import argparse
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,12 @@ from amity.node.cli.options import Duration
 from amity.node.cli.render import emit
 
 __all__ = ["register"]
+
+
+def _q(text: str) -> str:
+    """An id as one path segment (whatever the person typed, it stays inside it)."""
+    return urllib.parse.quote(text, safe="")
+
 
 _EXITS = """\
 exit status: 0 done; 1 the node could not do it (the hub is unreachable, an unknown id: the
@@ -158,7 +165,7 @@ def _offer_line(o: Mapping[str, Any]) -> str:
 
 
 def _offers(args: argparse.Namespace) -> int:
-    data = ApiClient(home_from(args)).call("GET", f"/api/intents/{args.id}")
+    data = ApiClient(home_from(args)).call("GET", f"/api/intents/{_q(args.id)}")
     emit(
         data,
         lambda d: "\n".join(
@@ -182,7 +189,7 @@ def _accept(args: argparse.Namespace) -> int:
 
 
 def _withdraw(args: argparse.Namespace) -> int:
-    data = ApiClient(home_from(args)).call("POST", f"/api/intents/{args.id}/withdraw")
+    data = ApiClient(home_from(args)).call("POST", f"/api/intents/{_q(args.id)}/withdraw")
     emit(data, lambda d: f"intent {d['id'][:8]} withdrawn; receipts follow", as_json=args.json)
     return 0
 
@@ -222,7 +229,7 @@ def _inbox(args: argparse.Namespace) -> int:
 
 def _answer(args: argparse.Namespace) -> int:
     body = {"price": args.price, "valid_s": args.valid, "terms_of_sale": args.terms_of_sale}
-    data = ApiClient(home_from(args)).call("POST", f"/api/intents/inbox/{args.id}/answer", body)
+    data = ApiClient(home_from(args)).call("POST", f"/api/intents/inbox/{_q(args.id)}/answer", body)
     emit(
         data, lambda d: f"offer {(d['offer'] or '')[:8]} sent for {d['id'][:8]}", as_json=args.json
     )

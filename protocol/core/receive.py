@@ -192,10 +192,10 @@ def dispatch(
             # session, lets it in.
             secret = hello.invite_secret
             rel = host.by_secret(secret) if secret is not None else None
-            if rel is not None and direct and _spent(rel, sender):
+            spent = _spent(rel, sender) if rel is not None and direct else None
+            if spent is not None:
                 raise InvitationSpentError(
-                    f"{sender.short} holds an invitation that "
-                    f"{_spent(rel, sender)}; it must ask for a new one"
+                    f"{sender.short} holds an invitation that {spent}; it must ask for a new one"
                 )
             if rel is None or not direct:
                 raise UnknownPeerError(
