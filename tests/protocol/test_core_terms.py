@@ -30,7 +30,15 @@ from amity.protocol.envelope import Envelope, open_envelope, sign_envelope
 from amity.protocol.errors import NegotiationTransitionError, NodeError, NotFoundError
 from amity.protocol.identity import PeerId
 from amity.protocol.keyring import Keyring
-from amity.protocol.negotiation import Accept, Negotiation, NegotiationState, Persist, Withdraw
+from amity.protocol.negotiation import (
+    MAX_ROUNDS,
+    Accept,
+    Counter,
+    Negotiation,
+    NegotiationState,
+    Persist,
+    Withdraw,
+)
 from amity.protocol.policy import Policy, parse_policy
 from amity.protocol.relationship import Relationship, RelationshipState, Role, SendMessage
 from amity.protocol.terms import ROSTER
@@ -206,7 +214,10 @@ def test_an_answer_that_fails_leaves_it_to_a_person(
     pair: tuple[Node, Node], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     person, vendor = pair
-    # an answer the machine refuses (the terms on the table are the peer's, not ours to withdraw)
+    # An answer the machine refuses (the terms on the table are the peer's, not ours to withdraw).
+    # No real policy gives one (an expired offer is refused on arrival; past the last round the
+    # policy rejects: the test above), so a stand-in answer reaches this guard, which keeps a
+    # policy mistake from losing the offer.
     monkeypatch.setattr(service, "auto_answer", lambda policy, neg: Withdraw())
     _, effects = service.offer(person, vendor.peer_id, P2B1, NOW, negotiation_id=b"\x03" * 16)
     answer = deliver(person, vendor, person.apply(effects))
@@ -214,6 +225,40 @@ def test_an_answer_that_fails_leaves_it_to_a_person(
     assert isinstance(failed, AnswerFailed) and failed.code == "local.state"
     assert isinstance(waits, Waits) and waits.negotiation.our_turn
     assert not any(isinstance(e, SendMessage) for e in answer)
+
+
+#: A vendor that always counters #NoStalking's no-sharing clause with aggregates allowed.
+COUNTER_SHARING = parse_policy(
+    'version = 1\nvocabulary = 1\ndefault = "reject"\n'
+    '[clause."amity.no-tracking"]\naction = "accept"\n'
+    '[clause."amity.purpose-limitation"]\naction = "accept"\n'
+    '[clause."amity.no-third-party-sharing"]\naction = "counter"\n'
+    "counter = { allow_aggregate = true }\n"
+)
+
+
+def test_a_policy_that_would_counter_past_the_last_round_rejects(pair: tuple[Node, Node]) -> None:
+    """The vendor's policy counters each time, until the rounds are used up: then it rejects,
+    saying why (a real policy never answers what the machine would refuse)."""
+    person, vendor = pair
+    vendor.policy = COUNTER_SHARING
+    nid = b"\x03" * 16
+    _, effects = service.offer(vendor, person.peer_id, ROSTER["AMITY-SHOP"].document, NOW,
+                               negotiation_id=nid)  # fmt: skip
+    deliver(vendor, person, vendor.apply(effects))  # round 1: the vendor's own terms
+    for _ in range(2):  # rounds 2 and 4: she counters with #NoStalking; 3 and 5: its policy
+        _, effects = service.move(person, nid, Counter(P2B1), NOW)
+        answer = deliver(person, vendor, person.apply(effects))
+        sends = vendor.apply(answer)
+        assert isinstance(answer[-1], Answered) and answer[-1].answer == "Counter"
+        deliver(vendor, person, sends)
+    _, effects = service.move(person, nid, Counter(P2B1), NOW)  # round 6
+    answer = deliver(person, vendor, person.apply(effects))
+    answered = answer[-1]
+    assert isinstance(answered, Answered) and answered.answer == "Reject"
+    assert answered.negotiation.rounds == MAX_ROUNDS
+    (sent,) = [e for e in answer if isinstance(e, SendMessage)]
+    assert sent.type == MSG_REJECT and b"all 6 rounds are used" in sent.body
 
 
 def test_messages_are_routed_to_the_senders_negotiation(pair: tuple[Node, Node]) -> None:
