@@ -28,10 +28,12 @@ def _unused(node: Node) -> list[Relationship]:
 
 
 def invitation_json(rel: Relationship) -> dict[str, Any]:
+    # Unused (no peer yet), an invitation is INVITED or ENDED: a dial that reaches the
+    # handshake names its peer.
     if rel.state is RelationshipState.ENDED:
         state = "withdrawn" if rel.ended_reason == commands.REASON_WITHDRAWN else "expired"
     else:
-        state = "open" if rel.state is RelationshipState.INVITED else "being used"
+        state = "open"
     return {
         "id": commands.invitation_id(rel.invite_secret),
         "state": state,

@@ -39,7 +39,6 @@ class Duration:
 
     def __init__(self, what: str, low_s: int, high_s: int, unit_s: int = 1) -> None:
         self.what, self.low_s, self.high_s, self.unit_s = what, low_s, high_s, unit_s
-        self.__name__ = "duration"  # argparse names the type in its errors with this
 
     def __call__(self, text: str) -> int:
         found = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text)
