@@ -303,7 +303,8 @@ def read_consent_receipt(token: str) -> tuple[PeerId, dict[str, Any], Grant]:
 
     The JWS must verify against its ``kid``; the signer must be the grantor or the grantee; the
     grant inside (``amity.grantHex``) must verify against the grantor's key and be the grant the
-    receipt describes (id, agreement, parties). Raises audit.bad_jws, or the grant's own error.
+    receipt describes (receipt id, grant id, agreement, parties). Raises audit.bad_jws, or the
+    grant's own error.
     """
     signer, _, payload = verify_jws(token)
     try:
@@ -321,12 +322,19 @@ def read_consent_receipt(token: str) -> tuple[PeerId, dict[str, Any], Grant]:
         raise JwsError("amity.grantHex is not hex") from None
     grant = Grant.decode(raw)
     described = (
+        receipt.get("consentReceiptID"),
         receipt.get("piiPrincipalId"),
         extension.get("grantee"),
         extension.get("grantId"),
         extension.get("agreementId"),
     )
-    actual = (grant.grantor.did, grant.grantee.did, grant.grant_id.hex(), grant.agreement_id.hex())
+    actual = (
+        str(uuid.UUID(bytes=grant.grant_id)),
+        grant.grantor.did,
+        grant.grantee.did,
+        grant.grant_id.hex(),
+        grant.agreement_id.hex(),
+    )
     if described != actual:
         raise JwsError("the receipt does not describe the grant it carries")
     if signer not in (grant.grantor, grant.grantee):

@@ -166,3 +166,20 @@ def test_append_checks_its_arguments() -> None:
 def test_decode_entry_raises_only_amity_errors(data: bytes) -> None:
     with contextlib.suppress(AmityError):
         decode_entry(data)
+
+
+def test_a_signed_receipt_must_describe_the_grant_it_carries() -> None:
+    """Signed by a party, but its receipt id (or any described member) changed: refused."""
+    vector = vector_cases("audit", error=False)["argvalues"]
+    (signed,) = [v for v in vector if v["name"] == "signed-consent-receipt-by-the-person"]
+    identity = SigningIdentity(unhex(signed, "seed_hex"))
+    receipt = signed["receipt"]
+    other_id = "00000000-0000-0000-0000-000000000000"
+    changes = (
+        {**receipt, "consentReceiptID": other_id},
+        {**receipt, "amity": {**receipt["amity"], "agreementId": "00" * 32}},
+    )
+    for changed in changes:
+        with pytest.raises(AmityError) as caught:
+            read_consent_receipt(sign_consent_receipt(identity, changed))
+        assert caught.value.code == "audit.bad_jws"
