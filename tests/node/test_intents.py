@@ -124,7 +124,9 @@ def test_cast_offers_accept_reveal_withdraw(nodes: NodeFactory, tmp_path: Path) 
     assert [o["price"] for o in shown["offers"]] == ["249.00 EUR", "279.00 EUR"]
 
     best = shown["offers"][0]["id"]
-    cli("intent", "accept", "--home", person.home, best[:12])
+    # her node waits for the vendor's invitation, joins, and agrees on her terms (§6.1)
+    accepted = cli("intent", "accept", "--home", person.home, best[:12], "--wait", "60s")
+    assert accepted["vendor"] == bikes.did and accepted["welcomed"] is False
     won = wait_for(
         lambda: (i := inbox(bikes)[0])["revealed"] and i, what="the accept at the best vendor"
     )
@@ -134,17 +136,8 @@ def test_cast_offers_accept_reveal_withdraw(nodes: NodeFactory, tmp_path: Path) 
 
     # the vendor invites her in; her node joins and offers the intent's terms, which the
     # vendor accepts because its offer countersigned them (spec/intents.md §6.1)
-    agreement = wait_for(
-        lambda: next(
-            (
-                a
-                for a in cli("agreements", "--home", person.home)["agreements"]
-                if a["peer"] == bikes.did
-            ),
-            None,
-        ),
-        what="an agreement with the vendor she accepted",
-    )
+    agreement = cli("agreements", "--home", person.home, accepted["agreement"][:12])
+    assert agreement["peer"] == bikes.did and agreement["vendor"] == bikes.did
     assert agreement["terms"]["terms_id"] == ROSTER["P2B1"].document.terms_id.hex()
     assert person.did in [p["peer"] for p in cli("peers", "--home", bikes.home)["peers"]]
     assert bikes.did in [p["peer"] for p in cli("peers", "--home", person.home)["peers"]]
