@@ -36,6 +36,9 @@ class AgreementRow:
     superseded_by: bytes | None = None
     #: When it ended with its relationship (spec/terms.md §10); None while in force.
     ended_ms: int | None = None
+    #: When this node reached AGREED (its own clock), from the negotiation; ``agreed_ms`` is
+    #: the proposer's time, signed into the agreement before the other side accepted.
+    concluded_ms: int | None = None
 
 
 # -- rows of the vault, grants and audit log (spec/grants.md) --------------------------------------
@@ -163,7 +166,8 @@ _NEGOTIATION_COLUMNS: Final = (
 )
 _AGREEMENT_COLUMNS: Final = (
     "agreement_id, negotiation_id, peer_id, terms_id, agreed_ms, encoded, superseded_by, "
-    "ended_ms FROM agreements"
+    "ended_ms, (SELECT n.updated_ms FROM negotiations n "
+    "WHERE n.negotiation_id = agreements.negotiation_id) FROM agreements"
 )
 
 
@@ -182,7 +186,7 @@ def _negotiation_row(row: tuple[Any, ...]) -> NegotiationRow:
 
 
 def _agreement_row(row: tuple[Any, ...]) -> AgreementRow:
-    aid, nid, peer, terms_id, agreed, encoded, superseded, ended = row
+    aid, nid, peer, terms_id, agreed, encoded, superseded, ended, concluded = row
     return AgreementRow(
         bytes(aid),
         bytes(nid),
@@ -192,4 +196,5 @@ def _agreement_row(row: tuple[Any, ...]) -> AgreementRow:
         bytes(encoded),
         None if superseded is None else bytes(superseded),
         None if ended is None else int(ended),
+        None if concluded is None else int(concluded),
     )

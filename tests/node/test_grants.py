@@ -335,5 +335,7 @@ def test_an_agreement_ends_with_its_relationship(nodes: NodeFactory, tmp_path: P
         "agreements"
     ]}  # fmt: skip
     assert listed == {first: "ended", second: "in force"}
+    shown = cli("agreements", "--home", alice.home, second[:12])
+    assert shown["concluded"] and shown["concluded"] >= shown["agreed"]
     grant(alice, shop, "email", "30d")
     wait_for(lambda: read(shop, alice, "email").status == 200, what="the grant under the new one")
