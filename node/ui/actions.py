@@ -20,6 +20,7 @@ from amity.node.ui.pages import invitations, peer_of
 from amity.node.ui.words import purpose_words
 from amity.protocol.errors import AmityError
 from amity.protocol.grants import Grant
+from amity.protocol.identity import PeerId
 
 __all__ = ["connect", "end", "invite", "revoke"]
 
@@ -35,15 +36,22 @@ def _back(request: web.Request, location: str, notice: str) -> NoReturn:
     raise web.HTTPSeeOther(location)
 
 
+def _known_peer(request: web.Request, nothing_done: str) -> PeerId:
+    """The peer the form's path names, if she has a relationship with it; else back to the
+    overview, saying that nothing was done."""
+    who = peer_of(request)
+    if who is None or request.config_dict[NODE].book.current(who) is None:
+        _back(request, "/ui/", f"{nothing_done}: you have no relationship with that peer.")
+    return who
+
+
 def _peer_page(did: str) -> str:
     return f"/ui/peers/{quote(did, safe='')}"
 
 
 async def revoke(request: web.Request) -> web.Response:
     """Revoke a grant she gave this peer: its node must delete the data and send a receipt."""
-    who = peer_of(request)
-    if who is None:
-        _back(request, "/ui/", "Nothing was revoked: that page named no peer.")
+    who = _known_peer(request, "Nothing was revoked")
     grants = request.config_dict[GRANTS]
     try:
         row = grants.grantor.issued(request.match_info["id"])
@@ -63,9 +71,7 @@ async def revoke(request: web.Request) -> web.Response:
 
 async def end(request: web.Request) -> web.Response:
     """End the relationship: a signed end goes to the peer, with her reason."""
-    who = peer_of(request)
-    if who is None:
-        _back(request, "/ui/", "Nothing was ended: that page named no peer.")
+    who = _known_peer(request, "The relationship was not ended")
     form = await request.post()
     reason = str(form.get("reason", "")).strip()[:_MAX_REASON_CHARS] or "ended by the owner"
     try:

@@ -22,6 +22,7 @@ from aiohttp import web
 from amity.node.api.guard import local_address
 from amity.node.ui.render import page
 from amity.node.ui.session import Session, Sessions
+from amity.protocol.errors import AmityError, NotFoundError
 
 __all__ = ["CSP", "SESSIONS", "cookie_name", "dashboard_guard", "session_of"]
 
@@ -96,11 +97,16 @@ async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse
 
 @web.middleware
 async def dashboard_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Session and Origin first; the security headers on every answer, errors included."""
+    """Session and Origin first; the security headers on every answer, errors included (an
+    error of the node's own becomes a page that says it in words, not the API's JSON)."""
     try:
         response = await _checked(request, handler)
     except web.HTTPException as exc:
         exc.headers.update(_HEADERS)
         raise
+    except NotFoundError as exc:
+        response = _refused(404, "Not found", exc.message)
+    except AmityError as exc:  # what a page asked of the node could not be done; it says why
+        response = _refused(409, "That did not work", exc.message)
     response.headers.update(_HEADERS)
     return response

@@ -14,25 +14,23 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.node.conftest import Node, NodeFactory, meet, run_amity, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         why = f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does)"
         if os.environ.get("CI"):
             pytest.fail(f"{why}: CI must run the browser tests")
         pytest.skip(why)
-    with playwright_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         yield launched
         launched.close()
@@ -71,7 +69,7 @@ def _agree_and_grant(alice: Node, shop: Node) -> str:
 
 
 def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_deletes(
-    nodes: NodeFactory, browser: Any
+    nodes: NodeFactory, browser: Browser
 ) -> None:
     alice, shop = nodes.create_many([("alice", "person"), ("shop", "vendor")])
     meet(alice, shop)
@@ -79,7 +77,6 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
     made = run_amity("ui", "--home", alice.home, "--json")
     assert made.returncode == 0, made.stderr
     link = json.loads(made.stdout)["url"]
-    expect = playwright_api.expect
     page = browser.new_page()
 
     page.goto(link)

@@ -233,3 +233,46 @@ def test_a_login_link_expires_unspent_and_a_session_after_its_time() -> None:
     assert sessions.get(session_id) is not None
     now[0] += SESSION_TTL_MS
     assert sessions.get(session_id) is None
+
+
+# -- changes that cannot be done say why -----------------------------------------------------------
+
+
+async def _notice_after(dashboard: Dashboard, path: str, form: dict[str, str]) -> str:
+    """Post her form to ``path``; the notice on the page the browser is sent back to."""
+    reply = await dashboard.client.post(path, data=form, headers={"Origin": dashboard.origin})
+    assert reply.status == 200 and len(reply.history) == 1, reply.history
+    assert reply.history[0].status == 303
+    found = re.search(r'<p class="notice" role="status">([^<]*)</p>', await reply.text())
+    assert found is not None, "no notice on the page"
+    return found.group(1)
+
+
+async def test_a_pasted_link_that_is_no_invitation_connects_nothing(dashboard: Dashboard) -> None:
+    await dashboard.sign_in()
+
+    notice = await _notice_after(dashboard, "/ui/connect", {"uri": "amity:NOT-A-CARD"})
+
+    assert notice.startswith("Not connected: this invitation link is damaged")
+
+
+async def test_revoking_or_ending_with_a_peer_she_does_not_know_changes_nothing(
+    dashboard: Dashboard,
+) -> None:
+    await dashboard.sign_in()
+    stranger = "did%3Akey%3Az6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+
+    revoked = await _notice_after(dashboard, f"/ui/peers/{stranger}/grants/00ff00ff/revoke", {})
+    ended = await _notice_after(dashboard, f"/ui/peers/{stranger}/end", {"reason": "x"})
+
+    assert revoked == "Nothing was revoked: you have no relationship with that peer."
+    assert ended == "The relationship was not ended: you have no relationship with that peer."
+
+
+async def test_an_invitation_needs_one_of_the_offered_lifetimes(dashboard: Dashboard) -> None:
+    await dashboard.sign_in()
+
+    notice = await _notice_after(dashboard, "/ui/invitations", {"ttl_s": "999999999"})
+
+    assert notice == "No invitation was made: choose how long it is valid."
+    assert await dashboard.invitations() == []
