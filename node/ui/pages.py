@@ -18,7 +18,6 @@ from amity.node.daemon import Node
 from amity.node.grants.api import GRANTS
 from amity.node.grants.data import held_json, issued_json, peer_name
 from amity.node.grants.service import GrantsService
-from amity.node.qr import invitation_qr
 from amity.node.terms.api import TERMS
 from amity.node.terms.data import agreement_to_data
 from amity.node.ui.guard import session_of
@@ -170,6 +169,8 @@ async def vault(request: web.Request) -> web.Response:
 async def invitations(request: web.Request, *, made: dict[str, Any] | None = None) -> web.Response:
     """Invite someone (a QR code to show), accept a pasted link, the invitations still open."""
     if made is not None:
+        from amity.node.qr import invitation_qr  # segno: only when a code is drawn
+
         code = invitation_qr(made["qr_text"])
         made = {**made, "qr_svg": code.svg_inline(scale=5, border=4, title="amity invitation")}
     return show(
