@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -37,7 +36,6 @@ from amity.protocol.notes import MSG_NOTE, decode_note
 
 __all__ = ["DISCOVERY", "NODE", "TOKEN", "create_api_app", "relationship_json"]
 
-_log = logging.getLogger("amity.api")
 _PUBLIC_PATHS: Final = frozenset({"/api/openapi.json", PROOF_PATH})
 _MAX_BODY: Final = 64 * 1024
 
