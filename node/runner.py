@@ -36,6 +36,8 @@ from amity.node.intents.api import INTENTS
 from amity.node.intents.config import hub_rules
 from amity.node.intents.service import IntentsService, own_cut_off, own_trust
 from amity.node.logs import log_event
+from amity.node.loyalty.api import LOYALTY
+from amity.node.loyalty.service import LoyaltyService
 from amity.node.net.admission import Admission, AdmittedSite
 from amity.node.net.discovery import Discovery, DiscoveryError
 from amity.node.net.limits import Limits, raise_file_limit
@@ -134,12 +136,15 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     terms=terms,
                 )
                 node.register(intents)
+                loyalty = LoyaltyService(node)
+                node.register(loyalty)
                 async with node:
                     app[NODE] = node
                     app[TERMS] = terms
                     app[GRANTS] = grants
                     app[REPUTATION] = reputation
                     app[INTENTS] = intents
+                    app[LOYALTY] = loyalty
                     yield
 
     async def peer_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -20,6 +20,10 @@ __all__ = [
     "StateError",
     "ScenarioError",
     "BackupError",
+    "LoyaltyError",
+    "LoyaltySignatureError",
+    "LoyaltyPartyError",
+    "LoyaltyUnknownError",
     "BackupDamagedError",
     "BackupPassphraseError",
     "NodeError",
@@ -440,6 +444,25 @@ class CardExpiredError(CardError):
 
 class CardUriError(CardError):
     code = "card.bad_uri"
+
+
+# -- loyalty (spec/loyalty.md) --------------------------------------------------------------------
+
+
+class LoyaltyError(RemoteError):
+    code = "loyalty.error"
+
+
+class LoyaltySignatureError(LoyaltyError):
+    code = "loyalty.bad_signature"
+
+
+class LoyaltyPartyError(LoyaltyError):
+    code = "loyalty.wrong_party"
+
+
+class LoyaltyUnknownError(LoyaltyError):
+    code = "loyalty.unknown"
 
 
 # -- relationships (spec/relationship.md) ----------------------------------------------------------

@@ -433,6 +433,25 @@ OPENAPI: Final[dict[str, Any]] = {
                 },
             ),
         },
+        # -- loyalty (spec/loyalty.md) --
+        "/api/loyalty": {
+            "get": _op("her declarations of loyalty, and those her customers made to this node"),
+            "post": _op(
+                "declare loyalty to a vendor (signed, sent over the relationship)",
+                body={
+                    "vendor": {"type": "string", "description": "a did:key"},
+                    "since_ms": {"type": "integer"},
+                    "until_ms": {"type": "integer"},
+                    "categories": {"type": "array", "items": {"type": "string"}},
+                    "note": {"type": "string"},
+                },
+                status="201",
+            ),
+        },
+        "/api/loyalty/{id}/revoke": {
+            "parameters": [_ID],
+            "post": _by_id("revoke one of her declarations; the vendor is told"),
+        },
         # -- intentcasting (spec/intents.md) --
         "/api/intents": {
             "get": _op("her intents: state, offers kept and shown, receipts"),

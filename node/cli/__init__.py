@@ -56,6 +56,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "audit": ("log", "receipts"),
     "reputation": ("attest", "attestations", "reputation", "share-policy", "rebut", "vouch"),
     "intents": ("intent",),
+    "loyalty": ("loyalty",),
     "identity": ("id",),
     "card": ("card",),
     "ui": ("ui",),

@@ -20,6 +20,7 @@ from amity.node.store.grants import (
     VaultRow,
 )
 from amity.node.store.intents import IntentsTables
+from amity.node.store.loyalty import LoyaltyTables
 from amity.node.store.reputation import AttestationRow, ReputationTables, SharePolicyRow
 from amity.node.store.schema import SCHEMA_VERSION
 from amity.node.store.terms import AgreementRow, NegotiationRow, TermsTables
@@ -46,5 +47,13 @@ __all__ = [
 ]
 
 
-class Store(CoreTables, TermsTables, GrantsTables, ReputationTables, IntentsTables, StoreBase):
+class Store(
+    CoreTables,
+    TermsTables,
+    GrantsTables,
+    ReputationTables,
+    IntentsTables,
+    LoyaltyTables,
+    StoreBase,
+):
     """One SQLite database. Use as a context manager; writes go through :meth:`transaction`."""

@@ -238,6 +238,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE agreements ADD COLUMN ended_ms INTEGER;
     """,
+    # 9 (issue 17): loyalty declarations, hers and received (spec/loyalty.md).
+    """
+    CREATE TABLE loyalty (
+        declaration_id BLOB PRIMARY KEY,
+        mine INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        declaration BLOB NOT NULL,
+        revocation BLOB
+    );
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

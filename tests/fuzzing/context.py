@@ -48,6 +48,7 @@ _FILES = (
     "grants",
     "identity",
     "intents",
+    "loyalty",
     "receipts",
     "relationship",
     "relay",

@@ -17,6 +17,7 @@ from amity.protocol import (
     identity,
     jws,
     keyring,
+    loyalty,
     negotiation,
     policy,
     receipts,
@@ -303,6 +304,14 @@ def record_targets() -> list[Decoder]:
         for step in vector["steps"]
     )
     add("keyring.LinkChain.decode", chains)(keyring.LinkChain.decode)
+
+    # -- loyalty (spec/loyalty.md) -----------------------------------------------------------------
+    add("loyalty.Declaration.decode", hexes("loyalty", "declaration_hex"))(
+        loyalty.Declaration.decode
+    )
+    add("loyalty.LoyaltyRevocation.decode", hexes("loyalty", "revocation_hex"))(
+        loyalty.LoyaltyRevocation.decode
+    )
 
     # -- the backup file (spec/backup.md): its vectors' passphrase, cheap costs ----------------
     backups = vectors("backup")
