@@ -21,6 +21,8 @@ import aiohttp
 from aiohttp import web
 
 from amity.node.api.app import DISCOVERY, NODE, create_api_app
+from amity.node.beacons.api import BEACONS
+from amity.node.beacons.service import BeaconsService
 from amity.node.daemon import Identity, Node
 from amity.node.grants.api import GRANTS
 from amity.node.grants.service import GrantsService
@@ -138,6 +140,8 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                 node.register(intents)
                 loyalty = LoyaltyService(node)
                 node.register(loyalty)
+                beacons = BeaconsService(node)
+                node.register(beacons)
                 async with node:
                     app[NODE] = node
                     app[TERMS] = terms
@@ -145,6 +149,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     app[REPUTATION] = reputation
                     app[INTENTS] = intents
                     app[LOYALTY] = loyalty
+                    app[BEACONS] = beacons
                     yield
 
     async def peer_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -20,6 +20,10 @@ __all__ = [
     "StateError",
     "ScenarioError",
     "BackupError",
+    "BeaconError",
+    "BeaconUnknownError",
+    "BeaconClosedError",
+    "BeaconFloodError",
     "LoyaltyError",
     "LoyaltySignatureError",
     "LoyaltyPartyError",
@@ -444,6 +448,25 @@ class CardExpiredError(CardError):
 
 class CardUriError(CardError):
     code = "card.bad_uri"
+
+
+# -- support beacons (spec/beacons.md) ------------------------------------------------------------
+
+
+class BeaconError(RemoteError):
+    code = "beacon.error"
+
+
+class BeaconUnknownError(BeaconError):
+    code = "beacon.unknown"
+
+
+class BeaconClosedError(BeaconError):
+    code = "beacon.closed"
+
+
+class BeaconFloodError(BeaconError):
+    code = "beacon.flood"
 
 
 # -- loyalty (spec/loyalty.md) --------------------------------------------------------------------

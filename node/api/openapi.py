@@ -433,6 +433,31 @@ OPENAPI: Final[dict[str, Any]] = {
                 },
             ),
         },
+        # -- support beacons (spec/beacons.md) --
+        "/api/beacons": {
+            "get": _op("her beacons and those raised to this node, with their threads"),
+            "post": _op(
+                "raise a beacon to peers she chooses",
+                body={
+                    "to": {"type": "array", "items": {"type": "string"}},
+                    "topic": {"type": "string"},
+                    "text": {"type": "string"},
+                    "about": {"type": "string", "description": "a did:key, optional"},
+                },
+                status="201",
+            ),
+        },
+        "/api/beacons/{id}/answer": {
+            "parameters": [_ID],
+            "post": _by_id(
+                "a line in a beacon's thread (her answer names the peer: to)",
+                body={"text": {"type": "string"}, "to": {"type": "string"}},
+            ),
+        },
+        "/api/beacons/{id}/close": {
+            "parameters": [_ID],
+            "post": _by_id("close her beacon; every peer it went to is told"),
+        },
         # -- loyalty (spec/loyalty.md) --
         "/api/loyalty": {
             "get": _op("her declarations of loyalty, and those her customers made to this node"),

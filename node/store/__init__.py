@@ -8,6 +8,7 @@ transactions, every commit fsynced before it counts; parameterised queries only.
 from __future__ import annotations
 
 from amity.node.store.base import StoreBase, StoreError
+from amity.node.store.beacons import BeaconsTables
 from amity.node.store.core import CoreTables, InboxItem, MailItem, OutboxItem, RelationshipRow
 from amity.node.store.grants import (
     AuditRow,
@@ -54,6 +55,7 @@ class Store(
     ReputationTables,
     IntentsTables,
     LoyaltyTables,
+    BeaconsTables,
     StoreBase,
 ):
     """One SQLite database. Use as a context manager; writes go through :meth:`transaction`."""

@@ -248,6 +248,15 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         revocation BLOB
     );
     """,
+    # 10 (issue 17): support beacons, hers and those raised to this node (spec/beacons.md).
+    """
+    CREATE TABLE beacons (
+        raiser BLOB NOT NULL,
+        beacon_id BLOB NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (raiser, beacon_id)
+    );
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -42,6 +42,7 @@ __all__ = [
 _FILES = (
     "audit",
     "backup",
+    "beacons",
     "card",
     "encoding",
     "envelope",

@@ -11,6 +11,7 @@ from amity.protocol import (
     attestation,
     audit,
     backup,
+    beacons,
     claims,
     delivery,
     grants,
@@ -304,6 +305,26 @@ def record_targets() -> list[Decoder]:
         for step in vector["steps"]
     )
     add("keyring.LinkChain.decode", chains)(keyring.LinkChain.decode)
+
+    # -- support beacons (spec/beacons.md) ---------------------------------------------------------
+    beacon_bodies = vectors("beacons", operation="body")
+
+    def read_beacon_body(d: bytes) -> object:
+        # The fuzz input is enc([message type, body]), so that both can change.
+        value = decode(d)
+        if not (isinstance(value, list) and len(value) == 2):
+            return None
+        kind, body = value
+        if not (isinstance(kind, str) and isinstance(body, bytes)):
+            return None
+        if kind not in beacons.BEACON_TYPES:
+            return None
+        return beacons.decode_beacon_body(kind, body)
+
+    add(
+        "beacons.decode_beacon_body",
+        tuple(encode([v["type"], bytes.fromhex(v["body_hex"])]) for v in beacon_bodies),
+    )(read_beacon_body)
 
     # -- loyalty (spec/loyalty.md) -----------------------------------------------------------------
     add("loyalty.Declaration.decode", hexes("loyalty", "declaration_hex"))(
