@@ -245,7 +245,10 @@ OPENAPI: Final[dict[str, Any]] = {
             "parameters": [{**_PEER, "name": "name", "description": "a vault field name"}],
             "get": _by_id("one field with its value"),
             "put": _op(
-                "store or replace a field, sealed at rest (spec/grants.md §2)",
+                "store or replace a field, sealed at rest (spec/grants.md §2); a changed value "
+                "goes to every peer holding it under a live grant, and `updates` lists each "
+                "grant naming the field: updated (its new version) or not, and why "
+                "(spec/signals.md §2)",
                 body={"type": {"type": "string"}, "value": {}},
             ),
             "delete": _by_id("remove a field"),

@@ -364,8 +364,10 @@ def _holdings_text(d: Mapping[str, Any]) -> str:
         lines.append("it holds nothing about you")
     for item in d["items"]:
         flag = "  <- " + item["our_record"] + " in your records" if item["flag"] else ""
+        fields = ", ".join(item["fields"])
         lines.append(
-            f"  {item['grant_id'][:8]}  {', '.join(item['fields'])} until {item['not_after']}{flag}"
+            f"  {item['grant_id'][:8]}  {fields} (version {item['version']}) until "
+            f"{item['not_after']}{flag}"
         )
     for gid in d["not_listed"]:
         lines.append(f"  {gid[:8]}  not listed, though active in your records")

@@ -54,6 +54,7 @@ _FILES = (
     "reputation_messages",
     "sealed",
     "session",
+    "signals",
     "succession",
     "terms",
 )

@@ -41,6 +41,7 @@ from amity.protocol.receipts import (
     DeliveryReceipt,
     HeldGrant,
     HoldingsStatement,
+    UpdateReceipt,
     decode_holdings_query,
     decode_receipt,
     encode_holdings_query,
@@ -71,8 +72,12 @@ def _issue(identity: SigningIdentity, grantor: PeerId, fields: list[Any]) -> byt
         receipt = DeletionReceipt.issue(
             identity, grantor=grantor, grant_id=a, reason=reason, deleted_ms=c
         )
+    elif kind == "update":
+        receipt = UpdateReceipt.issue(
+            identity, grantor=grantor, grant_id=a, version=b, replaced_ms=c
+        )
     else:
-        items = [HeldGrant(g, tuple(names), until) for g, names, until in c]
+        items = [HeldGrant(g, tuple(names), until, v) for g, names, until, v in c]
         receipt = HoldingsStatement.issue(
             identity, grantor=grantor, query_id=a, at_ms=b, items=items
         )
