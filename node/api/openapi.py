@@ -205,6 +205,14 @@ OPENAPI: Final[dict[str, Any]] = {
                 status="201",
             )
         },
+        "/api/terms/change": {
+            "post": _op(
+                "her terms changed: offer them as an amendment of every agreement in force; "
+                "`changes` says, per agreement, whether an amendment was offered (its "
+                "negotiation) or not and why (spec/signals.md §3)",
+                body=_TERMS_BODY,
+            )
+        },
         "/api/terms/{id}": {"parameters": [_ID], "get": _by_id("one negotiation")},
         "/api/terms/{id}/counter": {
             "parameters": [_ID],

@@ -86,3 +86,62 @@ def test_a_new_address_reaches_every_live_grantee_once(nodes: NodeFactory, tmp_p
     assert human.returncode == 0, human.stderr
     assert "updated  away: grant" in human.stdout and "version 2" in human.stdout
     assert "near" not in human.stdout  # near's grant does not name the email
+
+
+NEW_TERMS = """\
+title = "Alice's shopping terms, 2027"
+[clause."amity.no-tracking"]
+[clause."amity.delete-on-end"]
+days = 0
+[clause."amity.purpose-limitation"]
+purposes = ["delivery"]
+"""
+
+
+def test_changed_terms_ask_every_peer_with_an_agreement(nodes: NodeFactory, tmp_path: Path) -> None:
+    alice, yes, no, gone = nodes.create_many(
+        [("alice", "person"), ("yes", "vendor"), ("no", "vendor"), ("gone", "vendor")]
+    )
+    agreed = {}
+    for vendor in (yes, no, gone):
+        meet(alice, vendor)
+        agreed[vendor.name] = agree(alice, vendor, tmp_path / vendor.name)
+    cli("end", "--home", alice.home, gone.did)
+    terms = tmp_path / "new.toml"
+    terms.write_text(NEW_TERMS, encoding="utf-8")
+
+    changed = cli("terms", "change", "--home", alice.home, "--file", terms, "--expires", "1h")
+
+    by_peer = {c["peer_name"]: c for c in changed["changes"]}
+    assert {n: c["offered"] for n, c in by_peer.items()} == {"yes": True, "no": True, "gone": False}
+    assert by_peer["gone"]["why_not"] == "the relationship is ended"
+    assert {by_peer[n]["agreement_id"] for n in ("yes", "no")} == {agreed["yes"], agreed["no"]}
+    for vendor in (yes, no):
+        nid = by_peer[vendor.name]["negotiation_id"]
+        wait_for(
+            lambda v=vendor, n=nid: v.api.request("GET", f"/api/terms/{n}").status == 200,
+            what=f"the amendment reaches {vendor.name}",
+        )
+    # Nothing changes until a vendor agrees: one accepts, the other refuses.
+    cli("terms", "accept", "--home", yes.home, by_peer["yes"]["negotiation_id"][:8])
+    cli("terms", "reject", "--home", no.home, by_peer["no"]["negotiation_id"][:8])
+    old_yes = wait_for(
+        lambda: (a := alice.api.get(f"/api/agreements/{agreed['yes']}"))["superseded_by"] and a,
+        what="the amendment agreed with yes",
+    )
+    new = alice.api.get(f"/api/agreements/{old_yes['superseded_by']}")
+    assert new["terms"]["terms_id"] == changed["terms_id"]
+    wait_for(
+        lambda: (
+            alice.api.get(f"/api/terms/{by_peer['no']['negotiation_id']}")["state"] == "rejected"
+        ),
+        what="no's rejection",
+    )
+    assert alice.api.get(f"/api/agreements/{agreed['no']}")["superseded_by"] is None
+    # Asked again: yes already agreed to them; no is asked anew.
+    again = cli("terms", "change", "--home", alice.home, "--file", terms)
+    reasons = {c["peer_name"]: c["why_not"] for c in again["changes"]}
+    assert reasons["yes"] == "already agreed to these terms" and reasons["no"] == ""
+    human = run_amity("terms", "change", "--home", alice.home, "--file", terms)
+    assert human.returncode == 0, human.stderr
+    assert "not    no:" in human.stdout and "an amendment of it is open already" in human.stdout
