@@ -81,6 +81,8 @@ class GrantsService:
         self.grantee = Grantee(node, self.host, self.carrier)
         self.requests = GrantRequests(node, self.grantor, self.host, self.carrier)
         self._watcher: asyncio.Task[None] | None = None
+        #: One vault change at a time: each reads the versions the one before it committed.
+        self._vault_lock = asyncio.Lock()
 
     # -- lifetime (the Service protocol) -----------------------------------------------------------
 
@@ -115,6 +117,10 @@ class GrantsService:
 
         Returns what became of each grant that names the field (updated, or not and why).
         """
+        async with self._vault_lock:
+            return await self._vault_set(item)
+
+    async def _vault_set(self, item: Field) -> list[UpdateOutcome]:
         now = self.node.clock_ms()
         old = self.vault.get(item.name)
         outcomes: list[UpdateOutcome] = []

@@ -7,6 +7,7 @@ tests/node/test_signals.py runs the story on real daemons.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -102,3 +103,30 @@ async def test_versions_are_taken_once_and_in_order(
         # Her node knows the grant is revoked: a change of the field now reaches nobody.
         after = await alice.grants.vault_set(field_from_text("email", "email", "b@new.org"))
         assert [(o.version, o.why) for o in after] == [(None, "revoked")]
+
+
+async def test_two_changes_at_once_get_two_versions(lab: Lab) -> None:
+    async with agreed_pair(lab) as (alice, shop):
+        grant = await alice.grants.grantor.grant(
+            shop.peer_id, ["email"], purpose="delivery", context="", duration_ms=600_000
+        )
+        await held(shop, grant)
+
+        first, second = await asyncio.gather(
+            alice.grants.vault_set(field_from_text("email", "email", "one@example.org")),
+            alice.grants.vault_set(field_from_text("email", "email", "two@example.org")),
+        )
+
+        assert [o.version for o in first + second] == [1, 2]
+        await async_wait_for(
+            lambda: (h := shop.grants.holdings.get(grant.grant_id)) is not None and h.version == 2,
+            what="both versions taken",
+        )
+        assert await _email(shop, alice) == "two@example.org"
+        await async_wait_for(
+            lambda: (
+                [r.kind for r in alice.node.store.grant_receipts(grant.grant_id)]
+                == ["delivery", "update", "update"]
+            ),
+            what="two update receipts",
+        )
