@@ -5,13 +5,14 @@ must carry out, in order. As in h11's ``_state.py``, everything that moves a hol
 states, events, effects and the one table, :data:`TRANSITIONS`. Data is held until the grant's
 ``not_after_ms``, a revocation, or the delete-on-end deadline, whichever comes first; then it is
 deleted and a signed deletion receipt goes back, exactly once. Until then a ``grant.update`` with
-a newer version replaces the values (spec/signals.md §2). See spec/grants.md §8.
+a newer version replaces the values (spec/signals.md §2). Reading what is held, and saying what
+is held, are :mod:`amity.protocol.holdings`. See spec/grants.md §8.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, TypeAlias
 
@@ -27,14 +28,12 @@ from amity.protocol.errors import (
     format_time_ms,
 )
 from amity.protocol.grants import Grant, Revocation, check_time
-from amity.protocol.identity import PeerId, SigningIdentity
+from amity.protocol.identity import SigningIdentity
 from amity.protocol.receipts import (
     MSG_RECEIPT,
     DeletionReason,
     DeletionReceipt,
     DeliveryReceipt,
-    HeldGrant,
-    HoldingsStatement,
     UpdateReceipt,
 )
 from amity.protocol.relationship import CancelTimer, Effect, SendMessage, SetTimer
@@ -63,8 +62,6 @@ __all__ = [
     "TRANSITIONS",
     "open_holding",
     "step",
-    "read",
-    "holdings_statement",
 ]
 
 TIMER_DELETE: Final = "delete"
@@ -382,54 +379,3 @@ def step(holding: Holding, event: Event, now_ms: int, *, signer: SigningIdentity
     if new != holding and not any(isinstance(e, Persist) for e in effects):
         effects.insert(0, Persist(new))
     return new, effects
-
-
-# -- reading and answering (spec/grants.md §8.5) --------------------------------------------------
-
-
-def read(
-    holdings: Iterable[Holding], *, grantor: PeerId, name: str, purpose: str, now_ms: int
-) -> Field | DerivedClaim:
-    """The value of ``name`` under a live grant from ``grantor`` for ``purpose``, or no_grant."""
-    live = [
-        h
-        for h in holdings
-        if h.state is _S.HELD
-        and h.grant.grantor == grantor
-        and h.grant.purpose == purpose
-        and name in h.grant.fields
-        and now_ms < h.deadline_ms
-    ]
-    if not live:
-        raise NoGrantError(
-            f"no live grant from {grantor.short} covers {name!r} for purpose {purpose!r} at "
-            f"{format_time_ms(now_ms)}; ask for it with a grant.request",
-            hint=NoGrantError.code,
-        )
-    newest = max(live, key=lambda h: (h.grant.issued_ms, h.grant.grant_id))
-    for item in newest.fields:
-        if item.name == name:
-            return item
-    for claim in newest.claims:
-        if claim.kind == name:
-            return claim
-    raise AssertionError("a delivery holds every name its grant lists")  # checked on delivery
-
-
-def holdings_statement(
-    holdings: Iterable[Holding],
-    *,
-    grantor: PeerId,
-    query_id: bytes,
-    now_ms: int,
-    signer: SigningIdentity,
-) -> HoldingsStatement:
-    """Answer "what do you hold about me?": every HELD grant from ``grantor``, signed."""
-    items = [
-        HeldGrant(h.grant.grant_id, h.grant.fields, h.deadline_ms, h.version)
-        for h in holdings
-        if h.state is _S.HELD and h.grant.grantor == grantor
-    ]
-    return HoldingsStatement.issue(
-        signer, grantor=grantor, query_id=query_id, at_ms=now_ms, items=items
-    )

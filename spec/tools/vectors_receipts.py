@@ -30,9 +30,9 @@ from amity.protocol.holder import (
     SetTimer,
     TimerFired,
     open_holding,
-    read,
     step,
 )
+from amity.protocol.holdings import read
 from amity.protocol.receipts import (
     DeletionReason,
     DeletionReceipt,

@@ -27,11 +27,10 @@ from amity.protocol.holder import (
     SendMessage,
     SetTimer,
     TimerFired,
-    holdings_statement,
     open_holding,
-    read,
     step,
 )
+from amity.protocol.holdings import holdings_statement, read
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.linkcert import LinkKey
 from amity.protocol.receipts import (

@@ -28,10 +28,10 @@ from amity.protocol.holder import (
     SetTimer,
     TimerFired,
     UpdateReceived,
-    holdings_statement,
     open_holding,
     step,
 )
+from amity.protocol.holdings import holdings_statement
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.linkcert import LinkKey
 from amity.protocol.receipts import UpdateReceipt, open_receipt

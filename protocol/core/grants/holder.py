@@ -43,11 +43,11 @@ from amity.protocol.holder import (
     SetTimer,
     TimerFired,
     UpdateReceived,
-    holdings_statement,
     open_holding,
     step,
 )
 from amity.protocol.holder import Effect as HolderEffect
+from amity.protocol.holdings import holdings_statement
 from amity.protocol.receipts import MSG_RECEIPT, decode_holdings_query
 from amity.protocol.relationship import RelationshipState
 from amity.protocol.update import open_update
