@@ -50,6 +50,7 @@ __all__ = [
     "delivery_link_key",
     "open_delivery",
     "check_contents",
+    "sealable",
     "seal_to_link",
     "open_sealed",
 ]
@@ -105,24 +106,39 @@ def deliver(
 
     ``ephemeral_private`` is 32 fresh random bytes, never used twice.
     """
-    if not isinstance(link_public, bytes) or not is_usable_link_key(link_public):
-        raise UsageError("deliver() needs the grantee's certified X25519 link key (32 bytes)")
-    if not isinstance(ephemeral_private, bytes) or len(ephemeral_private) != LINK_KEY_BYTES:
-        raise UsageError(f"deliver() needs {LINK_KEY_BYTES} bytes of fresh ephemeral secret")
-    if not isinstance(grant, Grant) or not all(isinstance(f, Field) for f in fields):
-        raise UsageError("deliver() takes a Grant and vault Fields")
-    if not all(isinstance(c, DerivedClaim) for c in claims):
-        raise UsageError("deliver() takes DerivedClaims as claims")
-    try:
-        check_contents(grant, fields, claims, UsageError)
-    except GrantPartyError as exc:
-        raise UsageError(f"deliver() was given a claim for other parties: {exc.message}") from None
-    values: list[Value] = [field_to_value(item) for item in fields]
-    sealed_claims: list[Value] = [claim.encoded for claim in claims]
+    values, sealed_claims = sealable(
+        grant, fields, claims, link_public, ephemeral_private, what="deliver()"
+    )
     plaintext = encode([GRANTS_VERSION, grant.encoded, values, sealed_claims])
     if len(plaintext) > MAX_DELIVERY_BYTES:
         raise UsageError(f"delivery of {len(plaintext)} bytes; the limit is {MAX_DELIVERY_BYTES}")
     return seal_to_link(plaintext, link_public, ephemeral_private)
+
+
+def sealable(
+    grant: Grant,
+    fields: Sequence[Field],
+    claims: Sequence[DerivedClaim],
+    link_public: bytes,
+    ephemeral_private: bytes,
+    *,
+    what: str,
+) -> tuple[list[Value], list[Value]]:
+    """Check what a grantor seals for ``grant`` (local.usage): the grantee's link key, fresh
+    ephemeral bytes, exactly the grant's values; the values and claims as they are encoded."""
+    if not isinstance(link_public, bytes) or not is_usable_link_key(link_public):
+        raise UsageError(f"{what} needs the grantee's certified X25519 link key (32 bytes)")
+    if not isinstance(ephemeral_private, bytes) or len(ephemeral_private) != LINK_KEY_BYTES:
+        raise UsageError(f"{what} needs {LINK_KEY_BYTES} bytes of fresh ephemeral secret")
+    if not isinstance(grant, Grant) or not all(isinstance(f, Field) for f in fields):
+        raise UsageError(f"{what} takes a Grant and vault Fields")
+    if not all(isinstance(c, DerivedClaim) for c in claims):
+        raise UsageError(f"{what} takes DerivedClaims as claims")
+    try:
+        check_contents(grant, fields, claims, UsageError)
+    except GrantPartyError as exc:
+        raise UsageError(f"{what} was given a claim for other parties: {exc.message}") from None
+    return [field_to_value(item) for item in fields], [claim.encoded for claim in claims]
 
 
 def seal_to_link(plaintext: bytes, link_public: bytes, ephemeral_private: bytes) -> bytes:

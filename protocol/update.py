@@ -20,9 +20,10 @@ from amity.protocol.delivery import (
     check_contents,
     open_sealed,
     seal_to_link,
+    sealable,
 )
-from amity.protocol.encoding import INT_MAX, Value, encode, expect_array, expect_bytes, expect_int
-from amity.protocol.errors import GrantFieldsError, GrantPartyError, UsageError
+from amity.protocol.encoding import INT_MAX, encode, expect_array, expect_bytes, expect_int
+from amity.protocol.errors import GrantFieldsError, UsageError
 from amity.protocol.grants import (
     GRANT_ID_BYTES,
     GRANTS_VERSION,
@@ -31,8 +32,8 @@ from amity.protocol.grants import (
     check_time,
     read_body,
 )
-from amity.protocol.linkcert import LINK_KEY_BYTES, LinkKey, is_usable_link_key
-from amity.protocol.vault import Field, field_from_value, field_to_value
+from amity.protocol.linkcert import LinkKey
+from amity.protocol.vault import Field, field_from_value
 
 __all__ = ["MSG_UPDATE", "Update", "seal_update", "open_update"]
 
@@ -70,23 +71,12 @@ def seal_update(
 ) -> bytes:
     """The ``grant.update`` body: version ``version`` of ``grant``'s values, sealed to the
     grantee's ``link_public`` with 32 fresh ``ephemeral_private`` bytes. See §2.1."""
-    if not isinstance(link_public, bytes) or not is_usable_link_key(link_public):
-        raise UsageError("an update is sealed to the grantee's certified X25519 link key")
-    if not isinstance(ephemeral_private, bytes) or len(ephemeral_private) != LINK_KEY_BYTES:
-        raise UsageError(f"an update needs {LINK_KEY_BYTES} bytes of fresh ephemeral secret")
-    if not isinstance(grant, Grant) or not all(isinstance(f, Field) for f in fields):
-        raise UsageError("seal_update() takes a Grant and vault Fields")
-    if not all(isinstance(c, DerivedClaim) for c in claims):
-        raise UsageError("seal_update() takes DerivedClaims as claims")
+    values, sealed_claims = sealable(
+        grant, fields, claims, link_public, ephemeral_private, what="seal_update()"
+    )
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= INT_MAX:
         raise UsageError("an update's version is an int from 1 (the delivery is version 0)")
     check_time(updated_ms, "updated_ms")
-    try:
-        check_contents(grant, fields, claims, UsageError)
-    except GrantPartyError as exc:
-        raise UsageError(f"an update was given a claim for other parties: {exc.message}") from None
-    values: list[Value] = [field_to_value(item) for item in fields]
-    sealed_claims: list[Value] = [claim.encoded for claim in claims]
     plaintext = encode([GRANTS_VERSION, grant.grant_id, version, updated_ms, values, sealed_claims])
     if len(plaintext) > MAX_DELIVERY_BYTES:
         raise UsageError(f"update of {len(plaintext)} bytes; the limit is {MAX_DELIVERY_BYTES}")

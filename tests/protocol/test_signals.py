@@ -18,14 +18,11 @@ from amity.protocol.delivery import deliver, open_delivery
 from amity.protocol.errors import AmityError, UpdateReplayedError, UpdateStaleError
 from amity.protocol.grants import Grant, Onward, Revocation
 from amity.protocol.holder import (
-    CancelTimer,
     DeleteData,
-    Effect,
     Event,
     Persist,
     RevocationReceived,
     SendMessage,
-    SetTimer,
     TimerFired,
     UpdateReceived,
     open_holding,
@@ -37,6 +34,7 @@ from amity.protocol.linkcert import LinkKey
 from amity.protocol.receipts import UpdateReceipt, open_receipt
 from amity.protocol.update import open_update, seal_update
 from amity.protocol.vault import Field, FieldType
+from tests.protocol.test_receipts import _render
 from tests.vectors import unhex, vector_cases
 
 _UPDATES = vector_cases("signals")["argvalues"]
@@ -76,19 +74,6 @@ def test_update_refusal_vector(vector: dict[str, Any]) -> None:
             unhex(vector, "body_hex"), link_key=LinkKey(unhex(vector, "link_seed_hex"))
         ).check_for(grant)
     assert excinfo.value.code == vector["error"]
-
-
-def _render(effect: Effect) -> str:
-    if isinstance(effect, Persist):
-        return f"persist {effect.holding.state.value}"
-    if isinstance(effect, DeleteData):
-        return f"delete-data {effect.grant_id.hex()}"
-    if isinstance(effect, SendMessage):
-        return f"send {effect.type} {effect.body.hex()}"
-    if isinstance(effect, SetTimer):
-        return f"set-timer {effect.token} at {effect.at_ms}"
-    assert isinstance(effect, CancelTimer)
-    return f"cancel-timer {effect.token}"
 
 
 def _delivery_vector() -> dict[str, Any]:
@@ -142,19 +127,24 @@ PERSON = SigningIdentity(bytes([0xA0]) * 32)
 VENDOR = SigningIdentity(bytes([0xB0]) * 32)
 LINK = LinkKey(bytes([0xB1]) * 32)
 T0 = 1_767_225_600_000
-GID = bytes(range(16))
-GRANT = Grant.issue(
-    PERSON,
-    grantee=VENDOR.peer_id,
-    grant_id=GID,
-    agreement_id=bytes(32),
-    fields=["email"],
-    purpose="support",
-    context="",
-    onward=Onward.NONE,
-    issued_ms=T0,
-    not_after_ms=T0 + 10**9,
-)
+
+
+def _grant(grant_id: bytes) -> Grant:
+    return Grant.issue(
+        PERSON,
+        grantee=VENDOR.peer_id,
+        grant_id=grant_id,
+        agreement_id=bytes(32),
+        fields=["email"],
+        purpose="support",
+        context="",
+        onward=Onward.NONE,
+        issued_ms=T0,
+        not_after_ms=T0 + 10**9,
+    )
+
+
+GRANT = _grant(bytes(range(16)))
 
 
 def _email(version: int) -> Field:
@@ -204,18 +194,6 @@ def test_newest_version_wins_whatever_the_order(order: list[int]) -> None:
 
 
 def test_update_for_another_grant_is_a_usage_error() -> None:
-    other = Grant.issue(
-        PERSON,
-        grantee=VENDOR.peer_id,
-        grant_id=bytes(16),
-        agreement_id=bytes(32),
-        fields=["email"],
-        purpose="support",
-        context="",
-        onward=Onward.NONE,
-        issued_ms=T0,
-        not_after_ms=T0 + 10**9,
-    )
     with pytest.raises(AmityError) as excinfo:
-        open_update(_body(1), link_key=LINK).check_for(other)
+        open_update(_body(1), link_key=LINK).check_for(_grant(bytes(16)))
     assert excinfo.value.code == "local.usage"
