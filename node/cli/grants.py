@@ -227,11 +227,14 @@ def _grants(args: argparse.Namespace) -> int:
 def _state(g: Mapping[str, Any]) -> str:
     state = str(g["state"])
     if g["side"] == "held":
-        return state + (f" ({g['deletion_reason']})" if g["deletion_reason"] else "")
+        version = f" v{g['version']}" if g.get("version") else ""
+        return state + version + (f" ({g['deletion_reason']})" if g["deletion_reason"] else "")
     if state == "deleted":
         return f"deleted ({g['deletion_reason']}, receipt)"
     if g["awaiting_deletion_receipt"]:
         return f"{state}, no deletion receipt yet"
+    if g.get("version"):  # updated since the delivery (spec/signals.md §2)
+        return f"{state}, v{g['version']} ({g['version_receipted']} receipted)"
     return state + (", delivered" if g["delivered"] else ", not delivered yet")
 
 
