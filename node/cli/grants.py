@@ -234,7 +234,7 @@ def _state(g: Mapping[str, Any]) -> str:
     if g["awaiting_deletion_receipt"]:
         return f"{state}, no deletion receipt yet"
     if g.get("version"):  # updated since the delivery (spec/signals.md §2)
-        return f"{state}, v{g['version']} ({g['version_receipted']} receipted)"
+        return f"{state}, v{g['version']} sent, v{g['version_receipted']} receipted"
     return state + (", delivered" if g["delivered"] else ", not delivered yet")
 
 

@@ -60,7 +60,8 @@ def test_a_new_address_reaches_every_live_grantee_once(nodes: NodeFactory, tmp_p
     assert near.api.get(f"/api/grants/{near_grant}")["version"] == 1
     listed = run_amity("grants", "--home", alice.home)
     assert (
-        f"{near_grant[:8]}  near" in listed.stdout and "active, v1 (1 receipted)" in listed.stdout
+        f"{near_grant[:8]}  near" in listed.stdout
+        and "active, v1 sent, v1 receipted" in listed.stdout
     )
     statement = cli("holdings", "--home", alice.home, "near")
     assert [(i["grant_id"], i["version"]) for i in statement["items"]] == [(near_grant, 1)]
