@@ -234,7 +234,11 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE TABLE intent_tombstones (intent_id BLOB PRIMARY KEY, record TEXT NOT NULL);
     CREATE TABLE intent_subscribers (peer_id BLOB PRIMARY KEY, record TEXT NOT NULL);
     """,
-    # 8 (issue 17): change once, everywhere. The newest version of a grant's values we sent in
+    # 8 (issue 19): an agreement ends with the relationship it was signed in (terms.md §10).
+    """
+    ALTER TABLE agreements ADD COLUMN ended_ms INTEGER;
+    """,
+    # 9 (issue 17): change once, everywhere. The newest version of a grant's values we sent in
     # a grant.update (0: only the delivery; spec/signals.md §2).
     """
     ALTER TABLE grants_issued ADD COLUMN update_version INTEGER NOT NULL DEFAULT 0;

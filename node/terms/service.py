@@ -83,6 +83,9 @@ class TermsService:
         self._running = False
         #: Peers this node will not agree with (the reputation cut-off): each gives a reason or None.
         self.gates: list[Callable[[PeerId], str | None]] = []
+        #: Other services' promises to agree (the intents service: terms its offers
+        #: countersigned, for the person who accepted one).
+        self.promises: list[Callable[[PeerId, bytes, int], bool]] = []
         if node.identity.kind is NodeKind.VENDOR:
             node.card_policy = self._published_policy
 
@@ -139,6 +142,9 @@ class TermsService:
         held = self.node.store.agreement(agreement_id)
         return held is not None and held.peer_id == peer.key
 
+    def promised(self, peer: PeerId, terms_id: bytes, now_ms: int) -> bool:
+        return any(promise(peer, terms_id, now_ms) for promise in self.promises)
+
     # -- peers' messages (the Service protocol) ----------------------------------------------------
 
     def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
@@ -173,7 +179,7 @@ class TermsService:
         in_force = [
             InForce(row.agreement_id, PeerId(row.peer_id), row.terms_id)
             for row in self.node.store.agreements()
-            if row.superseded_by is None
+            if row.superseded_by is None and row.ended_ms is None
         ]
         open_for = {
             neg.previous_agreement_id: neg.negotiation_id

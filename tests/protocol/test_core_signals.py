@@ -5,6 +5,8 @@ in-memory host of test_core_grants, which stands for either driver.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from amity.protocol.core.grants import service
@@ -67,6 +69,11 @@ def test_an_update_replaces_the_values_and_its_receipt_comes_back() -> None:
     forged = _envelope(MemoryHost(Keyring(b"m" * 32)), shop, MSG_UPDATE, sent.body)
     with pytest.raises(GrantPartyError):
         service.receive(shop, forged, T0 + 4, _random)
+    # Her update under an agreement that ended with an earlier relationship is refused too.
+    record = shop.agreements[grant.agreement_id]
+    shop.agreements[grant.agreement_id] = replace(record, ended_ms=T0 + 4)
+    with pytest.raises(GrantPartyError):
+        service.receive(shop, _envelope(person, shop, MSG_UPDATE, sent.body), T0 + 5, _random)
 
 
 def test_a_change_reaches_live_grants_only_each_with_its_reason() -> None:
@@ -94,6 +101,10 @@ def test_a_change_reaches_live_grants_only_each_with_its_reason() -> None:
     ended, effects = update_field(person, records[2:], NEW, now_ms=T0 + 1, random=_random)
     assert [(o.version, o.why) for o in ended] == [(None, "the relationship is ended")]
     assert effects == []
+    record = person.agreements[grant.agreement_id]
+    person.agreements[grant.agreement_id] = replace(record, ended_ms=T0)
+    gone, _ = update_field(person, records[2:], NEW, now_ms=T0 + 1, random=_random)
+    assert gone[0].why == "its agreement ended with the relationship it was signed in"
     # A field the grant does not name reaches nobody, not even as "not updated".
     phone = Field("phone", FieldType.PHONE, "+4930123456")
     assert update_field(person, records, phone, now_ms=T0 + 1, random=_random) == ([], [])

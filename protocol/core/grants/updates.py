@@ -64,6 +64,9 @@ def _why_not(host: GrantsHost, record: IssuedRecord, now_ms: int) -> str:
         return f"expired at {format_time_ms(grant.not_after_ms)}"
     if record.deleted:
         return "deleted by the grantee (its deletion receipt came back)"
+    agreement = host.agreement(grant.agreement_id)
+    if agreement is not None and agreement.ended_ms is not None:
+        return "its agreement ended with the relationship it was signed in"
     rel = host.relationship(grant.grantee)
     if rel is None or rel.state is not RelationshipState.CONNECTED:
         return "no relationship" if rel is None else f"the relationship is {rel.state.value}"
