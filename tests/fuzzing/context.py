@@ -60,6 +60,7 @@ _FILES = (
     "reputation_messages",
     "sealed",
     "session",
+    "signals",
     "succession",
     "terms",
 )

@@ -27,6 +27,7 @@ from amity.protocol import (
     succession,
     terms,
     termsmessages,
+    update,
     vault,
 )
 from amity.protocol.encoding import decode, encode
@@ -142,6 +143,35 @@ def record_targets() -> list[Decoder]:
         lambda d: open_delivery(
             encode([1, delivery_link.public, ctx.box_to(d, delivery_link.public)])
         )
+    )
+    add("delivery.open_sealed", deliveries)(
+        lambda d: delivery.open_sealed(d, delivery_link, "fuzz")
+    )
+    # -- grant.update (spec/signals.md §2): the typical grant's values, sealed to the same key
+    update_vector = vectors("signals", name="update-typical")[0]
+    update_link = LinkKey(bytes.fromhex(update_vector["link_seed_hex"]))
+    update_grant = grants.Grant.decode(bytes.fromhex(update_vector["grant_hex"]))
+
+    def open_update(d: bytes) -> object:
+        opened = update.open_update(d, link_key=update_link)
+        opened.check_for(update_grant)
+        return opened
+
+    add(
+        "update.open_update", hexes("signals", "body_hex", kind="update"), "update.Update.check_for"
+    )(open_update)
+    updated = encode(
+        [
+            1,
+            update_grant.grant_id,
+            1,
+            update_vector["updated_ms"],
+            [decode(bytes.fromhex(v)) for v in update_vector["values_hex"]],
+            [bytes.fromhex(c) for c in update_vector["claims_hex"]],
+        ]
+    )
+    add("update.open_update[sealed]", (updated,), "update.Update.check_for")(
+        lambda d: open_update(encode([1, update_link.public, ctx.box_to(d, update_link.public)]))
     )
     receipt_list = hexes("receipts", "receipt_hex")
     receipt_vector = vectors("receipts", kind="receipt", error=None)[0]
