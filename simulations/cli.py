@@ -43,6 +43,7 @@ scenarios shipped (give a path, or just the name): {SCENARIOS_DIR}
   lifecycle.toml    grants from agreement to deletion receipt under churn, with relays
   reputation.toml   persons grant data to vendors with and without local trust, under attack
   sybil.toml        K Sybil identities praise breaching vendors: their influence vs K
+  intents.toml      persons cast intents at federated hubs; spam, Sybils, a linkability test
 
 run: OUT/<scenario>-seed<N>[-quick][-standin]/ summary.json, report.md and the scenario's CSVs
   The same scenario, seed and crypto mode always write byte-identical files.
@@ -245,7 +246,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     ahead = crypto is CryptoMode.REAL and args.verifier == "ahead" and can_verify_ahead()
     with run_collections(), verifying_ahead() if ahead else nullcontext() as verifier:
         # Building the world allocates (and signs) as much as running it.
-        world = kind.make_world(scenario, seed=args.seed, crypto=crypto)
+        try:
+            world = kind.make_world(scenario, seed=args.seed, crypto=crypto)
+        except UsageError as exc:  # a kind that cannot run in this crypto mode, say
+            print(f"amity-sim: {exc.message}", file=sys.stderr)
+            return EXIT_SCENARIO
         progress = Progress(sys.stderr, kind.headline)
         code = EXIT_OK
         try:

@@ -1,0 +1,445 @@
+"""Scenario 5, the intent market: persons cast intents at federated hubs, vendors answer.
+
+Hubs list each other (a full mesh, ``max_hops`` deep); each vendor subscribes by category at one
+hub; each person casts a few intents at a hub under a fresh key each, her node ranks the offers
+by her own trust view and hides the vendors she has cut off, then accepts the best (revealing
+herself to that vendor, or not), withdraws, or lets it expire. Spamming vendors answer every
+intent and try extra offers; Sybils flood the hubs with intents by one of four strategies. Every
+rule is the core's (:mod:`amity.protocol.core.intents`); this module only decides who does what
+and when, and records what came of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from amity.protocol.core.intents import caster, vendor
+from amity.protocol.core.intents.effects import (
+    IntentEffect,
+    OfferHidden,
+    OfferSent,
+    OfferShown,
+    ReceiptKept,
+    Won,
+)
+from amity.protocol.core.intents.memory import Outgoing
+from amity.protocol.core.intents.records import CastingState, SeenState
+from amity.protocol.core.intents.rule import Quote, QuoteRule
+from amity.protocol.errors import AmityError, ScenarioError
+from amity.protocol.intent import Constraints, TermsRef
+from amity.protocol.intentmessages import MSG_CAST, Cast, encode_intent_body
+from amity.protocol.money import Money
+from amity.protocol.terms import ROSTER
+from amity.simulations.crypto import CryptoMode
+from amity.simulations.scenarios.intents.nodes import Node, SimCaster, SimHub, SimVendor, Wire
+from amity.simulations.scenarios.intents.scenario import CATEGORIES, IntentsScenario
+from amity.simulations.world.engine import Engine
+from amity.simulations.world.streams import RandomStreams
+
+__all__ = ["TERMS", "CastRecord", "IntentsWorld", "metrics", "headline"]
+
+#: The terms persons cast with (roster names); every vendor accepts P2B1, some the others too.
+TERMS: tuple[str, ...] = tuple(sorted(ROSTER))
+_CURRENCY = "EUR"
+
+
+@dataclass(slots=True)
+class CastRecord:
+    """One intent cast (by a person or a Sybil), and what came of it. Ground truth: the
+    adversary never sees this."""
+
+    intent_id: bytes
+    owner: str  # "person" or "sybil"
+    who: int  # the person's (or Sybil's) index
+    strategy: str  # "person" or the Sybil's strategy
+    hub: str
+    cast_ms: int
+    category: str
+    region: str
+    hub_code: str | None = None  # the hub's answer to the cast: None (stored) or a refusal code
+    answered: bool = False
+    first_offer_ms: int | None = None
+    shown_events: int = 0
+    hidden: int = 0
+    shown_cut_off: int = 0
+    outcome: str = "open"
+    revealed: bool = False
+    won_at_vendor: bool = False
+    receipts: int = 0
+    kept: int = 0
+    shown: int = 0
+
+
+@dataclass(slots=True)
+class _Person:
+    node: SimCaster
+    hub: SimHub
+    region: str
+    terms: str
+    interests: tuple[str, ...]
+
+
+class IntentsWorld:
+    """One run of the intent market for a seed (real crypto only: see :meth:`__init__`)."""
+
+    def __init__(self, scenario: IntentsScenario, *, seed: int, crypto: CryptoMode) -> None:
+        if crypto is not CryptoMode.REAL:
+            # The core signs each intent with a key it makes itself (SigningIdentity(seed)); the
+            # stand-in has no seam there, so its verifier would refuse every intent.
+            raise ScenarioError(
+                f"{scenario.source.name}: the intents scenario runs with real crypto only (the "
+                "core signs each intent with a key of its own, which the stand-in cannot replace)"
+            )
+        self.scenario = scenario
+        self.seed = seed
+        self.crypto = crypto
+        self.interrupted = False
+        self.engine = Engine()
+        self.streams = RandomStreams(seed)
+        self.casts: dict[bytes, CastRecord] = {}
+        self.wins: list[tuple[int, str, bytes, bytes | None, str | None]] = []
+        self.spam_tries = 0
+        self.hashes_paid: dict[str, int] = {}
+        self._decided: set[bytes] = set()
+        sc = scenario
+        self.wire = Wire(
+            self.engine,
+            sc.start_ms,
+            sc.latency,
+            self.streams.stream("intents/latency"),
+            self.streams.bytes_source("intents/nonces"),
+            exits=8,
+            on_notice=self._notice,
+            on_link_result=self._link_result,
+        )
+        self._build()
+
+    # -- building ---------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        sc, rng = self.scenario, self.streams.stream("intents/build")
+        self.hubs = [
+            SimHub(self.streams.key(f"hub/{i}"), name=f"hub-{i}") for i in range(sc.hubs.count)
+        ]
+        keys = tuple(h.peer_id.key for h in self.hubs)
+        for h in self.hubs:
+            h.hub_rules = sc.hubs.rules(tuple(k for k in keys if k != h.peer_id.key))
+            self.wire.add(h, "hub")
+        self.vendors: list[SimVendor] = []
+        for i in range(sc.vendors.honest + sc.vendors.spammers):
+            spammer = i >= sc.vendors.honest
+            node = SimVendor(self.streams.key(f"vendor/{i}"), name=f"vendor-{i}", spammer=spammer)
+            if spammer:
+                categories: tuple[str, ...] = ("goods", "services")
+                terms = frozenset(ROSTER[t].document.terms_id for t in TERMS)
+                price, lead = sc.vendors.unit_lo_minor, 3_600_000
+            else:
+                count = rng.randint(sc.vendors.categories_lo, sc.vendors.categories_hi)
+                categories = tuple(sorted(rng.sample(CATEGORIES, count)))
+                accepted = ["P2B1", *(t for t in TERMS if t != "P2B1" and rng.random() < 0.5)]
+                terms = frozenset(ROSTER[t].document.terms_id for t in accepted)
+                price = rng.randint(sc.vendors.unit_lo_minor, sc.vendors.unit_hi_minor)
+                lead = sc.vendors.lead.sample(rng)
+            node.rule = QuoteRule(
+                categories=categories,
+                terms_ids=terms,
+                unit_price=Money(price, _CURRENCY),
+                terms_of_sale="Delivered; 30-day returns." if not spammer else "BEST DEAL!!!",
+                lead_time_ms=lead,
+                valid_for_ms=sc.vendors.valid_for_ms,
+            )
+            at_hub = self.hubs[rng.randrange(len(self.hubs))]
+            self.wire.add(node, "spammer" if spammer else "vendor")
+            self.vendors.append(node)
+            self.engine.call_at(0, self._subscribe, node, at_hub, categories)
+        self.persons = [self._person(i, rng) for i in range(sc.persons.count)]
+        self.persons_by_key = {p.node.peer_id.key: p for p in self.persons}
+        self.sybils = [
+            SimCaster(
+                self.streams.key(f"sybil/{i}"), name=f"sybil-{i}", index=i, address=f"sybil-{i}"
+            )
+            for i in range(sc.sybils.count)
+        ]
+        self._schedule_casts()
+
+    def _person(self, index: int, rng: Any) -> _Person:
+        sc = self.scenario.persons
+        node = SimCaster(
+            self.streams.key(f"person/{index}"),
+            name=f"person-{index}",
+            index=index,
+            address=f"addr-{index}",
+        )
+        for v in self.vendors:
+            if rng.random() < (sc.cut_spammers if v.spammer else sc.cut_honest):
+                node.cut_offs[v.peer_id] = "below her cut-off"
+            elif rng.random() < sc.knows_vendor:
+                node.trust_of[v.peer_id] = round(rng.uniform(0.2, 1.0), 3)
+        interests = tuple(rng.sample(CATEGORIES, 3))
+        return _Person(
+            node,
+            self.hubs[rng.randrange(len(self.hubs))],
+            rng.choice(sc.regions),
+            rng.choice(TERMS),
+            interests,
+        )
+
+    def _schedule_casts(self) -> None:
+        sc, rng = self.scenario, self.streams.stream("intents/casts")
+        for person in self.persons:
+            count = rng.randint(sc.persons.intents_lo, sc.persons.intents_hi)
+            if rng.random() < sc.persons.burst_share:
+                at = rng.randrange(sc.cast_window_ms)
+                times = []
+                for _ in range(count):
+                    times.append(at)
+                    at += sc.persons.gap.sample(rng)
+            else:
+                times = sorted(rng.randrange(sc.cast_window_ms) for _ in range(count))
+            for at in times:
+                self.engine.call_at(at, self._person_casts, person)
+        for sybil in self.sybils:
+            strategy = sc.sybils.strategies[sybil.index % len(sc.sybils.strategies)]
+            at = rng.randrange(sc.cast_window_ms)
+            for n in range(sc.sybils.intents_each):
+                self.engine.call_at(at, self._sybil_casts, sybil, strategy, n)
+                at += sc.sybils.gap.sample(rng)
+
+    # -- what persons and Sybils do ---------------------------------------------------------------
+
+    def _subscribe(self, node: SimVendor, at_hub: SimHub, categories: tuple[str, ...]) -> None:
+        self.wire.apply(node, vendor.subscribe(at_hub.peer_id, categories))
+
+    def _cast(
+        self,
+        node: SimCaster,
+        at_hub: SimHub,
+        category: str,
+        region: str,
+        terms: str,
+        *,
+        owner: str,
+        strategy: str,
+        work_bits: int,
+    ) -> bytes:
+        sc, rng = self.scenario, self.streams.stream("intents/content")
+        budget = rng.randint(sc.persons.budget_lo_minor, sc.persons.budget_hi_minor)
+        now = self.wire.now_ms
+        casting, effects = caster.cast(
+            node,
+            now,
+            category=category,
+            text=f"looking for {category.split('.')[1]}",
+            constraints=Constraints(budget=Money(budget, _CURRENCY), region=region),
+            terms=TermsRef.roster(terms),
+            offers_wanted=rng.randint(sc.persons.offers_wanted_lo, sc.persons.offers_wanted_hi),
+            ttl_ms=sc.persons.ttl_ms,
+            hubs=(at_hub.peer_id,),
+            work_bits=work_bits,
+        )
+        self.casts[casting.intent_id] = CastRecord(
+            casting.intent_id, owner, node.index, strategy, at_hub.name, now, category, region
+        )
+        self.hashes_paid[owner] = self.hashes_paid.get(owner, 0) + (1 << work_bits)
+        self.wire.casting = casting.intent_id
+        self.wire.apply(node, effects)
+        self.wire.casting = None
+        return casting.intent_id
+
+    def _person_casts(self, person: _Person) -> None:
+        sc, rng = self.scenario, self.streams.stream("intents/habits")
+        if sc.persons.habits:
+            at_hub, region, terms = person.hub, person.region, person.terms
+            category = rng.choice(person.interests)
+        else:
+            at_hub = self.hubs[rng.randrange(len(self.hubs))]
+            region, terms = rng.choice(sc.persons.regions), rng.choice(TERMS)
+            category = rng.choice(CATEGORIES)
+        if sc.reuse_key:  # the leaky control: one intent key (and link key) for all her intents
+            node = person.node
+            node.pending_keys = [
+                self.streams.key(f"reused/{node.index}"),
+                self.streams.key(f"reused-link/{node.index}"),
+            ]
+        self._cast(
+            person.node,
+            at_hub,
+            category,
+            region,
+            terms,
+            owner="person",
+            strategy="person",
+            work_bits=sc.hubs.work_bits,
+        )
+
+    def _sybil_casts(self, sybil: SimCaster, strategy: str, n: int) -> None:
+        sc, rng = self.scenario, self.streams.stream("intents/sybils")
+        at_hub = self.hubs[sybil.index % len(self.hubs)]  # each Sybil floods one hub
+        category, region = rng.choice(CATEGORIES), rng.choice(sc.persons.regions)
+        if strategy == "replay" and n > 0:
+            first = next(c for c in sybil.castings.values())
+            body = encode_intent_body(Cast(first.intent.encoded, first.work_nonce))
+            again = first.intent_id + n.to_bytes(4, "big")  # its own record, the same intent
+            self.casts[again] = replace(
+                self.casts[first.intent_id],
+                hub=at_hub.name,
+                cast_ms=self.wire.now_ms,
+                hub_code=None,
+            )
+            self.wire.casting = again
+            self.wire.send(sybil, Outgoing(first.signer, at_hub.peer_id, MSG_CAST, body))
+            self.wire.casting = None
+            return
+        if strategy == "one_key":
+            sybil.pending_keys = [
+                self.streams.key(f"sybil-key/{sybil.index}"),
+                self.streams.key(f"sybil-link/{sybil.index}"),
+            ]
+        bits = 0 if strategy == "no_work" else sc.hubs.work_bits
+        self._cast(
+            sybil,
+            at_hub,
+            category,
+            region,
+            "P2B1",
+            owner="sybil",
+            strategy=strategy,
+            work_bits=bits,
+        )
+
+    def _decide(self, person: SimCaster, intent_id: bytes) -> None:
+        sc, rng = self.scenario.persons, self.streams.stream("intents/decisions")
+        casting = person.casting(intent_id)
+        if casting is None or casting.state is not CastingState.OPEN:
+            return
+        draw, now = rng.random(), self.wire.now_ms
+        record = self.casts[intent_id]
+        try:
+            if draw < sc.accept and casting.shown():
+                reveal = rng.random() < sc.reveal
+                best = casting.shown()[0].offer.offer_id
+                _, effects = caster.accept(person, intent_id, best, now, reveal=reveal)
+                record.outcome, record.revealed = "accepted", reveal
+            elif draw < sc.accept + sc.withdraw:
+                _, effects = caster.withdraw(person, intent_id, now)
+                record.outcome = "withdrawn"
+            else:
+                return
+        except AmityError:
+            record.outcome = "accept failed"
+            return
+        self.wire.apply(person, effects)
+
+    def _spam_again(self, node: SimVendor, intent_id: bytes, tries: int) -> None:
+        """A spammer ignores its own core's one-offer rule: it forgets it answered and answers
+        again at a lower price; the hub refuses the extra offer (intent.duplicate_offer)."""
+        seen = node.seen(intent_id)
+        if seen is None or seen.offer is None:
+            return
+        now = self.wire.now_ms
+        price = Money(max(seen.offer.price.amount_minor - tries, 0), seen.offer.price.currency)
+        node.inbox[intent_id] = replace(seen, state=SeenState.NEW)
+        try:
+            effects = vendor.answer(
+                node, intent_id, Quote(price, "EVEN BETTER!!!", now, 3_600_000), now
+            )
+        except AmityError:
+            node.inbox[intent_id] = seen
+            return
+        self.spam_tries += 1
+        node.apply(effects)
+        node.inbox[intent_id] = seen  # keep the first offer: the one that reached her, if any
+        node.notices.clear()
+        self.wire.apply(node, [])
+
+    # -- what the roles told us -------------------------------------------------------------------
+
+    def _link_result(self, cast_key: bytes, code: str | None) -> None:
+        record = self.casts.get(cast_key)
+        if record is not None:
+            record.hub_code = code
+
+    def _notice(self, node: Node, notice: IntentEffect) -> None:
+        now = self.wire.now_ms
+        if isinstance(node, SimCaster):
+            record = self.casts.get(getattr(notice, "intent_id", b""))
+            if isinstance(notice, OfferShown) and record is not None:
+                record.shown_events += 1
+                record.shown_cut_off += notice.kept.offer.vendor in node.cut_offs
+                if record.first_offer_ms is None:
+                    record.first_offer_ms = now
+                    if record.owner == "person" and notice.intent_id not in self._decided:
+                        self._decided.add(notice.intent_id)
+                        think = self.scenario.persons.think.sample(
+                            self.streams.stream("intents/think")
+                        )
+                        self.engine.call_later(think, self._decide, node, notice.intent_id)
+            elif isinstance(notice, OfferHidden) and record is not None:
+                record.hidden += 1
+            elif isinstance(notice, ReceiptKept):
+                found = self.casts.get(notice.receipt.intent_id)
+                if found is not None:
+                    found.receipts += 1
+        elif isinstance(node, SimVendor):
+            if isinstance(notice, OfferSent):
+                record = self.casts.get(notice.intent_id)
+                if record is not None:
+                    record.answered = True
+                if node.spammer:
+                    for tries in range(1, self.scenario.vendors.spam_extra + 1):
+                        self.engine.call_later(
+                            tries * 1_000, self._spam_again, node, notice.intent_id, tries
+                        )
+            elif isinstance(notice, Won):
+                record = self.casts.get(notice.intent_id)
+                if record is not None:
+                    record.won_at_vendor = True
+                reveal = notice.accept.reveal
+                person = None if reveal is None else reveal.person.key
+                address = None
+                if reveal is not None:  # she now dials the vendor as herself, from her address
+                    address = self.persons_by_key[reveal.person.key].node.address
+                self.wins.append((now, node.name, notice.intent_id, person, address))
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def run(self, on_progress: Callable[[Any], None] | None = None) -> None:
+        chunk = 5_000
+        try:
+            while True:
+                ran = self.engine.run(self.scenario.duration_ms, max_events=chunk)
+                if on_progress is not None:
+                    on_progress(self)
+                if ran < chunk:
+                    break
+        except KeyboardInterrupt:
+            self.interrupted = True
+            raise
+        finally:
+            self._settle()
+
+    def _settle(self) -> None:
+        everyone = [*(p.node for p in self.persons), *self.sybils]
+        for node in everyone:
+            for intent_id, casting in node.castings.items():
+                record = self.casts.get(intent_id)
+                if record is None:
+                    continue
+                record.kept = len(casting.offers)
+                record.shown = len(casting.shown())
+                if record.outcome == "open" and casting.state is CastingState.EXPIRED:
+                    record.outcome = "expired"
+
+
+def headline(world: IntentsWorld) -> str:
+    people = [c for c in world.casts.values() if c.owner == "person"]
+    offered = sum(c.first_offer_ms is not None for c in people)
+    return f"{len(people)} intents cast, {offered} with an offer shown"
+
+
+def metrics(world: IntentsWorld) -> dict[str, float]:
+    from amity.simulations.scenarios.intents.results import figures
+
+    return figures(world)
