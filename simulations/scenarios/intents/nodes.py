@@ -128,7 +128,9 @@ class Wire:
                 max(at_ms - self.start_ms, self.engine.now_ms), self._fire, node, intent_id
             )
         node.timers.clear()
-        sends, node.outbox[:] = list(node.outbox), []
+        # In recipient order (stable: one recipient's messages keep theirs): the core may list
+        # a set's members (a withdraw passed to every neighbour), whose order is the hash seed's.
+        sends, node.outbox[:] = sorted(node.outbox, key=lambda o: o.to.key), []
         for out in sends:
             self.send(node, out)
         notices, node.notices[:] = list(node.notices), []
