@@ -26,23 +26,19 @@ from amity.protocol.core.intents.effects import (
 )
 from amity.protocol.core.intents.memory import Outgoing
 from amity.protocol.core.intents.records import CastingState, SeenState
-from amity.protocol.core.intents.rule import Quote, QuoteRule
+from amity.protocol.core.intents.rule import Quote
 from amity.protocol.errors import AmityError, ScenarioError
 from amity.protocol.intent import Constraints, TermsRef
 from amity.protocol.intentmessages import MSG_CAST, Cast, encode_intent_body
 from amity.protocol.money import Money
-from amity.protocol.terms import ROSTER
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.scenarios.intents.nodes import Node, SimCaster, SimHub, SimVendor, Wire
+from amity.simulations.scenarios.intents.population import CURRENCY, TERMS, Person, populate
 from amity.simulations.scenarios.intents.scenario import CATEGORIES, IntentsScenario
 from amity.simulations.world.engine import Engine
 from amity.simulations.world.streams import RandomStreams
 
-__all__ = ["TERMS", "CastRecord", "IntentsWorld", "metrics", "headline"]
-
-#: The terms persons cast with (roster names); every vendor accepts P2B1, some the others too.
-TERMS: tuple[str, ...] = tuple(sorted(ROSTER))
-_CURRENCY = "EUR"
+__all__ = ["CastRecord", "IntentsWorld", "headline"]
 
 
 @dataclass(slots=True)
@@ -70,15 +66,6 @@ class CastRecord:
     receipts: int = 0
     kept: int = 0
     shown: int = 0
-
-
-@dataclass(slots=True)
-class _Person:
-    node: SimCaster
-    hub: SimHub
-    region: str
-    terms: str
-    interests: tuple[str, ...]
 
 
 class IntentsWorld:
@@ -114,77 +101,21 @@ class IntentsWorld:
             on_notice=self._notice,
             on_link_result=self._link_result,
         )
-        self._build()
-
-    # -- building ---------------------------------------------------------------------------------
-
-    def _build(self) -> None:
-        sc, rng = self.scenario, self.streams.stream("intents/build")
-        self.hubs = [
-            SimHub(self.streams.key(f"hub/{i}"), name=f"hub-{i}") for i in range(sc.hubs.count)
-        ]
-        keys = tuple(h.peer_id.key for h in self.hubs)
-        for h in self.hubs:
-            h.hub_rules = sc.hubs.rules(tuple(k for k in keys if k != h.peer_id.key))
-            self.wire.add(h, "hub")
-        self.vendors: list[SimVendor] = []
-        for i in range(sc.vendors.honest + sc.vendors.spammers):
-            spammer = i >= sc.vendors.honest
-            node = SimVendor(self.streams.key(f"vendor/{i}"), name=f"vendor-{i}", spammer=spammer)
-            if spammer:
-                categories: tuple[str, ...] = ("goods", "services")
-                terms = frozenset(ROSTER[t].document.terms_id for t in TERMS)
-                price, lead = sc.vendors.unit_lo_minor, 3_600_000
-            else:
-                count = rng.randint(sc.vendors.categories_lo, sc.vendors.categories_hi)
-                categories = tuple(sorted(rng.sample(CATEGORIES, count)))
-                accepted = ["P2B1", *(t for t in TERMS if t != "P2B1" and rng.random() < 0.5)]
-                terms = frozenset(ROSTER[t].document.terms_id for t in accepted)
-                price = rng.randint(sc.vendors.unit_lo_minor, sc.vendors.unit_hi_minor)
-                lead = sc.vendors.lead.sample(rng)
-            node.rule = QuoteRule(
-                categories=categories,
-                terms_ids=terms,
-                unit_price=Money(price, _CURRENCY),
-                terms_of_sale="Delivered; 30-day returns." if not spammer else "BEST DEAL!!!",
-                lead_time_ms=lead,
-                valid_for_ms=sc.vendors.valid_for_ms,
+        people = populate(scenario, self.streams)
+        self.hubs: list[SimHub] = people.hubs
+        self.vendors: list[SimVendor] = people.vendors
+        self.persons: list[Person] = people.persons
+        self.sybils: list[SimCaster] = people.sybils
+        for node in self.hubs:
+            self.wire.add(node, "hub")
+        for vendor_node, at_hub in zip(self.vendors, people.vendor_hubs, strict=True):
+            self.wire.add(vendor_node, "spammer" if vendor_node.spammer else "vendor")
+            assert vendor_node.rule is not None
+            self.engine.call_at(
+                0, self._subscribe, vendor_node, at_hub, vendor_node.rule.categories
             )
-            at_hub = self.hubs[rng.randrange(len(self.hubs))]
-            self.wire.add(node, "spammer" if spammer else "vendor")
-            self.vendors.append(node)
-            self.engine.call_at(0, self._subscribe, node, at_hub, categories)
-        self.persons = [self._person(i, rng) for i in range(sc.persons.count)]
         self.persons_by_key = {p.node.peer_id.key: p for p in self.persons}
-        self.sybils = [
-            SimCaster(
-                self.streams.key(f"sybil/{i}"), name=f"sybil-{i}", index=i, address=f"sybil-{i}"
-            )
-            for i in range(sc.sybils.count)
-        ]
         self._schedule_casts()
-
-    def _person(self, index: int, rng: Any) -> _Person:
-        sc = self.scenario.persons
-        node = SimCaster(
-            self.streams.key(f"person/{index}"),
-            name=f"person-{index}",
-            index=index,
-            address=f"addr-{index}",
-        )
-        for v in self.vendors:
-            if rng.random() < (sc.cut_spammers if v.spammer else sc.cut_honest):
-                node.cut_offs[v.peer_id] = "below her cut-off"
-            elif rng.random() < sc.knows_vendor:
-                node.trust_of[v.peer_id] = round(rng.uniform(0.2, 1.0), 3)
-        interests = tuple(rng.sample(CATEGORIES, 3))
-        return _Person(
-            node,
-            self.hubs[rng.randrange(len(self.hubs))],
-            rng.choice(sc.regions),
-            rng.choice(TERMS),
-            interests,
-        )
 
     def _schedule_casts(self) -> None:
         sc, rng = self.scenario, self.streams.stream("intents/casts")
@@ -232,7 +163,7 @@ class IntentsWorld:
             now,
             category=category,
             text=f"looking for {category.split('.')[1]}",
-            constraints=Constraints(budget=Money(budget, _CURRENCY), region=region),
+            constraints=Constraints(budget=Money(budget, CURRENCY), region=region),
             terms=TermsRef.roster(terms),
             offers_wanted=rng.randint(sc.persons.offers_wanted_lo, sc.persons.offers_wanted_hi),
             ttl_ms=sc.persons.ttl_ms,
@@ -248,7 +179,7 @@ class IntentsWorld:
         self.wire.casting = None
         return casting.intent_id
 
-    def _person_casts(self, person: _Person) -> None:
+    def _person_casts(self, person: Person) -> None:
         sc, rng = self.scenario, self.streams.stream("intents/habits")
         if sc.persons.habits:
             at_hub, region, terms = person.hub, person.region, person.terms
@@ -437,9 +368,3 @@ def headline(world: IntentsWorld) -> str:
     people = [c for c in world.casts.values() if c.owner == "person"]
     offered = sum(c.first_offer_ms is not None for c in people)
     return f"{len(people)} intents cast, {offered} with an offer shown"
-
-
-def metrics(world: IntentsWorld) -> dict[str, float]:
-    from amity.simulations.scenarios.intents.results import figures
-
-    return figures(world)
