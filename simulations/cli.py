@@ -246,11 +246,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     ahead = crypto is CryptoMode.REAL and args.verifier == "ahead" and can_verify_ahead()
     with run_collections(), verifying_ahead() if ahead else nullcontext() as verifier:
         # Building the world allocates (and signs) as much as running it.
-        try:
-            world = kind.make_world(scenario, seed=args.seed, crypto=crypto)
-        except UsageError as exc:  # a kind that cannot run in this crypto mode, say
-            print(f"amity-sim: {exc.message}", file=sys.stderr)
-            return EXIT_SCENARIO
+        world = kind.make_world(scenario, seed=args.seed, crypto=crypto)
         progress = Progress(sys.stderr, kind.headline)
         code = EXIT_OK
         try:

@@ -33,16 +33,20 @@ __all__ = ["ATTACKS", "Observed", "AttackResult", "observe", "link_intents", "li
 #: Each attack: its name, the features it compares in order, and whether time breaks ties.
 ATTACKS: Final[tuple[tuple[str, tuple[str, ...], bool], ...]] = (
     ("intent key", ("key",), False),
-    ("link key (pseudonymous link)", ("link",), False),
+    ("link key (pseudonymous link)", ("link", "session"), False),
     ("network address (cast directly)", ("address",), False),
     ("network address (shared network)", ("exit",), False),
     ("timing", (), True),
     ("content (region, hub, terms, category)", ("region", "hub", "terms", "category"), False),
     ("content and timing", ("region", "hub", "terms", "category"), True),
-    ("everything, address hidden", ("key", "link", "region", "hub", "terms", "category"), True),
+    (
+        "everything, address hidden",
+        ("key", "link", "session", "region", "hub", "terms", "category"),
+        True,
+    ),
     (
         "everything, address direct",
-        ("key", "link", "address", "region", "hub", "terms", "category"),
+        ("key", "link", "session", "address", "region", "hub", "terms", "category"),
         True,
     ),
 )
@@ -91,6 +95,7 @@ def observe(log: Iterable[Received], hubs: Mapping[str, PeerId]) -> dict[bytes, 
         features = {
             "key": intent.intent_key.key,
             "link": intent.link_public,
+            "session": line.link,
             "address": line.address,
             "exit": line.exit,
             "hub": line.receiver,

@@ -29,6 +29,7 @@ from amity.protocol.frames import encode_envelope_frame
 from amity.protocol.identity import PeerId
 from amity.protocol.intentmessages import MSG_CAST
 from amity.protocol.replay import ReplayGuard
+from amity.simulations.crypto import CryptoMode, make_keyring
 from amity.simulations.world.distributions import Distribution
 from amity.simulations.world.engine import Engine
 from amity.simulations.world.streams import ByteSource
@@ -38,7 +39,8 @@ __all__ = ["SimCaster", "SimVendor", "SimHub", "Node", "Received", "Wire"]
 
 @dataclass
 class SimCaster(MemoryCaster):
-    """Her node (or a Sybil's): castings, her trust view, the address she casts from."""
+    """Her node (or a Sybil's): castings, her trust view, the address she casts from. In every
+    node the identity signs with the run's crypto mode (an intent's own key always for real)."""
 
     name: str = ""
     index: int = -1
@@ -46,6 +48,11 @@ class SimCaster(MemoryCaster):
     #: Keys the next cast takes first (the daemon's ``_Drawn``): only the leaky control and the
     #: one-key Sybil set them; otherwise every key is drawn fresh from the node's stream.
     pending_keys: list[bytes] = field(default_factory=list)
+    crypto: CryptoMode = CryptoMode.REAL
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._keyring = make_keyring(self.seed, self.crypto)
 
     def random_bytes(self, count: int) -> bytes:
         if self.pending_keys:
@@ -58,12 +65,22 @@ class SimVendor(MemoryVendor):
     name: str = ""
     spammer: bool = False
     guard: ReplayGuard = field(default_factory=ReplayGuard)
+    crypto: CryptoMode = CryptoMode.REAL
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._keyring = make_keyring(self.seed, self.crypto)
 
 
 @dataclass
 class SimHub(MemoryHub):
     name: str = ""
     guard: ReplayGuard = field(default_factory=ReplayGuard)
+    crypto: CryptoMode = CryptoMode.REAL
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._keyring = make_keyring(self.seed, self.crypto)
 
 
 Node = SimCaster | SimVendor | SimHub
@@ -77,8 +94,9 @@ class Received:
     receiver: str
     #: The envelope's bytes (on a pseudonymous link: the frame's payload).
     data: bytes
-    #: On a pseudonymous link: the session's static key (her intent's link), the network address
-    #: the link came from, and the address a shared anonymising network would show instead.
+    #: On a pseudonymous link: the key the session proved (the intent's pseudonym: one link per
+    #: intent and hub), the network address the link came from, and the address a shared
+    #: anonymising network would show instead.
     link: bytes | None = None
     address: str | None = None
     exit: str | None = None
@@ -213,7 +231,7 @@ class Wire:
             self.apply(her, result.effects)
         elif isinstance(result, link.Refused):
             self._last_seq[way] = max(last, result.seq)
-            self.refused[("caster", "intent.sealed", result.error.code, "hub")] += 1
+            self.refused[("caster", "from a hub", result.error.code, "hub")] += 1
 
     def _on_relationship(
         self, signer: PeerId, target: SimVendor | SimHub, data: bytes, now: int

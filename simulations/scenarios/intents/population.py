@@ -17,6 +17,7 @@ from typing import Final, NamedTuple
 from amity.protocol.core.intents.rule import QuoteRule
 from amity.protocol.money import Money
 from amity.protocol.terms import ROSTER
+from amity.simulations.crypto import CryptoMode
 from amity.simulations.scenarios.intents.nodes import SimCaster, SimHub, SimVendor
 from amity.simulations.scenarios.intents.scenario import CATEGORIES, IntentsScenario
 from amity.simulations.world.streams import RandomStreams
@@ -48,22 +49,35 @@ class Population(NamedTuple):
     vendor_hubs: list[SimHub]
 
 
-def populate(scenario: IntentsScenario, streams: RandomStreams) -> Population:
+def populate(scenario: IntentsScenario, streams: RandomStreams, crypto: CryptoMode) -> Population:
     sc, rng = scenario, streams.stream("intents/build")
-    hubs = [SimHub(streams.key(f"hub/{i}"), name=f"hub-{i}") for i in range(sc.hubs.count)]
+    hubs = [
+        SimHub(streams.key(f"hub/{i}"), name=f"hub-{i}", crypto=crypto)
+        for i in range(sc.hubs.count)
+    ]
     keys = tuple(h.peer_id.key for h in hubs)
     for h in hubs:  # every hub lists every other: a full mesh
         h.hub_rules = sc.hubs.rules(tuple(k for k in keys if k != h.peer_id.key))
     vendors, vendor_hubs = [], []
     for i in range(sc.vendors.honest + sc.vendors.spammers):
         spammer = i >= sc.vendors.honest
-        node = SimVendor(streams.key(f"vendor/{i}"), name=f"vendor-{i}", spammer=spammer)
+        node = SimVendor(
+            streams.key(f"vendor/{i}"), name=f"vendor-{i}", spammer=spammer, crypto=crypto
+        )
         node.rule = _spam_rule(scenario) if spammer else _honest_rule(scenario, rng)
         vendors.append(node)
         vendor_hubs.append(hubs[rng.randrange(len(hubs))])
-    persons = [_person(scenario, streams, rng, i, hubs, vendors) for i in range(sc.persons.count)]
+    persons = [
+        _person(scenario, streams, rng, i, hubs, vendors, crypto) for i in range(sc.persons.count)
+    ]
     sybils = [
-        SimCaster(streams.key(f"sybil/{i}"), name=f"sybil-{i}", index=i, address=f"sybil-{i}")
+        SimCaster(
+            streams.key(f"sybil/{i}"),
+            name=f"sybil-{i}",
+            index=i,
+            address=f"sybil-{i}",
+            crypto=crypto,
+        )
         for i in range(sc.sybils.count)
     ]
     return Population(hubs, vendors, persons, sybils, vendor_hubs)
@@ -103,10 +117,15 @@ def _person(
     index: int,
     hubs: list[SimHub],
     vendors: list[SimVendor],
+    crypto: CryptoMode,
 ) -> Person:
     sc = scenario.persons
     node = SimCaster(
-        streams.key(f"person/{index}"), name=f"person-{index}", index=index, address=f"addr-{index}"
+        streams.key(f"person/{index}"),
+        name=f"person-{index}",
+        index=index,
+        address=f"addr-{index}",
+        crypto=crypto,
     )
     for v in vendors:
         if rng.random() < (sc.cut_spammers if v.spammer else sc.cut_honest):

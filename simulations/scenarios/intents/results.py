@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from amity.simulations.crypto import crypto_mode
 from amity.simulations.runs.results import (
     blank,
     crypto_line,
@@ -66,7 +67,8 @@ def linkability(world: IntentsWorld) -> list[AttackResult]:
     if cached is not None:
         return cached
     hubs = {h.name: h.peer_id for h in world.hubs}
-    observed = observe(world.wire.log, hubs)
+    with crypto_mode(world.crypto):  # it opens what the hubs received, as they did
+        observed = observe(world.wire.log, hubs)
     owner = {c.intent_id: c.who for c in world.casts.values() if c.owner == "person"}
     revealed = {
         intent_id: world.persons_by_key[person].node.index

@@ -27,11 +27,11 @@ from amity.protocol.core.intents.effects import (
 from amity.protocol.core.intents.memory import Outgoing
 from amity.protocol.core.intents.records import CastingState, SeenState
 from amity.protocol.core.intents.rule import Quote
-from amity.protocol.errors import AmityError, ScenarioError
+from amity.protocol.errors import AmityError
 from amity.protocol.intent import Constraints, TermsRef
 from amity.protocol.intentmessages import MSG_CAST, Cast, encode_intent_body
 from amity.protocol.money import Money
-from amity.simulations.crypto import CryptoMode
+from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.scenarios.intents.nodes import Node, SimCaster, SimHub, SimVendor, Wire
 from amity.simulations.scenarios.intents.population import CURRENCY, TERMS, Person, populate
 from amity.simulations.scenarios.intents.scenario import CATEGORIES, IntentsScenario
@@ -69,16 +69,9 @@ class CastRecord:
 
 
 class IntentsWorld:
-    """One run of the intent market for a seed (real crypto only: see :meth:`__init__`)."""
+    """One run of the intent market for a seed and crypto mode."""
 
     def __init__(self, scenario: IntentsScenario, *, seed: int, crypto: CryptoMode) -> None:
-        if crypto is not CryptoMode.REAL:
-            # The core signs each intent with a key it makes itself (SigningIdentity(seed)); the
-            # stand-in has no seam there, so its verifier would refuse every intent.
-            raise ScenarioError(
-                f"{scenario.source.name}: the intents scenario runs with real crypto only (the "
-                "core signs each intent with a key of its own, which the stand-in cannot replace)"
-            )
         self.scenario = scenario
         self.seed = seed
         self.crypto = crypto
@@ -101,7 +94,7 @@ class IntentsWorld:
             on_notice=self._notice,
             on_link_result=self._link_result,
         )
-        people = populate(scenario, self.streams)
+        people = populate(scenario, self.streams, crypto)
         self.hubs: list[SimHub] = people.hubs
         self.vendors: list[SimVendor] = people.vendors
         self.persons: list[Person] = people.persons
@@ -338,6 +331,10 @@ class IntentsWorld:
 
     def run(self, on_progress: Callable[[Any], None] | None = None) -> None:
         chunk = 5_000
+        with crypto_mode(self.crypto):
+            self._run(on_progress, chunk)
+
+    def _run(self, on_progress: Callable[[Any], None] | None, chunk: int) -> None:
         try:
             while True:
                 ran = self.engine.run(self.scenario.duration_ms, max_events=chunk)

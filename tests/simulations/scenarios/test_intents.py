@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from amity.protocol.core.intents.hub import QUOTA
-from amity.simulations.cli import EXIT_SCENARIO, main
+from amity.simulations.cli import main
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.scenarios.intents.linkability import AttackResult
 from amity.simulations.scenarios.intents.results import RESULT_FILES, linkability, summarise
@@ -148,9 +148,12 @@ def test_another_seed_writes_other_intents(tmp_path: Path, quick_world: IntentsW
     assert not ids & {row.split(",")[0] for row in (other / "intents.csv").read_text().split()}
 
 
-def test_the_stand_in_is_refused_with_a_reason(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    argv = ["run", "intents", "--quick", "--quiet", "--crypto", "standin", "--out", str(tmp_path)]
-    assert main(argv) == EXIT_SCENARIO
-    assert "real crypto only" in capsys.readouterr().err
+def test_the_stand_in_runs_the_same_market_and_says_so(tmp_path: Path) -> None:
+    # Node identities sign with the stand-in; each intent's own key, made by the core, for
+    # real (and is checked as Ed25519). The flow, the draws and so every intent are the same.
+    real = run_cli(tmp_path / "real")
+    standin = run_cli(tmp_path / "standin", "--crypto", "standin")
+    assert standin.name == "intents-seed7-quick-standin"
+    for name in ("intents.csv", "refusals.csv", "linkability.csv"):
+        assert (standin / name).read_bytes() == (real / name).read_bytes(), name
+    assert "crypto: **stand-in**" in (standin / "report.md").read_text()
