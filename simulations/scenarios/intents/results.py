@@ -9,6 +9,7 @@ PYTHONHASHSEED values).
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
@@ -184,9 +185,13 @@ def figures(world: IntentsWorld) -> dict[str, float]:
         out["cut_off_share_shown"] = sum(c.shown_cut_off for c in people) / cut
     for r in linkability(world):
         if r.evaluated and r.task == "intent-intent":
-            slug = r.attack.split(" (")[0].replace(" ", "_").replace(",", "")
-            out[f"link_{slug}_success"] = r.success
+            out[f"link_{_slug(r.attack)}_success"] = r.success
+            out["link_chance"] = r.chance
     return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 def _report(world: IntentsWorld, summary: dict[str, Any]) -> str:

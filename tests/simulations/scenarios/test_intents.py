@@ -11,8 +11,13 @@ import pytest
 from amity.protocol.core.intents.hub import QUOTA
 from amity.simulations.cli import main
 from amity.simulations.crypto import CryptoMode
-from amity.simulations.scenarios.intents.linkability import AttackResult
-from amity.simulations.scenarios.intents.results import RESULT_FILES, linkability, summarise
+from amity.simulations.scenarios.intents.linkability import ATTACKS, AttackResult
+from amity.simulations.scenarios.intents.results import (
+    RESULT_FILES,
+    figures,
+    linkability,
+    summarise,
+)
 from amity.simulations.scenarios.intents.scenario import load_intents_scenario
 from amity.simulations.scenarios.intents.world import IntentsWorld
 from tests.hashseed import run_with_hash_seed
@@ -52,6 +57,14 @@ def test_persons_get_offers_and_accepts_reach_their_vendor(quick_world: IntentsW
     # Offers come through hubs that federate: some reached her through a hub she never used.
     shown = [c for c in quick_world.casts.values() if c.owner == "person" and c.shown]
     assert shown and max(c.shown for c in shown) >= 2
+
+
+def test_a_sweep_averages_one_figure_per_attack(quick_world: IntentsWorld) -> None:
+    found = figures(quick_world)
+    links = [k for k in found if k.startswith("link_") and k.endswith("_success")]
+    assert len(links) == len(ATTACKS)  # one each: no two attacks share a name
+    assert found["cut_off_share_shown"] == 0.0 and 0 < found["offer_rate"] <= 1
+    assert found["link_intent_key_success"] == pytest.approx(found["link_chance"])
 
 
 def test_no_offer_from_a_vendor_she_cut_off_is_shown(quick_world: IntentsWorld) -> None:
