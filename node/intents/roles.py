@@ -25,6 +25,7 @@ from amity.protocol.core.intents.effects import (
     DropSeen,
     IntentArrived,
     IntentEffect,
+    Invite,
     OfferHidden,
     OfferSent,
     OfferShown,
@@ -36,6 +37,7 @@ from amity.protocol.core.intents.effects import (
     SaveSubscriber,
     SaveSubscription,
     SendAsIntent,
+    Welcomed,
     Won,
 )
 from amity.protocol.core.intents.memory import MemoryCaster, MemoryHub, MemoryVendor
@@ -141,10 +143,12 @@ class Carrier:
         *,
         arm: Callable[[str, bytes, int], None],
         kick: Callable[[bytes], None],
+        follow: Callable[[IntentEffect], None],
     ) -> None:
         self.node = node
         self._arm = arm
         self._kick = kick
+        self._follow = follow
 
     def stage(
         self, role: str, host: NodeCaster | NodeVendor | NodeHub, effects: list[IntentEffect]
@@ -212,6 +216,8 @@ class Carrier:
                         text,
                     )
                 )
+            elif isinstance(effect, Invite | Welcomed):
+                staged.after.append(functools.partial(self._follow, effect))
             elif isinstance(effect, Won):
                 assert isinstance(host, NodeVendor)
                 reveal = effect.accept.reveal

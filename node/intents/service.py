@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from amity.node.intents.casterlinks import CasterLinks
 from amity.node.intents.hublinks import HubLinks
+from amity.node.intents.joining import Joining
 from amity.node.intents.roles import Carrier, NodeCaster, NodeHub, NodeVendor, load_roles
 from amity.node.logs import log_event
 from amity.node.services import Staged
@@ -36,6 +37,7 @@ from amity.protocol.relationship import Relationship
 
 if TYPE_CHECKING:
     from amity.node.daemon import Node
+    from amity.node.terms.service import TermsService
 
 __all__ = ["IntentsService", "own_trust", "own_cut_off"]
 
@@ -59,8 +61,12 @@ class IntentsService:
         rules: HubRules | None = None,
         trust: Callable[[PeerId], float | None] = lambda _peer: None,
         cut_off: Callable[[PeerId], str | None] = lambda _peer: None,
+        terms: TermsService | None = None,
     ) -> None:
         self.node = node
+        #: Her terms service: after an accept, her node offers the intent's terms through it;
+        #: a vendor's accepts the terms its offers countersigned (joining.Joining.promised).
+        self.terms = terms
         self.caster: NodeCaster
         self.vendor: NodeVendor
         self.hub: NodeHub | None
@@ -70,7 +76,10 @@ class IntentsService:
         self._timers: dict[tuple[str, bytes], asyncio.TimerHandle] = {}
         self.links = CasterLinks(self)
         self.hub_links = HubLinks(self)
-        self.carrier = Carrier(node, arm=self.arm, kick=self.links.kick)
+        self.joining = Joining(self)
+        if terms is not None:
+            terms.promises.append(self.joining.promised)
+        self.carrier = Carrier(node, arm=self.arm, kick=self.links.kick, follow=self.joining.follow)
         #: Casts waiting for their hubs' answer: (intent, hub) -> future of the refusal code.
         self._waiting: dict[tuple[bytes, PeerId], asyncio.Future[str | None]] = {}
 
@@ -86,6 +95,7 @@ class IntentsService:
         if self.hub is not None:
             for intent_id, r in self.hub.intents.items():
                 self.arm("hub", intent_id, r.intent.expires_ms)
+        self.joining.resume()
         log_event(
             _log,
             "intents.resumed",
@@ -99,6 +109,7 @@ class IntentsService:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        await self.joining.close()
         await self.links.close()
 
     def arm(self, role: str, intent_id: bytes, at_ms: int) -> None:
