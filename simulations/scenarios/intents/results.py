@@ -132,6 +132,8 @@ def summarise(world: IntentsWorld) -> dict[str, Any]:
             "with_an_offer_shown": len(firsts),
             "outcomes": dict(sorted(outcomes.items())),
             "accepts_that_reached_the_vendor": sum(c.won_at_vendor for c in people),
+            "welcomes_sent": sum(c.welcome_sent for c in people),
+            "welcomes_that_reached_her": sum(c.welcomed for c in people),
             "revealed": sum(c.revealed for c in people),
             "receipts_kept": sum(c.receipts for c in people),
         },

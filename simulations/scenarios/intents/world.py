@@ -15,13 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from amity.protocol.card import INVITE_SECRET_BYTES, Card, NodeKind
 from amity.protocol.core.intents import caster, vendor
 from amity.protocol.core.intents.effects import (
     IntentEffect,
+    Invite,
     OfferHidden,
     OfferSent,
     OfferShown,
     ReceiptKept,
+    Welcomed,
     Won,
 )
 from amity.protocol.core.intents.memory import Outgoing
@@ -63,6 +66,10 @@ class CastRecord:
     outcome: str = "open"
     revealed: bool = False
     won_at_vendor: bool = False
+    #: The vendor she accepted sent her its invitation (after a reveal); it reached her.
+    welcome_sent: bool = False
+    welcomed: bool = False
+    won_by_spammer: bool = False
     receipts: int = 0
     kept: int = 0
     shown: int = 0
@@ -278,6 +285,26 @@ class IntentsWorld:
         node.notices.clear()
         self.wire.apply(node, [])
 
+    def _welcome(self, node: SimVendor, invite: Invite) -> None:
+        """As the daemon's vendor does on :class:`Invite`: a one-time invitation, no policy
+        summary, sealed back to her intent key (spec/intents.md §6.1)."""
+        now = self.wire.now_ms
+        _, cert = node.keyring.current(now)
+        invitation = Card.issue(
+            node.keyring.identity,
+            link_cert=cert,
+            kind=NodeKind.VENDOR,
+            name=node.name,
+            issued_ms=now,
+            not_after_ms=invite.not_after_ms,
+            invite_secret=node.random_bytes(INVITE_SECRET_BYTES),
+        )
+        effects = vendor.welcome(node, invite.intent_id, invitation, now)
+        record = self.casts.get(invite.intent_id)
+        if record is not None:
+            record.welcome_sent = True
+        self.wire.apply(node, effects)
+
     # -- what the roles told us -------------------------------------------------------------------
 
     def _link_result(self, cast_key: bytes, code: str | None) -> None:
@@ -302,6 +329,8 @@ class IntentsWorld:
                         self.engine.call_later(think, self._decide, node, notice.intent_id)
             elif isinstance(notice, OfferHidden) and record is not None:
                 record.hidden += 1
+            elif isinstance(notice, Welcomed) and record is not None:
+                record.welcomed = True  # her node would now dial with the invitation
             elif isinstance(notice, ReceiptKept):
                 found = self.casts.get(notice.receipt.intent_id)
                 if found is not None:
@@ -319,13 +348,15 @@ class IntentsWorld:
             elif isinstance(notice, Won):
                 record = self.casts.get(notice.intent_id)
                 if record is not None:
-                    record.won_at_vendor = True
+                    record.won_at_vendor, record.won_by_spammer = True, node.spammer
                 reveal = notice.accept.reveal
                 person = None if reveal is None else reveal.person.key
                 address = None
                 if reveal is not None:  # she now dials the vendor as herself, from her address
                     address = self.persons_by_key[reveal.person.key].node.address
                 self.wins.append((now, node.name, notice.intent_id, person, address))
+            elif isinstance(notice, Invite):
+                self.engine.call_later(0, self._welcome, node, notice)
 
     # -- running ----------------------------------------------------------------------------------
 

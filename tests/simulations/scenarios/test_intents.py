@@ -53,6 +53,12 @@ def test_persons_get_offers_and_accepts_reach_their_vendor(quick_world: IntentsW
     assert s["time_to_first_offer_ms"]["median"] > 0
     accepted = intents["outcomes"]["accepted"]
     assert accepted > 0 and intents["accepts_that_reached_the_vendor"] == accepted
+    # Each vendor she revealed herself to invites her in, through the hubs (§6.1); the hub
+    # counts the welcome against the vendor's hourly rate, so a spammer past it loses some.
+    assert intents["welcomes_sent"] == intents["revealed"] > 0
+    for c in quick_world.casts.values():
+        if c.revealed and not c.won_by_spammer:
+            assert c.welcomed
     assert intents["receipts_kept"] > 0  # withdraw and expiry bring deletion receipts
     # Offers come through hubs that federate: some reached her through a hub she never used.
     shown = [c for c in quick_world.casts.values() if c.owner == "person" and c.shown]
