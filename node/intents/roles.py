@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from amity.node.intents import records as rec
+from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
 from amity.protocol.core.intents.effects import (
     AcceptSent,
@@ -48,6 +50,10 @@ from amity.protocol.vault import vault_key
 
 if TYPE_CHECKING:
     from amity.node.daemon import Node
+
+_log = logging.getLogger("amity.intents")
+#: What a hub did that its operator may want to see in the log: federation's own cases.
+_LOGGED: Final = frozenset({"duplicate", "out-of-hops", "cast-again"})
 
 __all__ = ["NodeCaster", "NodeVendor", "NodeHub", "Carrier", "load_roles"]
 
@@ -254,6 +260,8 @@ class Carrier:
         store.add_intent_outbox(effect.intent_id, effect.to.key, seq, envelope)
 
     def _publish(self, effect: IntentEffect) -> None:
+        if isinstance(effect, Relayed) and effect.what in _LOGGED:
+            log_event(_log, "intents.relayed", intent=effect.intent_id.hex()[:16], what=effect.what)
         kind, detail = event_of(effect)
         self.node.events.publish(kind, detail)
 

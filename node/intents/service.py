@@ -86,6 +86,16 @@ class IntentsService:
         if self.hub is not None:
             for intent_id, r in self.hub.intents.items():
                 self.arm("hub", intent_id, r.intent.expires_ms)
+            for key in self.hub.rules.peers:
+                if self.node.book.current(PeerId(key)) is None:
+                    # Forwards to it wait in the outbox until the two hubs meet (§7.6).
+                    log_event(
+                        _log,
+                        "intents.hub_peer_not_met",
+                        logging.WARNING,
+                        peer=PeerId(key).short,
+                        hint="amity invite on one hub, amity connect on the other",
+                    )
         log_event(
             _log,
             "intents.resumed",
