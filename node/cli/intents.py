@@ -217,7 +217,9 @@ def _subscribe(args: argparse.Namespace) -> int:
 
 def _inbox_line(i: Mapping[str, Any]) -> str:
     budget = i["budget"] or "no budget"
-    return f"  {i['id'][:8]}  {i['state']:<8} {i['category']:<20} {budget:>12}  {i['text'][:40]}"
+    state = i["state"] + (" by rule" if i["answered_by"] == "rule" else "")
+    line = f"  {i['id'][:8]}  {state:<16} {i['category']:<20} {budget:>12}  {i['text'][:40]}"
+    return line + (f"  offered {i['price']}" if i["price"] else "")
 
 
 def _inbox(args: argparse.Namespace) -> int:

@@ -131,6 +131,8 @@ def seen_json(s: Seen, revealed: str | None) -> dict[str, Any]:
         "via": s.via.did,
         "state": s.state.value,
         "offer": None if s.offer is None else s.offer.offer_id.hex(),
+        "price": None if s.offer is None else str(s.offer.price),
+        "answered_by": None if s.offer is None else "rule" if s.auto else "person",
         "revealed": revealed,
     }
 

@@ -140,6 +140,7 @@ def seen_text(s: Seen) -> str:
             "via": s.via.key.hex(),
             "state": s.state.value,
             "offer": None if s.offer is None else s.offer.encoded.hex(),
+            "auto": s.auto,
         }
     )
 
@@ -148,7 +149,11 @@ def seen_from(text: str) -> Seen:
     d = json.loads(text)
     offer = None if d["offer"] is None else Offer.decode(_bytes(d["offer"]))
     return Seen(
-        Intent.decode(_bytes(d["intent"])), PeerId(_bytes(d["via"])), SeenState(d["state"]), offer
+        Intent.decode(_bytes(d["intent"])),
+        PeerId(_bytes(d["via"])),
+        SeenState(d["state"]),
+        offer,
+        auto=bool(d.get("auto", False)),
     )
 
 

@@ -41,8 +41,10 @@ from amity.protocol.core.intents.effects import (
     Won,
 )
 from amity.protocol.core.intents.memory import MemoryCaster, MemoryHub, MemoryVendor
+from amity.protocol.core.intents.rule import Quote, QuoteRule
 from amity.protocol.envelope import sign_envelope
 from amity.protocol.identity import PeerId
+from amity.protocol.intent import Intent
 from amity.protocol.intentmessages import HubRules
 from amity.protocol.keyring import Keyring
 from amity.protocol.relationship import SendMessage
@@ -88,6 +90,16 @@ class NodeVendor(MemoryVendor):
     node_keyring: Keyring | None = None
     #: Her identity, per intent she accepted our offer for and revealed herself in.
     revealed: dict[bytes, str] = field(default_factory=dict)
+    #: The auto-answer rules of the policy file in force (read again when it changes).
+    rules_source: Callable[[], tuple[QuoteRule, ...]] = lambda: ()
+
+    def quote(self, intent: Intent, now_ms: int) -> Quote | None:
+        """The first rule of the policy file that answers ``intent`` (spec/intents.md §5.2)."""
+        for rule in self.rules_source():
+            quote = rule.quote(intent, now_ms)
+            if quote is not None:
+                return quote
+        return None
 
     @property
     def keyring(self) -> Keyring:

@@ -25,7 +25,7 @@ from amity.node.services import Staged
 from amity.protocol.core.intents import caster, hub, vendor
 from amity.protocol.core.intents.effects import IntentEffect
 from amity.protocol.core.intents.records import Casting
-from amity.protocol.core.intents.rule import Quote
+from amity.protocol.core.intents.rule import Quote, QuoteRule
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import AmityError, NodeError, WrongTypeError, all_error_classes
 from amity.protocol.identity import PeerId
@@ -59,6 +59,7 @@ class IntentsService:
         rules: HubRules | None = None,
         trust: Callable[[PeerId], float | None] = lambda _peer: None,
         cut_off: Callable[[PeerId], str | None] = lambda _peer: None,
+        answer_rules: Callable[[], tuple[QuoteRule, ...]] = lambda: (),
     ) -> None:
         self.node = node
         self.caster: NodeCaster
@@ -67,6 +68,7 @@ class IntentsService:
         self.caster, self.vendor, self.hub = load_roles(node, rules)
         self.caster.trust_source = trust
         self.caster.cut_source = cut_off
+        self.vendor.rules_source = answer_rules
         self._timers: dict[tuple[str, bytes], asyncio.TimerHandle] = {}
         self.links = CasterLinks(self)
         self.hub_links = HubLinks(self)

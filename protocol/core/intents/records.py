@@ -107,6 +107,8 @@ class Seen:
     via: PeerId
     state: SeenState = SeenState.NEW
     offer: Offer | None = None
+    #: Whether the vendor's auto-answer rule made the offer (not a person).
+    auto: bool = False
 
     @property
     def intent_id(self) -> bytes:
