@@ -25,6 +25,8 @@ from amity.protocol.core.intents.effects import (
     ArmExpiry,
     DropHubIntent,
     DropSeen,
+    DropTombstone,
+    ForgetPseudonym,
     IntentArrived,
     IntentEffect,
     OfferHidden,
@@ -219,6 +221,16 @@ class Carrier:
                 tomb = json.dumps({"origin": effect.origin.key.hex(), "until_ms": effect.until_ms})
                 key = effect.intent_id
                 staged.writes.append(functools.partial(self._drop_hub, key, tomb))
+            elif isinstance(effect, DropTombstone):
+                host._store(effect)
+                staged.writes.append(
+                    functools.partial(
+                        store.drop_intent_record, "intent_tombstones", effect.intent_id
+                    )
+                )
+            elif isinstance(effect, ForgetPseudonym):
+                self._forget(effect.pseudonym)
+                staged.writes.append(functools.partial(self._forget_stored, effect.pseudonym))
             elif isinstance(effect, SaveSubscriber):
                 host._store(effect)
                 text = rec.subscriber_text(effect.subscriber)
@@ -249,6 +261,17 @@ class Carrier:
         data["revealed"] = host.revealed.get(intent_id)
         return functools.partial(
             self.node.store.put_intent_record, "intent_seen", intent_id, json.dumps(data)
+        )
+
+    def _forget(self, pseudonym: PeerId) -> None:
+        """In memory, at once: its replay window and what the sender keeps for it."""
+        self.node.guard.forget(pseudonym)
+        self.node.sender.forget(pseudonym)
+
+    def _forget_stored(self, pseudonym: PeerId) -> None:
+        uncollected = self.node.store.forget_stranger(pseudonym.key)
+        log_event(
+            _log, "intents.pseudonym_forgotten", peer=pseudonym.short, uncollected=uncollected
         )
 
     def _drop_hub(self, intent_id: bytes, tomb: str) -> None:

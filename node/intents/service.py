@@ -17,12 +17,13 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from amity.node.daemon.base import SWEEP_S
 from amity.node.intents.casterlinks import CasterLinks
 from amity.node.intents.hublinks import HubLinks
 from amity.node.intents.roles import Carrier, NodeCaster, NodeHub, NodeVendor, load_roles
 from amity.node.logs import log_event
 from amity.node.services import Staged
-from amity.protocol.core.intents import caster, hub, vendor
+from amity.protocol.core.intents import caster, housekeeping, hub, vendor
 from amity.protocol.core.intents.effects import IntentEffect
 from amity.protocol.core.intents.records import Casting
 from amity.protocol.core.intents.rule import Quote, QuoteRule
@@ -98,6 +99,7 @@ class IntentsService:
                         peer=PeerId(key).short,
                         hint="amity invite on one hub, amity connect on the other",
                     )
+            self.node._spawn(self._housekeeping(), "intents-housekeeping")
         log_event(
             _log,
             "intents.resumed",
@@ -112,6 +114,23 @@ class IntentsService:
             handle.cancel()
         self._timers.clear()
         await self.links.close()
+
+    def housekeep(self) -> asyncio.Future[None] | None:
+        """A hub's housekeeping now (spec/intents.md §7.7): tombstones past their time, and
+        pseudonyms nothing here names any more; None on a node that is not a hub."""
+        if self.hub is None:
+            return None
+        own = self.node.peer_id.key
+        pseudonyms = [PeerId(k) for k in self.node.store.strangers_with_state() if k != own]
+        effects = housekeeping.sweep(self.hub, pseudonyms, self.node.clock_ms())
+        return self.node.commit(self.carrier.stage("hub", self.hub, effects))
+
+    async def _housekeeping(self) -> None:
+        while not self.node._closing:
+            done = self.housekeep()
+            if done is not None:
+                await done
+            await asyncio.sleep(SWEEP_S)
 
     def arm(self, role: str, intent_id: bytes, at_ms: int) -> None:
         old = self._timers.pop((role, intent_id), None)

@@ -66,7 +66,8 @@ TYPES: Final = frozenset(
 )
 #: Live intents one pseudonym may have at a hub (spec/intents.md §7.4).
 QUOTA: Final = 8
-#: How long a hub remembers the way back for a deleted intent.
+#: How long past an intent's expiry a hub remembers it (the way back, and that it was seen):
+#: the grace of spec/intents.md §7.7.
 TOMBSTONE_MS: Final = 24 * 3600 * 1000
 HOUR_MS: Final = 3600 * 1000
 
@@ -271,7 +272,13 @@ def _delete(
     receipt = IntentReceipt.issue(host.keyring.identity, record.intent_id, reason, now_ms)
     notice = encode_intent_body(ReceiptNotice(receipt.encoded))
     return [
-        DropHubIntent(record.intent_id, record.origin, now_ms + TOMBSTONE_MS),
+        # Until the intent's own expiry and a grace after it: a withdrawn intent is still not
+        # taken again, nor a late forward of it, while it could still be live.
+        DropHubIntent(
+            record.intent_id,
+            record.origin,
+            max(now_ms, record.intent.expires_ms) + TOMBSTONE_MS,
+        ),
         SendMessage(record.origin, MSG_RECEIPT, notice),
         Relayed(record.intent_id, reason.value, len(record.offers)),
     ]
