@@ -37,6 +37,15 @@ lives in <home>/policy.toml and is read again whenever it changes. Example:
   days = { min = 30 }
   counter = { days = 30 }
 
+The same file may answer intents by itself (spec/intents.md §5.2):
+
+  [[intents.answer]]
+  categories = ["goods.bicycles"]
+  price = "249EUR"               # one unit; her quantity times it must fit her budget
+  regions = ["FR"]               # optional
+  lead_time = "3d"               # optional: ready this long after answering
+  valid = "2d"                   # optional: how long the offer holds
+
 The full format is spec/terms.md §5.2; the decisions it leads to, §6.
 
 exit status: 0 done; 1 the policy has a mistake (the message names the line and field), or the

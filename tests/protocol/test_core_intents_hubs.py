@@ -94,3 +94,39 @@ def test_a_cast_again_is_still_her_own_and_counts_for_her_quota() -> None:
     assert two.intents[intent_id].origin == one.peer_id
     world.deliver(world.envelope(to_two), two.peer_id)
     assert two.live_intents_from(two.intents[intent_id].origin) == 1
+
+
+def _chain(middle_hops: int) -> tuple[World, bytes]:
+    """Hubs one - two - three in a line (each lists its neighbours); cast at one (max_hops 2)."""
+    world = World.make({}, {"one": rules(), "two": rules(), "three": rules()})
+    one, two, three = (world.hubs[n] for n in ("one", "two", "three"))
+    one.hub_rules = rules(max_hops=2, peers=(two.peer_id.key,))
+    two.hub_rules = rules(max_hops=middle_hops, peers=(one.peer_id.key, three.peer_id.key))
+    three.hub_rules = rules(max_hops=2, peers=(two.peer_id.key,))
+    casting, effects = caster.cast(
+        world.person,
+        world.now_ms,
+        category="goods.bicycles",
+        text="a bike",
+        constraints=Constraints(None, None, None, 1),
+        terms=TermsRef.roster("P2B1"),
+        offers_wanted=3,
+        ttl_ms=DAY,
+        hubs=(one.peer_id,),
+        work_bits=6,
+    )
+    world.person.apply(effects)
+    assert world.run() == []
+    return world, casting.intent_id
+
+
+def test_max_hops_of_the_casting_hub_and_of_each_hub_on_the_way() -> None:
+    world, intent_id = _chain(middle_hops=2)
+    assert [world.hubs[n].intents[intent_id].hops_left for n in ("one", "two", "three")] == [
+        2,
+        1,
+        0,
+    ]
+    world, intent_id = _chain(middle_hops=0)  # two takes it, and sends it no further
+    assert world.hubs["two"].intents[intent_id].hops_left == 0
+    assert intent_id not in world.hubs["three"].intents

@@ -102,7 +102,9 @@ def receive(host: HubHost, envelope: Envelope, now_ms: int) -> list[IntentEffect
         if body.hops_left < 1:
             return [Relayed(intent.intent_id, "out-of-hops", 0)]
         _admit(host, intent, body.work_nonce, now_ms)
-        record = HubIntent(intent, body.work_nonce, sender, body.hops_left - 1)
+        # Never further than this hub's own max_hops would send an intent cast here.
+        hops_left = min(body.hops_left - 1, host.rules.max_hops)
+        record = HubIntent(intent, body.work_nonce, sender, hops_left)
         return _spread(host, record, now_ms)
     if isinstance(body, SealedRelay):
         return _sealed(host, sender, body, now_ms)
