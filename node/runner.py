@@ -128,7 +128,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     rules=_hub_rules(config) if options.hub else None,
                     trust=functools.partial(own_trust, reputation),
                     cut_off=functools.partial(own_cut_off, reputation),
-                    answer_rules=terms.answer_rules,
+                    terms=terms,
                 )
                 node.register(intents)
                 async with node:

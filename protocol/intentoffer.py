@@ -44,6 +44,7 @@ __all__ = [
     "OpenedOffer",
     "seal_offer",
     "open_offer",
+    "check_opened_offer",
 ]
 
 MSG_OFFER: Final = "intent.offer"
@@ -213,6 +214,11 @@ def open_offer(sealed: bytes, intent: Intent, link_key: LinkKey, now_ms: int) ->
     envelope = open_sealed(
         sealed, recipient=intent.intent_key, link_key=link_key, types=frozenset({MSG_OFFER})
     )
+    return check_opened_offer(envelope, intent, now_ms)
+
+
+def check_opened_offer(envelope: Envelope, intent: Intent, now_ms: int) -> OpenedOffer:
+    """The checks of §5 on an ``intent.offer`` envelope already opened from sealed mail."""
     offer = Offer.decode(envelope.body)
     if offer.vendor != envelope.sender:
         raise IntentSignatureError(

@@ -7,15 +7,18 @@ Her side: ``cast``, ``list``, ``offers``, ``accept``, ``withdraw``. A vendor's s
 from __future__ import annotations
 
 import argparse
+import time
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
 from amity.node.cli.client import ApiClient, add_command, home_from, resolve_peer
 from amity.node.cli.options import Duration
-from amity.node.cli.render import emit
+from amity.node.cli.render import CliError, emit
 
 __all__ = ["register"]
+
+_WAIT = Duration("the wait", 1, 3600)
 
 
 def _q(text: str) -> str:
@@ -79,10 +82,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "accept",
         "accept an offer: only its vendor learns who you are",
         "Accept OFFER (from `amity intent offers`): your node seals the accept to that vendor "
-        "alone, with your identity in it unless --anonymous.",
+        "alone, with your identity in it unless --anonymous. The vendor then invites you in: "
+        "your node connects and offers the intent's terms, which the vendor accepts (its offer "
+        "countersigned them). With --wait, wait for that agreement; then grant what the deal "
+        "needs, e.g. `amity grant VENDOR --fields postal-address --purpose service-provision`.",
     )
     accept.add_argument("offer", help="the offer id")
     accept.add_argument("--anonymous", action="store_true", help="stay the intent's pseudonym")
+    accept.add_argument(
+        "--wait",
+        type=_WAIT,
+        default=0,
+        metavar="DURATION",
+        help="wait this long for the relationship and the agreement (e.g. 30s; default: no wait)",
+    )
     withdraw = command(
         "withdraw",
         "take an intent back; hubs and vendors delete it and send receipts",
@@ -185,14 +198,39 @@ def _offers(args: argparse.Namespace) -> int:
 
 
 def _accept(args: argparse.Namespace) -> int:
+    if args.wait and args.anonymous:
+        raise CliError("--wait waits for the vendor's invitation, which --anonymous never gets")
     body = {"offer": args.offer, "reveal": not args.anonymous}
-    data = ApiClient(home_from(args)).call("POST", "/api/intents/accept", body)
-    emit(
-        data,
-        lambda d: f"accepted {(d['accepted'] or '')[:8]} for intent {d['id'][:8]}",
-        as_json=args.json,
-    )
+    client = ApiClient(home_from(args))
+    data = client.call("POST", "/api/intents/accept", body)
+    data["agreement"] = _agreement_after(client, data, args.wait) if args.wait else None
+    emit(data, _accepted_text, as_json=args.json)
     return 0
+
+
+def _agreement_after(client: ApiClient, casting: dict[str, Any], wait_s: int) -> str:
+    """Wait for the agreement with the accepted vendor (spec/intents.md §6.1); its id."""
+    vendor = casting["vendor"]
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        query = urllib.parse.urlencode({"peer": vendor})
+        for a in client.call("GET", f"/api/agreements?{query}")["agreements"]:
+            if a["terms"]["terms_id"] == casting["terms_id"]:
+                return str(a["agreement_id"])
+        time.sleep(0.2)
+    state = client.call("GET", f"/api/intents/{_q(casting['id'])}")
+    step = "connect and agree" if state["welcomed"] else "send its invitation"
+    raise CliError(
+        f"accepted, but the vendor did not {step} within {wait_s} s; it goes on in the "
+        "background: see `amity peers` and `amity agreements` later"
+    )
+
+
+def _accepted_text(d: Mapping[str, Any]) -> str:
+    head = f"accepted {(d['accepted'] or '')[:8]} for intent {d['id'][:8]}"
+    if d["agreement"]:
+        return f"{head}\nagreed with {d['vendor']} on your terms: agreement {d['agreement'][:8]}"
+    return f"{head}\nthe vendor invites you in next: see `amity peers` and `amity agreements`"
 
 
 def _withdraw(args: argparse.Namespace) -> int:

@@ -6,7 +6,10 @@ person's terms under the vendor's policy, share two fields for a few seconds, le
 read them, ask it what it holds, watch expiry delete them with a signed receipt, and check both
 audit trails. Then reputation: her node attests that the shop honoured her terms; a second
 vendor (run in the ``keep-data`` test mode) keeps her data, her node attests the breach and
-shares it with a friend, and the friend's node refuses that vendor a grant.
+shares it with a friend, and the friend's node refuses that vendor a grant. Last, her market:
+she casts an intent at a hub under a fresh key, a new bike shop and the broker answer, the
+broker's offer is hidden, and she accepts the shop's, agrees on her terms and grants her address
+for the delivery.
 """
 
 from __future__ import annotations
@@ -76,13 +79,23 @@ class _Api:
 
 @contextlib.asynccontextmanager
 async def _node(
-    root: Path, name: str, kind: NodeKind, misbehave: frozenset[str] = frozenset()
+    root: Path,
+    name: str,
+    kind: NodeKind,
+    misbehave: frozenset[str] = frozenset(),
+    *,
+    hub: bool = False,
 ) -> AsyncIterator[tuple[web.AppRunner, str]]:
     home = Home(root / name)
     config = Config(name=name, kind=kind, mdns=False)
     seed = home.create(config)
     options = RunOptions(
-        listen="127.0.0.1:0", api="127.0.0.1:0", mdns=False, relay=False, misbehave=misbehave
+        listen="127.0.0.1:0",
+        api="127.0.0.1:0",
+        mdns=False,
+        relay=False,
+        misbehave=misbehave,
+        hub=hub,
     )
     runner = web.AppRunner(create_app(home, config, seed, options), access_log=None)
     await runner.setup()
@@ -114,6 +127,8 @@ async def run_story(step: Callable[..., None]) -> None:
             _node(root, "Corner Shop", NodeKind.VENDOR) as (shop_runner, shop_url),
             _node(root, "Bob", NodeKind.PERSON) as (_, bob_url),
             _node(root, "Data Broker", NodeKind.VENDOR, keep_data) as (broker_runner, broker_url),
+            _node(root, "Market Hub", NodeKind.VENDOR, hub=True) as (_, hub_url),
+            _node(root, "Bike Shop", NodeKind.VENDOR) as (_, bikes_url),
             aiohttp.ClientSession() as http,
         ):
             alice = _Api(http, alice_url, Home(root / "Alice").api_token())
@@ -201,11 +216,20 @@ async def run_story(step: Callable[..., None]) -> None:
                 verdict=honoured["verdict"],
                 clause=honoured["clause"],
             )
+            broker = _Api(http, broker_url, Home(root / "Data Broker").api_token())
+            broker_did = broker_runner.app[NODE].peer_id.did
             await _reputation_chapter(
                 alice,
                 _Api(http, bob_url, Home(root / "Bob").api_token()),
-                _Api(http, broker_url, Home(root / "Data Broker").api_token()),
-                broker_runner.app[NODE].peer_id.did,
+                broker,
+                broker_did,
+                step,
+            )
+            await _market_chapter(
+                alice,
+                _Api(http, hub_url, Home(root / "Market Hub").api_token()),
+                _Api(http, bikes_url, Home(root / "Bike Shop").api_token()),
+                broker,
                 step,
             )
     step("done", seconds=round(time.perf_counter() - started, 2))
@@ -287,6 +311,91 @@ async def _reputation_chapter(
         standing=seen["standing"]["value"],
         why=" → ".join(seen["why"][0]["path_names"]),
     )
+
+
+async def _market_chapter(
+    alice: _Api, hub: _Api, bikes: _Api, broker: _Api, step: Callable[..., None]
+) -> None:
+    """Advertising in reverse: she casts an intent at a hub under a fresh key; a new bike shop
+    and the broker she attested answer; the broker's offer is hidden; she accepts the shop's,
+    which invites her in, agrees on her terms, and reads the address she grants for delivery."""
+    hub_did = (await hub.call("GET", "/api/status"))["did"]
+    bikes_did = (await bikes.call("GET", "/api/status"))["did"]
+    alice_did = (await alice.call("GET", "/api/status"))["did"]
+    for vendor in (bikes, broker):
+        await _meet(vendor, hub)
+        await vendor.call(
+            "POST", "/api/intents/subscriptions", {"hub": hub_did, "categories": ["goods"]}
+        )
+    await _meet(alice, hub)
+    cast = await alice.call(
+        "POST",
+        "/api/intents",
+        {
+            "category": "goods.bicycles",
+            "text": "a child's bike for a 6-year-old, delivered within a week",
+            "budget": "300EUR",
+            "region": "US",
+            "terms": "P2B1",
+            "offers": 3,
+            "expires_s": 3 * 24 * 3600,
+            "hubs": [hub_did],
+        },
+    )
+    intent_id = cast["id"]
+    step(
+        "Alice casts an intent at a hub, under a fresh key: a bike, 300 EUR, her terms",
+        pseudonym=cast["pseudonym"][:24] + "…",
+    )
+    for vendor, price in ((bikes, "249EUR"), (broker, "99EUR")):
+        await _until(lambda v=vendor: _in_inbox(v, intent_id), "the intent at a vendor")
+        await vendor.call("POST", f"/api/intents/inbox/{intent_id}/answer", {"price": price})
+
+    async def both_in() -> Any:
+        found = await alice.call("GET", f"/api/intents/{intent_id}")
+        return found if found["offers"] and found["hidden"] else None
+
+    offers = await _until(both_in, "both offers")
+    step(
+        "two vendors answer, countersigning her terms; the broker's cheaper offer is hidden",
+        shown=", ".join(o["price"] for o in offers["offers"]),
+        hidden=", ".join(o["price"] + " (cut off)" for o in offers["hidden"]),
+    )
+    best = offers["offers"][0]
+    await alice.call("POST", "/api/intents/accept", {"offer": best["id"], "reveal": True})
+
+    async def agreed() -> Any:
+        found = await alice.call("GET", f"/api/agreements?peer={bikes_did}")
+        return found["agreements"][0] if found["agreements"] else None
+
+    agreement = await _until(agreed, "the agreement with the bike shop", timeout_s=20)
+    step(
+        "she accepts: only the bike shop learns who she is; it invites her in, agrees her terms",
+        agreement=agreement["agreement_id"][:16],
+    )
+    grant = {
+        "peer": bikes_did,
+        "fields": ["address"],
+        "purpose": "service-provision",
+        "context": "delivery of the bike",
+        "expires_s": 7 * 24 * 3600,
+    }
+    await alice.call("POST", "/api/grants", grant)
+
+    async def address() -> Any:
+        with contextlib.suppress(_Refused):
+            return await bikes.call("GET", f"/api/holdings/{alice_did}/address")
+        return None
+
+    read = await _until(address, "the delivery address")
+    value = read["value"]
+    shown = ", ".join(map(str, value.values())) if isinstance(value, dict) else value
+    step("she grants her address for the delivery; the shop reads it", address=shown)
+
+
+async def _in_inbox(vendor: _Api, intent_id: str) -> bool:
+    found = await vendor.call("GET", "/api/intents/inbox")
+    return any(i["id"] == intent_id for i in found["intents"])
 
 
 def _summary(statement: dict[str, Any]) -> str:

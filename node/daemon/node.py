@@ -197,10 +197,17 @@ class Node:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def card(self, *, invite_secret: bytes | None = None, ttl_ms: int | None = None) -> Card:
-        """Our peer card (with a fresh one-time secret it becomes an invitation)."""
+    def card(
+        self,
+        *,
+        invite_secret: bytes | None = None,
+        ttl_ms: int | None = None,
+        with_policy: bool = True,
+    ) -> Card:
+        """Our peer card (with a fresh one-time secret it becomes an invitation; without
+        ``with_policy`` it carries no policy summary, as in an intent's welcome)."""
         now = self.clock_ms()
-        policy = self.card_policy()
+        policy = self.card_policy() if with_policy else None
         if invite_secret is None and card_is_fresh(self._card, now, self.relays, policy):
             assert self._card is not None
             return self._card
@@ -221,9 +228,11 @@ class Node:
             self._card = card
         return card
 
-    async def invite(self, ttl_ms: int = 7 * DAY_MS) -> Card:
+    async def invite(self, ttl_ms: int = 7 * DAY_MS, *, with_policy: bool = True) -> Card:
         """Issue a one-time invitation, valid for ``ttl_ms``."""
-        invitation = self.card(invite_secret=os.urandom(INVITE_SECRET_BYTES), ttl_ms=ttl_ms)
+        invitation = self.card(
+            invite_secret=os.urandom(INVITE_SECRET_BYTES), ttl_ms=ttl_ms, with_policy=with_policy
+        )
         await self.steps.transitions(commands.invite(invitation, self.clock_ms()))
         log_event(log, "invite.issued", expires_ms=invitation.not_after_ms)
         return invitation

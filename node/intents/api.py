@@ -104,6 +104,11 @@ def casting_json(c: Casting, *, offers: bool = False) -> dict[str, Any]:
         "offers_kept": len(c.offers),
         "offers_shown": len(shown),
         "accepted": None if c.accepted is None else c.accepted.hex(),
+        "vendor": next(
+            (k.offer.vendor.did for k in c.offers if k.offer.offer_id == c.accepted), None
+        ),
+        "welcomed": c.welcome is not None,
+        "terms_id": intent.terms_id.hex(),
         "receipts": [
             {"deleter": r.deleter.did, "reason": r.reason.value, "at": format_time_ms(r.deleted_ms)}
             for r in c.receipts

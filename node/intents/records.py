@@ -103,6 +103,7 @@ def casting_text(c: Casting, key: bytes) -> str:
             ],
             "accepted": _hex(c.accepted),
             "receipts": [r.encoded.hex() for r in c.receipts],
+            "welcome": _hex(c.welcome),
         }
     )
 
@@ -130,6 +131,7 @@ def casting_from(text: str, key: bytes) -> Casting:
         ),
         accepted=None if d["accepted"] is None else _bytes(d["accepted"]),
         receipts=tuple(IntentReceipt.decode(_bytes(r)) for r in d["receipts"]),
+        welcome=None if d.get("welcome") is None else _bytes(d["welcome"]),
     )
 
 
@@ -140,6 +142,7 @@ def seen_text(s: Seen) -> str:
             "via": s.via.key.hex(),
             "state": s.state.value,
             "offer": None if s.offer is None else s.offer.encoded.hex(),
+            "person": None if s.person is None else s.person.key.hex(),
             "auto": s.auto,
         }
     )
@@ -148,11 +151,13 @@ def seen_text(s: Seen) -> str:
 def seen_from(text: str) -> Seen:
     d = json.loads(text)
     offer = None if d["offer"] is None else Offer.decode(_bytes(d["offer"]))
+    person = d.get("person")
     return Seen(
         Intent.decode(_bytes(d["intent"])),
         PeerId(_bytes(d["via"])),
         SeenState(d["state"]),
         offer,
+        None if person is None else PeerId(_bytes(person)),
         auto=bool(d.get("auto", False)),
     )
 
@@ -166,6 +171,7 @@ def hub_intent_text(r: HubIntent) -> str:
             "hops_left": r.hops_left,
             "sent_to": sorted(p.key.hex() for p in r.sent_to),
             "offers": [[p.key.hex(), sealed.hex()] for p, sealed in r.offers],
+            "accepted": sorted(p.key.hex() for p in r.accepted),
         }
     )
 
@@ -179,6 +185,7 @@ def hub_intent_from(text: str) -> HubIntent:
         hops_left=int(d["hops_left"]),
         sent_to=frozenset(PeerId(_bytes(p)) for p in d["sent_to"]),
         offers=tuple((PeerId(_bytes(p)), _bytes(s)) for p, s in d["offers"]),
+        accepted=frozenset(PeerId(_bytes(p)) for p in d.get("accepted", [])),
     )
 
 

@@ -29,6 +29,7 @@ from amity.protocol.core.intents.effects import (
     ForgetPseudonym,
     IntentArrived,
     IntentEffect,
+    Invite,
     OfferHidden,
     OfferSent,
     OfferShown,
@@ -40,6 +41,7 @@ from amity.protocol.core.intents.effects import (
     SaveSubscriber,
     SaveSubscription,
     SendAsIntent,
+    Welcomed,
     Won,
 )
 from amity.protocol.core.intents.memory import MemoryCaster, MemoryHub, MemoryVendor
@@ -161,10 +163,12 @@ class Carrier:
         *,
         arm: Callable[[str, bytes, int], None],
         kick: Callable[[bytes], None],
+        follow: Callable[[IntentEffect], None],
     ) -> None:
         self.node = node
         self._arm = arm
         self._kick = kick
+        self._follow = follow
 
     def stage(
         self, role: str, host: NodeCaster | NodeVendor | NodeHub, effects: list[IntentEffect]
@@ -242,6 +246,8 @@ class Carrier:
                         text,
                     )
                 )
+            elif isinstance(effect, Invite | Welcomed):
+                staged.after.append(functools.partial(self._follow, effect))
             elif isinstance(effect, Won):
                 assert isinstance(host, NodeVendor)
                 reveal = effect.accept.reveal

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any, Final
 from amity.node.daemon.base import SWEEP_S
 from amity.node.intents.casterlinks import CasterLinks
 from amity.node.intents.hublinks import HubLinks
+from amity.node.intents.joining import Joining
 from amity.node.intents.roles import Carrier, NodeCaster, NodeHub, NodeVendor, load_roles
 from amity.node.logs import log_event
 from amity.node.services import Staged
 from amity.protocol.core.intents import caster, housekeeping, hub, vendor
 from amity.protocol.core.intents.effects import IntentEffect
 from amity.protocol.core.intents.records import Casting
-from amity.protocol.core.intents.rule import Quote, QuoteRule
+from amity.protocol.core.intents.rule import Quote
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import AmityError, NodeError, WrongTypeError, all_error_classes
 from amity.protocol.identity import PeerId
@@ -37,6 +38,7 @@ from amity.protocol.relationship import Relationship
 
 if TYPE_CHECKING:
     from amity.node.daemon import Node
+    from amity.node.terms.service import TermsService
 
 __all__ = ["IntentsService", "own_trust", "own_cut_off"]
 
@@ -60,20 +62,27 @@ class IntentsService:
         rules: HubRules | None = None,
         trust: Callable[[PeerId], float | None] = lambda _peer: None,
         cut_off: Callable[[PeerId], str | None] = lambda _peer: None,
-        answer_rules: Callable[[], tuple[QuoteRule, ...]] = lambda: (),
+        terms: TermsService | None = None,
     ) -> None:
         self.node = node
+        #: Her terms service: after an accept, her node offers the intent's terms through it;
+        #: a vendor's accepts the terms its offers countersigned (joining.Joining.promised).
+        self.terms = terms
         self.caster: NodeCaster
         self.vendor: NodeVendor
         self.hub: NodeHub | None
         self.caster, self.vendor, self.hub = load_roles(node, rules)
         self.caster.trust_source = trust
         self.caster.cut_source = cut_off
-        self.vendor.rules_source = answer_rules
+        if terms is not None:  # its policy file's [[intents.answer]] rules (§5.2)
+            self.vendor.rules_source = terms.answer_rules
         self._timers: dict[tuple[str, bytes], asyncio.TimerHandle] = {}
         self.links = CasterLinks(self)
         self.hub_links = HubLinks(self)
-        self.carrier = Carrier(node, arm=self.arm, kick=self.links.kick)
+        self.joining = Joining(self)
+        if terms is not None:
+            terms.promises.append(self.joining.promised)
+        self.carrier = Carrier(node, arm=self.arm, kick=self.links.kick, follow=self.joining.follow)
         #: Casts waiting for their hubs' answer: (intent, hub) -> future of the refusal code.
         self._waiting: dict[tuple[bytes, PeerId], asyncio.Future[str | None]] = {}
 
@@ -100,6 +109,7 @@ class IntentsService:
                         hint="amity invite on one hub, amity connect on the other",
                     )
             self.node._spawn(self._housekeeping(), "intents-housekeeping")
+        self.joining.resume()
         log_event(
             _log,
             "intents.resumed",
@@ -113,6 +123,7 @@ class IntentsService:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        await self.joining.close()
         await self.links.close()
 
     def housekeep(self) -> asyncio.Future[None] | None:

@@ -82,6 +82,9 @@ class TermsService:
         self._running = False
         #: Peers this node will not agree with (the reputation cut-off): each gives a reason or None.
         self.gates: list[Callable[[PeerId], str | None]] = []
+        #: Other services' promises to agree (the intents service: terms its offers
+        #: countersigned, for the person who accepted one).
+        self.promises: list[Callable[[PeerId, bytes, int], bool]] = []
         if node.identity.kind is NodeKind.VENDOR:
             node.card_policy = self._published_policy
 
@@ -141,6 +144,9 @@ class TermsService:
     def holds_agreement(self, agreement_id: bytes, peer: PeerId) -> bool:
         held = self.node.store.agreement(agreement_id)
         return held is not None and held.peer_id == peer.key
+
+    def promised(self, peer: PeerId, terms_id: bytes, now_ms: int) -> bool:
+        return any(promise(peer, terms_id, now_ms) for promise in self.promises)
 
     # -- peers' messages (the Service protocol) ----------------------------------------------------
 

@@ -83,6 +83,9 @@ class SimTerms:
         neg = self.negotiations.by_agreement(agreement_id)
         return neg is not None and neg.peer == peer
 
+    def promised(self, peer: PeerId, terms_id: bytes, now_ms: int) -> bool:
+        return False  # the simulated vendors make no intent offers in these scenarios
+
     # -- peers' messages ---------------------------------------------------------------------------
 
     def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:

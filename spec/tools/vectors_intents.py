@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from intent_welcome import WELCOME_NOTES, welcome_vectors  # spec/tools/intent_welcome.py
+
 from amity.protocol.encoding import Value, encode
 from amity.protocol.envelope import sign_envelope
 from amity.protocol.errors import AmityError
@@ -471,10 +473,11 @@ def build() -> dict[str, Any]:
         *_accept_vectors(intent),
         *_closing_vectors(intent),
         *_body_vectors(intent, nonce),
+        *welcome_vectors(),
     ]  # fmt: skip
     return {
         "title": "Intentcasting",
         "spec": "spec/intents.md",
-        "notes": NOTES,
+        "notes": NOTES + " " + WELCOME_NOTES,
         "vectors": vectors,
     }

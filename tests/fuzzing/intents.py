@@ -1,9 +1,9 @@
 """Fuzz targets of intentcasting: intents, offers (raw, re-signed and sealed), accepts,
-withdraws, receipts and hub message bodies; see registry.py and spec/intents.md."""
+withdraws, receipts, welcomes and hub message bodies; see registry.py and spec/intents.md."""
 
 from __future__ import annotations
 
-from amity.protocol import intent, intentacts, intentmessages, intentoffer, money
+from amity.protocol import intent, intentacts, intentmessages, intentoffer, intentwelcome, money
 from amity.protocol.core.intents import rulefile
 from amity.protocol.encoding import decode, encode
 from amity.protocol.envelope import sign_envelope
@@ -75,6 +75,18 @@ def intent_targets() -> list[Decoder]:
     )
     add("intentacts.IntentReceipt.decode", hexes("intents", "receipt_hex", operation="receipt"))(
         intentacts.IntentReceipt.decode
+    )
+
+    welcomes = vectors("intents", operation="welcome")
+    welcome_intent = intent.Intent.decode(bytes.fromhex(welcomes[0]["intent_hex"]))
+    welcome_link = LinkKey(bytes.fromhex(welcomes[0]["link_seed_hex"]))
+    add("intentwelcome.Welcome.decode", tuple(bytes.fromhex(v["body_hex"]) for v in welcomes))(
+        intentwelcome.Welcome.decode
+    )
+    add("intentwelcome.open_vendor_mail", hexes("intents", "sealed_hex", operation="welcome"))(
+        lambda d: intentwelcome.open_vendor_mail(
+            d, welcome_intent, welcome_link, welcomes[0]["now_ms"]
+        )
     )
 
     bodies = vectors("intents", operation="body")

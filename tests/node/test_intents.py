@@ -16,9 +16,10 @@ from typing import Any
 import aiohttp
 
 from amity.protocol.identity import PeerId
+from amity.protocol.terms import ROSTER
 from tests.node.conftest import Node, NodeFactory, meet, run_amity, wait_for
 from tests.node.test_daemon import read_events
-from tests.node.test_grants import agree, cli
+from tests.node.test_grants import agree, cli, fill_vault, grant, read
 
 CATEGORY = "goods.bicycles"
 
@@ -123,13 +124,29 @@ def test_cast_offers_accept_reveal_withdraw(nodes: NodeFactory, tmp_path: Path) 
     assert [o["price"] for o in shown["offers"]] == ["249.00 EUR", "279.00 EUR"]
 
     best = shown["offers"][0]["id"]
-    cli("intent", "accept", "--home", person.home, best[:12])
+    # her node waits for the vendor's invitation, joins, and agrees on her terms (§6.1)
+    accepted = cli("intent", "accept", "--home", person.home, best[:12], "--wait", "60s")
+    assert accepted["vendor"] == bikes.did and accepted["welcomed"] is False
     won = wait_for(
         lambda: (i := inbox(bikes)[0])["revealed"] and i, what="the accept at the best vendor"
     )
-    assert won["revealed"] == person.did and won["state"] == "won"
+    assert won["revealed"] == person.did and won["state"] in ("won", "welcomed")
     assert cycles.api.get("/api/intents/inbox")["intents"][0]["revealed"] is None
     assert holds(bikes.home, person.did), "the vendor she chose keeps who she is"
+
+    # the vendor invites her in; her node joins and offers the intent's terms, which the
+    # vendor accepts because its offer countersigned them (spec/intents.md §6.1)
+    agreement = cli("agreements", "--home", person.home, accepted["agreement"][:12])
+    assert agreement["peer"] == bikes.did and agreement["vendor"] == bikes.did
+    assert agreement["terms"]["terms_id"] == ROSTER["P2B1"].document.terms_id.hex()
+    assert person.did in [p["peer"] for p in cli("peers", "--home", bikes.home)["peers"]]
+    assert bikes.did in [p["peer"] for p in cli("peers", "--home", person.home)["peers"]]
+    fill_vault(person)
+    grant(person, bikes, "postal-address", "30d", purpose="service-provision")
+    wait_for(
+        lambda: read(bikes, person, "postal-address", "service-provision").status == 200,
+        what="the vendor reads her address for the delivery",
+    )
     assert not holds(cycles.home, person.did), "the other vendor holds her identity"
 
     cli("intent", "withdraw", "--home", person.home, intent_id[:8])

@@ -72,9 +72,12 @@ def test_a_vendor_at_one_hub_answers_an_intent_cast_at_another(nodes: NodeFactor
     assert offer["vendor"] == shop.did and offer["price"] == "180.00 EUR"
     assert held(hub_b)[intent_id]["offers"] == 1 and held(hub_a)[intent_id]["offers"] == 1
 
-    cli("intent", "accept", "--home", person.home, offer["id"][:12])
-    won = wait_for(lambda: (i := inbox(shop)[0])["revealed"] and i, what="her accept at the shop")
-    assert won["revealed"] == person.did and won["state"] == "won"
+    # Her accept goes out through hub B and hub A; the shop's welcome (its invitation) comes
+    # back the same way, and her node joins it and agrees on her terms (§6.1).
+    accepted = cli("intent", "accept", "--home", person.home, offer["id"][:12], "--wait", "60s")
+    assert accepted["vendor"] == shop.did and accepted["agreement"]
+    won = inbox(shop)[0]
+    assert won["revealed"] == person.did and won["state"] in ("won", "welcomed")
 
     cli("intent", "withdraw", "--home", person.home, intent_id[:8])
     receipts = wait_for(

@@ -29,4 +29,14 @@ def test_the_story_runs_end_to_end() -> None:
     refused = steps["Bob's node refuses the broker a grant"]
     assert refused["answer"] == "refused: local.cut_off"
     assert refused["standing"] == -1.0 and refused["why"] == "you → Alice"
+    answered = steps[
+        "two vendors answer, countersigning her terms; the broker's cheaper offer is hidden"
+    ]
+    assert (answered["shown"], answered["hidden"]) == ("249.00 EUR", "99.00 EUR (cut off)")
+    joined = steps[
+        "she accepts: only the bike shop learns who she is; it invites her in, agrees her terms"
+    ]
+    assert len(joined["agreement"]) == 16
+    delivered = steps["she grants her address for the delivery; the shop reads it"]
+    assert delivered["address"] == "1 Main St, Springfield, 12345, US"
     assert "misbehave" not in result.stderr, "node logs leak into the story"

@@ -65,6 +65,8 @@ class Node:
         self.peer_id = self.keyring.identity.peer_id
         self.policy = policy
         self.refusal: str | None = None
+        #: (peer, terms id) this node promised to agree to (an intent offer she accepted).
+        self.promises: set[tuple[PeerId, bytes]] = set()
         self.book: dict[bytes, Negotiation] = {}
         self.rels: dict[PeerId, Relationship] = {}
         self.seq = 0
@@ -99,6 +101,9 @@ class Node:
             n.peer == peer and n.agreement is not None and n.agreement.agreement_id == agreement_id
             for n in self.book.values()
         )
+
+    def promised(self, peer: PeerId, terms_id: bytes, now_ms: int) -> bool:
+        return (peer, terms_id) in self.promises
 
     # -- carrying out
 
@@ -208,6 +213,30 @@ def test_the_cut_off_rejects_before_the_policy(pair: tuple[Node, Node]) -> None:
     assert isinstance(answered, Answered) and answered.gate and answered.answer == "Reject"
     assert answered.negotiation.reasons[0].reason == "trust below the threshold"
     assert [e.kind for e in answer if isinstance(e, Audit)] == ["terms.offer", "terms.closed"]
+
+
+def test_promised_terms_are_accepted_whatever_the_policy_says(pair: tuple[Node, Node]) -> None:
+    """A vendor's intent offer countersigned her terms and she took it: those terms, from her,
+    are accepted at once even by a policy that would reject them; other terms are not."""
+    person, vendor = pair
+    vendor.policy = parse_policy('version = 1\nvocabulary = 1\ndefault = "reject"\n')
+    vendor.promises.add((person.peer_id, P2B1.terms_id))
+    _, effects = service.offer(person, vendor.peer_id, P2B1, NOW, negotiation_id=b"\x03" * 16)
+    answered = deliver(person, vendor, person.apply(effects))[-1]
+    assert isinstance(answered, Answered) and answered.answer == "Accept" and not answered.gate
+    assert answered.negotiation.state is S.AGREED
+    _, effects = service.offer(person, vendor.peer_id, SHOP, NOW, negotiation_id=b"\x04" * 16)
+    answered = deliver(person, vendor, person.apply(effects))[-1]
+    assert isinstance(answered, Answered) and answered.answer == "Reject"
+
+
+def test_the_cut_off_answers_before_a_promise(pair: tuple[Node, Node]) -> None:
+    person, vendor = pair
+    vendor.promises.add((person.peer_id, P2B1.terms_id))
+    vendor.refusal = "she was cut off since"
+    _, effects = service.offer(person, vendor.peer_id, P2B1, NOW, negotiation_id=b"\x05" * 16)
+    answered = deliver(person, vendor, person.apply(effects))[-1]
+    assert isinstance(answered, Answered) and answered.gate and answered.answer == "Reject"
 
 
 def test_an_answer_that_fails_leaves_it_to_a_person(

@@ -22,6 +22,7 @@ from amity.protocol.intentacts import IntentReceipt, Withdraw, open_accept
 from amity.protocol.intentcategory import check_category, check_subscription, matches
 from amity.protocol.intentmessages import decode_intent_body
 from amity.protocol.intentoffer import Offer, open_offer
+from amity.protocol.intentwelcome import OpenedWelcome, open_vendor_mail
 from amity.protocol.intentwork import check_work, solve_work, work_bits_of
 from amity.protocol.linkcert import LinkKey
 from amity.protocol.money import CURRENCIES, Money
@@ -55,6 +56,11 @@ def _run(vector: dict[str, Any]) -> object:
         return Withdraw.decode(unhex(vector, "withdraw_hex"))
     if op == "receipt":
         return IntentReceipt.decode(unhex(vector, "receipt_hex"))
+    if op == "welcome":
+        link = LinkKey(unhex(vector, "link_seed_hex"))
+        return open_vendor_mail(
+            unhex(vector, "sealed_hex"), _intent(vector), link, vector["now_ms"]
+        )
     assert op == "body"
     return decode_intent_body(vector["type"], unhex(vector, "body_hex"))
 
@@ -84,6 +90,14 @@ def test_positive_vector(vector: dict[str, Any]) -> None:
         person = vector.get("person_peer_id_hex")
         reveal = found.reveal  # type: ignore[attr-defined]
         assert (None if reveal is None else reveal.person.key.hex()) == person
+    elif op == "welcome":
+        assert isinstance(found, OpenedWelcome)
+        vendor = SigningIdentity(unhex(vector, "vendor_seed_hex")).peer_id
+        assert found.envelope.sender == vendor and found.envelope.body.hex() == vector["body_hex"]
+        welcome = found.welcome
+        assert welcome.offer_id.hex() == vector["offer_id_hex"]
+        assert welcome.invitation.encoded.hex() == vector["card_hex"]
+        assert welcome.invitation.invite_secret == unhex(vector, "invite_secret_hex")
 
 
 @pytest.mark.parametrize("vector", **vector_cases("intents", error=True))

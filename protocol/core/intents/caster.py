@@ -21,6 +21,7 @@ from amity.protocol.core.intents.effects import (
     ReceiptKept,
     SaveCasting,
     SendAsIntent,
+    Welcomed,
 )
 from amity.protocol.core.intents.host import CasterHost
 from amity.protocol.core.intents.records import Casting, CastingState, KeptOffer
@@ -55,7 +56,7 @@ from amity.protocol.intentmessages import (
     decode_intent_body,
     encode_intent_body,
 )
-from amity.protocol.intentoffer import open_offer
+from amity.protocol.intentwelcome import OpenedWelcome, open_vendor_mail
 from amity.protocol.intentwork import solve_work
 from amity.protocol.linkcert import LinkKey
 
@@ -120,11 +121,13 @@ def receive(host: CasterHost, envelope: Envelope, now_ms: int) -> list[IntentEff
         return [SaveCasting(with_receipt), ReceiptKept(receipt)]
     assert isinstance(body, SealedRelay)
     casting = _mine(host, body.intent_id, envelope)
+    opened = open_vendor_mail(body.sealed, casting.intent, casting.link_key, now_ms)
+    if isinstance(opened, OpenedWelcome):
+        return _welcomed(casting, opened)
     if casting.state is not CastingState.OPEN:
         raise IntentExpiredError(
             f"intent {casting.intent_id.hex()[:8]} is {casting.state.value}; no more offers"
         )
-    opened = open_offer(body.sealed, casting.intent, casting.link_key, now_ms)
     offer = opened.offer
     for before in casting.offers:
         if (
@@ -152,6 +155,24 @@ def receive(host: CasterHost, envelope: Envelope, now_ms: int) -> list[IntentEff
         if kept in shown:
             out.append(OfferShown(casting.intent_id, kept, shown.index(kept) + 1))
     return out
+
+
+def _welcomed(casting: Casting, opened: OpenedWelcome) -> list[IntentEffect]:
+    """The accepted vendor's invitation (§6.1): from that vendor, for the offer she accepted,
+    once."""
+    welcome = opened.welcome
+    accepted = next((k.offer for k in casting.offers if k.offer.offer_id == casting.accepted), None)
+    if casting.state is not CastingState.ACCEPTED or accepted is None:
+        raise UnknownIntentError(f"intent {casting.intent_id.hex()[:8]} accepted no offer")
+    if welcome.offer_id != accepted.offer_id or opened.envelope.sender != accepted.vendor:
+        raise UnknownIntentError("a welcome from a vendor, or for an offer, she did not accept")
+    if casting.welcome is not None:
+        raise IntentReplayError(f"a second welcome for intent {casting.intent_id.hex()[:8]}")
+    updated = replace(casting, welcome=welcome.invitation.encoded)
+    return [
+        SaveCasting(updated),
+        Welcomed(casting.intent_id, welcome.invitation, casting.intent.terms),
+    ]
 
 
 def _mine(host: CasterHost, intent_id: bytes, envelope: Envelope) -> Casting:

@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from amity.protocol.card import Card
 from amity.protocol.core.intents.records import Casting, HubIntent, KeptOffer, Seen, Subscriber
 from amity.protocol.identity import PeerId
+from amity.protocol.intent import TermsRef
 from amity.protocol.intentacts import Accept, IntentReceipt
 from amity.protocol.intentoffer import Offer
 from amity.protocol.relationship import SendMessage
@@ -39,6 +41,8 @@ __all__ = [
     "IntentArrived",
     "OfferSent",
     "Won",
+    "Invite",
+    "Welcomed",
     "Relayed",
 ]
 
@@ -144,6 +148,27 @@ class ArmExpiry(Effect):
 
     intent_id: bytes
     at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Invite(Effect):
+    """She accepted our offer and revealed herself as ``person``: issue a one-time invitation
+    (our card with an invite secret and no policy summary) valid until ``not_after_ms``, and hand
+    it to :func:`~amity.protocol.core.intents.vendor.welcome` (spec/intents.md §6.1)."""
+
+    intent_id: bytes
+    person: PeerId
+    not_after_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Welcomed(Effect):
+    """The vendor she accepted invited her in: dial with ``invitation``, then offer ``terms``
+    (the intent's, which the vendor's offer countersigned) once connected (spec/intents.md §6.1)."""
+
+    intent_id: bytes
+    invitation: Card
+    terms: TermsRef
 
 
 # -- notices for the owner -------------------------------------------------------------------------

@@ -207,6 +207,8 @@ def _sealed(host: HubHost, sender: PeerId, body: SealedRelay, now_ms: int) -> li
     if not routes:
         raise UnknownIntentError(f"no offer from {header.recipient.short} came through here")
     out: list[IntentEffect] = [SendMessage(p, MSG_SEALED, encode_intent_body(body)) for p in routes]
+    if not record.accepted.issuperset(routes):
+        out.insert(0, SaveHubIntent(replace(record, accepted=record.accepted | set(routes))))
     return [*out, Relayed(body.intent_id, "accept", len(routes))]
 
 
@@ -226,14 +228,16 @@ def _towards_caster(
     intent.check_live(now_ms)
     out: list[IntentEffect] = []
     is_peer = sender.key in host.rules.peers
+    # her accept went to this neighbour: one more sealed message may come back, the welcome
+    welcome = sender in record.accepted and record.answered_by(sender) == 1
     if not is_peer:
         subscriber = _rate(host, sender, now_ms)
-        if record.answered_by(sender):
+        if record.answered_by(sender) and not welcome:
             raise DuplicateOfferError(
                 f"{sender.short} already answered this intent", hint=DuplicateOfferError.code
             )
         out.append(SaveSubscriber(subscriber))
-    cap = min(host.rules.offer_cap, OVERSUBSCRIBE * intent.offers_wanted)
+    cap = min(host.rules.offer_cap, OVERSUBSCRIBE * intent.offers_wanted) + len(record.accepted)
     if len(record.offers) >= cap:
         raise OfferCapError(f"this intent has its {cap} offers", hint=OfferCapError.code)
     kept = replace(record, offers=(*record.offers, (sender, body.sealed)))

@@ -59,6 +59,8 @@ class Casting:
     offers: tuple[KeptOffer, ...] = ()
     accepted: bytes | None = None
     receipts: tuple[IntentReceipt, ...] = ()
+    #: The accepted vendor's invitation, from its welcome (spec/intents.md §6.1).
+    welcome: bytes | None = None
 
     @property
     def intent_id(self) -> bytes:
@@ -97,6 +99,8 @@ class SeenState(enum.Enum):
     NEW = "new"
     ANSWERED = "answered"
     WON = "won"
+    #: Won, and the vendor's invitation went back to her (spec/intents.md §6.1).
+    WELCOMED = "welcomed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,8 @@ class Seen:
     via: PeerId
     state: SeenState = SeenState.NEW
     offer: Offer | None = None
+    #: Her identity, once she accepted our offer and revealed herself.
+    person: PeerId | None = None
     #: Whether the vendor's auto-answer rule made the offer (not a person).
     auto: bool = False
 
@@ -125,8 +131,11 @@ class HubIntent:
     origin: PeerId
     hops_left: int
     sent_to: frozenset[PeerId] = frozenset()
-    #: Sealed offers held, each with the neighbour it came from.
+    #: Sealed offers held, each with the neighbour it came from (a welcome too, §6.1).
     offers: tuple[tuple[PeerId, bytes], ...] = ()
+    #: The neighbours her side's sealed mail (an accept) was passed to: each may send one more
+    #: sealed message back, the welcome (spec/intents.md §6.1, §7.4).
+    accepted: frozenset[PeerId] = frozenset()
 
     @property
     def intent_id(self) -> bytes:

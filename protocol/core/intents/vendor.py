@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
+from amity.protocol.card import Card
 from amity.protocol.core.intents.effects import (
     ArmExpiry,
     DropSeen,
     IntentArrived,
     IntentEffect,
+    Invite,
     OfferSent,
     SaveSeen,
     SaveSubscription,
@@ -28,6 +30,7 @@ from amity.protocol.core.intents.records import Seen, SeenState
 from amity.protocol.core.intents.rule import Quote
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import (
+    IntentReplayError,
     IntentSignatureError,
     NodeError,
     NotAPeerHubError,
@@ -55,10 +58,11 @@ from amity.protocol.intentmessages import (
     encode_intent_body,
 )
 from amity.protocol.intentoffer import Offer, seal_offer
+from amity.protocol.intentwelcome import WELCOME_TTL_MS, Welcome, seal_welcome
 from amity.protocol.relationship import SendMessage
 from amity.protocol.sealed import peek_sealed
 
-__all__ = ["TYPES", "subscribe", "receive", "answer", "timer_fired"]
+__all__ = ["TYPES", "subscribe", "receive", "answer", "welcome", "timer_fired"]
 
 #: The messages a vendor takes from its hubs.
 TYPES: Final = frozenset({MSG_RULES, MSG_FORWARD, MSG_SEALED, MSG_WITHDRAW})
@@ -168,7 +172,42 @@ def _accepted(host: VendorHost, body: SealedRelay, now_ms: int) -> list[IntentEf
     signed = open_accept(body.sealed, host.keyring.identity.peer_id, link_key, seen.intent)
     if signed.offer_id != seen.offer.offer_id:
         raise UnknownIntentError("the accept names an offer this vendor did not make")
-    return [SaveSeen(replace(seen, state=SeenState.WON)), Won(seen.intent_id, signed)]
+    if seen.state is not SeenState.ANSWERED:
+        raise IntentReplayError(f"intent {seen.intent_id.hex()[:8]} was accepted before")
+    person = None if signed.reveal is None else signed.reveal.person
+    out: list[IntentEffect] = [
+        SaveSeen(replace(seen, state=SeenState.WON, person=person)),
+        Won(seen.intent_id, signed),
+    ]
+    if person is not None:  # she named herself: invite her in (§6.1)
+        out.append(Invite(seen.intent_id, person, now_ms + WELCOME_TTL_MS))
+    return out
+
+
+def welcome(
+    host: VendorHost, intent_id: bytes, invitation: Card, now_ms: int
+) -> list[IntentEffect]:
+    """Send the invitation that :class:`Invite` asked for back to her intent key, sealed to the
+    intent's link key and relayed by the hub the intent came through (spec/intents.md §6.1)."""
+    seen = host.seen(intent_id)
+    if seen is None or seen.offer is None or seen.person is None:
+        raise NotFoundError(f"no intent {intent_id.hex()[:8]} that a revealed person accepted")
+    if seen.state is not SeenState.WON:
+        raise NodeError(f"intent {intent_id.hex()[:8]} is {seen.state.value}, not won")
+    sealed = seal_welcome(
+        host.keyring.identity,
+        Welcome(intent_id, seen.offer.offer_id, invitation),
+        seen.intent,
+        seq=2,
+        ts_ms=now_ms,
+        nonce=host.random_bytes(16),
+        ephemeral_private=host.random_bytes(32),
+    )
+    body = encode_intent_body(SealedRelay(intent_id, sealed))
+    return [
+        SaveSeen(replace(seen, state=SeenState.WELCOMED)),
+        SendMessage(seen.via, MSG_SEALED, body),
+    ]
 
 
 def _delete(

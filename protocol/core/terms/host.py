@@ -51,3 +51,9 @@ class TermsHost(Protocol):
     def holds_agreement(self, agreement_id: bytes, peer: PeerId) -> bool:
         """Whether this node holds agreement ``agreement_id`` with ``peer`` (to amend it)."""
         ...
+
+    def promised(self, peer: PeerId, terms_id: bytes, now_ms: int) -> bool:
+        """Whether this node promised to agree to terms ``terms_id`` with ``peer``: it
+        countersigned them in an intent offer that ``peer`` accepted and revealed herself in,
+        and the offer is still valid (spec/intents.md §6.1)."""
+        ...

@@ -39,6 +39,7 @@ from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import (
     DEFAULT_TTL_MS,
     MAX_TTL_MS,
+    Accept,
     Counter,
     Event,
     Negotiation,
@@ -134,6 +135,8 @@ def _answer(
     event: Event | None
     if refused is not None:  # the reputation cut-off answers before the terms policy
         event = Reject((RejectReason("", refused),))
+    elif host.promised(neg.peer, neg.terms.terms_id, now_ms):
+        event = Accept()  # our intent offer countersigned these terms and she took it (§13.3)
     else:
         policy = host.policy_in_force()
         if policy is None:
