@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -348,7 +349,7 @@ async def _market_chapter(
         pseudonym=cast["pseudonym"][:24] + "…",
     )
     for vendor, price in ((bikes, "249EUR"), (broker, "99EUR")):
-        await _until(lambda v=vendor: _in_inbox(v, intent_id), "the intent at a vendor")
+        await _until(functools.partial(_in_inbox, vendor, intent_id), "the intent at a vendor")
         await vendor.call("POST", f"/api/intents/inbox/{intent_id}/answer", {"price": price})
 
     async def both_in() -> Any:
