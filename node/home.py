@@ -349,6 +349,21 @@ class Home:
         _write_private(self.config_path, config.to_toml().encode(), exclusive=False)
         return seed
 
+    def restore(self, seed: bytes, config_text: str, *, passphrase: str | None = None) -> None:
+        """Make a home from a backup's seed and config (the database is the caller's); a fresh
+        API token. Refuses an existing identity, as :meth:`create` does."""
+        if self.exists():
+            raise HomeError(
+                f"{self.path} already holds an amity identity; restore into a new --home, or "
+                "move that one away yourself if you really mean to replace it"
+            )
+        Config.from_toml(config_text)  # a config this version cannot read is refused here
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.path, 0o700)
+        _write_private(self.config_path, config_text.encode(), exclusive=False)
+        _write_private(self.token_path, (secrets.token_urlsafe(32) + "\n").encode())
+        _write_private(self.key_path, _seal_seed(seed, passphrase))  # last: exists() from now
+
     def make_private(self) -> None:
         """Home and every directory in it 0700, every other entry 0600, whatever was there.
 

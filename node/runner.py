@@ -96,7 +96,10 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
 
     async def node_ctx(app: web.Application) -> AsyncIterator[None]:
         with Store(home.db_path) as store:
-            async with aiohttp.ClientSession() as client:
+            # No pool cap: each link is a long-lived WebSocket, and aiohttp's default of 100
+            # connections made the 101st dial wait and fail (the [limits] table budgets links).
+            connector = aiohttp.TCPConnector(limit=0)
+            async with aiohttp.ClientSession(connector=connector) as client:
                 node = Node(
                     seed=seed,
                     store=store,

@@ -19,6 +19,9 @@ __all__ = [
     "UsageError",
     "StateError",
     "ScenarioError",
+    "BackupError",
+    "BackupDamagedError",
+    "BackupPassphraseError",
     "NodeError",
     "NotFoundError",
     "EncodingError",
@@ -170,6 +173,20 @@ class NotFoundError(NodeError):
     """The owner named something (a negotiation, an agreement, a grant) the node does not have."""
 
     code = "local.not_found"
+
+
+class BackupError(LocalError):
+    """A backup file cannot be read (spec/backup.md)."""
+
+    code = "local.backup"
+
+
+class BackupDamagedError(BackupError):
+    code = "local.backup_damaged"
+
+
+class BackupPassphraseError(BackupError):
+    code = "local.backup_passphrase"
 
 
 class ScenarioError(UsageError):

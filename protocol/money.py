@@ -1,8 +1,11 @@
 """Money: an amount in the minor unit of an ISO 4217 currency. Sans-IO. See spec/intents.md §3.
 
 Amounts are integers (no floats on the wire): 30000 EUR is 300.00 EUR, 300 JPY is 300 yen. The
-table below is ISO 4217's active codes with their minor-unit exponent (funds codes included,
-precious metals and testing codes left out: they have no minor unit).
+table below is ISO 4217's active codes with their minor-unit exponent as published on
+2026-01-01 (funds codes included; precious metals, SDR and testing codes left out: they have no
+minor unit). tests/protocol/test_money_iso.py checks it against the iso4217 package built from
+the official list: ANG (replaced by XCG) and BGN (Bulgaria joined the euro) are gone, VED and
+XAD are in.
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ _ZERO: Final = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF 
 _THREE: Final = "BHD IQD JOD KWD LYD OMR TND"
 _FOUR: Final = "CLF UYW"
 _TWO: Final = (
-    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP "
+    "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BOV BRL BSD BTN BWP "
     "BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD "
     "FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD "
     "KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD "
     "NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP "
     "SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VES "
-    "WST XCD XCG YER ZAR ZMW ZWG"
+    "VED WST XAD XCD XCG YER ZAR ZMW ZWG"
 )
 #: ISO 4217 code -> minor-unit exponent (2 for EUR: an amount counts cents).
 CURRENCIES: Final[Mapping[str, int]] = {

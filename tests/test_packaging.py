@@ -32,7 +32,7 @@ def test_packages_list_matches_every_package_folder() -> None:
 
 
 def test_package_data_ships_every_data_file() -> None:
-    """Each scenario file and py.typed is listed by the package whose folder holds it.
+    """Each scenario file, py.typed and dashboard file is listed by the package that holds it.
 
     setuptools ships a package's data files by the globs of that package: a scenario file left
     unlisted (say, after the folder it lives in became a subpackage) would be missing from
@@ -42,7 +42,9 @@ def test_package_data_ships_every_data_file() -> None:
     unlisted = []
     for folder, dotted in SOURCE_FOLDERS.items():
         base = ROOT / folder
-        for path in sorted([*base.rglob("*.toml"), *base.rglob("py.typed")]):
+        # The dashboard's templates and static files (amity.node.ui) ship the same way.
+        pages = [*base.rglob("templates/*"), *base.rglob("static/*")]
+        for path in sorted([*base.rglob("*.toml"), *base.rglob("py.typed"), *pages]):
             holder = path.parent
             while not (holder / "__init__.py").exists():
                 holder = holder.parent

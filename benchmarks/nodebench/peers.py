@@ -147,12 +147,14 @@ def _bound_port(runner: web.AppRunner) -> int:
 
 
 @contextlib.asynccontextmanager
-async def child(role: str, log: Path, *args: str) -> AsyncIterator[tuple[dict[str, Any], int]]:
-    """Start this script as ``--serve role``; yields what it announced, and its pid."""
+async def child(
+    role: str, log: Path, *args: str, script: Path = SCRIPT
+) -> AsyncIterator[tuple[dict[str, Any], int]]:
+    """Start ``script`` as ``--serve role``; yields what it announced, and its pid."""
     with open(log, "ab") as log_file:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            str(SCRIPT),
+            str(script),
             "--serve",
             role,
             *args,

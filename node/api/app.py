@@ -11,35 +11,31 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.api.card import policy_json
 from amity.node.api.guard import local_address, loopback_only
-from amity.node.api.invitations import add_invitations_routes
+from amity.node.api.invitations import add_invitations_routes, make_invitation
 from amity.node.api.jsonio import error_response, json_body
 from amity.node.api.keys import DISCOVERY, NODE, TOKEN
 from amity.node.api.openapi import OPENAPI
 from amity.node.api.proof import NONCE_BYTES, PROOF_PATH, channel_of, proof
-from amity.node.daemon import Node, NodeError
+from amity.node.api.relationships import relationship_json
+from amity.node.daemon import NodeError
 from amity.node.grants.api import add_grants_routes
 from amity.node.intents.api import add_intents_routes
-from amity.node.logs import log_event
 from amity.node.reputation.api import add_reputation_routes
 from amity.node.terms.api import add_terms_routes
+from amity.node.ui.app import UI_PREFIX, add_ui
 from amity.protocol import PROTOCOL_VERSION, __version__
-from amity.protocol.core.commands import invitation_id
 from amity.protocol.errors import AmityError, LocalError, NotFoundError, format_time_ms
 from amity.protocol.identity import PeerId
 from amity.protocol.notes import MSG_NOTE, decode_note
-from amity.protocol.relationship import Relationship, RelationshipState
 
 __all__ = ["DISCOVERY", "NODE", "TOKEN", "create_api_app", "relationship_json"]
 
-_log = logging.getLogger("amity.api")
 _PUBLIC_PATHS: Final = frozenset({"/api/openapi.json", PROOF_PATH})
 _MAX_BODY: Final = 64 * 1024
 
@@ -48,7 +44,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def _auth_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path not in _PUBLIC_PATHS:
+    # The dashboard's pages take a session cookie instead (amity.node.ui.guard); no API path
+    # starts with its prefix.
+    if request.path not in _PUBLIC_PATHS and not request.path.startswith(UI_PREFIX):
         supplied = request.headers.get("Authorization", "")
         expected = f"Bearer {request.app[TOKEN]}"
         if not hmac.compare_digest(supplied.encode(), expected.encode()):
@@ -88,26 +86,6 @@ def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
     return value
 
 
-def relationship_json(rel: Relationship, node: Node) -> dict[str, Any]:
-    card = rel.peer_card
-    return {
-        "peer": rel.peer.did if rel.peer else None,
-        "fingerprint": rel.peer.fingerprint if rel.peer else None,
-        "name": card.name if card else "",
-        "kind": card.kind.value if card else "",
-        "role": rel.role.value,
-        "state": rel.state.value,
-        "since": format_time_ms(rel.since_ms),
-        "last_seen": format_time_ms(rel.last_seen_ms) if rel.last_seen_ms else None,
-        "ended_reason": rel.ended_reason,
-        # Online is said of the live relationship only, not of an ended one with the same peer.
-        "online": rel.state is RelationshipState.CONNECTED
-        and bool(rel.peer and node.links.get(rel.peer)),
-        "outbox_pending": node.store.count_pending(rel.peer.key) if rel.peer else 0,
-        "policy": policy_json(card),
-    }
-
-
 async def status(request: web.Request) -> web.Response:
     node = request.app[NODE]
     data = {**node.status(), "version": __version__, "protocol": PROTOCOL_VERSION}
@@ -119,17 +97,7 @@ async def invite(request: web.Request) -> web.Response:
     ttl_s = data.get("ttl_s", 7 * 24 * 3600)
     if not isinstance(ttl_s, int) or not 60 <= ttl_s <= 90 * 24 * 3600:
         raise error_response(web.HTTPBadRequest, "api.bad_request", "ttl_s is 60 s .. 90 days")
-    card = await request.app[NODE].invite(ttl_s * 1000)
-    uri = card.to_uri()
-    log_event(_log, "api.invite")
-    return web.json_response(
-        {
-            "id": invitation_id(card.invite_secret or b""),
-            "uri": uri,
-            "qr_text": uri.upper(),
-            "expires": format_time_ms(card.not_after_ms),
-        }
-    )
+    return web.json_response(await make_invitation(request.app[NODE], ttl_s * 1000))
 
 
 async def connect(request: web.Request) -> web.Response:
@@ -270,4 +238,5 @@ def create_api_app(token: str) -> web.Application:
     add_reputation_routes(app)
     add_invitations_routes(app)
     add_intents_routes(app)
+    add_ui(app)
     return app

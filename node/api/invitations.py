@@ -6,6 +6,7 @@ here, open, expired or withdrawn, by an id derived from its secret (the secret n
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -13,11 +14,14 @@ from aiohttp import web
 from amity.node.api.jsonio import error_response
 from amity.node.api.keys import NODE
 from amity.node.daemon import Node
+from amity.node.logs import log_event
 from amity.protocol.core import commands
 from amity.protocol.errors import format_time_ms
 from amity.protocol.relationship import Relationship, RelationshipState, Role
 
-__all__ = ["add_invitations_routes", "invitation_json"]
+__all__ = ["add_invitations_routes", "invitation_json", "make_invitation", "unused_invitations"]
+
+_log = logging.getLogger("amity.api")
 
 #: The shortest id prefix taken (like the terms' and the grants' ids).
 _MIN_PREFIX = 4
@@ -25,6 +29,27 @@ _MIN_PREFIX = 4
 
 def _unused(node: Node) -> list[Relationship]:
     return [r for r in node.book.all() if r.role is Role.INVITER and r.peer is None]
+
+
+def unused_invitations(node: Node) -> list[dict[str, Any]]:
+    """The invitations nobody used yet, newest first, as the API shows them."""
+    found = sorted(_unused(node), key=lambda r: r.created_ms, reverse=True)
+    return [invitation_json(r) for r in found]
+
+
+async def make_invitation(node: Node, ttl_ms: int) -> dict[str, Any]:
+    """A new one-time invitation: its id, the ``amity:`` URI, the text for a QR code, expiry."""
+    card = await node.invite(ttl_ms)
+    uri = card.to_uri()
+    log_event(_log, "api.invite")
+    return {
+        "id": commands.invitation_id(card.invite_secret or b""),
+        "uri": uri,
+        # Upper case: a QR code holds it in alphanumeric mode, a smaller code (the URI reads
+        # the same in either case).
+        "qr_text": uri.upper(),
+        "expires": format_time_ms(card.not_after_ms),
+    }
 
 
 def invitation_json(rel: Relationship) -> dict[str, Any]:
@@ -44,8 +69,7 @@ def invitation_json(rel: Relationship) -> dict[str, Any]:
 
 
 async def invitations(request: web.Request) -> web.Response:
-    found = sorted(_unused(request.app[NODE]), key=lambda r: r.created_ms, reverse=True)
-    return web.json_response({"invitations": [invitation_json(r) for r in found]})
+    return web.json_response({"invitations": unused_invitations(request.app[NODE])})
 
 
 async def withdraw(request: web.Request) -> web.Response:

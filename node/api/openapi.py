@@ -134,6 +134,12 @@ OPENAPI: Final[dict[str, Any]] = {
         "/api/invite": {
             "post": _op("issue a one-time invitation", body={"ttl_s": {"type": "integer"}})
         },
+        "/api/ui/login": {
+            "post": _op(
+                "a one-time login link for the dashboard (its path, under this address; valid "
+                "10 minutes, spent when opened; `amity ui`)"
+            )
+        },
         "/api/connect": {
             "post": _op(
                 "accept an invitation URI: dial, handshake, hello", body={"uri": {"type": "string"}}

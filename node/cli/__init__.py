@@ -58,6 +58,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "intents": ("intent",),
     "identity": ("id",),
     "card": ("card",),
+    "ui": ("ui",),
     "demo": ("demo",),
     "completion": ("completion",),
 }

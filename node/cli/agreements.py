@@ -24,9 +24,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="agreements your node holds: list, show one, export one to a file",
         description=(
             "An agreement is one terms document signed by both parties (the person and the "
-            "vendor), byte for byte the same on both nodes. Without arguments: every agreement, "
-            "newest first. With ID: that one. With --export ID FILE: write its exact signed "
-            "bytes to FILE, which anyone can check with `amity verify FILE`."
+            "vendor), byte for byte the same on both nodes. It is in force while the "
+            "relationship it was signed in lasts, until amended; when that relationship ends it "
+            "ends too (a new relationship needs a new agreement). Without arguments: every "
+            "agreement, newest first, with its state. With ID: that one. With --export ID "
+            "FILE: write its exact signed bytes to FILE, which anyone can check with "
+            "`amity verify FILE`."
         ),
         epilog=(
             "exit status: 0 done; 1 unknown id, or the file cannot be written; 2 bad command "
@@ -94,12 +97,11 @@ def _export_text(d: Mapping[str, Any]) -> str:
 def _list_text(d: Mapping[str, Any]) -> str:
     if not d["agreements"]:
         return "no agreements yet: `amity terms offer PEER --roster P2B1` starts one"
-    lines = [f"{'id':<16}  {'agreed':<24} {'terms':<34} peer"]
+    lines = [f"{'id':<16}  {'state':<9} {'concluded':<24} {'terms':<34} peer"]
     for a in d["agreements"]:
-        note = "  (superseded)" if a["superseded_by"] else ""
         lines.append(
-            f"{a['agreement_id'][:16]}  {a['agreed']:<24} {a['terms']['title'][:34]:<34} "
-            f"{a['peer']}{note}"
+            f"{a['agreement_id'][:16]}  {a['state']:<9} {a['concluded'] or a['agreed']:<24} "
+            f"{a['terms']['title'][:34]:<34} {a['peer']}"
         )
     return "\n".join(lines)
 
@@ -109,11 +111,16 @@ def agreement_text(d: Mapping[str, Any]) -> str:
         f"agreement {d['agreement_id']}",
         f"person:      {d['person']}",
         f"vendor:      {d['vendor']}",
-        f"agreed:      {d['agreed']} (negotiation {d['negotiation_id']})",
+        f"agreed:      {d['agreed']} (the proposer's time, signed by both; "
+        f"negotiation {d['negotiation_id']})",
         *terms_lines(d["terms"]),
     ]
+    if d.get("concluded"):
+        lines.insert(4, f"concluded:   {d['concluded']} (when this node reached agreement)")
     if d.get("superseded_by"):
         lines.append(f"superseded by agreement {d['superseded_by']}")
+    if d.get("ended"):
+        lines.append(f"ended:       {d['ended']}, with the relationship it was signed in")
     return "\n".join(lines)
 
 

@@ -1,14 +1,17 @@
-"""``amity id …``: make a new identity and show it, with a signed peer card."""
+"""``amity id …``: make a throwaway identity with its card; back up and restore a node's own."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from amity.node.cli.client import add_home_option, home_from
 from amity.node.cli.options import Duration
 from amity.node.cli.render import CliError, add_json_option, emit
 from amity.protocol.card import Card, NodeKind
@@ -16,17 +19,22 @@ from amity.protocol.errors import format_time_ms
 from amity.protocol.identity import SEED_BYTES, SigningIdentity
 from amity.protocol.linkcert import LinkCert, LinkKey
 
-__all__ = ["register"]
+__all__ = ["register", "BACKUP_PASSPHRASE_ENV"]
+
+#: Where scripts give the backup passphrase (else it is asked on the terminal).
+BACKUP_PASSPHRASE_ENV = "AMITY_BACKUP_PASSPHRASE"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = commands.add_parser(
         "id",
-        help="make a throwaway identity (a key and its signed card), apart from any node",
+        help="back up or restore a node's identity; make a throwaway one",
         description=(
-            "A node IS its Ed25519 key: there are no accounts and no directory. `amity id new` "
-            "makes a fresh key and its signed peer card without a node (to test, or to give out "
-            "a card); a node's own key is made by `amity init` and shown by `amity status`."
+            "A node IS its Ed25519 key: there are no accounts and no directory, and a lost key "
+            "is every relationship lost. `amity id backup` seals the node's key, config and "
+            "database in one file with a passphrase; `amity id restore` makes a home from it. "
+            "`amity id new` makes a fresh key and its signed peer card without a node (to test, "
+            "or to give out a card); a node's own key is made by `amity init`."
         ),
     )
     sub = group.add_subparsers(dest="id_command", metavar="COMMAND", required=True)
@@ -72,6 +80,42 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_json_option(new)
     new.set_defaults(handler=_new)
 
+    backup = sub.add_parser(
+        "backup",
+        help="seal this node's key, config and database in one file, with a passphrase",
+        description=(
+            "Write FILE: the node's identity seed, config.toml and a consistent copy of its "
+            "database (taken with SQLite's online backup: the node may be running), sealed with "
+            "a passphrase (Argon2id, then XSalsa20-Poly1305; spec/backup.md). Keep it "
+            "somewhere else than the machine. The passphrase is asked twice, or read from "
+            f"${BACKUP_PASSPHRASE_ENV}; a key sealed by `amity init --passphrase` needs its own "
+            "passphrase too (asked, or $AMITY_PASSPHRASE)."
+        ),
+        epilog="exit status: 0 written; 1 no identity, wrong key passphrase, or FILE exists",
+    )
+    backup.add_argument("--out", type=Path, required=True, metavar="FILE", help="never overwritten")
+    add_home_option(backup)
+    backup.set_defaults(handler=_backup)
+
+    restore = sub.add_parser(
+        "restore",
+        help="make a node's home from a backup file (the same identity and relationships)",
+        description=(
+            "Read FILE (from `amity id backup`) and make --home from it: the same identity, "
+            "relationships, agreements, grants and audit trail, and a fresh API token. Refuses "
+            "a home that already holds an identity. Start the node with `amity run`: peers "
+            "resend what it missed. The passphrase is asked once, or read from "
+            f"${BACKUP_PASSPHRASE_ENV}."
+        ),
+        epilog=(
+            "exit status: 0 restored; 1 the home holds an identity, FILE cannot be read or "
+            "is damaged, or the passphrase does not open it (nothing is written then)"
+        ),
+    )
+    restore.add_argument("file", type=Path, metavar="FILE")
+    add_home_option(restore)
+    restore.set_defaults(handler=_restore)
+
 
 def _new(args: argparse.Namespace) -> int:
     now_ms = time.time_ns() // 1_000_000
@@ -103,6 +147,67 @@ def _new(args: argparse.Namespace) -> int:
         "secret_out": str(args.secret_out) if args.secret_out else None,
     }
     emit(data, _human, as_json=args.json)
+    return 0
+
+
+def _passphrase(*, confirm: bool) -> str:
+    given = os.environ.get(BACKUP_PASSPHRASE_ENV)
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        raise CliError(f"no terminal to ask the backup passphrase: set ${BACKUP_PASSPHRASE_ENV}")
+    first = getpass.getpass("backup passphrase: ")
+    if not first:
+        raise CliError("an empty passphrase seals nothing")
+    if confirm and getpass.getpass("again: ") != first:
+        raise CliError("the two passphrases differ; nothing was written")
+    return first
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from amity.node.backup import make_backup
+
+    home = home_from(args)
+    key_passphrase = None
+    if home.exists() and home.key_is_sealed():
+        key_passphrase = os.environ.get("AMITY_PASSPHRASE") or getpass.getpass("key passphrase: ")
+    data = make_backup(
+        home, _passphrase(confirm=True), time.time_ns() // 1_000_000, key_passphrase=key_passphrase
+    )
+    try:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CliError(f"{args.out} exists; refusing to overwrite it (choose a new file)") from None
+    except OSError as exc:
+        raise CliError(f"cannot create {args.out}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    result = {"file": str(args.out), "bytes": len(data), "home": str(home.path)}
+    emit(result, lambda d: f"backed up {d['home']} to {d['file']} ({d['bytes']} bytes)",
+         as_json=args.json)  # fmt: skip
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from amity.node.backup import read_backup, restore_backup
+
+    home = home_from(args)
+    passphrase = _passphrase(confirm=False)
+    contents = read_backup(args.file, passphrase)  # a wrong passphrase or damage: exit 1
+    restore_backup(home, contents, passphrase)
+    did = SigningIdentity(contents.seed).peer_id
+    result = {
+        "home": str(home.path),
+        "did": did.did,
+        "fingerprint": did.fingerprint,
+        "made": format_time_ms(contents.made_ms),
+        "database_bytes": len(contents.database),
+    }
+    emit(result, lambda d: (f"restored {d['did']} ({d['fingerprint']}) into {d['home']}, "
+                            f"as backed up at {d['made']}; start it with `amity run`"),
+         as_json=args.json)  # fmt: skip
     return 0
 
 

@@ -109,11 +109,10 @@ def _invite(args: argparse.Namespace) -> int:
 
 def qr_text(text: str, columns: int) -> str:
     """``text`` as a QR code drawn with half blocks, at most ``columns`` wide, or a line saying
-    why not. Low error correction and a one-module border: a screen is not a torn label, and an
-    invitation then fits an 80-column terminal."""
-    import segno  # only when a QR code is drawn
+    why not. A one-module border: an invitation then fits an 80-column terminal."""
+    from amity.node.qr import invitation_qr  # only when a QR code is drawn (segno)
 
-    code = segno.make(text, error="l", boost_error=False)
+    code = invitation_qr(text)
     width = code.symbol_size(border=_QR_BORDER)[0]
     if width > columns:
         return (

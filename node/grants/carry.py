@@ -26,6 +26,7 @@ from amity.protocol.core.grants.effects import (
     DeleteValues,
     DisarmTimer,
     Effect,
+    EndAgreement,
     Held,
     Issued,
     KeepReceipt,
@@ -148,6 +149,10 @@ class Carrier:
                     grant=g.grant_id.hex()[:8],
                     peer=g.grantee.short,
                     fields=len(g.fields),
+                )
+            elif isinstance(effect, EndAgreement):
+                writes.append(
+                    functools.partial(store.end_agreement, effect.agreement_id, effect.ended_ms)
                 )
             elif isinstance(effect, SaveRevocation):
                 rev = effect.revocation

@@ -17,7 +17,7 @@ from amity.node.grants.host import NodeGrantsHost
 from amity.node.logs import log_event
 from amity.protocol.claims import DerivedClaim
 from amity.protocol.core.grants import holder as core
-from amity.protocol.core.grants.effects import Audit, SaveHolding
+from amity.protocol.core.grants.effects import Audit, EndAgreement, SaveHolding
 from amity.protocol.errors import AmityError, NoGrantError, format_time_ms
 from amity.protocol.holder import Holding, HoldingState, read
 from amity.protocol.identity import PeerId
@@ -74,9 +74,11 @@ class Grantee:
         now = self.node.clock_ms()
         effects = core.relationships_ended(self.host, now)
         moved = sum(isinstance(effect, SaveHolding) for effect in effects)
-        if moved:
+        ended = sum(isinstance(effect, EndAgreement) for effect in effects)
+        if effects:
             self.node.commit(self.carrier.stage(effects, now))
-            log_event(_log, "grant.relationship_ended", holdings=moved)
+        if moved or ended:
+            log_event(_log, "grant.relationship_ended", holdings=moved, agreements=ended)
         return moved
 
     # -- what the owner's software asks ------------------------------------------------------------

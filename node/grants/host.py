@@ -70,6 +70,9 @@ class NodeGrantsHost:
         row = self.node.store.agreement(agreement_id)
         return None if row is None else self._record(row)
 
+    def agreed_peers(self) -> list[PeerId]:
+        return [PeerId(key) for key in self.node.store.agreed_peers()]
+
     def agreements_with(self, peer: PeerId) -> Sequence[AgreementRecord]:
         return [self._record(row) for row in self.node.store.agreements(peer_id=peer.key)]
 
@@ -77,7 +80,7 @@ class NodeGrantsHost:
         found = self._agreements.get(row.agreement_id)
         if found is None:
             found = self._agreements[row.agreement_id] = Agreement.decode(row.encoded)
-        return AgreementRecord(found, PeerId(row.peer_id), row.superseded_by)
+        return AgreementRecord(found, PeerId(row.peer_id), row.superseded_by, row.ended_ms)
 
     def holding(self, grant_id: bytes) -> Holding | None:
         return self.book.get(grant_id)

@@ -234,6 +234,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE TABLE intent_tombstones (intent_id BLOB PRIMARY KEY, record TEXT NOT NULL);
     CREATE TABLE intent_subscribers (peer_id BLOB PRIMARY KEY, record TEXT NOT NULL);
     """,
+    # 8 (issue 19): an agreement ends with the relationship it was signed in (terms.md §10).
+    """
+    ALTER TABLE agreements ADD COLUMN ended_ms INTEGER;
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -34,6 +34,11 @@ class AgreementRow:
     agreed_ms: int
     encoded: bytes
     superseded_by: bytes | None = None
+    #: When it ended with its relationship (spec/terms.md §10); None while in force.
+    ended_ms: int | None = None
+    #: When this node reached AGREED (its own clock), from the negotiation; ``agreed_ms`` is
+    #: the proposer's time, signed into the agreement before the other side accepted.
+    concluded_ms: int | None = None
 
 
 # -- rows of the vault, grants and audit log (spec/grants.md) --------------------------------------
@@ -117,6 +122,20 @@ class TermsTables:
         )
         return cursor.rowcount == 1
 
+    def end_agreement(self, agreement_id: bytes, ended_ms: int) -> None:
+        """Mark an agreement as ended with its relationship (kept as evidence)."""
+        self._db.execute(
+            "UPDATE agreements SET ended_ms = ? WHERE agreement_id = ? AND ended_ms IS NULL",
+            (ended_ms, agreement_id),
+        )
+
+    def agreed_peers(self) -> list[bytes]:
+        """The peers with an agreement that has not ended."""
+        rows = self._db.execute(
+            "SELECT DISTINCT peer_id FROM agreements WHERE ended_ms IS NULL"
+        ).fetchall()
+        return [bytes(r[0]) for r in rows]
+
     def agreement(self, agreement_id: bytes) -> AgreementRow | None:
         row = self._db.execute(
             f"SELECT {_AGREEMENT_COLUMNS} WHERE agreement_id = ?", (agreement_id,)
@@ -146,8 +165,9 @@ _NEGOTIATION_COLUMNS: Final = (
     "LEFT JOIN agreements a ON a.negotiation_id = n.negotiation_id"
 )
 _AGREEMENT_COLUMNS: Final = (
-    "agreement_id, negotiation_id, peer_id, terms_id, agreed_ms, encoded, superseded_by "
-    "FROM agreements"
+    "agreement_id, negotiation_id, peer_id, terms_id, agreed_ms, encoded, superseded_by, "
+    "ended_ms, (SELECT n.updated_ms FROM negotiations n "
+    "WHERE n.negotiation_id = agreements.negotiation_id) FROM agreements"
 )
 
 
@@ -166,7 +186,7 @@ def _negotiation_row(row: tuple[Any, ...]) -> NegotiationRow:
 
 
 def _agreement_row(row: tuple[Any, ...]) -> AgreementRow:
-    aid, nid, peer, terms_id, agreed, encoded, superseded = row
+    aid, nid, peer, terms_id, agreed, encoded, superseded, ended, concluded = row
     return AgreementRow(
         bytes(aid),
         bytes(nid),
@@ -175,4 +195,6 @@ def _agreement_row(row: tuple[Any, ...]) -> AgreementRow:
         int(agreed),
         bytes(encoded),
         None if superseded is None else bytes(superseded),
+        None if ended is None else int(ended),
+        None if concluded is None else int(concluded),
     )

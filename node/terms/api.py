@@ -110,6 +110,12 @@ def _agreement_json(row: AgreementRow, *, with_bytes: bool = False) -> dict[str,
     data = agreement_to_data(Agreement.decode(row.encoded))
     data["peer"] = PeerId(row.peer_id).did
     data["superseded_by"] = None if row.superseded_by is None else row.superseded_by.hex()
+    data["ended"] = None if row.ended_ms is None else format_time_ms(row.ended_ms)
+    concluded = row.concluded_ms
+    data["concluded"] = None if concluded is None else format_time_ms(concluded)
+    data["state"] = (
+        "ended" if row.ended_ms is not None else "amended" if row.superseded_by else "in force"
+    )
     if with_bytes:
         data["bytes"] = len(row.encoded)
         data["agreement_b64"] = base64.b64encode(row.encoded).decode("ascii")

@@ -29,6 +29,7 @@ from amity.protocol.core.grants.effects import (
     Deleted,
     DisarmTimer,
     Effect,
+    EndAgreement,
     Held,
     KeepReceipt,
     KeptData,
@@ -109,6 +110,8 @@ class SimGrants:
         #: Called with a grant this node issued each time a receipt for it is committed.
         self.on_receipt: Callable[[IssuedGrant], None] | None = None
         self.issued: dict[bytes, IssuedGrant] = {}
+        #: Agreements that ended with their relationship (spec/terms.md §10): id -> when.
+        self.ended: dict[bytes, int] = {}
         self.held: dict[bytes, Holding] = {}
         self._timers: dict[bytes, tuple[str, Timer]] = {}
 
@@ -199,12 +202,23 @@ class SimGrants:
         neg = self.node.terms.negotiations.by_agreement(agreement_id)
         if neg is None or neg.agreement is None:
             return None
-        return AgreementRecord(neg.agreement, neg.peer)
+        return AgreementRecord(neg.agreement, neg.peer, None, self.ended.get(agreement_id))
+
+    def agreed_peers(self) -> list[PeerId]:
+        book = self.node.terms.negotiations
+        return [
+            peer
+            for peer in book.agreed_peers()
+            if any(a.agreement_id not in self.ended for a in book.agreements_with(peer))
+        ]
 
     def agreements_with(self, peer: PeerId) -> list[AgreementRecord]:
         found = self.node.terms.negotiations.agreements_with(peer)
         found.sort(key=lambda a: (a.agreed_ms, a.agreement_id), reverse=True)
-        return [AgreementRecord(agreement, peer) for agreement in found]
+        return [
+            AgreementRecord(agreement, peer, None, self.ended.get(agreement.agreement_id))
+            for agreement in found
+        ]
 
     def holding(self, grant_id: bytes) -> Holding | None:
         return self.held.get(grant_id)
@@ -256,6 +270,8 @@ class SimGrants:
                 self._record("misbehave.kept_data", effect.grantor, effect.grant_id)
             elif isinstance(effect, SaveIssued):
                 self.issued[effect.grant.grant_id] = IssuedGrant(effect.grant)
+            elif isinstance(effect, EndAgreement):
+                self.ended[effect.agreement_id] = effect.ended_ms
             elif isinstance(effect, SaveRevocation):
                 self.issued[effect.revocation.grant_id].revoked_ms = effect.revocation.revoked_ms
             elif isinstance(effect, KeepReceipt):

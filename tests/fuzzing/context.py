@@ -41,6 +41,7 @@ __all__ = [
 
 _FILES = (
     "audit",
+    "backup",
     "card",
     "encoding",
     "envelope",

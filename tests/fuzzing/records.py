@@ -1,6 +1,7 @@
 """Fuzz targets of the VRM records: terms, policies, agreements, grants, receipts, reputation.
 
-Also the vault's sealed fields, the audit chain and identity succession; see registry.py.
+Also the vault's sealed fields, the audit chain, identity succession and the backup file; see
+registry.py.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from amity.protocol import (
     agreement,
     attestation,
     audit,
+    backup,
     claims,
     delivery,
     grants,
@@ -302,4 +304,10 @@ def record_targets() -> list[Decoder]:
     )
     add("keyring.LinkChain.decode", chains)(keyring.LinkChain.decode)
 
+    # -- the backup file (spec/backup.md): its vectors' passphrase, cheap costs ----------------
+    backups = vectors("backup")
+    passphrase = backups[0]["passphrase"].encode()
+    add("backup.open_backup", tuple(bytes.fromhex(v["file_hex"]) for v in backups))(
+        lambda d: backup.open_backup(d, passphrase)
+    )
     return targets.found

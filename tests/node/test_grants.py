@@ -305,3 +305,37 @@ def test_ending_the_relationship_deletes_under_delete_on_end(
     broken = run_amity("log", "--home", shop.home, "--json")
     assert broken.returncode == 3  # the node refused data it holds: a verification failure
     assert json.loads(broken.stdout)["error"]["code"] == "audit.broken_chain"
+
+
+def test_an_agreement_ends_with_its_relationship(nodes: NodeFactory, tmp_path: Path) -> None:
+    """End, meet again, grant: refused, because the agreement ended with the first relationship
+    (spec/terms.md §10), on both sides; a new agreement in the new relationship serves."""
+    alice, shop = nodes.create_many([("alice", "person"), ("shop", "vendor")])
+    meet(alice, shop)
+    first = agree(alice, shop, tmp_path)
+    fill_vault(alice)
+    cli("end", "--home", alice.home, shop.did)
+    for node in (alice, shop):
+        ended = wait_for(
+            lambda n=node: (a := cli("agreements", "--home", n.home, first[:12]))["ended"] and a,
+            what=f"the agreement ended at {node.name}",
+        )
+        assert ended["state"] == "ended"
+
+    meet(alice, shop)
+    refused = run_amity(
+        "grant", "--home", alice.home, shop.name, "--fields", "email",
+        "--purpose", "delivery", "--expires", "30d",
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "ended with your earlier relationship" in refused.stderr, refused.stderr
+    second = agree(alice, shop, tmp_path)
+    assert second != first
+    listed = {a["agreement_id"]: a["state"] for a in cli("agreements", "--home", alice.home)[
+        "agreements"
+    ]}  # fmt: skip
+    assert listed == {first: "ended", second: "in force"}
+    shown = cli("agreements", "--home", alice.home, second[:12])
+    assert shown["concluded"] and shown["concluded"] >= shown["agreed"]
+    grant(alice, shop, "email", "30d")
+    wait_for(lambda: read(shop, alice, "email").status == 200, what="the grant under the new one")

@@ -7,7 +7,7 @@ simulator carry out (spec/grants.md §4-§8, §11, §14).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,13 +16,14 @@ import pytest
 from amity.protocol.agreement import Agreement
 from amity.protocol.card import Card, NodeKind
 from amity.protocol.core.grants import grantor, holder, service
-from amity.protocol.core.grants.agreements import delete_within_ms, in_force
+from amity.protocol.core.grants.agreements import delete_within_ms, in_force, newest
 from amity.protocol.core.grants.effects import (
     ArmTimer,
     Audit,
     Deleted,
     DeleteValues,
     DisarmTimer,
+    EndAgreement,
     Held,
     Issued,
     KeepReceipt,
@@ -87,6 +88,10 @@ class MemoryHost:
     def agreement(self, agreement_id: bytes) -> AgreementRecord | None:
         return self.agreements.get(agreement_id)
 
+    def agreed_peers(self) -> list[PeerId]:
+        return sorted({r.peer for r in self.agreements.values() if r.ended_ms is None},
+                      key=lambda p: p.key)  # fmt: skip
+
     def agreements_with(self, peer: PeerId) -> list[AgreementRecord]:
         found = [r for r in self.agreements.values() if r.peer == peer]
         return sorted(found, key=lambda r: r.agreement.agreed_ms, reverse=True)
@@ -114,6 +119,9 @@ class MemoryHost:
                 self.holdings[effect.holding.grant.grant_id] = effect.holding
             elif isinstance(effect, SaveIssued):
                 self.issued[effect.grant.grant_id] = effect.grant.grantee
+            elif isinstance(effect, EndAgreement):
+                record = self.agreements[effect.agreement_id]
+                self.agreements[effect.agreement_id] = replace(record, ended_ms=effect.ended_ms)
 
 
 _counter = itertools.count(1)
@@ -237,7 +245,7 @@ def test_the_end_deletes_at_once_unless_a_delete_on_end_clause_gives_days() -> N
     her = person.keyring.identity.peer_id
     shop.peers[her] = _connected(shop.peers[her].peer_card, RelationshipState.ENDED)
     effects = holder.relationships_ended(shop, T0 + 20)
-    kinds = [DeleteValues, SaveHolding, Deleted, DisarmTimer, Send, Audit]
+    kinds = [DeleteValues, SaveHolding, Deleted, DisarmTimer, Send, Audit, EndAgreement]
     assert [type(e) for e in effects] == kinds
     assert effects[2].holding.deletion_reason.value == "relationship-ended"
 
@@ -246,6 +254,28 @@ def test_the_end_deletes_at_once_unless_a_delete_on_end_clause_gives_days() -> N
     person, shop, agreement = _parties(TermsDocument.create(clauses, "with delete-on-end"))
     assert delete_within_ms(shop, agreement.agreement_id) == 30 * DAY_MS
     assert in_force(shop, agreement.agreement_id) == agreement
+
+
+def test_an_agreement_ends_with_its_relationship() -> None:
+    """terms.md §10: the end marks the agreement ended once; no grant is made under it after,
+    and a holder refuses a delivered grant citing it."""
+    person, shop, agreement = _parties()
+    grant, _, delivery = _grant(person, shop)
+    her, its = person.keyring.identity.peer_id, shop.keyring.identity.peer_id
+    person.peers[its] = _connected(person.peers[its].peer_card, RelationshipState.ENDED)
+    ended = [e for e in holder.relationships_ended(person, T0 + 30) if isinstance(e, EndAgreement)]
+    assert ended == [EndAgreement(agreement.agreement_id, T0 + 30)]
+    person.apply(ended)
+    assert holder.relationships_ended(person, T0 + 40) == [], "once"
+    person.peers[its] = _connected(person.peers[its].peer_card, RelationshipState.CONNECTED)
+    with pytest.raises(NodeError, match="ended with your earlier relationship"):
+        newest(person, its)
+    shop.agreements[agreement.agreement_id] = replace(
+        shop.agreements[agreement.agreement_id], ended_ms=T0 + 30
+    )
+    with pytest.raises(GrantPartyError, match="ended with an earlier relationship"):
+        service.receive(shop, delivery, T0 + 50, _random)
+    assert her not in shop.agreed_peers() and grant.grantor == her
 
 
 def test_a_receipt_or_statement_nobody_is_owed_is_refused() -> None:

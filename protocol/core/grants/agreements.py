@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Final
 
 from amity.protocol.agreement import Agreement
+from amity.protocol.core.grants.effects import Effect, EndAgreement
 from amity.protocol.core.grants.host import GrantsHost
-from amity.protocol.errors import GrantPartyError, NodeError
+from amity.protocol.errors import GrantPartyError, NodeError, format_time_ms
 from amity.protocol.grants import Grant
 from amity.protocol.identity import PeerId
+from amity.protocol.relationship import RelationshipState
 
 __all__ = [
     "DELETE_ON_END",
@@ -22,6 +24,7 @@ __all__ = [
     "check_covers",
     "check_purpose",
     "delete_within_ms",
+    "end_with_relationships",
     "in_force",
     "newest",
 ]
@@ -34,14 +37,40 @@ _MAX_AMENDMENTS: Final = 64
 
 
 def newest(host: GrantsHost, peer: PeerId) -> Agreement:
-    """The agreement a new grant to ``peer`` lives under: the newest one not amended since."""
-    for record in host.agreements_with(peer):
-        if record.superseded_by is None:
+    """The agreement a new grant to ``peer`` lives under: the newest one not amended since and
+    not ended with an earlier relationship (spec/terms.md §10)."""
+    records = host.agreements_with(peer)
+    for record in records:
+        if record.superseded_by is None and record.ended_ms is None:
             return record.agreement
+    ended = next((r for r in records if r.ended_ms is not None), None)
+    if ended is not None:
+        raise NodeError(
+            f"your agreement with {peer.short} ({ended.agreement.agreement_id.hex()[:8]}) ended "
+            f"with your earlier relationship on {format_time_ms(ended.ended_ms or 0)}; a new "
+            f"relationship needs a new agreement (amity terms offer {peer.did} --roster P2B1)"
+        )
     raise NodeError(
         f"no agreement with {peer.short} yet: data travels only under agreed terms; "
         f"agree first (amity terms offer {peer.did} --roster P2B1)"
     )
+
+
+def end_with_relationships(host: GrantsHost, now_ms: int) -> list[Effect]:
+    """End every agreement with a peer whose (latest) relationship has ENDED (terms.md §10).
+
+    The driver asks at start and whenever a relationship's end is on disk, before the peer can
+    have met us again, so an agreement never passes into a later relationship.
+    """
+    out: list[Effect] = []
+    for peer in host.agreed_peers():
+        rel = host.relationship(peer)
+        if rel is None or rel.state is not RelationshipState.ENDED:
+            continue
+        for record in host.agreements_with(peer):
+            if record.ended_ms is None:
+                out.append(EndAgreement(record.agreement.agreement_id, now_ms))
+    return out
 
 
 def check_purpose(agreement: Agreement, purpose: str) -> None:
@@ -60,6 +89,13 @@ def check_purpose(agreement: Agreement, purpose: str) -> None:
 def check_covers(host: GrantsHost, grant: Grant, sender: PeerId) -> None:
     """A delivered grant cites an agreement this node holds with its grantor (§11)."""
     record = host.agreement(grant.agreement_id)
+    if record is not None and record.peer == sender and record.ended_ms is not None:
+        raise GrantPartyError(
+            f"grant {grant.grant_id.hex()[:16]} cites agreement "
+            f"{grant.agreement_id.hex()[:16]}, which ended with an earlier relationship; "
+            "agree on terms again first",
+            hint=GrantPartyError.code,
+        )
     if record is None or record.peer != sender:
         raise GrantPartyError(
             f"grant {grant.grant_id.hex()[:16]} cites agreement "

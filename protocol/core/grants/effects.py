@@ -24,6 +24,7 @@ __all__ = [
     "SaveHolding",
     "DeleteValues",
     "SaveIssued",
+    "EndAgreement",
     "SaveRevocation",
     "KeepReceipt",
     "SaveQuery",
@@ -91,6 +92,14 @@ class SaveIssued(Effect):
 
     grant: Grant
     request_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndAgreement(Effect):
+    """Mark an agreement as ended at ``ended_ms``: its relationship ended (terms.md §10)."""
+
+    agreement_id: bytes
+    ended_ms: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,11 @@ See spec/grants.md §5, §7.3, §8 and §14.
 
 from __future__ import annotations
 
-from amity.protocol.core.grants.agreements import check_covers, delete_within_ms
+from amity.protocol.core.grants.agreements import (
+    check_covers,
+    delete_within_ms,
+    end_with_relationships,
+)
 from amity.protocol.core.grants.effects import (
     ArmTimer,
     Audit,
@@ -130,7 +134,8 @@ def relationships_ended(host: GrantsHost, now_ms: int) -> list[Effect]:
 
     The driver asks at start and whenever a relationship's end is on disk: the scan is what
     makes an end that arrived just before a crash still delete (spec/grants.md §14). Each
-    holding it moves has one :class:`SaveHolding` among the effects.
+    holding it moves has one :class:`SaveHolding` among the effects. The agreements with those
+    peers end too (:func:`~amity.protocol.core.grants.agreements.end_with_relationships`).
     """
     me = host.keyring.identity
     done: list[Effect] = []
@@ -150,7 +155,7 @@ def relationships_ended(host: GrantsHost, now_ms: int) -> list[Effect]:
                 f"relationship ended: deleted by {format_time_ms(new.deadline_ms)}",
             )
         done += _perform(held, new, effects, now_ms, first=first)
-    return done
+    return done + end_with_relationships(host, now_ms)
 
 
 def timer_fired(host: GrantsHost, grant_id: bytes, token: str, now_ms: int) -> list[Effect]:

@@ -6,7 +6,7 @@ the simulator from its dicts. Nothing here does I/O of its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,6 +28,8 @@ class AgreementRecord:
     agreement: Agreement
     peer: PeerId
     superseded_by: bytes | None = None
+    #: When it ended with the relationship it was signed in (spec/terms.md §10); None: not.
+    ended_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,10 @@ class GrantsHost(Protocol):
     # -- agreements (the terms service keeps them) -------------------------------------------------
 
     def agreement(self, agreement_id: bytes) -> AgreementRecord | None: ...
+
+    def agreed_peers(self) -> Iterable[PeerId]:
+        """The peers this node holds an agreement with that has not ended."""
+        ...
 
     def agreements_with(self, peer: PeerId) -> Sequence[AgreementRecord]:
         """Every agreement with ``peer``, newest first."""

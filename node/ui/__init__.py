@@ -1,0 +1,12 @@
+"""Her dashboard: the node's own web pages, served on its local API's loopback address.
+
+- :mod:`.app`: the pages' routes under ``/ui/``, mounted on the local API;
+- :mod:`.session`: one-time login links and the sessions they open (in memory);
+- :mod:`.login`: ``POST /api/ui/login`` (for ``amity ui``), the link's page, signing out;
+- :mod:`.guard`: session and same-origin checks, and the security headers on every answer;
+- :mod:`.pages` (GET) and :mod:`.actions` (POST), over the same services as the JSON API;
+- :mod:`.render` and :mod:`.words`: Jinja2 templates (``templates/``) and plain words.
+
+Server-rendered HTML with plain forms: every page works without script, the
+Content-Security-Policy allows none, and nothing is loaded from another host.
+"""

@@ -1,0 +1,48 @@
+"""The dashboard's application: its routes under ``/ui/``, mounted on the local API.
+
+It is served by the local API's loopback listener (the API's Host and Origin guard comes first),
+but not with its bearer token: a browser signs in through the one-time link of ``amity ui``
+(session.py, login.py), and guard.py checks every request. ``POST /api/ui/login``, which makes
+those links, is part of the JSON API and takes its token like every other API call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from aiohttp import web
+
+from amity.node.ui import actions, login, pages
+from amity.node.ui.guard import SESSIONS, dashboard_guard
+from amity.node.ui.session import Sessions
+
+__all__ = ["UI_PREFIX", "add_ui"]
+
+#: Every dashboard path starts so; none of the API's does.
+UI_PREFIX: Final = "/ui/"
+_STATIC: Final = Path(__file__).parent / "static"
+
+
+def create_ui_app() -> web.Application:
+    ui = web.Application(middlewares=[dashboard_guard])
+    r = ui.router
+    r.add_get("/", pages.overview)
+    r.add_get("/peers/{peer}", pages.peer)
+    r.add_post("/peers/{peer}/end", actions.end)
+    r.add_post("/peers/{peer}/grants/{id}/revoke", actions.revoke)
+    r.add_get("/vault", pages.vault)
+    r.add_get("/invitations", pages.invitations)
+    r.add_post("/invitations", actions.invite)
+    r.add_post("/connect", actions.connect)
+    r.add_get("/login", login.login)
+    r.add_post("/logout", login.logout)
+    r.add_static("/static", _STATIC)
+    return ui
+
+
+def add_ui(app: web.Application) -> None:
+    """Mount the dashboard on the local API ``app``, and the API call that makes login links."""
+    app[SESSIONS] = Sessions()
+    app.router.add_post("/api/ui/login", login.login_link)
+    app.add_subapp(UI_PREFIX.rstrip("/"), create_ui_app())

@@ -1,0 +1,183 @@
+"""The dashboard's pages (GET): overview, a relationship, the vault, invitations.
+
+Each page reads through the same services and JSON views as the local API (relationship_json,
+issued_json, held_json, agreement_to_data, the audit log's verified chain), so a page never
+judges a grant or a relationship by rules of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aiohttp import web
+
+from amity.node.api.invitations import unused_invitations
+from amity.node.api.keys import NODE
+from amity.node.api.relationships import relationship_json
+from amity.node.daemon import Node
+from amity.node.grants.api import GRANTS
+from amity.node.grants.data import held_json, issued_json, peer_name
+from amity.node.grants.service import GrantsService
+from amity.node.terms.api import TERMS
+from amity.node.terms.data import agreement_to_data
+from amity.node.ui.guard import session_of
+from amity.node.ui.render import page
+from amity.protocol.agreement import Agreement
+from amity.protocol.errors import AmityError, AuditChainError
+from amity.protocol.identity import PeerId
+from amity.protocol.relationship import Relationship
+
+__all__ = ["invitations", "overview", "peer", "show", "vault"]
+
+#: How many audit entries the overview shows as "what changed lately".
+_RECENT: Final = 12
+
+
+def show(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
+    """A page of the signed-in dashboard: her node's name, and the notice a change left."""
+    node = request.config_dict[NODE]
+    session = session_of(request)
+    context.setdefault("nav", "")
+    return page(
+        template,
+        status=status,
+        me={"name": node.identity.name, "kind": node.identity.kind.value},
+        notice=None if session is None else session.take_notice(),
+        now_ms=node.clock_ms(),
+        **context,
+    )
+
+
+def _grants(request: web.Request) -> GrantsService:
+    return request.config_dict[GRANTS]
+
+
+def _relationship_view(rel: Relationship, node: Node) -> dict[str, Any]:
+    return {
+        **relationship_json(rel, node),
+        "since_ms": rel.since_ms,
+        "last_seen_ms": rel.last_seen_ms,
+    }
+
+
+def _granted(node: Node, peer: PeerId | None = None) -> list[dict[str, Any]]:
+    """Grants she issued (to ``peer``, or to anyone), newest first, judged by issued_json."""
+    now = node.clock_ms()
+    rows = node.store.issued_grants(peer_id=None if peer is None else peer.key)
+    return [issued_json(node, row, node.store.grant_receipts(row.grant_id), now) for row in rows]
+
+
+def _recent_changes(node: Node, grants: GrantsService) -> dict[str, Any]:
+    """The newest audit entries, after the whole chain was verified against its head."""
+    try:
+        head, entries = grants.audit.verified()
+    except AuditChainError as exc:
+        return {"verified": False, "problem": exc.message, "entries": []}
+    shown = [
+        {
+            "at_ms": e.ts_ms,
+            "kind": e.kind,
+            "peer": None if e.peer is None else e.peer.did,
+            "peer_name": "" if e.peer is None else peer_name(node, e.peer) or e.peer.short,
+            "detail": e.detail,
+        }
+        for e in reversed(entries[-_RECENT:])
+    ]
+    return {"verified": True, "length": head.length, "hash": head.hash.hex(), "entries": shown}
+
+
+async def overview(request: web.Request) -> web.Response:
+    node = request.config_dict[NODE]
+    found = [r for r in node.book.all() if r.peer is not None]
+    relationships = sorted(
+        (_relationship_view(r, node) for r in found),
+        key=lambda r: (r["state"] == "ended", r["name"].casefold()),
+    )
+    return show(
+        request,
+        "overview.html",
+        title="Overview",
+        nav="overview",
+        relationships=relationships,
+        changes=_recent_changes(node, _grants(request)),
+    )
+
+
+def peer_of(request: web.Request) -> PeerId | None:
+    """The peer a page's path names by its did:key, or None if it names none."""
+    try:
+        return PeerId.from_did(request.match_info["peer"])
+    except AmityError:
+        return None
+
+
+async def peer(request: web.Request) -> web.Response:
+    """One relationship: who, the agreement in words, what she shared, what she holds of theirs."""
+    node = request.config_dict[NODE]
+    who = peer_of(request)
+    rel = None if who is None else node.book.current(who)
+    if who is None or rel is None:
+        return show(
+            request,
+            "message.html",
+            status=404,
+            title="No such relationship",
+            text="You have no relationship with this peer. The overview lists yours.",
+        )
+    agreements = [
+        {**agreement_to_data(Agreement.decode(row.encoded)), "in_force": row.superseded_by is None}
+        for row in request.config_dict[TERMS].agreements(who)
+    ]
+    now = node.clock_ms()
+    held = [held_json(node, h, now) for h in _grants(request).holdings.find(grantor=who)]
+    return show(
+        request,
+        "peer.html",
+        title=rel.peer_card.name if rel.peer_card else who.short,
+        nav="overview",
+        rel=_relationship_view(rel, node),
+        agreements=agreements,
+        granted=_granted(node, who),
+        held=held,
+    )
+
+
+async def vault(request: web.Request) -> web.Response:
+    """Her fields (names and types; values stay sealed) and who holds each one now."""
+    node = request.config_dict[NODE]
+    holders: dict[str, list[dict[str, Any]]] = {}
+    for grant in _granted(node):
+        if grant["state"] != "deleted":  # until its deletion receipt, a holder still holds it
+            for name in grant["fields"]:
+                holders.setdefault(name, []).append(grant)
+    fields = [
+        {
+            "name": r.name,
+            "type": r.type,
+            "updated_ms": r.updated_ms,
+            "holders": holders.pop(r.name, []),
+        }
+        for r in _grants(request).vault.listing()
+    ]
+    # What is held but is no vault field by that name: derived claims (age-over:18) and fields
+    # she has since removed from her vault.
+    return show(
+        request, "vault.html", title="Your vault", nav="vault", fields=fields, other=holders
+    )
+
+
+async def invitations(request: web.Request, *, made: dict[str, Any] | None = None) -> web.Response:
+    """Invite someone (a QR code to show), accept a pasted link, the invitations still open."""
+    if made is not None:
+        from amity.node.qr import invitation_qr  # segno: only when a code is drawn
+
+        code = invitation_qr(made["qr_text"])
+        made = {**made, "qr_svg": code.svg_inline(scale=5, border=4, title="amity invitation")}
+    return show(
+        request,
+        "invitations.html",
+        title="Invitations",
+        nav="invitations",
+        made=made,
+        invitations=unused_invitations(request.config_dict[NODE]),
+    )
