@@ -297,32 +297,6 @@ class CoreTables:
         """Keep ``peer_id``'s replay window (call inside a transaction; written at its commit)."""
         self._replay_dirty[peer_id] = (highest, bitmap)
 
-    def strangers_with_state(self) -> list[bytes]:
-        """Senders and recipients with a replay window, a sequence counter or outbox rows, and
-        no relationship at all (at a hub: the pseudonyms of intents), in key order."""
-        self._write_outbox()
-        rows = self._db.execute(
-            "SELECT peer_id FROM replay UNION SELECT peer_id FROM seq_counters "
-            "UNION SELECT peer_id FROM outbox "
-            "EXCEPT SELECT peer_id FROM relationships WHERE peer_id IS NOT NULL ORDER BY 1"
-        ).fetchall()
-        return [bytes(row[0]) for row in rows]
-
-    def forget_stranger(self, peer_id: bytes) -> int:
-        """Drop ``peer_id``'s replay window, sequence counter and outbox (call inside a
-        transaction); returns how many envelopes it never collected went."""
-        self._write_outbox()
-        self._seq_last.pop(peer_id, None)
-        self._seq_dirty.discard(peer_id)
-        self._replay_dirty.pop(peer_id, None)
-        self._db.execute("DELETE FROM replay WHERE peer_id = ?", (peer_id,))
-        self._db.execute("DELETE FROM seq_counters WHERE peer_id = ?", (peer_id,))
-        uncollected = self._db.execute(
-            "DELETE FROM outbox WHERE peer_id = ? AND acked_ms IS NULL", (peer_id,)
-        ).rowcount
-        self._db.execute("DELETE FROM outbox WHERE peer_id = ?", (peer_id,))
-        return uncollected
-
     def load_replay(self) -> list[tuple[bytes, int, bytes]]:
         rows = self._db.execute("SELECT peer_id, highest, bitmap FROM replay").fetchall()
         return [(bytes(p), int(h), bytes(b)) for p, h, b in rows]
