@@ -21,6 +21,8 @@ import aiohttp
 from aiohttp import web
 
 from amity.node.api.app import DISCOVERY, NODE, create_api_app
+from amity.node.beacons.api import BEACONS
+from amity.node.beacons.service import BeaconsService
 from amity.node.daemon import Identity, Node
 from amity.node.grants.api import GRANTS
 from amity.node.grants.service import GrantsService
@@ -36,6 +38,8 @@ from amity.node.intents.api import INTENTS
 from amity.node.intents.config import hub_rules
 from amity.node.intents.service import IntentsService, own_cut_off, own_trust
 from amity.node.logs import log_event
+from amity.node.loyalty.api import LOYALTY
+from amity.node.loyalty.service import LoyaltyService
 from amity.node.net.admission import Admission, AdmittedSite
 from amity.node.net.discovery import Discovery, DiscoveryError
 from amity.node.net.limits import Limits, raise_file_limit
@@ -134,12 +138,18 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     terms=terms,
                 )
                 node.register(intents)
+                loyalty = LoyaltyService(node)
+                node.register(loyalty)
+                beacons = BeaconsService(node)
+                node.register(beacons)
                 async with node:
                     app[NODE] = node
                     app[TERMS] = terms
                     app[GRANTS] = grants
                     app[REPUTATION] = reputation
                     app[INTENTS] = intents
+                    app[LOYALTY] = loyalty
+                    app[BEACONS] = beacons
                     yield
 
     async def peer_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -20,6 +20,14 @@ __all__ = [
     "StateError",
     "ScenarioError",
     "BackupError",
+    "BeaconError",
+    "BeaconUnknownError",
+    "BeaconClosedError",
+    "BeaconFloodError",
+    "LoyaltyError",
+    "LoyaltySignatureError",
+    "LoyaltyPartyError",
+    "LoyaltyUnknownError",
     "BackupDamagedError",
     "BackupPassphraseError",
     "NodeError",
@@ -83,6 +91,8 @@ __all__ = [
     "GrantExpiredError",
     "GrantFieldsError",
     "NoGrantError",
+    "UpdateReplayedError",
+    "UpdateStaleError",
     "AuditError",
     "AuditChainError",
     "JwsError",
@@ -442,6 +452,44 @@ class CardUriError(CardError):
     code = "card.bad_uri"
 
 
+# -- support beacons (spec/beacons.md) ------------------------------------------------------------
+
+
+class BeaconError(RemoteError):
+    code = "beacon.error"
+
+
+class BeaconUnknownError(BeaconError):
+    code = "beacon.unknown"
+
+
+class BeaconClosedError(BeaconError):
+    code = "beacon.closed"
+
+
+class BeaconFloodError(BeaconError):
+    code = "beacon.flood"
+
+
+# -- loyalty (spec/loyalty.md) --------------------------------------------------------------------
+
+
+class LoyaltyError(RemoteError):
+    code = "loyalty.error"
+
+
+class LoyaltySignatureError(LoyaltyError):
+    code = "loyalty.bad_signature"
+
+
+class LoyaltyPartyError(LoyaltyError):
+    code = "loyalty.wrong_party"
+
+
+class LoyaltyUnknownError(LoyaltyError):
+    code = "loyalty.unknown"
+
+
 # -- relationships (spec/relationship.md) ----------------------------------------------------------
 
 
@@ -519,6 +567,18 @@ class NoGrantError(GrantError):
     """A field was asked for that no live grant covers (for that purpose)."""
 
     code = "grants.no_grant"
+
+
+class UpdateReplayedError(GrantError):
+    """A grant.update carries the version the grantee already holds (a replay, not news)."""
+
+    code = "grants.update_replayed"
+
+
+class UpdateStaleError(GrantError):
+    """A grant.update carries a version older than the one the grantee already holds."""
+
+    code = "grants.update_stale"
 
 
 class AuditError(RemoteError):

@@ -23,9 +23,11 @@ from amity.node.api.keys import DISCOVERY, NODE, TOKEN
 from amity.node.api.openapi import OPENAPI
 from amity.node.api.proof import NONCE_BYTES, PROOF_PATH, channel_of, proof
 from amity.node.api.relationships import relationship_json
+from amity.node.beacons.api import add_beacon_routes
 from amity.node.daemon import NodeError
 from amity.node.grants.api import add_grants_routes
 from amity.node.intents.api import add_intents_routes
+from amity.node.loyalty.api import add_loyalty_routes
 from amity.node.reputation.api import add_reputation_routes
 from amity.node.terms.api import add_terms_routes
 from amity.node.ui.app import UI_PREFIX, add_ui
@@ -238,5 +240,7 @@ def create_api_app(token: str) -> web.Application:
     add_reputation_routes(app)
     add_invitations_routes(app)
     add_intents_routes(app)
+    add_loyalty_routes(app)
+    add_beacon_routes(app)
     add_ui(app)
     return app

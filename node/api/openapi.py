@@ -211,6 +211,14 @@ OPENAPI: Final[dict[str, Any]] = {
                 status="201",
             )
         },
+        "/api/terms/change": {
+            "post": _op(
+                "her terms changed: offer them as an amendment of every agreement in force; "
+                "`changes` says, per agreement, whether an amendment was offered (its "
+                "negotiation) or not and why (spec/signals.md §3)",
+                body=_TERMS_BODY,
+            )
+        },
         "/api/terms/{id}": {"parameters": [_ID], "get": _by_id("one negotiation")},
         "/api/terms/{id}/counter": {
             "parameters": [_ID],
@@ -251,7 +259,10 @@ OPENAPI: Final[dict[str, Any]] = {
             "parameters": [{**_PEER, "name": "name", "description": "a vault field name"}],
             "get": _by_id("one field with its value"),
             "put": _op(
-                "store or replace a field, sealed at rest (spec/grants.md §2)",
+                "store or replace a field, sealed at rest (spec/grants.md §2); a changed value "
+                "goes to every peer holding it under a live grant, and `updates` lists each "
+                "grant naming the field: updated (its new version) or not, and why "
+                "(spec/signals.md §2)",
                 body={"type": {"type": "string"}, "value": {}},
             ),
             "delete": _by_id("remove a field"),
@@ -432,6 +443,50 @@ OPENAPI: Final[dict[str, Any]] = {
                     "per_hour": {"type": "integer"},
                 },
             ),
+        },
+        # -- support beacons (spec/beacons.md) --
+        "/api/beacons": {
+            "get": _op("her beacons and those raised to this node, with their threads"),
+            "post": _op(
+                "raise a beacon to peers she chooses",
+                body={
+                    "to": {"type": "array", "items": {"type": "string"}},
+                    "topic": {"type": "string"},
+                    "text": {"type": "string"},
+                    "about": {"type": "string", "description": "a did:key, optional"},
+                },
+                status="201",
+            ),
+        },
+        "/api/beacons/{id}/answer": {
+            "parameters": [_ID],
+            "post": _by_id(
+                "a line in a beacon's thread (her answer names the peer: to)",
+                body={"text": {"type": "string"}, "to": {"type": "string"}},
+            ),
+        },
+        "/api/beacons/{id}/close": {
+            "parameters": [_ID],
+            "post": _by_id("close her beacon; every peer it went to is told"),
+        },
+        # -- loyalty (spec/loyalty.md) --
+        "/api/loyalty": {
+            "get": _op("her declarations of loyalty, and those her customers made to this node"),
+            "post": _op(
+                "declare loyalty to a vendor (signed, sent over the relationship)",
+                body={
+                    "vendor": {"type": "string", "description": "a did:key"},
+                    "since_ms": {"type": "integer"},
+                    "until_ms": {"type": "integer"},
+                    "categories": {"type": "array", "items": {"type": "string"}},
+                    "note": {"type": "string"},
+                },
+                status="201",
+            ),
+        },
+        "/api/loyalty/{id}/revoke": {
+            "parameters": [_ID],
+            "post": _by_id("revoke one of her declarations; the vendor is told"),
         },
         # -- intentcasting (spec/intents.md) --
         "/api/intents": {

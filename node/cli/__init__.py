@@ -56,6 +56,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "audit": ("log", "receipts"),
     "reputation": ("attest", "attestations", "reputation", "share-policy", "rebut", "vouch"),
     "intents": ("intent",),
+    "loyalty": ("loyalty",),
+    "beacons": ("beacon",),
     "identity": ("id",),
     "card": ("card",),
     "ui": ("ui",),

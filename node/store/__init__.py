@@ -8,6 +8,7 @@ transactions, every commit fsynced before it counts; parameterised queries only.
 from __future__ import annotations
 
 from amity.node.store.base import StoreBase, StoreError
+from amity.node.store.beacons import BeaconsTables
 from amity.node.store.core import CoreTables, InboxItem, MailItem, OutboxItem, RelationshipRow
 from amity.node.store.grants import (
     AuditRow,
@@ -20,6 +21,7 @@ from amity.node.store.grants import (
     VaultRow,
 )
 from amity.node.store.intents import IntentsTables
+from amity.node.store.loyalty import LoyaltyTables
 from amity.node.store.reputation import AttestationRow, ReputationTables, SharePolicyRow
 from amity.node.store.schema import SCHEMA_VERSION
 from amity.node.store.terms import AgreementRow, NegotiationRow, TermsTables
@@ -46,5 +48,14 @@ __all__ = [
 ]
 
 
-class Store(CoreTables, TermsTables, GrantsTables, ReputationTables, IntentsTables, StoreBase):
+class Store(
+    CoreTables,
+    TermsTables,
+    GrantsTables,
+    ReputationTables,
+    IntentsTables,
+    LoyaltyTables,
+    BeaconsTables,
+    StoreBase,
+):
     """One SQLite database. Use as a context manager; writes go through :meth:`transaction`."""

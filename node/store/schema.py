@@ -238,6 +238,30 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE agreements ADD COLUMN ended_ms INTEGER;
     """,
+    # 9 (issue 17): change once, everywhere. The newest version of a grant's values we sent in
+    # a grant.update (0: only the delivery; spec/signals.md §2).
+    """
+    ALTER TABLE grants_issued ADD COLUMN update_version INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 10 (issue 17): loyalty declarations, hers and received (spec/loyalty.md).
+    """
+    CREATE TABLE loyalty (
+        declaration_id BLOB PRIMARY KEY,
+        mine INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        declaration BLOB NOT NULL,
+        revocation BLOB
+    );
+    """,
+    # 11 (issue 17): support beacons, hers and those raised to this node (spec/beacons.md).
+    """
+    CREATE TABLE beacons (
+        raiser BLOB NOT NULL,
+        beacon_id BLOB NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (raiser, beacon_id)
+    );
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

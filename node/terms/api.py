@@ -40,6 +40,7 @@ def add_terms_routes(app: web.Application) -> None:
     """Mount ``/api/terms``, ``/api/agreements`` and ``/api/policy`` on the local API."""
     app.router.add_get("/api/terms", list_negotiations)
     app.router.add_post("/api/terms/offer", offer)
+    app.router.add_post("/api/terms/change", change)
     app.router.add_get("/api/terms/{id}", show_negotiation)
     for name in ("counter", "accept", "reject", "withdraw"):
         app.router.add_post(f"/api/terms/{{id}}/{name}", _move_handler(name))
@@ -169,6 +170,30 @@ async def offer(request: web.Request) -> web.Response:
     except NotFoundError as exc:
         raise _not_found(exc) from None
     return web.json_response(negotiation_json(neg, service), status=201)
+
+
+async def change(request: web.Request) -> web.Response:
+    """Her terms changed: an amending offer to every peer with an agreement in force."""
+    service = _service(request)
+    data = await json_body(request)
+    terms = _terms(data)
+    changes = await service.change(terms, ttl_ms=_ttl_ms(data))
+    shown = []
+    for c in changes:
+        peer = c.agreement.peer
+        rel = service.node.book.current(peer)
+        card = None if rel is None else rel.peer_card
+        shown.append(
+            {
+                "agreement_id": c.agreement.agreement_id.hex(),
+                "peer": peer.did,
+                "peer_name": "" if card is None else card.name,
+                "offered": c.negotiation_id is not None,
+                "negotiation_id": None if c.negotiation_id is None else c.negotiation_id.hex(),
+                "why_not": c.why,
+            }
+        )
+    return web.json_response({"terms_id": terms.terms_id.hex(), "changes": shown})
 
 
 def _move_handler(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:

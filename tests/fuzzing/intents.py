@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from amity.protocol import intent, intentacts, intentmessages, intentoffer, intentwelcome, money
 from amity.protocol.core.intents import rulefile
-from amity.protocol.encoding import decode, encode
 from amity.protocol.envelope import sign_envelope
 from amity.protocol.linkcert import LinkKey
 from amity.protocol.policy import parse_policy
 from amity.protocol.sealed import seal
 from amity.protocol.terms import vocabulary
 from tests.fuzzing import context as ctx
-from tests.fuzzing.context import hexes, inner, resign, vectors
+from tests.fuzzing.context import hexes, inner, resign, typed_body, typed_body_seeds, vectors
 from tests.fuzzing.registry import Decoder, Targets
 
 __all__ = ["intent_targets"]
@@ -89,24 +88,11 @@ def intent_targets() -> list[Decoder]:
         )
     )
 
-    bodies = vectors("intents", operation="body")
-
     def read_body(d: bytes) -> object:
-        # The fuzz input is enc([message type, body]), so that both can change.
-        value = decode(d)
-        if not (isinstance(value, list) and len(value) == 2):
-            return None
-        kind, body = value
-        if not (isinstance(kind, str) and isinstance(body, bytes)):
-            return None
-        if kind not in intentmessages.INTENT_MESSAGE_TYPES:
-            return None
-        return intentmessages.decode_intent_body(kind, body)
+        found = typed_body(d, intentmessages.INTENT_MESSAGE_TYPES)
+        return None if found is None else intentmessages.decode_intent_body(*found)
 
-    add(
-        "intentmessages.decode_intent_body",
-        tuple(encode([v["type"], bytes.fromhex(v["body_hex"])]) for v in bodies),
-    )(read_body)
+    add("intentmessages.decode_intent_body", typed_body_seeds("intents"))(read_body)
     targets.text("money.Money.parse", ("300EUR", "299.90 EUR", " 5 JPY", "1.234 KWD"))(
         money.Money.parse
     )

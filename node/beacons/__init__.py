@@ -1,0 +1,1 @@
+"""Support beacons (spec/beacons.md): the service and its local API."""
