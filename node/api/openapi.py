@@ -540,7 +540,9 @@ OPENAPI: Final[dict[str, Any]] = {
                 },
             ),
         },
-        "/api/intents/hub": {"get": _op("a hub's store: live intents, subscribers, tombstones")},
+        "/api/intents/hub": {
+            "get": _op("a hub's rules, listed hubs (met, online), live intents, subscribers")
+        },
         "/api/vouches": {
             "get": _op("peers whose attestations we trust as our own counterparties'")
         },

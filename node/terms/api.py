@@ -16,7 +16,12 @@ from aiohttp import web
 
 from amity.node.api.jsonio import error_response, json_body
 from amity.node.store import AgreementRow
-from amity.node.terms.data import agreement_to_data, terms_from_data, terms_to_data
+from amity.node.terms.data import (
+    agreement_to_data,
+    quote_rule_json,
+    terms_from_data,
+    terms_to_data,
+)
 from amity.node.terms.service import TermsService
 from amity.protocol.agreement import Agreement
 from amity.protocol.errors import AmityError, NotFoundError, PolicyError, UsageError, format_time_ms
@@ -246,6 +251,7 @@ def _policy_json(service: TermsService) -> dict[str, Any]:
         "toml": policy_file.text(),
         "error": None if error is None else _policy_error(error),
         **({} if policy is None else _rules(policy)),
+        "intent_rules": [quote_rule_json(r) for r in policy_file.answer_rules()],
     }
 
 

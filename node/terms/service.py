@@ -25,6 +25,7 @@ from amity.node.store import AgreementRow
 from amity.node.terms.negotiations import NegotiationBook
 from amity.node.terms.policyfile import PolicyFile
 from amity.protocol.card import NodeKind
+from amity.protocol.core.intents.rule import QuoteRule
 from amity.protocol.core.terms import service as core
 from amity.protocol.core.terms.changes import InForce, TermsChange, change_terms
 from amity.protocol.core.terms.effects import (
@@ -134,6 +135,10 @@ class TermsService:
 
     def policy_in_force(self) -> Policy | None:
         return None if self.policy is None else self.policy.current()
+
+    def answer_rules(self) -> tuple[QuoteRule, ...]:
+        """The policy file's auto-answer rules for intents (spec/intents.md §5.2), if in force."""
+        return () if self.policy is None else self.policy.answer_rules()
 
     def cut_off(self, peer: PeerId) -> str | None:
         return next((reason for gate in self.gates if (reason := gate(peer))), None)
