@@ -230,9 +230,9 @@ def _towards_caster(
     is_peer = sender.key in host.rules.peers
     # her accept went to this neighbour: one more sealed message may come back, the welcome
     welcome = sender in record.accepted and record.answered_by(sender) == 1
-    if not is_peer:
+    if not is_peer and not welcome:  # a welcome answers her accept: no offer, not rated
         subscriber = _rate(host, sender, now_ms)
-        if record.answered_by(sender) and not welcome:
+        if record.answered_by(sender):
             raise DuplicateOfferError(
                 f"{sender.short} already answered this intent", hint=DuplicateOfferError.code
             )
