@@ -13,7 +13,7 @@ from typing import Final
 
 from aiohttp import web
 
-from amity.node.ui import actions, console, login, pages
+from amity.node.ui import actions, console, holdings, login, pages
 from amity.node.ui.guard import SESSIONS, dashboard_guard
 from amity.node.ui.session import Sessions
 
@@ -30,6 +30,7 @@ def create_ui_app() -> web.Application:
     r.add_get("/", pages.overview)
     r.add_get("/peers/{peer}", pages.peer)
     r.add_post("/peers/{peer}/end", actions.end)
+    r.add_post("/peers/{peer}/holdings", holdings.ask_holdings)
     r.add_post("/peers/{peer}/grants/{id}/revoke", actions.revoke)
     r.add_get("/vault", pages.vault)
     r.add_get("/customers", console.customers)

@@ -89,6 +89,11 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
     expect(page.get_by_role("heading", name="shop")).to_be_visible()
     expect(page.get_by_text("You do not track me beyond our relationship.")).to_be_visible()
     expect(page.get_by_text("email, name")).to_be_visible()
+    page.get_by_role("button", name="Ask what they hold about you").click()
+    expect(page.get_by_role("status")).to_contain_text("Its signature is verified")
+    answer = page.get_by_role("region", name="What they hold about you")
+    expect(answer.get_by_text("email, name")).to_be_visible()
+    expect(answer.get_by_text("Check this")).to_have_count(0)
     page.get_by_role("button", name="Revoke email, name").click()
     expect(page.get_by_role("status")).to_contain_text("You revoked email, name")
 
