@@ -105,7 +105,9 @@ async def test_login_links_come_only_with_the_api_token(dashboard: Dashboard) ->
     assert wrong.status == 401
 
 
-@pytest.mark.parametrize("path", ["/ui/", "/ui/vault", "/ui/invitations", "/ui/peers/x"])
+@pytest.mark.parametrize(
+    "path", ["/ui/", "/ui/vault", "/ui/invitations", "/ui/peers/x", "/ui/audit", "/ui/customers"]
+)
 async def test_every_page_wants_the_session(dashboard: Dashboard, path: str) -> None:
     reply = await dashboard.client.get(path)
 
@@ -177,6 +179,7 @@ async def test_a_change_from_anywhere_else_is_refused_even_with_the_session(
     [
         (True, "GET", "/ui/", 200),
         (True, "GET", "/ui/vault", 200),
+        (True, "GET", "/ui/audit", 200),
         (True, "GET", "/ui/customers", 404),  # a person's node has no customer console
         (True, "GET", "/ui/invitations", 200),
         (True, "GET", "/ui/peers/did:key:z6MkNoSuchPeer", 404),
@@ -206,7 +209,7 @@ async def test_pages_load_nothing_from_another_host(dashboard: Dashboard) -> Non
     await dashboard.sign_in()
     await dashboard.invite(Origin=dashboard.origin)  # a page with a QR code in it
 
-    for path in ("/ui/", "/ui/vault", "/ui/invitations"):
+    for path in ("/ui/", "/ui/vault", "/ui/invitations", "/ui/audit"):
         text = await (await dashboard.client.get(path)).text()
         targets = re.findall(r'(?:src|href|action|content)="([^"]*)"', text)
         assert targets, path
