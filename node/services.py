@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from amity.protocol.envelope import Envelope
 from amity.protocol.identity import PeerId
+from amity.protocol.keyring import Keyring
 from amity.protocol.relationship import Relationship
 
-__all__ = ["Outgoing", "Staged", "Service"]
+if TYPE_CHECKING:
+    from amity.node.daemon import Node
+
+__all__ = ["Outgoing", "Staged", "Service", "SmallService"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +70,26 @@ class Service(Protocol):
     async def stop(self) -> None:
         """Called before the node stops."""
         ...
+
+
+class SmallService:
+    """What a service with no timers and nothing to resume shares: the node, its keyring and
+    relationships for the core's host protocol, and a start and stop with nothing to do."""
+
+    after_end: frozenset[str] = frozenset()
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    @property
+    def keyring(self) -> Keyring:
+        return self.node.keyring
+
+    def relationship(self, peer: PeerId) -> Relationship | None:
+        return self.node.book.current(peer)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None

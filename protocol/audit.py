@@ -71,6 +71,7 @@ AUDIT_KINDS: Final = {
     "grant.refused": "a read outside any live grant was refused (subject: empty)",
     "grant.revoked": "a grant was revoked (subject: the grant id)",
     "grant.deleted": "a grant's data was deleted (subject: the grant id)",
+    "grant.updated": "a grant's values were sent or replaced in a new version (subject: the grant id)",
     "receipt.received": "a delivery or deletion receipt arrived (subject: the grant id)",
     "holdings.answered": "a holdings statement was sent or received (subject: the query id)",
 }

@@ -49,6 +49,10 @@ __all__ = [
     "deliver",
     "delivery_link_key",
     "open_delivery",
+    "check_contents",
+    "sealable",
+    "seal_to_link",
+    "open_sealed",
 ]
 
 MSG_DELIVER: Final = "grant.deliver"
@@ -68,12 +72,13 @@ class Delivery:
     claims: tuple[DerivedClaim, ...] = field(repr=False)
 
 
-def _check_contents(
+def check_contents(
     grant: Grant,
     fields: Sequence[Field],
     claims: Sequence[DerivedClaim],
     error: type[AmityError],
 ) -> None:
+    """``fields`` and ``claims`` are exactly the grant's names, in order (§5.2 step 7)."""
     raw = [name for name in grant.fields if name not in DERIVATIONS]
     derived = [name for name in grant.fields if name in DERIVATIONS]
     given_raw = [item.name for item in fields]
@@ -101,23 +106,43 @@ def deliver(
 
     ``ephemeral_private`` is 32 fresh random bytes, never used twice.
     """
-    if not isinstance(link_public, bytes) or not is_usable_link_key(link_public):
-        raise UsageError("deliver() needs the grantee's certified X25519 link key (32 bytes)")
-    if not isinstance(ephemeral_private, bytes) or len(ephemeral_private) != LINK_KEY_BYTES:
-        raise UsageError(f"deliver() needs {LINK_KEY_BYTES} bytes of fresh ephemeral secret")
-    if not isinstance(grant, Grant) or not all(isinstance(f, Field) for f in fields):
-        raise UsageError("deliver() takes a Grant and vault Fields")
-    if not all(isinstance(c, DerivedClaim) for c in claims):
-        raise UsageError("deliver() takes DerivedClaims as claims")
-    try:
-        _check_contents(grant, fields, claims, UsageError)
-    except GrantPartyError as exc:
-        raise UsageError(f"deliver() was given a claim for other parties: {exc.message}") from None
-    values: list[Value] = [field_to_value(item) for item in fields]
-    sealed_claims: list[Value] = [claim.encoded for claim in claims]
+    values, sealed_claims = sealable(
+        grant, fields, claims, link_public, ephemeral_private, what="deliver()"
+    )
     plaintext = encode([GRANTS_VERSION, grant.encoded, values, sealed_claims])
     if len(plaintext) > MAX_DELIVERY_BYTES:
         raise UsageError(f"delivery of {len(plaintext)} bytes; the limit is {MAX_DELIVERY_BYTES}")
+    return seal_to_link(plaintext, link_public, ephemeral_private)
+
+
+def sealable(
+    grant: Grant,
+    fields: Sequence[Field],
+    claims: Sequence[DerivedClaim],
+    link_public: bytes,
+    ephemeral_private: bytes,
+    *,
+    what: str,
+) -> tuple[list[Value], list[Value]]:
+    """Check what a grantor seals for ``grant`` (local.usage): the grantee's link key, fresh
+    ephemeral bytes, exactly the grant's values; the values and claims as they are encoded."""
+    if not isinstance(link_public, bytes) or not is_usable_link_key(link_public):
+        raise UsageError(f"{what} needs the grantee's certified X25519 link key (32 bytes)")
+    if not isinstance(ephemeral_private, bytes) or len(ephemeral_private) != LINK_KEY_BYTES:
+        raise UsageError(f"{what} needs {LINK_KEY_BYTES} bytes of fresh ephemeral secret")
+    if not isinstance(grant, Grant) or not all(isinstance(f, Field) for f in fields):
+        raise UsageError(f"{what} takes a Grant and vault Fields")
+    if not all(isinstance(c, DerivedClaim) for c in claims):
+        raise UsageError(f"{what} takes DerivedClaims as claims")
+    try:
+        check_contents(grant, fields, claims, UsageError)
+    except GrantPartyError as exc:
+        raise UsageError(f"{what} was given a claim for other parties: {exc.message}") from None
+    return [field_to_value(item) for item in fields], [claim.encoded for claim in claims]
+
+
+def seal_to_link(plaintext: bytes, link_public: bytes, ephemeral_private: bytes) -> bytes:
+    """``enc([1, link_public, box])``: ``plaintext`` in a crypto_box_seal box. See §5.1."""
     ephemeral_public = nacl.bindings.crypto_scalarmult_base(ephemeral_private)
     # crypto_box_seal's nonce: BLAKE2b-192(epk || pk), as spec/sealed.md §2.
     nonce = hashlib.blake2b(ephemeral_public + link_public, digest_size=24).digest()
@@ -125,16 +150,31 @@ def deliver(
     return encode([GRANTS_VERSION, link_public, ephemeral_public + boxed])
 
 
-def _read_deliver(body: bytes) -> tuple[bytes, Value]:
-    _, link_public, box = read_body(
-        body, "grant.deliver body", arity=3, max_bytes=MAX_DELIVER_BODY_BYTES
-    )
-    return expect_bytes(link_public, "grant.deliver link key", size=LINK_KEY_BYTES), box
+def _read_sealed(body: bytes, what: str) -> tuple[bytes, Value]:
+    _, link_public, box = read_body(body, f"{what} body", arity=3, max_bytes=MAX_DELIVER_BODY_BYTES)
+    return expect_bytes(link_public, f"{what} link key", size=LINK_KEY_BYTES), box
 
 
 def delivery_link_key(body: bytes) -> bytes:
-    """The public link key a ``grant.deliver`` body is sealed to: which private key opens it."""
-    return _read_deliver(body)[0]
+    """The public link key a ``grant.deliver`` (or ``grant.update``) body is sealed to."""
+    return _read_sealed(body, "grant.deliver")[0]
+
+
+def open_sealed(body: bytes, link_key: LinkKey, what: str) -> bytes:
+    """The plaintext of a body sealed by :func:`seal_to_link`, steps 1-3 of §5.2."""
+    link, box = _read_sealed(body, what)
+    if link != link_key.public:
+        raise SealKeyError(
+            f"{what} is sealed to link key {link.hex()[:12]}, not to this node's "
+            f"{link_key.public.hex()[:12]}; open it with the link key it names"
+        )
+    boxed = expect_bytes(box, f"{what} box", max_size=MAX_DELIVERY_BYTES + 48)
+    if len(boxed) < BOX_OVERHEAD_BYTES:
+        raise SealDecryptError(f"{what} box of {len(boxed)} bytes is shorter than 48")
+    try:
+        return nacl.bindings.crypto_box_seal_open(boxed, link_key.public, link_key.private)
+    except (nacl.exceptions.CryptoError, nacl.exceptions.RuntimeError):
+        raise SealDecryptError(f"{what} does not decrypt with this node's link key") from None
 
 
 def open_delivery(
@@ -142,19 +182,7 @@ def open_delivery(
 ) -> Delivery:
     """Decrypt a ``grant.deliver`` body and check everything, in the order of §5.2."""
     check_time(now_ms, "now_ms")
-    link, box = _read_deliver(body)
-    if link != link_key.public:
-        raise SealKeyError(
-            f"delivery is sealed to link key {link.hex()[:12]}, not to this node's "
-            f"{link_key.public.hex()[:12]}; open it with the link key it names"
-        )
-    boxed = expect_bytes(box, "grant.deliver box", max_size=MAX_DELIVERY_BYTES + 48)
-    if len(boxed) < BOX_OVERHEAD_BYTES:
-        raise SealDecryptError(f"delivery box of {len(boxed)} bytes is shorter than 48")
-    try:
-        plaintext = nacl.bindings.crypto_box_seal_open(boxed, link_key.public, link_key.private)
-    except (nacl.exceptions.CryptoError, nacl.exceptions.RuntimeError):
-        raise SealDecryptError("delivery does not decrypt with this node's link key") from None
+    plaintext = open_sealed(body, link_key, "grant.deliver")
     _, grant_bytes, values, sealed_claims = read_body(
         plaintext, "grant delivery", arity=4, max_bytes=MAX_DELIVERY_BYTES
     )
@@ -166,5 +194,5 @@ def open_delivery(
         DerivedClaim.decode(expect_bytes(item, "delivered claim", max_size=MAX_CLAIM_BYTES))
         for item in expect_array(sealed_claims, "delivery claims", max_len=len(DERIVATIONS))
     )
-    _check_contents(grant, fields, claims, GrantFieldsError)
+    check_contents(grant, fields, claims, GrantFieldsError)
     return Delivery(grant, fields, claims)

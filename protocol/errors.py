@@ -91,6 +91,8 @@ __all__ = [
     "GrantExpiredError",
     "GrantFieldsError",
     "NoGrantError",
+    "UpdateReplayedError",
+    "UpdateStaleError",
     "AuditError",
     "AuditChainError",
     "JwsError",
@@ -565,6 +567,18 @@ class NoGrantError(GrantError):
     """A field was asked for that no live grant covers (for that purpose)."""
 
     code = "grants.no_grant"
+
+
+class UpdateReplayedError(GrantError):
+    """A grant.update carries the version the grantee already holds (a replay, not news)."""
+
+    code = "grants.update_replayed"
+
+
+class UpdateStaleError(GrantError):
+    """A grant.update carries a version older than the one the grantee already holds."""
+
+    code = "grants.update_stale"
 
 
 class AuditError(RemoteError):

@@ -4,30 +4,40 @@
 must carry out, in order. As in h11's ``_state.py``, everything that moves a holding lives here:
 states, events, effects and the one table, :data:`TRANSITIONS`. Data is held until the grant's
 ``not_after_ms``, a revocation, or the delete-on-end deadline, whichever comes first; then it is
-deleted and a signed deletion receipt goes back, exactly once. See spec/grants.md §8.
+deleted and a signed deletion receipt goes back, exactly once. Until then a ``grant.update`` with
+a newer version replaces the values (spec/signals.md §2). Reading what is held, and saying what
+is held, are :mod:`amity.protocol.holdings`. See spec/grants.md §8.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, TypeAlias
 
 from amity.protocol.claims import DerivedClaim
 from amity.protocol.delivery import Delivery
-from amity.protocol.errors import GrantFieldsError, NoGrantError, UsageError, format_time_ms
+from amity.protocol.errors import (
+    GrantExpiredError,
+    GrantFieldsError,
+    NoGrantError,
+    UpdateReplayedError,
+    UpdateStaleError,
+    UsageError,
+    format_time_ms,
+)
 from amity.protocol.grants import Grant, Revocation, check_time
-from amity.protocol.identity import PeerId, SigningIdentity
+from amity.protocol.identity import SigningIdentity
 from amity.protocol.receipts import (
     MSG_RECEIPT,
     DeletionReason,
     DeletionReceipt,
     DeliveryReceipt,
-    HeldGrant,
-    HoldingsStatement,
+    UpdateReceipt,
 )
 from amity.protocol.relationship import CancelTimer, Effect, SendMessage, SetTimer
+from amity.protocol.update import Update
 from amity.protocol.vault import Field
 
 __all__ = [
@@ -39,6 +49,7 @@ __all__ = [
     "RevocationReceived",
     "RelationshipEnded",
     "TimerFired",
+    "UpdateReceived",
     "EVENT_TYPES",
     "Effect",
     "Persist",
@@ -51,8 +62,6 @@ __all__ = [
     "TRANSITIONS",
     "open_holding",
     "step",
-    "read",
-    "holdings_statement",
 ]
 
 TIMER_DELETE: Final = "delete"
@@ -81,6 +90,8 @@ class Holding:
     timers_armed: int = 0
     deleted_ms: int | None = None
     deletion_reason: DeletionReason | None = None
+    #: The version of the values held: 0 as delivered, then each update's (spec/signals.md §2).
+    version: int = 0
 
     @property
     def deadline_ms(self) -> int:
@@ -129,7 +140,20 @@ class TimerFired(Event):
     token: str
 
 
-EVENT_TYPES: Final = (DeliveryReceived, RevocationReceived, RelationshipEnded, TimerFired)
+@dataclass(frozen=True, slots=True)
+class UpdateReceived(Event):
+    """New values of the grant arrived (from :func:`~amity.protocol.update.open_update`)."""
+
+    update: Update
+
+
+EVENT_TYPES: Final = (
+    DeliveryReceived,
+    RevocationReceived,
+    RelationshipEnded,
+    TimerFired,
+    UpdateReceived,
+)
 
 
 # -- effects (spec/grants.md §8.4): SendMessage, SetTimer and CancelTimer are the relationship's,
@@ -242,6 +266,53 @@ def _timer(h: Holding, event: TimerFired, now_ms: int, signer: SigningIdentity) 
     return _delete(replace(h, timer_token=None, timer_at_ms=None), _due_reason(h), now_ms, signer)
 
 
+def _updated(h: Holding, event: UpdateReceived, now_ms: int, signer: SigningIdentity) -> Step:
+    update = event.update
+    if now_ms >= h.deadline_ms:
+        raise GrantExpiredError(
+            f"grant {h.grant.grant_id.hex()[:16]}'s data is due for deletion since "
+            f"{format_time_ms(h.deadline_ms)}; an update cannot extend it",
+            hint=GrantExpiredError.code,
+        )
+    if update.version == h.version:
+        raise UpdateReplayedError(
+            f"version {update.version} of grant {h.grant.grant_id.hex()[:16]} is held already",
+            hint=UpdateReplayedError.code,
+        )
+    if update.version < h.version:
+        raise UpdateStaleError(
+            f"version {update.version} of grant {h.grant.grant_id.hex()[:16]} is older than "
+            f"version {h.version}, which is held",
+            hint=UpdateStaleError.code,
+        )
+    update.check_for(h.grant)
+    grant = h.grant
+    new = replace(h, fields=update.fields, claims=update.claims, version=update.version)
+    receipt = UpdateReceipt.issue(
+        signer,
+        grantor=grant.grantor,
+        grant_id=grant.grant_id,
+        version=update.version,
+        replaced_ms=now_ms,
+    )
+    sent = SendMessage(grant.grantor, MSG_RECEIPT, receipt.encoded)
+    return new, [DeleteData(grant.grant_id), Persist(new), sent]
+
+
+def _gone(h: Holding, event: UpdateReceived, now_ms: int, signer: SigningIdentity) -> Step:
+    gid = h.grant.grant_id.hex()[:16]
+    reason = h.deletion_reason
+    if reason is DeletionReason.EXPIRED:
+        raise GrantExpiredError(
+            f"grant {gid} expired and its data was deleted", hint=GrantExpiredError.code
+        )
+    why = "deleted" if reason is None else reason.value
+    raise NoGrantError(
+        f"grant {gid}'s data was deleted ({why}); an update cannot bring it back",
+        hint=NoGrantError.code,
+    )
+
+
 def _ignore(h: Holding, event: Event, now_ms: int, signer: SigningIdentity) -> Step:
     return h, []
 
@@ -260,16 +331,19 @@ def _to(handler: Callable[[Holding, Any, int, SigningIdentity], Step], *targets:
 
 #: (state, event type) -> transition: the whole machine (spec/grants.md §8.3). DELETED absorbs
 #: everything, so a revocation, timer or end that crosses a deletion is never an error and never
-#: produces a second receipt.
+#: produces a second receipt; only an update is refused there, so that the grantor learns the
+#: grantee holds nothing to update (spec/signals.md §2.3).
 TRANSITIONS: Final[Mapping[tuple[HoldingState, type[Event]], Transition]] = {
     (_S.HELD, DeliveryReceived): _to(_redelivered, _S.HELD),
     (_S.HELD, RevocationReceived): _to(_revoked, _S.DELETED),
     (_S.HELD, RelationshipEnded): _to(_ended, _S.HELD, _S.DELETED),
     (_S.HELD, TimerFired): _to(_timer, _S.HELD, _S.DELETED),
+    (_S.HELD, UpdateReceived): _to(_updated, _S.HELD),
     (_S.DELETED, DeliveryReceived): _to(_ignore, _S.DELETED),
     (_S.DELETED, RevocationReceived): _to(_ignore, _S.DELETED),
     (_S.DELETED, RelationshipEnded): _to(_ignore, _S.DELETED),
     (_S.DELETED, TimerFired): _to(_ignore, _S.DELETED),
+    (_S.DELETED, UpdateReceived): _to(_gone, _S.DELETED),
 }
 
 
@@ -297,62 +371,11 @@ def step(holding: Holding, event: Event, now_ms: int, *, signer: SigningIdentity
     if (
         isinstance(event, RevocationReceived)
         and event.revocation.grant_id != holding.grant.grant_id
-    ):
-        raise UsageError("route a revocation to the holding of the grant it names")
+    ) or (isinstance(event, UpdateReceived) and event.update.grant_id != holding.grant.grant_id):
+        raise UsageError("route a revocation or an update to the holding of the grant it names")
     transition = TRANSITIONS[(holding.state, type(event))]
     new, effects = transition.handler(holding, event, now_ms, signer)
     assert new.state in transition.targets, f"{transition.handler.__name__} left the table"
     if new != holding and not any(isinstance(e, Persist) for e in effects):
         effects.insert(0, Persist(new))
     return new, effects
-
-
-# -- reading and answering (spec/grants.md §8.5) --------------------------------------------------
-
-
-def read(
-    holdings: Iterable[Holding], *, grantor: PeerId, name: str, purpose: str, now_ms: int
-) -> Field | DerivedClaim:
-    """The value of ``name`` under a live grant from ``grantor`` for ``purpose``, or no_grant."""
-    live = [
-        h
-        for h in holdings
-        if h.state is _S.HELD
-        and h.grant.grantor == grantor
-        and h.grant.purpose == purpose
-        and name in h.grant.fields
-        and now_ms < h.deadline_ms
-    ]
-    if not live:
-        raise NoGrantError(
-            f"no live grant from {grantor.short} covers {name!r} for purpose {purpose!r} at "
-            f"{format_time_ms(now_ms)}; ask for it with a grant.request",
-            hint=NoGrantError.code,
-        )
-    newest = max(live, key=lambda h: (h.grant.issued_ms, h.grant.grant_id))
-    for item in newest.fields:
-        if item.name == name:
-            return item
-    for claim in newest.claims:
-        if claim.kind == name:
-            return claim
-    raise AssertionError("a delivery holds every name its grant lists")  # checked on delivery
-
-
-def holdings_statement(
-    holdings: Iterable[Holding],
-    *,
-    grantor: PeerId,
-    query_id: bytes,
-    now_ms: int,
-    signer: SigningIdentity,
-) -> HoldingsStatement:
-    """Answer "what do you hold about me?": every HELD grant from ``grantor``, signed."""
-    items = [
-        HeldGrant(h.grant.grant_id, h.grant.fields, h.deadline_ms)
-        for h in holdings
-        if h.state is _S.HELD and h.grant.grantor == grantor
-    ]
-    return HoldingsStatement.issue(
-        signer, grantor=grantor, query_id=query_id, at_ms=now_ms, items=items
-    )

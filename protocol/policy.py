@@ -272,7 +272,7 @@ def _make_rule(
 
 # -- the TOML form (spec/terms.md §5.2) ------------------------------------------------------------
 
-_TOP_KEYS: Final = ("version", "vocabulary", "default", "clause")
+_TOP_KEYS: Final = ("version", "vocabulary", "default", "clause", "intents")
 _RULE_KEYS: Final = ("action", "counter", "otherwise", "reason")
 _TOML_LINE: Final = re.compile(r"at line (\d+)")
 

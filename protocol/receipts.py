@@ -1,4 +1,4 @@
-"""Receipts: what a grantee signs back: delivery, deletion, and "what I hold about you". Sans-IO.
+"""Receipts a grantee signs back: delivery, update, deletion, "what I hold about you". Sans-IO.
 
 Every receipt is a signed structure ``[signed_bytes, sig]`` under one domain, with its kind
 inside the signature, so a delivery receipt can never be read as a deletion receipt. All three
@@ -46,6 +46,7 @@ __all__ = [
     "DeletionReason",
     "DeliveryReceipt",
     "DeletionReceipt",
+    "UpdateReceipt",
     "HeldGrant",
     "HoldingsStatement",
     "Receipt",
@@ -150,12 +151,45 @@ class DeletionReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateReceipt:
+    """``issuer`` replaced every value of ``grant_id`` by those of update ``version`` at
+    ``replaced_ms``, the values before them deleted. See spec/signals.md §2.4."""
+
+    issuer: PeerId
+    subject: PeerId
+    grant_id: bytes
+    version: int
+    replaced_ms: int
+    encoded: bytes = field(repr=False)
+
+    @classmethod
+    def issue(
+        cls,
+        identity: SigningIdentity,
+        *,
+        grantor: PeerId,
+        grant_id: bytes,
+        version: int,
+        replaced_ms: int,
+    ) -> UpdateReceipt:
+        """Sign an update receipt for the grantor."""
+        _check_grant_id(grant_id)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise UsageError("an update's version is an int from 1")
+        rest: list[Value] = [grant_id, version, check_time(replaced_ms, "replaced_ms")]
+        data = _sign("update", identity, grantor, rest)
+        return cls(identity.peer_id, grantor, grant_id, version, replaced_ms, data)
+
+
+@dataclass(frozen=True, slots=True)
 class HeldGrant:
-    """One line of a holdings statement: a grant, its fields, when they go at the latest."""
+    """One line of a holdings statement: a grant, its fields, when they go at the latest, and
+    the version of its values held (0: as delivered; spec/signals.md §2)."""
 
     grant_id: bytes
     fields: tuple[str, ...]
     not_after_ms: int
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +223,8 @@ class HoldingsStatement:
         for item in held:
             _check_grant_id(item.grant_id)
             names: list[Value] = list(check_names(item.fields))
-            lines.append([item.grant_id, names, check_time(item.not_after_ms, "not_after_ms")])
+            not_after = check_time(item.not_after_ms, "not_after_ms")
+            lines.append([item.grant_id, names, not_after, check_time(item.version, "version")])
         data = _sign("holdings", identity, grantor, [query_id, check_time(at_ms, "at_ms"), lines])
         if len(data) > MAX_RECEIPT_BYTES:
             raise UsageError(
@@ -198,15 +233,16 @@ class HoldingsStatement:
         return cls(identity.peer_id, grantor, query_id, at_ms, held, data)
 
 
-Receipt: TypeAlias = DeliveryReceipt | DeletionReceipt | HoldingsStatement
+Receipt: TypeAlias = DeliveryReceipt | DeletionReceipt | UpdateReceipt | HoldingsStatement
 
 
 def _held(value: Value) -> HeldGrant:
-    grant_id, names, not_after = expect_array(value, "held grant", arity=3)
+    grant_id, names, not_after, version = expect_array(value, "held grant", arity=4)
     return HeldGrant(
         _grant_id(grant_id, "held grant id"),
         expect_names(names, "held grant fields"),
         expect_int(not_after, "held grant not_after_ms"),
+        expect_int(version, "held grant version"),
     )
 
 
@@ -233,6 +269,12 @@ def decode_receipt(data: bytes) -> Receipt:
         deleted_ms = expect_int(c, "deletion receipt deleted_ms")
         receipt = DeletionReceipt(
             signer, grantor, _grant_id(a, "receipt grant id"), reason, deleted_ms, bytes(data)
+        )
+    elif kind_text == "update":
+        version = expect_int(b, "update receipt version", lo=1)
+        replaced_ms = expect_int(c, "update receipt replaced_ms")
+        receipt = UpdateReceipt(
+            signer, grantor, _grant_id(a, "receipt grant id"), version, replaced_ms, bytes(data)
         )
     elif kind_text == "holdings":
         query_id = expect_bytes(a, "holdings query id", size=QUERY_ID_BYTES)

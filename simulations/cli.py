@@ -43,6 +43,7 @@ scenarios shipped (give a path, or just the name): {SCENARIOS_DIR}
   lifecycle.toml    grants from agreement to deletion receipt under churn, with relays
   reputation.toml   persons grant data to vendors with and without local trust, under attack
   sybil.toml        K Sybil identities praise breaching vendors: their influence vs K
+  intents.toml      persons cast intents at federated hubs; spam, Sybils, a linkability test
 
 run: OUT/<scenario>-seed<N>[-quick][-standin]/ summary.json, report.md and the scenario's CSVs
   The same scenario, seed and crypto mode always write byte-identical files.

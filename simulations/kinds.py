@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from amity.simulations.crypto import CryptoMode
+from amity.simulations.scenarios.intents import results as intents_results
+from amity.simulations.scenarios.intents import world as intents
+from amity.simulations.scenarios.intents.scenario import IntentsScenario, load_intents_scenario
+from amity.simulations.scenarios.intents.world import IntentsWorld
 from amity.simulations.scenarios.lifecycle import results as lifecycle_results
 from amity.simulations.scenarios.lifecycle import world as lifecycle
 from amity.simulations.scenarios.lifecycle.scenario import (
@@ -162,7 +166,20 @@ LIFECYCLE: ScenarioKind[LifecycleScenario, LifecycleWorld] = ScenarioKind(
     lifecycle.headline,
 )
 
+
+# -- the intent market (scenario 5) -------------------------------------------------------------
+
+
+INTENTS: ScenarioKind[IntentsScenario, IntentsWorld] = ScenarioKind(
+    "intents",
+    load_intents_scenario,
+    IntentsWorld,
+    intents_results.write_results,
+    intents_results.figures,
+    intents.headline,
+)
+
 #: Every kind this version runs, by the name a scenario file gives in ``kind``.
 KINDS: dict[str, ScenarioKind[Any, Any]] = {
-    kind.name: kind for kind in (MARKET, REPUTATION, LIFECYCLE)
+    kind.name: kind for kind in (MARKET, REPUTATION, LIFECYCLE, INTENTS)
 }

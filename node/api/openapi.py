@@ -211,6 +211,14 @@ OPENAPI: Final[dict[str, Any]] = {
                 status="201",
             )
         },
+        "/api/terms/change": {
+            "post": _op(
+                "her terms changed: offer them as an amendment of every agreement in force; "
+                "`changes` says, per agreement, whether an amendment was offered (its "
+                "negotiation) or not and why (spec/signals.md §3)",
+                body=_TERMS_BODY,
+            )
+        },
         "/api/terms/{id}": {"parameters": [_ID], "get": _by_id("one negotiation")},
         "/api/terms/{id}/counter": {
             "parameters": [_ID],
@@ -251,7 +259,10 @@ OPENAPI: Final[dict[str, Any]] = {
             "parameters": [{**_PEER, "name": "name", "description": "a vault field name"}],
             "get": _by_id("one field with its value"),
             "put": _op(
-                "store or replace a field, sealed at rest (spec/grants.md §2)",
+                "store or replace a field, sealed at rest (spec/grants.md §2); a changed value "
+                "goes to every peer holding it under a live grant, and `updates` lists each "
+                "grant naming the field: updated (its new version) or not, and why "
+                "(spec/signals.md §2)",
                 body={"type": {"type": "string"}, "value": {}},
             ),
             "delete": _by_id("remove a field"),
@@ -529,7 +540,9 @@ OPENAPI: Final[dict[str, Any]] = {
                 },
             ),
         },
-        "/api/intents/hub": {"get": _op("a hub's store: live intents, subscribers, tombstones")},
+        "/api/intents/hub": {
+            "get": _op("a hub's rules, listed hubs (met, online), live intents, subscribers")
+        },
         "/api/vouches": {
             "get": _op("peers whose attestations we trust as our own counterparties'")
         },

@@ -11,13 +11,12 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from amity.node.services import Outgoing, Staged
+from amity.node.services import Outgoing, SmallService, Staged
 from amity.protocol.beacons import BEACON_ID_BYTES, BEACON_TYPES
 from amity.protocol.core import beacons as core
 from amity.protocol.core.beacons import Beacon, BeaconEffect, Line, SaveBeacon
 from amity.protocol.envelope import Envelope
 from amity.protocol.identity import PeerId
-from amity.protocol.keyring import Keyring
 from amity.protocol.relationship import Relationship, SendMessage
 
 if TYPE_CHECKING:
@@ -26,27 +25,19 @@ if TYPE_CHECKING:
 __all__ = ["BeaconsService", "beacon_text", "beacon_from"]
 
 
-class BeaconsService:
+class BeaconsService(SmallService):
     """See the module docstring; the host of amity.protocol.core.beacons too."""
 
     types: frozenset[str] = BEACON_TYPES
-    after_end: frozenset[str] = frozenset()
 
     def __init__(self, node: Node) -> None:
-        self.node = node
+        super().__init__(node)
         self.beacons: dict[tuple[PeerId, bytes], Beacon] = {}
         for text in node.store.beacon_records():
             b = beacon_from(text)
             self.beacons[(b.raiser, b.beacon_id)] = b
 
-    # -- the host -----------------------------------------------------------------------------------
-
-    @property
-    def keyring(self) -> Keyring:
-        return self.node.keyring
-
-    def relationship(self, peer: PeerId) -> Relationship | None:
-        return self.node.book.current(peer)
+    # -- the host (with SmallService's keyring and relationship) ------------------------------------
 
     def beacon(self, raiser: PeerId, beacon_id: bytes) -> Beacon | None:
         return self.beacons.get((raiser, beacon_id))
@@ -55,12 +46,6 @@ class BeaconsService:
         return sum(1 for (r, _), b in self.beacons.items() if r == raiser and b.is_open)
 
     # -- the Service protocol -----------------------------------------------------------------------
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
 
     def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
         return self._stage(core.receive(self, envelope, now_ms))

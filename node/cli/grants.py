@@ -227,11 +227,14 @@ def _grants(args: argparse.Namespace) -> int:
 def _state(g: Mapping[str, Any]) -> str:
     state = str(g["state"])
     if g["side"] == "held":
-        return state + (f" ({g['deletion_reason']})" if g["deletion_reason"] else "")
+        version = f" v{g['version']}" if g.get("version") else ""
+        return state + version + (f" ({g['deletion_reason']})" if g["deletion_reason"] else "")
     if state == "deleted":
         return f"deleted ({g['deletion_reason']}, receipt)"
     if g["awaiting_deletion_receipt"]:
         return f"{state}, no deletion receipt yet"
+    if g.get("version"):  # updated since the delivery (spec/signals.md §2)
+        return f"{state}, v{g['version']} sent, v{g['version_receipted']} receipted"
     return state + (", delivered" if g["delivered"] else ", not delivered yet")
 
 
@@ -364,8 +367,10 @@ def _holdings_text(d: Mapping[str, Any]) -> str:
         lines.append("it holds nothing about you")
     for item in d["items"]:
         flag = "  <- " + item["our_record"] + " in your records" if item["flag"] else ""
+        fields = ", ".join(item["fields"])
         lines.append(
-            f"  {item['grant_id'][:8]}  {', '.join(item['fields'])} until {item['not_after']}{flag}"
+            f"  {item['grant_id'][:8]}  {fields} (version {item['version']}) until "
+            f"{item['not_after']}{flag}"
         )
     for gid in d["not_listed"]:
         lines.append(f"  {gid[:8]}  not listed, though active in your records")

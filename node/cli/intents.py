@@ -1,7 +1,7 @@
 """``amity intent …``: say what you want to buy, on your terms, without saying who you are.
 
 Her side: ``cast``, ``list``, ``offers``, ``accept``, ``withdraw``. A vendor's side:
-``subscribe``, ``inbox``, ``answer``. See spec/intents.md.
+``subscribe``, ``inbox``, ``answer``. A hub's: ``hub``. See spec/intents.md.
 """
 
 from __future__ import annotations
@@ -126,6 +126,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="how long the offer holds (default 2d)",
     )
     answer.add_argument("--terms-of-sale", default="", help="delivery, returns… in words")
+    command(
+        "hub",
+        "(hub) its rules, the hubs it lists and whether each is met, the intents it holds",
+        "Show this hub's rules (config.toml [hub]), each hub of its `peers` list (met: a "
+        "relationship, made with `amity invite` here and `amity connect` there; online: a "
+        "link is up) and the intents it holds. See spec/intents.md §7.6.",
+    )
 
 
 def _intent_line(i: Mapping[str, Any]) -> str:
@@ -248,7 +255,9 @@ def _subscribe(args: argparse.Namespace) -> int:
 
 def _inbox_line(i: Mapping[str, Any]) -> str:
     budget = i["budget"] or "no budget"
-    return f"  {i['id'][:8]}  {i['state']:<8} {i['category']:<20} {budget:>12}  {i['text'][:40]}"
+    state = i["state"] + (" by rule" if i["answered_by"] == "rule" else "")
+    line = f"  {i['id'][:8]}  {state:<16} {i['category']:<20} {budget:>12}  {i['text'][:40]}"
+    return line + (f"  offered {i['price']}" if i["price"] else "")
 
 
 def _inbox(args: argparse.Namespace) -> int:
@@ -274,6 +283,30 @@ def _answer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hub_text(d: Mapping[str, Any]) -> str:
+    r = d["rules"]
+    lines = [
+        f"hub rules: work_bits {r['work_bits']}, offer_cap {r['offer_cap']}, max_hops "
+        f"{r['max_hops']}, max_ttl {r['max_ttl_s']} s, rate_per_hour {r['rate_per_hour']}",
+        f"listed hubs ({len(d['peers'])}):" if d["peers"] else "listed hubs: none ([hub] peers)",
+    ]
+    for p in d["peers"]:
+        online = "online" if p["online"] else "offline"
+        hint = "  (meet it: amity invite / amity connect)" if p["state"] == "not met" else ""
+        lines.append(f"  {p['name'] or '?':<16} {p['state']:<10} {online:<8} {p['did']}{hint}")
+    lines.append(
+        f"{len(d['intents'])} intent(s) held, {d['subscribers']} subscriber(s), "
+        f"{d['tombstones']} tombstone(s)"
+    )
+    return "\n".join(lines)
+
+
+def _hub(args: argparse.Namespace) -> int:
+    data = ApiClient(home_from(args)).call("GET", "/api/intents/hub")
+    emit(data, _hub_text, as_json=args.json)
+    return 0
+
+
 _HANDLERS = {
     "cast": _cast,
     "list": _list,
@@ -283,4 +316,5 @@ _HANDLERS = {
     "subscribe": _subscribe,
     "inbox": _inbox,
     "answer": _answer,
+    "hub": _hub,
 }

@@ -9,7 +9,13 @@ from typing import Any
 
 from amity.node.cli.client import ApiClient, add_home_option, home_from
 from amity.node.cli.render import CliError, add_json_option, emit
-from amity.node.terms.data import read_terms_file, terms_from_data, terms_to_data
+from amity.node.terms.data import (
+    quote_rule_json,
+    read_terms_file,
+    terms_from_data,
+    terms_to_data,
+)
+from amity.protocol.core.intents.rulefile import parse_answer_rules
 from amity.protocol.policy import Decision, parse_policy
 from amity.protocol.policy import evaluate as evaluate_policy
 from amity.protocol.terms import ROSTER, TermsDocument
@@ -30,6 +36,15 @@ lives in <home>/policy.toml and is read again whenever it changes. Example:
   action = "within"
   days = { min = 30 }
   counter = { days = 30 }
+
+The same file may answer intents by itself (spec/intents.md §5.2):
+
+  [[intents.answer]]
+  categories = ["goods.bicycles"]
+  price = "249EUR"               # one unit; her quantity times it must fit her budget
+  regions = ["FR"]               # optional
+  lead_time = "3d"               # optional: ready this long after answering
+  valid = "2d"                   # optional: how long the offer holds
 
 The full format is spec/terms.md §5.2; the decisions it leads to, §6.
 
@@ -107,17 +122,33 @@ def _policy_text(d: Mapping[str, Any]) -> str:
         extra = f" (otherwise {rule['otherwise']})" if rule["action"] == "within" else ""
         reason = f'  "{rule["reason"]}"' if rule["reason"] else ""
         lines.append(f"  {rule['clause']:<30} {rule['action']}{extra}{reason}")
-    return "\n".join(lines)
+    return "\n".join(lines + _intent_rules_text(d["intent_rules"]))
+
+
+def _intent_rules_text(rules: list[Mapping[str, Any]]) -> list[str]:
+    if not rules:
+        return ["intents it answers by itself: none (each waits for you in `amity intent inbox`)"]
+    lines = ["intents it answers by itself, first rule that fits:"]
+    for r in rules:
+        where = f" in {', '.join(r['regions'])}" if r["regions"] else ""
+        lines.append(
+            f"  {', '.join(r['categories'])}{where}: {r['price']} each, under "
+            f"{', '.join(r['terms'])}, ready in {r['lead_time_s']} s, valid {r['valid_s']} s"
+        )
+    return lines
 
 
 def _check(args: argparse.Namespace) -> int:
-    policy = parse_policy(_read(args.file))  # PolicyError: exit 1 with line and field
+    text = _read(args.file)
+    policy = parse_policy(text)  # PolicyError: exit 1 with line and field
+    intent_rules = [quote_rule_json(r) for r in parse_answer_rules(text, policy)]
     if args.terms is not None:
         cases = [("terms file", terms_from_data(read_terms_file(args.terms)))]
     else:
         cases = [(entry.name, entry.document) for entry in ROSTER.values()]
     decisions = [_decision(name, doc, evaluate_policy(policy, doc)) for name, doc in cases]
     data = {"file": str(args.file), "valid": True, "default": policy.default.value}
+    data["intent_rules"] = intent_rules
     emit({**data, "decisions": decisions}, _check_text, as_json=args.json)
     return 0
 
@@ -145,4 +176,4 @@ def _check_text(d: Mapping[str, Any]) -> str:
         if case["counter"] is not None:
             changed = [c for c in case["counter"]["clauses"] if c["id"] in case["countered"]]
             lines += [f"    counters with: {c['text']}" for c in changed]
-    return "\n".join(lines)
+    return "\n".join(lines + _intent_rules_text(d["intent_rules"]))

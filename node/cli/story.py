@@ -389,9 +389,34 @@ async def _market_chapter(
         return None
 
     read = await _until(address, "the delivery address")
+    step("she grants her address for the delivery; the shop reads it", address=_shown(read))
+
+    # Change once, everywhere (spec/signals.md): she moves; the one live grant that names her
+    # address carries the new value; the corner shop's grant expired, so it learns nothing.
+    moved = await alice.call(
+        "PUT",
+        "/api/vault/address",
+        {"type": "postal-address", "value": "9 Elm Rd; Shelbyville; 54321; US"},
+    )
+    sent = [u["peer_name"] for u in moved["updates"] if u["updated"]]
+    not_sent = [f"{u['peer_name']} ({u['why_not']})" for u in moved["updates"] if not u["updated"]]
+
+    async def new_address() -> Any:
+        found = await address()
+        return found if found is not None and "Elm" in _shown(found) else None
+
+    reread = await _until(new_address, "the new address at the bike shop")
+    step(
+        "she moves: the new address reaches the bike shop under its live grant, once",
+        updated=", ".join(sent) or "nobody",
+        not_updated=", ".join(not_sent) or "nobody",
+        address=_shown(reread),
+    )
+
+
+def _shown(read: dict[str, Any]) -> str:
     value = read["value"]
-    shown = ", ".join(map(str, value.values())) if isinstance(value, dict) else value
-    step("she grants her address for the delivery; the shop reads it", address=shown)
+    return ", ".join(map(str, value.values())) if isinstance(value, dict) else str(value)
 
 
 async def _in_inbox(vendor: _Api, intent_id: str) -> bool:

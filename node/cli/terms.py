@@ -95,6 +95,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     offer.add_argument("--expires", **_EXPIRES)
     offer.add_argument("--amends", metavar="AGREEMENT", help="the agreement these terms replace")
 
+    change = command(
+        "change",
+        "change your terms: every peer you have an agreement with is asked to amend it",
+        _change,
+        "Your terms changed. Each peer you hold an agreement in force with gets your new terms, "
+        "signed, as an amendment of that agreement (spec/signals.md §3). Nothing changes for a "
+        "peer until it accepts (its policy may answer at once): a rejection or no answer by the "
+        "deadline leaves the old agreement standing. Prints who was asked, and who was not and "
+        "why.\n\n" + _FILE_HELP,
+    )
+    _add_terms_source(change)
+    change.add_argument("--expires", **_EXPIRES)
+
     counter = command(
         "counter",
         "answer the peer's terms with other terms",
@@ -183,6 +196,29 @@ def _offer(args: argparse.Namespace) -> int:
         body["amends"] = args.amends
     emit(client.call("POST", "/api/terms/offer", body), negotiation_text, as_json=args.json)
     return 0
+
+
+def _change(args: argparse.Namespace) -> int:
+    body = {**_terms_body(args), "ttl_s": args.expires}
+    data = ApiClient(home_from(args)).call("POST", "/api/terms/change", body)
+    emit(data, _change_text, as_json=args.json)
+    return 0
+
+
+def _change_text(d: Mapping[str, Any]) -> str:
+    if not d["changes"]:
+        return "you hold no agreement in force: nobody to tell"
+    lines = [f"terms {d['terms_id'][:8]}:"]
+    for c in d["changes"]:
+        who = c["peer_name"] or c["peer"]
+        agreement = c["agreement_id"][:8]
+        if c["offered"]:
+            lines.append(
+                f"  asked  {who}: amend {agreement} (negotiation {c['negotiation_id'][:8]})"
+            )
+        else:
+            lines.append(f"  not    {who}: {agreement}, {c['why_not']}")
+    return "\n".join(lines)
 
 
 def _counter(args: argparse.Namespace) -> int:

@@ -42,7 +42,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "store or replace a field",
         "Store a field under NAME (lower case, digits, '-'), checked against its TYPE's rules "
         "and sealed. By convention your main field of a type is named after the type (email, "
-        "postal-address, birth-date): derived claims such as age-over use those.\n\n"
+        "postal-address, birth-date): derived claims such as age-over use those. A changed "
+        "value goes at once to every peer that holds the field under a live grant (a new "
+        "version under the same grant; each signs a receipt that the old value is deleted); "
+        "the command lists who was updated, and who was not and why.\n\n"
         f"types and how to write their values:\n{_TYPES}",
     )
     put.add_argument("name", help="the field's name, e.g. email or work-email")
@@ -74,8 +77,21 @@ def value_text(d: Mapping[str, Any]) -> str:
 def _set(args: argparse.Namespace) -> int:
     body = {"type": args.type, "value": args.value}
     data = ApiClient(home_from(args)).call("PUT", _path(args.name), body)
-    emit(data, lambda d: f"{d['name']} ({d['type']}) stored, sealed at rest", as_json=args.json)
+    emit(data, _set_text, as_json=args.json)
     return 0
+
+
+def _set_text(d: Mapping[str, Any]) -> str:
+    lines = [f"{d['name']} ({d['type']}) stored, sealed at rest"]
+    for u in d.get("updates", []):
+        who = u["peer_name"] or u["peer"]
+        if u["updated"]:
+            lines.append(f"  updated  {who}: grant {u['grant'][:8]}, version {u['version']}")
+        else:
+            lines.append(f"  not      {who}: grant {u['grant'][:8]}, {u['why_not']}")
+    if len(lines) > 1:
+        lines.append("each updated peer signs a receipt that the old value is deleted")
+    return "\n".join(lines)
 
 
 def _get(args: argparse.Namespace) -> int:

@@ -98,6 +98,12 @@ class Sender:
             else:
                 fresh.append(item)
 
+    def forget(self, peer: PeerId) -> None:
+        """Drop what is kept in memory for ``peer`` (a pseudonym the hub forgets)."""
+        self._fresh.pop(peer, None)
+        self._newest.pop(peer, None)
+        self._dirty.discard(peer)
+
     def settled(self, peer: PeerId, seqs: list[int]) -> None:
         """The peer ACKed or REFUSEd these: never send them again from memory."""
         fresh = self._fresh.get(peer)

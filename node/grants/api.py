@@ -18,6 +18,7 @@ from amity.node.grants.data import (
     audit_json,
     held_json,
     issued_json,
+    outcome_json,
     receipt_json,
     request_json,
     statement_json,
@@ -127,8 +128,10 @@ async def vault_put(request: web.Request) -> web.Response:
     service = _service(request)
     data = await json_body(request)
     item = field_from_text(request.match_info["name"], _str(data, "type"), data.get("value"))
-    await service.vault_set(item)
-    return web.json_response(value_json(item))
+    outcomes = await service.vault_set(item)
+    return web.json_response(
+        {**value_json(item), "updates": [outcome_json(service.node, o) for o in outcomes]}
+    )
 
 
 async def vault_delete(request: web.Request) -> web.Response:

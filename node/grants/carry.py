@@ -34,17 +34,19 @@ from amity.protocol.core.grants.effects import (
     KeepStatement,
     KeptData,
     ReceiptCame,
+    Replaced,
     RequestCame,
     RequestWaits,
     SaveHolding,
     SaveIssued,
     SaveQuery,
     SaveRevocation,
+    SaveUpdate,
     Send,
     StatementCame,
 )
 from amity.protocol.holder import Holding
-from amity.protocol.receipts import DeletionReceipt
+from amity.protocol.receipts import DeletionReceipt, UpdateReceipt
 
 __all__ = ["Carrier", "write"]
 
@@ -124,6 +126,10 @@ class Carrier:
                 after.append(functools.partial(self.node.events.publish, "grant.received", event))
             elif isinstance(effect, Deleted):
                 after.append(functools.partial(self._deleted, effect.holding))
+            elif isinstance(effect, Replaced):
+                after.append(functools.partial(self._replaced, effect.holding))
+            elif isinstance(effect, SaveUpdate):
+                writes.append(write(store.set_update_version, effect.grant_id, effect.version))
             elif isinstance(effect, KeptData):
                 log_event(
                     _log, "misbehave.kept_data", logging.WARNING, grant=effect.grant_id.hex()[:8]
@@ -161,19 +167,27 @@ class Carrier:
                 writes.append(functools.partial(store.save_issued_grant, revoked))
             elif isinstance(effect, KeepReceipt):
                 receipt = effect.receipt
-                kind = "deletion" if isinstance(receipt, DeletionReceipt) else "delivery"
+                kind = (
+                    "deletion"
+                    if isinstance(receipt, DeletionReceipt)
+                    else "update"
+                    if isinstance(receipt, UpdateReceipt)
+                    else "delivery"
+                )
                 receipt_row = GrantReceiptRow(
                     effect.peer.key, receipt.grant_id, kind, receipt.encoded, now_ms
                 )
                 writes.append(write(store.add_grant_receipt, receipt_row))
             elif isinstance(effect, ReceiptCame):
-                event = {
+                came: dict[str, object] = {
                     "grant": effect.grant_id.hex(),
                     "peer": effect.peer.did,
                     "receipt": effect.kind,
                     "reason": effect.reason,
                 }
-                after.append(functools.partial(self.node.events.publish, "grant.receipt", event))
+                if effect.kind == "update":
+                    came["version"] = effect.version
+                after.append(functools.partial(self.node.events.publish, "grant.receipt", came))
             elif isinstance(effect, SaveQuery):
                 query = HoldingsQueryRow(effect.query_id, effect.peer.key, now_ms)
                 writes.append(functools.partial(store.save_holdings_query, query))
@@ -216,6 +230,23 @@ class Carrier:
     def _requested(self, ids: list[int], peer: str, state: str) -> None:
         event = {"request": ids[0] if ids else None, "peer": peer, "state": state}
         self.node.events.publish("grant.requested", event)
+
+    def _replaced(self, holding: Holding) -> None:
+        grant = holding.grant
+        log_event(
+            _log,
+            "grant.updated",
+            grant=grant.grant_id.hex()[:8],
+            peer=grant.grantor.short,
+            version=holding.version,
+        )
+        data = {
+            "grant": grant.grant_id.hex(),
+            "peer": grant.grantor.did,
+            "fields": list(grant.fields),
+            "version": holding.version,
+        }
+        self.node.events.publish("grant.updated", data)
 
     def _deleted(self, holding: Holding) -> None:
         grant = holding.grant

@@ -13,11 +13,17 @@ from amity.node.grants.fields import value_to_json
 from amity.node.store import GrantReceiptRow, GrantRequestRow, HoldingsQueryRow, IssuedGrantRow
 from amity.protocol.audit import AuditEntry, AuditHead
 from amity.protocol.claims import DerivedClaim
+from amity.protocol.core.grants.updates import UpdateOutcome
 from amity.protocol.errors import format_time_ms
 from amity.protocol.grants import Grant, decode_request
 from amity.protocol.holder import Holding, HoldingState
 from amity.protocol.identity import PeerId
-from amity.protocol.receipts import DeletionReceipt, HoldingsStatement, decode_receipt
+from amity.protocol.receipts import (
+    DeletionReceipt,
+    HoldingsStatement,
+    UpdateReceipt,
+    decode_receipt,
+)
 from amity.protocol.relationship import RelationshipState
 from amity.protocol.vault import Field
 
@@ -30,6 +36,7 @@ __all__ = [
     "receipt_json",
     "statement_json",
     "audit_json",
+    "outcome_json",
 ]
 
 
@@ -71,6 +78,9 @@ def receipt_json(row: GrantReceiptRow) -> dict[str, Any]:
         data["reason"] = receipt.reason.value
         data["deleted"] = format_time_ms(receipt.deleted_ms)
         data["deleted_ms"] = receipt.deleted_ms
+    elif isinstance(receipt, UpdateReceipt):
+        data["version"] = receipt.version
+        data["replaced"] = format_time_ms(receipt.replaced_ms)
     elif not isinstance(receipt, HoldingsStatement):
         data["held_since"] = format_time_ms(receipt.received_ms)
     return data
@@ -107,6 +117,8 @@ def issued_json(
         "deleted": None if deletion is None else deletion["deleted"],
         "deletion_reason": None if deletion is None else deletion["reason"],
         "awaiting_deletion_receipt": state in ("revoked", "expired", "ended"),
+        "version": row.update_version,
+        "version_receipted": max((r["version"] for r in shown if r["kind"] == "update"), default=0),
         "receipts": shown,
     }
 
@@ -129,6 +141,7 @@ def held_json(node: Node, holding: Holding, now_ms: int) -> dict[str, Any]:
         "end_deadline": _iso(holding.end_deadline_ms),
         "deleted": _iso(holding.deleted_ms),
         "deletion_reason": None if reason is None else reason.value,
+        "version": holding.version,
     }
 
 
@@ -188,6 +201,7 @@ def statement_json(
                 "grant_id": item.grant_id.hex(),
                 "fields": list(item.fields),
                 "not_after": format_time_ms(item.not_after_ms),
+                "version": item.version,
                 "our_record": state,
                 "flag": state in ("revoked", "expired", "deleted", "unknown"),
             }
@@ -220,4 +234,18 @@ def audit_json(head: AuditHead, entries: list[AuditEntry]) -> dict[str, Any]:
             }
             for e in entries
         ],
+    }
+
+
+def outcome_json(node: Node, outcome: UpdateOutcome) -> dict[str, object]:
+    """One grant's part in a vault change, as the API and the event stream show it."""
+    grant = outcome.grant
+    return {
+        "grant": grant.grant_id.hex(),
+        "peer": grant.grantee.did,
+        "peer_name": peer_name(node, grant.grantee),
+        "fields": list(grant.fields),
+        "updated": outcome.version is not None,
+        "version": outcome.version,
+        "why_not": outcome.why,
     }

@@ -19,7 +19,8 @@ from amity.protocol.claims import DerivedClaim
 from amity.protocol.core.grants import holder as core
 from amity.protocol.core.grants.effects import Audit, EndAgreement, SaveHolding
 from amity.protocol.errors import AmityError, NoGrantError, format_time_ms
-from amity.protocol.holder import Holding, HoldingState, read
+from amity.protocol.holder import Holding, HoldingState
+from amity.protocol.holdings import read
 from amity.protocol.identity import PeerId
 from amity.protocol.vault import Field
 

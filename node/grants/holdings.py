@@ -45,6 +45,7 @@ def holding_to_json(holding: Holding) -> str:
         "timers_armed": holding.timers_armed,
         "deleted_ms": holding.deleted_ms,
         "deletion_reason": None if reason is None else reason.value,
+        "version": holding.version,
     }
     return json.dumps(record, sort_keys=True)
 
@@ -67,6 +68,7 @@ def holding_from_json(
         timers_armed=r["timers_armed"],
         deleted_ms=r["deleted_ms"],
         deletion_reason=None if reason is None else DeletionReason(reason),
+        version=r.get("version", 0),
     )
 
 
@@ -81,7 +83,8 @@ class HoldingBook:
     # -- writes (inside the caller's transaction) --------------------------------------------------
 
     def save(self, holding: Holding, now_ms: int) -> None:
-        """Write the record and, while HELD, its sealed values (values first received stay)."""
+        """Write the record and, while HELD, its sealed values (values already stored stay: an
+        update replaces them by deleting them first, spec/signals.md §2.3)."""
         grant = holding.grant
         self._store.save_holding(
             HoldingRow(

@@ -17,6 +17,8 @@ from amity.node.store import AgreementRow
 from amity.protocol.agreement import Agreement
 from amity.protocol.core.grants.host import AgreementRecord, AskedQuery
 from amity.protocol.core.grants.rule import SharingRule
+from amity.protocol.core.grants.updates import IssuedRecord
+from amity.protocol.grants import Grant
 from amity.protocol.holder import Holding
 from amity.protocol.identity import PeerId
 from amity.protocol.keyring import Keyring
@@ -91,6 +93,20 @@ class NodeGrantsHost:
     def issued_to(self, grant_id: bytes) -> PeerId | None:
         rows = self.node.store.issued_grants(id_prefix=grant_id.hex(), limit=1)
         return PeerId(rows[0].peer_id) if rows else None
+
+    def issued_records(self) -> list[IssuedRecord]:
+        """Every grant we issued, with what the update rule asks of it (spec/signals.md §2)."""
+        store = self.node.store
+        deleted = {row.grant_id for row in store.grant_receipts() if row.kind == "deletion"}
+        return [
+            IssuedRecord(
+                Grant.decode(row.encoded),
+                revoked=row.revocation is not None,
+                deleted=row.grant_id in deleted,
+                version=row.update_version,
+            )
+            for row in store.issued_grants(limit=1_000_000)
+        ]
 
     def asked(self, query_id: bytes) -> AskedQuery | None:
         query = self.node.store.holdings_query(query_id)

@@ -21,6 +21,7 @@ from typing import Final
 from amity.node.auditlog import AuditLog
 from amity.node.daemon import Node
 from amity.node.grants.carry import Carrier
+from amity.node.grants.data import outcome_json
 from amity.node.grants.grantee import Grantee
 from amity.node.grants.grantor import Grantor, write
 from amity.node.grants.holdings import HoldingBook
@@ -30,14 +31,35 @@ from amity.node.grants.vault import Vault
 from amity.node.logs import log_event
 from amity.node.services import Staged
 from amity.protocol.core.grants import service as core
+from amity.protocol.core.grants import updates
+from amity.protocol.core.grants.updates import UpdateOutcome
 from amity.protocol.envelope import Envelope
 from amity.protocol.relationship import Relationship
-from amity.protocol.vault import Field
+from amity.protocol.vault import Field, FieldType
 
 __all__ = ["GrantsService", "GRANT_MESSAGE_TYPES"]
 
 _log = logging.getLogger("amity.grants")
 GRANT_MESSAGE_TYPES: Final = core.TYPES
+
+
+class _Changed:
+    """The vault as it is once the staged change is committed: the new field over the rest."""
+
+    def __init__(self, vault: Vault, item: Field) -> None:
+        self._vault = vault
+        self._item = item
+
+    def get(self, name: str) -> Field | None:
+        return self._item if name == self._item.name else self._vault.get(name)
+
+    def of_type(self, kind: FieldType) -> Field | None:
+        """As :meth:`Vault.of_type`: the field named after ``kind``, else the only one."""
+        item = self._item
+        names = [r.name for r in self._vault.listing() if r.type == kind.value]
+        names = [n for n in names if n != item.name] + ([item.name] if item.type is kind else [])
+        preferred = [n for n in names if n == kind.value] or names
+        return self.get(preferred[0]) if len(preferred) == 1 else None
 
 
 class GrantsService:
@@ -59,6 +81,8 @@ class GrantsService:
         self.grantee = Grantee(node, self.host, self.carrier)
         self.requests = GrantRequests(node, self.grantor, self.host, self.carrier)
         self._watcher: asyncio.Task[None] | None = None
+        #: One vault change at a time: each reads the versions the one before it committed.
+        self._vault_lock = asyncio.Lock()
 
     # -- lifetime (the Service protocol) -----------------------------------------------------------
 
@@ -87,10 +111,38 @@ class GrantsService:
 
     # -- the vault (the owner's own edits) ---------------------------------------------------------
 
-    async def vault_set(self, item: Field) -> None:
-        """Store or replace a field, sealed, and wait until it is on disk."""
+    async def vault_set(self, item: Field) -> list[UpdateOutcome]:
+        """Store or replace a field, sealed, and send its new value to every grantee that holds
+        it under a live grant, in one commit (spec/signals.md §2); wait until it is on disk.
+
+        Returns what became of each grant that names the field (updated, or not and why).
+        """
+        async with self._vault_lock:
+            return await self._vault_set(item)
+
+    async def _vault_set(self, item: Field) -> list[UpdateOutcome]:
         now = self.node.clock_ms()
-        await self.node.commit(Staged(writes=[functools.partial(self.vault.put, item, now)]))
+        old = self.vault.get(item.name)
+        outcomes: list[UpdateOutcome] = []
+        staged = Staged(writes=[functools.partial(self.vault.put, item, now)])
+        if old != item:  # setting the same value again is no change to signal
+            outcomes, effects = updates.update_field(
+                self.host,
+                self.host.issued_records(),
+                item,
+                now_ms=now,
+                random=os.urandom,
+                vault=_Changed(self.vault, item),
+            )
+            staged.extend(self.carrier.stage(effects, now))
+        await self.node.commit(staged)
+        sent = [o for o in outcomes if o.version is not None]
+        log_event(_log, "vault.changed", field=item.name, updated=len(sent))
+        self.node.events.publish(
+            "vault.changed",
+            {"field": item.name, "updates": [outcome_json(self.node, o) for o in outcomes]},
+        )
+        return outcomes
 
     async def vault_remove(self, name: str) -> bool:
         """Remove a field; False if the vault has none by that name."""

@@ -16,6 +16,7 @@ from amity.node.intents.service import IntentsService
 from amity.protocol.core.intents.records import Casting, KeptOffer, Seen
 from amity.protocol.core.intents.rule import Quote
 from amity.protocol.errors import NodeError, NotFoundError, UsageError, format_time_ms
+from amity.protocol.identity import PeerId
 from amity.protocol.intent import Constraints, TermsRef
 from amity.protocol.money import Money
 
@@ -135,6 +136,8 @@ def seen_json(s: Seen, revealed: str | None) -> dict[str, Any]:
         "via": s.via.did,
         "state": s.state.value,
         "offer": None if s.offer is None else s.offer.offer_id.hex(),
+        "price": None if s.offer is None else str(s.offer.price),
+        "answered_by": None if s.offer is None else "rule" if s.auto else "person",
         "revealed": revealed,
     }
 
@@ -240,11 +243,40 @@ async def hub_list(request: web.Request) -> web.Response:
             "id": r.intent_id.hex(),
             "category": r.intent.category,
             "expires": format_time_ms(r.intent.expires_ms),
-            "sent_to": len(r.sent_to),
+            "origin": r.origin.did,
+            "hops_left": r.hops_left,
+            "sent_to": sorted(p.did for p in r.sent_to),
             "offers": len(r.offers),
         }
         for _, r in sorted(hub.intents.items())
     ]
+    rules = hub.rules
     return web.json_response(
-        {"intents": items, "subscribers": len(hub.subscribers), "tombstones": len(hub.tombstones)}
+        {
+            "intents": items,
+            "subscribers": len(hub.subscribers),
+            "tombstones": len(hub.tombstones),
+            "rules": {
+                "work_bits": rules.work_bits,
+                "offer_cap": rules.offer_cap,
+                "max_ttl_s": rules.max_ttl_ms // 1000,
+                "rate_per_hour": rules.rate_per_hour,
+                "max_hops": rules.max_hops,
+            },
+            "peers": [_hub_peer(_service(request), PeerId(k)) for k in rules.peers],
+        }
     )
+
+
+def _hub_peer(service: IntentsService, peer: PeerId) -> dict[str, Any]:
+    """A listed hub as its operator needs to see it: met (a relationship), and online."""
+    node = service.node
+    rel = node.book.current(peer)
+    card = None if rel is None else rel.peer_card
+    return {
+        "did": peer.did,
+        "name": "" if card is None else card.name,
+        "state": "not met" if rel is None else rel.state.value,
+        "online": bool(node.links.get(peer)),
+        "outbox_pending": node.store.count_pending(peer.key),
+    }

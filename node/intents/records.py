@@ -143,6 +143,7 @@ def seen_text(s: Seen) -> str:
             "state": s.state.value,
             "offer": None if s.offer is None else s.offer.encoded.hex(),
             "person": None if s.person is None else s.person.key.hex(),
+            "auto": s.auto,
         }
     )
 
@@ -157,6 +158,7 @@ def seen_from(text: str) -> Seen:
         SeenState(d["state"]),
         offer,
         None if person is None else PeerId(_bytes(person)),
+        auto=bool(d.get("auto", False)),
     )
 
 

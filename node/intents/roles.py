@@ -11,18 +11,22 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from amity.node.intents import records as rec
+from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
 from amity.protocol.core.intents.effects import (
     AcceptSent,
     ArmExpiry,
     DropHubIntent,
     DropSeen,
+    DropTombstone,
+    ForgetPseudonym,
     IntentArrived,
     IntentEffect,
     Invite,
@@ -41,8 +45,10 @@ from amity.protocol.core.intents.effects import (
     Won,
 )
 from amity.protocol.core.intents.memory import MemoryCaster, MemoryHub, MemoryVendor
+from amity.protocol.core.intents.rule import Quote, QuoteRule
 from amity.protocol.envelope import sign_envelope
 from amity.protocol.identity import PeerId
+from amity.protocol.intent import Intent
 from amity.protocol.intentmessages import HubRules
 from amity.protocol.keyring import Keyring
 from amity.protocol.relationship import SendMessage
@@ -50,6 +56,10 @@ from amity.protocol.vault import vault_key
 
 if TYPE_CHECKING:
     from amity.node.daemon import Node
+
+_log = logging.getLogger("amity.intents")
+#: What a hub did that its operator may want to see in the log: federation's own cases.
+_LOGGED: Final = frozenset({"duplicate", "out-of-hops", "cast-again"})
 
 __all__ = ["NodeCaster", "NodeVendor", "NodeHub", "Carrier", "load_roles"]
 
@@ -84,6 +94,16 @@ class NodeVendor(MemoryVendor):
     node_keyring: Keyring | None = None
     #: Her identity, per intent she accepted our offer for and revealed herself in.
     revealed: dict[bytes, str] = field(default_factory=dict)
+    #: The auto-answer rules of the policy file in force (read again when it changes).
+    rules_source: Callable[[], tuple[QuoteRule, ...]] = lambda: ()
+
+    def quote(self, intent: Intent, now_ms: int) -> Quote | None:
+        """The first rule of the policy file that answers ``intent`` (spec/intents.md §5.2)."""
+        for rule in self.rules_source():
+            quote = rule.quote(intent, now_ms)
+            if quote is not None:
+                return quote
+        return None
 
     @property
     def keyring(self) -> Keyring:
@@ -205,6 +225,16 @@ class Carrier:
                 tomb = json.dumps({"origin": effect.origin.key.hex(), "until_ms": effect.until_ms})
                 key = effect.intent_id
                 staged.writes.append(functools.partial(self._drop_hub, key, tomb))
+            elif isinstance(effect, DropTombstone):
+                host._store(effect)
+                staged.writes.append(
+                    functools.partial(
+                        store.drop_intent_record, "intent_tombstones", effect.intent_id
+                    )
+                )
+            elif isinstance(effect, ForgetPseudonym):
+                self._forget(effect.pseudonym)
+                staged.writes.append(functools.partial(self._forget_stored, effect.pseudonym))
             elif isinstance(effect, SaveSubscriber):
                 host._store(effect)
                 text = rec.subscriber_text(effect.subscriber)
@@ -239,6 +269,17 @@ class Carrier:
             self.node.store.put_intent_record, "intent_seen", intent_id, json.dumps(data)
         )
 
+    def _forget(self, pseudonym: PeerId) -> None:
+        """In memory, at once: its replay window and what the sender keeps for it."""
+        self.node.guard.forget(pseudonym)
+        self.node.sender.forget(pseudonym)
+
+    def _forget_stored(self, pseudonym: PeerId) -> None:
+        uncollected = self.node.store.forget_stranger(pseudonym.key)
+        log_event(
+            _log, "intents.pseudonym_forgotten", peer=pseudonym.short, uncollected=uncollected
+        )
+
     def _drop_hub(self, intent_id: bytes, tomb: str) -> None:
         self.node.store.drop_intent_record("intent_hub", intent_id)
         self.node.store.put_intent_record("intent_tombstones", intent_id, tomb)
@@ -260,6 +301,8 @@ class Carrier:
         store.add_intent_outbox(effect.intent_id, effect.to.key, seq, envelope)
 
     def _publish(self, effect: IntentEffect) -> None:
+        if isinstance(effect, Relayed) and effect.what in _LOGGED:
+            log_event(_log, "intents.relayed", intent=effect.intent_id.hex()[:16], what=effect.what)
         kind, detail = event_of(effect)
         self.node.events.publish(kind, detail)
 

@@ -17,13 +17,14 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from amity.node.daemon.base import SWEEP_S
 from amity.node.intents.casterlinks import CasterLinks
 from amity.node.intents.hublinks import HubLinks
 from amity.node.intents.joining import Joining
 from amity.node.intents.roles import Carrier, NodeCaster, NodeHub, NodeVendor, load_roles
 from amity.node.logs import log_event
 from amity.node.services import Staged
-from amity.protocol.core.intents import caster, hub, vendor
+from amity.protocol.core.intents import caster, housekeeping, hub, vendor
 from amity.protocol.core.intents.effects import IntentEffect
 from amity.protocol.core.intents.records import Casting
 from amity.protocol.core.intents.rule import Quote
@@ -73,6 +74,8 @@ class IntentsService:
         self.caster, self.vendor, self.hub = load_roles(node, rules)
         self.caster.trust_source = trust
         self.caster.cut_source = cut_off
+        if terms is not None:  # its policy file's [[intents.answer]] rules (§5.2)
+            self.vendor.rules_source = terms.answer_rules
         self._timers: dict[tuple[str, bytes], asyncio.TimerHandle] = {}
         self.links = CasterLinks(self)
         self.hub_links = HubLinks(self)
@@ -95,6 +98,17 @@ class IntentsService:
         if self.hub is not None:
             for intent_id, r in self.hub.intents.items():
                 self.arm("hub", intent_id, r.intent.expires_ms)
+            for key in self.hub.rules.peers:
+                if self.node.book.current(PeerId(key)) is None:
+                    # Forwards to it wait in the outbox until the two hubs meet (§7.6).
+                    log_event(
+                        _log,
+                        "intents.hub_peer_not_met",
+                        logging.WARNING,
+                        peer=PeerId(key).short,
+                        hint="amity invite on one hub, amity connect on the other",
+                    )
+            self.node._spawn(self._housekeeping(), "intents-housekeeping")
         self.joining.resume()
         log_event(
             _log,
@@ -111,6 +125,23 @@ class IntentsService:
         self._timers.clear()
         await self.joining.close()
         await self.links.close()
+
+    def housekeep(self) -> asyncio.Future[None] | None:
+        """A hub's housekeeping now (spec/intents.md §7.7): tombstones past their time, and
+        pseudonyms nothing here names any more; None on a node that is not a hub."""
+        if self.hub is None:
+            return None
+        own = self.node.peer_id.key
+        pseudonyms = [PeerId(k) for k in self.node.store.strangers_with_state() if k != own]
+        effects = housekeeping.sweep(self.hub, pseudonyms, self.node.clock_ms())
+        return self.node.commit(self.carrier.stage("hub", self.hub, effects))
+
+    async def _housekeeping(self) -> None:
+        while not self.node._closing:
+            done = self.housekeep()
+            if done is not None:
+                await done
+            await asyncio.sleep(SWEEP_S)
 
     def arm(self, role: str, intent_id: bytes, at_ms: int) -> None:
         old = self._timers.pop((role, intent_id), None)

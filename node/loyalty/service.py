@@ -9,12 +9,11 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from amity.node.services import Outgoing, Staged
+from amity.node.services import Outgoing, SmallService, Staged
 from amity.protocol.core import loyalty as core
 from amity.protocol.core.loyalty import LoyaltyEffect, LoyaltyRecord, SaveLoyalty
 from amity.protocol.envelope import Envelope
 from amity.protocol.identity import PeerId
-from amity.protocol.keyring import Keyring
 from amity.protocol.loyalty import Declaration, LoyaltyRevocation
 from amity.protocol.relationship import Relationship, SendMessage
 
@@ -24,39 +23,25 @@ if TYPE_CHECKING:
 __all__ = ["LoyaltyService"]
 
 
-class LoyaltyService:
+class LoyaltyService(SmallService):
     """See the module docstring; the host of amity.protocol.core.loyalty too."""
 
     types: frozenset[str] = core.TYPES
-    after_end: frozenset[str] = frozenset()
 
     def __init__(self, node: Node) -> None:
-        self.node = node
+        super().__init__(node)
         self.records: dict[bytes, LoyaltyRecord] = {}
         for mine, at_ms, declaration, revocation in node.store.loyalty_rows():
             d = Declaration.decode(declaration)
             r = None if revocation is None else LoyaltyRevocation.decode(revocation)
             self.records[d.declaration_id] = LoyaltyRecord(d, mine, at_ms, r)
 
-    # -- the host -----------------------------------------------------------------------------------
-
-    @property
-    def keyring(self) -> Keyring:
-        return self.node.keyring
+    # -- the host (with SmallService's keyring and relationship) ------------------------------------
 
     def loyalty(self, declaration_id: bytes) -> LoyaltyRecord | None:
         return self.records.get(declaration_id)
 
-    def relationship(self, peer: PeerId) -> Relationship | None:
-        return self.node.book.current(peer)
-
-    # -- lifetime and peers' messages (the Service protocol) ------------------------------------------
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
+    # -- peers' messages (the Service protocol) --------------------------------------------------------
 
     def receive(self, envelope: Envelope, relationship: Relationship, now_ms: int) -> Staged:
         return self._stage(core.receive(self, envelope, now_ms))

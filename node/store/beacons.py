@@ -1,4 +1,4 @@
-"""Support beacons (migration 10, spec/beacons.md): each beacon as JSON, keyed by who raised it
+"""Support beacons (migration 11, spec/beacons.md): each beacon as JSON, keyed by who raised it
 and its id (amity.node.beacons.service writes the JSON)."""
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ class VaultRow:
 
 @dataclass(frozen=True, slots=True)
 class IssuedGrantRow:
-    """A grant we signed (its exact bytes) and, once revoked, the signed revocation."""
+    """A grant we signed (its exact bytes), once revoked the signed revocation, and the newest
+    version of its values sent in an update (spec/signals.md §2)."""
 
     grant_id: bytes
     peer_id: bytes
@@ -42,6 +43,7 @@ class IssuedGrantRow:
     not_after_ms: int
     revocation: bytes | None = None
     revoked_ms: int | None = None
+    update_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +160,7 @@ class GrantsTables:
         """Grants we issued, newest first: all, to ``peer_id``, or whose hex id starts so."""
         query = (
             "SELECT grant_id, peer_id, agreement_id, encoded, issued_ms, not_after_ms, "
-            "revocation, revoked_ms FROM grants_issued WHERE 1"
+            "revocation, revoked_ms, update_version FROM grants_issued WHERE 1"
         )
         params: list[object] = []
         if peer_id is not None:
@@ -169,9 +171,17 @@ class GrantsTables:
             params += [len(id_prefix), id_prefix]
         query += " ORDER BY issued_ms DESC, rowid DESC LIMIT ?"
         return [
-            IssuedGrantRow(bytes(g), bytes(p), bytes(a), bytes(e), int(i), int(n), opt_bytes(r), rm)
-            for g, p, a, e, i, n, r, rm in self._db.execute(query, [*params, limit]).fetchall()
+            IssuedGrantRow(
+                bytes(g), bytes(p), bytes(a), bytes(e), int(i), int(n), opt_bytes(r), rm, int(v)
+            )
+            for g, p, a, e, i, n, r, rm, v in self._db.execute(query, [*params, limit]).fetchall()
         ]
+
+    def set_update_version(self, grant_id: bytes, version: int) -> None:
+        """Record the newest version of a grant's values sent in an update."""
+        self._db.execute(
+            "UPDATE grants_issued SET update_version = ? WHERE grant_id = ?", (version, grant_id)
+        )
 
     def save_holding(self, row: HoldingRow) -> None:
         self._db.execute(

@@ -7,6 +7,7 @@ The records themselves are encoded by amity.node.intents.records; here they are 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Final, Literal
 
 __all__ = ["IntentsTables", "RecordTable"]
@@ -31,6 +32,11 @@ _KEYS: Final[dict[str, str]] = {
 
 class IntentsTables:
     _db: sqlite3.Connection
+    # CoreTables' caches of the open transaction (the same Store), cleared for a stranger.
+    _seq_last: dict[bytes, int]
+    _seq_dirty: set[bytes]
+    _replay_dirty: dict[bytes, tuple[int, bytes]]
+    _write_outbox: Callable[[], None]
 
     # -- records of the three roles ----------------------------------------------------------------
 
@@ -95,3 +101,31 @@ class IntentsTables:
             "UPDATE intent_outbox SET acked = 1 WHERE intent_id = ? AND hub = ? AND seq = ?",
             [(intent_id, hub, s) for s in seqs],
         )
+
+    # -- a hub's housekeeping: pseudonyms it forgets (spec/intents.md §7.7) -------------------------
+
+    def strangers_with_state(self) -> list[bytes]:
+        """Senders and recipients with a replay window, a sequence counter or outbox rows, and
+        no relationship at all (at a hub: the pseudonyms of intents), in key order."""
+        self._write_outbox()
+        rows = self._db.execute(
+            "SELECT peer_id FROM replay UNION SELECT peer_id FROM seq_counters "
+            "UNION SELECT peer_id FROM outbox "
+            "EXCEPT SELECT peer_id FROM relationships WHERE peer_id IS NOT NULL ORDER BY 1"
+        ).fetchall()
+        return [bytes(row[0]) for row in rows]
+
+    def forget_stranger(self, peer_id: bytes) -> int:
+        """Drop ``peer_id``'s replay window, sequence counter and outbox (call inside a
+        transaction); returns how many envelopes it never collected went."""
+        self._write_outbox()
+        self._seq_last.pop(peer_id, None)
+        self._seq_dirty.discard(peer_id)
+        self._replay_dirty.pop(peer_id, None)
+        self._db.execute("DELETE FROM replay WHERE peer_id = ?", (peer_id,))
+        self._db.execute("DELETE FROM seq_counters WHERE peer_id = ?", (peer_id,))
+        uncollected = self._db.execute(
+            "DELETE FROM outbox WHERE peer_id = ? AND acked_ms IS NULL", (peer_id,)
+        ).rowcount
+        self._db.execute("DELETE FROM outbox WHERE peer_id = ?", (peer_id,))
+        return uncollected

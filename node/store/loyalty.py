@@ -1,4 +1,4 @@
-"""Loyalty declarations (migration 9, spec/loyalty.md): hers and those received, each kept whole
+"""Loyalty declarations (migration 10, spec/loyalty.md): hers and those received, each kept whole
 (its signed bytes, and its revocation's once there is one)."""
 
 from __future__ import annotations

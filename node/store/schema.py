@@ -238,7 +238,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE agreements ADD COLUMN ended_ms INTEGER;
     """,
-    # 9 (issue 17): loyalty declarations, hers and received (spec/loyalty.md).
+    # 9 (issue 17): change once, everywhere. The newest version of a grant's values we sent in
+    # a grant.update (0: only the delivery; spec/signals.md §2).
+    """
+    ALTER TABLE grants_issued ADD COLUMN update_version INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 10 (issue 17): loyalty declarations, hers and received (spec/loyalty.md).
     """
     CREATE TABLE loyalty (
         declaration_id BLOB PRIMARY KEY,
@@ -248,7 +253,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         revocation BLOB
     );
     """,
-    # 10 (issue 17): support beacons, hers and those raised to this node (spec/beacons.md).
+    # 11 (issue 17): support beacons, hers and those raised to this node (spec/beacons.md).
     """
     CREATE TABLE beacons (
         raiser BLOB NOT NULL,

@@ -16,7 +16,12 @@ from aiohttp import web
 
 from amity.node.api.jsonio import error_response, json_body
 from amity.node.store import AgreementRow
-from amity.node.terms.data import agreement_to_data, terms_from_data, terms_to_data
+from amity.node.terms.data import (
+    agreement_to_data,
+    quote_rule_json,
+    terms_from_data,
+    terms_to_data,
+)
 from amity.node.terms.service import TermsService
 from amity.protocol.agreement import Agreement
 from amity.protocol.errors import AmityError, NotFoundError, PolicyError, UsageError, format_time_ms
@@ -35,6 +40,7 @@ def add_terms_routes(app: web.Application) -> None:
     """Mount ``/api/terms``, ``/api/agreements`` and ``/api/policy`` on the local API."""
     app.router.add_get("/api/terms", list_negotiations)
     app.router.add_post("/api/terms/offer", offer)
+    app.router.add_post("/api/terms/change", change)
     app.router.add_get("/api/terms/{id}", show_negotiation)
     for name in ("counter", "accept", "reject", "withdraw"):
         app.router.add_post(f"/api/terms/{{id}}/{name}", _move_handler(name))
@@ -166,6 +172,30 @@ async def offer(request: web.Request) -> web.Response:
     return web.json_response(negotiation_json(neg, service), status=201)
 
 
+async def change(request: web.Request) -> web.Response:
+    """Her terms changed: an amending offer to every peer with an agreement in force."""
+    service = _service(request)
+    data = await json_body(request)
+    terms = _terms(data)
+    changes = await service.change(terms, ttl_ms=_ttl_ms(data))
+    shown = []
+    for c in changes:
+        peer = c.agreement.peer
+        rel = service.node.book.current(peer)
+        card = None if rel is None else rel.peer_card
+        shown.append(
+            {
+                "agreement_id": c.agreement.agreement_id.hex(),
+                "peer": peer.did,
+                "peer_name": "" if card is None else card.name,
+                "offered": c.negotiation_id is not None,
+                "negotiation_id": None if c.negotiation_id is None else c.negotiation_id.hex(),
+                "why_not": c.why,
+            }
+        )
+    return web.json_response({"terms_id": terms.terms_id.hex(), "changes": shown})
+
+
 def _move_handler(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         return await move(request, name)
@@ -221,6 +251,7 @@ def _policy_json(service: TermsService) -> dict[str, Any]:
         "toml": policy_file.text(),
         "error": None if error is None else _policy_error(error),
         **({} if policy is None else _rules(policy)),
+        "intent_rules": [quote_rule_json(r) for r in policy_file.answer_rules()],
     }
 
 

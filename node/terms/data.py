@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from amity.protocol.agreement import Agreement
+from amity.protocol.core.intents.rule import QuoteRule
 from amity.protocol.errors import TermsError, UsageError, format_time_ms
 from amity.protocol.terms import (
+    ROSTER,
     VOCABULARY_VERSION,
     Clause,
     TermsDocument,
@@ -39,6 +41,7 @@ __all__ = [
     "terms_to_toml",
     "read_terms_file",
     "agreement_to_data",
+    "quote_rule_json",
 ]
 
 _KEYS: Final = ("title", "text", "vocabulary", "clause")
@@ -142,4 +145,17 @@ def agreement_to_data(agreement: Agreement) -> dict[str, Any]:
         "agreed": format_time_ms(agreement.agreed_ms),
         "agreed_ms": agreement.agreed_ms,
         "terms": terms_to_data(agreement.terms),
+    }
+
+
+def quote_rule_json(rule: QuoteRule) -> dict[str, Any]:
+    """An auto-answer rule of the policy file (spec/intents.md §5.2) as the API shows it."""
+    return {
+        "categories": list(rule.categories),
+        "price": str(rule.unit_price),
+        "regions": list(rule.regions),
+        "terms": sorted(e.name for e in ROSTER.values() if e.document.terms_id in rule.terms_ids),
+        "lead_time_s": rule.lead_time_ms // 1000,
+        "valid_s": rule.valid_for_ms // 1000,
+        "terms_of_sale": rule.terms_of_sale,
     }

@@ -25,7 +25,9 @@ from amity.node.store import AgreementRow
 from amity.node.terms.negotiations import NegotiationBook
 from amity.node.terms.policyfile import PolicyFile
 from amity.protocol.card import NodeKind
+from amity.protocol.core.intents.rule import QuoteRule
 from amity.protocol.core.terms import service as core
+from amity.protocol.core.terms.changes import InForce, TermsChange, change_terms
 from amity.protocol.core.terms.effects import (
     Answered,
     AnswerFailed,
@@ -43,6 +45,7 @@ from amity.protocol.identity import PeerId
 from amity.protocol.keyring import Keyring
 from amity.protocol.negotiation import (
     DEFAULT_TTL_MS,
+    OPEN_STATES,
     Accept,
     Counter,
     Event,
@@ -133,6 +136,10 @@ class TermsService:
     def policy_in_force(self) -> Policy | None:
         return None if self.policy is None else self.policy.current()
 
+    def answer_rules(self) -> tuple[QuoteRule, ...]:
+        """The policy file's auto-answer rules for intents (spec/intents.md §5.2), if in force."""
+        return () if self.policy is None else self.policy.answer_rules()
+
     def cut_off(self, peer: PeerId) -> str | None:
         return next((reason for gate in self.gates if (reason := gate(peer))), None)
 
@@ -167,6 +174,43 @@ class TermsService:
         )
         await self.node.commit(self._stage(effects, now))
         return neg
+
+    async def change(
+        self, terms: TermsDocument, *, ttl_ms: int = DEFAULT_TTL_MS
+    ) -> list[TermsChange]:
+        """Her terms changed: offer ``terms`` as an amendment of every agreement in force, in
+        one commit; what became of each (spec/signals.md §3)."""
+        now = self.node.clock_ms()
+        in_force = [
+            InForce(row.agreement_id, PeerId(row.peer_id), row.terms_id)
+            for row in self.node.store.agreements()
+            if row.superseded_by is None and row.ended_ms is None
+        ]
+        open_for = {
+            neg.previous_agreement_id: neg.negotiation_id
+            for neg in self.book.find()
+            if neg.previous_agreement_id is not None and neg.state in OPEN_STATES
+        }
+        changes, effects = change_terms(
+            self,
+            in_force,
+            terms,
+            now,
+            ttl_ms=ttl_ms,
+            new_id=lambda: os.urandom(NEGOTIATION_ID_BYTES),
+            open_for=open_for,
+        )
+        await self.node.commit(self._stage(effects, now))
+        offered = sum(1 for c in changes if c.negotiation_id is not None)
+        log_event(_log, "terms.changed", terms=terms.terms_id.hex()[:8], offered=offered)
+        self.node.events.publish(
+            "terms.changed",
+            {
+                "terms_id": terms.terms_id.hex(),
+                "offered": [c.negotiation_id.hex() for c in changes if c.negotiation_id],
+            },
+        )
+        return changes
 
     async def counter(
         self, id_prefix: str, terms: TermsDocument, *, ttl_ms: int = DEFAULT_TTL_MS

@@ -17,7 +17,8 @@ from typing import Final
 
 from amity.protocol.card import NodeKind
 from amity.protocol.errors import AmityError, NoGrantError
-from amity.protocol.holder import Holding, read
+from amity.protocol.holder import Holding
+from amity.protocol.holdings import read
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import Accept, Event, Negotiation, Reject
 from amity.protocol.policy import Policy, parse_policy
@@ -161,7 +162,7 @@ class OnwardSharer:
     """A vendor's owner who, with probability ``rate``, copies a newly held grant's values onward.
 
     It reads the values as the owner's software reads them from the daemon (the holder's
-    :func:`~amity.protocol.holder.read`, under the live grant: a legitimate read), then gives them
+    :func:`~amity.protocol.holdings.read`, under the live grant: a legitimate read), then gives them
     to ``parties`` other vendors outside the protocol, breaking :data:`NO_THIRD_PARTY_SHARING` and
     the grant's own ``onward`` word. Her node sees nothing of it: the vendor's node still returns
     its receipts. Set as the node's ``grants.on_held``; copies go to ``ledger``.

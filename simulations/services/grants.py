@@ -46,7 +46,7 @@ from amity.protocol.grants import Grant
 from amity.protocol.holder import Holding, HoldingState
 from amity.protocol.identity import PeerId
 from amity.protocol.keyring import Keyring
-from amity.protocol.receipts import DeletionReceipt
+from amity.protocol.receipts import DeletionReceipt, UpdateReceipt
 from amity.protocol.relationship import Relationship, SendMessage
 from amity.protocol.vault import Field, FieldType
 from amity.protocol.verdicts import ReceiptRecord
@@ -293,6 +293,8 @@ class SimGrants:
                 issued.deleted_ms = now_ms
                 issued.deletion_reason = receipt.reason.value
             kind = "deletion"
+        elif isinstance(receipt, UpdateReceipt):
+            kind = "update"  # no verdict rests on it (spec/signals.md §2.4)
         else:
             if issued.delivered_ms is None:
                 issued.delivered_ms = now_ms

@@ -30,15 +30,16 @@ from amity.protocol.holder import (
     SetTimer,
     TimerFired,
     open_holding,
-    read,
     step,
 )
+from amity.protocol.holdings import read
 from amity.protocol.receipts import (
     DeletionReason,
     DeletionReceipt,
     DeliveryReceipt,
     HeldGrant,
     HoldingsStatement,
+    UpdateReceipt,
     decode_holdings_query,
     encode_holdings_query,
     open_receipt,
@@ -93,7 +94,7 @@ def _receipt_vectors() -> list[dict[str, Any]]:
     v, p = VENDOR.peer_id.key, PERSON.peer_id.key
     held = [
         HeldGrant(OTHER_GRANT_ID, ("email",), T0 + 7 * DAY_MS),
-        HeldGrant(GRANT_ID, tuple(GRANT_FIELDS), NOT_AFTER),
+        HeldGrant(GRANT_ID, tuple(GRANT_FIELDS), NOT_AFTER, 2),
     ]
     receipts: list[tuple[str, str, Any, list[Any]]] = [
         (
@@ -122,7 +123,8 @@ def _receipt_vectors() -> list[dict[str, Any]]:
         ),
         (
             "receipt-holdings",
-            "What the vendor holds about the person: two grants, by grant id.",
+            "What the vendor holds about the person: two grants, by grant id; the first in "
+            "the version of its second update (spec/signals.md §2), the other as delivered.",
             HoldingsStatement.issue(
                 VENDOR, grantor=PERSON.peer_id, query_id=QUERY_ID, at_ms=T0 + 9, items=held
             ),
@@ -133,7 +135,10 @@ def _receipt_vectors() -> list[dict[str, Any]]:
                 p,
                 QUERY_ID,
                 T0 + 9,
-                [[GRANT_ID, GRANT_FIELDS, NOT_AFTER], [OTHER_GRANT_ID, ["email"], T0 + 7 * DAY_MS]],
+                [
+                    [GRANT_ID, GRANT_FIELDS, NOT_AFTER, 2],
+                    [OTHER_GRANT_ID, ["email"], T0 + 7 * DAY_MS, 0],
+                ],
             ],
         ),
         (
@@ -143,6 +148,19 @@ def _receipt_vectors() -> list[dict[str, Any]]:
                 VENDOR, grantor=PERSON.peer_id, query_id=QUERY_ID, at_ms=T0 + 9, items=[]
             ),
             [1, "holdings", v, p, QUERY_ID, T0 + 9, []],
+        ),
+        (
+            "receipt-update",
+            "The vendor replaced the typical grant's values by those of update 1 and deleted "
+            "the values before them (spec/signals.md §2.4).",
+            UpdateReceipt.issue(
+                VENDOR,
+                grantor=PERSON.peer_id,
+                grant_id=GRANT_ID,
+                version=1,
+                replaced_ms=T0 + DAY_MS,
+            ),
+            [1, "update", v, p, GRANT_ID, 1, T0 + DAY_MS],
         ),
     ]
     out: list[dict[str, Any]] = []
@@ -186,6 +204,22 @@ def _receipt_vectors() -> list[dict[str, Any]]:
             "receipt-unknown-reason",
             "A deletion reason v1 does not know.",
             _signed([*deletion[:5], "bored", deletion[6]], dom, VENDOR_SEED),
+            "encoding.schema",
+        ),
+        (
+            "receipt-update-version-zero",
+            "An update receipt for version 0: the delivery is version 0, updates start at 1.",
+            _signed([1, "update", v, p, GRANT_ID, 0, T0 + DAY_MS], dom, VENDOR_SEED),
+            "encoding.schema",
+        ),
+        (
+            "receipt-holdings-three-part-items",
+            "Holdings items without the version of the values held.",
+            _signed(
+                [1, "holdings", v, p, QUERY_ID, T0 + 9, [[GRANT_ID, GRANT_FIELDS, NOT_AFTER]]],
+                dom,
+                VENDOR_SEED,
+            ),
             "encoding.schema",
         ),
         (

@@ -8,6 +8,7 @@ the checks that come after a signature or a decryption.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import nacl.bindings
@@ -37,6 +38,8 @@ __all__ = [
     "answerer_after",
     "established_receiver",
     "list_of_bytes",
+    "typed_body",
+    "typed_body_seeds",
 ]
 
 _FILES = (
@@ -57,6 +60,7 @@ _FILES = (
     "reputation_messages",
     "sealed",
     "session",
+    "signals",
     "succession",
     "terms",
 )
@@ -116,6 +120,27 @@ def resign(signed_bytes: bytes, domain: bytes, signer: SigningIdentity) -> bytes
 def box_to(plaintext: bytes, link_public: bytes) -> bytes:
     """A sealed box of any plaintext to ``link_public`` (grant.deliver's box)."""
     return bytes(nacl.bindings.crypto_box_seal(plaintext, link_public))
+
+
+def typed_body(data: bytes, types: Collection[str] | None = None) -> tuple[str, bytes] | None:
+    """A fuzz input that packs a message type and its body, ``enc([type, body])``, so that both
+    can change; None if it is not one (or names a type outside ``types``)."""
+    value = decode(data)
+    if not (isinstance(value, list) and len(value) == 2):
+        return None
+    kind, body = value
+    if not (isinstance(kind, str) and isinstance(body, bytes)):
+        return None
+    if types is not None and kind not in types:
+        return None
+    return kind, body
+
+
+def typed_body_seeds(file: str) -> tuple[bytes, ...]:
+    """The seeds of a typed_body target: each ``operation: body`` vector of ``file``."""
+    return tuple(
+        encode([v["type"], bytes.fromhex(v["body_hex"])]) for v in vectors(file, operation="body")
+    )
 
 
 def list_of_bytes(data: bytes) -> list[bytes] | None:

@@ -4,12 +4,14 @@ withdraws, receipts, welcomes and hub message bodies; see registry.py and spec/i
 from __future__ import annotations
 
 from amity.protocol import intent, intentacts, intentmessages, intentoffer, intentwelcome, money
-from amity.protocol.encoding import decode, encode
+from amity.protocol.core.intents import rulefile
 from amity.protocol.envelope import sign_envelope
 from amity.protocol.linkcert import LinkKey
+from amity.protocol.policy import parse_policy
 from amity.protocol.sealed import seal
+from amity.protocol.terms import vocabulary
 from tests.fuzzing import context as ctx
-from tests.fuzzing.context import hexes, inner, resign, vectors
+from tests.fuzzing.context import hexes, inner, resign, typed_body, typed_body_seeds, vectors
 from tests.fuzzing.registry import Decoder, Targets
 
 __all__ = ["intent_targets"]
@@ -86,25 +88,32 @@ def intent_targets() -> list[Decoder]:
         )
     )
 
-    bodies = vectors("intents", operation="body")
-
     def read_body(d: bytes) -> object:
-        # The fuzz input is enc([message type, body]), so that both can change.
-        value = decode(d)
-        if not (isinstance(value, list) and len(value) == 2):
-            return None
-        kind, body = value
-        if not (isinstance(kind, str) and isinstance(body, bytes)):
-            return None
-        if kind not in intentmessages.INTENT_MESSAGE_TYPES:
-            return None
-        return intentmessages.decode_intent_body(kind, body)
+        found = typed_body(d, intentmessages.INTENT_MESSAGE_TYPES)
+        return None if found is None else intentmessages.decode_intent_body(*found)
 
-    add(
-        "intentmessages.decode_intent_body",
-        tuple(encode([v["type"], bytes.fromhex(v["body_hex"])]) for v in bodies),
-    )(read_body)
+    add("intentmessages.decode_intent_body", typed_body_seeds("intents"))(read_body)
     targets.text("money.Money.parse", ("300EUR", "299.90 EUR", " 5 JPY", "1.234 KWD"))(
         money.Money.parse
     )
+    accepting = parse_policy(ACCEPT_ALL)
+    targets.text("core.intents.rulefile.parse_answer_rules", ANSWER_RULES)(
+        lambda t: rulefile.parse_answer_rules(t, accepting)
+    )
     return targets.found
+
+
+#: A terms policy that accepts every clause of vocabulary 1 as it comes (every roster agreement).
+ACCEPT_ALL: str = 'version = 1\nvocabulary = 1\ndefault = "reject"\n' + "".join(
+    f'[clause."{clause_id}"]\naction = "accept"\n' for clause_id in vocabulary(1)
+)
+
+#: Policy files with an auto-answer section (spec/intents.md §6.1), right and wrong.
+ANSWER_RULES: tuple[str, ...] = (
+    '[[intents.answer]]\ncategories = ["goods.bicycles"]\nprice = "249EUR"\n',
+    '[[intents.answer]]\ncategories = ["goods"]\nprice = "20EUR"\nlead_time = "2d"\n'
+    'valid = "1d"\nregions = ["FR", "BE"]\nterms = ["P2B1"]\nterms_of_sale = "by post"\n'
+    '[[intents.answer]]\ncategories = ["services.repair"]\nprice = "90 EUR"\n',
+    '[intents]\nanswer = [{categories = ["x.org.example.kites"], price = "5JPY"}]\n',
+    '[[intents.answer]]\ncategories = []\nprice = "abc"\nvalid = "0s"\n',
+)

@@ -27,12 +27,13 @@ from amity.protocol import (
     succession,
     terms,
     termsmessages,
+    update,
     vault,
 )
 from amity.protocol.encoding import decode, encode
 from amity.protocol.linkcert import LinkKey
 from tests.fuzzing import context as ctx
-from tests.fuzzing.context import hexes, inner, vectors
+from tests.fuzzing.context import hexes, inner, typed_body, typed_body_seeds, vectors
 from tests.fuzzing.registry import Decoder, Targets
 
 __all__ = ["record_targets"]
@@ -45,23 +46,16 @@ def record_targets() -> list[Decoder]:
     # -- terms, policies, agreements -----------------------------------------------------------
     documents = hexes("terms", "terms_hex")
     add("terms.TermsDocument.decode", documents)(terms.TermsDocument.decode)
-    bodies = vectors("terms", operation="body")
 
     def read_terms_body(d: bytes) -> object:
-        # The fuzz input is enc([message type, body]), so that both can change.
-        value = decode(d)
-        if not (isinstance(value, list) and len(value) == 2):
-            return None
-        kind, body = value
-        if not (isinstance(kind, str) and isinstance(body, bytes)):
-            return None
-        return negotiation.received(termsmessages.decode_terms_body(kind, body))
+        found = typed_body(d)
+        return (
+            None if found is None else negotiation.received(termsmessages.decode_terms_body(*found))
+        )
 
-    add(
-        "termsmessages.decode_terms_body",
-        tuple(encode([v["type"], bytes.fromhex(v["body_hex"])]) for v in bodies),
-        "negotiation.received",
-    )(read_terms_body)
+    add("termsmessages.decode_terms_body", typed_body_seeds("terms"), "negotiation.received")(
+        read_terms_body
+    )
     add("policy.decode_policy_summary", hexes("terms", "summary_hex"))(policy.decode_policy_summary)
     agreements = hexes("terms", "agreement_hex")
     add("agreement.Agreement.decode", agreements)(agreement.Agreement.decode)
@@ -149,6 +143,35 @@ def record_targets() -> list[Decoder]:
         lambda d: open_delivery(
             encode([1, delivery_link.public, ctx.box_to(d, delivery_link.public)])
         )
+    )
+    add("delivery.open_sealed", deliveries)(
+        lambda d: delivery.open_sealed(d, delivery_link, "fuzz")
+    )
+    # -- grant.update (spec/signals.md §2): the typical grant's values, sealed to the same key
+    update_vector = vectors("signals", name="update-typical")[0]
+    update_link = LinkKey(bytes.fromhex(update_vector["link_seed_hex"]))
+    update_grant = grants.Grant.decode(bytes.fromhex(update_vector["grant_hex"]))
+
+    def open_update(d: bytes) -> object:
+        opened = update.open_update(d, link_key=update_link)
+        opened.check_for(update_grant)
+        return opened
+
+    add(
+        "update.open_update", hexes("signals", "body_hex", kind="update"), "update.Update.check_for"
+    )(open_update)
+    updated = encode(
+        [
+            1,
+            update_grant.grant_id,
+            1,
+            update_vector["updated_ms"],
+            [decode(bytes.fromhex(v)) for v in update_vector["values_hex"]],
+            [bytes.fromhex(c) for c in update_vector["claims_hex"]],
+        ]
+    )
+    add("update.open_update[sealed]", (updated,), "update.Update.check_for")(
+        lambda d: open_update(encode([1, update_link.public, ctx.box_to(d, update_link.public)]))
     )
     receipt_list = hexes("receipts", "receipt_hex")
     receipt_vector = vectors("receipts", kind="receipt", error=None)[0]
@@ -307,24 +330,11 @@ def record_targets() -> list[Decoder]:
     add("keyring.LinkChain.decode", chains)(keyring.LinkChain.decode)
 
     # -- support beacons (spec/beacons.md) ---------------------------------------------------------
-    beacon_bodies = vectors("beacons", operation="body")
-
     def read_beacon_body(d: bytes) -> object:
-        # The fuzz input is enc([message type, body]), so that both can change.
-        value = decode(d)
-        if not (isinstance(value, list) and len(value) == 2):
-            return None
-        kind, body = value
-        if not (isinstance(kind, str) and isinstance(body, bytes)):
-            return None
-        if kind not in beacons.BEACON_TYPES:
-            return None
-        return beacons.decode_beacon_body(kind, body)
+        found = typed_body(d, beacons.BEACON_TYPES)
+        return None if found is None else beacons.decode_beacon_body(*found)
 
-    add(
-        "beacons.decode_beacon_body",
-        tuple(encode([v["type"], bytes.fromhex(v["body_hex"])]) for v in beacon_bodies),
-    )(read_beacon_body)
+    add("beacons.decode_beacon_body", typed_body_seeds("beacons"))(read_beacon_body)
 
     # -- loyalty (spec/loyalty.md) -----------------------------------------------------------------
     add("loyalty.Declaration.decode", hexes("loyalty", "declaration_hex"))(

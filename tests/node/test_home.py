@@ -6,12 +6,15 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from amity.node.home import Config, Home, HomeError, resolve_home
+from amity.node.intents.config import hub_rules
 from amity.protocol.card import NodeKind
+from amity.protocol.identity import PeerId
 from amity.protocol.mailbox import MailboxPolicy
 from tests.node.conftest import NodeFactory
 
@@ -181,6 +184,12 @@ def test_the_readmes_config_examples_are_read_as_written() -> None:
         config = Config.from_toml(block)
         table, _, rest = block.partition("]\n")
         name = table.strip("[ \n")
+        if name == "hub":  # not numbers only: the listed hubs' did:key, as the rules hold them
+            rules = hub_rules(config.hub_table)
+            written = tomllib.loads(block)["hub"]
+            assert [PeerId(k).did for k in rules.peers] == written["peers"]
+            assert rules.max_hops == written["max_hops"]
+            continue
         for line in rest.splitlines():
             key, value = (part.split("#")[0].strip() for part in line.split("=", 1))
             got = config.relay_limits.get(key) if name == "relay" else getattr(config.limits, key)

@@ -178,6 +178,8 @@ def test_hub_killed_keeps_the_intent_it_acknowledged(nodes: NodeFactory) -> None
         lambda: person.api.get(f"/api/intents/{made['id']}")["offers"],
         what="the offer through the restarted hub",
     )
+    # Its housekeeping ran at the restart and left the live intent's pseudonym alone (§7.7).
+    assert not hub.log_lines("intents.pseudonym_forgotten")
 
 
 async def test_a_refused_cast_says_why_and_offers_show_on_the_event_stream(

@@ -6,7 +6,7 @@ import contextlib
 from pathlib import Path
 
 from amity.node.store import Store
-from amity.node.store.core import OutboxItem
+from amity.node.store.core import OutboxItem, RelationshipRow
 
 PEER = b"P" * 32
 DAY = 86_400_000
@@ -52,3 +52,26 @@ def test_counters_windows_and_inbox_rows_are_written_once_per_commit_and_survive
         assert [(item.seq, item.body) for item in store.list_inbox()] == [(9, b"body")]
         with store.transaction():
             assert store.next_seq(PEER) == 5
+
+
+def test_a_stranger_is_forgotten_whole_and_a_peer_never_listed(tmp_path: Path) -> None:
+    """At a hub, a pseudonym's window, counter and uncollected envelopes go at once
+    (spec/intents.md §7.7); a peer with a relationship, even an ended one, is no stranger."""
+    stranger, peer = b"S" * 32, PEER
+    with Store(tmp_path / "amity.db") as store:
+        with store.transaction():
+            store.save_relationship(RelationshipRow(b"secret", peer, "ended", "{}", 0))
+            for who in (stranger, peer):
+                store.save_replay(who, 3, b"\x07")
+                for _ in range(3):
+                    seq = store.next_seq(who)
+                    store.add_outbox(OutboxItem(who, seq, "intent.sealed", b"offer", 0))
+            store.ack_outbox(stranger, [1], DAY)
+        assert store.strangers_with_state() == [stranger]
+        with store.transaction():
+            assert store.forget_stranger(stranger) == 2  # two it never collected
+        assert store.strangers_with_state() == []
+        assert store.pending_outbox(stranger) == [] and len(store.pending_outbox(peer)) == 3
+        assert [row[0] for row in store.load_replay()] == [peer]
+        with store.transaction():
+            assert store.next_seq(stranger) == 1 and store.next_seq(peer) == 4

@@ -39,4 +39,9 @@ def test_the_story_runs_end_to_end() -> None:
     assert len(joined["agreement"]) == 16
     delivered = steps["she grants her address for the delivery; the shop reads it"]
     assert delivered["address"] == "1 Main St, Springfield, 12345, US"
+    moved = steps["she moves: the new address reaches the bike shop under its live grant, once"]
+    assert (
+        moved["updated"] == "Bike Shop" and moved["address"] == "9 Elm Rd, Shelbyville, 54321, US"
+    )
+    assert "Corner Shop" in moved["not_updated"]
     assert "misbehave" not in result.stderr, "node logs leak into the story"

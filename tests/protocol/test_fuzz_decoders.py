@@ -99,7 +99,7 @@ NOT_DECODERS = {
     "relationship.open_relationship": "takes a typed event from the node, not bytes",
     "negotiation.open_negotiation": "takes a typed event from the node, not bytes",
     "holder.open_holding": "takes a Delivery that open_delivery (fuzzed) has checked",
-    "holder.read": "answers the owner's question from held records; no peer input",
+    "holdings.read": "answers the owner's question from held records; no peer input",
     "replay.ReplayGuard.accept": "takes an Envelope that open_envelope (fuzzed) has checked",
     "noise.HandshakeState.split": "splits a finished handshake into its two ciphers; no input",
     "terms.ParamSpec.read": "reads one parameter for TermsDocument.decode, decode_terms_body "

@@ -27,11 +27,10 @@ from amity.protocol.holder import (
     SendMessage,
     SetTimer,
     TimerFired,
-    holdings_statement,
     open_holding,
-    read,
     step,
 )
+from amity.protocol.holdings import holdings_statement, read
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.linkcert import LinkKey
 from amity.protocol.receipts import (
@@ -41,6 +40,7 @@ from amity.protocol.receipts import (
     DeliveryReceipt,
     HeldGrant,
     HoldingsStatement,
+    UpdateReceipt,
     decode_holdings_query,
     decode_receipt,
     encode_holdings_query,
@@ -71,8 +71,12 @@ def _issue(identity: SigningIdentity, grantor: PeerId, fields: list[Any]) -> byt
         receipt = DeletionReceipt.issue(
             identity, grantor=grantor, grant_id=a, reason=reason, deleted_ms=c
         )
+    elif kind == "update":
+        receipt = UpdateReceipt.issue(
+            identity, grantor=grantor, grant_id=a, version=b, replaced_ms=c
+        )
     else:
-        items = [HeldGrant(g, tuple(names), until) for g, names, until in c]
+        items = [HeldGrant(g, tuple(names), until, v) for g, names, until, v in c]
         receipt = HoldingsStatement.issue(
             identity, grantor=grantor, query_id=a, at_ms=b, items=items
         )

@@ -7,6 +7,7 @@ effects say.
 - :mod:`~amity.protocol.core.grants.service`: the message types, and which side each goes to.
 - :mod:`~amity.protocol.core.grants.grantor`: the person's side: issue, revoke, ask, receipts.
 - :mod:`~amity.protocol.core.grants.requests`: a vendor's request, and her rule's answer.
+- :mod:`~amity.protocol.core.grants.updates`: a changed vault field, sent to every live grant.
 - :mod:`~amity.protocol.core.grants.holder`: the vendor's side: hold, delete, receipts, answers.
 - :mod:`~amity.protocol.core.grants.agreements`: which agreement a grant lives under.
 - :mod:`~amity.protocol.core.grants.host` and :mod:`~amity.protocol.core.grants.effects`: what the

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from amity.protocol.grants import Grant, Revocation
 from amity.protocol.holder import Holding
 from amity.protocol.identity import PeerId
-from amity.protocol.receipts import DeletionReceipt, DeliveryReceipt, HoldingsStatement
+from amity.protocol.receipts import (
+    DeletionReceipt,
+    DeliveryReceipt,
+    HoldingsStatement,
+    UpdateReceipt,
+)
 
 __all__ = [
     "Effect",
@@ -26,6 +31,7 @@ __all__ = [
     "SaveIssued",
     "EndAgreement",
     "SaveRevocation",
+    "SaveUpdate",
     "KeepReceipt",
     "SaveQuery",
     "KeepStatement",
@@ -35,6 +41,7 @@ __all__ = [
     "DisarmTimer",
     "Held",
     "Deleted",
+    "Replaced",
     "KeptData",
     "Issued",
     "ReceiptCame",
@@ -110,11 +117,20 @@ class SaveRevocation(Effect):
 
 
 @dataclass(frozen=True, slots=True)
+class SaveUpdate(Effect):
+    """Record that version ``version`` of grant ``grant_id``'s values went out (spec/signals.md
+    §2): the next update of that grant takes the version after it."""
+
+    grant_id: bytes
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
 class KeepReceipt(Effect):
     """Keep a delivery or deletion receipt ``peer`` returned for a grant we issued."""
 
     peer: PeerId
-    receipt: DeliveryReceipt | DeletionReceipt
+    receipt: DeliveryReceipt | DeletionReceipt | UpdateReceipt
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +205,14 @@ class Deleted(Effect):
 
 
 @dataclass(frozen=True, slots=True)
+class Replaced(Effect):
+    """The values of ``holding`` were replaced by those of its ``version`` and an update
+    receipt sent (``grant.updated``)."""
+
+    holding: Holding
+
+
+@dataclass(frozen=True, slots=True)
 class KeptData(Effect):
     """A deletion fell due, and this node (a test mode that breaks its word) kept the data."""
 
@@ -205,12 +229,14 @@ class Issued(Effect):
 
 @dataclass(frozen=True, slots=True)
 class ReceiptCame(Effect):
-    """``peer`` returned a ``kind`` (delivery, deletion) receipt for ``grant_id`` (``grant.receipt``)."""
+    """``peer`` returned a ``kind`` (delivery, deletion, update) receipt for ``grant_id``
+    (``grant.receipt``); ``version`` is an update receipt's."""
 
     peer: PeerId
     grant_id: bytes
     kind: str
     reason: str
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)

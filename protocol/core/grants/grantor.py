@@ -40,6 +40,7 @@ from amity.protocol.receipts import (
     MSG_HOLDINGS,
     DeletionReceipt,
     HoldingsStatement,
+    UpdateReceipt,
     encode_holdings_query,
     open_receipt,
 )
@@ -237,7 +238,7 @@ def ask_holdings(host: GrantsHost, peer: PeerId, query_id: bytes) -> list[Effect
 
 
 def on_receipt(host: GrantsHost, envelope: Envelope, now_ms: int) -> list[Effect]:
-    """``grant.receipt``: a delivery or deletion receipt, or the answer to a holdings query."""
+    """``grant.receipt``: a delivery, update or deletion receipt, or a holdings statement."""
     sender = envelope.sender
     receipt = open_receipt(envelope.body, issuer=sender, subject=host.keyring.identity.peer_id)
     if isinstance(receipt, HoldingsStatement):
@@ -248,16 +249,23 @@ def on_receipt(host: GrantsHost, envelope: Envelope, now_ms: int) -> list[Effect
             f"{sender.short} sent a receipt for grant {gid.hex()[:16]}, which we never granted it",
             hint=GrantPartyError.code,
         )
+    version = 0
     if isinstance(receipt, DeletionReceipt):
         kind, reason = "deletion", receipt.reason.value
         detail = f"deletion receipt: {reason}, deleted {format_time_ms(receipt.deleted_ms)}"
+    elif isinstance(receipt, UpdateReceipt):
+        kind, reason, version = "update", "", receipt.version
+        detail = (
+            f"update receipt: version {version} held, the values before it deleted "
+            f"{format_time_ms(receipt.replaced_ms)}"
+        )
     else:
         kind, reason = "delivery", ""
         detail = f"delivery receipt: received {format_time_ms(receipt.received_ms)}"
     return [
         KeepReceipt(sender, receipt),
         Audit("receipt.received", sender, gid, detail),
-        ReceiptCame(sender, gid, kind, reason),
+        ReceiptCame(sender, gid, kind, reason, version),
     ]
 
 

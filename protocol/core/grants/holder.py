@@ -25,6 +25,7 @@ from amity.protocol.core.grants.effects import (
     Effect,
     Held,
     KeptData,
+    Replaced,
     SaveHolding,
     Send,
 )
@@ -45,17 +46,20 @@ from amity.protocol.holder import (
     SendMessage,
     SetTimer,
     TimerFired,
-    holdings_statement,
+    UpdateReceived,
     open_holding,
     step,
 )
 from amity.protocol.holder import Effect as HolderEffect
+from amity.protocol.holdings import holdings_statement
 from amity.protocol.receipts import MSG_RECEIPT, decode_holdings_query
 from amity.protocol.relationship import RelationshipState
+from amity.protocol.update import open_update
 
 __all__ = [
     "on_deliver",
     "on_revoke",
+    "on_update",
     "on_holdings_query",
     "relationships_ended",
     "timer_fired",
@@ -109,6 +113,26 @@ def on_revoke(host: GrantsHost, envelope: Envelope, now_ms: int) -> list[Effect]
     if held.state is HoldingState.HELD:
         first = ("grant.revoked", f"revoked at {format_time_ms(revocation.revoked_ms)}")
     return _perform(held, new, effects, now_ms, first=first)
+
+
+def on_update(host: GrantsHost, envelope: Envelope, now_ms: int) -> list[Effect]:
+    """``grant.update``: new values of a grant we hold from the sender replace the old ones,
+    once per version (spec/signals.md §2.3)."""
+    keyring = host.keyring
+    link = delivery_link_key(envelope.body)
+    key = keyring.find_link_key(link, now_ms) or keyring.current(now_ms)[0]
+    update = open_update(envelope.body, link_key=key)
+    held = host.holding(update.grant_id)
+    if held is None or held.grant.grantor != envelope.sender:
+        raise GrantPartyError(
+            f"{envelope.sender.short} updated grant {update.grant_id.hex()[:16]}, which this "
+            "node does not hold from it",
+            hint=GrantPartyError.code,
+        )
+    check_covers(host, held.grant, envelope.sender)  # not under an agreement that ended
+    new, effects = step(held, UpdateReceived(update), now_ms, signer=keyring.identity)
+    detail = f"version {update.version}: {_names(held.grant)} replaced, the values before deleted"
+    return _perform(held, new, effects, now_ms, first=("grant.updated", detail))
 
 
 def on_holdings_query(host: GrantsHost, envelope: Envelope, now_ms: int) -> list[Effect]:
@@ -197,6 +221,8 @@ def _perform(
                 done.append(Deleted(effect.holding))
             elif before is None:
                 done.append(Held(effect.holding))
+            elif effect.holding.version != before.version:
+                done.append(Replaced(effect.holding))
         elif isinstance(effect, DeleteData):
             done.append(DeleteValues(effect.grant_id))
         elif isinstance(effect, SendMessage):

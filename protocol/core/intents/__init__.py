@@ -8,6 +8,10 @@
   withdraw or expiry with a receipt.
 - :mod:`~amity.protocol.core.intents.hub`: a hub stores, forwards, relays and enforces the rules
   of spec/intents.md §7.
+- :mod:`~amity.protocol.core.intents.housekeeping`: what a hub forgets, and when (tombstones,
+  pseudonyms that will not come back).
+- :mod:`~amity.protocol.core.intents.rule`, ``rulefile``: a vendor's auto-answer rules, and
+  their form in its policy file.
 - :mod:`~amity.protocol.core.intents.records`: the records each role keeps; ``host``: what each
   reads from its node; ``effects``: what each asks its driver to do.
 - :mod:`~amity.protocol.core.intents.link`: the rules of the pseudonymous link between her node

@@ -31,6 +31,8 @@ __all__ = [
     "SaveHubIntent",
     "DropHubIntent",
     "SaveSubscriber",
+    "DropTombstone",
+    "ForgetPseudonym",
     "ArmExpiry",
     "OfferShown",
     "OfferHidden",
@@ -120,6 +122,21 @@ class SaveSubscriber(Effect):
     """Store a hub's record of one subscriber (its categories and its rate window)."""
 
     subscriber: Subscriber
+
+
+@dataclass(frozen=True, slots=True)
+class DropTombstone(Effect):
+    """Forget the tombstone of intent ``intent_id``: its time is over (spec/intents.md §7.7)."""
+
+    intent_id: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetPseudonym(Effect):
+    """Forget what the driver keeps for ``pseudonym``: its replay window, its sequence counter
+    and every envelope queued to it that it never collected (spec/intents.md §7.7)."""
+
+    pseudonym: PeerId
 
 
 # -- once the commit is on disk --------------------------------------------------------------------

@@ -90,6 +90,10 @@ class HubHost(Protocol):
         """The way back for an intent deleted less than 24 h ago, if any."""
         ...
 
+    def kept_tombstones(self) -> Sequence[tuple[bytes, PeerId, int]]:
+        """Every tombstone kept: intent id, the way back, and until when (ms)."""
+        ...
+
     def live_intents_from(self, origin: PeerId) -> int:
         """How many live intents this hub holds that ``origin`` cast here (its quota)."""
         ...

@@ -66,7 +66,8 @@ TYPES: Final = frozenset(
 )
 #: Live intents one pseudonym may have at a hub (spec/intents.md §7.4).
 QUOTA: Final = 8
-#: How long a hub remembers the way back for a deleted intent.
+#: How long past an intent's expiry a hub remembers it (the way back, and that it was seen):
+#: the grace of spec/intents.md §7.7.
 TOMBSTONE_MS: Final = 24 * 3600 * 1000
 HOUR_MS: Final = 3600 * 1000
 
@@ -81,6 +82,9 @@ def receive(host: HubHost, envelope: Envelope, now_ms: int) -> list[IntentEffect
         intent = Intent.decode(body.intent)
         if intent.intent_key != sender:
             raise IntentSignatureError("an intent is cast by its own key, not by another node")
+        held = host.hub_intent(intent.intent_id)
+        if held is not None and held.origin.key in host.rules.peers:
+            return _cast_again(host, held, body.work_nonce, now_ms)
         _admit(host, intent, body.work_nonce, now_ms)
         if host.live_intents_from(sender) >= QUOTA:
             raise IntentQuotaError(
@@ -96,9 +100,11 @@ def receive(host: HubHost, envelope: Envelope, now_ms: int) -> list[IntentEffect
         if known is not None:  # federation dedupe: the same intent by another path
             return [Relayed(intent.intent_id, "duplicate", 0)]
         if body.hops_left < 1:
-            return [Relayed(intent.intent_id, "out of hops", 0)]
+            return [Relayed(intent.intent_id, "out-of-hops", 0)]
         _admit(host, intent, body.work_nonce, now_ms)
-        record = HubIntent(intent, body.work_nonce, sender, body.hops_left - 1)
+        # Never further than this hub's own max_hops would send an intent cast here.
+        hops_left = min(body.hops_left - 1, host.rules.max_hops)
+        record = HubIntent(intent, body.work_nonce, sender, hops_left)
         return _spread(host, record, now_ms)
     if isinstance(body, SealedRelay):
         return _sealed(host, sender, body, now_ms)
@@ -108,6 +114,22 @@ def receive(host: HubHost, envelope: Envelope, now_ms: int) -> list[IntentEffect
     receipt = IntentReceipt.decode(body.receipt)
     way_back = _way_back(host, receipt.intent_id)
     return [SendMessage(way_back, MSG_RECEIPT, encode_intent_body(body))]
+
+
+def _cast_again(
+    host: HubHost, record: HubIntent, work_nonce: bytes, now_ms: int
+) -> list[IntentEffect]:
+    """Her cast of an intent a listed hub forwarded here first (she cast it at both): taken,
+    and her pseudonym becomes its way back (spec/intents.md §7.3.1)."""
+    intent = record.intent
+    intent.check_live(now_ms)
+    check_work(intent.intent_id, work_nonce, host.rules.work_bits)
+    if host.live_intents_from(intent.intent_key) >= QUOTA:
+        raise IntentQuotaError(
+            f"{intent.intent_key.short} has {QUOTA} live intents here", hint=IntentQuotaError.code
+        )
+    mine = replace(record, origin=intent.intent_key, sent_to=record.sent_to | {record.origin})
+    return [SaveHubIntent(mine), Relayed(intent.intent_id, "cast-again", 0)]
 
 
 def _admit(host: HubHost, intent: Intent, work_nonce: bytes, now_ms: int) -> None:
@@ -256,7 +278,13 @@ def _delete(
     receipt = IntentReceipt.issue(host.keyring.identity, record.intent_id, reason, now_ms)
     notice = encode_intent_body(ReceiptNotice(receipt.encoded))
     return [
-        DropHubIntent(record.intent_id, record.origin, now_ms + TOMBSTONE_MS),
+        # Until the intent's own expiry and a grace after it: a withdrawn intent is still not
+        # taken again, nor a late forward of it, while it could still be live.
+        DropHubIntent(
+            record.intent_id,
+            record.origin,
+            max(now_ms, record.intent.expires_ms) + TOMBSTONE_MS,
+        ),
         SendMessage(record.origin, MSG_RECEIPT, notice),
         Relayed(record.intent_id, reason.value, len(record.offers)),
     ]

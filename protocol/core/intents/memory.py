@@ -16,6 +16,8 @@ from amity.protocol.core.intents.effects import (
     ArmExpiry,
     DropHubIntent,
     DropSeen,
+    DropTombstone,
+    ForgetPseudonym,
     IntentEffect,
     SaveCasting,
     SaveHubIntent,
@@ -155,6 +157,8 @@ class MemoryHub(_Memory):
     intents: dict[bytes, HubIntent] = field(default_factory=dict)
     tombstones: dict[bytes, tuple[PeerId, int]] = field(default_factory=dict)
     subscribers: dict[PeerId, Subscriber] = field(default_factory=dict)
+    #: Pseudonyms housekeeping told this hub to forget (a driver drops their state).
+    forgotten: list[PeerId] = field(default_factory=list)
 
     @property
     def rules(self) -> HubRules:
@@ -167,6 +171,9 @@ class MemoryHub(_Memory):
     def tombstone(self, intent_id: bytes) -> PeerId | None:
         found = self.tombstones.get(intent_id)
         return None if found is None else found[0]
+
+    def kept_tombstones(self) -> Sequence[tuple[bytes, PeerId, int]]:
+        return [(k, origin, until) for k, (origin, until) in sorted(self.tombstones.items())]
 
     def live_intents_from(self, origin: PeerId) -> int:
         return sum(1 for r in self.intents.values() if r.origin == origin)
@@ -188,6 +195,10 @@ class MemoryHub(_Memory):
             self.intents.pop(effect.intent_id, None)
             self.timers.pop(effect.intent_id, None)
             self.tombstones[effect.intent_id] = (effect.origin, effect.until_ms)
+        elif isinstance(effect, DropTombstone):
+            self.tombstones.pop(effect.intent_id, None)
+        elif isinstance(effect, ForgetPseudonym):
+            self.forgotten.append(effect.pseudonym)
         elif isinstance(effect, SaveSubscriber):
             self.subscribers[effect.subscriber.peer] = effect.subscriber
         else:

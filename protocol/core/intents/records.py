@@ -113,6 +113,8 @@ class Seen:
     offer: Offer | None = None
     #: Her identity, once she accepted our offer and revealed herself.
     person: PeerId | None = None
+    #: Whether the vendor's auto-answer rule made the offer (not a person).
+    auto: bool = False
 
     @property
     def intent_id(self) -> bytes:

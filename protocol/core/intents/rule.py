@@ -1,7 +1,8 @@
 """A vendor's auto-answer rule: which intents it answers at once, and with what. Sans-IO.
 
-The rule is plain data (a later policy file section maps onto it); :meth:`QuoteRule.quote`
-says what offer it makes for an intent, or None. See spec/intents.md §6.
+The rule is plain data (the ``[[intents.answer]]`` tables of a vendor's policy file map onto
+it: :mod:`~amity.protocol.core.intents.rulefile`); :meth:`QuoteRule.quote` says what offer it
+makes for an intent, or None. See spec/intents.md §5.2.
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ def _answer(
         ephemeral_private=host.random_bytes(32),
     )
     body = encode_intent_body(SealedRelay(seen.intent_id, sealed))
-    answered = replace(seen, state=SeenState.ANSWERED, offer=offer)
+    answered = replace(seen, state=SeenState.ANSWERED, offer=offer, auto=auto)
     return [
         SaveSeen(answered),
         SendMessage(seen.via, MSG_SEALED, body),

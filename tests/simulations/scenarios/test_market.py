@@ -109,7 +109,10 @@ def test_cli_help_version_and_errors(capsys: pytest.CaptureFixture[str], tmp_pat
     assert "exit codes" in capsys.readouterr().out
     assert main([]) == 0
     assert main(["run", "no-such.toml", "--out", str(tmp_path)]) == 1
-    assert "shipped scenarios are: lifecycle.toml, market.toml" in capsys.readouterr().err
+    assert (
+        "shipped scenarios are: intents.toml, lifecycle.toml, market.toml"
+        in capsys.readouterr().err
+    )
 
 
 def test_scenario_paths_resolve_against_the_shipped_folder() -> None:
