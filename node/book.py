@@ -83,7 +83,7 @@ class RelationshipBook:
             self._index_for_search()
 
     def _index_for_search(self) -> None:
-        """Fill the search columns of rows stored before they existed (migration 11), once."""
+        """Fill the search columns of rows stored before they existed (migration 12), once."""
         with self._store.transaction():
             while found := self._store.unindexed_relationships(1000):
                 for f in found:

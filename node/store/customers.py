@@ -1,6 +1,6 @@
 """The vendor's console: relationships a page at a time, searched by name, fingerprint or did.
 
-Each search is a prefix of one indexed column (migration 11), and a page is the next (or the
+Each search is a prefix of one indexed column (migration 12), and a page is the next (or the
 previous) ``limit`` rows in that column's order after a row it names (keyset): a page costs
 the same at the first row as at the hundred-thousandth, and nothing loads all rows.
 """
@@ -85,7 +85,7 @@ class CustomersTables:
         return int(count)
 
     def unindexed_relationships(self, limit: int) -> list[FoundRow]:
-        """Relationships with a peer but no search columns yet (stored before migration 11)."""
+        """Relationships with a peer but no search columns yet (stored before migration 12)."""
         rows = self._db.execute(
             "SELECT id, invite_secret, peer_id, state, record, updated_ms FROM relationships "
             "WHERE peer_id IS NOT NULL AND peer_did IS NULL ORDER BY id LIMIT ?",

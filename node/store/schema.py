@@ -262,7 +262,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (raiser, beacon_id)
     );
     """,
-    # 11 (issue 18): the vendor's console searches its customers by name, fingerprint and did
+    # 12 (issue 18): the vendor's console searches its customers by name, fingerprint and did
     # prefix, a page at a time, at 100 000 relationships: the three as columns, each indexed
     # (with the rowid, the order of a page). Rows from before are filled in by the book once.
     """

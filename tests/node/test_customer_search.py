@@ -1,4 +1,4 @@
-"""Relationships searched a page at a time (store/customers.py, migration 11): the book fills
+"""Relationships searched a page at a time (store/customers.py, migration 12): the book fills
 the search columns as it saves, and once, at its first start, for rows stored before."""
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_rows_stored_before_the_search_columns_are_filled_once(tmp_path: Path) -
     rel = _relationship("Old Customer")
     with Store(tmp_path / "a.db") as store:
         _save(store, rel)
-    # As a database from before migration 11 would have them: columns empty, nothing filled.
+    # As a database from before migration 12 would have them: columns empty, nothing filled.
     with sqlite3.connect(tmp_path / "a.db") as db:
         db.execute(
             "UPDATE relationships SET peer_name = NULL, peer_fingerprint = NULL, peer_did = NULL"
