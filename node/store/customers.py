@@ -51,19 +51,28 @@ class CustomersTables:
         column's order: the first ones, those after the row ``after``, or (``before``) the
         last ones before that row. Relationships without a known peer have no such column."""
         column = SEARCH_COLUMNS[by]
+        low, high = prefix, prefix + _TOP
         where = f"{column} >= ? AND {column} < ?"
-        params: list[object] = [prefix, prefix + _TOP]
         cursor = after if after is not None else before
-        order = "ASC"
+        order = "ASC" if before is None or after is not None else "DESC"
+        params: list[object] = []
         if cursor is not None:
             mark = self._db.execute(
                 f"SELECT {column} FROM relationships WHERE id = ?", (cursor,)
             ).fetchone()
             if mark is None or mark[0] is None:
                 return []
-            where += f" AND ({column}, id) {'>' if after is not None else '<'} (?, ?)"
-            params += [mark[0], cursor]
-            order = "ASC" if after is not None else "DESC"
+            # The cursor's own value bounds the index range, so SQLite seeks to it instead of
+            # walking every row before it; the row value then skips its equals up to its id.
+            if order == "ASC":
+                low = max(low, mark[0])
+                where += f" AND ({column}, id) > (?, ?)"
+            else:
+                where = f"{column} >= ? AND {column} <= ?"
+                high = min(high, mark[0])
+                where += f" AND ({column}, id) < (?, ?)"
+            params = [mark[0], cursor]
+        params = [low, high, *params]
         rows = self._db.execute(
             "SELECT id, invite_secret, peer_id, state, record, updated_ms FROM relationships "
             f"WHERE {where} ORDER BY {column} {order}, id {order} LIMIT ?",
