@@ -15,9 +15,11 @@ from amity.protocol.card import Card
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import Relationship, RelationshipState, Role
 
-__all__ = ["RelationshipBook", "relationship_to_json", "relationship_from_json"]
+__all__ = ["RelationshipBook", "relationship_to_json", "relationship_from_json", "search_name"]
 
 _CACHE_SIZE: Final = 4096
+#: Meta key: the search columns of every relationship are filled (see _index_for_search).
+_SEARCH_INDEXED: Final = "relationships.search_indexed"
 
 
 def relationship_to_json(rel: Relationship) -> str:
@@ -64,6 +66,11 @@ def relationship_from_json(text: str) -> Relationship:
     )
 
 
+def search_name(rel: Relationship) -> str:
+    """The name a search by name looks at: the peer card's, casefolded ("" without a card)."""
+    return "" if rel.peer_card is None else rel.peer_card.name.casefold()
+
+
 class RelationshipBook:
     """Relationships by invitation secret (their identity) and by peer."""
 
@@ -72,16 +79,34 @@ class RelationshipBook:
         self._cache: OrderedDict[bytes, Relationship] = OrderedDict()
         #: peer -> secret of its current relationship (includes staged, uncommitted changes).
         self._current: OrderedDict[PeerId, bytes] = OrderedDict()
+        if store.get_meta(_SEARCH_INDEXED) is None:
+            self._index_for_search()
+
+    def _index_for_search(self) -> None:
+        """Fill the search columns of rows stored before they existed (migration 12), once."""
+        with self._store.transaction():
+            while found := self._store.unindexed_relationships(1000):
+                for f in found:
+                    rel = relationship_from_json(f.row.record)
+                    assert rel.peer is not None  # the rows found have a peer
+                    self._store.set_search_columns(
+                        f.id, search_name(rel), rel.peer.fingerprint, rel.peer.did
+                    )
+            self._store.set_meta(_SEARCH_INDEXED, b"1")
 
     def save(self, rel: Relationship, now_ms: int) -> None:
         """Write ``rel`` (call inside a store transaction) and cache it."""
+        peer = rel.peer
         row = RelationshipRow(
             invite_secret=rel.invite_secret,
-            peer_id=None if rel.peer is None else rel.peer.key,
+            peer_id=None if peer is None else peer.key,
             state=rel.state.value,
             record=relationship_to_json(rel),
             updated_ms=now_ms,
             timer_at_ms=rel.timer_at_ms,
+            peer_name=None if peer is None else search_name(rel),
+            peer_fingerprint=None if peer is None else peer.fingerprint,
+            peer_did=None if peer is None else peer.did,
         )
         self._store.save_relationship(row)
         self.remember(rel)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from amity.node.store.base import StoreBase, StoreError
 from amity.node.store.beacons import BeaconsTables
 from amity.node.store.core import CoreTables, InboxItem, MailItem, OutboxItem, RelationshipRow
+from amity.node.store.customers import CustomersTables, FoundRow, SearchBy
 from amity.node.store.grants import (
     AuditRow,
     GrantReceiptRow,
@@ -31,6 +32,8 @@ __all__ = [
     "Store",
     "SCHEMA_VERSION",
     "RelationshipRow",
+    "FoundRow",
+    "SearchBy",
     "OutboxItem",
     "InboxItem",
     "MailItem",
@@ -50,6 +53,7 @@ __all__ = [
 
 class Store(
     CoreTables,
+    CustomersTables,
     TermsTables,
     GrantsTables,
     ReputationTables,

@@ -27,6 +27,11 @@ class RelationshipRow:
     record: str
     updated_ms: int
     timer_at_ms: int | None = None
+    #: What the vendor's console searches by (store/customers.py): the peer's card name
+    #: casefolded, its fingerprint and did; None until the peer is known.
+    peer_name: str | None = None
+    peer_fingerprint: str | None = None
+    peer_did: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +134,12 @@ class CoreTables:
     def save_relationship(self, row: RelationshipRow) -> None:
         self._db.execute(
             "INSERT INTO relationships (invite_secret, peer_id, state, record, updated_ms, "
-            "timer_at_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (invite_secret) DO UPDATE SET "
+            "timer_at_ms, peer_name, peer_fingerprint, peer_did) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (invite_secret) DO UPDATE SET "
             "peer_id = excluded.peer_id, state = excluded.state, record = excluded.record, "
-            "updated_ms = excluded.updated_ms, timer_at_ms = excluded.timer_at_ms",
+            "updated_ms = excluded.updated_ms, timer_at_ms = excluded.timer_at_ms, "
+            "peer_name = excluded.peer_name, peer_fingerprint = excluded.peer_fingerprint, "
+            "peer_did = excluded.peer_did",
             (
                 row.invite_secret,
                 row.peer_id,
@@ -139,6 +147,9 @@ class CoreTables:
                 row.record,
                 row.updated_ms,
                 row.timer_at_ms,
+                row.peer_name,
+                row.peer_fingerprint,
+                row.peer_did,
             ),
         )
 

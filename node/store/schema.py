@@ -262,6 +262,18 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (raiser, beacon_id)
     );
     """,
+    # 12 (issue 18): the vendor's console searches its customers by name, fingerprint and did
+    # prefix, a page at a time, at 100 000 relationships: the three as columns, each indexed
+    # (with the rowid, the order of a page). Rows from before are filled in by the book once.
+    """
+    ALTER TABLE relationships ADD COLUMN peer_name TEXT;
+    ALTER TABLE relationships ADD COLUMN peer_fingerprint TEXT;
+    ALTER TABLE relationships ADD COLUMN peer_did TEXT;
+    CREATE INDEX relationships_name ON relationships (peer_name) WHERE peer_name IS NOT NULL;
+    CREATE INDEX relationships_fingerprint ON relationships (peer_fingerprint)
+        WHERE peer_fingerprint IS NOT NULL;
+    CREATE INDEX relationships_did ON relationships (peer_did) WHERE peer_did IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

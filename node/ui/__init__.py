@@ -5,6 +5,8 @@
 - :mod:`.login`: ``POST /api/ui/login`` (for ``amity ui``), the link's page, signing out;
 - :mod:`.guard`: session and same-origin checks, and the security headers on every answer;
 - :mod:`.pages` (GET) and :mod:`.actions` (POST), over the same services as the JSON API;
+  :mod:`.holdings` ("what do you hold about me?"), :mod:`.audit` (her audit trail) and
+  :mod:`.console` (a vendor's customers) likewise;
 - :mod:`.render` and :mod:`.words`: Jinja2 templates (``templates/``) and plain words.
 
 Server-rendered HTML with plain forms: every page works without script, the

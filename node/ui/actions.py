@@ -22,7 +22,7 @@ from amity.protocol.errors import AmityError
 from amity.protocol.grants import Grant
 from amity.protocol.identity import PeerId
 
-__all__ = ["connect", "end", "invite", "revoke"]
+__all__ = ["connect", "end", "invite", "known_peer", "revoke"]
 
 #: How long a new invitation may be used, as the invitations page offers it (seconds).
 INVITATION_TTLS_S: Final = (3600, 24 * 3600, 7 * 24 * 3600)
@@ -36,7 +36,7 @@ def _back(request: web.Request, location: str, notice: str) -> NoReturn:
     raise web.HTTPSeeOther(location)
 
 
-def _known_peer(request: web.Request, nothing_done: str) -> PeerId:
+def known_peer(request: web.Request, nothing_done: str) -> PeerId:
     """The peer the form's path names, if she has a relationship with it; else back to the
     overview, saying that nothing was done."""
     who = peer_of(request)
@@ -51,7 +51,7 @@ def _peer_page(did: str) -> str:
 
 async def revoke(request: web.Request) -> web.Response:
     """Revoke a grant she gave this peer: its node must delete the data and send a receipt."""
-    who = _known_peer(request, "Nothing was revoked")
+    who = known_peer(request, "Nothing was revoked")
     grants = request.config_dict[GRANTS]
     try:
         row = grants.grantor.issued(request.match_info["id"])
@@ -71,7 +71,7 @@ async def revoke(request: web.Request) -> web.Response:
 
 async def end(request: web.Request) -> web.Response:
     """End the relationship: a signed end goes to the peer, with her reason."""
-    who = _known_peer(request, "The relationship was not ended")
+    who = known_peer(request, "The relationship was not ended")
     form = await request.post()
     reason = str(form.get("reason", "")).strip()[:_MAX_REASON_CHARS] or "ended by the owner"
     try:

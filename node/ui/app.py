@@ -13,7 +13,7 @@ from typing import Final
 
 from aiohttp import web
 
-from amity.node.ui import actions, login, pages
+from amity.node.ui import actions, audit, console, holdings, login, pages
 from amity.node.ui.guard import SESSIONS, dashboard_guard
 from amity.node.ui.session import Sessions
 
@@ -30,8 +30,11 @@ def create_ui_app() -> web.Application:
     r.add_get("/", pages.overview)
     r.add_get("/peers/{peer}", pages.peer)
     r.add_post("/peers/{peer}/end", actions.end)
+    r.add_post("/peers/{peer}/holdings", holdings.ask_holdings)
     r.add_post("/peers/{peer}/grants/{id}/revoke", actions.revoke)
     r.add_get("/vault", pages.vault)
+    r.add_get("/customers", console.customers)
+    r.add_get("/audit", audit.audit)
     r.add_get("/invitations", pages.invitations)
     r.add_post("/invitations", actions.invite)
     r.add_post("/connect", actions.connect)

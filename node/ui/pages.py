@@ -27,7 +27,7 @@ from amity.protocol.errors import AmityError, AuditChainError
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import Relationship
 
-__all__ = ["invitations", "overview", "peer", "show", "vault"]
+__all__ = ["granted", "invitations", "overview", "peer", "show", "vault"]
 
 #: How many audit entries the overview shows as "what changed lately".
 _RECENT: Final = 12
@@ -60,7 +60,7 @@ def _relationship_view(rel: Relationship, node: Node) -> dict[str, Any]:
     }
 
 
-def _granted(node: Node, peer: PeerId | None = None) -> list[dict[str, Any]]:
+def granted(node: Node, peer: PeerId | None = None) -> list[dict[str, Any]]:
     """Grants she issued (to ``peer``, or to anyone), newest first, judged by issued_json."""
     now = node.clock_ms()
     rows = node.store.issued_grants(peer_id=None if peer is None else peer.key)
@@ -111,8 +111,9 @@ def peer_of(request: web.Request) -> PeerId | None:
         return None
 
 
-async def peer(request: web.Request) -> web.Response:
-    """One relationship: who, the agreement in words, what she shared, what she holds of theirs."""
+async def peer(request: web.Request, *, holdings: dict[str, Any] | None = None) -> web.Response:
+    """One relationship: who, the agreement in words, what she shared, what she holds of theirs
+    (and, just after she asked, what they hold about her: ``holdings``, from holdings.py)."""
     node = request.config_dict[NODE]
     who = peer_of(request)
     rel = None if who is None else node.book.current(who)
@@ -137,8 +138,9 @@ async def peer(request: web.Request) -> web.Response:
         nav="overview",
         rel=_relationship_view(rel, node),
         agreements=agreements,
-        granted=_granted(node, who),
+        granted=granted(node, who),
         held=held,
+        holdings=holdings,
     )
 
 
@@ -146,7 +148,7 @@ async def vault(request: web.Request) -> web.Response:
     """Her fields (names and types; values stay sealed) and who holds each one now."""
     node = request.config_dict[NODE]
     holders: dict[str, list[dict[str, Any]]] = {}
-    for grant in _granted(node):
+    for grant in granted(node):
         if grant["state"] != "deleted":  # until its deletion receipt, a holder still holds it
             for name in grant["fields"]:
                 holders.setdefault(name, []).append(grant)

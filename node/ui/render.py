@@ -38,6 +38,7 @@ def _environment() -> jinja2.Environment:
         when=words.when,
         when_iso=words.when_iso,
         change=words.change_words,
+        held_words=words.held_words,
         state=words.state_words,
         purpose=words.purpose_words,
         # A path segment: a did:key has colons.

@@ -9,7 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
-__all__ = ["change_words", "state_words", "purpose_words", "when", "when_iso", "until"]
+__all__ = [
+    "change_words",
+    "held_words",
+    "state_words",
+    "purpose_words",
+    "when",
+    "when_iso",
+    "until",
+]
 
 #: What an audit entry of each kind says happened (spec/grants.md §9, §14).
 _CHANGES: Final = {
@@ -47,6 +55,19 @@ _STATES: Final = {
     "open": "open",
     "withdrawn": "withdrawn",
 }
+
+
+#: What her own record says of a grant a holdings statement lists, when it should not be held.
+_HELD_FLAGS: Final = {
+    "revoked": "you revoked this grant, so they should have deleted it",
+    "expired": "this grant has expired, so they should have deleted it",
+    "deleted": "their node sent you a signed receipt saying it was deleted",
+    "unknown": "you have no record of giving them this",
+}
+
+
+def held_words(our_record: str) -> str:
+    return _HELD_FLAGS.get(our_record, our_record)
 
 
 def change_words(kind: str) -> str:

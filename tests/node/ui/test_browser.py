@@ -89,6 +89,18 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
     expect(page.get_by_role("heading", name="shop")).to_be_visible()
     expect(page.get_by_text("You do not track me beyond our relationship.")).to_be_visible()
     expect(page.get_by_text("email, name")).to_be_visible()
+    page.get_by_role("button", name="Ask what they hold about you").click()
+    expect(page.get_by_role("status")).to_contain_text("Its signature is verified")
+    answer = page.get_by_role("region", name="What they hold about you")
+    expect(answer.get_by_text("email, name")).to_be_visible()
+    expect(answer.get_by_text("Check this")).to_have_count(0)
+    console = browser.new_page()
+    made_shop = run_amity("ui", "--home", shop.home, "--json")
+    assert made_shop.returncode == 0, made_shop.stderr
+    console.goto(json.loads(made_shop.stdout)["url"])
+    console.get_by_role("link", name="Customers").click()
+    customer = console.get_by_role("row").filter(has=console.get_by_role("link", name="alice"))
+    expect(customer).to_contain_text("email, name for service provision")
     page.get_by_role("button", name="Revoke email, name").click()
     expect(page.get_by_role("status")).to_contain_text("You revoked email, name")
 
@@ -101,9 +113,16 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
         lambda: alice.api.get(f"/api/grants/{grant_id}")["state"] == "deleted",
         what="her node holds the deletion receipt",
     )
+    console.reload()
+    expect(customer).to_contain_text("Deleted: email, name")
     page.reload()
     expect(page.get_by_text("deleted, with a signed receipt")).to_be_visible()
     expect(page.get_by_role("button", name="Revoke email, name")).to_have_count(0)
+    page.get_by_role("link", name="Audit trail").click()
+    expect(page.get_by_role("status")).to_contain_text("Your audit trail checks out")
+    page.get_by_label("Find in your audit trail").fill("revoked")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("cell", name="a grant was revoked")).to_be_visible()
 
     spent = page.goto(link)
     assert spent is not None and spent.status == 403

@@ -105,7 +105,9 @@ async def test_login_links_come_only_with_the_api_token(dashboard: Dashboard) ->
     assert wrong.status == 401
 
 
-@pytest.mark.parametrize("path", ["/ui/", "/ui/vault", "/ui/invitations", "/ui/peers/x"])
+@pytest.mark.parametrize(
+    "path", ["/ui/", "/ui/vault", "/ui/invitations", "/ui/peers/x", "/ui/audit", "/ui/customers"]
+)
 async def test_every_page_wants_the_session(dashboard: Dashboard, path: str) -> None:
     reply = await dashboard.client.get(path)
 
@@ -177,6 +179,8 @@ async def test_a_change_from_anywhere_else_is_refused_even_with_the_session(
     [
         (True, "GET", "/ui/", 200),
         (True, "GET", "/ui/vault", 200),
+        (True, "GET", "/ui/audit", 200),
+        (True, "GET", "/ui/customers", 404),  # a person's node has no customer console
         (True, "GET", "/ui/invitations", 200),
         (True, "GET", "/ui/peers/did:key:z6MkNoSuchPeer", 404),
         (True, "GET", "/ui/no-such-page", 404),
@@ -205,7 +209,7 @@ async def test_pages_load_nothing_from_another_host(dashboard: Dashboard) -> Non
     await dashboard.sign_in()
     await dashboard.invite(Origin=dashboard.origin)  # a page with a QR code in it
 
-    for path in ("/ui/", "/ui/vault", "/ui/invitations"):
+    for path in ("/ui/", "/ui/vault", "/ui/invitations", "/ui/audit"):
         text = await (await dashboard.client.get(path)).text()
         targets = re.findall(r'(?:src|href|action|content)="([^"]*)"', text)
         assert targets, path
@@ -265,8 +269,28 @@ async def test_revoking_or_ending_with_a_peer_she_does_not_know_changes_nothing(
     revoked = await _notice_after(dashboard, f"/ui/peers/{stranger}/grants/00ff00ff/revoke", {})
     ended = await _notice_after(dashboard, f"/ui/peers/{stranger}/end", {"reason": "x"})
 
+    asked = await _notice_after(dashboard, f"/ui/peers/{stranger}/holdings", {})
+
     assert revoked == "Nothing was revoked: you have no relationship with that peer."
     assert ended == "The relationship was not ended: you have no relationship with that peer."
+    assert asked == "Nothing was asked: you have no relationship with that peer."
+
+
+@pytest.mark.parametrize("signed_in", [True, False])
+async def test_asking_what_they_hold_wants_the_session_and_her_origin(
+    dashboard: Dashboard, signed_in: bool
+) -> None:
+    if signed_in:
+        await dashboard.sign_in()
+    path = "/ui/peers/did%3Akey%3Az6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK/holdings"
+
+    foreign = await dashboard.client.post(path, headers={"Origin": "http://evil.example"})
+    own = await dashboard.client.post(
+        path, headers={"Origin": dashboard.origin}, allow_redirects=False
+    )
+
+    assert foreign.status == 403
+    assert own.status == (303 if signed_in else 401)
 
 
 async def test_an_invitation_needs_one_of_the_offered_lifetimes(dashboard: Dashboard) -> None:
