@@ -192,10 +192,11 @@ async def run(vendors_n: int, intents_k: int, latency_l: int, seconds: float) ->
                 await service.subscribe(hub.peer_id, ("goods",))
                 vendors.append(service)
             setup_s = time.perf_counter() - started
-            vendors[0].vendor.rule = QuoteRule(
+            rule = QuoteRule(
                 ("goods",), frozenset({TermsRef.roster("P2B1").terms_id}),
                 Money(24900, "EUR"), "Delivered in 3 days", DAY_MS, 2 * DAY_MS,
             )  # fmt: skip
+            vendors[0].vendor.rules_source = lambda: (rule,)  # as a policy file's rule would
             await asyncio.sleep(0.5)  # every subscription answered
 
             held = lambda: sum(len(v.vendor.inbox) for v in vendors)  # noqa: E731
