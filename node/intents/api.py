@@ -120,7 +120,7 @@ def casting_json(c: Casting, *, offers: bool = False) -> dict[str, Any]:
     return data
 
 
-def seen_json(s: Seen, revealed: str | None) -> dict[str, Any]:
+def seen_json(s: Seen) -> dict[str, Any]:
     intent = s.intent
     c = intent.constraints
     return {
@@ -138,7 +138,7 @@ def seen_json(s: Seen, revealed: str | None) -> dict[str, Any]:
         "offer": None if s.offer is None else s.offer.offer_id.hex(),
         "price": None if s.offer is None else str(s.offer.price),
         "answered_by": None if s.offer is None else "rule" if s.auto else "person",
-        "revealed": revealed,
+        "revealed": None if s.person is None else s.person.did,
     }
 
 
@@ -215,7 +215,7 @@ async def subscribe(request: web.Request) -> web.Response:
 
 async def inbox_list(request: web.Request) -> web.Response:
     vendor = _service(request).vendor
-    items = [seen_json(s, vendor.revealed.get(k)) for k, s in sorted(vendor.inbox.items())]
+    items = [seen_json(s) for _, s in sorted(vendor.inbox.items())]
     return web.json_response({"intents": items})
 
 
@@ -231,7 +231,7 @@ async def inbox_answer(request: web.Request) -> web.Response:
         valid_for_ms=_int(data, "valid_s", 1, _MAX_S, 2 * 24 * 3600) * 1000,
     )
     seen = await service.answer(intent_id, quote)
-    return web.json_response(seen_json(seen, None))
+    return web.json_response(seen_json(seen))
 
 
 async def hub_list(request: web.Request) -> web.Response:

@@ -80,7 +80,14 @@ class Joining:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        """A step that failed in a way it did not expect is logged, not left unretrieved."""
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log_event(_log, "intents.join_step_failed", logging.ERROR,
+                      why=repr(task.exception())[:200])  # fmt: skip
 
     async def _welcome(self, intent_id: bytes, not_after_ms: int) -> None:
         service, node = self.service, self.service.node

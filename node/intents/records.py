@@ -152,6 +152,8 @@ def seen_from(text: str) -> Seen:
     d = json.loads(text)
     offer = None if d["offer"] is None else Offer.decode(_bytes(d["offer"]))
     person = d.get("person")
+    if person is None and d.get("revealed"):  # records written before Seen kept the person
+        person = PeerId.from_did(d["revealed"]).key.hex()
     return Seen(
         Intent.decode(_bytes(d["intent"])),
         PeerId(_bytes(d["via"])),

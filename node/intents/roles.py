@@ -14,7 +14,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from amity.node.intents import records as rec
@@ -92,8 +92,6 @@ class NodeCaster(MemoryCaster):
 @dataclass
 class NodeVendor(MemoryVendor):
     node_keyring: Keyring | None = None
-    #: Her identity, per intent she accepted our offer for and revealed herself in.
-    revealed: dict[bytes, str] = field(default_factory=dict)
     #: The auto-answer rules of the policy file in force (read again when it changes).
     rules_source: Callable[[], tuple[QuoteRule, ...]] = lambda: ()
 
@@ -136,9 +134,6 @@ def load_roles(node: Node, rules: HubRules | None) -> tuple[NodeCaster, NodeVend
     vendor = NodeVendor(seed, node_keyring=node.keyring)
     for key, text in store.intent_records("intent_seen"):
         vendor.inbox[key] = rec.seen_from(text)
-        revealed = json.loads(text).get("revealed")
-        if revealed:
-            vendor.revealed[key] = revealed
     for key, text in store.intent_records("intent_subscriptions"):
         vendor.subscriptions[PeerId(key)] = tuple(json.loads(text))
     if rules is None:
@@ -201,7 +196,6 @@ class Carrier:
             elif isinstance(effect, DropSeen):
                 host._store(effect)
                 assert isinstance(host, NodeVendor)
-                host.revealed.pop(effect.intent_id, None)
                 staged.writes.append(
                     functools.partial(store.drop_intent_record, "intent_seen", effect.intent_id)
                 )
@@ -249,11 +243,6 @@ class Carrier:
             elif isinstance(effect, Invite | Welcomed):
                 staged.after.append(functools.partial(self._follow, effect))
             elif isinstance(effect, Won):
-                assert isinstance(host, NodeVendor)
-                reveal = effect.accept.reveal
-                if reveal is not None:
-                    host.revealed[effect.intent_id] = reveal.person.did
-                staged.writes.append(self._seen_write(host, effect.intent_id))
                 staged.after.append(functools.partial(self._publish, effect))
             else:
                 staged.after.append(functools.partial(self._publish, effect))
@@ -263,10 +252,8 @@ class Carrier:
         seen = host.inbox.get(intent_id)
         if seen is None:
             return lambda: None
-        data = json.loads(rec.seen_text(seen))
-        data["revealed"] = host.revealed.get(intent_id)
         return functools.partial(
-            self.node.store.put_intent_record, "intent_seen", intent_id, json.dumps(data)
+            self.node.store.put_intent_record, "intent_seen", intent_id, rec.seen_text(seen)
         )
 
     def _forget(self, pseudonym: PeerId) -> None:

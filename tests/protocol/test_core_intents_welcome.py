@@ -13,7 +13,7 @@ from amity.protocol.core.intents import caster, vendor
 from amity.protocol.core.intents.effects import Invite, Welcomed
 from amity.protocol.core.intents.memory import MemoryVendor
 from amity.protocol.core.intents.records import SeenState
-from amity.protocol.errors import NodeError
+from amity.protocol.errors import NodeError, NotFoundError
 from amity.protocol.intentwelcome import WELCOME_TTL_MS
 from tests.protocol.intents_world import DAY, World, bike_rule, rules
 from tests.protocol.test_core_intents import _cast, _market, _subscribe
@@ -67,7 +67,7 @@ def test_no_invite_without_a_reveal() -> None:
     world = _market()
     intent_id, winner = _accepted(world, reveal=False)
     assert not [n for n in winner.notices if isinstance(n, Invite)]
-    with pytest.raises(Exception, match="revealed"):
+    with pytest.raises(NotFoundError, match="revealed"):
         vendor.welcome(winner, intent_id, _invitation(winner, world.now_ms), world.now_ms)
 
 
