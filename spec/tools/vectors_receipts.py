@@ -9,6 +9,7 @@ amity; the traces are checked against the table of spec/grants.md §8.3.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from amity.protocol.holder import (
     DeliveryReceived,
     Effect,
     Event,
+    Holding,
     Persist,
     RelationshipEnded,
     RevocationReceived,
@@ -406,17 +408,7 @@ def _trace_vectors() -> list[dict[str, Any]]:
     ]
     out: list[dict[str, Any]] = []
     for name, description, events, error in traces:
-        holding, effects = open_holding(_open(BODY), T0, signer=VENDOR)
-        steps = [[_effect(e) for e in effects]]
-        for at_ms, raw in events:
-            try:
-                holding, effects = step(holding, _event(raw), at_ms, signer=VENDOR)
-            except AmityError as exc:
-                assert exc.code == error, f"{name}: {exc.code}"
-                break
-            steps.append([_effect(e) for e in effects])
-        else:
-            assert error is None, f"{name}: accepted"
+        holding, steps = run_trace(name, events, error, _event)
         vector: dict[str, Any] = {
             "kind": "holder-trace",
             "name": name,
@@ -441,6 +433,28 @@ def _trace_vectors() -> list[dict[str, Any]]:
             vector["error"] = error
         out.append(vector)
     return out
+
+
+def run_trace(
+    name: str,
+    events: list[tuple[int, dict[str, Any]]],
+    error: str | None,
+    event_of: Callable[[dict[str, Any]], Event],
+) -> tuple[Holding, list[list[str]]]:
+    """Open the holding of BODY at T0, then step it through ``events`` until the first refusal,
+    which must be ``error``; the holding reached and the effects of each step, named."""
+    holding, effects = open_holding(_open(BODY), T0, signer=VENDOR)
+    steps = [[_effect(e) for e in effects]]
+    for at_ms, raw in events:
+        try:
+            holding, effects = step(holding, event_of(raw), at_ms, signer=VENDOR)
+        except AmityError as exc:
+            assert exc.code == error, f"{name}: {exc.code}"
+            break
+        steps.append([_effect(e) for e in effects])
+    else:
+        assert error is None, f"{name}: accepted"
+    return holding, steps
 
 
 def _event(raw: dict[str, Any]) -> Event:

@@ -12,22 +12,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from amity.protocol.errors import AmityError
 from amity.protocol.grants import Revocation
 from amity.protocol.holder import (
     Event,
     RevocationReceived,
     TimerFired,
     UpdateReceived,
-    open_holding,
-    step,
 )
 from amity.protocol.update import open_update, seal_update
 from amity.protocol.vault import Field, FieldType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from vectors_grants import (
-    BODY,
     CLAIMS,
     DAY_MS,
     EPHEMERAL_SEED,
@@ -38,17 +34,15 @@ from vectors_grants import (
     PERSON,
     PHONE,
     T0,
-    VENDOR,
     VENDOR_LINK,
     VENDOR_LINK_SEED,
     VENDOR_SEED,
     _box,
-    _open,
     _pack,
     _raw,
     _refused,
 )
-from vectors_receipts import _effect
+from vectors_receipts import run_trace
 
 NOTES = (
     "Fixtures as in grants.json (person = grantor, vendor = grantee). update: "
@@ -232,17 +226,7 @@ def _trace_vectors() -> list[dict[str, Any]]:
     ]
     out: list[dict[str, Any]] = []
     for name, description, events, error in traces:
-        holding, effects = open_holding(_open(BODY), T0, signer=VENDOR)
-        steps = [[_effect(e) for e in effects]]
-        for at_ms, raw in events:
-            try:
-                holding, effects = step(holding, _event(raw), at_ms, signer=VENDOR)
-            except AmityError as exc:
-                assert exc.code == error, f"{name}: {exc.code}"
-                break
-            steps.append([_effect(e) for e in effects])
-        else:
-            assert error is None, f"{name}: accepted"
+        holding, steps = run_trace(name, events, error, _event)
         vector: dict[str, Any] = {
             "kind": "update-trace",
             "name": name,
