@@ -4,58 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from amity.node.api.openapi_kit import ID, PEER, TERMS_BODY, by_id, op
+from amity.node.api.openapi_market import MARKET_PATHS
+
 __all__ = ["OPENAPI"]
-
-
-def _op(summary: str, *, body: dict[str, Any] | None = None, status: str = "200") -> dict[str, Any]:
-    operation: dict[str, Any] = {
-        "summary": summary,
-        "responses": {
-            status: {"description": "success", "content": {"application/json": {}}},
-            "401": {"$ref": "#/components/responses/Error"},
-            "400": {"$ref": "#/components/responses/Error"},
-            "403": {"$ref": "#/components/responses/Error"},
-            "421": {"$ref": "#/components/responses/Error"},
-        },
-    }
-    if body is not None:
-        operation["requestBody"] = {
-            "required": False,
-            "content": {"application/json": {"schema": {"type": "object", "properties": body}}},
-        }
-    return operation
-
-
-_PEER = {
-    "name": "peer",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "the peer's did:key",
-}
-
-_ID = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "a hex id, or its first (at least 4) hex digits",
-}
-_TERMS_BODY: Final[dict[str, Any]] = {
-    "roster": {"type": "string", "description": "a roster agreement: P2B1, AMITY-SHOP, …"},
-    "terms": {
-        "type": "object",
-        "description": "or a terms file as JSON: title, text, clause (spec/terms.md §13)",
-    },
-    "ttl_s": {"type": "integer", "description": "seconds the terms stay open (default 7 days)"},
-}
-
-
-def _by_id(summary: str, *, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An operation on one negotiation or agreement: 404 when no id matches."""
-    operation = _op(summary, body=body)
-    operation["responses"]["404"] = {"$ref": "#/components/responses/Error"}
-    return operation
 
 
 OPENAPI: Final[dict[str, Any]] = {
@@ -130,26 +82,26 @@ OPENAPI: Final[dict[str, Any]] = {
                 },
             }
         },
-        "/api/status": {"get": _op("this node: id, fingerprint, endpoints, peers online")},
+        "/api/status": {"get": op("this node: id, fingerprint, endpoints, peers online")},
         "/api/invite": {
-            "post": _op("issue a one-time invitation", body={"ttl_s": {"type": "integer"}})
+            "post": op("issue a one-time invitation", body={"ttl_s": {"type": "integer"}})
         },
         "/api/ui/login": {
-            "post": _op(
+            "post": op(
                 "a one-time login link for the dashboard (its path, under this address; valid "
                 "10 minutes, spent when opened; `amity ui`)"
             )
         },
         "/api/connect": {
-            "post": _op(
+            "post": op(
                 "accept an invitation URI: dial, handshake, hello", body={"uri": {"type": "string"}}
             )
         },
         "/api/peers": {
-            "get": _op("every relationship and its state (an unused invitation is not one yet)")
+            "get": op("every relationship and its state (an unused invitation is not one yet)")
         },
         "/api/invitations": {
-            "get": _op("the invitations nobody used yet: open, expired or withdrawn")
+            "get": op("the invitations nobody used yet: open, expired or withdrawn")
         },
         "/api/invitations/{id}": {
             "parameters": [
@@ -161,23 +113,23 @@ OPENAPI: Final[dict[str, Any]] = {
                     "description": "the invitation's id, or its first (at least 4) hex digits",
                 }
             ],
-            "delete": _op("withdraw an open invitation: nobody can connect with it any more"),
+            "delete": op("withdraw an open invitation: nobody can connect with it any more"),
         },
         "/api/peers/{peer}/end": {
-            "parameters": [_PEER],
-            "post": _op(
+            "parameters": [PEER],
+            "post": op(
                 "end the relationship (signed rel.end)", body={"reason": {"type": "string"}}
             ),
         },
         "/api/peers/{peer}/notes": {
-            "parameters": [_PEER],
-            "post": _op(
+            "parameters": [PEER],
+            "post": op(
                 "queue a signed note to the peer", body={"text": {"type": "string"}}, status="202"
             ),
         },
         "/api/messages": {
             "get": {
-                **_op("notes received, oldest first"),
+                **op("notes received, oldest first"),
                 "parameters": [
                     {"name": "after", "in": "query", "schema": {"type": "integer"}},
                     {"name": "limit", "in": "query", "schema": {"type": "integer"}},
@@ -186,93 +138,93 @@ OPENAPI: Final[dict[str, Any]] = {
             }
         },
         "/api/relays": {
-            "get": _op("relays this node uses (and whether it serves as one)"),
-            "post": _op(
+            "get": op("relays this node uses (and whether it serves as one)"),
+            "post": op(
                 "meet a relay by its invitation and list it on our card",
                 body={"uri": {"type": "string"}},
             ),
         },
-        "/api/nearby": {"get": _op("nodes seen by LAN discovery (unverified hints)")},
-        "/api/events": {"get": _op("server-sent events: connected, ended, message, …")},
+        "/api/nearby": {"get": op("nodes seen by LAN discovery (unverified hints)")},
+        "/api/events": {"get": op("server-sent events: connected, ended, message, …")},
         "/api/terms": {
             "get": {
-                **_op("negotiations, newest first: state, whose turn, the terms on the table"),
+                **op("negotiations, newest first: state, whose turn, the terms on the table"),
                 "parameters": [{"name": "peer", "in": "query", "schema": {"type": "string"}}],
             }
         },
         "/api/terms/offer": {
-            "post": _op(
+            "post": op(
                 "offer terms to a connected peer (opens a negotiation, spec/terms.md §7)",
                 body={
                     "peer": {"type": "string", "description": "the peer's did:key"},
-                    **_TERMS_BODY,
+                    **TERMS_BODY,
                     "amends": {"type": "string", "description": "the agreement they replace"},
                 },
                 status="201",
             )
         },
         "/api/terms/change": {
-            "post": _op(
+            "post": op(
                 "her terms changed: offer them as an amendment of every agreement in force; "
                 "`changes` says, per agreement, whether an amendment was offered (its "
                 "negotiation) or not and why (spec/signals.md §3)",
-                body=_TERMS_BODY,
+                body=TERMS_BODY,
             )
         },
-        "/api/terms/{id}": {"parameters": [_ID], "get": _by_id("one negotiation")},
+        "/api/terms/{id}": {"parameters": [ID], "get": by_id("one negotiation")},
         "/api/terms/{id}/counter": {
-            "parameters": [_ID],
-            "post": _by_id("answer the peer's terms with other terms", body=_TERMS_BODY),
+            "parameters": [ID],
+            "post": by_id("answer the peer's terms with other terms", body=TERMS_BODY),
         },
         "/api/terms/{id}/accept": {
-            "parameters": [_ID],
-            "post": _by_id("accept the peer's terms: the agreement is complete"),
+            "parameters": [ID],
+            "post": by_id("accept the peer's terms: the agreement is complete"),
         },
         "/api/terms/{id}/reject": {
-            "parameters": [_ID],
-            "post": _by_id("refuse the peer's terms", body={"reason": {"type": "string"}}),
+            "parameters": [ID],
+            "post": by_id("refuse the peer's terms", body={"reason": {"type": "string"}}),
         },
         "/api/terms/{id}/withdraw": {
-            "parameters": [_ID],
-            "post": _by_id("take back our own terms on the table"),
+            "parameters": [ID],
+            "post": by_id("take back our own terms on the table"),
         },
         "/api/agreements": {
             "get": {
-                **_op("agreements this node holds, newest first"),
+                **op("agreements this node holds, newest first"),
                 "parameters": [{"name": "peer", "in": "query", "schema": {"type": "string"}}],
             }
         },
         "/api/agreements/{id}": {
-            "parameters": [_ID],
-            "get": _by_id("one agreement with its signed bytes (agreement_b64, agreement_hex)"),
+            "parameters": [ID],
+            "get": by_id("one agreement with its signed bytes (agreement_b64, agreement_hex)"),
         },
         "/api/policy": {
-            "get": _op("the policy file and whether it is in force (spec/terms.md §5)"),
-            "put": _op(
+            "get": op("the policy file and whether it is in force (spec/terms.md §5)"),
+            "put": op(
                 "replace the policy file; 400 with line and field if it does not parse",
                 body={"toml": {"type": "string"}},
             ),
         },
         # -- vault, grants, requests, holdings, audit log (spec/grants.md §14) --
-        "/api/vault": {"get": _op("names and types of the vault's fields (never values)")},
+        "/api/vault": {"get": op("names and types of the vault's fields (never values)")},
         "/api/vault/{name}": {
-            "parameters": [{**_PEER, "name": "name", "description": "a vault field name"}],
-            "get": _by_id("one field with its value"),
-            "put": _op(
+            "parameters": [{**PEER, "name": "name", "description": "a vault field name"}],
+            "get": by_id("one field with its value"),
+            "put": op(
                 "store or replace a field, sealed at rest (spec/grants.md §2); a changed value "
                 "goes to every peer holding it under a live grant, and `updates` lists each "
                 "grant naming the field: updated (its new version) or not, and why "
                 "(spec/signals.md §2)",
                 body={"type": {"type": "string"}, "value": {}},
             ),
-            "delete": _by_id("remove a field"),
+            "delete": by_id("remove a field"),
         },
         "/api/grants": {
             "get": {
-                **_op("grants we issued (with receipts) and grants we hold for others"),
+                **op("grants we issued (with receipts) and grants we hold for others"),
                 "parameters": [{"name": "peer", "in": "query", "schema": {"type": "string"}}],
             },
-            "post": _op(
+            "post": op(
                 "sign a grant and deliver the fields sealed to the peer (or approve a request)",
                 body={
                     "peer": {"type": "string", "description": "the grantee's did:key"},
@@ -287,27 +239,27 @@ OPENAPI: Final[dict[str, Any]] = {
                 status="201",
             ),
         },
-        "/api/grants/{id}": {"parameters": [_ID], "get": _by_id("one grant, issued or held")},
+        "/api/grants/{id}": {"parameters": [ID], "get": by_id("one grant, issued or held")},
         "/api/grants/{id}/revoke": {
-            "parameters": [_ID],
-            "post": _by_id("sign and send a revocation: the holder deletes and sends a receipt"),
+            "parameters": [ID],
+            "post": by_id("sign and send a revocation: the holder deletes and sends a receipt"),
         },
         "/api/grants/{id}/consent-receipt": {
-            "parameters": [_ID],
-            "get": _by_id("the grant as a Kantara CR v1.1 / ISO/IEC TS 27560 consent receipt"),
+            "parameters": [ID],
+            "get": by_id("the grant as a Kantara CR v1.1 / ISO/IEC TS 27560 consent receipt"),
         },
         "/api/receipts": {
             "get": {
-                **_op("delivery and deletion receipts our grantees signed"),
+                **op("delivery and deletion receipts our grantees signed"),
                 "parameters": [{"name": "grant", "in": "query", "schema": {"type": "string"}}],
             }
         },
         "/api/requests": {
             "get": {
-                **_op("grant requests sent and received, and the auto-approve rule"),
+                **op("grant requests sent and received, and the auto-approve rule"),
                 "parameters": [{"name": "pending", "in": "query", "schema": {"type": "string"}}],
             },
-            "post": _op(
+            "post": op(
                 "ask a peer for fields for a purpose (grant.request)",
                 body={
                     "peer": {"type": "string"},
@@ -320,8 +272,8 @@ OPENAPI: Final[dict[str, Any]] = {
             ),
         },
         "/api/requests/rule": {
-            "get": _op("whether requests are approved automatically"),
-            "put": _op(
+            "get": op("whether requests are approved automatically"),
+            "put": op(
                 "set her rule for requests (auto-approve within fields, purposes, days)",
                 body={
                     "auto_approve": {"type": "boolean"},
@@ -332,225 +284,41 @@ OPENAPI: Final[dict[str, Any]] = {
             ),
         },
         "/api/requests/{id}/approve": {
-            "parameters": [{**_ID, "description": "the request number"}],
-            "post": _by_id(
+            "parameters": [{**ID, "description": "the request number"}],
+            "post": by_id(
                 "grant a pending request (all fields, or a subset)",
                 body={"fields": {"type": "array"}, "expires_s": {"type": "integer"}},
             ),
         },
         "/api/requests/{id}/decline": {
-            "parameters": [{**_ID, "description": "the request number"}],
-            "post": _by_id("decline a pending request (nothing is sent)"),
+            "parameters": [{**ID, "description": "the request number"}],
+            "post": by_id("decline a pending request (nothing is sent)"),
         },
         "/api/holdings/{peer}": {
-            "parameters": [_PEER],
-            "get": _op("what we hold about the peer, grant by grant (no values)"),
+            "parameters": [PEER],
+            "get": op("what we hold about the peer, grant by grant (no values)"),
         },
         "/api/holdings/{peer}/query": {
-            "parameters": [_PEER],
-            "post": _op(
+            "parameters": [PEER],
+            "post": op(
                 "ask the peer what it holds about us; its signed statement",
                 body={"wait_s": {"type": "number"}},
             ),
         },
         "/api/holdings/{peer}/{field}": {
-            "parameters": [_PEER, {**_PEER, "name": "field", "description": "a field name"}],
+            "parameters": [PEER, {**PEER, "name": "field", "description": "a field name"}],
             "get": {
-                **_op("read a held value; 403 grants.no_grant outside a live grant"),
+                **op("read a held value; 403 grants.no_grant outside a live grant"),
                 "parameters": [{"name": "purpose", "in": "query", "schema": {"type": "string"}}],
             },
         },
         "/api/audit": {
             "get": {
-                **_op("the audit log, its hash chain verified (422 audit.broken_chain)"),
+                **op("the audit log, its hash chain verified (422 audit.broken_chain)"),
                 "parameters": [{"name": "peer", "in": "query", "schema": {"type": "string"}}],
             }
         },
-        # -- reputation (spec/reputation.md §6) --
-        "/api/attestations": {
-            "get": {
-                **_op("attestations held: ours (with review state) and received, with rebuttals"),
-                "parameters": [
-                    {"name": "about", "in": "query", "schema": {"type": "string"}},
-                    {"name": "pending", "in": "query", "schema": {"type": "string"}},
-                    {"name": "mine", "in": "query", "schema": {"type": "string"}},
-                ],
-            },
-            "post": _op(
-                "attest how a peer kept a clause of an agreement with us (approved for sharing)",
-                body={
-                    "peer": {"type": "string"},
-                    "clause": {"type": "string"},
-                    "verdict": {"type": "string", "enum": ["honoured", "breached", "disputed"]},
-                    "agreement": {"type": "string"},
-                    "evidence": {"type": "array", "items": {"type": "string"}},
-                    "note": {"type": "string"},
-                    "days": {"type": "integer"},
-                },
-                status="201",
-            ),
-        },
-        "/api/attestations/{id}": {"parameters": [_ID], "get": _by_id("one attestation")},
-        "/api/attestations/{id}/approve": {
-            "parameters": [_ID],
-            "post": _by_id("share one of our own attestations (after review)"),
-        },
-        "/api/attestations/{id}/withhold": {
-            "parameters": [_ID],
-            "post": _by_id("keep one of our own attestations to ourselves"),
-        },
-        "/api/attestations/{id}/rebut": {
-            "parameters": [_ID],
-            "post": _by_id(
-                "answer an attestation about us; sent to its attester", body={"text": {}}
-            ),
-        },
-        "/api/reputation": {"get": _op("local trust: every peer it reaches, best first")},
-        "/api/reputation/policy": {
-            "get": _op("the cut-off policy"),
-            "put": _op(
-                "change the cut-off policy (any of its keys)",
-                body={
-                    "threshold": {"type": "number"},
-                    "min_evidence": {"type": "number"},
-                    "on_existing": {"type": "string", "enum": ["warn", "revoke"]},
-                    "auto_share": {"type": "boolean"},
-                    "receipt_grace_s": {"type": "integer"},
-                    "attestation_days": {"type": "integer"},
-                    "max_received_per_peer": {"type": "integer"},
-                },
-            ),
-        },
-        "/api/reputation/{peer}": {
-            "parameters": [_PEER],
-            "get": _op("one peer's score, standing, cut-off and WHY (attesters, weights, paths)"),
-        },
-        "/api/reputation/{peer}/ask": {
-            "parameters": [_PEER],
-            "post": _op(
-                "ask this peer what it knows about another (as its share policy allows)",
-                body={"about": {"type": "string"}, "wait_s": {"type": "number"}},
-            ),
-        },
-        "/api/share-policies": {"get": _op("what we share with whom")},
-        "/api/share-policies/{peer}": {
-            "parameters": [_PEER],
-            "put": _op(
-                "share none | mine | all with this peer",
-                body={
-                    "mode": {"type": "string", "enum": ["none", "mine", "all"]},
-                    "max_hops": {"type": "integer"},
-                    "per_hour": {"type": "integer"},
-                },
-            ),
-        },
-        # -- support beacons (spec/beacons.md) --
-        "/api/beacons": {
-            "get": _op("her beacons and those raised to this node, with their threads"),
-            "post": _op(
-                "raise a beacon to peers she chooses",
-                body={
-                    "to": {"type": "array", "items": {"type": "string"}},
-                    "topic": {"type": "string"},
-                    "text": {"type": "string"},
-                    "about": {"type": "string", "description": "a did:key, optional"},
-                },
-                status="201",
-            ),
-        },
-        "/api/beacons/{id}/answer": {
-            "parameters": [_ID],
-            "post": _by_id(
-                "a line in a beacon's thread (her answer names the peer: to)",
-                body={"text": {"type": "string"}, "to": {"type": "string"}},
-            ),
-        },
-        "/api/beacons/{id}/close": {
-            "parameters": [_ID],
-            "post": _by_id("close her beacon; every peer it went to is told"),
-        },
-        # -- loyalty (spec/loyalty.md) --
-        "/api/loyalty": {
-            "get": _op("her declarations of loyalty, and those her customers made to this node"),
-            "post": _op(
-                "declare loyalty to a vendor (signed, sent over the relationship)",
-                body={
-                    "vendor": {"type": "string", "description": "a did:key"},
-                    "since_ms": {"type": "integer"},
-                    "until_ms": {"type": "integer"},
-                    "categories": {"type": "array", "items": {"type": "string"}},
-                    "note": {"type": "string"},
-                },
-                status="201",
-            ),
-        },
-        "/api/loyalty/{id}/revoke": {
-            "parameters": [_ID],
-            "post": _by_id("revoke one of her declarations; the vendor is told"),
-        },
-        # -- intentcasting (spec/intents.md) --
-        "/api/intents": {
-            "get": _op("her intents: state, offers kept and shown, receipts"),
-            "post": _op(
-                "cast an intent under a fresh key at hubs (waits until they stored it)",
-                body={
-                    "category": {"type": "string"},
-                    "text": {"type": "string"},
-                    "budget": {"type": "string", "description": "like 300EUR"},
-                    "region": {"type": "string"},
-                    "quantity": {"type": "integer"},
-                    "terms": {"type": "string", "description": "a roster name (P2B1)"},
-                    "offers": {"type": "integer"},
-                    "expires_s": {"type": "integer"},
-                    "hubs": {"type": "array", "items": {"type": "string"}},
-                },
-                status="201",
-            ),
-        },
-        "/api/intents/{id}": {
-            "parameters": [_ID],
-            "get": _by_id("one intent with its shown offers, best first, and the hidden ones"),
-        },
-        "/api/intents/{id}/withdraw": {
-            "parameters": [_ID],
-            "post": _by_id("withdraw an intent: hubs and vendors that answered delete it"),
-        },
-        "/api/intents/accept": {
-            "post": _op(
-                "accept a shown offer: only its vendor learns who she is (reveal)",
-                body={"offer": {"type": "string"}, "reveal": {"type": "boolean"}},
-            )
-        },
-        "/api/intents/subscriptions": {
-            "post": _op(
-                "subscribe at a hub (a peer) to categories; [] unsubscribes",
-                body={"hub": {"type": "string"}, "categories": {"type": "array"}},
-            )
-        },
-        "/api/intents/inbox": {"get": _op("a vendor's inbox: the intents forwarded to it")},
-        "/api/intents/inbox/{id}/answer": {
-            "parameters": [_ID],
-            "post": _by_id(
-                "answer an intent with an offer that countersigns her terms",
-                body={
-                    "price": {"type": "string"},
-                    "valid_s": {"type": "integer"},
-                    "lead_s": {"type": "integer"},
-                    "terms_of_sale": {"type": "string"},
-                },
-            ),
-        },
-        "/api/intents/hub": {
-            "get": _op("a hub's rules, listed hubs (met, online), live intents, subscribers")
-        },
-        "/api/vouches": {
-            "get": _op("peers whose attestations we trust as our own counterparties'")
-        },
-        "/api/vouches/{peer}": {
-            "parameters": [_PEER],
-            "put": _op("vouch for a connected peer"),
-            "delete": _op("withdraw a vouch"),
-        },
+        **MARKET_PATHS,
         "/api/openapi.json": {
             "get": {
                 "summary": "this document",
