@@ -35,13 +35,15 @@ def make_backup(home: Home, passphrase: str, now_ms: int, *, key_passphrase: str
     if not home.exists():
         raise HomeError(f"no amity identity in {home.path}; nothing to back up")
     seed = home.load_seed(key_passphrase)
+    try:
+        config = home.config_path.read_text(encoding="utf-8")
+        database = _snapshot(home.db_path) if home.db_path.exists() else b""
+    except (OSError, sqlite3.Error) as exc:
+        raise HomeError(f"cannot read {home.path} to back it up: {exc}") from None
     contents = BackupContents(
-        seed=seed,
-        key_sealed=home.key_is_sealed(),
-        config=home.config_path.read_text(encoding="utf-8"),
-        database=_snapshot(home.db_path) if home.db_path.exists() else b"",
+        seed=seed, key_sealed=home.key_is_sealed(), config=config, database=database,
         made_ms=now_ms,
-    )
+    )  # fmt: skip
     return seal_backup(
         passphrase.encode(), contents, salt=os.urandom(SALT_BYTES), nonce=os.urandom(NONCE_BYTES)
     )
@@ -77,7 +79,12 @@ def restore_backup(home: Home, contents: BackupContents, passphrase: str) -> Non
     if contents.database:
         if home.db_path.exists():
             raise HomeError(f"{home.db_path} exists without a key; move it away first")
-        _write_database(home.db_path, contents.database)
+        try:
+            _write_database(home.db_path, contents.database)
+        except (OSError, sqlite3.Error) as exc:
+            raise HomeError(
+                f"cannot write {home.db_path}: {exc}; nothing else was written"
+            ) from None
     home.restore(
         contents.seed, contents.config, passphrase=passphrase if contents.key_sealed else None
     )

@@ -165,6 +165,15 @@ def _passphrase(*, confirm: bool) -> str:
 
 
 def _backup(args: argparse.Namespace) -> int:
+    from amity.node.home import HomeError
+
+    try:
+        return _make_backup(args)
+    except HomeError as exc:  # no identity, an unreadable home: said in words, exit 1
+        raise CliError(str(exc)) from None
+
+
+def _make_backup(args: argparse.Namespace) -> int:
     from amity.node.backup import make_backup
 
     home = home_from(args)
@@ -191,6 +200,15 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
+    from amity.node.home import HomeError
+
+    try:
+        return _restore_home(args)
+    except HomeError as exc:  # the home holds an identity, the file cannot be read: exit 1
+        raise CliError(str(exc)) from None
+
+
+def _restore_home(args: argparse.Namespace) -> int:
     from amity.node.backup import read_backup, restore_backup
 
     home = home_from(args)

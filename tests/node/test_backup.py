@@ -42,6 +42,7 @@ def test_backup_restore_keeps_her_relationships(
     assert restored["did"] == alice.did
     twice = run_amity("id", "restore", backup, "--home", alice.home)
     assert twice.returncode == 1 and "already holds an amity identity" in twice.stderr
+    assert "Traceback" not in twice.stderr, "said in words, not as a crash"
 
     alice.start()
     assert alice.api.get("/api/status")["did"] == alice.did
@@ -62,6 +63,9 @@ def test_a_damaged_backup_is_refused_and_nothing_is_written(
     alice = nodes.create("alice", start=False)
     backup = tmp_path / "b"
     cli("id", "backup", "--home", alice.home, "--out", backup)
+    nothing = run_amity("id", "backup", "--home", tmp_path / "no-home", "--out", tmp_path / "n")
+    assert nothing.returncode == 1 and "no amity identity" in nothing.stderr
+    assert "Traceback" not in nothing.stderr
     data = bytearray(backup.read_bytes())
     data[-5] ^= 0x01  # inside the sealed box
     (tmp_path / "flipped").write_bytes(bytes(data))
