@@ -8,14 +8,15 @@ before the service's own records are on disk (spec/link.md §2).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from amity.protocol.envelope import Envelope
 from amity.protocol.identity import PeerId
 from amity.protocol.keyring import Keyring
-from amity.protocol.relationship import Relationship
+from amity.protocol.relationship import Relationship, SendMessage
 
 if TYPE_CHECKING:
     from amity.node.daemon import Node
@@ -93,3 +94,16 @@ class SmallService:
 
     async def stop(self) -> None:
         return None
+
+    def stage_saved(
+        self,
+        sends: Sequence[SendMessage],
+        saved: Sequence[tuple[Callable[[], None], str, dict[str, object]]],
+    ) -> Staged:
+        """One commit: each (write, event kind, detail) written in it and published after it,
+        each message queued in the outbox with it."""
+        staged = Staged(sends=[Outgoing(m.to, m.type, m.body) for m in sends])
+        for write, kind, detail in saved:
+            staged.writes.append(write)
+            staged.after.append(functools.partial(self.node.events.publish, kind, detail))
+        return staged

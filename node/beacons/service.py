@@ -11,7 +11,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from amity.node.services import Outgoing, SmallService, Staged
+from amity.node.services import SmallService, Staged
 from amity.protocol.beacons import BEACON_ID_BYTES, BEACON_TYPES
 from amity.protocol.core import beacons as core
 from amity.protocol.core.beacons import Beacon, BeaconEffect, Line, SaveBeacon
@@ -75,23 +75,19 @@ class BeaconsService(SmallService):
         return updated
 
     def _stage(self, effects: list[BeaconEffect]) -> Staged:
-        staged = Staged()
+        saved = []
         for effect in effects:
-            if isinstance(effect, SendMessage):
-                staged.sends.append(Outgoing(effect.to, effect.type, effect.body))
+            if not isinstance(effect, SaveBeacon):
                 continue
-            assert isinstance(effect, SaveBeacon)
             b = effect.beacon
             self.beacons[(b.raiser, b.beacon_id)] = b
-            write = functools.partial(
-                self.node.store.put_beacon, b.raiser.key, b.beacon_id, beacon_text(b)
-            )
-            staged.writes.append(write)
-            detail = {"beacon": b.beacon_id.hex(), "raiser": b.raiser.did, "topic": b.topic}
-            staged.after.append(
-                functools.partial(self.node.events.publish, f"beacon.{effect.what}", detail)
-            )
-        return staged
+            text = beacon_text(b)
+            write = functools.partial(self.node.store.put_beacon, b.raiser.key, b.beacon_id, text)
+            detail: dict[str, object] = {
+                "beacon": b.beacon_id.hex(), "raiser": b.raiser.did, "topic": b.topic,
+            }  # fmt: skip
+            saved.append((write, f"beacon.{effect.what}", detail))
+        return self.stage_saved([e for e in effects if isinstance(e, SendMessage)], saved)
 
 
 def beacon_text(b: Beacon) -> str:

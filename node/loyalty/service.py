@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from amity.node.services import Outgoing, SmallService, Staged
+from amity.node.services import SmallService, Staged
 from amity.protocol.core import loyalty as core
 from amity.protocol.core.loyalty import LoyaltyEffect, LoyaltyRecord, SaveLoyalty
 from amity.protocol.envelope import Envelope
@@ -70,23 +70,19 @@ class LoyaltyService(SmallService):
         return record
 
     def _stage(self, effects: list[LoyaltyEffect]) -> Staged:
-        staged = Staged()
+        saved = []
         for effect in effects:
-            if isinstance(effect, SendMessage):
-                staged.sends.append(Outgoing(effect.to, effect.type, effect.body))
+            if not isinstance(effect, SaveLoyalty):
                 continue
-            assert isinstance(effect, SaveLoyalty)
             record = effect.record
             self.records[record.declaration_id] = record
             revocation = None if record.revocation is None else record.revocation.encoded
             row = (record.declaration_id, record.mine, record.at_ms, record.declaration.encoded)
-            staged.writes.append(functools.partial(self.node.store.put_loyalty, *row, revocation))
-            detail = {
+            write = functools.partial(self.node.store.put_loyalty, *row, revocation)
+            detail: dict[str, object] = {
                 "declaration": record.declaration_id.hex(),
                 "person": record.declaration.person.did,
                 "vendor": record.declaration.vendor.did,
             }
-            staged.after.append(
-                functools.partial(self.node.events.publish, f"loyalty.{effect.what}", detail)
-            )
-        return staged
+            saved.append((write, f"loyalty.{effect.what}", detail))
+        return self.stage_saved([e for e in effects if isinstance(e, SendMessage)], saved)
