@@ -7,14 +7,15 @@ or ``api.*``); the route modules (app.py here, and each feature room's api.py) s
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 
-from amity.protocol.errors import AmityError, UsageError
+from amity.protocol.errors import AmityError, NotFoundError, UsageError
 from amity.protocol.identity import PeerId
 
-__all__ = ["error_response", "json_body", "peer_from"]
+__all__ = ["error_response", "json_body", "peer_from", "id_by_prefix"]
 
 
 def error_response(
@@ -48,3 +49,17 @@ def peer_from(text: object, what: str = "peer") -> PeerId:
         return PeerId.from_did(text)
     except AmityError as exc:
         raise UsageError(f"{text!r:.80} is not a peer's did:key ({exc.message})") from None
+
+
+def id_by_prefix(keys: Iterable[bytes], prefix: str, what: str) -> bytes:
+    """The one id among ``keys`` whose hex starts with ``prefix`` (4 hex digits at least):
+    UsageError (400) for a short or ambiguous prefix, NotFoundError (404) for none."""
+    text = prefix.strip().lower()
+    if len(text) < 4 or any(c not in "0123456789abcdef" for c in text):
+        raise UsageError(f"{what} is given by 4 or more hex digits of its id")
+    found = [k for k in keys if k.hex().startswith(text)]
+    if not found:
+        raise NotFoundError(f"no {what} {text}")
+    if len(found) > 1:
+        raise UsageError(f"{text} names {len(found)} of your {what}s; give more digits")
+    return bytes(found[0])

@@ -7,10 +7,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.api.jsonio import json_body, peer_from
+from amity.node.api.jsonio import id_by_prefix, json_body, peer_from
 from amity.node.beacons.service import BeaconsService
 from amity.protocol.core.beacons import Beacon
-from amity.protocol.errors import NotFoundError, UsageError, format_time_ms
+from amity.protocol.errors import UsageError, format_time_ms
 
 __all__ = ["BEACONS", "add_beacon_routes", "beacon_json"]
 
@@ -48,11 +48,8 @@ def beacon_json(b: Beacon) -> dict[str, Any]:
 
 
 def _find(service: BeaconsService, prefix: str) -> Beacon:
-    text = prefix.lower()
-    found = [b for (_, bid), b in service.beacons.items() if bid.hex().startswith(text)]
-    if len(text) < 4 or len(found) != 1:
-        raise NotFoundError(f"no single beacon starting {text[:16]}")
-    return found[0]
+    by_id = {bid: b for (_, bid), b in service.beacons.items()}
+    return by_id[id_by_prefix(by_id, prefix, "beacon")]
 
 
 def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:

@@ -11,11 +11,11 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.api.jsonio import json_body, peer_from
+from amity.node.api.jsonio import id_by_prefix, json_body, peer_from
 from amity.node.intents.service import IntentsService
 from amity.protocol.core.intents.records import Casting, KeptOffer, Seen
 from amity.protocol.core.intents.rule import Quote
-from amity.protocol.errors import NodeError, NotFoundError, UsageError, format_time_ms
+from amity.protocol.errors import NodeError, UsageError, format_time_ms
 from amity.protocol.identity import PeerId
 from amity.protocol.intent import Constraints, TermsRef
 from amity.protocol.money import Money
@@ -43,18 +43,6 @@ def add_intents_routes(app: web.Application) -> None:
 
 def _service(request: web.Request) -> IntentsService:
     return request.app[INTENTS]
-
-
-def _find(keys: Any, prefix: str, what: str) -> bytes:
-    text = prefix.strip().lower()
-    if len(text) < 4 or any(c not in "0123456789abcdef" for c in text):
-        raise UsageError(f"{what} is given by 4 or more hex digits of its id")
-    found = [k for k in keys if k.hex().startswith(text)]
-    if not found:
-        raise NotFoundError(f"no {what} {text}")
-    if len(found) > 1:
-        raise UsageError(f"{text} names {len(found)} of your {what}s; give more digits")
-    return bytes(found[0])
 
 
 def _int(data: dict[str, Any], key: str, lo: int, hi: int, default: int | None = None) -> int:
@@ -173,7 +161,7 @@ async def intent_cast(request: web.Request) -> web.Response:
 
 async def intent_show(request: web.Request) -> web.Response:
     service = _service(request)
-    intent_id = _find(service.caster.castings, request.match_info["id"], "intent")
+    intent_id = id_by_prefix(service.caster.castings, request.match_info["id"], "intent")
     return web.json_response(casting_json(service.caster.castings[intent_id], offers=True))
 
 
@@ -186,7 +174,7 @@ async def intent_accept(request: web.Request) -> web.Response:
         for k in c.offers
         if not k.hidden
     }
-    offer_id = _find(offers, _str(data, "offer"), "offer")
+    offer_id = id_by_prefix(offers, _str(data, "offer"), "offer")
     reveal = data.get("reveal", True)
     if not isinstance(reveal, bool):
         raise UsageError("reveal is true or false")
@@ -196,7 +184,7 @@ async def intent_accept(request: web.Request) -> web.Response:
 
 async def intent_withdraw(request: web.Request) -> web.Response:
     service = _service(request)
-    intent_id = _find(service.caster.castings, request.match_info["id"], "intent")
+    intent_id = id_by_prefix(service.caster.castings, request.match_info["id"], "intent")
     return web.json_response(casting_json(await service.withdraw(intent_id)))
 
 
@@ -222,7 +210,7 @@ async def inbox_list(request: web.Request) -> web.Response:
 async def inbox_answer(request: web.Request) -> web.Response:
     data = await json_body(request)
     service = _service(request)
-    intent_id = _find(service.vendor.inbox, request.match_info["id"], "intent")
+    intent_id = id_by_prefix(service.vendor.inbox, request.match_info["id"], "intent")
     now = service.node.clock_ms()
     quote = Quote(
         price=Money.parse(_str(data, "price")),

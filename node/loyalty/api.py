@@ -7,10 +7,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.api.jsonio import json_body, peer_from
+from amity.node.api.jsonio import id_by_prefix, json_body, peer_from
 from amity.node.loyalty.service import LoyaltyService
 from amity.protocol.core.loyalty import LoyaltyRecord
-from amity.protocol.errors import NotFoundError, UsageError, format_time_ms
+from amity.protocol.errors import UsageError, format_time_ms
 
 __all__ = ["LOYALTY", "add_loyalty_routes", "record_json"]
 
@@ -80,9 +80,6 @@ async def loyalty_declare(request: web.Request) -> web.Response:
 
 async def loyalty_revoke(request: web.Request) -> web.Response:
     service = request.app[LOYALTY]
-    prefix = request.match_info["id"].lower()
-    found = [k for k, r in service.records.items() if r.mine and k.hex().startswith(prefix)]
-    if len(prefix) < 4 or len(found) != 1:
-        raise NotFoundError(f"no single declaration of yours starting {prefix[:16]}")
-    record = await service.revoke(found[0])
+    mine = [k for k, r in service.records.items() if r.mine]
+    record = await service.revoke(id_by_prefix(mine, request.match_info["id"], "declaration"))
     return web.json_response(record_json(record, service.node.clock_ms()))
