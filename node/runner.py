@@ -155,6 +155,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
     async def peer_ctx(app: web.Application) -> AsyncIterator[None]:
         if options.listen is None:
             log_event(_log, "peer.disabled", why="--listen none: this node only dials out")
+            app[NODE].watch_card()
             yield
             return
         host, port = parse_hostport(options.listen, "--listen")
@@ -188,6 +189,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             max_connections=limits.max_connections,
             max_strangers=limits.max_strangers,
         )
+        node.watch_card()
         try:
             yield
         finally:

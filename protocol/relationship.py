@@ -29,6 +29,7 @@ from amity.protocol.identity import PeerId
 from amity.protocol.relevents import (
     EVENT_TYPES,
     CancelTimer,
+    CardChanged,
     Effect,
     Event,
     HandshakeCompleted,
@@ -81,6 +82,7 @@ __all__ = [
     "HelloReceived",
     "MessageSeen",
     "LocalEnd",
+    "CardChanged",
     "PeerEnded",
     "TimerFired",
     "EVENT_TYPES",
@@ -149,7 +151,9 @@ def _bound_peer(rel: Relationship, peer: PeerId) -> PeerId:
     return peer
 
 
-def _hello(event: HandshakeCompleted, peer: PeerId, secret: bytes | None) -> SendMessage:
+def _hello(
+    event: HandshakeCompleted | CardChanged, peer: PeerId, secret: bytes | None
+) -> SendMessage:
     body = HelloBody(event.own_card, secret, event.ticket)
     return SendMessage(peer, MSG_HELLO, encode_hello(body))
 
@@ -251,6 +255,11 @@ def _handshake_again(rel: Relationship, event: HandshakeCompleted, now_ms: int) 
     return _evolve(rel, last_seen_ms=now_ms), [_hello(event, peer, None)]
 
 
+def _announce(rel: Relationship, event: CardChanged, now_ms: int) -> Step:
+    assert rel.peer is not None  # CONNECTED
+    return rel, [_hello(event, rel.peer, None)]
+
+
 def _seen(rel: Relationship, event: MessageSeen, now_ms: int) -> Step:
     if rel.last_seen_ms == now_ms:  # a burst of messages in one ms: nothing new to say
         return rel, []
@@ -338,12 +347,16 @@ TRANSITIONS: Final[Mapping[tuple[RelationshipState, type[Event]], Transition]] =
     (_S.CONNECTED, HandshakeCompleted): _to(_handshake_again, _S.CONNECTED),
     (_S.CONNECTED, HelloReceived): _to(_hello_again, _S.CONNECTED),
     (_S.CONNECTED, MessageSeen): _to(_seen, _S.CONNECTED),
+    (_S.CONNECTED, CardChanged): _to(_announce, _S.CONNECTED),
     (_S.CONNECTED, PeerEnded): _to(_end_by_peer, _S.ENDED),
     (_S.CONNECTED, LocalEnd): _to(_end_locally, _S.ENDED),
     (_S.CONNECTED, TimerFired): _to(_timer_fired, _S.CONNECTED),
     (_S.ENDED, PeerEnded): _to(_ignore, _S.ENDED),
     (_S.ENDED, LocalEnd): _to(_ignore, _S.ENDED),
     (_S.ENDED, TimerFired): _to(_ignore, _S.ENDED),
+    (_S.INVITED, CardChanged): _to(_ignore, _S.INVITED),
+    (_S.CONNECTING, CardChanged): _to(_ignore, _S.CONNECTING),
+    (_S.ENDED, CardChanged): _to(_ignore, _S.ENDED),
 }
 
 #: Event types that start a relationship (no state yet), for :func:`open_relationship`.

@@ -25,6 +25,7 @@ __all__ = [
     "HelloReceived",
     "MessageSeen",
     "LocalEnd",
+    "CardChanged",
     "PeerEnded",
     "TimerFired",
     "EVENT_TYPES",
@@ -124,6 +125,19 @@ class LocalEnd(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CardChanged(Event):
+    """Our card changed (a new published policy, other relays or endpoints): tell the peer.
+
+    ``own_card`` is the new card, ``ticket`` the deposit ticket the hello hands out, as in
+    :class:`HandshakeCompleted`.
+    """
+
+    local: ClassVar[bool] = True
+    own_card: Card
+    ticket: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class PeerEnded(Event):
     """The peer's rel.end arrived (from :func:`~amity.protocol.relmessages.decode_end`)."""
 
@@ -149,6 +163,7 @@ EVENT_TYPES: Final[tuple[type[Event], ...]] = (
     HelloReceived,
     MessageSeen,
     LocalEnd,
+    CardChanged,
     PeerEnded,
     TimerFired,
 )

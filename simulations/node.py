@@ -178,7 +178,7 @@ class SimNode(Receiver):
         """Our peer card (an invitation with ``invite_secret``), cached as the daemon does."""
         now = self.now_ms()
         cached = self._card
-        if invite_secret is None and card_is_fresh(cached, now, self.relays, None):
+        if invite_secret is None and card_is_fresh(cached, now, self.endpoints, self.relays, None):
             assert cached is not None
             return cached
         _, cert = self.keyring.current(now)
@@ -224,6 +224,11 @@ class SimNode(Receiver):
     def end(self, peer: PeerId, reason: str) -> Relationship:
         (ended,) = self._transitions(commands.end(self, peer, reason, self.now_ms()))
         return ended
+
+    def announce_card(self) -> None:
+        """Our card says something new (a relay): every connected peer gets a hello with it, as
+        the daemon's card watch does (spec/relationship.md §3)."""
+        self._transitions(commands.announce_card(self, self.relationships(), self.now_ms()))
 
     def _transitions(self, effects: list[CoreEffect]) -> list[Relationship]:
         """Carry out relationship steps in order (each staged in the current commit)."""
@@ -328,6 +333,9 @@ class SimNode(Receiver):
 
     def read_card(self, data: bytes) -> Card:
         return self.shared.decode_card(data)
+
+    def peer_policy_changed(self, before: Card, relationship: Relationship, now_ms: int) -> None:
+        return None  # no terms service here
 
     def known_peer(self, peer: PeerId) -> PeerId:
         return self.shared.peer(peer)

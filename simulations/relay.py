@@ -128,8 +128,9 @@ def use_relay(node: SimNode, invitation: Card, on_done: Callable[[bool, str], No
     def connected(ok: bool, why: str) -> None:
         if ok and all(r.peer_id != invitation.peer_id for r in node.relays):
             relay_id = node.shared.peer(invitation.peer_id)
-            # Our card changes (SimNode.card compares relays): the next hellos carry the relay.
+            # Our card changes (SimNode.card compares relays): our connected peers hear of it.
             node.relays = (*node.relays, Relay(relay_id, invitation.endpoints[0]))
+            node.announce_card()
             node.dialer.ensure(relay_id)
         on_done(ok, why)
 

@@ -196,12 +196,18 @@ OPENAPI: Final[dict[str, Any]] = {
         },
         "/api/agreements/{id}": {
             "parameters": [ID],
-            "get": by_id("one agreement with its signed bytes (agreement_b64, agreement_hex)"),
+            "get": by_id(
+                "one agreement with its signed bytes (agreement_b64, agreement_hex) and, in "
+                "force, `policy_check`: what the vendor's published policy says of it now"
+            ),
         },
         "/api/policy": {
             "get": op("the policy file and whether it is in force (spec/terms.md §5)"),
             "put": op(
-                "replace the policy file; 400 with line and field if it does not parse",
+                "replace the policy file; 400 with line and field if it does not parse. "
+                "`change` says how many connected customers were sent the new card and which "
+                "agreements in force the new policy would not sign as they are (they still "
+                "bind: spec/signals.md §4)",
                 body={"toml": {"type": "string"}},
             ),
         },

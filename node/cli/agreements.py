@@ -103,6 +103,9 @@ def _list_text(d: Mapping[str, Any]) -> str:
             f"{a['agreement_id'][:16]}  {a['state']:<9} {a['concluded'] or a['agreed']:<24} "
             f"{a['terms']['title'][:34]:<34} {a['peer']}"
         )
+        check = a.get("policy_check")
+        if check is not None and check["welcome"] is False:
+            lines.append(f"{'':<18}its vendor's policy now: {check['words']}")
     return "\n".join(lines)
 
 
@@ -121,6 +124,9 @@ def agreement_text(d: Mapping[str, Any]) -> str:
         lines.append(f"superseded by agreement {d['superseded_by']}")
     if d.get("ended"):
         lines.append(f"ended:       {d['ended']}, with the relationship it was signed in")
+    check = d.get("policy_check")
+    if check is not None:
+        lines.append(f"policy now:  {check['unreadable'] or check['words']}")
     return "\n".join(lines)
 
 

@@ -101,8 +101,30 @@ def _show(args: argparse.Namespace) -> int:
 
 def _set(args: argparse.Namespace) -> int:
     data = ApiClient(home_from(args)).call("PUT", "/api/policy", {"toml": _read(args.file)})
-    emit(data, _policy_text, as_json=args.json)
+    emit(data, _set_text, as_json=args.json)
     return 0
+
+
+def _set_text(d: Mapping[str, Any]) -> str:
+    """The policy now in force, then what its change means (spec/signals.md §4)."""
+    change = d["change"]
+    lines = [_policy_text(d)]
+    if change["changes"]:
+        lines.append("changed:")
+        lines += [f"  {c['clause']}: {c['before']} -> now {c['after']}" for c in change["changes"]]
+    if change["told"]:
+        lines.append(f"told {change['told']} connected peer(s) of the new policy")
+    worse = [a for a in change["agreements"] if a["welcome"] is False]
+    if worse:
+        lines.append(
+            f"{len(worse)} agreement(s) in force hold terms this policy would not sign now; "
+            "they still bind you until amended (`amity terms offer PEER ... ` with the terms "
+            "you want, which the customer may refuse):"
+        )
+        lines += [f"  {a['agreement_id'][:16]}  {a['words']}" for a in worse[:20]]
+        if len(worse) > 20:
+            lines.append(f"  … and {len(worse) - 20} more (--json lists them all)")
+    return "\n".join(lines)
 
 
 def _policy_text(d: Mapping[str, Any]) -> str:

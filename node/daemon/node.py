@@ -27,6 +27,7 @@ from amity.node.daemon.base import (
     log,
     wall_clock_ms,
 )
+from amity.node.daemon.cardwatch import CardWatch
 from amity.node.daemon.depositor import Depositor
 from amity.node.daemon.net import Net
 from amity.node.daemon.receiver import Receiver
@@ -139,6 +140,9 @@ class Node:
         self.net = Net(self)
         self.depositor = Depositor(self)
         self.upkeep = Upkeep(self)
+        self.cardwatch = CardWatch(self)
+        #: Who stages what a peer's changed published policy means (the terms service).
+        self._policy_watch: Callable[[Card, Relationship, int], object] | None = None
 
     async def __aenter__(self) -> Node:
         for peer_key, highest, bitmap in self.store.load_replay():
@@ -192,6 +196,11 @@ class Node:
         self.events.close()
         log_event(log, "node.stopped", peer=self.peer_id.short)
 
+    def watch_card(self) -> None:
+        """Start telling peers when our card says something new (once ``endpoints`` are final:
+        the runner calls this once the peer server listens, or at once without one)."""
+        self._spawn(self.cardwatch.run(), "card-watch")
+
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
@@ -208,7 +217,9 @@ class Node:
         ``with_policy`` it carries no policy summary, as in an intent's welcome)."""
         now = self.clock_ms()
         policy = self.card_policy() if with_policy else None
-        if invite_secret is None and card_is_fresh(self._card, now, self.relays, policy):
+        if invite_secret is None and card_is_fresh(
+            self._card, now, self.endpoints, self.relays, policy
+        ):
             assert self._card is not None
             return self._card
         _, cert = self.keyring.current(now)
@@ -291,6 +302,7 @@ class Node:
             self.relays.append(relay)
             self._save_relays()
             self._card = None  # our card changes: the next hello carries the relay
+            await self.cardwatch.check()  # and our connected peers hear of it now
             self._spawn(self.net.hold_relay(relay), f"relay-{relay.peer_id.short}")
         return rel
 
@@ -336,6 +348,15 @@ class Node:
             self._services[message_type] = service
         self.accepted_types = self.accepted_types | service.types
         self._not_in_inbox |= getattr(service, "not_in_inbox", frozenset()) & service.types
+        watch = getattr(service, "peer_policy_changed", None)
+        if watch is not None:
+            self._policy_watch = watch
+
+    def peer_policy_changed(self, before: Card, relationship: Relationship, now_ms: int) -> object:
+        """A connected peer published another policy (spec/signals.md §4): the terms service's
+        answer, staged with the hello."""
+        watch = self._policy_watch
+        return None if watch is None else watch(before, relationship, now_ms)
 
     def commit(self, staged: Staged) -> asyncio.Future[None]:
         """Stage a service's writes and sends (one transaction); ``after`` runs once on disk."""

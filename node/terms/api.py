@@ -16,6 +16,7 @@ from aiohttp import web
 
 from amity.node.api.jsonio import error_response, json_body
 from amity.node.store import AgreementRow
+from amity.node.terms import policywatch
 from amity.node.terms.data import (
     agreement_to_data,
     quote_rule_json,
@@ -24,6 +25,7 @@ from amity.node.terms.data import (
 )
 from amity.node.terms.service import TermsService
 from amity.protocol.agreement import Agreement
+from amity.protocol.core.terms.policywatch import review_policy
 from amity.protocol.errors import AmityError, NotFoundError, PolicyError, UsageError, format_time_ms
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import DEFAULT_TTL_MS, MAX_TTL_MS, OPEN_STATES, Negotiation
@@ -107,8 +109,11 @@ def negotiation_json(neg: Negotiation, service: TermsService) -> dict[str, Any]:
     }
 
 
-def _agreement_json(row: AgreementRow, *, with_bytes: bool = False) -> dict[str, Any]:
+def _agreement_json(
+    service: TermsService, row: AgreementRow, *, with_bytes: bool = False
+) -> dict[str, Any]:
     data = agreement_to_data(Agreement.decode(row.encoded))
+    data["policy_check"] = policywatch.policy_check(service, row)
     data["peer"] = PeerId(row.peer_id).did
     data["superseded_by"] = None if row.superseded_by is None else row.superseded_by.hex()
     data["ended"] = None if row.ended_ms is None else format_time_ms(row.ended_ms)
@@ -226,16 +231,18 @@ async def move(request: web.Request, name: str) -> web.Response:
 
 
 async def list_agreements(request: web.Request) -> web.Response:
-    rows = _service(request).agreements(_peer_filter(request))
-    return web.json_response({"agreements": [_agreement_json(row) for row in rows]})
+    service = _service(request)
+    rows = service.agreements(_peer_filter(request))
+    return web.json_response({"agreements": [_agreement_json(service, row) for row in rows]})
 
 
 async def show_agreement(request: web.Request) -> web.Response:
+    service = _service(request)
     try:
-        row = _service(request).agreement(request.match_info["id"])
+        row = service.agreement(request.match_info["id"])
     except NotFoundError as exc:
         raise _not_found(exc) from None
-    return web.json_response(_agreement_json(row, with_bytes=True))
+    return web.json_response(_agreement_json(service, row, with_bytes=True))
 
 
 def _policy_json(service: TermsService) -> dict[str, Any]:
@@ -284,10 +291,15 @@ async def put_policy(request: web.Request) -> web.Response:
         raise UsageError("toml is the text of the policy file (spec/terms.md §5.2)")
     if service.policy is None:
         raise error_response(web.HTTPConflict, "local.node", "this node keeps no policy file")
+    before = service.published_policy()
     try:
         service.policy.replace(data["toml"])
     except PolicyError as exc:
         raise error_response(
             web.HTTPBadRequest, exc.code, exc.message, line=exc.line, field=exc.field
         ) from None
-    return web.json_response(_policy_json(service))
+    after = service.published_policy()
+    told = await service.node.cardwatch.check()  # the customers hear of it now, not in 2 s
+    review = review_policy(before, after, policywatch.in_force(service))
+    change = {"told": told, **policywatch.review_json(review)}
+    return web.json_response({**_policy_json(service), "change": change})

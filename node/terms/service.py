@@ -22,9 +22,10 @@ from amity.node.daemon import Node
 from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
 from amity.node.store import AgreementRow
+from amity.node.terms import policywatch
 from amity.node.terms.negotiations import NegotiationBook
 from amity.node.terms.policyfile import PolicyFile
-from amity.protocol.card import NodeKind
+from amity.protocol.card import Card, NodeKind
 from amity.protocol.core.intents.rule import QuoteRule
 from amity.protocol.core.terms import service as core
 from amity.protocol.core.terms.changes import InForce, TermsChange, change_terms
@@ -88,9 +89,17 @@ class TermsService:
         #: countersigned, for the person who accepted one).
         self.promises: list[Callable[[PeerId, bytes, int], bool]] = []
         if node.identity.kind is NodeKind.VENDOR:
-            node.card_policy = self._published_policy
+            node.card_policy = self.published_policy
+            node.cardwatch.watchers.append(self._own_policy_changed)
 
-    def _published_policy(self) -> bytes | None:
+    def peer_policy_changed(self, before: Card, rel: Relationship, now_ms: int) -> Staged:
+        """A vendor's hello brought another published policy: tell her (spec/signals.md §4)."""
+        return policywatch.peer_policy_changed(self, before, rel, now_ms)
+
+    def _own_policy_changed(self, before: bytes | None, after: bytes | None, told: int) -> None:
+        policywatch.own_policy_changed(self, before, after, told)
+
+    def published_policy(self) -> bytes | None:
         """A vendor's card carries the summary of the policy in force (spec/card.md)."""
         current = self.policy_in_force()
         return None if current is None else policy_summary(current)

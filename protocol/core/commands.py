@@ -9,14 +9,16 @@ does the rest: dialling the inviter, waiting for the hello, answering the owner.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from amity.protocol.card import Card, NodeKind, Relay
 from amity.protocol.core.effects import Effect, Transition
 from amity.protocol.core.host import Host
+from amity.protocol.core.tickets import ticket_for
 from amity.protocol.errors import NodeError
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import (
+    CardChanged,
     InvitationAccepted,
     InvitationIssued,
     InvitationReceived,
@@ -29,6 +31,7 @@ from amity.protocol.relationship import (
 
 __all__ = [
     "CARD_DAYS",
+    "announce_card",
     "card_is_fresh",
     "invite",
     "accept_invitation",
@@ -44,16 +47,35 @@ CARD_DAYS = 30
 
 
 def card_is_fresh(
-    card: Card | None, now_ms: int, relays: Sequence[Relay], policy: bytes | None
+    card: Card | None,
+    now_ms: int,
+    endpoints: Sequence[str],
+    relays: Sequence[Relay],
+    policy: bytes | None,
 ) -> bool:
-    """Whether our cached card can still be handed out: a day left at least, and the relays and
-    published policy it names are still ours (else the next hello carries a new one)."""
+    """Whether our cached card can still be handed out: a day left at least, and the endpoints,
+    relays and published policy it names are still ours (else the next hello carries a new
+    one)."""
     return (
         card is not None
         and card.not_after_ms > now_ms + _DAY_MS
+        and tuple(card.endpoints) == tuple(endpoints)
         and tuple(card.relays) == tuple(relays)
         and card.policy == policy
     )
+
+
+def announce_card(host: Host, relationships: Iterable[Relationship], now_ms: int) -> list[Effect]:
+    """Our card changed in what it says (a new published policy, other relays): a hello with
+    :meth:`Host.card` to every connected peer among ``relationships``, each with its own
+    deposit ticket (spec/relationship.md §3, spec/signals.md §4)."""
+    card = host.card()
+    out: list[Effect] = []
+    for rel in relationships:
+        if rel.state is RelationshipState.CONNECTED and rel.peer is not None:
+            event = CardChanged(card, ticket_for(host, rel.peer, now_ms))
+            out.append(Transition(*step(rel, event, now_ms)))
+    return out
 
 
 def invite(invitation: Card, now_ms: int) -> list[Effect]:

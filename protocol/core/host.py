@@ -88,6 +88,12 @@ class Host(Protocol):
         """Decode and verify a card (:meth:`Card.decode`, or a memo of it)."""
         ...
 
+    def peer_policy_changed(self, before: Card, relationship: Relationship, now_ms: int) -> object:
+        """A connected peer's hello brought a card whose published policy differs from
+        ``before``'s (spec/signals.md §4): what to stage with the hello, as a service's answer
+        (None: nothing; a node without terms services ignores it)."""
+        ...
+
     def known_peer(self, peer: PeerId) -> PeerId:
         """The node's own copy of ``peer`` (a simulator shares one copy per run)."""
         ...

@@ -91,6 +91,9 @@ class MemoryHost:
     def read_card(self, data: bytes) -> Card:
         return Card.decode(data)
 
+    def peer_policy_changed(self, before: Card, relationship: Relationship, now_ms: int) -> None:
+        return None  # no terms service here
+
     def known_peer(self, peer: PeerId) -> PeerId:
         return peer
 

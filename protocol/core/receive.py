@@ -163,8 +163,12 @@ def receive(
         # Stored before (or staged in the batch now being committed): confirm after it.
         return [Duplicate(envelope), Confirm(envelope.seq)]
     try:
+        before = host.relationship(envelope.sender) if envelope.type == MSG_HELLO else None
         rel, effects, tickets = dispatch(host, envelope, now_ms, direct=direct)
         answer = _service_answer(host, envelope, rel, now_ms)
+        if before is not None and _policy_moved(before, rel):
+            assert before.peer_card is not None
+            answer = host.peer_policy_changed(before.peer_card, rel, now_ms)
     except AmityError as exc:
         return [Refuse(envelope.seq, exc), Rejected(via, exc)]
     host.guard.record(envelope, now_ms)
@@ -174,6 +178,16 @@ def receive(
     if envelope.type == MSG_NOTE:
         out.append(Publish("message", envelope.sender, envelope.seq, envelope.type))
     return out
+
+
+def _policy_moved(before: Relationship, after: Relationship) -> bool:
+    """A hello on a connected relationship changed the policy the peer publishes."""
+    return (
+        before.state is RelationshipState.CONNECTED
+        and before.peer_card is not None
+        and after.peer_card is not None
+        and before.peer_card.policy != after.peer_card.policy
+    )
 
 
 def dispatch(

@@ -424,6 +424,10 @@ def local_end(now: int, reason: str) -> dict[str, Any]:
     return {"event": "LocalEnd", "reason": reason, "now_ms": now}
 
 
+def card_changed(now: int, own_card: str) -> dict[str, Any]:
+    return {"event": "CardChanged", "own_card": own_card, "now_ms": now}
+
+
 def peer_ended(now: int, reason: str) -> dict[str, Any]:
     return {"event": "PeerEnded", "reason": reason, "now_ms": now}
 
@@ -535,6 +539,18 @@ def _trace_vectors() -> list[dict[str, Any]]:
                 last_seen_ms=T0 + 2_600,
                 handshake_done=True,
             ),
+        ),
+        _trace(
+            "card-changed-says-hello-again",
+            "Our card changed while connected: the peer gets a hello with it (no secret); a "
+            "change while dialling sends nothing (the hello at the handshake carries it).",
+            [
+                *INVITEE_CONNECTS[:2],
+                (card_changed(T0 + 2_200, "person"), []),
+                *INVITEE_CONNECTS[2:],
+                (card_changed(T0 + 9_000, "person"), ["send rel.hello"]),
+            ],
+            final=_final("connected", "invitee", "vendor", T0 + 2_600, **CONNECTED_INVITEE),
         ),
         _trace(
             "invitation-expires",

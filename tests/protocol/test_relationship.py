@@ -28,6 +28,7 @@ from amity.protocol.relationship import (
     EVENT_TYPES,
     TRANSITIONS,
     CancelTimer,
+    CardChanged,
     Effect,
     Event,
     HandshakeCompleted,
@@ -94,6 +95,7 @@ EVENT_READERS: dict[str, Callable[[dict[str, Any]], Event]] = {
     "HelloReceived": lambda e: HelloReceived(CARDS[e["card"]], _secret(e)),
     "MessageSeen": lambda e: MessageSeen(e["message_type"]),
     "LocalEnd": lambda e: LocalEnd(e["reason"]),
+    "CardChanged": lambda e: CardChanged(CARDS[e["own_card"]]),
     "PeerEnded": lambda e: PeerEnded(e["reason"]),
     "TimerFired": lambda e: TimerFired(e["token"]),
 }
@@ -254,6 +256,7 @@ SAMPLE_EVENTS: dict[type[Event], list[Event]] = {
     HelloReceived: [HelloReceived(VENDOR), HelloReceived(PERSON, SECRET)],
     MessageSeen: [MessageSeen("terms.offer")],
     LocalEnd: [LocalEnd("bye")],
+    CardChanged: [CardChanged(PERSON), CardChanged(VENDOR, b"ticket")],
     PeerEnded: [PeerEnded("bye")],
     TimerFired: [TimerFired("invitation-1"), TimerFired("connect-2")],
 }
@@ -300,10 +303,27 @@ def test_table_handlers_take_the_event_they_are_filed_under() -> None:
 
 def test_ended_accepts_only_ends_and_timers() -> None:
     rows = {event for state, event in TRANSITIONS if state is S.ENDED}
-    assert rows == {PeerEnded, LocalEnd, TimerFired}
+    assert rows == {PeerEnded, LocalEnd, TimerFired, CardChanged}
     for (state, _), transition in TRANSITIONS.items():
         if state is S.ENDED:
             assert transition.targets == {S.ENDED}
+
+
+def test_a_changed_card_reaches_a_connected_peer_only() -> None:
+    """CONNECTED: a hello with the new card, no secret, the ticket given; elsewhere nothing
+    (the hello at the next handshake carries the card; an ended peer gets nothing)."""
+    rel = REPRESENTATIVES["connected-invitee"]
+    new_card = CARDS["vendor-renamed"]
+    after, effects = step(rel, CardChanged(new_card, b"t" * 8), T0 + 10_000)
+    assert after == rel
+    assert len(effects) == 1 and isinstance(effects[0], SendMessage)
+    assert effects[0].to == rel.peer and effects[0].type == "rel.hello"
+    hello = decode_hello(effects[0].body)
+    assert hello.card == new_card and hello.invite_secret is None
+    assert hello.deposit_ticket == b"t" * 8
+    for label in ("invited-inviter", "connecting-dialling", "ended-local", "ended-peer"):
+        other = REPRESENTATIVES[label]
+        assert step(other, CardChanged(new_card), T0 + 10_000) == (other, []), label
 
 
 def test_step_rejects_what_is_not_an_event() -> None:
