@@ -20,6 +20,7 @@ from amity.node.grants.data import held_json, issued_json, peer_name
 from amity.node.grants.service import GrantsService
 from amity.node.terms.api import TERMS
 from amity.node.terms.data import agreement_to_data
+from amity.node.terms.policywatch import policy_check
 from amity.node.ui.guard import session_of
 from amity.node.ui.render import page
 from amity.protocol.agreement import Agreement
@@ -125,9 +126,14 @@ async def peer(request: web.Request, *, holdings: dict[str, Any] | None = None) 
             title="No such relationship",
             text="You have no relationship with this peer. The overview lists yours.",
         )
+    terms = request.config_dict[TERMS]
     agreements = [
-        {**agreement_to_data(Agreement.decode(row.encoded)), "in_force": row.superseded_by is None}
-        for row in request.config_dict[TERMS].agreements(who)
+        {
+            **agreement_to_data(Agreement.decode(row.encoded)),
+            "in_force": row.superseded_by is None,
+            "policy_check": policy_check(terms, row),
+        }
+        for row in terms.agreements(who)
     ]
     now = node.clock_ms()
     held = [held_json(node, h, now) for h in _grants(request).holdings.find(grantor=who)]

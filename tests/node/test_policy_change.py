@@ -9,6 +9,9 @@ changed and that her agreement holds. Nothing about the agreements changes on ei
 
 from __future__ import annotations
 
+import html
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from tests.node.conftest import Node, NodeFactory, meet, run_amity, wait_for
@@ -55,6 +58,18 @@ def _agree(person: Node, vendor: Node, tmp_path: Path) -> str:
         what="the vendor's policy accepts",
     )
     return agreement
+
+
+def _page(person: Node, peer: Node) -> str:
+    """Her dashboard's page of ``peer``, signed in with the one-time link of `amity ui`."""
+    link = cli("ui", "--home", person.home)["url"]
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    with opener.open(link, timeout=10) as signed_in:
+        base = signed_in.geturl().split("/ui/")[0]
+    path = "/ui/peers/" + urllib.parse.quote(peer.did, safe="")
+    with opener.open(base + path, timeout=10) as answer:
+        text: str = answer.read().decode("utf-8")
+    return html.unescape(text)
 
 
 def _policy_entries(node_home: Path) -> list[dict[str, object]]:
@@ -105,6 +120,10 @@ def test_a_vendor_that_tightens_its_policy_tells_every_customer(
     assert check["welcome"] is False and check["verdict"] == "reject"
     shown = run_amity("agreements", "--home", alice.home)
     assert "its vendor's policy now: the agreement still holds" in shown.stdout
+    # Her dashboard says so on the shop's page.
+    assert "would no longer sign these terms as they are (amity.delete-on-end)" in _page(
+        alice, shop
+    )
     # The shop's side of the agreement is untouched too.
     assert {a["state"] for a in cli("agreements", "--home", shop.home)["agreements"]} == {
         "in force"
