@@ -78,6 +78,9 @@ __all__ = [
     "CardSignatureError",
     "CardExpiredError",
     "CardUriError",
+    "ThingError",
+    "ThingSignatureError",
+    "ThingUriError",
     "RelationshipError",
     "UnknownPeerError",
     "InvitationSpentError",
@@ -450,6 +453,21 @@ class CardExpiredError(CardError):
 
 class CardUriError(CardError):
     code = "card.bad_uri"
+
+
+# -- things she owns (spec/things.md) -------------------------------------------------------------
+
+
+class ThingError(RemoteError):
+    code = "thing.error"
+
+
+class ThingSignatureError(ThingError):
+    code = "thing.bad_signature"
+
+
+class ThingUriError(ThingError):
+    code = "thing.bad_uri"
 
 
 # -- support beacons (spec/beacons.md) ------------------------------------------------------------

@@ -30,6 +30,7 @@ from amity.node.intents.api import add_intents_routes
 from amity.node.loyalty.api import add_loyalty_routes
 from amity.node.reputation.api import add_reputation_routes
 from amity.node.terms.api import add_terms_routes
+from amity.node.things.api import add_things_routes
 from amity.node.ui.app import UI_PREFIX, add_ui
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.protocol.errors import AmityError, LocalError, NotFoundError, format_time_ms
@@ -242,5 +243,6 @@ def create_api_app(token: str) -> web.Application:
     add_intents_routes(app)
     add_loyalty_routes(app)
     add_beacon_routes(app)
+    add_things_routes(app)
     add_ui(app)
     return app

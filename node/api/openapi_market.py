@@ -1,4 +1,4 @@
-"""The OpenAPI paths of reputation, support beacons, loyalty and intentcasting (the features of
+"""The OpenAPI paths of reputation, support beacons, loyalty, things and intentcasting (the features of
 her market), assembled into the document by :mod:`amity.node.api.openapi`."""
 
 from __future__ import annotations
@@ -130,6 +130,30 @@ MARKET_PATHS: Final[dict[str, Any]] = {
         "parameters": [ID],
         "post": by_id("revoke one of her declarations; the vendor is told"),
     },
+    # -- things she owns (spec/things.md) --
+    "/api/things": {
+        "get": op("her things: each one's card (signed by the thing's own key) and link"),
+        "post": op(
+            "record a thing: a key of its own and a card it signs (names no owner)",
+            body={
+                "maker": {"type": "string"},
+                "model": {"type": "string"},
+                "serial": {"type": "string"},
+                "agreement": {"type": "string", "description": "the purchase's agreement id"},
+                "warranty_until_ms": {"type": "integer"},
+                "manuals": {"type": "array", "items": {"type": "string"}},
+                "contacts": {"type": "array", "items": {"type": "string"}},
+            },
+            status="201",
+        ),
+    },
+    "/api/things/read": {
+        "post": op(
+            "check the card behind an amity:thing: link, whoever owns the thing",
+            body={"uri": {"type": "string"}},
+        ),
+    },
+    "/api/things/{id}": {"parameters": [ID], "get": by_id("one thing's card and link")},
     # -- intentcasting (spec/intents.md) --
     "/api/intents": {
         "get": op("her intents: state, offers kept and shown, receipts"),

@@ -26,6 +26,7 @@ from amity.node.store.loyalty import LoyaltyTables
 from amity.node.store.reputation import AttestationRow, ReputationTables, SharePolicyRow
 from amity.node.store.schema import SCHEMA_VERSION
 from amity.node.store.terms import AgreementRow, NegotiationRow, TermsTables
+from amity.node.store.things import ThingsTables
 
 __all__ = [
     "StoreError",
@@ -60,6 +61,7 @@ class Store(
     IntentsTables,
     LoyaltyTables,
     BeaconsTables,
+    ThingsTables,
     StoreBase,
 ):
     """One SQLite database. Use as a context manager; writes go through :meth:`transaction`."""

@@ -274,6 +274,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         WHERE peer_fingerprint IS NOT NULL;
     CREATE INDEX relationships_did ON relationships (peer_did) WHERE peer_did IS NOT NULL;
     """,
+    # 13 (issue 17): things she owns: each thing's card and its key's seed, sealed with the
+    # vault key (spec/things.md §3).
+    """
+    CREATE TABLE things (
+        thing_id BLOB PRIMARY KEY,
+        added_ms INTEGER NOT NULL,
+        card BLOB NOT NULL,
+        sealed_seed BLOB NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

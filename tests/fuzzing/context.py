@@ -63,6 +63,7 @@ _FILES = (
     "signals",
     "succession",
     "terms",
+    "things",
 )
 VECTORS = {name: load_vector_file(name)["vectors"] for name in _FILES}
 #: The time most vectors are valid at (2026-01-01 .. 2026-01-31 for grants and link certs).

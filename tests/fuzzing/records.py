@@ -27,6 +27,7 @@ from amity.protocol import (
     succession,
     terms,
     termsmessages,
+    things,
     update,
     vault,
 )
@@ -343,6 +344,11 @@ def record_targets() -> list[Decoder]:
     add("loyalty.LoyaltyRevocation.decode", hexes("loyalty", "revocation_hex"))(
         loyalty.LoyaltyRevocation.decode
     )
+
+    # -- things she owns (spec/things.md) ---------------------------------------------------------
+    add("things.ThingCard.decode", hexes("things", "card_hex"))(things.ThingCard.decode)
+    thing_uris = tuple(v["uri"] for v in ctx.VECTORS["things"] if "uri" in v)
+    targets.text("things.ThingCard.from_uri", thing_uris)(things.ThingCard.from_uri)
 
     # -- the backup file (spec/backup.md): its vectors' passphrase, cheap costs ----------------
     backups = vectors("backup")

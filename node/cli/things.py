@@ -1,0 +1,160 @@
+"""``amity thing add|list|show|read``: the things she owns, each with a key and card of its own."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from amity.node.cli.client import ApiClient, add_command, home_from
+from amity.node.cli.render import CliError, emit
+
+__all__ = ["register"]
+
+_EXITS = """\
+exit status: 0 done; 1 the node could not do it (an unknown id: the message says what to do);
+2 bad command line; 3 a thing's link that is damaged or whose card is not the thing's own.
+An ID may be shortened to its first (at least 4) hex digits."""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = commands.add_parser(
+        "thing",
+        help="the things you own: each gets a key and a card of its own (a QR on the thing)",
+        description=(
+            "A thing you own (a bike, a boiler, a phone) gets a key of its own, kept by your "
+            "node, and a card that key signs: maker, model, serial, the purchase it came with, "
+            "its warranty, where its manuals and service contacts are. The card names no owner. "
+            "Its link (amity:thing:…) can go on the thing as a QR code: whoever scans it can "
+            "check what the thing is (`amity thing read`), not who owns it. See spec/things.md."
+        ),
+        epilog=_EXITS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = group.add_subparsers(dest="thing_command", metavar="COMMAND", required=True)
+    add = add_command(
+        sub,
+        "add",
+        "make a key and a card for a thing you own",
+        _add,
+        "Record a thing: --maker and --model at least. --agreement names the agreement you "
+        "bought it under (an id prefix, `amity agreements`); --manual and --contact repeat "
+        "(4 each, one line of 200 bytes: a URL, a phone number, an address).",
+        _EXITS,
+    )
+    add.add_argument("--maker", required=True, help='e.g. "Riese & Müller"')
+    add.add_argument("--model", required=True, help='e.g. "Load 75"')
+    add.add_argument("--serial", default="", help="the serial or frame number")
+    add.add_argument("--agreement", help="the agreement you bought it under (id prefix)")
+    add.add_argument("--warranty-until", type=_date, help="YYYY-MM-DD (UTC)")
+    add.add_argument("--manual", action="append", default=[], help="where a manual is")
+    add.add_argument("--contact", action="append", default=[], help="a service contact")
+    add_command(sub, "list", "the things you own", _list, "List your things.", _EXITS)
+    show = add_command(
+        sub,
+        "show",
+        "one thing's card and link; --qr writes its QR code for a label",
+        _show,
+        "Show thing ID: its card and its amity:thing: link. --qr FILE writes the link as a QR "
+        "code (FILE.svg or FILE.png, medium error correction: a label gets scratched).",
+        _EXITS,
+    )
+    show.add_argument("id", help="the thing")
+    show.add_argument("--qr", type=Path, metavar="FILE", help="write its QR code (.svg, .png)")
+    read = add_command(
+        sub,
+        "read",
+        "check the card behind a thing's link (amity:thing:…), whoever owns it",
+        _read,
+        "Read a thing's link as scanned from its QR code: its card is checked against the "
+        "thing's own key. The owner is not named anywhere in it.",
+        _EXITS,
+    )
+    read.add_argument("uri", help="the amity:thing: link")
+
+
+def _date(text: str) -> int:
+    try:
+        day = datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2028-05-31") from None
+    moment = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _add(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {
+        "maker": args.maker,
+        "model": args.model,
+        "serial": args.serial,
+        "manuals": args.manual,
+        "contacts": args.contact,
+    }
+    if args.agreement is not None:
+        body["agreement"] = args.agreement
+    if args.warranty_until is not None:
+        body["warranty_until_ms"] = args.warranty_until
+    data = ApiClient(home_from(args)).call("POST", "/api/things", body)
+    emit(data, lambda d: f"added {d['id'][:8]}: {_what(d)}\n{d['uri']}", as_json=args.json)
+    return 0
+
+
+def _what(d: Mapping[str, Any]) -> str:
+    serial = f", serial {d['serial']}" if d["serial"] else ""
+    return f"{d['maker']} {d['model']}{serial}"
+
+
+def _list(args: argparse.Namespace) -> int:
+    emit(ApiClient(home_from(args)).call("GET", "/api/things"), _list_text, as_json=args.json)
+    return 0
+
+
+def _list_text(d: Mapping[str, Any]) -> str:
+    if not d["things"]:
+        return 'no things yet: `amity thing add --maker "…" --model "…"` records one'
+    lines = []
+    for t in d["things"]:
+        warranty = f"  warranty until {t['warranty_until'][:10]}" if t["warranty_until"] else ""
+        lines.append(f"{t['id'][:8]}  {_what(t)}{warranty}")
+    return "\n".join(lines)
+
+
+def _card_text(d: Mapping[str, Any]) -> str:
+    lines = [f"{_what(d)}", f"thing:     {d['thing']}"]
+    if d["purchase"]:
+        lines.append(f"purchase:  agreement {d['purchase']}")
+    if d["warranty_until"]:
+        lines.append(f"warranty:  until {d['warranty_until'][:10]}")
+    lines += [f"manual:    {m}" for m in d["manuals"]]
+    lines += [f"contact:   {c}" for c in d["contacts"]]
+    lines.append(f"card signed by the thing's own key, {d['issued'][:10]}")
+    if d.get("qr_file"):
+        lines.append(f"QR code written to {d['qr_file']}")
+    lines.append(d["uri"])
+    return "\n".join(lines)
+
+
+def _show(args: argparse.Namespace) -> int:
+    path = f"/api/things/{urllib.parse.quote(args.id, safe='')}"
+    data = ApiClient(home_from(args)).call("GET", path)
+    if args.qr is not None:
+        if args.qr.suffix.lower() not in (".svg", ".png"):
+            raise CliError("--qr writes FILE.svg or FILE.png")
+        import segno  # only when a QR code is drawn
+
+        try:
+            segno.make(data["uri"].upper(), error="m").save(str(args.qr), scale=4)
+        except OSError as exc:
+            raise CliError(f"cannot write {args.qr}: {exc.strerror}") from None
+        data = {**data, "qr_file": str(args.qr)}
+    emit(data, _card_text, as_json=args.json)
+    return 0
+
+
+def _read(args: argparse.Namespace) -> int:
+    data = ApiClient(home_from(args)).call("POST", "/api/things/read", {"uri": args.uri})
+    emit(data, _card_text, as_json=args.json)
+    return 0

@@ -1,0 +1,117 @@
+"""The local API of things (spec/things.md §3): ``GET /api/things``, ``POST /api/things`` (add
+one), ``GET /api/things/{id}`` (its card and link), ``POST /api/things/read`` (check the card
+behind an ``amity:thing:`` link, whoever owns it)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aiohttp import web
+
+from amity.node.api.jsonio import id_by_prefix, json_body
+from amity.node.api.keys import NODE
+from amity.node.grants.api import GRANTS
+from amity.node.terms.api import TERMS
+from amity.node.things.book import Thing, ThingBook
+from amity.protocol.card import NodeKind
+from amity.protocol.errors import NodeError, UsageError, format_time_ms
+from amity.protocol.things import ThingCard
+
+__all__ = ["add_things_routes", "card_json"]
+
+_MAX_MS: Final = 2**53
+
+
+def add_things_routes(app: web.Application) -> None:
+    app.router.add_get("/api/things", things_list)
+    app.router.add_post("/api/things", things_add)
+    app.router.add_post("/api/things/read", things_read)
+    app.router.add_get("/api/things/{id}", things_show)
+
+
+def card_json(card: ThingCard) -> dict[str, Any]:
+    """A verified card: what the thing is, and its link (spec/things.md §2)."""
+    return {
+        "id": card.thing.key.hex(),
+        "thing": card.thing.did,
+        "maker": card.maker,
+        "model": card.model,
+        "serial": card.serial,
+        "purchase": None if card.purchase is None else card.purchase.hex(),
+        "warranty_until": None
+        if card.warranty_until_ms is None
+        else format_time_ms(card.warranty_until_ms),
+        "warranty_until_ms": card.warranty_until_ms,
+        "manuals": list(card.manuals),
+        "contacts": list(card.contacts),
+        "issued": format_time_ms(card.issued_ms),
+        "uri": card.to_uri(),
+    }
+
+
+def _thing_json(thing: Thing) -> dict[str, Any]:
+    return {**card_json(thing.card), "added": format_time_ms(thing.added_ms)}
+
+
+def _book(request: web.Request) -> ThingBook:
+    node = request.config_dict[NODE]
+    if node.identity.kind is not NodeKind.PERSON:
+        raise NodeError("things are kept by a person's node; this node is a vendor or a relay")
+    return ThingBook(node.store, request.config_dict[GRANTS].vault.key)
+
+
+async def things_list(request: web.Request) -> web.Response:
+    return web.json_response({"things": [_thing_json(t) for t in _book(request).all()]})
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise UsageError(f"{key} is {'a non-empty' if required else 'a'} string")
+    return value
+
+
+def _lines(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f"{key} is a list of strings")
+    return tuple(value)
+
+
+async def things_add(request: web.Request) -> web.Response:
+    data = await json_body(request)
+    book = _book(request)
+    warranty = data.get("warranty_until_ms")
+    if warranty is not None and (
+        isinstance(warranty, bool) or not isinstance(warranty, int) or not 0 <= warranty <= _MAX_MS
+    ):
+        raise UsageError("warranty_until_ms is a time in ms since the epoch")
+    purchase = None
+    if data.get("agreement") is not None:
+        purchase = request.config_dict[TERMS].agreement(_text(data, "agreement")).agreement_id
+    node = request.config_dict[NODE]
+    thing = book.add(
+        node.clock_ms(),
+        maker=_text(data, "maker", required=True),
+        model=_text(data, "model", required=True),
+        serial=_text(data, "serial"),
+        purchase=purchase,
+        warranty_until_ms=warranty,
+        manuals=_lines(data, "manuals"),
+        contacts=_lines(data, "contacts"),
+    )
+    node.events.publish("thing.added", {"thing": thing.thing_id, "maker": thing.card.maker})
+    return web.json_response(_thing_json(thing), status=201)
+
+
+async def things_show(request: web.Request) -> web.Response:
+    book = _book(request)
+    things = {t.card.thing.key: t for t in book.all()}
+    key = id_by_prefix(things, request.match_info["id"], "a thing")
+    return web.json_response(_thing_json(things[key]))
+
+
+async def things_read(request: web.Request) -> web.Response:
+    """Any node may read a thing's link: the card is checked, the owner is not named."""
+    data = await json_body(request)
+    return web.json_response(card_json(ThingCard.from_uri(_text(data, "uri", required=True))))
