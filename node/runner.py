@@ -51,6 +51,8 @@ from amity.node.store import Store
 from amity.node.terms.api import TERMS
 from amity.node.terms.policyfile import POLICY_FILE
 from amity.node.terms.service import TermsService
+from amity.node.things.api import THINGS
+from amity.node.things.service import ThingsService
 from amity.protocol.intentmessages import HubRules
 from amity.protocol.mailbox import MailboxPolicy
 
@@ -142,6 +144,8 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                 node.register(loyalty)
                 beacons = BeaconsService(node)
                 node.register(beacons)
+                things = ThingsService(node, grants.vault.key)
+                node.register(things)
                 async with node:
                     app[NODE] = node
                     app[TERMS] = terms
@@ -150,6 +154,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     app[INTENTS] = intents
                     app[LOYALTY] = loyalty
                     app[BEACONS] = beacons
+                    app[THINGS] = things
                     yield
 
     async def peer_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -81,6 +81,8 @@ __all__ = [
     "ThingError",
     "ThingSignatureError",
     "ThingUriError",
+    "ThingPartyError",
+    "ThingUnknownError",
     "RelationshipError",
     "UnknownPeerError",
     "InvitationSpentError",
@@ -468,6 +470,14 @@ class ThingSignatureError(ThingError):
 
 class ThingUriError(ThingError):
     code = "thing.bad_uri"
+
+
+class ThingPartyError(ThingError):
+    code = "thing.wrong_party"
+
+
+class ThingUnknownError(ThingError):
+    code = "thing.unknown"
 
 
 # -- support beacons (spec/beacons.md) ------------------------------------------------------------

@@ -153,7 +153,21 @@ MARKET_PATHS: Final[dict[str, Any]] = {
             body={"uri": {"type": "string"}},
         ),
     },
-    "/api/things/{id}": {"parameters": [ID], "get": by_id("one thing's card and link")},
+    "/api/things/{id}": {
+        "parameters": [ID],
+        "get": by_id("one thing's card, link, state and sales (each signed by both owners)"),
+    },
+    "/api/things/{id}/offer": {
+        "parameters": [ID],
+        "post": op(
+            "sell or give a thing to a connected peer; it stays hers until they accept",
+            body={"peer": {"type": "string", "description": "a did:key"}},
+        ),
+    },
+    "/api/things/{id}/accept": {
+        "parameters": [ID],
+        "post": by_id("take a thing offered to her: she signs the transfer; the seller is told"),
+    },
     # -- intentcasting (spec/intents.md) --
     "/api/intents": {
         "get": op("her intents: state, offers kept and shown, receipts"),

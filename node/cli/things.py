@@ -1,4 +1,5 @@
-"""``amity thing add|list|show|read``: the things she owns, each with a key and card of its own."""
+"""``amity thing add|list|show|transfer|accept|read``: the things she owns, each with a key and
+card of its own, and selling one to a peer."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from amity.node.cli.client import ApiClient, add_command, home_from
+from amity.node.cli.client import ApiClient, add_command, home_from, resolve_peer
 from amity.node.cli.render import CliError, emit
 
 __all__ = ["register"]
@@ -64,6 +65,30 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     show.add_argument("id", help="the thing")
     show.add_argument("--qr", type=Path, metavar="FILE", help="write its QR code (.svg, .png)")
+    transfer = add_command(
+        sub,
+        "transfer",
+        "sell or give a thing to a peer: it is theirs once they accept",
+        _transfer,
+        "Offer thing ID to PEER: your node signs a transfer and sends it, with the thing's key, "
+        "card and past sales (never your data or grants), sealed to PEER's node. It stays "
+        "yours until PEER accepts with `amity thing accept`; then your node keeps the sale, "
+        "signed by both of you, and forgets the thing's key. Offering it again replaces the "
+        "offer. The maker learns of the new owner only if the new owner tells it.",
+        _EXITS,
+    )
+    transfer.add_argument("id", help="the thing")
+    transfer.add_argument("peer", help="the new owner: a name, fingerprint prefix or did:key")
+    take = add_command(
+        sub,
+        "accept",
+        "take a thing a peer offered you: you sign the transfer and it is yours",
+        _accept,
+        "Accept thing ID (`amity thing list` shows it as offered to you): your node signs the "
+        "transfer, keeps the thing's key and history, and tells the seller.",
+        _EXITS,
+    )
+    take.add_argument("id", help="the thing")
     read = add_command(
         sub,
         "read",
@@ -118,8 +143,17 @@ def _list_text(d: Mapping[str, Any]) -> str:
     lines = []
     for t in d["things"]:
         warranty = f"  warranty until {t['warranty_until'][:10]}" if t["warranty_until"] else ""
-        lines.append(f"{t['id'][:8]}  {_what(t)}{warranty}")
+        lines.append(f"{t['id'][:8]}  {_state(t):<28} {_what(t)}{warranty}")
     return "\n".join(lines)
+
+
+def _state(d: Mapping[str, Any]) -> str:
+    if d["state"] == "offered":
+        return f"yours, offered to {d['offered_to'][:20]}…"
+    if d["state"] == "incoming":
+        return "offered to you: accept?"
+    state: str = d["state"]
+    return {"owned": "yours", "sold": "sold"}.get(state, state)
 
 
 def _card_text(d: Mapping[str, Any]) -> str:
@@ -131,6 +165,8 @@ def _card_text(d: Mapping[str, Any]) -> str:
     lines += [f"manual:    {m}" for m in d["manuals"]]
     lines += [f"contact:   {c}" for c in d["contacts"]]
     lines.append(f"card signed by the thing's own key, {d['issued'][:10]}")
+    for sale in d.get("sales", []):
+        lines.append(f"sold:      {sale['offered'][:10]} by {sale['seller']} to {sale['buyer']}")
     if d.get("qr_file"):
         lines.append(f"QR code written to {d['qr_file']}")
     lines.append(d["uri"])
@@ -151,6 +187,29 @@ def _show(args: argparse.Namespace) -> int:
             raise CliError(f"cannot write {args.qr}: {exc.strerror}") from None
         data = {**data, "qr_file": str(args.qr)}
     emit(data, _card_text, as_json=args.json)
+    return 0
+
+
+def _transfer(args: argparse.Namespace) -> int:
+    client = ApiClient(home_from(args))
+    peer = resolve_peer(client, args.peer, connected=True)
+    path = f"/api/things/{urllib.parse.quote(args.id, safe='')}/offer"
+    data = client.call("POST", path, {"peer": peer})
+    emit(
+        data,
+        lambda d: (
+            f"offered {d['id'][:8]} ({_what(d)}) to {args.peer}; it is yours until "
+            "they accept (`amity thing accept` on their node)"
+        ),
+        as_json=args.json,
+    )
+    return 0
+
+
+def _accept(args: argparse.Namespace) -> int:
+    path = f"/api/things/{urllib.parse.quote(args.id, safe='')}/accept"
+    data = ApiClient(home_from(args)).call("POST", path)
+    emit(data, lambda d: f"{_what(d)} is yours; the seller is told", as_json=args.json)
     return 0
 
 

@@ -26,7 +26,7 @@ from amity.node.store.loyalty import LoyaltyTables
 from amity.node.store.reputation import AttestationRow, ReputationTables, SharePolicyRow
 from amity.node.store.schema import SCHEMA_VERSION
 from amity.node.store.terms import AgreementRow, NegotiationRow, TermsTables
-from amity.node.store.things import ThingsTables
+from amity.node.store.things import ThingRow, ThingsTables
 
 __all__ = [
     "StoreError",
@@ -49,6 +49,7 @@ __all__ = [
     "AuditRow",
     "AttestationRow",
     "SharePolicyRow",
+    "ThingRow",
 ]
 
 

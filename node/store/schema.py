@@ -284,6 +284,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         sealed_seed BLOB NOT NULL
     );
     """,
+    # 14 (issue 17): selling a thing (spec/things.md §4): where each stands (owned, offered,
+    # incoming, sold), the transfer in flight, the sales before. A sold thing's seed is b"".
+    """
+    ALTER TABLE things ADD COLUMN state TEXT NOT NULL DEFAULT 'owned';
+    ALTER TABLE things ADD COLUMN transfer BLOB;
+    ALTER TABLE things ADD COLUMN history BLOB NOT NULL DEFAULT x'90';
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

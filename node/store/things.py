@@ -1,25 +1,41 @@
-"""Things she owns (migration 13, spec/things.md §3): each thing's signed card and its key's
-seed, sealed at rest with the vault key."""
+"""Things she owns (migrations 13 and 14, spec/things.md §3-4): each thing's signed card, its
+key's seed sealed at rest with the vault key (b"" once sold), where it stands, the transfer in
+flight and the sales before (a msgpack array of their bytes)."""
 
 from __future__ import annotations
 
 import sqlite3
+from typing import TypeAlias
 
-__all__ = ["ThingsTables"]
+__all__ = ["ThingRow", "ThingsTables"]
+
+#: (thing_id, at_ms, card, state, transfer, history); the sealed seed is kept beside it.
+ThingRow: TypeAlias = tuple[bytes, int, bytes, str, bytes | None, bytes]
 
 
 class ThingsTables:
     _db: sqlite3.Connection
 
-    def add_thing(self, thing_id: bytes, added_ms: int, card: bytes, sealed_seed: bytes) -> None:
+    def put_thing(self, row: ThingRow, sealed_seed: bytes | None) -> None:
+        """Insert or replace one thing; a ``sealed_seed`` of None keeps the one stored."""
+        key, at_ms, card, state, transfer, history = row
         self._db.execute(
-            "INSERT INTO things (thing_id, added_ms, card, sealed_seed) VALUES (?, ?, ?, ?)",
-            (thing_id, added_ms, card, sealed_seed),
+            "INSERT INTO things (thing_id, added_ms, card, sealed_seed, state, transfer, history) "
+            "VALUES (?, ?, ?, coalesce(?, x''), ?, ?, ?) ON CONFLICT (thing_id) DO UPDATE SET "
+            "added_ms = excluded.added_ms, card = excluded.card, "
+            "sealed_seed = coalesce(?, things.sealed_seed), state = excluded.state, "
+            "transfer = excluded.transfer, history = excluded.history",
+            (key, at_ms, card, sealed_seed, state, transfer, history, sealed_seed),
         )
 
-    def thing_rows(self) -> list[tuple[bytes, int, bytes, bytes]]:
-        """(thing_id, added_ms, card, sealed_seed) of every thing, oldest first."""
+    def thing_rows(self) -> list[tuple[ThingRow, bytes]]:
+        """Every thing with its sealed seed (b"": none), oldest first."""
         rows = self._db.execute(
-            "SELECT thing_id, added_ms, card, sealed_seed FROM things ORDER BY added_ms, rowid"
+            "SELECT thing_id, added_ms, card, sealed_seed, state, transfer, history FROM things "
+            "ORDER BY added_ms, rowid"
         )
-        return [(bytes(t), int(at), bytes(c), bytes(s)) for t, at, c, s in rows]
+        return [
+            ((bytes(k), int(at), bytes(c), str(st), None if t is None else bytes(t), bytes(h)),
+             bytes(s))
+            for k, at, c, s, st, t, h in rows
+        ]  # fmt: skip

@@ -1,6 +1,7 @@
-"""The local API of things (spec/things.md §3): ``GET /api/things``, ``POST /api/things`` (add
-one), ``GET /api/things/{id}`` (its card and link), ``POST /api/things/read`` (check the card
-behind an ``amity:thing:`` link, whoever owns it)."""
+"""The local API of things (spec/things.md §3-4): ``GET /api/things``, ``POST /api/things`` (add
+one), ``GET /api/things/{id}`` (its card, link and sales), ``POST /api/things/{id}/offer`` (sell
+it to a peer), ``POST /api/things/{id}/accept`` (take one offered to her),
+``POST /api/things/read`` (check the card behind an ``amity:thing:`` link, whoever owns it)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.api.jsonio import id_by_prefix, json_body
+from amity.node.api.jsonio import id_by_prefix, json_body, peer_from
 from amity.node.api.keys import NODE
-from amity.node.grants.api import GRANTS
 from amity.node.terms.api import TERMS
-from amity.node.things.book import Thing, ThingBook
+from amity.node.things.service import ThingsService
 from amity.protocol.card import NodeKind
+from amity.protocol.core.things import ThingRecord
 from amity.protocol.errors import NodeError, UsageError, format_time_ms
 from amity.protocol.things import ThingCard
 
-__all__ = ["add_things_routes", "card_json"]
+__all__ = ["THINGS", "add_things_routes", "card_json"]
+
+THINGS: Final = web.AppKey("things", ThingsService)
 
 _MAX_MS: Final = 2**53
 
@@ -27,6 +30,8 @@ def add_things_routes(app: web.Application) -> None:
     app.router.add_post("/api/things", things_add)
     app.router.add_post("/api/things/read", things_read)
     app.router.add_get("/api/things/{id}", things_show)
+    app.router.add_post("/api/things/{id}/offer", things_offer)
+    app.router.add_post("/api/things/{id}/accept", things_accept)
 
 
 def card_json(card: ThingCard) -> dict[str, Any]:
@@ -49,19 +54,37 @@ def card_json(card: ThingCard) -> dict[str, Any]:
     }
 
 
-def _thing_json(thing: Thing) -> dict[str, Any]:
-    return {**card_json(thing.card), "added": format_time_ms(thing.added_ms)}
+def _thing_json(record: ThingRecord) -> dict[str, Any]:
+    transfer = record.transfer
+    return {
+        **card_json(record.card),
+        "state": record.state,
+        "since": format_time_ms(record.at_ms),
+        "offered_to": transfer.buyer.did if transfer and record.state == "offered" else None,
+        "offered_by": transfer.seller.did if transfer and record.state == "incoming" else None,
+        "sales": [
+            {
+                "seller": sale.transfer.seller.did,
+                "buyer": sale.transfer.buyer.did,
+                "offered": format_time_ms(sale.transfer.offered_ms),
+                "sale_hex": sale.encoded.hex(),
+            }
+            for sale in record.history
+        ],
+    }
 
 
-def _book(request: web.Request) -> ThingBook:
+def _service(request: web.Request) -> ThingsService:
     node = request.config_dict[NODE]
     if node.identity.kind is not NodeKind.PERSON:
         raise NodeError("things are kept by a person's node; this node is a vendor or a relay")
-    return ThingBook(node.store, request.config_dict[GRANTS].vault.key)
+    return request.config_dict[THINGS]
 
 
 async def things_list(request: web.Request) -> web.Response:
-    return web.json_response({"things": [_thing_json(t) for t in _book(request).all()]})
+    service = _service(request)
+    records = sorted(service.records.values(), key=lambda r: (r.at_ms, r.key))
+    return web.json_response({"things": [_thing_json(r) for r in records]})
 
 
 def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str:
@@ -80,7 +103,7 @@ def _lines(data: dict[str, Any], key: str) -> tuple[str, ...]:
 
 async def things_add(request: web.Request) -> web.Response:
     data = await json_body(request)
-    book = _book(request)
+    service = _service(request)
     warranty = data.get("warranty_until_ms")
     if warranty is not None and (
         isinstance(warranty, bool) or not isinstance(warranty, int) or not 0 <= warranty <= _MAX_MS
@@ -89,9 +112,7 @@ async def things_add(request: web.Request) -> web.Response:
     purchase = None
     if data.get("agreement") is not None:
         purchase = request.config_dict[TERMS].agreement(_text(data, "agreement")).agreement_id
-    node = request.config_dict[NODE]
-    thing = book.add(
-        node.clock_ms(),
+    record = await service.add(
         maker=_text(data, "maker", required=True),
         model=_text(data, "model", required=True),
         serial=_text(data, "serial"),
@@ -100,15 +121,28 @@ async def things_add(request: web.Request) -> web.Response:
         manuals=_lines(data, "manuals"),
         contacts=_lines(data, "contacts"),
     )
-    node.events.publish("thing.added", {"thing": thing.thing_id, "maker": thing.card.maker})
-    return web.json_response(_thing_json(thing), status=201)
+    return web.json_response(_thing_json(record), status=201)
+
+
+def _key(request: web.Request, service: ThingsService) -> bytes:
+    return id_by_prefix(service.records, request.match_info["id"], "a thing")
 
 
 async def things_show(request: web.Request) -> web.Response:
-    book = _book(request)
-    things = {t.card.thing.key: t for t in book.all()}
-    key = id_by_prefix(things, request.match_info["id"], "a thing")
-    return web.json_response(_thing_json(things[key]))
+    service = _service(request)
+    return web.json_response(_thing_json(service.records[_key(request, service)]))
+
+
+async def things_offer(request: web.Request) -> web.Response:
+    data = await json_body(request)
+    service = _service(request)
+    record = await service.offer(_key(request, service), peer_from(data.get("peer"), "peer"))
+    return web.json_response(_thing_json(record))
+
+
+async def things_accept(request: web.Request) -> web.Response:
+    service = _service(request)
+    return web.json_response(_thing_json(await service.accept(_key(request, service))))
 
 
 async def things_read(request: web.Request) -> web.Response:

@@ -8,21 +8,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from amity.protocol.encoding import Value
+from amity.protocol.encoding import Value, encode
 from amity.protocol.errors import AmityError
 from amity.protocol.identity import SigningIdentity
+from amity.protocol.linkcert import LinkKey
 from amity.protocol.signed import sign_structure
 from amity.protocol.things import THING_CARD_DOMAIN, ThingCard
+from amity.protocol.thingtransfer import (
+    ACCEPT_DOMAIN,
+    TRANSFER_DOMAIN,
+    Sale,
+    Transfer,
+    encode_accept,
+    open_handover,
+    seal_handover,
+)
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 YEAR = 365 * 24 * 3600 * 1000
 BIKE = SigningIdentity(bytes.fromhex("b1c7c1e0" + "00" * 26 + "b1ce"))
 OTHER = SigningIdentity(bytes.fromhex("0e0e0e" + "00" * 27 + "0e0e"))
+SELLER = SigningIdentity(bytes.fromhex("a11ce0" + "00" * 27 + "a11c"))
+BUYER = SigningIdentity(bytes.fromhex("b0b0b0" + "00" * 27 + "b0b0"))
+BUYER_LINK = LinkKey(bytes.fromhex("11" * 32))
+EPHEMERAL = bytes.fromhex("ee" * 32)
 PURCHASE = bytes.fromhex("a9ee" * 8)
 NOTES = (
     "operation 'card': ThingCard.decode(card_hex) verifies under the thing key it names and "
     "gives the fields shown; ThingCard.from_uri(uri) gives the same card. operation 'uri': "
-    "ThingCard.from_uri(uri). Negative vectors: decoding raises `error`."
+    "ThingCard.from_uri(uri). operation 'transfer': Transfer.decode(transfer_hex); 'sale': "
+    "Sale.decode(sale_hex) (both signatures checked); 'handover': open_handover(body_hex, "
+    "sender=seller, me=buyer, link_key=LinkKey(link_seed_hex)) gives the transfer, the card "
+    "and the thing's key (its seed: thing_seed_hex). Negative vectors: decoding raises `error`."
 )
 
 
@@ -122,7 +139,102 @@ def build() -> dict[str, Any]:
                      ThingCard.from_uri(uri).to_uri()[:12]
                      + _b32(_sign(_fields(), OTHER)), "thing.bad_signature"),
     ]  # fmt: skip
-    return {"title": "Things", "spec": "spec/things.md", "notes": NOTES, "vectors": vectors}
+    return {
+        "title": "Things",
+        "spec": "spec/things.md",
+        "notes": NOTES,
+        "vectors": vectors + _transfer_vectors(full),
+    }
+
+
+def _refused_op(name: str, description: str, op: str, data: bytes, error: str) -> dict[str, Any]:
+    read = {"transfer": Transfer.decode, "sale": Sale.decode, "handover": _open}[op]
+    try:
+        read(data)
+    except AmityError as exc:
+        assert exc.code == error, f"{name}: raised {exc.code}, expected {error}: {exc}"
+    else:
+        raise AssertionError(f"{name}: accepted")
+    vector = {"name": name, "description": description, "operation": op,
+              f"{'body' if op == 'handover' else op}_hex": data.hex(), "error": error}  # fmt: skip
+    if op == "handover":
+        vector.update(_parties())
+    return vector
+
+
+def _parties() -> dict[str, str]:
+    return {
+        "seller_hex": SELLER.peer_id.key.hex(),
+        "buyer_hex": BUYER.peer_id.key.hex(),
+        "link_seed_hex": BUYER_LINK.private.hex(),
+    }
+
+
+def _open(body: bytes) -> object:
+    return open_handover(body, sender=SELLER.peer_id, me=BUYER.peer_id, link_key=BUYER_LINK)
+
+
+def _transfer_fields(**changes: Value) -> list[Value]:
+    f: dict[str, Value] = {
+        "version": 1, "thing": BIKE.peer_id.key, "seller": SELLER.peer_id.key,
+        "buyer": BUYER.peer_id.key, "offered": T0 + YEAR, "card_hash": bytes(32),
+    }  # fmt: skip
+    f.update(changes)
+    return list(f.values())
+
+
+def _seal(plaintext: bytes) -> bytes:
+    from amity.protocol.delivery import seal_to_link
+
+    return seal_to_link(plaintext, BUYER_LINK.public, EPHEMERAL)
+
+
+def _transfer_vectors(card: ThingCard) -> list[dict[str, Any]]:
+    transfer = Transfer.create(SELLER, card, BUYER.peer_id, T0 + YEAR)
+    signature = transfer.accept(BUYER)
+    sale = Sale.of(transfer, signature)
+    body = seal_handover(
+        transfer, card, BIKE, (), link_public=BUYER_LINK.public, ephemeral_private=EPHEMERAL
+    )
+    other_card = ThingCard.issue(BIKE, maker="Brompton", model="C Line", issued_ms=T0)
+    return [
+        {"name": "transfer", "operation": "transfer",
+         "description": "Alice offers her cargo bike to Bob, naming its card by SHA-256.",
+         "transfer_hex": transfer.encoded.hex(), "thing_hex": BIKE.peer_id.key.hex(),
+         "seller_hex": SELLER.peer_id.key.hex(), "buyer_hex": BUYER.peer_id.key.hex(),
+         "offered_ms": transfer.offered_ms, "card_hash_hex": transfer.card_hash.hex()},
+        {"name": "sale", "operation": "sale",
+         "description": "The same transfer with Bob's acceptance: signed by both owners.",
+         "sale_hex": sale.encoded.hex(), "transfer_hex": transfer.encoded.hex(),
+         "accept_body_hex": encode_accept(BIKE.peer_id, signature).hex()},
+        {"name": "handover", "operation": "handover",
+         "description": "thing.transfer: the transfer, card, the bike's key and no history, "
+                        "sealed to Bob's link key with a fixed ephemeral key.",
+         "body_hex": body.hex(), "transfer_hex": transfer.encoded.hex(),
+         "card_hex": card.encoded.hex(), "thing_seed_hex": BIKE.seed.hex(), **_parties()},
+        _refused_op("transfer-forged", "Signed by another key than the seller it names.",
+                    "transfer", sign_structure(_transfer_fields(), TRANSFER_DOMAIN, OTHER),
+                    "thing.bad_signature"),
+        _refused_op("transfer-to-herself", "The seller and the buyer are one key.", "transfer",
+                    sign_structure(_transfer_fields(buyer=SELLER.peer_id.key), TRANSFER_DOMAIN,
+                                   SELLER), "encoding.schema"),
+        _refused_op("sale-seller-only", "A transfer whose acceptance another key signed: "
+                    "signed by one owner only.", "sale",
+                    encode([transfer.encoded, OTHER.sign(ACCEPT_DOMAIN, transfer.signed_bytes)]),
+                    "thing.bad_signature"),
+        _refused_op("handover-wrong-card", "The card that came is not the one the transfer "
+                    "names.", "handover",
+                    _seal(encode([1, transfer.encoded, other_card.encoded, BIKE.seed, []])),
+                    "thing.wrong_party"),
+        _refused_op("handover-wrong-key", "The key that came is not the thing's.", "handover",
+                    _seal(encode([1, transfer.encoded, card.encoded, OTHER.seed, []])),
+                    "thing.wrong_party"),
+        _refused_op("handover-for-someone-else", "A transfer to another buyer, sealed to Bob.",
+                    "handover",
+                    _seal(encode([1, Transfer.create(SELLER, card, OTHER.peer_id,
+                                                     T0 + YEAR).encoded, card.encoded,
+                                  BIKE.seed, []])), "thing.wrong_party"),
+    ]  # fmt: skip
 
 
 def _b32(data: bytes) -> str:

@@ -28,6 +28,7 @@ from amity.protocol import (
     terms,
     termsmessages,
     things,
+    thingtransfer,
     update,
     vault,
 )
@@ -349,6 +350,33 @@ def record_targets() -> list[Decoder]:
     add("things.ThingCard.decode", hexes("things", "card_hex"))(things.ThingCard.decode)
     thing_uris = tuple(v["uri"] for v in ctx.VECTORS["things"] if "uri" in v)
     targets.text("things.ThingCard.from_uri", thing_uris)(things.ThingCard.from_uri)
+    add("thingtransfer.Transfer.decode", hexes("things", "transfer_hex"))(
+        thingtransfer.Transfer.decode
+    )
+    add("thingtransfer.Sale.decode", hexes("things", "sale_hex"))(thingtransfer.Sale.decode)
+    add("thingtransfer.decode_accept", hexes("things", "accept_body_hex"))(
+        thingtransfer.decode_accept
+    )
+    handover = vectors("things", name="handover")[0]
+    buyer_link = LinkKey(bytes.fromhex(handover["link_seed_hex"]))
+    seller, buyer = (
+        identity.PeerId(bytes.fromhex(handover[k])) for k in ("seller_hex", "buyer_hex")
+    )
+
+    def open_handover(d: bytes) -> object:
+        return thingtransfer.open_handover(d, sender=seller, me=buyer, link_key=buyer_link)
+
+    add("thingtransfer.open_handover", hexes("things", "body_hex"))(open_handover)
+    plain = encode(  # its plaintext, sealed afresh for each input
+        [
+            1,
+            *(bytes.fromhex(handover[k]) for k in ("transfer_hex", "card_hex", "thing_seed_hex")),
+            [],
+        ]
+    )
+    add("thingtransfer.open_handover[sealed]", (plain,))(
+        lambda d: open_handover(encode([1, buyer_link.public, ctx.box_to(d, buyer_link.public)]))
+    )
 
     # -- the backup file (spec/backup.md): its vectors' passphrase, cheap costs ----------------
     backups = vectors("backup")

@@ -4,15 +4,17 @@ code, and any node checking a scanned link without learning who owns the thing."
 from __future__ import annotations
 
 import base64
+import json
 import os
 from pathlib import Path
 
 from amity.node.store import Store
-from amity.node.things.book import ThingBook
+from amity.node.things.service import open_seed
 from amity.protocol.identity import SigningIdentity
 from amity.protocol.signed import sign_structure
 from amity.protocol.things import THING_CARD_DOMAIN, ThingCard
-from tests.node.conftest import NodeFactory, meet, run_amity
+from amity.protocol.thingtransfer import Sale
+from tests.node.conftest import NodeFactory, meet, run_amity, wait_for
 from tests.node.test_grants import agree, cli
 
 
@@ -31,7 +33,8 @@ def test_she_records_a_thing_and_a_shop_reads_its_link(nodes: NodeFactory, tmp_p
     listed = cli("thing", "list", "--home", alice.home)["things"]
     assert [t["id"] for t in listed] == [added["id"]]
     human = run_amity("thing", "list", "--home", alice.home)
-    assert f"{added['id'][:8]}  Riese & Müller Load 75, serial WRM-000123" in human.stdout
+    assert f"{added['id'][:8]}  yours" in human.stdout
+    assert "Riese & Müller Load 75, serial WRM-000123" in human.stdout
 
     # A QR code for the label, and the link read back from it by the shop's node.
     qr = tmp_path / "bike.svg"
@@ -45,16 +48,73 @@ def test_she_records_a_thing_and_a_shop_reads_its_link(nodes: NodeFactory, tmp_p
     )
     assert alice.did not in str(read)  # the card names no owner
 
-    # Her audit trail notes it; the thing's key is kept, sealed, and signs as the card says.
+    # Her audit trail notes it; the thing's key is kept sealed, and is the card's key.
     entries = cli("log", "--home", alice.home)["entries"]
-    assert any(e["kind"] == "thing.added" and "Load 75" in e["detail"] for e in entries)
+    assert any(e["kind"] == "thing.owned" and "Load 75" in e["detail"] for e in entries)
     assert alice.stop() == 0
     with Store(alice.home / "amity.db") as store:
-        sealed = store.thing_rows()[0][3]
-        assert len(sealed) == 24 + 32 + 16  # nonce, the seed sealed, its tag
-        book = ThingBook(store, _vault_key(alice.home))
-        thing = book.all()[0]
-        assert book.identity(thing).peer_id == thing.card.thing
+        ((row, sealed),) = store.thing_rows()
+    assert len(sealed) == 24 + 32 + 16  # nonce, the seed sealed, its tag
+    seed = open_seed(_vault_key(alice.home), row[0], sealed)
+    assert SigningIdentity(seed).peer_id.key.hex() == added["id"]
+
+
+def test_she_sells_her_bike_to_bob_and_both_sign_the_sale(
+    nodes: NodeFactory, tmp_path: Path
+) -> None:
+    alice, bob, carol = nodes.create_many(
+        [("alice", "person"), ("bob", "person"), ("carol", "person")]
+    )
+    meet(alice, bob)
+    meet(bob, carol)
+    cli("vault", "set", "--home", alice.home, "email", "email", "alice@example.org")
+    bike = cli("thing", "add", "--home", alice.home, "--maker", "Brompton", "--model", "C Line")
+    offered = cli("thing", "transfer", "--home", alice.home, bike["id"][:8], "bob")
+    assert offered["state"] == "offered" and offered["offered_to"] == bob.did
+    incoming = wait_for(
+        lambda: [t for t in cli("thing", "list", "--home", bob.home)["things"]],
+        what="bob's node holds the offer",
+    )
+    assert [(t["id"], t["state"], t["offered_by"]) for t in incoming] == [
+        (bike["id"], "incoming", alice.did)
+    ]
+    # Until bob accepts, the bike is alice's.
+    assert cli("thing", "show", "--home", alice.home, bike["id"][:8])["state"] == "offered"
+
+    taken = cli("thing", "accept", "--home", bob.home, bike["id"][:8])
+    assert taken["state"] == "owned" and len(taken["sales"]) == 1
+    sale = taken["sales"][0]
+    assert (sale["seller"], sale["buyer"]) == (alice.did, bob.did)
+    sold = wait_for(
+        lambda: (
+            (t := cli("thing", "show", "--home", alice.home, bike["id"][:8]))["state"] == "sold"
+            and t
+        ),
+        what="alice's node hears bob accepted",
+    )
+    assert sold["sales"] == taken["sales"]  # one record, signed by both
+    record = Sale.decode(bytes.fromhex(sale["sale_hex"]))
+    assert (record.transfer.seller.did, record.transfer.buyer.did) == (alice.did, bob.did)
+    # Her key for the bike is forgotten; bob holds it; nothing of hers went with it.
+    assert alice.stop() == 0
+    with Store(alice.home / "amity.db") as store:
+        ((_, sealed),) = store.thing_rows()
+    assert sealed == b""
+    assert "alice@example.org" not in json.dumps(cli("thing", "list", "--home", bob.home))
+
+    # Bob sells it on to carol: the history goes with it.
+    cli("thing", "transfer", "--home", bob.home, bike["id"][:8], "carol")
+    wait_for(
+        lambda: cli("thing", "list", "--home", carol.home)["things"],
+        what="carol's node holds the offer",
+    )
+    now_carols = cli("thing", "accept", "--home", carol.home, bike["id"][:8])
+    assert [(s["seller"], s["buyer"]) for s in now_carols["sales"]] == [
+        (alice.did, bob.did),
+        (bob.did, carol.did),
+    ]
+    human = run_amity("thing", "show", "--home", carol.home, bike["id"][:8])
+    assert f"by {alice.did} to {bob.did}" in human.stdout
 
 
 def test_a_bad_link_or_a_forged_card_is_refused_in_words(nodes: NodeFactory) -> None:

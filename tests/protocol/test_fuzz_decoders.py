@@ -101,6 +101,7 @@ NOT_DECODERS = {
     "holder.open_holding": "takes a Delivery that open_delivery (fuzzed) has checked",
     "holdings.read": "answers the owner's question from held records; no peer input",
     "replay.ReplayGuard.accept": "takes an Envelope that open_envelope (fuzzed) has checked",
+    "thingtransfer.Transfer.accept": "the buyer signing a transfer it decoded (fuzzed); no input",
     "noise.HandshakeState.split": "splits a finished handshake into its two ciphers; no input",
     "terms.ParamSpec.read": "reads one parameter for TermsDocument.decode, decode_terms_body "
     "and decode_policy_summary (all fuzzed); no bytes of its own",
