@@ -30,6 +30,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.node.pgcluster import pg_url, postgres  # noqa: F401  (fixtures for every node test)
+
 AMITY = Path(sys.executable).parent / "amity"
 #: How often a waiting test looks again; small, because it only bounds the reaction time.
 POLL_S = 0.02
@@ -416,6 +418,15 @@ def start_all(nodes: Sequence[Node], timeout: float = START_TIMEOUT_S) -> None:
         node.spawn()
     for node in nodes:
         node.wait_ready(timeout)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a storage test keeps its Store, once for each engine: a SQLite file in the test's
+    folder, or a new database on the session's PostgreSQL server (tests.node.pgcluster)."""
+    if request.param == "sqlite":
+        return tmp_path / "amity.db"
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture
