@@ -47,7 +47,7 @@ from amity.node.net.peerserver import create_peer_app
 from amity.node.net.websocket import WS_PATH, WebSocketDialer
 from amity.node.reputation.api import REPUTATION
 from amity.node.reputation.service import ReputationService
-from amity.node.store import Store
+from amity.node.store import Store, StoreError
 from amity.node.terms.api import TERMS
 from amity.node.terms.policyfile import POLICY_FILE
 from amity.node.terms.service import TermsService
@@ -99,7 +99,19 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
     app = create_api_app(home.api_token())
 
     async def node_ctx(app: web.Application) -> AsyncIterator[None]:
-        with Store(home.db_path) as store:
+        try:
+            # Migrates the schema first; refuses one newer than this amity knows.
+            opened = Store(home.store_target(config))
+        except StoreError as exc:
+            raise HomeError(str(exc)) from None
+        log_event(
+            _log,
+            "store.opened",
+            engine=opened.dialect,
+            where=opened.where,
+            migrated=",".join(map(str, opened.migrated)) or "-",
+        )
+        with opened as store:
             # No pool cap: each link is a long-lived WebSocket, and aiohttp's default of 100
             # connections made the 101st dial wait and fail (the [limits] table budgets links).
             connector = aiohttp.TCPConnector(limit=0)

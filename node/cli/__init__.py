@@ -59,6 +59,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "loyalty": ("loyalty",),
     "beacons": ("beacon",),
     "identity": ("id",),
+    "migrate": ("migrate",),
     "card": ("card",),
     "ui": ("ui",),
     "demo": ("demo",),

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from amity.node.store.engine import Connection, Engine, SqliteEngine, StoreError, is_postgres_url
-from amity.node.store.migrations import migrate
+from amity.node.store.migrations import check_version, migrate
 
 __all__ = ["StoreError", "StoreBase", "open_engine", "opt_bytes"]
 
@@ -52,6 +52,16 @@ class StoreBase:
         except BaseException:
             self._engine.close()
             raise
+
+    def schema_version(self) -> int:
+        """The migrations the database has run (StoreError if newer than this amity knows)."""
+        return check_version(self._engine, self.where)
+
+    def migrate(self) -> list[int]:
+        """Run the migrations not run yet (each in its own transaction); their numbers."""
+        ran = migrate(self._engine, self.where)
+        self.migrated += ran
+        return ran
 
     @property
     def dialect(self) -> str:

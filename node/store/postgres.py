@@ -51,6 +51,12 @@ def _placeholders(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+def _words(exc: psycopg.Error) -> str:
+    """libpq's message on one line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(lines) or type(exc).__name__
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
     # Spelled out, whatever the server's default: a COMMIT returns once it is on disk.
     conn.execute("SET synchronous_commit TO on")
@@ -117,8 +123,7 @@ class PgConnection:
         return cursor
 
     def _lost(self, exc: psycopg.OperationalError) -> StoreError:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return StoreError(f"PostgreSQL at {self._where}: {first}")
+        return StoreError(f"PostgreSQL at {self._where}: {_words(exc)}")
 
 
 class PostgresEngine:
@@ -128,7 +133,14 @@ class PostgresEngine:
 
     def __init__(self, url: str) -> None:
         self.where = redacted(url)
-        self._url = url
+        # One plain connection first: a wrong address or password fails at once, in libpq's
+        # words, instead of after the pool's retries.
+        try:
+            psycopg.connect(url, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot connect to PostgreSQL at {self.where}: {_words(exc)}"
+            ) from None
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url,
             min_size=1,
@@ -143,17 +155,9 @@ class PostgresEngine:
         except PoolTimeout:
             self._pool.close()
             raise StoreError(
-                f"cannot connect to PostgreSQL at {self.where}: {self._why()}"
+                f"cannot connect to PostgreSQL at {self.where} within {CONNECT_TIMEOUT_S:.0f} s"
             ) from None
         self.db = PgConnection(self._pool, self.where)
-
-    def _why(self) -> str:
-        """Why a connection cannot be made: psycopg's own words, from one try without the pool."""
-        try:
-            psycopg.connect(self._url, connect_timeout=5).close()
-        except psycopg.Error as exc:
-            return str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        return "no connection within the timeout"
 
     def opened(self) -> None:
         """Nothing to prepare: the pool is open and the schema current."""
