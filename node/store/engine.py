@@ -86,7 +86,9 @@ class Engine(Protocol):
         """Record ``version`` (inside the migration's transaction)."""
 
     def lock_schema(self) -> None:
-        """Keep other processes from migrating at the same time (inside a transaction)."""
+        """Keep other processes from migrating until :meth:`unlock_schema`."""
+
+    def unlock_schema(self) -> None: ...
 
     def close(self) -> None: ...
 
@@ -215,7 +217,10 @@ class SqliteEngine:
         self.db.execute(f"PRAGMA user_version = {int(version)}")
 
     def lock_schema(self) -> None:
-        """BEGIN IMMEDIATE holds SQLite's write lock already."""
+        """Each migration's BEGIN IMMEDIATE takes SQLite's write lock, and re-reads the version."""
+
+    def unlock_schema(self) -> None:
+        pass
 
 
 def id_prefix_clause(column: str, prefix: str) -> tuple[str, list[object]]:

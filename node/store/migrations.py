@@ -59,23 +59,28 @@ def migrate(engine: Engine, where: str) -> list[int]:
     """Run the migrations ``engine``'s database has not run, each in its own transaction;
     return their numbers. Two processes may call this at once: one waits for the other."""
     done: list[int] = []
-    version = check_version(engine, where)
-    while version < SCHEMA_VERSION:
-        engine.begin()
-        try:
-            engine.lock_schema()
-            version = check_version(engine, where)  # another process may have gone first
-            if version < SCHEMA_VERSION:
-                for statement in statements(MIGRATIONS[version]):
-                    pg = engine.dialect == "postgresql"
-                    engine.db.execute(postgres_ddl(statement) if pg else statement)
-                engine.set_schema_version(version + 1)
-        except BaseException:
-            engine.rollback()
-            raise
-        engine.commit()
-        engine.sync()
-        if version < SCHEMA_VERSION:
-            version += 1
-            done.append(version)
-    return done
+    if check_version(engine, where) == SCHEMA_VERSION:
+        return done
+    engine.lock_schema()
+    try:
+        while True:
+            engine.begin()
+            try:
+                # Under the lock, in a transaction begun after it: another process may have
+                # gone first, and this one sees what it did.
+                version = check_version(engine, where)
+                if version < SCHEMA_VERSION:
+                    for statement in statements(MIGRATIONS[version]):
+                        pg = engine.dialect == "postgresql"
+                        engine.db.execute(postgres_ddl(statement) if pg else statement)
+                    engine.set_schema_version(version + 1)
+            except BaseException:
+                engine.rollback()
+                raise
+            engine.commit()
+            if version == SCHEMA_VERSION:
+                return done
+            engine.sync()
+            done.append(version + 1)
+    finally:
+        engine.unlock_schema()

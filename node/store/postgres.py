@@ -12,6 +12,7 @@ kill -9 of PostgreSQL. :meth:`PostgresEngine.sync` has nothing left to do.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
@@ -204,4 +205,11 @@ class PostgresEngine:
         self.db.execute("INSERT INTO amity_schema (version) VALUES (?)", (version,))
 
     def lock_schema(self) -> None:
-        self.db.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+        """A session lock, taken before the migrations' transactions begin: a transaction
+        begun after another process's commit sees its tables (an advisory lock taken inside
+        one would not refresh the catalog it had read)."""
+        self.db.execute("SELECT pg_advisory_lock(?)", (_MIGRATION_LOCK,))
+
+    def unlock_schema(self) -> None:
+        with contextlib.suppress(StoreError):  # a lost session has released it already
+            self.db.execute("SELECT pg_advisory_unlock(?)", (_MIGRATION_LOCK,))

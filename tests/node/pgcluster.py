@@ -111,6 +111,10 @@ class PgCluster:
             if time.monotonic() > deadline:
                 raise RuntimeError("the killed PostgreSQL processes did not go away")
             time.sleep(0.05)
+        # Here nobody may reap the dead postmaster (no init in a container): as a zombie it
+        # would still own its pid, and the new server would refuse its lock file.
+        (self.data / "postmaster.pid").unlink(missing_ok=True)
+        (self.socket_dir / f".s.PGSQL.{self.port}.lock").unlink(missing_ok=True)
 
     def url(self, dbname: str) -> str:
         return f"postgresql://{_SUPERUSER}@/{dbname}?host={self.socket_dir}&port={self.port}"
