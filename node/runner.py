@@ -58,6 +58,8 @@ __all__ = ["RunOptions", "parse_hostport", "serve"]
 
 _log = logging.getLogger("amity.run")
 _SHUTDOWN_TIMEOUT_S: Final = 5.0
+#: Set to stop the node: by SIGINT/SIGTERM, or by a failed commit on a PostgreSQL store.
+_STOP = web.AppKey("stop", asyncio.Event)
 
 
 @dataclass(slots=True)
@@ -97,6 +99,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             "really mean it (and protect the token)"
         )
     app = create_api_app(home.api_token())
+    app[_STOP] = asyncio.Event()
 
     async def node_ctx(app: web.Application) -> AsyncIterator[None]:
         try:
@@ -127,6 +130,11 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     reachable=options.listen is not None or bool(options.public_endpoints),
                 )
                 node.misbehave = options.misbehave
+                if store.dialect == "postgresql":
+                    # The server may come back, but this process's memory is ahead of the
+                    # database: stop (exit 1), and a restart reads its state from the database,
+                    # which holds everything that was acknowledged.
+                    node.on_failed.append(app[_STOP].set)
                 node.inbox_keep_ms = config.inbox_keep_days * 24 * 3600 * 1000
                 node.inbox_keep_messages = config.inbox_keep_messages
                 if options.misbehave:
@@ -280,7 +288,7 @@ async def _serve(home: Home, config: Config, seed: bytes, options: RunOptions) -
     app = create_app(home, config, seed, options)
     api_host, api_port = parse_hostport(options.api, "--api")
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    stop = asyncio.Event()
+    stop = app[_STOP]
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows has no add_signal_handler
@@ -305,12 +313,18 @@ async def _serve(home: Home, config: Config, seed: bytes, options: RunOptions) -
         await stop.wait()
         log_event(_log, "node.stopping")
         app[NODE].events.close()  # end event streams first, or the API waits for them
+        failed = app[NODE].failed
     finally:
         for path in (home.api_address_path, home.api_socket_path):
             if path is not None:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
         await runner.cleanup()
+    if failed:
+        raise HomeError(
+            "the node stopped: a database commit failed (the log says why). Everything it "
+            "acknowledged is in the database; start it again once the database answers"
+        )
 
 
 async def _start_api_socket(runner: web.AppRunner, home: Home) -> str | None:

@@ -165,7 +165,8 @@ class PostgresEngine:
 
     def close(self) -> None:
         self.db.release()
-        self._pool.close()
+        # Not the default 5 s: a pool still trying to reach a server that is gone stops now.
+        self._pool.close(timeout=1.0)
 
     def begin(self) -> None:
         self.db.execute("BEGIN")

@@ -97,8 +97,11 @@ class TermsTables:
             params += values
         if with_timer:
             query += " AND n.timer_at_ms IS NOT NULL"
-        query += " ORDER BY n.created_ms DESC, n.rowid DESC LIMIT ?"
-        rows = self._db.execute(query, [*params, limit]).fetchall()
+        query += " ORDER BY n.created_ms DESC, n.rowid DESC"
+        if limit >= 0:  # a negative limit: all of them
+            query += " LIMIT ?"
+            params.append(limit)
+        rows = self._db.execute(query, params).fetchall()
         return [_negotiation_row(row) for row in rows]
 
     def save_agreement(self, row: AgreementRow) -> None:
