@@ -226,20 +226,13 @@ class Config:
         )
 
 
+_NODE_KEYS: Final = (
+    "name", "kind", "listen", "api", "mdns", "relay", "hub", "public_endpoints", "store",
+)  # fmt: skip
 #: The tables config.toml may hold and, where this module checks them, their keys ([limits] and
 #: [relay] are checked by their own readers, which name the key they refuse).
 _TABLES: Final[dict[str, tuple[str, ...] | None]] = {
-    "node": (
-        "name",
-        "kind",
-        "listen",
-        "api",
-        "mdns",
-        "relay",
-        "hub",
-        "public_endpoints",
-        "store",
-    ),
+    "node": _NODE_KEYS,
     "inbox": ("keep_days", "keep_messages"),
     "limits": None,
     "relay": None,

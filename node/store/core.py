@@ -86,7 +86,8 @@ class CoreTables:
         self._replay_dirty = {}
         self._inbox_staged = []
         self._outbox_staged = []
-        super().__init__(target, migrate_schema=migrate_schema)  # type: ignore[call-arg]  # StoreBase, last in the Store's bases
+        # StoreBase, last in the Store's bases.
+        super().__init__(target, migrate_schema=migrate_schema)  # type: ignore[call-arg]
 
     def _before_commit(self) -> None:
         self._write_outbox()

@@ -56,8 +56,10 @@ def _free_port() -> int:
 class PgCluster:
     """One server in ``root``: start, stop, kill -9, and a new database for each test."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, fsync: bool = False) -> None:
         self.root = root
+        #: On for a measurement (a benchmark against SQLite, which fsyncs); off in the tests.
+        self.fsync = fsync
         self.data = root / "data"
         self.socket_dir = root / "sockets"
         self.port = _free_port()
@@ -87,9 +89,10 @@ class PgCluster:
         )  # fmt: skip
 
     def start(self) -> None:
+        durable = "on" if self.fsync else "off"
         options = (
-            f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' -c fsync=off "
-            "-c full_page_writes=off -c max_connections=200 -c shared_buffers=16MB"
+            f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' -c fsync={durable} "
+            f"-c full_page_writes={durable} -c max_connections=200 -c shared_buffers=16MB"
         )
         self._run(["pg_ctl", "start", "-w", "-D", self.data, "-l", self.root / "server.log",
                    "-o", options])  # fmt: skip
