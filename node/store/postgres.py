@@ -2,7 +2,9 @@
 
 psycopg 3 with a psycopg-pool pool: the store works on one connection at a time, taken from the
 pool, and hands a broken one back for a fresh one when the next statement starts outside a
-transaction (the server restarted; the pool reconnects, with backoff). The table groups' SQL
+transaction (the server restarted; the pool reconnects, with backoff). A BEGIN or a read that
+finds its session gone runs again on a new connection; a transaction that loses its session
+fails (the daemon then stops: amity.node.runner). The table groups' SQL
 is the same as SQLite's; only the placeholders change here (``?`` to ``%s``).
 
 Durability: every session runs with ``synchronous_commit = on``, so a COMMIT returns once its
@@ -113,7 +115,18 @@ class PgConnection:
         try:
             return conn.execute(_placeholders(sql), parameters)
         except psycopg.OperationalError as exc:
+            if not (conn.broken and self._may_retry(sql)):
+                raise self._lost(exc) from exc
+        # The session had ended while the store was idle (the server restarted): a BEGIN or a
+        # read outside a transaction changed nothing, so it runs again on a new connection.
+        self.release()
+        try:
+            return self.live().execute(_placeholders(sql), parameters)
+        except psycopg.OperationalError as exc:
             raise self._lost(exc) from exc
+
+    def _may_retry(self, sql: str) -> bool:
+        return not self.in_transaction and (sql == "BEGIN" or sql.startswith("SELECT "))
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Rows:
         cursor = self.live().cursor()
@@ -148,6 +161,9 @@ class PostgresEngine:
             max_size=2,
             kwargs={"autocommit": True},  # BEGIN and COMMIT are ours (begin, commit)
             configure=_configure,
+            # A connection the pool kept may have died with a restarted server: each one is
+            # checked as it is handed out (rarely: at the start, and after a reconnection).
+            check=ConnectionPool.check_connection,
             open=False,
             name="amity-store",
         )

@@ -87,3 +87,21 @@ def test_kill_9_of_postgresql_loses_nothing_the_vendor_acknowledged(
     b.start()
     wait_for(lambda: a.pending() == 0, what="a's outbox drains once b is back")
     assert texts(b, a.did) == notes
+
+
+def test_a_vendor_rides_out_a_postgresql_restart_while_it_is_idle(
+    nodes: NodeFactory, postgres: PgCluster, pg_url: str
+) -> None:
+    """No transaction was open when the server went: the vendor's next BEGIN finds its
+    session gone, takes a new one, and goes on without stopping."""
+    a, b = nodes.create_many([("a", "person"), ("b", "vendor")], stores={"b": pg_url})
+    meet(a, b)
+    send(a, b.did, "before")
+    wait_for(lambda: texts(b, a.did) == ["before"] and a.pending() == 0, what="the first note")
+
+    postgres.kill()
+    postgres.start()
+
+    send(a, b.did, "after")
+    wait_for(lambda: texts(b, a.did) == ["before", "after"], what="a note after the restart")
+    assert b.running and not b.log_lines("node.failed")

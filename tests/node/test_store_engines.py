@@ -18,7 +18,7 @@ from amity.node.store import SCHEMA_VERSION, Store, StoreError
 from amity.node.store.core import OutboxItem
 from amity.node.store.engine import hex_prefix_range
 from amity.node.store.grants import GrantRequestRow, IssuedGrantRow
-from tests.node.conftest import run_amity
+from tests.node.conftest import run_amity, wait_for
 from tests.node.pgcluster import PgCluster
 
 PEER = b"P" * 32
@@ -147,6 +147,13 @@ def test_amity_migrate_brings_a_postgresql_store_up_to_date(tmp_path: Path, pg_u
     assert "upgrade amity" in json.loads(newer.stdout)["error"]["message"]
 
 
+def _answers(store: Store, key: str) -> bytes | None:
+    try:
+        return store.get_meta(key)
+    except StoreError:
+        return None
+
+
 def test_a_killed_server_loses_no_commit_and_the_store_reconnects(
     postgres: PgCluster, pg_url: str
 ) -> None:
@@ -154,13 +161,28 @@ def test_a_killed_server_loses_no_commit_and_the_store_reconnects(
         with store.transaction():
             store.set_meta("before", b"committed")
         postgres.kill()
-        with pytest.raises(StoreError, match="PostgreSQL at"):
-            store.get_meta("before")  # the connection died with the server
-        with pytest.raises(StoreError, match="cannot reach PostgreSQL"):
-            store.get_meta("before")  # and no server answers yet
-        postgres.start()
+        postgres.start()  # while the store was idle: its session is gone, it takes a new one
         assert store.get_meta("before") == b"committed"
-        with store.transaction():
+        postgres.kill()
+        postgres.start()
+        with store.transaction():  # the BEGIN finds its session gone, and runs again
             store.set_meta("after", b"too")
+
+        postgres.kill()
+        with pytest.raises(StoreError, match="cannot reach PostgreSQL"):
+            store.get_meta("before")  # no server answers
+        with pytest.raises(StoreError, match="cannot reach PostgreSQL"), store.transaction():
+            store.set_meta("never", b"!")
+        postgres.start()
+        # The pool reconnects with a backoff (1 s, doubling while the server was away).
+        assert wait_for(lambda: _answers(store, "after"), what="the store reconnects") == b"too"
+
+        with pytest.raises(StoreError, match="PostgreSQL at"), store.transaction():
+            store.set_meta("lost", b"?")
+            postgres.kill()  # in the middle of a transaction: it fails, nothing of it stays
+            postgres.start()
+            store.set_meta("lost", b"!")
+        assert store.get_meta("lost") is None
     with Store(pg_url) as store:
         assert (store.get_meta("before"), store.get_meta("after")) == (b"committed", b"too")
+        assert (store.get_meta("never"), store.get_meta("lost")) == (None, None)
