@@ -4,8 +4,8 @@ psycopg 3 with a psycopg-pool pool: the store works on one connection at a time,
 pool, and hands a broken one back for a fresh one when the next statement starts outside a
 transaction (the server restarted; the pool reconnects, with backoff). A BEGIN or a read that
 finds its session gone runs again on a new connection; a transaction that loses its session
-fails (the daemon then stops: amity.node.runner). The table groups' SQL
-is the same as SQLite's; only the placeholders change here (``?`` to ``%s``).
+fails (the daemon then stops: amity.node.runner). The table groups' SQL is the same as
+SQLite's; only the placeholders change here (``?`` to ``%s``).
 
 Durability: every session runs with ``synchronous_commit = on``, so a COMMIT returns once its
 WAL record is flushed on the server: what the node acknowledges after a commit survives a

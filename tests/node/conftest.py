@@ -246,15 +246,13 @@ class Node:
             # A node on LAN discovery listens on every interface: what listens on loopback only
             # announces nothing (peers on the LAN could not dial it).
             f"{'0.0.0.0' if self.mdns else '127.0.0.1'}:{_unused_peer_port()}",
+            *([] if self.store is None else ["--store", self.store]),
             "--json",
         )
         assert result.returncode == 0, f"amity init {self.name}: {result.stderr}"
         made = json.loads(result.stdout)
         self.did, self.fingerprint = made["did"], made["fingerprint"]
-        if self.store is not None:
-            config = self.home / "config.toml"
-            setting = f"[node]\nstore = {json.dumps(self.store)}\n"
-            config.write_text(config.read_text().replace("[node]\n", setting, 1))
+        assert made["store"] == ("sqlite" if self.store is None else "postgresql")
 
     @property
     def store_target(self) -> Path | str:

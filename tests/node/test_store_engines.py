@@ -120,11 +120,9 @@ def test_two_processes_may_migrate_one_database_at_once(pg_url: str) -> None:
 
 def test_amity_migrate_brings_a_postgresql_store_up_to_date(tmp_path: Path, pg_url: str) -> None:
     home = tmp_path / "home"
-    assert run_amity("init", "--home", home).returncode == 0
-    config = (home / "config.toml").read_text()
-    (home / "config.toml").write_text(
-        config.replace("[node]\n", f"[node]\nstore = {json.dumps(pg_url)}\n")
-    )
+    refused = run_amity("init", "--home", home, "--store", "mysql://db/amity", "--json")
+    assert refused.returncode == 1 and "postgresql:// URL" in refused.stdout
+    assert run_amity("init", "--home", home, "--store", pg_url).returncode == 0
 
     first = run_amity("migrate", "--home", home, "--json")
     assert first.returncode == 0, first.stderr
