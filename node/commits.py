@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 from amity.node.logs import log_event
-from amity.node.store import Store
+from amity.node.store import Store, StoreError
 
 __all__ = ["GroupCommit"]
 
@@ -58,6 +58,10 @@ class GroupCommit:
         self.commits = 0
         self.writes = 0
         self.syncs = 0
+        #: The first commit or fsync that failed: memory is ahead of the disk from then on,
+        #: so nothing more is committed (a later commit could persist state that depends on
+        #: what was lost, e.g. a replay window past a message never stored).
+        self.failure: BaseException | None = None
 
     def write(self, fn: Callable[[], None] | None = None) -> asyncio.Future[None]:
         """Stage ``fn`` (or nothing: wait until all committed so far is durable).
@@ -97,6 +101,14 @@ class GroupCommit:
             return  # the fsync under way commits all staged so far once it returns (_synced)
         writes, waiters, afters = self._writes, self._waiters, self._afters
         self._writes, self._waiters, self._afters = [], [], []
+        if self.failure is not None:
+            refused = StoreError(
+                f"nothing more is committed after a failed commit ({self.failure})"
+            )
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(refused)
+            return
         try:
             if writes:
                 try:
@@ -158,6 +170,8 @@ class GroupCommit:
 
     def _fail(self, waiters: list[asyncio.Future[None]], exc: BaseException, writes: int) -> None:
         log_event(_log, "store.commit_failed", logging.ERROR, error=repr(exc), writes=writes)
+        if self.failure is None:
+            self.failure = exc
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_exception(exc)

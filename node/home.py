@@ -107,6 +107,9 @@ class Config:
     #: (spec/intents.md §7.1), read by amity.node.intents.config.
     hub: bool = False
     hub_table: dict[str, Any] = field(default_factory=dict)
+    #: Where the node keeps its data: "" for SQLite in the home (amity.db), or a
+    #: ``postgresql://`` URL (README, "Choosing the store").
+    store: str = ""
 
     @classmethod
     def from_toml(cls, text: str) -> Config:
@@ -162,6 +165,15 @@ class Config:
         endpoints = node.get("public_endpoints", [])
         if not isinstance(endpoints, list) or not all(isinstance(e, str) for e in endpoints):
             raise _ConfigError("node", "public_endpoints", "public_endpoints is a list of URLs")
+        store = node.get("store", "")
+        if not isinstance(store, str) or (
+            store and not store.startswith(("postgresql://", "postgres://"))
+        ):
+            raise _ConfigError(
+                "node",
+                "store",
+                "store is a postgresql:// URL, or left out for SQLite in the home",
+            )
         for key in ("keep_days", "keep_messages"):
             value = inbox.get(key, 0)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -180,6 +192,7 @@ class Config:
             relay_limits=_relay_limits(data.get("relay", {})),
             hub=node.get("hub", False),
             hub_table=_hub_table(data.get("hub", {})),
+            store=store,
         )
 
     def to_toml(self) -> str:
@@ -197,7 +210,12 @@ class Config:
             f"mdns = {'true' if self.mdns else 'false'}              # LAN discovery\n"
             f"relay = {'true' if self.relay else 'false'}            # hold sealed mail for peers\n"
             f"public_endpoints = [{endpoints}]\n"
-            "\n[inbox]                  # what the node keeps of the messages it received\n"
+            + (
+                f"store = {quote(self.store)}\n"
+                if self.store
+                else '# store = "postgresql://..."  # default: SQLite in this home (README)\n'
+            )
+            + "\n[inbox]                  # what the node keeps of the messages it received\n"
             f"keep_days = {self.inbox_keep_days}           # deleted after this many days\n"
             f"keep_messages = {self.inbox_keep_messages}    # only the newest this many are kept\n"
             + (
@@ -208,10 +226,13 @@ class Config:
         )
 
 
+_NODE_KEYS: Final = (
+    "name", "kind", "listen", "api", "mdns", "relay", "hub", "public_endpoints", "store",
+)  # fmt: skip
 #: The tables config.toml may hold and, where this module checks them, their keys ([limits] and
 #: [relay] are checked by their own readers, which name the key they refuse).
 _TABLES: Final[dict[str, tuple[str, ...] | None]] = {
-    "node": ("name", "kind", "listen", "api", "mdns", "relay", "hub", "public_endpoints"),
+    "node": _NODE_KEYS,
     "inbox": ("keep_days", "keep_messages"),
     "limits": None,
     "relay": None,
@@ -279,6 +300,10 @@ class Home:
     @property
     def db_path(self) -> Path:
         return self.path / DB_FILE
+
+    def store_target(self, config: Config) -> Path | str:
+        """What the node's Store opens: config.toml's ``store`` URL, else amity.db here."""
+        return config.store or self.db_path
 
     @property
     def config_path(self) -> Path:

@@ -26,7 +26,8 @@ REPEAT_WINDOW_S: Final = 10.0
 #: Distinct lines tracked at once; beyond, the oldest window is summarised and forgotten.
 _REPEAT_KEYS: Final = 4096
 #: Loggers of the libraries under the daemon whose lines we route (and bound) too.
-_LIBRARY_LOGGERS: Final = ("asyncio", "aiohttp")
+#: psycopg's pool says when it cannot reach a PostgreSQL store (and retries).
+_LIBRARY_LOGGERS: Final = ("asyncio", "aiohttp", "psycopg")
 
 
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -192,6 +193,9 @@ def configure(*, level: str = "info", json_lines: bool = False) -> None:
         logger.handlers[:] = [handler]
         logger.setLevel(level.upper())
         logger.propagate = False
+    # psycopg's pool reports every connection it makes at info: only its warnings are news.
+    psycopg = logging.getLogger("psycopg")
+    psycopg.setLevel(max(psycopg.getEffectiveLevel(), logging.WARNING))
     server = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, _BadRequestFilter) for f in server.filters):
         server.addFilter(_BadRequestFilter())

@@ -47,7 +47,7 @@ from amity.node.net.peerserver import create_peer_app
 from amity.node.net.websocket import WS_PATH, WebSocketDialer
 from amity.node.reputation.api import REPUTATION
 from amity.node.reputation.service import ReputationService
-from amity.node.store import Store
+from amity.node.store import Store, StoreError
 from amity.node.terms.api import TERMS
 from amity.node.terms.policyfile import POLICY_FILE
 from amity.node.terms.service import TermsService
@@ -60,6 +60,8 @@ __all__ = ["RunOptions", "parse_hostport", "serve"]
 
 _log = logging.getLogger("amity.run")
 _SHUTDOWN_TIMEOUT_S: Final = 5.0
+#: Set to stop the node: by SIGINT/SIGTERM, or by a failed commit on a PostgreSQL store.
+_STOP = web.AppKey("stop", asyncio.Event)
 
 
 @dataclass(slots=True)
@@ -99,9 +101,22 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             "really mean it (and protect the token)"
         )
     app = create_api_app(home.api_token())
+    app[_STOP] = asyncio.Event()
 
     async def node_ctx(app: web.Application) -> AsyncIterator[None]:
-        with Store(home.db_path) as store:
+        try:
+            # Migrates the schema first; refuses one newer than this amity knows.
+            opened = Store(home.store_target(config))
+        except StoreError as exc:
+            raise HomeError(str(exc)) from None
+        log_event(
+            _log,
+            "store.opened",
+            engine=opened.dialect,
+            where=opened.where,
+            migrated=",".join(map(str, opened.migrated)) or "-",
+        )
+        with opened as store:
             # No pool cap: each link is a long-lived WebSocket, and aiohttp's default of 100
             # connections made the 101st dial wait and fail (the [limits] table budgets links).
             connector = aiohttp.TCPConnector(limit=0)
@@ -117,6 +132,11 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     reachable=options.listen is not None or bool(options.public_endpoints),
                 )
                 node.misbehave = options.misbehave
+                if store.dialect == "postgresql":
+                    # The server may come back, but this process's memory is ahead of the
+                    # database: stop (exit 1), and a restart reads its state from the database,
+                    # which holds everything that was acknowledged.
+                    node.on_failed.append(app[_STOP].set)
                 node.inbox_keep_ms = config.inbox_keep_days * 24 * 3600 * 1000
                 node.inbox_keep_messages = config.inbox_keep_messages
                 if options.misbehave:
@@ -275,7 +295,7 @@ async def _serve(home: Home, config: Config, seed: bytes, options: RunOptions) -
     app = create_app(home, config, seed, options)
     api_host, api_port = parse_hostport(options.api, "--api")
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    stop = asyncio.Event()
+    stop = app[_STOP]
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows has no add_signal_handler
@@ -300,12 +320,18 @@ async def _serve(home: Home, config: Config, seed: bytes, options: RunOptions) -
         await stop.wait()
         log_event(_log, "node.stopping")
         app[NODE].events.close()  # end event streams first, or the API waits for them
+        failed = app[NODE].failed
     finally:
         for path in (home.api_address_path, home.api_socket_path):
             if path is not None:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
         await runner.cleanup()
+    if failed:
+        raise HomeError(
+            "the node stopped: a database commit failed (the log says why). Everything it "
+            "acknowledged is in the database; start it again once the database answers"
+        )
 
 
 async def _start_api_socket(runner: web.AppRunner, home: Home) -> str | None:

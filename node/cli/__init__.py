@@ -60,6 +60,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "things": ("thing",),
     "beacons": ("beacon",),
     "identity": ("id",),
+    "migrate": ("migrate",),
     "card": ("card",),
     "ui": ("ui",),
     "demo": ("demo",),

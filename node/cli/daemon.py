@@ -49,6 +49,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     init.add_argument(
         "--passphrase", action="store_true", help="seal the key with a passphrase (asked for)"
     )
+    init.add_argument(
+        "--store",
+        metavar="URL",
+        default="",
+        help="keep the node's data in PostgreSQL at this postgresql:// URL (default: SQLite in "
+        "the home; README, 'Choosing the store')",
+    )
     init.set_defaults(handler=_init)
 
     run = commands.add_parser(
@@ -108,7 +115,11 @@ def _init(args: argparse.Namespace) -> int:
     # A fixed peer port from the start: peers keep our card, so the endpoint must survive restarts.
     try:
         listen = _with_free_port(args.listen)
-        config = Config(name=args.name, kind=NodeKind(args.kind), listen=listen, api=args.api)
+        if args.store and not args.store.startswith(("postgresql://", "postgres://")):
+            raise HomeError(f"--store takes a postgresql:// URL, not {args.store!r}")
+        config = Config(
+            name=args.name, kind=NodeKind(args.kind), listen=listen, api=args.api, store=args.store
+        )
         seed = home.create(config, passphrase=passphrase)
     except (HomeError, OSError) as exc:
         raise CliError(str(exc)) from None
@@ -120,6 +131,7 @@ def _init(args: argparse.Namespace) -> int:
         "name": args.name,
         "kind": args.kind,
         "sealed": bool(passphrase),
+        "store": "postgresql" if args.store else "sqlite",
     }
     emit(data, _init_text, as_json=args.json)
     return 0

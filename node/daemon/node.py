@@ -120,6 +120,9 @@ class Node:
         #: The policy summary to publish on our card (set by the terms service of a vendor).
         self.card_policy: Callable[[], bytes | None] = lambda: None
         self._closing = False
+        #: Set when a commit failed (Steps.fail_stop); each of ``on_failed`` is called then.
+        self.failed = False
+        self.on_failed: list[Callable[[], None]] = []
         self.mailbox = (
             Mailbox(
                 store,
@@ -188,8 +191,11 @@ class Node:
             await service.stop()
         for handle in self.steps.timers.values():
             handle.cancel()
-        await self.close_links()
-        await self.commits.write()  # whatever was staged meanwhile reaches the disk before we go
+        # After a failed commit nothing more is committed (GroupCommit.failure): no settling.
+        failed = self.commits.failure is not None
+        await self.close_links(settle=not failed)
+        if not failed:
+            await self.commits.write()  # whatever was staged meanwhile reaches the disk first
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

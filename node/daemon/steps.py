@@ -154,7 +154,10 @@ class Steps:
         """A commit failed: memory is ahead of the disk, so stop acknowledging anything."""
         if not self.node._closing:
             log_event(log, "node.failed", logging.ERROR, why="a database commit failed")
+            self.node.failed = True
             self.node._spawn(self.node.close_links(settle=False), "fail-stop")
+            for hook in self.node.on_failed:
+                hook()
 
     def _notify(self, rel: Relationship, effect: Notify) -> None:
         waiting = self.node._connected.get(rel.invite_secret)

@@ -1,8 +1,10 @@
-"""The node's SQLite store: the only package that writes SQL.
+"""The node's store, SQLite or PostgreSQL: the only package that writes SQL.
 
-One :class:`Store` per database, assembled from the connection (:mod:`.base`) and one class of
-queries per group of tables. WAL mode, numbered migrations (:mod:`.schema`), explicit
-transactions, every commit fsynced before it counts; parameterised queries only.
+One :class:`Store` per database, assembled from the connection (:mod:`.base`, on an engine:
+:mod:`.engine` for SQLite, :mod:`.postgres`) and one class of queries per group of tables,
+each written once in SQL both engines accept. Numbered migrations (:mod:`.schema`, run by
+:mod:`.migrations`), explicit transactions, every commit durable before it counts;
+parameterised queries only.
 """
 
 from __future__ import annotations
@@ -65,4 +67,5 @@ class Store(
     ThingsTables,
     StoreBase,
 ):
-    """One SQLite database. Use as a context manager; writes go through :meth:`transaction`."""
+    """One database: a SQLite file's path, or a ``postgresql://`` URL. Use as a context manager;
+    writes go through :meth:`transaction`."""

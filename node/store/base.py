@@ -1,71 +1,75 @@
-"""The SQLite connection under every table group: WAL, migrations, transactions, fsync.
+"""The database under every table group: its engine, migrations, transactions, durability.
 
-A commit is on disk before anything that depends on it is acknowledged to a peer. SQLite runs
-with ``synchronous=NORMAL`` and the store fsyncs the WAL itself (:meth:`StoreBase.sync`): after
-every :meth:`~StoreBase.transaction`, which is what ``synchronous=FULL`` does, or, for the
-daemon's group commit, in a thread while the event loop goes on (amity.node.commits).
+A commit is durable before anything that depends on it is acknowledged to a peer: on SQLite the
+store fsyncs the WAL itself (:meth:`StoreBase.sync`) after every :meth:`~StoreBase.transaction`,
+or, for the daemon's group commit, in a thread while the event loop goes on
+(amity.node.commits); on PostgreSQL the COMMIT itself returns once it is on disk.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Self
+from typing import Any, Self
 
-from amity.node.store.schema import MIGRATIONS, SCHEMA_VERSION
+from amity.node.store.engine import Connection, Engine, SqliteEngine, StoreError, is_postgres_url
+from amity.node.store.migrations import check_version, migrate
 
-__all__ = ["StoreError", "StoreBase", "opt_bytes"]
-
-_BUSY_TIMEOUT_MS: Final = 5000
-#: How long emptying the WAL after a deletion waits for other readers (then: after the next
-#: transaction).
-_WIPE_WAIT_MS: Final = 200
+__all__ = ["StoreError", "StoreBase", "open_engine", "opt_bytes"]
 
 
-class StoreError(Exception):
-    """The database cannot be opened or is from a newer amity."""
+def open_engine(target: Path | str) -> tuple[Engine, str]:
+    """The engine for ``target`` (a ``postgresql://`` URL, else a SQLite file) and how to
+    name the database in messages (without a password)."""
+    if is_postgres_url(target):
+        from amity.node.store.postgres import PostgresEngine  # psycopg only when asked for
 
-    code = "store.error"
+        engine = PostgresEngine(str(target))
+        return engine, engine.where
+    try:
+        return SqliteEngine(target), str(target)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open the database {target}: {exc}") from None
 
 
 class StoreBase:
-    """The connection: pragmas, migrations, transactions. The table groups add their queries."""
+    """The connection: engine, migrations, transactions. The table groups add their queries."""
 
-    def __init__(self, path: Path | str) -> None:
+    #: What the table groups execute their SQL on (the same text on both engines).
+    _db: Connection
+
+    def __init__(self, target: Path | str, *, migrate_schema: bool = True) -> None:
+        self._engine, self.where = open_engine(target)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            in_memory = str(path) == ":memory:" or not str(path)
-            self._wal_path = None if in_memory else f"{path}-wal"
-            self._wal_fd: int | None = None
-            self._wal_lock = threading.Lock()
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL syncs the WAL only before a checkpoint; we promise that nothing
-            # acknowledged to a peer is lost, so every commit is followed by sync() (FULL's
-            # fsync, which the group commit makes off the event loop).
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-            # Deleted rows and freed pages are overwritten with zeros: a DELETE leaves no copy
-            # in the file (spec/grants.md §8.7).
-            self._db.execute("PRAGMA secure_delete=ON")
-            self._wipe_pending = False
-            self._migrate()
-            # A crash may have left old page images in the WAL after a deletion committed.
-            self.wipe_wal()
-            self._open_wal()
+            self._db = self._engine.db
+            self.migrated = migrate(self._engine, self.where) if migrate_schema else []
+            self._engine.opened()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the database {path}: {exc}") from None
+            self._engine.close()
+            raise StoreError(f"cannot open the database {target}: {exc}") from None
+        except BaseException:
+            self._engine.close()
+            raise
+
+    def schema_version(self) -> int:
+        """The migrations the database has run (StoreError if newer than this amity knows)."""
+        return check_version(self._engine, self.where)
+
+    def migrate(self) -> list[int]:
+        """Run the migrations not run yet (each in its own transaction); their numbers."""
+        ran = migrate(self._engine, self.where)
+        self.migrated += ran
+        return ran
+
+    @property
+    def dialect(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        return self._engine.dialect
 
     def close(self) -> None:
-        self._db.close()
-        if self._wal_fd is not None:
-            os.close(self._wal_fd)
-            self._wal_fd = None
+        self._engine.close()
 
     def __enter__(self) -> Self:
         return self
@@ -75,51 +79,39 @@ class StoreBase:
 
     @contextmanager
     def transaction(self, *, durable: bool = True) -> Iterator[None]:
-        """BEGIN IMMEDIATE … COMMIT (or ROLLBACK on error); committed means on disk.
+        """BEGIN … COMMIT (or ROLLBACK on error); committed means on disk.
 
         ``durable=False`` leaves the fsync to the caller (:meth:`sync`, before anything that
-        depends on the commit leaves the node). A transaction that erased data (:meth:`erased`)
-        is followed, before this returns, by a checkpoint that empties the WAL, so no earlier
-        page image of the data stays behind.
+        depends on the commit leaves the node). On SQLite a transaction that erased data
+        (:meth:`erased`) is followed, before this returns, by a checkpoint that empties the
+        WAL, so no earlier page image of the data stays behind.
         """
-        self._db.execute("BEGIN IMMEDIATE")
+        self._engine.begin()
         try:
             yield
             self._before_commit()
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._engine.rollback()
             self._after_rollback()
             raise
-        self._db.execute("COMMIT")
-        if self._wipe_pending:
-            self.wipe_wal()
+        try:
+            self._engine.commit()
+        except BaseException:
+            # Not committed (or not known to be): what the table groups cached is read again.
+            self._engine.rollback()
+            self._after_rollback()
+            raise
+        self._engine.after_commit()
         if durable:
             self.sync()
 
     def sync(self) -> None:
-        """Make every transaction committed so far durable: fsync the WAL.
+        """Make every transaction committed so far durable (SQLite: fsync the WAL).
 
-        Touches no SQLite state, so a thread may call it while the connection goes on (a
+        Touches no connection state, so a thread may call it while the connection goes on (a
         commit made meanwhile may or may not be covered: sync again after it).
         """
-        if self._wal_fd is None:
-            with self._wal_lock:
-                self._open_wal()
-            if self._wal_fd is None:
-                return
-        os.fsync(self._wal_fd)
-
-    def _open_wal(self) -> None:
-        if self._wal_path is None or self._wal_fd is not None:
-            return
-        with contextlib.suppress(FileNotFoundError):  # not created yet: nothing to sync
-            self._wal_fd = os.open(self._wal_path, os.O_RDONLY)
-            # The WAL's directory entry must survive a power loss as well.
-            directory = os.open(os.path.dirname(self._wal_path) or ".", os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+        self._engine.sync()
 
     def _before_commit(self) -> None:
         """Write what the table groups held back for one write per transaction."""
@@ -129,41 +121,14 @@ class StoreBase:
 
     def erased(self) -> None:
         """Say that the open transaction deleted data that must leave the disk with it."""
-        self._wipe_pending = True
+        self._engine.erased()
 
     def wipe_wal(self) -> bool:
-        """Checkpoint the WAL into the database and truncate it to zero bytes (spec/grants.md §8.7).
-
-        With secure_delete the database file then holds only zeroed pages where erased data was,
-        and the WAL holds nothing. False if a reader kept the checkpoint from finishing: the
-        next transaction tries again.
-        """
-        # A reader in another process (a backup, a test) must not stall the node for long.
-        self._db.execute(f"PRAGMA busy_timeout={_WIPE_WAIT_MS}")
-        try:
-            busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        finally:
-            self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        self._wipe_pending = bool(busy)
-        return not busy
-
-    def _migrate(self) -> None:
-        (version,) = self._db.execute("PRAGMA user_version").fetchone()
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"the database is schema {version}, newer than this amity ({SCHEMA_VERSION}); "
-                "upgrade amity"
-            )
-        for number in range(version, SCHEMA_VERSION):
-            with self.transaction():
-                for statement in _split_sql(MIGRATIONS[number]):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number + 1}")
+        """SQLite: checkpoint the WAL into the database and truncate it to zero bytes
+        (spec/grants.md §8.7); False if a reader kept it from finishing (the next transaction
+        tries again). PostgreSQL: nothing to do here (True)."""
+        return self._engine.wipe()
 
 
 def opt_bytes(value: Any) -> bytes | None:
     return None if value is None else bytes(value)
-
-
-def _split_sql(script: str) -> list[str]:
-    return [part.strip() for part in script.split(";") if part.strip()]

@@ -3,13 +3,13 @@ and its id (amity.node.beacons.service writes the JSON)."""
 
 from __future__ import annotations
 
-import sqlite3
+from amity.node.store.engine import Connection
 
 __all__ = ["BeaconsTables"]
 
 
 class BeaconsTables:
-    _db: sqlite3.Connection
+    _db: Connection
 
     def put_beacon(self, raiser: bytes, beacon_id: bytes, record: str) -> None:
         self._db.execute(

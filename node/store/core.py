@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from amity.node.store.engine import Connection
 
 __all__ = ["CoreTables", "RelationshipRow", "OutboxItem", "InboxItem", "MailItem"]
 
@@ -66,7 +67,7 @@ class MailItem:
 class CoreTables:
     """Queries on these tables (mixed into :class:`amity.node.store.Store`)."""
 
-    _db: sqlite3.Connection
+    _db: Connection
     erased: Callable[[], None]  # StoreBase's: the transaction erased data (WAL emptied after)
     #: Outbound sequence counters as last allocated (the table catches up at the commit).
     _seq_last: dict[bytes, int]
@@ -79,13 +80,14 @@ class CoreTables:
     #: outbox query (so no reader can tell they were held back).
     _outbox_staged: list[tuple[bytes, int, str, bytes, int]]
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, target: Path | str, *, migrate_schema: bool = True) -> None:
         self._seq_last = {}
         self._seq_dirty = set()
         self._replay_dirty = {}
         self._inbox_staged = []
         self._outbox_staged = []
-        super().__init__(path)  # type: ignore[call-arg]  # StoreBase, last in the Store's bases
+        # StoreBase, last in the Store's bases.
+        super().__init__(target, migrate_schema=migrate_schema)  # type: ignore[call-arg]
 
     def _before_commit(self) -> None:
         self._write_outbox()
@@ -326,10 +328,10 @@ class CoreTables:
     ) -> int:
         cursor = self._db.execute(
             "INSERT INTO mailbox (recipient, sender, sealed, received_ms, expires_ms, ticketed) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (recipient, sender, sealed, now_ms, expires_ms, int(ticketed)),
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     def mail_for(
         self, recipient: bytes, now_ms: int, *, after_id: int = 0, limit: int

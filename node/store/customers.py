@@ -7,11 +7,11 @@ the same at the first row as at the hundred-thousandth, and nothing loads all ro
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from amity.node.store.core import RelationshipRow
+from amity.node.store.engine import Connection
 
 __all__ = ["CustomersTables", "SEARCH_COLUMNS", "SearchBy", "FoundRow"]
 
@@ -36,7 +36,7 @@ class FoundRow:
 
 
 class CustomersTables:
-    _db: sqlite3.Connection
+    _db: Connection
 
     def find_relationships(
         self,

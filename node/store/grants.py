@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from amity.node.store.base import opt_bytes
+from amity.node.store.engine import Connection, id_prefix_clause
 
 __all__ = [
     "GrantsTables",
@@ -108,7 +108,7 @@ class AuditRow:
 class GrantsTables:
     """Queries on these tables (mixed into :class:`amity.node.store.Store`)."""
 
-    _db: sqlite3.Connection
+    _db: Connection
 
     erased: Callable[[], None]  # StoreBase's: the transaction erased data (WAL emptied after)
 
@@ -160,15 +160,16 @@ class GrantsTables:
         """Grants we issued, newest first: all, to ``peer_id``, or whose hex id starts so."""
         query = (
             "SELECT grant_id, peer_id, agreement_id, encoded, issued_ms, not_after_ms, "
-            "revocation, revoked_ms, update_version FROM grants_issued WHERE 1"
+            "revocation, revoked_ms, update_version FROM grants_issued WHERE TRUE"
         )
         params: list[object] = []
         if peer_id is not None:
             query += " AND peer_id = ?"
             params.append(peer_id)
         if id_prefix is not None:
-            query += " AND substr(hex(grant_id), 1, ?) = upper(?)"
-            params += [len(id_prefix), id_prefix]
+            clause, values = id_prefix_clause("grant_id", id_prefix)
+            query += clause
+            params += values
         query += " ORDER BY issued_ms DESC, rowid DESC LIMIT ?"
         return [
             IssuedGrantRow(
@@ -202,17 +203,16 @@ class GrantsTables:
         with_timer: bool = False,
     ) -> list[HoldingRow]:
         """Holdings, newest first, narrowed by any of the arguments given."""
-        query = (
-            "SELECT grant_id, grantor, state, record, timer_at_ms, updated_ms FROM holdings WHERE 1"
-        )
+        query = "SELECT grant_id, grantor, state, record, timer_at_ms, updated_ms FROM holdings WHERE TRUE"
         params: list[object] = []
         for column, value in (("grant_id", grant_id), ("grantor", grantor), ("state", state)):
             if value is not None:
                 query += f" AND {column} = ?"
                 params.append(value)
         if id_prefix is not None:
-            query += " AND substr(hex(grant_id), 1, ?) = upper(?)"
-            params += [len(id_prefix), id_prefix]
+            clause, values = id_prefix_clause("grant_id", id_prefix)
+            query += clause
+            params += values
         if with_timer:
             query += " AND timer_at_ms IS NOT NULL"
         rows = self._db.execute(query + " ORDER BY rowid DESC", params).fetchall()
@@ -244,7 +244,7 @@ class GrantsTables:
         """Store a request sent or received; returns its local id (``row.id`` is ignored)."""
         cursor = self._db.execute(
             "INSERT INTO grant_requests (peer_id, outgoing, body, at_ms, state, grant_id, "
-            "decided_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "decided_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 row.peer_id,
                 int(row.outgoing),
@@ -255,7 +255,7 @@ class GrantsTables:
                 row.decided_ms,
             ),
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     def decide_grant_request(
         self, request_id: int, state: str, grant_id: bytes | None, decided_ms: int
@@ -272,7 +272,7 @@ class GrantsTables:
         """Requests, newest first: all, one by id, or those in ``state``."""
         query = (
             "SELECT id, peer_id, outgoing, body, at_ms, state, grant_id, decided_ms "
-            "FROM grant_requests WHERE 1"
+            "FROM grant_requests WHERE TRUE"
         )
         params: list[object] = []
         if request_id is not None:

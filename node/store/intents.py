@@ -6,9 +6,10 @@ The records themselves are encoded by amity.node.intents.records; here they are 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Final, Literal
+
+from amity.node.store.engine import Connection
 
 __all__ = ["IntentsTables", "RecordTable"]
 
@@ -31,7 +32,7 @@ _KEYS: Final[dict[str, str]] = {
 
 
 class IntentsTables:
-    _db: sqlite3.Connection
+    _db: Connection
     # CoreTables' caches of the open transaction (the same Store), cleared for a stranger.
     _seq_last: dict[bytes, int]
     _seq_dirty: set[bytes]

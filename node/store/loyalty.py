@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import sqlite3
+from amity.node.store.engine import Connection
 
 __all__ = ["LoyaltyTables"]
 
 
 class LoyaltyTables:
-    _db: sqlite3.Connection
+    _db: Connection
 
     def put_loyalty(
         self, declaration_id: bytes, mine: bool, at_ms: int, declaration: bytes,

@@ -7,11 +7,11 @@ its own, the owner's review (pending, approved, withheld).
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from amity.node.store.base import opt_bytes
+from amity.node.store.engine import Connection, id_prefix_clause
 
 __all__ = ["ReputationTables", "AttestationRow", "SharePolicyRow"]
 
@@ -75,13 +75,13 @@ def _row(values: Any) -> AttestationRow:
 class ReputationTables:
     """Queries on the reputation tables (mixed into :class:`amity.node.store.Store`)."""
 
-    _db: sqlite3.Connection
+    _db: Connection
 
     def add_attestation(self, row: AttestationRow) -> bool:
         """Insert unless held already (same id, or an automatic one for the same cause)."""
         cursor = self._db.execute(
-            f"INSERT OR IGNORE INTO attestations ({_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO attestations ({_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 row.attestation_id,
                 row.attester,
@@ -116,7 +116,7 @@ class ReputationTables:
         limit: int = 100_000,
     ) -> list[AttestationRow]:
         """Attestations held, oldest first, narrowed by any of the arguments given."""
-        query = f"SELECT {_COLUMNS} FROM attestations WHERE 1"
+        query = f"SELECT {_COLUMNS} FROM attestations WHERE TRUE"
         params: list[object] = []
         for column, value in (("subject", subject), ("origin", origin), ("review", review)):
             if value is not None:
@@ -125,8 +125,9 @@ class ReputationTables:
         if mine is not None:
             query += " AND origin IS NULL" if mine else " AND origin IS NOT NULL"
         if id_prefix is not None:
-            query += " AND substr(hex(attestation_id), 1, ?) = upper(?)"
-            params += [len(id_prefix), id_prefix]
+            clause, values = id_prefix_clause("attestation_id", id_prefix)
+            query += clause
+            params += values
         query += " ORDER BY received_ms, rowid LIMIT ?"
         return [_row(v) for v in self._db.execute(query, [*params, limit]).fetchall()]
 
@@ -151,8 +152,8 @@ class ReputationTables:
 
     def add_rebuttal(self, attestation_id: bytes, encoded: bytes, now_ms: int) -> bool:
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO rebuttals (attestation_id, encoded, received_ms) "
-            "VALUES (?, ?, ?)",
+            "INSERT INTO rebuttals (attestation_id, encoded, received_ms) "
+            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (attestation_id, encoded, now_ms),
         )
         return cursor.rowcount == 1
@@ -204,7 +205,9 @@ class ReputationTables:
             self._db.execute("DELETE FROM vouches WHERE peer_id = ?", (peer_id,))
         else:
             self._db.execute(
-                "INSERT OR REPLACE INTO vouches (peer_id, at_ms) VALUES (?, ?)", (peer_id, at_ms)
+                "INSERT INTO vouches (peer_id, at_ms) VALUES (?, ?) "
+                "ON CONFLICT (peer_id) DO UPDATE SET at_ms = excluded.at_ms",
+                (peer_id, at_ms),
             )
 
     def vouches(self) -> list[bytes]:

@@ -289,7 +289,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE things ADD COLUMN state TEXT NOT NULL DEFAULT 'owned';
     ALTER TABLE things ADD COLUMN transfer BLOB;
-    ALTER TABLE things ADD COLUMN history BLOB NOT NULL DEFAULT x'90';
+    ALTER TABLE things ADD COLUMN history BLOB;
     """,
 )
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any, Final
+
+from amity.node.store.engine import Connection, id_prefix_clause
 
 __all__ = ["TermsTables", "NegotiationRow", "AgreementRow"]
 
@@ -47,7 +48,7 @@ class AgreementRow:
 class TermsTables:
     """Queries on these tables (mixed into :class:`amity.node.store.Store`)."""
 
-    _db: sqlite3.Connection
+    _db: Connection
 
     # -- terms negotiations and agreements ---------------------------------------------------------
 
@@ -85,18 +86,22 @@ class TermsTables:
         limit: int = 1000,
     ) -> list[NegotiationRow]:
         """Negotiations, newest first: all, or with ``peer_id``, a hex id prefix, or a timer."""
-        query = f"SELECT {_NEGOTIATION_COLUMNS} WHERE 1"
+        query = f"SELECT {_NEGOTIATION_COLUMNS} WHERE TRUE"
         params: list[object] = []
         if peer_id is not None:
             query += " AND n.peer_id = ?"
             params.append(peer_id)
         if id_prefix is not None:
-            query += " AND substr(hex(n.negotiation_id), 1, ?) = upper(?)"
-            params += [len(id_prefix), id_prefix]
+            clause, values = id_prefix_clause("n.negotiation_id", id_prefix)
+            query += clause
+            params += values
         if with_timer:
             query += " AND n.timer_at_ms IS NOT NULL"
-        query += " ORDER BY n.created_ms DESC, n.rowid DESC LIMIT ?"
-        rows = self._db.execute(query, [*params, limit]).fetchall()
+        query += " ORDER BY n.created_ms DESC, n.rowid DESC"
+        if limit >= 0:  # a negative limit: all of them
+            query += " LIMIT ?"
+            params.append(limit)
+        rows = self._db.execute(query, params).fetchall()
         return [_negotiation_row(row) for row in rows]
 
     def save_agreement(self, row: AgreementRow) -> None:
@@ -146,14 +151,15 @@ class TermsTables:
         self, *, peer_id: bytes | None = None, id_prefix: str | None = None, limit: int = 1000
     ) -> list[AgreementRow]:
         """Agreements, newest first: all, or with ``peer_id``, or whose hex id starts so."""
-        query = f"SELECT {_AGREEMENT_COLUMNS} WHERE 1"
+        query = f"SELECT {_AGREEMENT_COLUMNS} WHERE TRUE"
         params: list[object] = []
         if peer_id is not None:
             query += " AND peer_id = ?"
             params.append(peer_id)
         if id_prefix is not None:
-            query += " AND substr(hex(agreement_id), 1, ?) = upper(?)"
-            params += [len(id_prefix), id_prefix]
+            clause, values = id_prefix_clause("agreement_id", id_prefix)
+            query += clause
+            params += values
         query += " ORDER BY agreed_ms DESC, rowid DESC LIMIT ?"
         rows = self._db.execute(query, [*params, limit]).fetchall()
         return [_agreement_row(row) for row in rows]

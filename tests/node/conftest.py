@@ -22,13 +22,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from tests.node.pgcluster import pg_url, postgres  # noqa: F401  (fixtures for every node test)
 
 AMITY = Path(sys.executable).parent / "amity"
 #: How often a waiting test looks again; small, because it only bounds the reaction time.
@@ -202,9 +204,18 @@ class Node:
     """One node: its home, its ``amity run`` process (when running) and its API."""
 
     def __init__(
-        self, root: Path, name: str, kind: str, run_args: Sequence[str] = (), *, mdns: bool = False
+        self,
+        root: Path,
+        name: str,
+        kind: str,
+        run_args: Sequence[str] = (),
+        *,
+        mdns: bool = False,
+        store: str | None = None,
     ) -> None:
         self.name = name
+        #: config.toml's ``store`` (a postgresql:// URL), or None for SQLite in the home.
+        self.store = store
         self.mdns = mdns
         self.kind = kind
         self.home = root / name
@@ -235,11 +246,18 @@ class Node:
             # A node on LAN discovery listens on every interface: what listens on loopback only
             # announces nothing (peers on the LAN could not dial it).
             f"{'0.0.0.0' if self.mdns else '127.0.0.1'}:{_unused_peer_port()}",
+            *([] if self.store is None else ["--store", self.store]),
             "--json",
         )
         assert result.returncode == 0, f"amity init {self.name}: {result.stderr}"
         made = json.loads(result.stdout)
         self.did, self.fingerprint = made["did"], made["fingerprint"]
+        assert made["store"] == ("sqlite" if self.store is None else "postgresql")
+
+    @property
+    def store_target(self) -> Path | str:
+        """What a test opens to read this node's Store (while it is down, or beside it)."""
+        return self.store if self.store is not None else self.home / "amity.db"
 
     def spawn(self) -> None:
         """Start ``amity run`` (logs appended to :attr:`log_path`); see :meth:`wait_ready`."""
@@ -365,8 +383,11 @@ class NodeFactory:
         start: bool = True,
         run_args: Sequence[str] = (),
         mdns: bool = False,
+        store: str | None = None,
     ) -> Node:
-        (node,) = self.create_many([(name, kind)], start=start, run_args=run_args, mdns=mdns)
+        (node,) = self.create_many(
+            [(name, kind)], start=start, run_args=run_args, mdns=mdns, stores={name: store}
+        )
         return node
 
     def create_many(
@@ -376,9 +397,15 @@ class NodeFactory:
         start: bool = True,
         run_args: Sequence[str] = (),
         mdns: bool = False,
+        stores: Mapping[str, str | None] | None = None,
     ) -> list[Node]:
-        """Several nodes, initialised and started side by side (each its own process)."""
-        made = [Node(self.root, name, kind, run_args, mdns=mdns) for name, kind in specs]
+        """Several nodes, initialised and started side by side (each its own process); a node
+        named in ``stores`` keeps its data there (a postgresql:// URL)."""
+        stores = stores or {}
+        made = [
+            Node(self.root, name, kind, run_args, mdns=mdns, store=stores.get(name))
+            for name, kind in specs
+        ]
         self.nodes.extend(made)
         with ThreadPoolExecutor(max_workers=len(made)) as pool:
             list(pool.map(Node.init, made))
@@ -416,6 +443,24 @@ def start_all(nodes: Sequence[Node], timeout: float = START_TIMEOUT_S) -> None:
         node.spawn()
     for node in nodes:
         node.wait_ready(timeout)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a storage test keeps its Store, once for each engine: a SQLite file in the test's
+    folder, or a new database on the session's PostgreSQL server (tests.node.pgcluster)."""
+    if request.param == "sqlite":
+        return tmp_path / "amity.db"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def vendor_store(request: pytest.FixtureRequest) -> str | None:
+    """config.toml's ``store`` for the vendor of a daemon test, once for each engine: None
+    (SQLite in its home), or a new database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the search columns as it saves, and once, at its first start, for rows stored be
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 from amity.node.book import RelationshipBook
@@ -54,10 +53,12 @@ def _save(store: Store, *rels: Relationship) -> None:
             book.save(rel, _NOW_MS)
 
 
-def test_a_search_finds_by_name_fingerprint_and_did_prefix_in_pages(tmp_path: Path) -> None:
+def test_a_search_finds_by_name_fingerprint_and_did_prefix_in_pages(
+    store_target: Path | str,
+) -> None:
     names = ["Bea", "alma", "Ánh", "Al", "Bo", "alma"]
     rels = [_relationship(n) for n in names]
-    with Store(tmp_path / "a.db") as store:
+    with Store(store_target) as store:
         _save(store, *rels, _relationship("", with_peer=False))  # an invitation: no peer yet
 
         def found(by: SearchBy, prefix: str) -> list[str]:
@@ -77,17 +78,17 @@ def test_a_search_finds_by_name_fingerprint_and_did_prefix_in_pages(tmp_path: Pa
         assert len(found("fingerprint", fpr[:6])) == 1
 
 
-def test_rows_stored_before_the_search_columns_are_filled_once(tmp_path: Path) -> None:
+def test_rows_stored_before_the_search_columns_are_filled_once(store_target: Path | str) -> None:
     rel = _relationship("Old Customer")
-    with Store(tmp_path / "a.db") as store:
+    with Store(store_target) as store:
         _save(store, rel)
-    # As a database from before migration 12 would have them: columns empty, nothing filled.
-    with sqlite3.connect(tmp_path / "a.db") as db:
-        db.execute(
-            "UPDATE relationships SET peer_name = NULL, peer_fingerprint = NULL, peer_did = NULL"
-        )
-        db.execute("DELETE FROM meta WHERE key = 'relationships.search_indexed'")
-    with Store(tmp_path / "a.db") as store:
+        # As a database from before migration 12 would have them: columns empty, nothing filled.
+        with store.transaction():
+            store._db.execute(
+                "UPDATE relationships SET peer_name = NULL, peer_fingerprint = NULL, peer_did = NULL"
+            )
+            store._db.execute("DELETE FROM meta WHERE key = 'relationships.search_indexed'")
+    with Store(store_target) as store:
         assert store.count_found_relationships("name", "") == 0
 
         RelationshipBook(store)

@@ -1,4 +1,5 @@
-"""Real daemons: ``amity run`` processes talking over real sockets, with real SQLite homes.
+"""Real daemons: ``amity run`` processes talking over real sockets, with real SQLite homes; the
+vendor of the core tests also on a real PostgreSQL server (``vendor_store``).
 
 Every node is its own process (see conftest.py). Outcomes are awaited by polling the local API
 against a deadline; a node is stopped with SIGTERM or, to stand for a power cut, SIGKILL.
@@ -59,8 +60,12 @@ def has_texts(node: Node, sender: Node, expected: list[str]) -> bool:
 # -- two nodes -------------------------------------------------------------------------------------
 
 
-def test_two_nodes_connect_and_notes_arrive_once_in_order(nodes: NodeFactory) -> None:
-    alice, shop = nodes.create_many([("alice", "person"), ("shop", "vendor")])
+def test_two_nodes_connect_and_notes_arrive_once_in_order(
+    nodes: NodeFactory, vendor_store: str | None
+) -> None:
+    alice, shop = nodes.create_many(
+        [("alice", "person"), ("shop", "vendor")], stores={"shop": vendor_store}
+    )
 
     relationship = connect(alice, invite(shop))
 
@@ -91,8 +96,10 @@ def test_two_nodes_connect_and_notes_arrive_once_in_order(nodes: NodeFactory) ->
     assert {m["peer"] for m in received} == {alice.did}
 
 
-def test_restart_delivers_queued_notes_once(nodes: NodeFactory) -> None:
-    alice, bob = nodes.create_many([("alice", "person"), ("bob", "person")])
+def test_restart_delivers_queued_notes_once(nodes: NodeFactory, vendor_store: str | None) -> None:
+    alice, bob = nodes.create_many(
+        [("alice", "person"), ("bob", "person")], stores={"bob": vendor_store}
+    )
     meet(alice, bob)
     send(alice, bob.did, "before the restart")
     wait_for(lambda: texts(bob) == ["before the restart"])
@@ -118,9 +125,12 @@ def test_restart_delivers_queued_notes_once(nodes: NodeFactory) -> None:
 
 
 @pytest.mark.slow
-def test_ten_nodes_one_vendor_and_a_vendor_restart(nodes: NodeFactory) -> None:
+def test_ten_nodes_one_vendor_and_a_vendor_restart(
+    nodes: NodeFactory, vendor_store: str | None
+) -> None:
     vendor, *people = nodes.create_many(
-        [("vendor", "vendor"), *((f"person{i}", "person") for i in range(9))]
+        [("vendor", "vendor"), *((f"person{i}", "person") for i in range(9))],
+        stores={"vendor": vendor_store},
     )
     for person in people:
         connect(person, invite(vendor))
@@ -281,14 +291,16 @@ def acked_seqs(sender: Node, recipient: Node) -> set[int]:
 def stored_seqs(recipient: Node, sender: Node) -> list[int]:
     """Sequence numbers in ``recipient``'s inbox from ``sender``, read while it is down."""
     assert not recipient.running
-    with Store(recipient.home / "amity.db") as store:
+    with Store(recipient.store_target) as store:
         items = store.list_inbox(PeerId.from_did(sender.did).key, limit=100_000)
     return [item.seq for item in items]
 
 
 @pytest.mark.slow
-def test_kill_9_of_the_receiver_loses_nothing_it_acknowledged(nodes: NodeFactory) -> None:
-    a, b = nodes.create_many([("a", "person"), ("b", "vendor")])
+def test_kill_9_of_the_receiver_loses_nothing_it_acknowledged(
+    nodes: NodeFactory, vendor_store: str | None
+) -> None:
+    a, b = nodes.create_many([("a", "person"), ("b", "vendor")], stores={"b": vendor_store})
     meet(a, b)
     notes = [f"note {i:03d}" for i in range(300)]
 

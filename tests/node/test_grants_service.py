@@ -55,14 +55,18 @@ class Party:
     node: Node
     terms: TermsService
     grants: GrantsService
-    db: Path
+    #: Its store: a SQLite file, or a PostgreSQL URL (the vendor, once for each engine).
+    db: Path | str
 
     @property
     def peer_id(self) -> PeerId:
         return self.node.peer_id
 
     def held_rows(self, grant: Grant) -> int:
-        """Value rows of ``grant`` in this node's SQLite file, read beside the running node."""
+        """Value rows of ``grant`` in this node's database, read beside the running node."""
+        if isinstance(self.db, str):
+            with Store(self.db) as store:
+                return len(store.held_values(grant.grant_id))
         with contextlib.closing(sqlite3.connect(self.db)) as db:
             (count,) = db.execute(
                 "SELECT count(*) FROM held_values WHERE grant_id = ?", (grant.grant_id,)
@@ -76,10 +80,12 @@ class Party:
 class Lab:
     """Nodes on one MemoryNetwork; each keeps its seed and home across restarts."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, stores: dict[str, str]) -> None:
         self.root = root
         self.network = MemoryNetwork()
         self.seeds: dict[str, bytes] = {}
+        #: The nodes whose store is PostgreSQL, and its URL; the others: amity.db in the home.
+        self.stores = stores
 
     @contextlib.asynccontextmanager
     async def node(self, name: str, kind: NodeKind, ahead_ms: int = 0) -> AsyncIterator[Party]:
@@ -88,7 +94,8 @@ class Lab:
         home = self.root / name
         home.mkdir(exist_ok=True)
         endpoint = f"mem://{name}"
-        with Store(home / "amity.db") as store:
+        target = self.stores.get(name, home / "amity.db")
+        with Store(target) as store:
             node = Node(
                 seed=seed,
                 store=store,
@@ -104,7 +111,7 @@ class Lab:
             self.network.listen(endpoint, node.accept)
             try:
                 async with node:
-                    yield Party(name, node, terms, grants, home / "amity.db")
+                    yield Party(name, node, terms, grants, target)
             finally:
                 self.network.unlisten(endpoint)
 
@@ -160,8 +167,9 @@ async def agreed_pair(lab: Lab) -> AsyncIterator[tuple[Party, Party]]:
 
 
 @pytest.fixture
-async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
-    made = Lab(tmp_path)
+async def lab(tmp_path: Path, vendor_store: str | None) -> AsyncIterator[Lab]:
+    """Alice on SQLite; the shop on SQLite, then on PostgreSQL."""
+    made = Lab(tmp_path, {} if vendor_store is None else {"shop": vendor_store})
     yield made
     await made.network.aclose()
 

@@ -74,6 +74,9 @@ def test_config_round_trip(tmp_path: Path) -> None:
         public_endpoints=["wss://shop.example/amity/v1/ws"],
     )
     assert Config.from_toml(config.to_toml()) == config
+    assert Config.from_toml(Config().to_toml()).store == ""  # SQLite in the home
+    on_postgres = Config(store="postgresql://amity@db.example/amity?sslmode=require")
+    assert Config.from_toml(on_postgres.to_toml()) == on_postgres
 
 
 def test_only_one_node_per_home(tmp_path: Path) -> None:
@@ -190,6 +193,10 @@ def test_the_readmes_config_examples_are_read_as_written() -> None:
             assert [PeerId(k).did for k in rules.peers] == written["peers"]
             assert rules.max_hops == written["max_hops"]
             continue
+        if name == "node":  # settings of the node itself, as written
+            for key, value in tomllib.loads(block)["node"].items():
+                assert getattr(config, key) == value, (name, key)
+            continue
         for line in rest.splitlines():
             key, value = (part.split("#")[0].strip() for part in line.split("=", 1))
             got = config.relay_limits.get(key) if name == "relay" else getattr(config.limits, key)
@@ -207,6 +214,7 @@ def test_the_readmes_config_examples_are_read_as_written() -> None:
         ("[inbox]\nkeep_days = -1\n", "line 2: keep_days is a whole number, 0 or more"),
         ("[limits]\n\nmax_stranger = 3\n", "line 3: [limits] has no setting 'max_stranger'"),
         ("[relay]\nttl_ms = 0\n", "line 2: [relay] ttl_ms must be a positive integer"),
+        ("[node]\nstore = 'amity.db'\n", "line 2: store is a postgresql:// URL, or left out"),
     ],
 )
 def test_a_config_mistake_is_named_with_its_line(text: str, said: str) -> None:

@@ -1,4 +1,5 @@
-"""The outbox in a real SQLite file: settled envelopes are forgotten after a while, never pending ones."""
+"""The outbox in a real SQLite file and a real PostgreSQL database: settled envelopes are
+forgotten after a while, never pending ones."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ PEER = b"P" * 32
 DAY = 86_400_000
 
 
-def test_prune_forgets_only_envelopes_settled_before_the_cutoff(tmp_path: Path) -> None:
-    with Store(tmp_path / "amity.db") as store:
+def test_prune_forgets_only_envelopes_settled_before_the_cutoff(store_target: Path | str) -> None:
+    with Store(store_target) as store:
         with store.transaction():
             for _ in range(4):
                 seq = store.next_seq(PEER)
@@ -30,9 +31,9 @@ def test_prune_forgets_only_envelopes_settled_before_the_cutoff(tmp_path: Path) 
 
 
 def test_counters_windows_and_inbox_rows_are_written_once_per_commit_and_survive(
-    tmp_path: Path,
+    store_target: Path | str,
 ) -> None:
-    path = tmp_path / "amity.db"
+    path = store_target
     with Store(path) as store:
         with store.transaction():
             assert [store.next_seq(PEER) for _ in range(3)] == [1, 2, 3]
@@ -54,11 +55,11 @@ def test_counters_windows_and_inbox_rows_are_written_once_per_commit_and_survive
             assert store.next_seq(PEER) == 5
 
 
-def test_a_stranger_is_forgotten_whole_and_a_peer_never_listed(tmp_path: Path) -> None:
+def test_a_stranger_is_forgotten_whole_and_a_peer_never_listed(store_target: Path | str) -> None:
     """At a hub, a pseudonym's window, counter and uncollected envelopes go at once
     (spec/intents.md §7.7); a peer with a relationship, even an ended one, is no stranger."""
     stranger, peer = b"S" * 32, PEER
-    with Store(tmp_path / "amity.db") as store:
+    with Store(store_target) as store:
         with store.transaction():
             store.save_relationship(RelationshipRow(b"secret", peer, "ended", "{}", 0))
             for who in (stranger, peer):

@@ -1,4 +1,5 @@
-"""Which attestations go to which peer (spec/reputation.md §6.3), over a real SQLite store."""
+"""Which attestations go to which peer (spec/reputation.md §6.3), over a real SQLite store and a
+real PostgreSQL one."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ ME = b"M" * 32
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "amity.db") as opened:
+def store(store_target: Path | str) -> Iterator[Store]:
+    with Store(store_target) as opened:
         yield opened
 
 

@@ -26,7 +26,7 @@ from tests.node.test_grants_service import Lab, Party, agreed_pair, held
 
 @pytest.fixture
 async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
-    made = Lab(tmp_path)
+    made = Lab(tmp_path, {})
     yield made
     await made.network.aclose()
 

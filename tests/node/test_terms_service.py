@@ -83,10 +83,12 @@ class Party:
 class Lab:
     """Nodes on one MemoryNetwork, each with a home under ``root`` that survives a restart."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, stores: dict[str, str]) -> None:
         self.root = root
         self.network = MemoryNetwork()
         self.seeds: dict[str, bytes] = {}
+        #: The nodes whose store is PostgreSQL, and its URL; the others: amity.db in the home.
+        self.stores = stores
 
     def home(self, name: str) -> Path:
         path = self.root / name
@@ -100,7 +102,7 @@ class Lab:
     async def node(self, name: str, kind: NodeKind) -> AsyncIterator[Party]:
         seed = self.seeds.setdefault(name, os.urandom(32))
         endpoint = f"mem://{name}"
-        with Store(self.home(name) / "amity.db") as store:
+        with Store(self.stores.get(name, self.home(name) / "amity.db")) as store:
             node = Node(
                 seed=seed,
                 store=store,
@@ -154,8 +156,9 @@ async def settled(party: Party, neg: Negotiation, *states: NegotiationState) -> 
 
 
 @pytest.fixture
-async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
-    made = Lab(tmp_path)
+async def lab(tmp_path: Path, vendor_store: str | None) -> AsyncIterator[Lab]:
+    """Alice on SQLite; the shop on SQLite, then on PostgreSQL."""
+    made = Lab(tmp_path, {} if vendor_store is None else {"shop": vendor_store})
     yield made
     await made.network.aclose()
 
