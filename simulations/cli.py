@@ -27,7 +27,7 @@ from amity.simulations.runs.sweep import (
     prepare_sweep,
 )
 from amity.simulations.runs.sweep_results import write_sweep
-from amity.simulations.scenarios.reader import SCENARIOS_DIR
+from amity.simulations.scenarios.reader import SCENARIOS_DIR, shipped_scenarios
 from amity.simulations.verifier import can_verify_ahead, verifying_ahead
 
 __all__ = ["main", "Progress"]
@@ -37,13 +37,15 @@ EXIT_SCENARIO = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
+
+def _shipped() -> str:
+    lines = [f"scenarios shipped (give a path, or just the name): {SCENARIOS_DIR}"]
+    lines += [f"  {name:<17} {summary}" for name, summary in shipped_scenarios()]
+    return "\n".join(lines)
+
+
 _EPILOG = f"""\
-scenarios shipped (give a path, or just the name): {SCENARIOS_DIR}
-  market.toml       persons proffer terms to vendors with varied policies
-  lifecycle.toml    grants from agreement to deletion receipt under churn, with relays
-  reputation.toml   persons grant data to vendors with and without local trust, under attack
-  sybil.toml        K Sybil identities praise breaching vendors: their influence vs K
-  intents.toml      persons cast intents at federated hubs; spam, Sybils, a linkability test
+{_shipped()}
 
 run: OUT/<scenario>-seed<N>[-quick][-standin]/ summary.json, report.md and the scenario's CSVs
   The same scenario, seed and crypto mode always write byte-identical files.
