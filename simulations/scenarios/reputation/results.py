@@ -23,7 +23,7 @@ from amity.simulations.runs.results import (
 from amity.simulations.scenarios.reputation.metrics import RoundRow, metrics
 from amity.simulations.scenarios.reputation.world import ReputationWorld
 
-__all__ = ["RESULT_FILES", "summarise", "write_results"]
+__all__ = ["RESULT_FILES", "avoided_sentence", "compare_arms", "summarise", "write_results"]
 
 RESULT_FILES: Final = ("summary.json", "rounds.csv", "report.md")
 _INTERRUPTED: Final = " — **interrupted (Ctrl-C): partial results**"
@@ -41,12 +41,12 @@ _EIGENTRUST: Final = {
         "much as for independent malicious peers"
     ),
     ThreatModel.C: (
-        "for a camouflaged collective, which serves authentic files part of the time, the "
-        "reduction is smaller than in A and B"
+        "for a camouflaged collective, which serves authentic files part of the time, "
+        "EigenTrust still reduces inauthentic downloads, but less than in A and B"
     ),
     ThreatModel.D: (
-        "for a collective helped by spies, which serve honestly and lend it their trust, the "
-        "reduction is smaller than in A and B"
+        "for a collective helped by spies, which serve honestly and lend it their trust, "
+        "EigenTrust still reduces inauthentic downloads, but less than in A and B"
     ),
 }
 
@@ -149,6 +149,35 @@ def _shown(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def avoided_sentence(reduction: float | None) -> str:
+    """The key figures' sentence on ``1 - with / without``, worded by its sign."""
+    if reduction is None:
+        return "Breaches avoided by trust: — (no breach without it to compare with)."
+    if reduction >= 0:
+        return f"Breaches avoided by trust: {_shown(reduction)} (1 - with / without)."
+    return (
+        f"Breaches avoided by trust: none; with it, the breached share was {-reduction:.0%} "
+        f"higher than without (1 - with / without = {_shown(reduction)})."
+    )
+
+
+def compare_arms(on: float | None, off: float | None) -> str:
+    """What this run's two arms say, worded from the numbers' signs, never assumed."""
+    if on is None or off is None:
+        return "one arm made no grant, so there is nothing to compare"
+    if on == off:
+        return "local trust made no difference here"
+    if off == 0:
+        return "with local trust some grants were breached, and none without it: trust did harm"
+    change = on / off - 1
+    if change < 0:
+        return f"local trust cut breaches by {-change:.0%} of the rate without it"
+    return (
+        f"local trust did not reduce breaches here; it raised them by {change:.0%} over "
+        "choosing at random, the opposite of the paper's result"
+    )
+
+
 def _eigentrust(s: dict[str, Any]) -> list[str]:
     a, fb = s["attack"], s["fraction_breaching"]
     threat = ThreatModel(a["threat_model"])
@@ -160,7 +189,8 @@ def _eigentrust(s: dict[str, Any]) -> list[str]:
         f"malicious (breach rate {a['breach_rate']:g}), {_shown(fb['on'])} of honest persons' "
         f"grants were breached with local trust and {_shown(fb['off'])} without it "
         f"({_shown(fb['on_late'])} and {_shown(fb['off_late'])} over the last quarter of the "
-        "rounds). A sweep over `attack.malicious_fraction` gives the curve the paper draws.",
+        f"rounds): {compare_arms(fb['on'], fb['off'])}. A sweep over `attack.malicious_fraction` "
+        "gives the curve the paper draws.",
         "",
         "The setting differs, so the figures are comparable in kind, not in value. EigenTrust "
         "computes one global trust vector, seeded by pre-trusted peers that the system chooses, "
@@ -225,7 +255,7 @@ def _report(summary: dict[str, Any], rows: list[RoundRow], command: str) -> str:
         f"| grants made | {s['grants']['on']} | {s['grants']['off']} |",
         f"| grants forgone (every candidate cut off) | {s['grants']['abstained_on']} | — |",
         "",
-        f"Breaches avoided by trust: {_shown(s['breach_reduction'])} (1 - with / without). "
+        f"{avoided_sentence(s['breach_reduction'])} "
         f"Signed: {c['agreements']} agreements, negotiated by messages; {c['grants_made']} "
         f"grants delivered as messages, {c['deletion_receipts']} deletion receipts back; her "
         f"nodes judged {c['verdicts_honoured']} honoured and {c['verdicts_breached']} breached "
