@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from amity.protocol import PROTOCOL_VERSION, __version__
-from amity.protocol.errors import ScenarioError, UsageError
+from amity.protocol.errors import ScenarioError, SimulationStuckError, UsageError
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.kinds import World, kind_for
 from amity.simulations.runs.collector import run_collections
@@ -35,6 +35,7 @@ __all__ = ["main", "Progress"]
 EXIT_OK = 0
 EXIT_SCENARIO = 1
 EXIT_USAGE = 2
+EXIT_STUCK = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -70,6 +71,8 @@ exit codes:
   0    the run or sweep finished and its results are written
   1    the scenario file or a --param key is wrong (the message names the key)
   2    wrong command-line usage (also: --ray without Ray installed)
+  3    the world got stuck (a node resent the same message on 100 links in a row and its peer
+       never took it): the message says which nodes and messages; no results are written
   130  interrupted (Ctrl-C): the results so far are written, marked interrupted
 """
 
@@ -255,6 +258,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             world.run(None if args.quiet else progress)
         except KeyboardInterrupt:
             code = EXIT_INTERRUPTED
+        except SimulationStuckError as exc:
+            progress.finish()
+            print(
+                f"amity-sim: {scenario.name} seed {args.seed} ({crypto.value} crypto), at "
+                f"{world.engine.now_ms / 60_000:.1f} virtual min: {exc.message}",
+                file=sys.stderr,
+            )
+            return EXIT_STUCK
     progress.finish()
     command = _canonical_command(scenario.source.name, args.seed, args.quick, crypto, args.param)
     folder = kind.write_results(world, args.out, command=command)
@@ -313,7 +324,13 @@ def _sweep(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     progress = None if args.quiet else SweepProgress(sys.stderr, grid)
-    result = execute(sweep, args.out, workers=args.workers, ray_address=args.ray, on_run=progress)
+    try:
+        result = execute(
+            sweep, args.out, workers=args.workers, ray_address=args.ray, on_run=progress
+        )
+    except SimulationStuckError as exc:
+        print(f"amity-sim: {exc.message}", file=sys.stderr)
+        return EXIT_STUCK
     written = write_sweep(sweep, result)
     state = "interrupted; the aggregate covers the finished runs" if result.interrupted else "done"
     figures = [name for name in written if name.endswith(".png")]

@@ -135,7 +135,7 @@ class SimNode(Receiver):
         self.terms = SimTerms(self)
         self._grants: SimGrants | None = None
         self._reputation: SimReputation | None = None
-        self.outbox = Outbox(self.keyring.identity, self.now_ms, random)
+        self.outbox = Outbox(self.keyring.identity, self.now_ms, random, name)
         self.dialer = Dialer(self)
         #: Link frames and bytes sent to each host address, packed in one int (see traffic_to).
         self.traffic: dict[int, int] = {}
