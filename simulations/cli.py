@@ -16,6 +16,7 @@ from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.protocol.errors import ScenarioError, SimulationStuckError, UsageError
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.kinds import World, kind_for
+from amity.simulations.runs import plots
 from amity.simulations.runs.collector import run_collections
 from amity.simulations.runs.plots import INSTALL_HINT
 from amity.simulations.runs.sweep import (
@@ -49,6 +50,7 @@ _EPILOG = f"""\
 {_shipped()}
 
 run: OUT/<scenario>-seed<N>[-quick][-standin]/ summary.json, report.md and the scenario's CSVs
+  (a reputation run also draws fig-rounds.png, both arms by round, with pip install 'amity[sim]')
   The same scenario, seed and crypto mode always write byte-identical files.
   --param KEY=VALUE sets a dotted key of the scenario file for this run (repeatable).
 
@@ -60,9 +62,11 @@ sweep: every combination of --param values, each with --seeds seeds, on --worker
       network.loss, churn.person.start_online, vendor_policy.0.weight); values are read as
       int, float, true/false or text. A key the scenario does not read is an error (exit 1).
   OUT/<scenario>-sweep-<hash of the command>/ holds sweep.json (grid, versions, every run's
-      figures), aggregate.csv (per combination and figure: n, mean, std, 95% CI by Student t),
-      fig-<figure>.png (mean and CI against the first --param; needs pip install 'amity[sim]'),
-      report.md, and runs/<combination>/<run>/ with each run's own files.
+      figures), aggregate.csv (per combination and figure: n, mean, std, 95% CI by Student t
+      and by bootstrap), fig-<figure>.png (mean and bootstrap interval against the first
+      --param, both arms of a reputation figure on one plot, parameters that take one value in
+      the caption; needs pip install 'amity[sim]'), report.md, and runs/<combination>/<run>/
+      with each run's own files.
   The same sweep command writes byte-identical files, whatever --workers. Ctrl-C stops the runs
   and writes the aggregate of those finished. --ray [ADDRESS] runs the grid as Ray tasks on the
   cluster at ADDRESS, or on a Ray started here (pip install 'amity[ray]'; put --ray last).
@@ -283,6 +287,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         ),
         file=sys.stderr,
     )
+    if kind.figures and not plots.available():
+        print(
+            f"amity-sim: figure skipped ({', '.join(kind.figures)}): matplotlib is not "
+            f"installed; {INSTALL_HINT} for it",
+            file=sys.stderr,
+        )
     print(folder)
     return code
 
