@@ -262,7 +262,9 @@ class SimNode(Receiver):
         peer = link.proven_peer
         self.links[peer] = (*self.links.get(peer, ()), link)
         self.dialer.linked(peer)
-        effects = on_link_up(self, peer, self.now_ms())
+        effects = on_link_up(
+            self, peer, self.now_ms(), pending_hello=self.outbox.pending_hello(peer)
+        )
         if self.core_trace is not None:
             self.core_trace.append((peer, effects))
         for effect in effects:

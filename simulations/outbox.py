@@ -22,6 +22,7 @@ from amity.protocol.envelope import sign_envelope
 from amity.protocol.errors import SimulationStuckError
 from amity.protocol.frames import encode_envelope_frame
 from amity.protocol.identity import PeerId, SigningIdentity
+from amity.protocol.relmessages import MSG_HELLO
 from amity.simulations.link import SimLink
 from amity.simulations.world.streams import ByteSource
 
@@ -39,6 +40,7 @@ class Outbox:
     __slots__ = (
         "_carried",
         "_clock_ms",
+        "_hellos",
         "_identity",
         "_next_seq",
         "_pending",
@@ -66,6 +68,8 @@ class Outbox:
         #: Per peer with something pending: the first unacknowledged seq, and how many links in a
         #: row have carried it.
         self._carried: dict[PeerId, tuple[int, int]] = {}
+        #: Per peer, the seq of the newest rel.hello it has not settled yet.
+        self._hellos: dict[PeerId, int] = {}
         #: Every envelope signed, in order, once :meth:`keep_transcript` is called (the
         #: cross-check against the daemon's outbox table reads it).
         self.transcript: list[bytes] | None = None
@@ -93,7 +97,14 @@ class Outbox:
         )
         if self.transcript is not None:
             self.transcript.append(envelope)
+        if type_ == MSG_HELLO:
+            self._hellos[peer] = seq
         return seq
+
+    def pending_hello(self, peer: PeerId) -> bytes | None:
+        """The newest rel.hello to ``peer`` still unsettled, if any (spec/node.md §5)."""
+        seq = self._hellos.get(peer)
+        return None if seq is None else self._pending[peer][seq]
 
     def signed(self, peer: PeerId) -> int:
         """Envelopes signed for ``peer`` (each counted once, however often it was resent)."""
@@ -146,8 +157,11 @@ class Outbox:
         """The peer ACKed (stored) or REFUSEd these: stop resending them."""
         pending = self._pending.get(peer)
         if pending is not None:
+            hello = self._hellos.get(peer)
             for seq in seqs:
                 pending.pop(seq, None)
+                if seq == hello:
+                    self._hellos.pop(peer, None)
             if not pending:
                 del self._pending[peer]
                 self._carried.pop(peer, None)

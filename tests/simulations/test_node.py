@@ -350,5 +350,26 @@ def test_a_peer_that_can_never_take_a_message_stops_the_run_saying_what_is_stuck
     message = stuck.value.message
     assert f"person has sent envelope {seq} ({MSG_NOTE}) to vendor" in message
     assert f"on {STUCK_AFTER_LINKS} links in a row" in message
-    assert f"pending to that peer: 1 {MSG_NOTE}" in message
+    # One hello went out on the first new link; the 99 after it resent it rather than pile up
+    # one more each (spec/node.md §5).
+    assert f"pending to that peer: 1 {MSG_NOTE}, 1 rel.hello." in message
     assert p.engine.now_ms < 3_600_000
+
+
+def test_a_new_card_still_goes_out_in_a_new_hello_while_an_older_one_is_unsettled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    p = pair(CryptoMode.STANDIN)
+    with crypto_mode(CryptoMode.STANDIN):
+        meet(p)
+        p.engine.run(until_ms=10_000)
+        monkeypatch.setattr(PlainSession, "decrypt", _refusing_fragments)
+        p.person.outbox.add(p.vendor.peer_id, MSG_NOTE, bytes(FRAME_PAYLOAD_BYTES + 1))
+        p.person.outbox.flush(p.vendor.peer_id, p.person.links[p.vendor.peer_id][-1])
+        p.engine.run(until_ms=15_000)  # a few failed links: one hello pending, not more
+        assert p.person.outbox.pending(p.vendor.peer_id) == 2
+        p.person.name = "person, renamed"  # her card changes: the next link introduces it
+        p.person._card = None
+        with pytest.raises(SimulationStuckError) as stuck:
+            p.engine.run(until_ms=3_600_000)
+    assert f"pending to that peer: 1 {MSG_NOTE}, 2 rel.hello." in stuck.value.message
