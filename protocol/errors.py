@@ -19,6 +19,7 @@ __all__ = [
     "UsageError",
     "StateError",
     "ScenarioError",
+    "SimulationStuckError",
     "BackupError",
     "BeaconError",
     "BeaconUnknownError",
@@ -208,6 +209,12 @@ class ScenarioError(UsageError):
     """A simulation scenario file breaks a rule; the message names the file and the key."""
 
     code = "local.scenario"
+
+
+class SimulationStuckError(LocalError):
+    """A simulated world stopped making progress (a message resent forever); says what is stuck."""
+
+    code = "local.simulation_stuck"
 
 
 class StateError(LocalError):

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from amity.protocol import PROTOCOL_VERSION, __version__
-from amity.protocol.errors import ScenarioError, UsageError
+from amity.protocol.errors import ScenarioError, SimulationStuckError, UsageError
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.kinds import World, kind_for
+from amity.simulations.runs import plots
 from amity.simulations.runs.collector import run_collections
 from amity.simulations.runs.plots import INSTALL_HINT
 from amity.simulations.runs.sweep import (
@@ -27,7 +28,7 @@ from amity.simulations.runs.sweep import (
     prepare_sweep,
 )
 from amity.simulations.runs.sweep_results import write_sweep
-from amity.simulations.scenarios.reader import SCENARIOS_DIR
+from amity.simulations.scenarios.reader import SCENARIOS_DIR, shipped_scenarios
 from amity.simulations.verifier import can_verify_ahead, verifying_ahead
 
 __all__ = ["main", "Progress"]
@@ -35,17 +36,21 @@ __all__ = ["main", "Progress"]
 EXIT_OK = 0
 EXIT_SCENARIO = 1
 EXIT_USAGE = 2
+EXIT_STUCK = 3
 EXIT_INTERRUPTED = 130
 
+
+def _shipped() -> str:
+    lines = [f"scenarios shipped (give a path, or just the name): {SCENARIOS_DIR}"]
+    lines += [f"  {name:<17} {summary}" for name, summary in shipped_scenarios()]
+    return "\n".join(lines)
+
+
 _EPILOG = f"""\
-scenarios shipped (give a path, or just the name): {SCENARIOS_DIR}
-  market.toml       persons proffer terms to vendors with varied policies
-  lifecycle.toml    grants from agreement to deletion receipt under churn, with relays
-  reputation.toml   persons grant data to vendors with and without local trust, under attack
-  sybil.toml        K Sybil identities praise breaching vendors: their influence vs K
-  intents.toml      persons cast intents at federated hubs; spam, Sybils, a linkability test
+{_shipped()}
 
 run: OUT/<scenario>-seed<N>[-quick][-standin]/ summary.json, report.md and the scenario's CSVs
+  (a reputation run also draws fig-rounds.png, both arms by round, with pip install 'amity[sim]')
   The same scenario, seed and crypto mode always write byte-identical files.
   --param KEY=VALUE sets a dotted key of the scenario file for this run (repeatable).
 
@@ -57,9 +62,11 @@ sweep: every combination of --param values, each with --seeds seeds, on --worker
       network.loss, churn.person.start_online, vendor_policy.0.weight); values are read as
       int, float, true/false or text. A key the scenario does not read is an error (exit 1).
   OUT/<scenario>-sweep-<hash of the command>/ holds sweep.json (grid, versions, every run's
-      figures), aggregate.csv (per combination and figure: n, mean, std, 95% CI by Student t),
-      fig-<figure>.png (mean and CI against the first --param; needs pip install 'amity[sim]'),
-      report.md, and runs/<combination>/<run>/ with each run's own files.
+      figures), aggregate.csv (per combination and figure: n, mean, std, 95% CI by Student t
+      and by bootstrap), fig-<figure>.png (mean and bootstrap interval against the first
+      --param, both arms of a reputation figure on one plot, parameters that take one value in
+      the caption; needs pip install 'amity[sim]'), report.md, and runs/<combination>/<run>/
+      with each run's own files.
   The same sweep command writes byte-identical files, whatever --workers. Ctrl-C stops the runs
   and writes the aggregate of those finished. --ray [ADDRESS] runs the grid as Ray tasks on the
   cluster at ADDRESS, or on a Ray started here (pip install 'amity[ray]'; put --ray last).
@@ -68,6 +75,8 @@ exit codes:
   0    the run or sweep finished and its results are written
   1    the scenario file or a --param key is wrong (the message names the key)
   2    wrong command-line usage (also: --ray without Ray installed)
+  3    the world got stuck (a node resent the same message on 100 links in a row and its peer
+       never took it): the message says which nodes and messages; no results are written
   130  interrupted (Ctrl-C): the results so far are written, marked interrupted
 """
 
@@ -253,6 +262,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             world.run(None if args.quiet else progress)
         except KeyboardInterrupt:
             code = EXIT_INTERRUPTED
+        except SimulationStuckError as exc:
+            progress.finish()
+            print(
+                f"amity-sim: {scenario.name} seed {args.seed} ({crypto.value} crypto), at "
+                f"{world.engine.now_ms / 60_000:.1f} virtual min: {exc.message}",
+                file=sys.stderr,
+            )
+            return EXIT_STUCK
     progress.finish()
     command = _canonical_command(scenario.source.name, args.seed, args.quick, crypto, args.param)
     folder = kind.write_results(world, args.out, command=command)
@@ -270,6 +287,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         ),
         file=sys.stderr,
     )
+    if kind.figures and not plots.available():
+        print(
+            f"amity-sim: figure skipped ({', '.join(kind.figures)}): matplotlib is not "
+            f"installed; {INSTALL_HINT} for it",
+            file=sys.stderr,
+        )
     print(folder)
     return code
 
@@ -311,7 +334,13 @@ def _sweep(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     progress = None if args.quiet else SweepProgress(sys.stderr, grid)
-    result = execute(sweep, args.out, workers=args.workers, ray_address=args.ray, on_run=progress)
+    try:
+        result = execute(
+            sweep, args.out, workers=args.workers, ray_address=args.ray, on_run=progress
+        )
+    except SimulationStuckError as exc:
+        print(f"amity-sim: {exc.message}", file=sys.stderr)
+        return EXIT_STUCK
     written = write_sweep(sweep, result)
     state = "interrupted; the aggregate covers the finished runs" if result.interrupted else "done"
     figures = [name for name in written if name.endswith(".png")]

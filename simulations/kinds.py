@@ -105,6 +105,8 @@ class ScenarioKind(Generic[S, W]):
     metrics: Callable[[W], dict[str, float]]
     #: One line on where the run is (progress) or ended (the closing line on stderr).
     headline: Callable[[W], str]
+    #: The figures a run writes besides its tables when matplotlib is installed.
+    figures: tuple[str, ...] = ()
 
 
 def kind_of(path: str | Path) -> str:
@@ -151,6 +153,7 @@ REPUTATION: ScenarioKind[ReputationScenario, ReputationWorld] = ScenarioKind(
     reputation_results.write_results,
     reputation.metrics,
     reputation.headline,
+    (reputation_results.FIGURE,),
 )
 
 

@@ -135,7 +135,7 @@ class SimNode(Receiver):
         self.terms = SimTerms(self)
         self._grants: SimGrants | None = None
         self._reputation: SimReputation | None = None
-        self.outbox = Outbox(self.keyring.identity, self.now_ms, random)
+        self.outbox = Outbox(self.keyring.identity, self.now_ms, random, name)
         self.dialer = Dialer(self)
         #: Link frames and bytes sent to each host address, packed in one int (see traffic_to).
         self.traffic: dict[int, int] = {}
@@ -267,7 +267,9 @@ class SimNode(Receiver):
         peer = link.proven_peer
         self.links[peer] = (*self.links.get(peer, ()), link)
         self.dialer.linked(peer)
-        effects = on_link_up(self, peer, self.now_ms())
+        effects = on_link_up(
+            self, peer, self.now_ms(), pending_hello=self.outbox.pending_hello(peer)
+        )
         if self.core_trace is not None:
             self.core_trace.append((peer, effects))
         for effect in effects:

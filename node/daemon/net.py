@@ -40,6 +40,7 @@ from amity.protocol.identity import PeerId
 from amity.protocol.relationship import (
     RelationshipState,
 )
+from amity.protocol.relmessages import MSG_HELLO
 
 if TYPE_CHECKING:
     from amity.node.daemon.node import Node
@@ -195,7 +196,8 @@ class Net:
         peer = link.peer
         self.node.links[peer].append(link)
         log_event(log, "link.up", peer=peer.short, inbound=link.inbound)
-        effects = on_link_up(self.node, peer, self.node.clock_ms())
+        hello = self.node.store.newest_pending(peer.key, MSG_HELLO)
+        effects = on_link_up(self.node, peer, self.node.clock_ms(), pending_hello=hello)
         if self.node.core_trace is not None:
             self.node.core_trace.append((peer, effects))
         for effect in effects:

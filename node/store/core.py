@@ -251,6 +251,16 @@ class CoreTables:
             )
         return int(row.fetchone()[0])
 
+    def newest_pending(self, peer_id: bytes, type_: str) -> bytes | None:
+        """The newest unsettled envelope of ``type_`` to ``peer_id``, if any (node.md §5)."""
+        self._write_outbox()
+        row = self._db.execute(
+            "SELECT envelope FROM outbox WHERE peer_id = ? AND type = ? AND acked_ms IS NULL "
+            "ORDER BY seq DESC LIMIT 1",
+            (peer_id, type_),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
     def ack_outbox(self, peer_id: bytes, seqs: list[int], now_ms: int) -> int:
         self._write_outbox()
         cursor = self._db.executemany(

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from amity.protocol.errors import UsageError
+from amity.protocol.errors import SimulationStuckError, UsageError
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.kinds import KINDS, Scenario, kind_of
 from amity.simulations.runs.collector import run_collections
@@ -190,7 +190,10 @@ def run_one(spec: RunSpec) -> RunOutcome:
     scenario = kind.load(spec.scenario, quick=spec.quick, overrides=dict(spec.overrides))
     with run_collections():  # building the world allocates as much as running it
         world = kind.make_world(scenario, seed=spec.seed, crypto=CryptoMode(spec.crypto))
-        world.run()
+        try:
+            world.run()
+        except SimulationStuckError as exc:  # say which run of the grid
+            raise SimulationStuckError(f"`{spec.command}`: {exc.message}") from None
     if spec.out_dir is not None:
         written = kind.write_results(world, Path(spec.out_dir) / spec.subdir, command=spec.command)
         files: tuple[tuple[str, bytes], ...] = ()

@@ -23,7 +23,7 @@ from amity.simulations.runs.results import crypto_line
 from amity.simulations.runs.stats import Estimate, estimate
 from amity.simulations.runs.sweep import Point, RunOutcome, Sweep, SweepResult
 
-__all__ = ["SWEEP_FILES", "Cell", "aggregate", "write_sweep"]
+__all__ = ["SWEEP_FILES", "Cell", "aggregate", "figure_of", "write_sweep"]
 
 SWEEP_FILES: Final = ("sweep.json", "aggregate.csv", "report.md")
 
@@ -80,7 +80,9 @@ def _aggregate_csv(sweep: Sweep, cells: Sequence[Cell]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     keys = [p.key for p in sweep.grid.params]
-    writer.writerow([*keys, "metric", "n", "mean", "std", "ci95_low", "ci95_high"])
+    writer.writerow(
+        [*keys, "metric", "n", "mean", "std", "ci95_low", "ci95_high", "boot95_low", "boot95_high"]
+    )
     for cell in cells:
         est = cell.estimate
         writer.writerow(
@@ -88,7 +90,10 @@ def _aggregate_csv(sweep: Sweep, cells: Sequence[Cell]) -> str:
                 *(text for _, text in cell.point.settings),
                 cell.metric,
                 est.n,
-                *map(_number, (est.mean, est.std, est.ci_low, est.ci_high)),
+                *map(
+                    _number,
+                    (est.mean, est.std, est.ci_low, est.ci_high, est.boot_low, est.boot_high),
+                ),
             ]
         )
     return buffer.getvalue()
@@ -125,20 +130,69 @@ def _sweep_json(sweep: Sweep, result: SweepResult, metrics: Sequence[str]) -> st
     return json.dumps(document, indent=2) + "\n"
 
 
-def _curves(cells: Sequence[Cell]) -> dict[str, list[plots.Curve]]:
-    """Per metric, one curve per combination of the parameters after the first."""
-    grouped: dict[str, dict[tuple[tuple[str, str], ...], list[tuple[str, Estimate]]]] = {}
+#: The two arms of a run, as its metrics name them (``fraction_breaching_on`` / ``_off``: the
+#: reputation kind's with and without local trust): one figure shows both.
+_ARMS: Final = (("on", "with local trust"), ("off", "without (uniform pick)"))
+
+
+def _arm_of(metric: str, metrics: Sequence[str]) -> tuple[str, str] | None:
+    """(figure, arm label) if ``metric`` is one arm of a pair whose other arm is in ``metrics``."""
+    tokens = metric.split("_")
+    for (arm, label), (other, _) in zip(_ARMS, reversed(_ARMS), strict=True):
+        if arm in tokens:
+            at = tokens.index(arm)
+            partner = "_".join([*tokens[:at], other, *tokens[at + 1 :]])
+            if partner in metrics:
+                return "_".join(tokens[:at] + tokens[at + 1 :]), label
+    return None
+
+
+def figure_of(metric: str, metrics: Sequence[str]) -> str:
+    """The figure a metric is drawn in: its own, or the one it shares with its other arm."""
+    arm = _arm_of(metric, metrics)
+    return metric if arm is None else arm[0]
+
+
+def _curves(sweep: Sweep, cells: Sequence[Cell]) -> dict[str, list[plots.Curve]]:
+    """Per figure, one curve per arm and combination of the parameters after the first that
+    take more than one value (those that take one are constant: the caption gives them)."""
+    varying = {p.key for p in sweep.grid.params[1:] if len(p.values) > 1}
+    metrics = list(dict.fromkeys(cell.metric for cell in cells))
+    grouped: dict[str, dict[str, list[tuple[str, Estimate]]]] = {}
     for cell in cells:
         first, *others = cell.point.settings
-        curve = grouped.setdefault(cell.metric, {}).setdefault(tuple(others), [])
-        curve.append((first[1], cell.estimate))
+        arm = _arm_of(cell.metric, metrics)
+        parts = [f"{k}={t}" for k, t in others if k in varying]
+        if arm is not None:
+            parts.insert(0, arm[1])
+        figure = figure_of(cell.metric, metrics)
+        grouped.setdefault(figure, {}).setdefault(", ".join(parts), []).append(
+            (first[1], cell.estimate)
+        )
     return {
-        metric: [
-            plots.Curve(", ".join(f"{k}={t}" for k, t in others), tuple(points))
-            for others, points in by_others.items()
-        ]
-        for metric, by_others in grouped.items()
+        figure: [plots.Curve(label, tuple(points)) for label, points in by_label.items()]
+        for figure, by_label in grouped.items()
     }
+
+
+def _caption(sweep: Sweep) -> str:
+    grid, seeds = sweep.grid, sweep.grid.seeds
+    constant = [f"{p.key}={p.texts[0]}" for p in grid.params[1:] if len(p.values) == 1]
+    spread = (
+        f"mean and 95% bootstrap interval of the mean over {len(seeds)} seeds "
+        f"({seeds[0]} to {seeds[-1]})"
+        if len(seeds) > 1
+        else f"one seed ({seeds[0]}): no interval"
+    )
+    return "; ".join(
+        [
+            f"{sweep.scenario.name}"
+            + (" (quick)" if sweep.quick else "")
+            + f", {sweep.crypto.value} crypto",
+            spread,
+            *constant,
+        ]
+    )
 
 
 def write_sweep(sweep: Sweep, result: SweepResult) -> list[str]:
@@ -160,12 +214,8 @@ def write_sweep(sweep: Sweep, result: SweepResult) -> list[str]:
             result.folder,
             x_label=first.key,
             x_values=[float(v) for v in first.values] if first.numeric else None,
-            curves_by_metric=_curves(cells),
-            subtitle=(
-                f"mean and 95% CI over {len(sweep.grid.seeds)} seeds"
-                if len(sweep.grid.seeds) > 1
-                else "one seed: no confidence interval"
-            ),
+            curves_by_figure=_curves(sweep, cells),
+            caption=_caption(sweep),
         )
     files = {
         "sweep.json": _sweep_json(sweep, result, metrics),
@@ -213,17 +263,20 @@ def _report(
     lines += [
         "",
         "Each row is the mean over the seeds with its 95% confidence interval (Student t, "
-        "n - 1 degrees of freedom); n counts the runs that have the metric (a run without "
+        "n - 1 degrees of freedom) and the 95% percentile bootstrap interval of the mean "
+        "(4 000 resamples, which the figures draw: it stays within the values seen, so a "
+        "share's never goes below 0); n counts the runs that have the metric (a run without "
         "the data for one, such as rounds when nothing was agreed, leaves it out).",
     ]
     keys = [p.key for p in grid.params]
+    shown: set[str] = set()
     for metric in metrics:
         lines += [
             "",
             f"## {metric}",
             "",
-            "| " + " | ".join([*keys, "n", "mean", "std", "95% CI"]) + " |",
-            "|" + " --- |" * (len(keys) + 4),
+            "| " + " | ".join([*keys, "n", "mean", "std", "95% CI", "95% bootstrap"]) + " |",
+            "|" + " --- |" * (len(keys) + 5),
         ]
         for cell in (c for c in cells if c.metric == metric):
             est = cell.estimate
@@ -232,11 +285,18 @@ def _report(
                 if est.ci_low is not None
                 else ""
             )
+            boot = (
+                f"{_number(est.boot_low, '.4g')} to {_number(est.boot_high, '.4g')}"
+                if est.boot_low is not None
+                else ""
+            )
             row = [t for _, t in cell.point.settings]
-            row += [str(est.n), _number(est.mean, ".4g"), _number(est.std, ".4g"), interval]
+            row += [str(est.n), _number(est.mean, ".4g"), _number(est.std, ".4g"), interval, boot]
             lines.append("| " + " | ".join(row) + " |")
-        if plots.figure_name(metric) in figures:
-            lines += ["", f"![{metric}]({plots.figure_name(metric)})"]
+        figure = plots.figure_name(figure_of(metric, metrics))
+        if figure in figures and figure not in shown:
+            shown.add(figure)
+            lines += ["", f"![{figure_of(metric, metrics)}]({figure})"]
     lines += [
         "",
         "Files: `sweep.json` (the grid, versions and every run's figures), `aggregate.csv` "

@@ -10,6 +10,7 @@ the shipped ``scenarios/`` folder. This module is what every kind's loader share
 from __future__ import annotations
 
 import datetime
+import re
 import tomllib
 from collections.abc import Callable, Collection, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from pathlib import Path
@@ -21,6 +22,7 @@ from amity.simulations.world.distributions import Distribution, parse_distributi
 __all__ = [
     "SCENARIOS_DIR",
     "ScenarioError",
+    "shipped_scenarios",
     "resolve_scenario_path",
     "read_with_overrides",
     "read_toml",
@@ -43,6 +45,21 @@ def resolve_scenario_path(text: str | Path) -> Path:
             return candidate
     shipped = ", ".join(sorted(p.name for p in SCENARIOS_DIR.glob("*.toml")))
     raise ScenarioError(f"no scenario file {str(text)!r}; the shipped scenarios are: {shipped}")
+
+
+def shipped_scenarios() -> list[tuple[str, str]]:
+    """(file name, what it shows) of every scenario shipped, from each file's first comment line.
+
+    The help lists what this returns, so a scenario file added to the folder is listed at once.
+    """
+    listed = []
+    for path in sorted(SCENARIOS_DIR.glob("*.toml")):
+        with path.open(encoding="utf-8") as file:
+            first = file.readline().removeprefix("#").strip()
+        summary = first.partition(": ")[2] if first.startswith("amity-sim") else first
+        summary = re.sub(r"\s*\(issues? [0-9, ]+\)", "", summary).rstrip(".")
+        listed.append((path.name, summary or "(no summary line)"))
+    return listed
 
 
 class _Reader:

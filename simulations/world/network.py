@@ -3,11 +3,14 @@
 A :class:`Connection` stands for one transport connection (a WebSocket over TCP in the reference
 node): whole messages of at most one Noise message (``MAX_FRAME_BYTES``), in order, in both
 directions. Each message takes a latency drawn from the
-link profile of the two hosts' groups, never overtaking an earlier one. A message lost on the way
-breaks the connection, as a stream transport would: what follows it on that connection is lost
-too, and each end notices after ``detect_ms`` (its peer silent for too long), then redials. A host
-that goes offline loses its connections at once (its peers notice after ``detect_ms``), and a
-partition breaks every connection across it and refuses dials until it heals.
+link profile of the two hosts' groups, never overtaking an earlier one. Loss is drawn per message
+and breaks the connection from that message on, as a stream transport would: the messages sent
+before it in that direction still arrive, it and everything its sender sends after it on that
+connection are lost (a real session could not decrypt past the gap), and the other direction keeps
+working until each end notices, ``detect_ms`` after the loss (its peer silent for too long); then
+the connection is gone and each end redials. A host that goes offline loses its connections at
+once (its peers notice after ``detect_ms``), and a partition breaks every connection across it and
+refuses dials until it heals.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
 from amity.protocol.errors import UsageError
 from amity.protocol.session import MAX_FRAME_BYTES
@@ -23,6 +26,7 @@ from amity.simulations.world.distributions import Distribution
 from amity.simulations.world.engine import Engine
 
 __all__ = [
+    "BOTH",
     "Host",
     "ConnectionHandler",
     "LinkProfile",
@@ -31,6 +35,9 @@ __all__ = [
     "Connection",
     "Network",
 ]
+
+#: ``at_once`` of :meth:`Network.break_connection` for both ends.
+BOTH: Final = -2
 
 
 class Host(Protocol):
@@ -91,9 +98,9 @@ class NetworkStats:
     messages_sent: int = 0
     bytes_sent: int = 0
     messages_delivered: int = 0
-    #: Lost on the way (and the connection broke with it).
+    #: Lost on the way (and the connection broke from it on).
     lost_in_transit: int = 0
-    #: Sent on, or in flight over, a connection that had already broken.
+    #: Sent after a loss in the same direction, or on, or in flight over, a broken connection.
     lost_on_dead_connection: int = 0
     dials: int = 0
     dials_failed: int = 0
@@ -111,6 +118,7 @@ class Connection:
         "_handler_b",
         "_last_a_ms",
         "_last_b_ms",
+        "_lost_from",
         "a",
         "alive",
         "b",
@@ -131,6 +139,8 @@ class Connection:
         #: Arrival time of the latest message from each end, so none overtakes another.
         self._last_a_ms = 0
         self._last_b_ms = 0
+        #: The ends whose direction lost a message: nothing they send arrives any more.
+        self._lost_from: tuple[int, ...] = ()
 
     def other(self, address: int) -> int:
         return self.b if address == self.a else self.a
@@ -149,12 +159,16 @@ class Connection:
         return self._handler_b if address == self.b else None
 
     def send(self, sender: int, data: bytes) -> None:
-        """Send one message to the other end; it may arrive, or be lost and break the connection."""
+        """Send one message to the other end; it may arrive, or be lost and break the connection.
+
+        A loss breaks it from this message on: what was sent before still arrives, and the ends
+        notice ``detect_ms`` later (see the module docstring).
+        """
         net = self.network
         stats = net.stats
         stats.messages_sent += 1
         stats.bytes_sent += len(data)
-        if not self.alive:
+        if not self.alive or sender in self._lost_from:
             stats.lost_on_dead_connection += 1
             return
         if len(data) > MAX_FRAME_BYTES:
@@ -166,7 +180,9 @@ class Connection:
         delay = net.transmit(sender, receiver)
         if delay is None:
             stats.lost_in_transit += 1
-            net.break_connection(self, "loss")
+            if not self._lost_from:  # the first loss: both ends notice detect_ms from now
+                net.engine.call_later(net.detect_ms, net.break_connection, self, "loss", BOTH)
+            self._lost_from = (*self._lost_from, sender)
             return
         if sender == self.a:
             at_ms = self._last_a_ms = max(net.engine.now_ms + delay, self._last_a_ms)
@@ -347,13 +363,15 @@ class Network:
                 connections.clear()  # an emptied dict keeps its table until cleared
 
     def break_connection(self, connection: Connection, reason: str, at_once: int = -1) -> None:
-        """The connection is gone; each end hears after ``detect_ms`` (``at_once``: at once)."""
+        """The connection is gone; each end hears after ``detect_ms`` (the end ``at_once``, or
+        both with :data:`BOTH`, at once)."""
         if not connection.alive:
             return
         self.forget(connection)
         self.stats.broken[reason] = self.stats.broken.get(reason, 0) + 1
         for address in (connection.a, connection.b):
-            connection._notify_closed(address, reason, 0 if address == at_once else self.detect_ms)
+            now = at_once in (address, BOTH)
+            connection._notify_closed(address, reason, 0 if now else self.detect_ms)
 
     def connections_of(self, address: int) -> list[Connection]:
         return list(self._connections[address].values())

@@ -30,6 +30,27 @@ def test_prune_forgets_only_envelopes_settled_before_the_cutoff(store_target: Pa
         assert [item.seq for item in store.pending_outbox(PEER)] == [4]
 
 
+def test_an_unsettled_hello_is_found_staged_or_written_and_not_once_settled(
+    tmp_path: Path,
+) -> None:
+    """What a new link asks before it queues another hello (spec/node.md §5)."""
+    with Store(tmp_path / "amity.db") as store:
+        with store.transaction():
+            assert store.newest_pending(PEER, "rel.hello") is None
+            for type_, envelope in (("rel.hello", b"old"), ("rel.hello", b"new"), ("note", b"n")):
+                store.add_outbox(OutboxItem(PEER, store.next_seq(PEER), type_, envelope, 0))
+            assert store.newest_pending(PEER, "rel.hello") == b"new"  # staged in this commit
+        assert store.newest_pending(PEER, "rel.hello") == b"new"
+        assert store.newest_pending(b"Q" * 32, "rel.hello") is None
+        with store.transaction():
+            store.ack_outbox(PEER, [2], DAY)
+        assert store.newest_pending(PEER, "rel.hello") == b"old"
+        with store.transaction():
+            store.ack_outbox(PEER, [1], DAY)
+        assert store.newest_pending(PEER, "rel.hello") is None
+        assert store.newest_pending(PEER, "note") == b"n"
+
+
 def test_counters_windows_and_inbox_rows_are_written_once_per_commit_and_survive(
     store_target: Path | str,
 ) -> None:

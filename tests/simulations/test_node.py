@@ -9,18 +9,28 @@ import pytest
 
 from amity.protocol.agreement import Agreement
 from amity.protocol.card import NodeKind
-from amity.protocol.errors import AmityError, CertificateExpiredError
+from amity.protocol.errors import (
+    AmityError,
+    CertificateExpiredError,
+    SessionPayloadError,
+    SimulationStuckError,
+)
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import Negotiation, NegotiationState
 from amity.protocol.notes import MSG_NOTE, encode_note
 from amity.protocol.policy import parse_policy
 from amity.protocol.relationship import RelationshipState
-from amity.protocol.session import check_handshake_payload, handshake_payload
+from amity.protocol.session import (
+    FRAME_PAYLOAD_BYTES,
+    check_handshake_payload,
+    handshake_payload,
+)
 from amity.protocol.terms import ROSTER
 from amity.simulations.behaviours.owners import HonestPerson, HonestVendor
 from amity.simulations.context import SimEnv
-from amity.simulations.crypto import CryptoMode, crypto_mode
+from amity.simulations.crypto import CryptoMode, PlainSession, crypto_mode
 from amity.simulations.node import SimNode
+from amity.simulations.outbox import STUCK_AFTER_LINKS
 from amity.simulations.world.distributions import Constant
 from amity.simulations.world.engine import Engine
 from amity.simulations.world.network import Connection, LinkProfile, Network
@@ -316,3 +326,50 @@ def test_when_the_newer_of_two_links_dies_what_it_carried_goes_again_on_the_othe
     # The older link is up, so nobody dials: the core's link-down rule resends on it at once.
     assert p.person.links[vendor] == (older,)
     assert p.person.outbox.pending(vendor) == 0
+
+
+def _refusing_fragments(session: PlainSession, frame: bytes) -> bytes | None:
+    """The stand-in's decrypt as it was before it reassembled fragments (issue 20): a fault."""
+    if frame[0] != 0:
+        raise SessionPayloadError("transport frame without a valid fragment flag")
+    return frame[1:-16]
+
+
+def test_a_peer_that_can_never_take_a_message_stops_the_run_saying_what_is_stuck(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    p = pair(CryptoMode.STANDIN)
+    with crypto_mode(CryptoMode.STANDIN):
+        meet(p)
+        p.engine.run(until_ms=10_000)
+        monkeypatch.setattr(PlainSession, "decrypt", _refusing_fragments)
+        seq = p.person.outbox.add(p.vendor.peer_id, MSG_NOTE, bytes(FRAME_PAYLOAD_BYTES + 1))
+        p.person.outbox.flush(p.vendor.peer_id, p.person.links[p.vendor.peer_id][-1])
+        with pytest.raises(SimulationStuckError) as stuck:
+            p.engine.run(until_ms=3_600_000)
+    message = stuck.value.message
+    assert f"person has sent envelope {seq} ({MSG_NOTE}) to vendor" in message
+    assert f"on {STUCK_AFTER_LINKS} links in a row" in message
+    # One hello went out on the first new link; the 99 after it resent it rather than pile up
+    # one more each (spec/node.md §5).
+    assert f"pending to that peer: 1 {MSG_NOTE}, 1 rel.hello." in message
+    assert p.engine.now_ms < 3_600_000
+
+
+def test_a_new_card_still_goes_out_in_a_new_hello_while_an_older_one_is_unsettled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    p = pair(CryptoMode.STANDIN)
+    with crypto_mode(CryptoMode.STANDIN):
+        meet(p)
+        p.engine.run(until_ms=10_000)
+        monkeypatch.setattr(PlainSession, "decrypt", _refusing_fragments)
+        p.person.outbox.add(p.vendor.peer_id, MSG_NOTE, bytes(FRAME_PAYLOAD_BYTES + 1))
+        p.person.outbox.flush(p.vendor.peer_id, p.person.links[p.vendor.peer_id][-1])
+        p.engine.run(until_ms=15_000)  # a few failed links: one hello pending, not more
+        assert p.person.outbox.pending(p.vendor.peer_id) == 2
+        p.person.name = "person, renamed"  # her card changes: the next link introduces it
+        p.person._card = None
+        with pytest.raises(SimulationStuckError) as stuck:
+            p.engine.run(until_ms=3_600_000)
+    assert f"pending to that peer: 1 {MSG_NOTE}, 2 rel.hello." in stuck.value.message

@@ -1,4 +1,7 @@
-"""Result files of a reputation run: summary.json, rounds.csv and report.md.
+"""Result files of a reputation run: summary.json, rounds.csv, report.md and fig-rounds.png.
+
+The figure (when matplotlib is installed) draws both arms over the rounds on one plot, each
+round's breached share with its Wilson interval.
 
 Everything written is a function of the scenario, the seed and the crypto mode: counts, never
 wall-clock times; floats rounded; rows in round order, so two runs with the same inputs write
@@ -12,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from amity.simulations.behaviours.attackers import ThreatModel
+from amity.simulations.runs import plots
 from amity.simulations.runs.results import (
     crypto_line,
     rate,
@@ -20,12 +24,22 @@ from amity.simulations.runs.results import (
     write_csv,
     write_texts,
 )
+from amity.simulations.runs.stats import wilson
 from amity.simulations.scenarios.reputation.metrics import RoundRow, metrics
 from amity.simulations.scenarios.reputation.world import ReputationWorld
 
-__all__ = ["RESULT_FILES", "summarise", "write_results"]
+__all__ = [
+    "FIGURE",
+    "RESULT_FILES",
+    "avoided_sentence",
+    "compare_arms",
+    "summarise",
+    "write_results",
+]
 
 RESULT_FILES: Final = ("summary.json", "rounds.csv", "report.md")
+#: The run's figure, written when matplotlib is installed (``plots.available()``).
+FIGURE: Final = "fig-rounds.png"
 _INTERRUPTED: Final = " — **interrupted (Ctrl-C): partial results**"
 
 #: What Kamvar, Schlosser and Garcia-Molina (WWW 2003) report for each threat model, in general
@@ -41,12 +55,12 @@ _EIGENTRUST: Final = {
         "much as for independent malicious peers"
     ),
     ThreatModel.C: (
-        "for a camouflaged collective, which serves authentic files part of the time, the "
-        "reduction is smaller than in A and B"
+        "for a camouflaged collective, which serves authentic files part of the time, "
+        "EigenTrust still reduces inauthentic downloads, but less than in A and B"
     ),
     ThreatModel.D: (
-        "for a collective helped by spies, which serve honestly and lend it their trust, the "
-        "reduction is smaller than in A and B"
+        "for a collective helped by spies, which serve honestly and lend it their trust, "
+        "EigenTrust still reduces inauthentic downloads, but less than in A and B"
     ),
 }
 
@@ -149,6 +163,35 @@ def _shown(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def avoided_sentence(reduction: float | None) -> str:
+    """The key figures' sentence on ``1 - with / without``, worded by its sign."""
+    if reduction is None:
+        return "Breaches avoided by trust: — (no breach without it to compare with)."
+    if reduction >= 0:
+        return f"Breaches avoided by trust: {_shown(reduction)} (1 - with / without)."
+    return (
+        f"Breaches avoided by trust: none; with it, the breached share was {-reduction:.0%} "
+        f"higher than without (1 - with / without = {_shown(reduction)})."
+    )
+
+
+def compare_arms(on: float | None, off: float | None) -> str:
+    """What this run's two arms say, worded from the numbers' signs, never assumed."""
+    if on is None or off is None:
+        return "one arm made no grant, so there is nothing to compare"
+    if on == off:
+        return "local trust made no difference here"
+    if off == 0:
+        return "with local trust some grants were breached, and none without it: trust did harm"
+    change = on / off - 1
+    if change < 0:
+        return f"local trust cut breaches by {-change:.0%} of the rate without it"
+    return (
+        f"local trust did not reduce breaches here; it raised them by {change:.0%} over "
+        "choosing at random, the opposite of the paper's result"
+    )
+
+
 def _eigentrust(s: dict[str, Any]) -> list[str]:
     a, fb = s["attack"], s["fraction_breaching"]
     threat = ThreatModel(a["threat_model"])
@@ -160,7 +203,8 @@ def _eigentrust(s: dict[str, Any]) -> list[str]:
         f"malicious (breach rate {a['breach_rate']:g}), {_shown(fb['on'])} of honest persons' "
         f"grants were breached with local trust and {_shown(fb['off'])} without it "
         f"({_shown(fb['on_late'])} and {_shown(fb['off_late'])} over the last quarter of the "
-        "rounds). A sweep over `attack.malicious_fraction` gives the curve the paper draws.",
+        f"rounds): {compare_arms(fb['on'], fb['off'])}. A sweep over `attack.malicious_fraction` "
+        "gives the curve the paper draws.",
         "",
         "The setting differs, so the figures are comparable in kind, not in value. EigenTrust "
         "computes one global trust vector, seeded by pre-trusted peers that the system chooses, "
@@ -225,7 +269,7 @@ def _report(summary: dict[str, Any], rows: list[RoundRow], command: str) -> str:
         f"| grants made | {s['grants']['on']} | {s['grants']['off']} |",
         f"| grants forgone (every candidate cut off) | {s['grants']['abstained_on']} | — |",
         "",
-        f"Breaches avoided by trust: {_shown(s['breach_reduction'])} (1 - with / without). "
+        f"{avoided_sentence(s['breach_reduction'])} "
         f"Signed: {c['agreements']} agreements, negotiated by messages; {c['grants_made']} "
         f"grants delivered as messages, {c['deletion_receipts']} deletion receipts back; her "
         f"nodes judged {c['verdicts_honoured']} honoured and {c['verdicts_breached']} breached "
@@ -252,9 +296,16 @@ def _report(summary: dict[str, Any], rows: list[RoundRow], command: str) -> str:
         )
     lines += ["", *_eigentrust(s)]
     lines += [
-        "Files: `summary.json` (these figures), `rounds.csv` (one row per round, both arms).",
+        "Files: `summary.json` (these figures), `rounds.csv` (one row per round, both arms)"
+        + (
+            f", `{FIGURE}` (both arms by round, each with its 95% Wilson interval)."
+            if plots.available()
+            else f"; the figure was skipped: matplotlib is not installed (`{plots.INSTALL_HINT}`)."
+        ),
         "",
     ]
+    if plots.available():
+        lines[-1:-1] = ["", f"![breached share by round]({FIGURE})"]
     return "\n".join(lines)
 
 
@@ -265,4 +316,41 @@ def write_results(world: ReputationWorld, out_dir: Path, *, command: str) -> Pat
     rows = world.rows[: world.rounds_done]
     write_texts(folder, summary, {"report.md": _report(summary, rows, command)})
     write_csv(folder / "rounds.csv", _rounds_rows(rows))
+    if plots.available():
+        _figure(folder / FIGURE, summary, rows)
     return folder
+
+
+def _figure(path: Path, s: dict[str, Any], rows: list[RoundRow]) -> None:
+    """Both arms' breached share by round, each round's with its 95% Wilson interval."""
+    arms = (
+        ("with local trust", [(r.breached_on, r.grants_on) for r in rows]),
+        ("without (uniform pick)", [(r.breached_off, r.grants_off) for r in rows]),
+    )
+    series = []
+    for label, counts in arms:
+        points = [
+            (float(r.round), k / n, *interval)
+            for r, (k, n) in zip(rows, counts, strict=True)
+            if (interval := wilson(k, n)) is not None
+        ]
+        if points:  # none before the first round ends (an early Ctrl-C)
+            xs, ys, lows, highs = (tuple(column) for column in zip(*points, strict=True))
+            series.append(plots.Series(label, xs, ys, lows, highs))
+    p, a = s["population"], s["attack"]
+    plots.write_figure(
+        path,
+        title="honest persons' grants breached, by round",
+        caption=(
+            f"{s['scenario']}, seed {s['seed']}"
+            + (" (quick)" if s["quick"] else "")
+            + f", {s['crypto']} crypto; threat model {a['threat_model']}, malicious fraction "
+            f"{a['malicious_fraction']:g}, breach rate {a['breach_rate']:g}"
+            + (f", {a['sybils']} Sybils" if a["sybils"] else "")
+            + f"; {p['persons']} persons, {p['vendors']} vendors; "
+            "band: 95% Wilson interval of each round's share"
+        ),
+        x_label="round",
+        y_label="share of grants breached",
+        series=series,
+    )

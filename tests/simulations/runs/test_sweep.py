@@ -14,9 +14,17 @@ from amity.protocol.errors import ScenarioError, UsageError
 from amity.simulations.cli import main
 from amity.simulations.kinds import KINDS, kind_of
 from amity.simulations.runs import plots
-from amity.simulations.runs.stats import estimate, t_quantile
-from amity.simulations.runs.sweep import Grid, execute, parse_param, parse_setting, prepare_sweep
-from amity.simulations.runs.sweep_results import SWEEP_FILES, write_sweep
+from amity.simulations.runs.stats import bootstrap_mean, estimate, t_quantile, wilson
+from amity.simulations.runs.sweep import (
+    Grid,
+    RunOutcome,
+    SweepResult,
+    execute,
+    parse_param,
+    parse_setting,
+    prepare_sweep,
+)
+from amity.simulations.runs.sweep_results import SWEEP_FILES, figure_of, write_sweep
 from amity.simulations.scenarios.market.scenario import load_scenario
 
 # A sweep small enough for the test suite: 10 persons meet 2 of 10 vendors, well under a second.
@@ -169,8 +177,45 @@ def test_mean_std_and_confidence_interval_on_known_numbers() -> None:
     same = estimate([0.5, 0.5, 0.5])
     assert (same.std, same.ci_low, same.ci_high) == (0.0, 0.5, 0.5)
     one = estimate([7.0])
-    assert (one.n, one.mean, one.std, one.ci_low) == (1, 7.0, None, None)
+    assert (one.n, one.mean, one.std, one.ci_low, one.boot_low) == (1, 7.0, None, None, None)
     assert estimate([]).mean is None
+
+
+def test_a_bootstrap_interval_stays_within_the_values_where_a_t_interval_goes_below_0() -> None:
+    shares = [0.0, 0.0, 0.12]  # a share over three seeds
+    est = estimate(shares)
+    assert est.ci_low is not None and est.ci_low < 0  # Student t: an impossible share
+    assert est.boot_low is not None and est.boot_high is not None
+    assert 0.0 <= est.boot_low <= est.mean <= est.boot_high <= 0.12
+    assert bootstrap_mean(shares) == (est.boot_low, est.boot_high)  # the same, every time
+    assert bootstrap_mean([0.3]) is None
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "low", "high"),
+    # Wilson score intervals at 95 %, as tabulated (Newcombe 1998, Table I, method 3).
+    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611),
+     (1, 29, 0.0061, 0.1718)],
+)  # fmt: skip
+def test_wilson_intervals_match_the_tables_and_stay_in_0_1(
+    k: int, n: int, low: float, high: float
+) -> None:
+    interval = wilson(k, n)
+    assert interval is not None
+    assert interval == pytest.approx((low, high), abs=1e-4)
+    assert wilson(0, 5) == (0.0, pytest.approx(0.4345, abs=1e-4))
+    assert wilson(5, 5) == (pytest.approx(0.5655, abs=1e-4), 1.0)
+    assert wilson(0, 0) is None
+    with pytest.raises(UsageError):
+        wilson(3, 2)
+
+
+def test_an_axis_that_spans_decades_is_logarithmic() -> None:
+    assert plots.x_scale([0, 10, 100, 1000]) == "symlog"  # K Sybils, 0 included
+    assert plots.x_scale([10, 100, 1000]) == "log"
+    assert plots.x_scale([0.1, 0.2, 0.4, 0.7]) == "linear"
+    assert plots.x_scale([0, 0.01, 0.05]) == "linear"
+    assert plots.x_scale([-1, 10, 1000]) == "linear"
 
 
 # -- real sweeps of the quick market -----------------------------------------------------------
@@ -195,7 +240,8 @@ def test_a_sweep_writes_the_same_files_with_one_worker_or_two(tmp_path: Path) ->
 
     rows = list(csv.DictReader((two / "aggregate.csv").open()))
     assert list(rows[0]) == [
-        "population.persons", "metric", "n", "mean", "std", "ci95_low", "ci95_high"
+        "population.persons", "metric", "n", "mean", "std", "ci95_low", "ci95_high",
+        "boot95_low", "boot95_high",
     ]  # fmt: skip
     rates = [r for r in rows if r["metric"] == "agreement_rate"]
     assert [r["population.persons"] for r in rates] == ["10", "20"]
@@ -208,6 +254,7 @@ def test_a_sweep_writes_the_same_files_with_one_worker_or_two(tmp_path: Path) ->
         est = estimate(values)
         assert row["n"] == "2" and float(row["mean"]) == pytest.approx(est.mean)
         assert float(row["ci95_low"]) == pytest.approx(est.ci_low)
+        assert min(values) <= float(row["boot95_low"]) <= float(row["boot95_high"]) <= max(values)
 
     report = (two / "report.md").read_text()
     assert "## agreement_rate" in report and "| population.persons | n | mean |" in report
@@ -246,11 +293,69 @@ def test_a_figure_takes_words_on_its_axis_and_points_without_an_interval(tmp_pat
         tmp_path,
         x_label="attack.threat_model",
         x_values=None,
-        curves_by_metric={"fraction_breaching_on": [curve], "empty": []},
-        subtitle="test",
+        curves_by_figure={"fraction_breaching_on": [curve], "empty": []},
+        caption="test",
     )
     assert names == ["fig-fraction_breaching_on.png", "fig-empty.png"]
     assert all((tmp_path / name).stat().st_size > 1000 for name in names)
+
+
+def test_both_arms_share_a_figure_and_constant_parameters_go_to_the_caption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    params = [parse_param("attack.sybils=0,10,100"), parse_param("attack.threat_model=A")]
+    sweep = prepare_sweep("sybil", params, seeds=2, quick=True)
+    outcomes = [
+        RunOutcome(
+            point.index,
+            seed,
+            f"runs/{point.index}/{seed}",
+            {
+                "fraction_breaching_on": 0.05 + 0.01 * seed,
+                "fraction_breaching_off": 0.15,
+                "abstention_rate_on": 0.0,
+            },
+            "",
+        )
+        for point in sweep.grid.points
+        for seed in sweep.grid.seeds
+    ]
+    drawn: list[dict[str, object]] = []
+    write_plots = plots.write_plots
+
+    def watched(folder: Path, **kwargs: object) -> list[str]:
+        drawn.append(kwargs)
+        return write_plots(folder, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plots, "write_plots", watched)
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    written = write_sweep(sweep, SweepResult(folder, outcomes))
+    assert [n for n in written if n.endswith(".png")] == [
+        "fig-fraction_breaching.png",
+        "fig-abstention_rate_on.png",
+    ]
+    (call,) = drawn
+    curves = call["curves_by_figure"]
+    assert isinstance(curves, dict)
+    assert [c.label for c in curves["fraction_breaching"]] == [
+        "with local trust",
+        "without (uniform pick)",
+    ]  # the constant threat model is not in the legend ...
+    assert "attack.threat_model=A" in str(call["caption"])  # ... but in the caption
+    assert "bootstrap interval of the mean over 2 seeds" in str(call["caption"])
+    report = (folder / "report.md").read_text()
+    assert report.count("![fraction_breaching](fig-fraction_breaching.png)") == 1
+    metrics = ["fraction_breaching_on", "fraction_breaching_off", "abstention_rate_on"]
+    assert [figure_of(m, metrics) for m in metrics] == [
+        "fraction_breaching",
+        "fraction_breaching",
+        "abstention_rate_on",
+    ]
+    assert figure_of("fraction_breaching_on_late", [*metrics, "fraction_breaching_off_late"]) == (
+        "fraction_breaching_late"
+    )
 
 
 def test_without_matplotlib_the_report_says_how_to_get_the_plots(

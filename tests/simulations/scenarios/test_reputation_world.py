@@ -11,13 +11,16 @@ from amity.protocol.attestation import Attestation
 from amity.simulations.behaviours.attackers import ThreatModel
 from amity.simulations.cli import main
 from amity.simulations.crypto import CryptoMode
+from amity.simulations.runs import plots
 from amity.simulations.scenarios.reader import SCENARIOS_DIR, ScenarioError
 from amity.simulations.scenarios.reputation.metrics import RoundRow, metrics
-from amity.simulations.scenarios.reputation.results import RESULT_FILES, write_results
+from amity.simulations.scenarios.reputation.results import FIGURE, RESULT_FILES, write_results
 from amity.simulations.scenarios.reputation.scenario import load_reputation_scenario
 from amity.simulations.scenarios.reputation.world import ReputationWorld
 from tests.hashseed import run_with_hash_seed
 
+#: The figure a run writes when matplotlib is installed (the dev extra installs it).
+FIGURES = (FIGURE,) if plots.available() else ()
 #: A smaller world than --quick, for the tests that run it several times.
 SMALL = {"population.persons": 60, "population.vendors": 20, "run.rounds": 8}
 
@@ -130,14 +133,29 @@ def test_same_seed_writes_byte_identical_files_and_another_seed_does_not(tmp_pat
     second = run_cli(tmp_path / "b")
     other = run_cli(tmp_path / "c", seed=8)
     assert first.name == second.name == "reputation-seed7-quick"
-    for name in RESULT_FILES:
+    for name in (*RESULT_FILES, *FIGURES):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    for name in FIGURES:
+        assert (first / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (first / "rounds.csv").read_bytes() != (other / "rounds.csv").read_bytes()
     summary = json.loads((first / "summary.json").read_text())
     assert summary["kind"] == "reputation" and summary["crypto"] == "real"
     assert summary["attack"]["threat_model"] == "A"
     report = (first / "report.md").read_text()
     assert "## Beside EigenTrust" in report and "crypto: **real**" in report
+    assert (f"![breached share by round]({FIGURE})" in report) == bool(FIGURES)
+
+
+def test_without_matplotlib_a_run_says_its_figure_was_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plots, "available", lambda: False)
+    folder = run_cli(tmp_path, "--crypto", "standin")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(RESULT_FILES)
+    assert "figure skipped (fig-rounds.png): matplotlib is not installed" in capsys.readouterr().err
+    assert (
+        "the figure was skipped: matplotlib is not installed" in (folder / "report.md").read_text()
+    )
 
 
 #: One run in a fresh process: its files in argv[1], and every node's local trust to the bit.
@@ -178,7 +196,7 @@ def test_two_hash_seeds_write_the_same_files_and_compute_the_same_trust(tmp_path
         digests.append(run_with_hash_seed(_RUN_AND_DIGEST_TRUST, hash_seed, str(out)))
         (folder,) = out.iterdir()
         files.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
-    assert set(files[0]) == set(RESULT_FILES)
+    assert set(files[0]) == {*RESULT_FILES, *FIGURES}
     assert files[0] == files[1]  # every byte
     assert digests[0] == digests[1]
 

@@ -144,20 +144,44 @@ def test_a_connection_delivers_in_order_even_when_latencies_vary() -> None:
     assert all(at >= sent_at[int.from_bytes(d, "big")] + 1 for at, d in received)
 
 
-def test_a_lost_message_breaks_the_connection_and_both_ends_notice_later() -> None:
-    engine, network, hosts = world(Constant(10), loss=0.5, seed=2)
+def test_a_lost_message_breaks_the_connection_from_it_on_and_both_ends_notice_later() -> None:
+    """Loss is per message: what was sent before the lost one still arrives (issue 20)."""
+    engine, network, hosts = world(Constant(10), loss=0.2, seed=2)
     connection, mine = connect(engine, network, 0, 1)
-    while connection.alive:
-        connection.send(0, b"x")
-    broke_at = engine.now_ms
+    sent = 0
+    while network.stats.lost_in_transit == 0:
+        connection.send(0, sent.to_bytes(2, "big"))
+        sent += 1
+    lost_at = engine.now_ms
+    assert sent > 1  # seed 2 loses a message after the first: there are some to keep
     connection.send(0, b"after")
-    engine.run()
+    engine.run(until_ms=lost_at + 100)
     theirs = hosts[1].ends[0]
-    assert b"after" not in [d for _, d in theirs.data]
-    assert mine.closed == [(broke_at + 500, "loss")]
-    assert theirs.closed == [(broke_at + 500, "loss")]
+    assert [d for _, d in theirs.data] == [i.to_bytes(2, "big") for i in range(sent - 1)]
+    connection.send(1, b"answer")  # the other direction still works until the ends notice
+    engine.run()
+    assert [d for _, d in mine.data] == [b"answer"]
+    assert mine.closed == [(lost_at + 500, "loss")]
+    assert theirs.closed == [(lost_at + 500, "loss")]
+    assert not connection.alive
     assert network.stats.broken == {"loss": 1}
-    assert network.stats.lost_on_dead_connection >= 1
+    assert network.stats.lost_on_dead_connection == 1
+
+
+def test_a_burst_crosses_a_lossy_network_over_a_few_connections() -> None:
+    """300 messages at 1 % loss: each connection keeps what arrived before its loss."""
+    engine, network, hosts = world(Constant(10), loss=0.01, seed=5)
+    delivered: list[bytes] = []
+    connections = 0
+    while len(delivered) < 300 and connections < 30:
+        connection, _ = connect(engine, network, 0, 1)
+        connections += 1
+        for i in range(len(delivered), 300):
+            connection.send(0, i.to_bytes(2, "big"))
+        engine.run()
+        delivered += [d for _, d in hosts[1].ends[-1].data]
+    assert delivered == [i.to_bytes(2, "big") for i in range(300)]
+    assert connections <= 10
 
 
 def test_a_message_over_one_noise_message_breaks_the_connection() -> None:
