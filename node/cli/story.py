@@ -27,6 +27,7 @@ from aiohttp import web
 from amity.node.api.app import NODE
 from amity.node.cli.storykit import Api, Refused, meet, until
 from amity.node.cli.storymarket import market_chapter
+from amity.node.cli.storythings import things_chapter
 from amity.node.home import Config, Home
 from amity.node.runner import RunOptions, create_app
 from amity.protocol.agreement import Agreement
@@ -192,12 +193,16 @@ async def run_story(step: Callable[..., None]) -> None:
                 broker_did,
                 step,
             )
+            bikes = Api(http, bikes_url, Home(root / "Bike Shop").api_token())
             await market_chapter(
                 alice,
                 Api(http, hub_url, Home(root / "Market Hub").api_token()),
-                Api(http, bikes_url, Home(root / "Bike Shop").api_token()),
+                bikes,
                 broker,
                 step,
+            )
+            await things_chapter(
+                alice, Api(http, bob_url, Home(root / "Bob").api_token()), bikes, step
             )
     step("done", seconds=round(time.perf_counter() - started, 2))
 

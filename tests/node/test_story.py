@@ -44,4 +44,12 @@ def test_the_story_runs_end_to_end() -> None:
         moved["updated"] == "Bike Shop" and moved["address"] == "9 Elm Rd, Shelbyville, 54321, US"
     )
     assert "Corner Shop" in moved["not_updated"]
+    card = steps["the bike gets a key and a card of its own; its QR link names no owner"]
+    assert card["shop_reads"] == "Bike Shop Junior 16, serial JR16-0042"
+    sale = steps["she sells it to Bob: the key, card and history go, her data does not; both sign"]
+    assert (sale["bob_holds"], sale["alice_holds"], sale["signed_by"]) == (
+        "owned",
+        "sold",
+        "Alice and Bob",
+    )
     assert "misbehave" not in result.stderr, "node logs leak into the story"
