@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from amity.node.cli.client import ApiClient, add_command, home_from, resolve_peer
+from amity.node.cli.options import date_ms
 from amity.node.cli.render import CliError, emit
 
 __all__ = ["register"]
@@ -46,8 +47,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         _EXITS,
     )
     declare.add_argument("peer", help="the vendor")
-    declare.add_argument("--since", type=_date, help="YYYY-MM-DD (default: today)")
-    declare.add_argument("--until", type=_date, required=True, help="YYYY-MM-DD, after --since")
+    declare.add_argument("--since", type=date_ms, help="YYYY-MM-DD (default: today)")
+    declare.add_argument("--until", type=date_ms, required=True, help="YYYY-MM-DD, after --since")
     declare.add_argument(
         "--category", action="append", default=[], help="e.g. goods.bicycles (repeatable)"
     )
@@ -71,20 +72,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     revoke.add_argument("id", help="the declaration")
 
 
-def _date(text: str) -> int:
-    try:
-        day = datetime.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2027-01-31") from None
-    moment = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
-    return int(moment.timestamp() * 1000)
-
-
 def _declare(args: argparse.Namespace) -> int:
     client = ApiClient(home_from(args))
     vendor = resolve_peer(client, args.peer, connected=True)
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
-    since = args.since if args.since is not None else _date(today)
+    since = args.since if args.since is not None else date_ms(today)
     if args.until <= since:
         raise CliError("--until must be after --since")
     body = {

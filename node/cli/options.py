@@ -1,4 +1,5 @@
-"""What every command spells the same way: a duration, and the one flag per idea that takes it.
+"""What every command spells the same way: a duration, and the one flag per idea that takes it;
+a calendar date.
 
 - ``--expires DURATION``: how long the thing made lasts (an invitation, an offer's deadline, a
   grant, the grant a request asks for, a throwaway card, an attestation);
@@ -7,19 +8,31 @@
 
 A duration is a whole number and a unit: ``90s``, ``10m``, ``2h``, ``30d`` (a bare number is
 seconds). Each flag checks its own range and says it in those words, never an API field's name.
+A date is ``YYYY-MM-DD``, the start of that day in UTC (:func:`date_ms`).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import re
 from typing import Final
 
-__all__ = ["Duration", "duration_text"]
+__all__ = ["Duration", "date_ms", "duration_text"]
 
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _UNIT_NAMES: Final = {1: "seconds", 60: "minutes", 3600: "hours", 86400: "days"}
 _SYNTAX: Final = "a number and a unit: 90s, 10m, 2h or 30d"
+
+
+def date_ms(text: str) -> int:
+    """An argparse type: ``YYYY-MM-DD`` as ms since the epoch at the start of that day (UTC)."""
+    try:
+        day = datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2027-01-31") from None
+    moment = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+    return int(moment.timestamp() * 1000)
 
 
 def duration_text(seconds: int) -> str:

@@ -4,13 +4,13 @@ card of its own, and selling one to a peer."""
 from __future__ import annotations
 
 import argparse
-import datetime
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from amity.node.cli.client import ApiClient, add_command, home_from, resolve_peer
+from amity.node.cli.options import date_ms
 from amity.node.cli.render import CliError, emit
 
 __all__ = ["register"]
@@ -50,7 +50,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add.add_argument("--model", required=True, help='e.g. "Load 75"')
     add.add_argument("--serial", default="", help="the serial or frame number")
     add.add_argument("--agreement", help="the agreement you bought it under (id prefix)")
-    add.add_argument("--warranty-until", type=_date, help="YYYY-MM-DD (UTC)")
+    add.add_argument("--warranty-until", type=date_ms, help="YYYY-MM-DD (UTC)")
     add.add_argument("--manual", action="append", default=[], help="where a manual is")
     add.add_argument("--contact", action="append", default=[], help="a service contact")
     add_command(sub, "list", "the things you own", _list, "List your things.", _EXITS)
@@ -99,15 +99,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         _EXITS,
     )
     read.add_argument("uri", help="the amity:thing: link")
-
-
-def _date(text: str) -> int:
-    try:
-        day = datetime.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2028-05-31") from None
-    moment = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def _add(args: argparse.Namespace) -> int:
