@@ -211,6 +211,13 @@ OPENAPI: Final[dict[str, Any]] = {
                 body={"toml": {"type": "string"}},
             ),
         },
+        "/api/customers/export": {
+            "get": op(
+                "every grant this node holds, one row each (customer, fields by name, purpose, "
+                "context, received, not_after, state, deleted), streamed as CSV or JSON lines "
+                "(query format=csv|jsonl)"
+            ),
+        },
         # -- vault, grants, requests, holdings, audit log (spec/grants.md §14) --
         "/api/vault": {"get": op("names and types of the vault's fields (never values)")},
         "/api/vault/{name}": {

@@ -58,6 +58,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "intents": ("intent",),
     "loyalty": ("loyalty",),
     "things": ("thing",),
+    "customers": ("customers",),
     "beacons": ("beacon",),
     "identity": ("id",),
     "migrate": ("migrate",),

@@ -7,7 +7,7 @@ import http.client
 import json
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from amity.node.api.proof import PROOF_PATH, channel_of, new_nonce, proof_matches
 from amity.node.cli.render import HOME_HELP, ApiError, CliError, add_json_option
@@ -194,12 +194,30 @@ class ApiClient:
             connection.close()
         if 200 <= status < 300:
             return json.loads(raw or b"{}")
+        raise _error(status, raw)
+
+    def download(self, path: str, sink: BinaryIO) -> int:
+        """GET ``path`` and copy the answer to ``sink`` as it comes (an export of any size);
+        the number of bytes written."""
+        connection = self._connect()
         try:
-            error = json.loads(raw)["error"]
-            code, message = str(error["code"]), str(error["message"])
-        except (ValueError, KeyError, TypeError):
-            raise CliError(f"the node answered HTTP {status} without details") from None
-        raise ApiError(code, message, remote=status == 422)
+            self._prove(connection)
+            connection.request("GET", path, headers={"Authorization": f"Bearer {self._token}"})
+            response = connection.getresponse()
+            if not 200 <= response.status < 300:
+                raise _error(response.status, response.read())
+            written = 0
+            while chunk := response.read(1 << 16):
+                sink.write(chunk)
+                written += len(chunk)
+            return written
+        except (OSError, http.client.HTTPException) as exc:
+            raise CliError(
+                f"the node's API at {self._where} stopped answering ({exc}); "
+                "is `amity run` still up?"
+            ) from None
+        finally:
+            connection.close()
 
     def _prove(self, connection: http.client.HTTPConnection) -> None:
         """Ask for the proof of the token on ``connection``; NodeNotRunning unless it is right."""
@@ -222,6 +240,16 @@ class ApiClient:
                 "stop cleanly?) and it could not prove it is the node, so it was not sent the "
                 "token"
             )
+
+
+def _error(status: int, raw: bytes) -> ApiError | CliError:
+    """The error an answer of HTTP ``status`` carries."""
+    try:
+        error = json.loads(raw)["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        return CliError(f"the node answered HTTP {status} without details")
+    return ApiError(code, message, remote=status == 422)
 
 
 def _exchange(
