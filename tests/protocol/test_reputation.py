@@ -127,9 +127,11 @@ def test_trust_vector(vector: dict[str, Any]) -> None:
         _attest(IDS[a], IDS[s], verdict, k)
         for k, (a, s, verdict) in enumerate(vector["attestations"])
     ]
+    vouched = [IDS[name].peer_id for name in vector["vouched"]]
     result = compute_trust(
         IDS[vector["owner"]].peer_id,
         attestations,
+        vouched=vouched,
         damping=vector["damping"],
         max_iterations=vector["max_iterations"],
         epsilon=vector["epsilon"],
@@ -137,6 +139,10 @@ def test_trust_vector(vector: dict[str, Any]) -> None:
     assert result.converged
     assert [NAME_OF[p] for p in result.pretrusted] == vector["pretrusted"]
     assert {NAME_OF[p] for p in result.scores} == set(vector["scores"])
+    for subject, inflows in result.explanations.items():
+        for inflow in inflows:
+            expected = vector["credibility"][NAME_OF[inflow.attester]]
+            assert inflow.credibility == pytest.approx(expected, abs=1e-9), subject
     for name, expected in vector["scores"].items():
         assert result.score(IDS[name].peer_id) == pytest.approx(expected, abs=1e-9), name
     # The explanation accounts for each subject's score: inflows plus the damping share.
@@ -150,6 +156,7 @@ def test_trust_vector(vector: dict[str, Any]) -> None:
     # The same attestations fed one by one into a TrustState give the same answers.
     state = TrustState(
         IDS[vector["owner"]].peer_id,
+        vouched=vouched,
         damping=vector["damping"],
         max_iterations=vector["max_iterations"],
         epsilon=vector["epsilon"],
@@ -182,7 +189,8 @@ def _check_standings(result: TrustResult, vector: dict[str, Any]) -> None:
             expected = (
                 1.0
                 if inflow.attester == result.owner
-                else min(1.0, inflow.attester_score / (0.15 / len(result.pretrusted)))
+                else inflow.credibility
+                * min(1.0, inflow.attester_score / (0.15 / len(result.pretrusted)))
             )
             assert inflow.weight_as_attester == pytest.approx(expected, abs=1e-9)
 
