@@ -19,6 +19,7 @@ from typing import Final, NamedTuple, TypeVar, cast
 import numpy as np
 
 from amity.protocol.attestation import Attestation
+from amity.protocol.credibility import credibility
 from amity.protocol.errors import UsageError
 from amity.protocol.identity import PeerId
 from amity.protocol.trustgraph import (
@@ -75,7 +76,8 @@ class Inflow:
     honoured: int
     breached: int
     disputed: int
-    #: c_ij: the attester's normalised local trust in the subject (0 if net count is not positive).
+    #: c_ij: r_i times the attester's normalised local trust in the subject (0 if its net count
+    #: is not positive).
     local_trust: float
     #: t_i: the attester's own final score.
     attester_score: float
@@ -83,6 +85,8 @@ class Inflow:
     weight: float
     #: w_i: how much the attester's verdicts count towards the subject's standing (§4.6).
     weight_as_attester: float
+    #: r_i: how far the owner takes the attester's word (§4.8): 1 for the owner herself.
+    credibility: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +183,15 @@ def _net(counts: list[int] | None) -> int:
     return 0 if counts is None else counts[0] - counts[1]
 
 
-def _pretrusted(graph: TrustGraph, direct: tuple[PeerId, ...] | None) -> list[int]:
+def _indices(graph: TrustGraph, peers: tuple[PeerId, ...] | None) -> list[int]:
+    """The graph's indices of ``peers`` (those it names), in key order."""
+    found = {graph.index[p.key] for p in peers or () if p.key in graph.index}
+    return sorted(found, key=lambda j: graph.peers[j].key)
+
+
+def _pretrusted(
+    graph: TrustGraph, direct: tuple[PeerId, ...] | None, vouched: tuple[PeerId, ...] | None
+) -> list[int]:
     owner = graph.index[graph.owner.key]
     slots = (graph.src == owner).nonzero()[0]
     own = dict(zip(graph.dst[slots].tolist(), graph.counts.take(slots, 0).tolist(), strict=True))
@@ -187,6 +199,7 @@ def _pretrusted(graph: TrustGraph, direct: tuple[PeerId, ...] | None) -> list[in
         candidates = {j for j, (h, b, d) in own.items() if h + b + d > 0}
     else:
         candidates = {graph.index[peer.key] for peer in direct}
+    candidates.update(_indices(graph, vouched))
     # A peer the owner itself says breached more than honoured is not pre-trusted.
     kept = [j for j in candidates if j != owner and _net(own.get(j)) >= 0]
     kept.sort(key=lambda j: graph.peers[j].key)
@@ -198,14 +211,24 @@ def pretrusted_set(
     attestations: Iterable[Attestation],
     *,
     direct: Iterable[PeerId] | None = None,
+    vouched: Iterable[PeerId] | None = None,
     now_ms: int | None = None,
 ) -> tuple[PeerId, ...]:
     """The owner's pre-trusted peers, by key: §4.2. Falls back to ``(owner,)`` when empty."""
     if not isinstance(owner, PeerId):
         raise UsageError("owner is a PeerId")
-    peers = check_direct(direct)
-    graph = graph_of(owner, counted(attestations, now_ms), peers)
-    return tuple(graph.peers[j] for j in _pretrusted(graph, peers))
+    peers, friends = check_direct(direct), check_direct(vouched)
+    graph = graph_of(owner, counted(attestations, now_ms), named(peers, friends))
+    return tuple(graph.peers[j] for j in _pretrusted(graph, peers, friends))
+
+
+def named(
+    direct: tuple[PeerId, ...] | None, vouched: tuple[PeerId, ...] | None
+) -> tuple[PeerId, ...] | None:
+    """Peers a graph must name although no attestation may mention them."""
+    if vouched is None:
+        return direct
+    return (*(direct or ()), *vouched)
 
 
 #: Up to this many edges, _reachable walks Python lists: numpy's per-call cost dominates there.
@@ -271,6 +294,7 @@ def solve(
     graph: TrustGraph,
     direct: tuple[PeerId, ...] | None,
     *,
+    vouched: tuple[PeerId, ...] | None = None,
     damping: float,
     max_iterations: int,
     epsilon: float,
@@ -286,17 +310,22 @@ def solve(
     src, dst = graph.src, graph.dst
     honoured, breached = graph.counts[:, 0], graph.counts[:, 1]
     owner = graph.index[graph.owner.key]
-    pretrusted = _pretrusted(graph, direct)
+    pretrusted = _pretrusted(graph, direct, vouched)
     p_share = 1.0 / len(pretrusted)
+    by_key = graph.by_key
+    credible = credibility(graph, _indices(graph, vouched), by_key)
 
-    # Local trust c_ij: each attester's positive net counts, normalised to sum to 1. The row
-    # totals add whole numbers, exactly in any order, so slot order may stand here.
+    # Local trust c_ij: each attester's positive net counts, normalised to sum to 1, times its
+    # credibility r_i (§4.8). The row totals add whole numbers, exactly in any order, so slot
+    # order may stand here.
     positive = np.maximum(honoured - breached, 0.0)
     row_total = _sum_by(src, positive, n)
     edges = positive.astype(np.bool_)  # never negative: nonzero is positive
     local = np.zeros(len(src), dtype=np.float64)
     # Divided only where the net is positive: elsewhere the row total may be 0 and c_ij stays 0.
     np.divide(positive, row_total[src], out=local, where=edges)
+    local *= credible[src]
+    edges &= local > 0.0  # an attester of credibility 0 passes nothing on
 
     # Only peers reachable from P along positive edges can hold trust; the rest stay exactly 0,
     # so the iteration runs over those alone (and identities without a path change nothing).
@@ -304,12 +333,14 @@ def solve(
     # float sum depends on the order of its terms, and a TrustState numbers peers and pairs as
     # they arrive (or as a set of peers, in PYTHONHASHSEED's order, is handed to it), so only
     # key order gives the same bits for the same attestations in every process.
-    by_key = graph.by_key
     reached = _reachable(n, src[edges], dst[edges], pretrusted)
     members = reached.nonzero()[0] if by_key is None else graph.order[reached[graph.order]]
+    # What part of each peer's trust goes back to P: all of it without positive outgoing trust,
+    # else 1 - r_i.
+    defer = np.where(row_total > 0.0, 1.0 - credible, 1.0)
     trust, iterations, converged = _iterate(
         _warm_start(start, members, n),
-        _flow(src, dst, local, edges, reached, members, row_total, pretrusted, by_key),
+        _flow(src, dst, local, edges, reached, members, defer, pretrusted, by_key),
         damping=damping,
         p_share=p_share,
         max_iterations=max_iterations,
@@ -319,7 +350,8 @@ def solve(
     values = np.zeros(n, dtype=np.float64)
     values[members] = trust
     # Standing (§4.6): an attester weighs its score against the least a pre-trusted peer holds.
-    weight = np.minimum(values / (damping * p_share), 1.0)
+    # Then times its credibility (§4.8).
+    weight = np.minimum(values / (damping * p_share), 1.0) * credible
     weight[owner] = 1.0
     rated = honoured + breached
     standing_h, standing_b = _standings(graph, rated, weight, by_key)
@@ -329,7 +361,7 @@ def solve(
     listed[pretrusted] = True
     subjects = np.zeros(n, dtype=np.bool_)
     subjects[dst[(rated + graph.counts[:, 2]).astype(np.bool_)]] = True
-    explain = _Explainer(graph, local, values, weight, 1.0 - damping)
+    explain = _Explainer(graph, local, values, weight, credible, 1.0 - damping)
     result = TrustResult(
         owner=graph.owner,
         scores=_PeerTable(graph, listed, lambda i: float(values[i])),
@@ -363,8 +395,9 @@ class _Flow(NamedTuple):
     src: Ints
     dst: Ints
     local: Floats
-    #: Members without positive outgoing trust: they defer to the pre-trusted set.
-    deferring: Ints
+    #: Per member: the share of its trust that defers to the pre-trusted set (all of it
+    #: without positive outgoing trust, else 1 - r_i).
+    deferring: Floats
     pretrusted: Ints
 
 
@@ -375,7 +408,7 @@ def _flow(
     edges: Bools,
     reached: Bools,
     members: Ints,
-    row_total: Floats,
+    defer: Floats,
     pretrusted: list[int],
     by_key: Ints | None,
 ) -> _Flow:
@@ -393,7 +426,7 @@ def _flow(
         position[src[live]],
         position[dst[live]],
         local[live],
-        np.logical_not(row_total[members]).nonzero()[0],
+        defer[members],
         position[pretrusted],
     )
 
@@ -438,11 +471,13 @@ def _iterate(
     in_p = np.zeros(size, dtype=np.float64)
     in_p[p_local] = 1.0
     gained, difference = np.empty(size, dtype=np.float64), np.empty(size, dtype=np.float64)
+    deferred = np.empty(size, dtype=np.float64)
     flows = len(e_dst) > 0
     iterations = 0
     while iterations < max_iterations:
         iterations += 1
-        share[()] = restart + carry * float(total_of(trust[deferring])) * p_share
+        held_back = float(total_of(multiply(trust, deferring, deferred)))
+        share[()] = restart + carry * held_back * p_share
         if flows:
             step = cast(Floats, bincount(e_dst, trust[e_src] * e_local, size))
             multiply(step, carried, step)
@@ -479,13 +514,19 @@ def _standings(
 class _Explainer:
     """Builds one subject's Inflows on demand (§4.3, explanation)."""
 
-    __slots__ = ("_by_subject", "_carry", "_graph", "_local", "_values", "_weight")
+    __slots__ = ("_by_subject", "_carry", "_credible", "_graph", "_local", "_values", "_weight")
 
     def __init__(
-        self, graph: TrustGraph, local: Floats, values: Floats, weight: Floats, carry: float
+        self,
+        graph: TrustGraph,
+        local: Floats,
+        values: Floats,
+        weight: Floats,
+        credible: Floats,
+        carry: float,
     ) -> None:
         self._graph, self._local, self._values = graph, local, values
-        self._weight, self._carry = weight, carry
+        self._weight, self._credible, self._carry = weight, credible, carry
         self._by_subject: dict[int, list[int]] | None = None
 
     def _slots(self, subject: int) -> list[int]:
@@ -519,6 +560,7 @@ class _Explainer:
                     attester_score=t_i,
                     weight=self._carry * t_i * c_ij,
                     weight_as_attester=float(self._weight[i]),
+                    credibility=float(self._credible[i]),
                 )
             )
         return tuple(inflows)
@@ -529,6 +571,7 @@ def compute_trust(
     attestations: Iterable[Attestation],
     *,
     direct: Iterable[PeerId] | None = None,
+    vouched: Iterable[PeerId] | None = None,
     now_ms: int | None = None,
     damping: float = 0.15,
     max_iterations: int = 100,
@@ -539,11 +582,21 @@ def compute_trust(
     ``attestations`` must come from :meth:`Attestation.decode` (proof of relationship checked);
     duplicates (same id) count once and, with ``now_ms``, expired ones not at all. ``direct``
     overrides the pre-trusted candidates, which by default are the subjects of the owner's own
-    attestations. Iteration stops when the L1 change falls below ``epsilon`` or after
-    ``max_iterations`` steps; the error after k steps is at most 2 * (1 - damping) ** k.
+    attestations. ``vouched`` are the peers whose word the owner takes (§4.8): pre-trusted
+    candidates too, and credible until they disagree with her; every other attester is credible
+    only as far as it agrees with her own verdicts. Iteration stops when the L1 change falls
+    below ``epsilon`` or after ``max_iterations`` steps; the error after k steps is at most
+    2 * (1 - damping) ** k.
     """
     check_parameters(owner, damping, max_iterations, epsilon)
-    peers = check_direct(direct)
-    graph = graph_of(owner, counted(attestations, now_ms), peers)
-    result, _ = solve(graph, peers, damping=damping, max_iterations=max_iterations, epsilon=epsilon)
+    peers, friends = check_direct(direct), check_direct(vouched)
+    graph = graph_of(owner, counted(attestations, now_ms), named(peers, friends))
+    result, _ = solve(
+        graph,
+        peers,
+        vouched=friends,
+        damping=damping,
+        max_iterations=max_iterations,
+        epsilon=epsilon,
+    )
     return result

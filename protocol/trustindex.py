@@ -18,7 +18,7 @@ import numpy as np
 from amity.protocol.attestation import Attestation
 from amity.protocol.errors import UsageError
 from amity.protocol.identity import PeerId
-from amity.protocol.trust import TrustResult, check_parameters, solve
+from amity.protocol.trust import TrustResult, check_parameters, named, solve
 from amity.protocol.trustgraph import COLUMN, Floats, Ints, TrustGraph, check_direct, graph_of
 
 __all__ = ["COMPACT_AFTER", "TrustState"]
@@ -53,6 +53,7 @@ class TrustState:
         owner: PeerId,
         *,
         direct: Iterable[PeerId] | None = None,
+        vouched: Iterable[PeerId] | None = None,
         damping: float = 0.15,
         max_iterations: int = 100,
         epsilon: float = 1e-12,
@@ -73,11 +74,12 @@ class TrustState:
         self._max_iterations = max_iterations
         self._epsilon = epsilon
         self._direct = check_direct(direct)
+        self._vouched = check_direct(vouched)
         self._held: dict[bytes, Attestation] = {}
         self._expiry: list[tuple[int, bytes]] = []  # a heap of (expires_ms, attestation id)
         self._last: Floats | None = None
         self._cached: TrustResult | None = None
-        self._adopt(graph_of(owner, {}, self._direct))
+        self._adopt(graph_of(owner, {}, named(self._direct, self._vouched)))
 
     def _adopt(self, graph: TrustGraph) -> None:
         """Take over the tallies of a freshly built graph (at start and when compacting)."""
@@ -183,6 +185,13 @@ class TrustState:
             self._peer(peer)
         self._cached = None
 
+    def set_vouched(self, peers: Iterable[PeerId] | None) -> None:
+        """Replace the peers whose word the owner takes (§4.8); None: nobody."""
+        self._vouched = check_direct(peers)
+        for peer in sorted(self._vouched or (), key=_key_of):  # as set_direct
+            self._peer(peer)
+        self._cached = None
+
     def result(self, now_ms: int | None = None) -> TrustResult:
         """The scores, standings and explanations now; with ``now_ms``, drops what has expired."""
         if now_ms is not None:
@@ -195,6 +204,7 @@ class TrustState:
             self._cached, self._last = solve(
                 self._graph(),
                 self._direct,
+                vouched=self._vouched,
                 damping=self._damping,
                 max_iterations=self._max_iterations,
                 epsilon=self._epsilon,
@@ -240,7 +250,7 @@ class TrustState:
         """Rebuild the arrays without the peers and pairs removals emptied; keep the scores."""
         self.compactions += 1
         old_index, old_last = self._index, self._last
-        self._adopt(graph_of(self._owner, self._held, self._direct))
+        self._adopt(graph_of(self._owner, self._held, named(self._direct, self._vouched)))
         if old_last is not None:
             last = np.zeros(len(self._peers), dtype=np.float64)
             for key, i in self._index.items():

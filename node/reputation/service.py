@@ -89,6 +89,8 @@ class ReputationService:
         #: Every attestation held, decoded once, as a trust graph updated in place (§4.7).
         self.trust = TrustState(node.peer_id)
         self._direct: set[PeerId] | None = None
+        #: The peers she vouches for, as trust last read them: her recommenders (§4.8).
+        self._vouched: set[PeerId] = set()
         self.result: TrustResult | None = None
         #: Peers the policy cuts off now, with the reason.
         self.cut_off: dict[PeerId, str] = {}
@@ -185,9 +187,11 @@ class ReputationService:
         """Recompute local trust; publish who is newly cut off (or restored), act on the policy."""
         now = self.node.clock_ms()
         direct = self.direct()
-        if direct != self._direct:
+        vouched = {PeerId(key) for key in self.node.store.vouches()}
+        if direct != self._direct or vouched != self._vouched:
             self.trust.set_direct(direct)
-            self._direct = direct
+            self.trust.set_vouched(vouched)
+            self._direct, self._vouched = direct, vouched
         result = self.trust.result(now_ms=now)
         self.result = result
         cut = cutoff.cut_offs(self.policy, result, self.node.peer_id)

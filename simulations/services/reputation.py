@@ -103,6 +103,7 @@ class SimReputation:
         "_relays_received",
         "_trust_dirty",
         "_used_direct",
+        "_vouched",
         "held",
         "node",
         "policy",
@@ -124,6 +125,8 @@ class SimReputation:
         self._relays_received = False
         self._from: dict[PeerId, int] = {}
         self._direct: set[PeerId] = set()
+        #: The peers she vouches for: her pre-trusted recommenders (spec/reputation.md §4.8).
+        self._vouched: set[PeerId] = set()
         #: The pre-trusted candidates trust was last computed over.
         self._used_direct: frozenset[PeerId] = frozenset()
         self._trust_dirty = True
@@ -194,6 +197,10 @@ class SimReputation:
         rel = self.node.relationship(peer)
         if rel is None or rel.state is RelationshipState.ENDED:
             raise UsageError(f"no relationship with {peer.short}; connect first")
+        peer = self.node.shared.peer(peer)
+        if peer not in self._vouched:
+            self._vouched.add(peer)
+            self.trust.set_vouched(sorted(self._vouched, key=lambda p: p.key))
         self.add_direct(peer)
 
     def add_direct(self, peer: PeerId) -> None:

@@ -18,6 +18,7 @@ import nacl.signing
 
 from amity.protocol.agreement import Agreement
 from amity.protocol.attestation import MAX_REBUTTAL_BYTES
+from amity.protocol.credibility import PRIOR, SHARPNESS
 from amity.protocol.errors import (
     AgreementSignatureError,
     AttestationClauseError,
@@ -57,10 +58,11 @@ NOTES = (
     "`error`. 'trust': `attestations` lists [attester, subject, verdict]; entry k is an "
     "attestation under the attester-as-person agreement with the subject, clause "
     "amity.delete-on-end, no evidence, issued_ms T0 + k, expires_ms T0 + 400 days, empty note. "
-    "compute_trust(owner, ...) with the given damping, max_iterations and epsilon must give "
-    "`pretrusted` and every score in `scores` to within 1e-9 (peers not listed score 0), and for "
-    "every subject of an attestation the standing in `standings` ([honoured, breached], §4.6) to "
-    "within 1e-9 (peers not listed have no standing: [0, 0])."
+    "compute_trust(owner, ..., vouched=vouched) with the given damping, max_iterations and "
+    "epsilon must give `pretrusted`, every attester's credibility in `credibility` (§4.4) and "
+    "every score in `scores` to within 1e-9 (peers not listed score 0), and for every subject of "
+    "an attestation the standing in `standings` ([honoured, breached], §4.6) to within 1e-9 "
+    "(peers not listed have no standing: [0, 0])."
 )
 
 
@@ -275,33 +277,67 @@ def _rebuttal_vectors() -> list[dict[str, Any]]:
 # -- trust: the exact fixed point ------------------------------------------------------------------
 
 
-def exact_trust(
-    owner: str, attestations: list[list[str]], damping: Fraction
-) -> tuple[list[str], dict[str, Fraction]]:
-    """Solve t = damping * p + (1 - damping) * C^T t exactly (spec/reputation.md §4)."""
+def _counts(attestations: list[list[str]]) -> dict[tuple[str, str], list[int]]:
     counts: dict[tuple[str, str], list[int]] = {}
     for attester, subject, verdict in attestations:
         row = counts.setdefault((attester, subject), [0, 0])
-        if verdict == "honoured":
-            row[0] += 1
-        elif verdict == "breached":
-            row[1] += 1
-    direct = sorted({s for a, s, _ in attestations if a == owner}, key=lambda n: PEER[n])
-    pre = [d for d in direct if counts.get((owner, d), [0, 0])[0] >= counts[(owner, d)][1]]
+        row[0] += verdict == "honoured"
+        row[1] += verdict == "breached"
+    return counts
+
+
+def _net(row: list[int] | None) -> int:
+    return 0 if row is None else row[0] - row[1]
+
+
+def exact_credibility(
+    owner: str, attestations: list[list[str]], vouched: list[str]
+) -> dict[str, Fraction]:
+    """r_i of spec/reputation.md §4.4, exactly: agreement with the owner's own verdicts."""
+    counts = _counts(attestations)
+    mine = {s: Fraction(h - b, h + b) for (a, s), (h, b) in counts.items() if a == owner and h + b}
+    agreed: dict[str, list[Fraction]] = {}
+    for (attester, subject), (h, b) in counts.items():
+        if attester != owner and h + b and subject in mine:
+            agreed.setdefault(attester, []).append(
+                1 - abs(mine[subject] - Fraction(h - b, h + b)) / 2
+            )
+    names = {owner, *vouched, *(n for a in attestations for n in a[:2])}
+    credible = {}
+    for name in names:
+        said = agreed.get(name, [])
+        ratio = (sum(said, Fraction(0)) + PRIOR * (name in vouched)) / (len(said) + PRIOR)
+        credible[name] = Fraction(1) if name == owner else ratio**SHARPNESS
+    return credible
+
+
+def exact_trust(
+    owner: str, attestations: list[list[str]], damping: Fraction, vouched: list[str]
+) -> tuple[list[str], dict[str, Fraction]]:
+    """Solve t = damping * p + (1 - damping) * C^T t exactly (spec/reputation.md §4)."""
+    counts = _counts(attestations)
+    direct = {s for a, s, _ in attestations if a == owner} | set(vouched)
+    pre = sorted(
+        (d for d in direct if d != owner and _net(counts.get((owner, d))) >= 0),
+        key=lambda n: PEER[n],
+    )
     pre = pre or [owner]
-    names = sorted({owner, *pre, *(n for a in attestations for n in a[:2])}, key=lambda n: PEER[n])
+    names = sorted(
+        {owner, *pre, *vouched, *(n for a in attestations for n in a[:2])}, key=lambda n: PEER[n]
+    )
     index = {n: i for i, n in enumerate(names)}
     size = len(names)
+    credible = exact_credibility(owner, attestations, vouched)
     p = [Fraction(1, len(pre)) if n in pre else Fraction(0) for n in names]
     c = [[Fraction(0)] * size for _ in names]
     for i, name in enumerate(names):
         nets = {s: h - b for (a, s), (h, b) in counts.items() if a == name and h - b > 0}
         total = sum(nets.values())
-        if total:
-            for s, net in nets.items():
-                c[i][index[s]] = Fraction(net, total)
-        else:
-            c[i] = list(p)
+        r = credible[name] if total else Fraction(0)
+        # r_i of the row follows the attester's word, the rest goes back to P (§4.3, §4.4).
+        c[i] = [(1 - r) * share for share in p]
+        for s, net in nets.items():
+            c[i][index[s]] += r * Fraction(net, total)
     # (I - (1 - d) C^T) t = d p
     m = [
         [(1 if r == k else 0) - (1 - damping) * c[k][r] for k in range(size)] + [damping * p[r]]
@@ -323,17 +359,19 @@ def exact_standings(
     damping: Fraction,
     pre: list[str],
     scores: dict[str, Fraction],
+    vouched: list[str],
 ) -> dict[str, tuple[Fraction, Fraction]]:
     """H_j and B_j of spec/reputation.md §4.6, from the exact scores."""
-    counts: dict[tuple[str, str], list[int]] = {}
-    for attester, subject, verdict in attestations:
-        row = counts.setdefault((attester, subject), [0, 0])
-        row[0] += verdict == "honoured"
-        row[1] += verdict == "breached"
+    counts = _counts(attestations)
+    credible = exact_credibility(owner, attestations, vouched)
     least = damping / len(pre)  # what a pre-trusted peer holds at the very least
     standings: dict[str, tuple[Fraction, Fraction]] = {}
     for (attester, subject), (h, b) in counts.items():
-        weight = Fraction(1) if attester == owner else min(Fraction(1), scores[attester] / least)
+        weight = (
+            Fraction(1)
+            if attester == owner
+            else credible[attester] * min(Fraction(1), scores[attester] / least)
+        )
         honoured, breached = standings.get(subject, (Fraction(0), Fraction(0)))
         if h + b:
             honoured += weight * Fraction(h, h + b)
@@ -343,22 +381,29 @@ def exact_standings(
 
 
 def _trust_vector(
-    name: str, description: str, owner: str, attestations: list[list[str]]
+    name: str,
+    description: str,
+    owner: str,
+    attestations: list[list[str]],
+    vouched: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     damping = Fraction(15, 100)
-    pre, scores = exact_trust(owner, attestations, damping)
+    pre, scores = exact_trust(owner, attestations, damping, list(vouched))
     assert sum(scores.values()) == 1
-    standings = exact_standings(owner, attestations, damping, pre, scores)
+    standings = exact_standings(owner, attestations, damping, pre, scores, list(vouched))
+    credible = exact_credibility(owner, attestations, list(vouched))
     return {
         "name": name,
         "description": description,
         "operation": "trust",
         "owner": owner,
+        "vouched": list(vouched),
         "attestations": attestations,
         "damping": 0.15,
         "max_iterations": 400,
         "epsilon": 1e-13,
         "pretrusted": pre,
+        "credibility": {n: float(r) for n, r in sorted(credible.items())},
         "scores": {n: float(s) for n, s in sorted(scores.items())},
         "standings": {n: [float(h), float(b)] for n, (h, b) in sorted(standings.items())},
     }
@@ -391,6 +436,7 @@ def _trust_vectors() -> list[dict[str, Any]]:
     ]
     weights = [
         ["alice", "bob", "honoured"],
+        ["alice", "v1", "honoured"],
         ["alice", "v3", "breached"],
         ["bob", "v1", "honoured"],
         ["bob", "v2", "honoured"],
@@ -405,12 +451,39 @@ def _trust_vectors() -> list[dict[str, Any]]:
         ["carol", "v2", "breached"],
         ["dave", "v2", "breached"],
     ]
+    spy = [
+        ["alice", "v1", "breached"],
+        ["alice", "v2", "honoured"],
+        ["bob", "v1", "breached"],
+        ["bob", "v2", "honoured"],
+        ["bob", "v3", "breached"],
+        ["carol", "v1", "honoured"],
+        ["carol", "v2", "honoured"],
+        ["carol", "v3", "honoured"],
+        ["v2", "dave", "honoured"],
+        ["dave", "v3", "honoured"],
+    ]
     return [
         _trust_vector(
+            "trust-credibility",
+            "Alice vouches for Bob and Carol. Bob agrees with her on v1 and v2 (credibility 1); "
+            "Carol, a spy, praises v1, which breached Alice, so her credibility is "
+            "((0 + 1 + 1) / (2 + 1))^3 = 8/27 and v3 stands negative on Bob's word. v2 kept "
+            "its agreement with Alice, so it is pre-trusted, but it has never agreed with her "
+            "about anything: its praise of Dave passes nothing on, and Dave's of v3 weighs 0.",
+            "alice",
+            spy,
+            ("bob", "carol"),
+        ),
+        _trust_vector(
             "trust-chain",
-            "Alice trusts Bob and Carol directly; they vouch for vendors; a cycle v1 -> bob.",
+            "Alice holds agreements with Bob and Carol and vouches for both; they attest vendors; "
+            "a cycle v1 -> bob. Neither has judged anything Alice judged, so both keep their "
+            "prior credibility 1; v1's praise of Bob agrees with Alice's, which earns v1 "
+            "credibility ((1 + 0) / (1 + 1))^3 = 1/8.",
             "alice",
             chain,
+            ("bob", "carol"),
         ),
         _trust_vector(
             "trust-sybil-clique",
@@ -418,22 +491,27 @@ def _trust_vectors() -> list[dict[str, Any]]:
             "they score 0 and v2 gains nothing; the other scores are those of trust-chain.",
             "alice",
             sybils,
+            ("bob", "carol"),
         ),
         _trust_vector(
             "trust-owner-breach",
-            "Alice attests v1 breached: v1 is not pre-trusted; Dave, whom nobody trusted, "
-            "cannot lift v2.",
+            "Alice attests v1 breached: v1 is not pre-trusted. She vouches for Bob, who says v1 "
+            "honoured: his credibility falls to ((0 + 1) / (1 + 1))^3 = 1/8. Dave, whom nobody "
+            "trusted, cannot lift v2.",
             "alice",
             breach,
+            ("bob",),
         ),
         _trust_vector(
             "trust-standing-weights",
-            "Standing weights: Carol, reached only through v1's quarter share, counts for less "
-            "than 1; her 1 honoured and 3 breached of v2 count as 1/4 and 3/4 of her weight; "
-            "Dave weighs 0; v3, of which only Alice says anything (breached), stands at -1 on "
-            "evidence 1.",
+            "Standing weights: Carol, reached only through v1's quarter share (v1 earned "
+            "credibility 1/8 by agreeing with Alice on Bob), and herself credible 1/8 (she agrees "
+            "with Alice on v1), counts for little; her 1 honoured and 3 breached of v2 count as "
+            "1/4 and 3/4 of her weight; Dave weighs 0; v3, of which only Alice says anything "
+            "(breached), stands at -1 on evidence 1.",
             "alice",
             weights,
+            ("bob",),
         ),
     ]
 

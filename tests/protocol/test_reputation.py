@@ -127,9 +127,11 @@ def test_trust_vector(vector: dict[str, Any]) -> None:
         _attest(IDS[a], IDS[s], verdict, k)
         for k, (a, s, verdict) in enumerate(vector["attestations"])
     ]
+    vouched = [IDS[name].peer_id for name in vector["vouched"]]
     result = compute_trust(
         IDS[vector["owner"]].peer_id,
         attestations,
+        vouched=vouched,
         damping=vector["damping"],
         max_iterations=vector["max_iterations"],
         epsilon=vector["epsilon"],
@@ -137,6 +139,10 @@ def test_trust_vector(vector: dict[str, Any]) -> None:
     assert result.converged
     assert [NAME_OF[p] for p in result.pretrusted] == vector["pretrusted"]
     assert {NAME_OF[p] for p in result.scores} == set(vector["scores"])
+    for subject, inflows in result.explanations.items():
+        for inflow in inflows:
+            expected = vector["credibility"][NAME_OF[inflow.attester]]
+            assert inflow.credibility == pytest.approx(expected, abs=1e-9), subject
     for name, expected in vector["scores"].items():
         assert result.score(IDS[name].peer_id) == pytest.approx(expected, abs=1e-9), name
     # The explanation accounts for each subject's score: inflows plus the damping share.
@@ -150,6 +156,7 @@ def test_trust_vector(vector: dict[str, Any]) -> None:
     # The same attestations fed one by one into a TrustState give the same answers.
     state = TrustState(
         IDS[vector["owner"]].peer_id,
+        vouched=vouched,
         damping=vector["damping"],
         max_iterations=vector["max_iterations"],
         epsilon=vector["epsilon"],
@@ -182,7 +189,8 @@ def _check_standings(result: TrustResult, vector: dict[str, Any]) -> None:
             expected = (
                 1.0
                 if inflow.attester == result.owner
-                else min(1.0, inflow.attester_score / (0.15 / len(result.pretrusted)))
+                else inflow.credibility
+                * min(1.0, inflow.attester_score / (0.15 / len(result.pretrusted)))
             )
             assert inflow.weight_as_attester == pytest.approx(expected, abs=1e-9)
 
@@ -255,6 +263,7 @@ def test_the_iteration_keeps_within_its_error_bound(
 @settings(max_examples=25, deadline=None)
 @given(
     _edges,
+    st.lists(st.sampled_from(_REAL[1:]), max_size=3),
     st.sampled_from(_REAL[1:]),
     st.lists(
         st.tuples(st.integers(0, 5), st.integers(0, 5), st.sampled_from(_VERDICTS)).filter(
@@ -264,10 +273,14 @@ def test_the_iteration_keeps_within_its_error_bound(
     ),
 )
 def test_identities_without_a_link_to_the_owner_change_nothing(
-    edges: list[tuple[str, str, str]], target: str, sybil_edges: list[tuple[int, int, str]]
+    edges: list[tuple[str, str, str]],
+    friends: list[str],
+    target: str,
+    sybil_edges: list[tuple[int, int, str]],
 ) -> None:
     # A Sybil clique with real agreements among themselves and with the target, vouching for
-    # each other and for the target: no score and no standing moves, not even by a rounding.
+    # each other and for the target: no score, no standing and no credibility moves, not even by
+    # a rounding, whoever the owner vouches for.
     owner = IDS["alice"].peer_id
     real = _build(edges)
     sybil = [
@@ -276,12 +289,16 @@ def test_identities_without_a_link_to_the_owner_change_nothing(
     sybil += [
         _attest(identity, IDS[target], "honoured", 2000 + k) for k, identity in enumerate(_SYBILS)
     ]
-    before = compute_trust(owner, real)
-    after = compute_trust(owner, [*sybil, *real])
+    vouched = [IDS[name].peer_id for name in friends]
+    before = compute_trust(owner, real, vouched=vouched)
+    after = compute_trust(owner, [*sybil, *real], vouched=vouched)
     for peer, score in before.scores.items():
         assert after.scores[peer] == score
     for peer, standing in before.standings.items():
         assert after.standings[peer] == standing
+    for peer, inflows in before.explanations.items():
+        theirs = {i.attester: i.credibility for i in after.explanations[peer]}
+        assert all(theirs[i.attester] == i.credibility for i in inflows)
     if IDS[target].peer_id not in before.standings:
         assert after.standing(IDS[target].peer_id).evidence == 0.0
     for identity in _SYBILS:
@@ -352,6 +369,7 @@ _operations = st.lists(
         ).filter(lambda o: o[1] != o[2]),
         st.tuples(st.just("remove"), st.integers(0, 40)),
         st.tuples(st.just("direct"), st.none() | st.lists(st.sampled_from(_REAL), max_size=3)),
+        st.tuples(st.just("vouched"), st.none() | st.lists(st.sampled_from(_REAL), max_size=3)),
         st.tuples(st.just("expire"), st.integers(0, 30)),
     ),
     max_size=25,
@@ -376,6 +394,7 @@ def _same(state: TrustResult, cold: TrustResult) -> None:
         assert [(i.honoured, i.breached, i.disputed) for i in ours] == [
             (i.honoured, i.breached, i.disputed) for i in inflows
         ]
+        assert [i.credibility for i in ours] == [i.credibility for i in inflows]
 
 
 @settings(max_examples=40, deadline=None)
@@ -393,6 +412,7 @@ def _replay(operations: list[tuple[Any, ...]], compact_after: int) -> None:
     state = TrustState(owner, compact_after=compact_after, **settings_)
     live: dict[bytes, Attestation] = {}
     direct: Iterable[PeerId] | None = None
+    vouched: Iterable[PeerId] | None = None
     for k, operation in enumerate(operations):
         now_ms = None
         if operation[0] == "add":
@@ -409,10 +429,13 @@ def _replay(operations: list[tuple[Any, ...]], compact_after: int) -> None:
         elif operation[0] == "direct":
             direct = None if operation[1] is None else [IDS[n].peer_id for n in operation[1]]
             state.set_direct(direct)
+        elif operation[0] == "vouched":
+            vouched = None if operation[1] is None else [IDS[n].peer_id for n in operation[1]]
+            state.set_vouched(vouched)
         elif operation[0] == "expire":
             now_ms = T0 + 100 + operation[1]
             live = {i: a for i, a in live.items() if a.expires_ms > now_ms}
-        cold = compute_trust(owner, live.values(), direct=direct, **settings_)
+        cold = compute_trust(owner, live.values(), direct=direct, vouched=vouched, **settings_)
         _same(state.result(now_ms), cold)
         assert len(state) == len(live)
 
