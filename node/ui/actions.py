@@ -22,14 +22,14 @@ from amity.protocol.errors import AmityError
 from amity.protocol.grants import Grant
 from amity.protocol.identity import PeerId
 
-__all__ = ["connect", "end", "invite", "known_peer", "revoke"]
+__all__ = ["back_to", "connect", "end", "invite", "known_peer", "revoke"]
 
 #: How long a new invitation may be used, as the invitations page offers it (seconds).
 INVITATION_TTLS_S: Final = (3600, 24 * 3600, 7 * 24 * 3600)
 _MAX_REASON_CHARS: Final = 200
 
 
-def _back(request: web.Request, location: str, notice: str) -> NoReturn:
+def back_to(request: web.Request, location: str, notice: str) -> NoReturn:
     session = session_of(request)
     if session is not None:
         session.notice = notice
@@ -41,7 +41,7 @@ def known_peer(request: web.Request, nothing_done: str) -> PeerId:
     overview, saying that nothing was done."""
     who = peer_of(request)
     if who is None or request.config_dict[NODE].book.current(who) is None:
-        _back(request, "/ui/", f"{nothing_done}: you have no relationship with that peer.")
+        back_to(request, "/ui/", f"{nothing_done}: you have no relationship with that peer.")
     return who
 
 
@@ -56,12 +56,12 @@ async def revoke(request: web.Request) -> web.Response:
     try:
         row = grants.grantor.issued(request.match_info["id"])
         if row.peer_id != who.key:
-            _back(request, _peer_page(who.did), "Nothing was revoked: that grant is not theirs.")
+            back_to(request, _peer_page(who.did), "Nothing was revoked: that grant is not theirs.")
         await grants.grantor.revoke(row.grant_id.hex())
     except AmityError as exc:
-        _back(request, _peer_page(who.did), f"Nothing was revoked: {exc.message}")
+        back_to(request, _peer_page(who.did), f"Nothing was revoked: {exc.message}")
     grant = Grant.decode(row.encoded)
-    _back(
+    back_to(
         request,
         _peer_page(who.did),
         f"You revoked {', '.join(grant.fields)} (for {purpose_words(grant.purpose)}). "
@@ -77,8 +77,8 @@ async def end(request: web.Request) -> web.Response:
     try:
         await request.config_dict[NODE].end(who, reason)
     except AmityError as exc:
-        _back(request, _peer_page(who.did), f"The relationship was not ended: {exc.message}")
-    _back(
+        back_to(request, _peer_page(who.did), f"The relationship was not ended: {exc.message}")
+    back_to(
         request,
         _peer_page(who.did),
         "You ended this relationship. Data you shared under it is deleted as your agreement says.",
@@ -93,7 +93,7 @@ async def invite(request: web.Request) -> web.Response:
     except ValueError:
         ttl_s = 0
     if ttl_s not in INVITATION_TTLS_S:
-        _back(request, "/ui/invitations", "No invitation was made: choose how long it is valid.")
+        back_to(request, "/ui/invitations", "No invitation was made: choose how long it is valid.")
     made = await make_invitation(request.config_dict[NODE], ttl_s * 1000)
     return await invitations(request, made=made)
 
@@ -103,12 +103,12 @@ async def connect(request: web.Request) -> web.Response:
     form = await request.post()
     uri = str(form.get("uri", "")).strip()
     if not uri:
-        _back(request, "/ui/invitations", "Paste the amity: link you were given, then connect.")
+        back_to(request, "/ui/invitations", "Paste the amity: link you were given, then connect.")
     node = request.config_dict[NODE]
     try:
         rel = await node.connect(uri)
     except AmityError as exc:
-        _back(request, "/ui/invitations", f"Not connected: {exc.message}")
+        back_to(request, "/ui/invitations", f"Not connected: {exc.message}")
     assert rel.peer is not None  # a relationship that connected knows its peer
     name = rel.peer_card.name if rel.peer_card else rel.peer.short
-    _back(request, _peer_page(rel.peer.did), f"You are now connected with {name}.")
+    back_to(request, _peer_page(rel.peer.did), f"You are now connected with {name}.")

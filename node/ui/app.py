@@ -13,7 +13,7 @@ from typing import Final
 
 from aiohttp import web
 
-from amity.node.ui import actions, audit, console, holdings, login, pages
+from amity.node.ui import actions, audit, console, holdings, login, pages, things
 from amity.node.ui.guard import SESSIONS, dashboard_guard
 from amity.node.ui.session import Sessions
 
@@ -33,6 +33,8 @@ def create_ui_app() -> web.Application:
     r.add_post("/peers/{peer}/holdings", holdings.ask_holdings)
     r.add_post("/peers/{peer}/grants/{id}/revoke", actions.revoke)
     r.add_get("/vault", pages.vault)
+    r.add_get("/things", things.things)
+    r.add_post("/things/{id}/accept", things.accept)
     r.add_get("/customers", console.customers)
     r.add_get("/audit", audit.audit)
     r.add_get("/invitations", pages.invitations)

@@ -4,8 +4,10 @@ code, and any node checking a scanned link without learning who owns the thing."
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
+import urllib.request
 from pathlib import Path
 
 from amity.node.store import Store
@@ -14,7 +16,7 @@ from amity.protocol.identity import SigningIdentity
 from amity.protocol.signed import sign_structure
 from amity.protocol.things import THING_CARD_DOMAIN, ThingCard
 from amity.protocol.thingtransfer import Sale
-from tests.node.conftest import NodeFactory, meet, run_amity, wait_for
+from tests.node.conftest import Node, NodeFactory, meet, run_amity, wait_for
 from tests.node.test_grants import agree, cli
 
 
@@ -81,8 +83,15 @@ def test_she_sells_her_bike_to_bob_and_both_sign_the_sale(
     # Until bob accepts, the bike is alice's.
     assert cli("thing", "show", "--home", alice.home, bike["id"][:8])["state"] == "offered"
 
-    taken = cli("thing", "accept", "--home", bob.home, bike["id"][:8])
+    # Bob takes it from his dashboard: the page offers it, his Accept signs the sale.
+    page = Dashboard(bob)
+    offer_page = page.get("/ui/things")
+    assert "alice offers it to you" in offer_page and "Brompton C Line" in offer_page
+    answer = page.post(f"/ui/things/{bike['id']}/accept")
+    assert "The Brompton C Line is yours. You both signed the sale; alice is told." in answer
+    taken = cli("thing", "show", "--home", bob.home, bike["id"][:8])
     assert taken["state"] == "owned" and len(taken["sales"]) == 1
+    assert "<svg" in page.get("/ui/things")  # its QR code, for a label
     sale = taken["sales"][0]
     assert (sale["seller"], sale["buyer"]) == (alice.did, bob.did)
     sold = wait_for(
@@ -131,6 +140,28 @@ def test_a_bad_link_or_a_forged_card_is_refused_in_words(nodes: NodeFactory) -> 
     # A vendor's node keeps no things of its own.
     kept = cli("thing", "list", "--home", shop.home, status=1)["error"]
     assert kept["code"] == "local.node" and "person's node" in kept["message"]
+
+
+class Dashboard:
+    """A person's dashboard, signed in with the one-time link of `amity ui` (a real session
+    cookie; changes carry this origin, as a browser's form does)."""
+
+    def __init__(self, node: Node) -> None:
+        link = cli("ui", "--home", node.home)["url"]
+        self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with self._opener.open(link, timeout=10) as signed_in:
+            self._base = signed_in.geturl().split("/ui/")[0]
+
+    def get(self, path: str) -> str:
+        with self._opener.open(self._base + path, timeout=10) as answer:
+            return html.unescape(answer.read().decode("utf-8"))
+
+    def post(self, path: str) -> str:
+        request = urllib.request.Request(
+            self._base + path, data=b"", method="POST", headers={"Origin": self._base}
+        )
+        with self._opener.open(request, timeout=10) as answer:  # follows the 303 to the page
+            return html.unescape(answer.read().decode("utf-8"))
 
 
 def _vault_key(home: Path) -> bytes:

@@ -106,7 +106,16 @@ async def test_login_links_come_only_with_the_api_token(dashboard: Dashboard) ->
 
 
 @pytest.mark.parametrize(
-    "path", ["/ui/", "/ui/vault", "/ui/invitations", "/ui/peers/x", "/ui/audit", "/ui/customers"]
+    "path",
+    [
+        "/ui/",
+        "/ui/vault",
+        "/ui/things",
+        "/ui/invitations",
+        "/ui/peers/x",
+        "/ui/audit",
+        "/ui/customers",
+    ],
 )
 async def test_every_page_wants_the_session(dashboard: Dashboard, path: str) -> None:
     reply = await dashboard.client.get(path)
