@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -28,8 +29,10 @@ from amity.node.daemon import NodeError
 from amity.node.grants.api import add_grants_routes
 from amity.node.grants.export import add_export_routes
 from amity.node.intents.api import add_intents_routes
+from amity.node.logs import log_event
 from amity.node.loyalty.api import add_loyalty_routes
 from amity.node.reputation.api import add_reputation_routes
+from amity.node.store import StoreError
 from amity.node.terms.api import add_terms_routes
 from amity.node.things.api import add_things_routes
 from amity.node.ui.app import UI_PREFIX, add_ui
@@ -40,6 +43,7 @@ from amity.protocol.notes import MSG_NOTE, decode_note
 
 __all__ = ["DISCOVERY", "NODE", "TOKEN", "create_api_app", "relationship_json"]
 
+_log = logging.getLogger("amity.api")
 _PUBLIC_PATHS: Final = frozenset({"/api/openapi.json", PROOF_PATH})
 _MAX_BODY: Final = 64 * 1024
 
@@ -69,6 +73,13 @@ async def _auth_and_errors(request: web.Request, handler: Handler) -> web.Stream
         raise error_response(web.HTTPBadRequest, exc.code, exc.message) from None
     except AmityError as exc:  # a peer's data (card, URI) failed verification
         raise error_response(web.HTTPUnprocessableEntity, exc.code, exc.message) from None
+    except StoreError as exc:  # the database is away (PostgreSQL restarting): say so, no trace
+        log_event(_log, "api.store_unavailable", logging.WARNING, path=request.path, why=str(exc))
+        raise error_response(
+            web.HTTPServiceUnavailable,
+            exc.code,
+            f"the node's database cannot be reached now ({exc}); try again in a moment",
+        ) from None
 
 
 def _peer(request: web.Request) -> PeerId:

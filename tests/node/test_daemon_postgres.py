@@ -100,6 +100,10 @@ def test_a_vendor_rides_out_a_postgresql_restart_while_it_is_idle(
     wait_for(lambda: texts(b, a.did) == ["before"] and a.pending() == 0, what="the first note")
 
     postgres.kill()
+    # Meanwhile the vendor's API says its database is away, in words and with its own code.
+    away = b.api.request("GET", f"/api/messages?peer={a.did}")
+    assert away.status == 503 and away.body["error"]["code"] == "store.error"
+    assert "cannot be reached now" in away.body["error"]["message"]
     postgres.start()
 
     send(a, b.did, "after")
