@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
 from amity.protocol.errors import AmityError, NotFoundError, UsageError
 from amity.protocol.identity import PeerId
 
-__all__ = ["error_response", "json_body", "peer_from", "id_by_prefix"]
+__all__ = ["error_response", "json_body", "ms_from", "peer_from", "id_by_prefix"]
+
+#: The largest time a JSON body may give: JSON's safe integers (2^53 ms is year 287 396).
+_MAX_MS: Final = 2**53
 
 
 def error_response(
@@ -39,6 +42,14 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError("the request body must be a JSON object")
     return data
+
+
+def ms_from(value: object, what: str) -> int:
+    """A time in ms since the epoch from a JSON body (JSON's safe integers, no bool); UsageError
+    (400) naming ``what`` if it is anything else."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_MS:
+        raise UsageError(f"{what} is a time in ms since the epoch")
+    return value
 
 
 def peer_from(text: object, what: str = "peer") -> PeerId:

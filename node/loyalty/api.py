@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.api.jsonio import id_by_prefix, json_body, peer_from
+from amity.node.api.jsonio import id_by_prefix, json_body, ms_from, peer_from
 from amity.node.loyalty.service import LoyaltyService
 from amity.protocol.core.loyalty import LoyaltyRecord
 from amity.protocol.errors import UsageError, format_time_ms
@@ -15,7 +15,6 @@ from amity.protocol.errors import UsageError, format_time_ms
 __all__ = ["LOYALTY", "add_loyalty_routes", "record_json"]
 
 LOYALTY: Final = web.AppKey("loyalty", LoyaltyService)
-_MAX_MS: Final = 2**53
 
 
 def add_loyalty_routes(app: web.Application) -> None:
@@ -52,13 +51,6 @@ async def loyalty_list(request: web.Request) -> web.Response:
     return web.json_response({"declarations": [record_json(r, now) for r in items]})
 
 
-def _ms(data: dict[str, Any], key: str) -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_MS:
-        raise UsageError(f"{key} is a time in ms since the epoch")
-    return value
-
-
 async def loyalty_declare(request: web.Request) -> web.Response:
     data = await json_body(request)
     service = request.app[LOYALTY]
@@ -70,8 +62,8 @@ async def loyalty_declare(request: web.Request) -> web.Response:
         raise UsageError("note is a string")
     record = await service.declare(
         peer_from(data.get("vendor"), "vendor"),
-        since_ms=_ms(data, "since_ms"),
-        until_ms=_ms(data, "until_ms"),
+        since_ms=ms_from(data.get("since_ms"), "since_ms"),
+        until_ms=ms_from(data.get("until_ms"), "until_ms"),
         categories=tuple(categories),
         note=note,
     )

@@ -35,19 +35,14 @@ __all__ = [
 ]
 
 _log = logging.getLogger("amity.terms")
-#: No limit on the agreements looked at (a vendor's review reads them all, once per change).
-_EVERY = 1 << 62
 
 
 def in_force(
     service: TermsService, peer: PeerId | None = None
 ) -> list[tuple[bytes, TermsDocument]]:
     """The agreements in force (with ``peer``, or all): their ids and the terms they hold."""
-    rows = service.node.store.agreements(peer_id=None if peer is None else peer.key, limit=_EVERY)
     return [
-        (row.agreement_id, Agreement.decode(row.encoded).terms)
-        for row in rows
-        if row.superseded_by is None and row.ended_ms is None
+        (row.agreement_id, Agreement.decode(row.encoded).terms) for row in service.in_force(peer)
     ]
 
 

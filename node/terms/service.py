@@ -65,6 +65,8 @@ __all__ = ["TermsService", "NotFoundError"]
 _log = logging.getLogger("amity.terms")
 #: A shorter hex prefix of an id matches too much to be a useful name.
 _MIN_PREFIX: Final = 4
+#: No page limit (SQLite and PostgreSQL both take a LIMIT this large).
+_EVERY: Final = 1 << 62
 
 
 class TermsService:
@@ -191,9 +193,7 @@ class TermsService:
         one commit; what became of each (spec/signals.md §3)."""
         now = self.node.clock_ms()
         in_force = [
-            InForce(row.agreement_id, PeerId(row.peer_id), row.terms_id)
-            for row in self.node.store.agreements()
-            if row.superseded_by is None and row.ended_ms is None
+            InForce(row.agreement_id, PeerId(row.peer_id), row.terms_id) for row in self.in_force()
         ]
         open_for = {
             neg.previous_agreement_id: neg.negotiation_id
@@ -254,6 +254,12 @@ class TermsService:
         """The one agreement whose hex id starts with ``id_prefix`` (at least 4 digits)."""
         rows = self.node.store.agreements(id_prefix=_prefix(id_prefix, "agreement"), limit=2)
         return _one(rows, id_prefix, "agreement")
+
+    def in_force(self, peer: PeerId | None = None) -> list[AgreementRow]:
+        """Every agreement in force (with ``peer``, or all): not amended, not ended with its
+        relationship (spec/terms.md §10); no page limit, a vendor may hold very many."""
+        rows = self.node.store.agreements(peer_id=None if peer is None else peer.key, limit=_EVERY)
+        return [row for row in rows if row.superseded_by is None and row.ended_ms is None]
 
     def agreements(self, peer: PeerId | None = None) -> list[AgreementRow]:
         return self.node.store.agreements(peer_id=None if peer is None else peer.key)

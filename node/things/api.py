@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from amity.node.api.jsonio import id_by_prefix, json_body, peer_from
+from amity.node.api.jsonio import id_by_prefix, json_body, ms_from, peer_from
 from amity.node.api.keys import NODE
 from amity.node.terms.api import TERMS
 from amity.node.things.service import ThingsService
@@ -21,8 +21,6 @@ from amity.protocol.things import ThingCard
 __all__ = ["THINGS", "add_things_routes", "card_json"]
 
 THINGS: Final = web.AppKey("things", ThingsService)
-
-_MAX_MS: Final = 2**53
 
 
 def add_things_routes(app: web.Application) -> None:
@@ -105,10 +103,8 @@ async def things_add(request: web.Request) -> web.Response:
     data = await json_body(request)
     service = _service(request)
     warranty = data.get("warranty_until_ms")
-    if warranty is not None and (
-        isinstance(warranty, bool) or not isinstance(warranty, int) or not 0 <= warranty <= _MAX_MS
-    ):
-        raise UsageError("warranty_until_ms is a time in ms since the epoch")
+    if warranty is not None:
+        warranty = ms_from(warranty, "warranty_until_ms")
     purchase = None
     if data.get("agreement") is not None:
         purchase = request.config_dict[TERMS].agreement(_text(data, "agreement")).agreement_id
