@@ -208,7 +208,10 @@ class ApiClient:
                 raise _error(response.status, response.read())
             written = 0
             while chunk := response.read(1 << 16):
-                sink.write(chunk)
+                try:
+                    sink.write(chunk)
+                except OSError as exc:  # the sink's fault, not the node's: its caller says
+                    raise SinkError(exc) from None
                 written += len(chunk)
             return written
         except (OSError, http.client.HTTPException) as exc:
@@ -240,6 +243,14 @@ class ApiClient:
                 "stop cleanly?) and it could not prove it is the node, so it was not sent the "
                 "token"
             )
+
+
+class SinkError(Exception):
+    """:meth:`ApiClient.download` could not write what came (a full disk, a closed pipe)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _error(status: int, raw: bytes) -> ApiError | CliError:

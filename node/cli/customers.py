@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from amity.node.cli.client import ApiClient, add_command, home_from
+from amity.node.cli.client import ApiClient, SinkError, add_command, home_from
 from amity.node.cli.render import CliError, emit
 
 __all__ = ["register"]
@@ -51,12 +52,21 @@ def _export(args: argparse.Namespace) -> int:
     client = ApiClient(home_from(args))
     path = f"/api/customers/export?format={args.format}"
     if args.out is None:
-        client.download(path, sys.stdout.buffer)
-        sys.stdout.flush()
+        try:
+            client.download(path, sys.stdout.buffer)
+            sys.stdout.flush()
+        except (SinkError, BrokenPipeError) as exc:
+            error = exc.error if isinstance(exc, SinkError) else exc
+            if not isinstance(error, BrokenPipeError):
+                raise CliError(f"cannot write the export: {error.strerror}") from None
+            # The reader stopped early (`| head`): nothing to say, nothing more to write.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     try:
         with open(args.out, "wb") as sink:
             written = client.download(path, sink)
+    except SinkError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.error.strerror}") from None
     except OSError as exc:
         raise CliError(f"cannot write {args.out}: {exc.strerror}") from None
     data = {"file": str(args.out), "format": args.format, "bytes": written}

@@ -45,6 +45,11 @@ def test_the_shop_exports_its_customers_grants(nodes: NodeFactory, tmp_path: Pat
     assert {o["grant_id"] for o in objects} == {alice_grant, bob_grant}
     assert next(o for o in objects if o["grant_id"] == alice_grant)["fields"] == ["email"]
 
+    # A disk that fills up is said in words, not as the node's fault or a traceback.
+    full = run_amity("customers", "export", "--home", shop.home, "--out", "/dev/full")
+    assert full.returncode == 1 and "cannot write /dev/full: No space left" in full.stderr
+    assert "Traceback" not in full.stderr and "stopped answering" not in full.stderr
+
     refused = shop.api.request("GET", "/api/customers/export?format=xlsx")
     assert refused.status == 400 and refused.body["error"]["code"] == "local.usage"
     empty = tmp_path / "none.csv"
