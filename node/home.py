@@ -27,6 +27,7 @@ import nacl.secret
 import nacl.utils
 
 from amity.node.net.limits import Limits
+from amity.node.webhooks.policy import DeliveryPolicy
 from amity.protocol.card import NodeKind
 from amity.protocol.identity import SEED_BYTES
 from amity.protocol.mailbox import MailboxPolicy
@@ -110,6 +111,9 @@ class Config:
     #: Where the node keeps its data: "" for SQLite in the home (amity.db), or a
     #: ``postgresql://`` URL (README, "Choosing the store").
     store: str = ""
+    #: The ``[webhooks]`` table: how CRM webhooks are delivered, read by
+    #: amity.node.webhooks.policy (spec/webhooks.md §6).
+    webhooks_table: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, text: str) -> Config:
@@ -193,6 +197,7 @@ class Config:
             hub=node.get("hub", False),
             hub_table=_hub_table(data.get("hub", {})),
             store=store,
+            webhooks_table=_webhooks_table(data.get("webhooks", {})),
         )
 
     def to_toml(self) -> str:
@@ -237,6 +242,7 @@ _TABLES: Final[dict[str, tuple[str, ...] | None]] = {
     "limits": None,
     "relay": None,
     "hub": None,
+    "webhooks": None,
 }
 
 
@@ -269,6 +275,12 @@ def _hub_table(table: dict[str, Any]) -> dict[str, Any]:
 
     if table:
         hub_rules(table)
+    return dict(table)
+
+
+def _webhooks_table(table: dict[str, Any]) -> dict[str, Any]:
+    """``[webhooks]``, checked by its reader (ValueError names a bad setting)."""
+    DeliveryPolicy.from_table(table)
     return dict(table)
 
 

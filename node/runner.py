@@ -53,6 +53,7 @@ from amity.node.terms.policyfile import POLICY_FILE
 from amity.node.terms.service import TermsService
 from amity.node.things.api import THINGS
 from amity.node.things.service import ThingsService
+from amity.node.webhooks.policy import DeliveryPolicy
 from amity.protocol.intentmessages import HubRules
 from amity.protocol.mailbox import MailboxPolicy
 
@@ -132,6 +133,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     reachable=options.listen is not None or bool(options.public_endpoints),
                 )
                 node.misbehave = options.misbehave
+                node.webhooks.policy = DeliveryPolicy.from_table(config.webhooks_table)
                 if store.dialect == "postgresql":
                     # The server may come back, but this process's memory is ahead of the
                     # database: stop (exit 1), and a restart reads its state from the database,

@@ -33,6 +33,11 @@ __all__ = [
     "BackupPassphraseError",
     "NodeError",
     "NotFoundError",
+    "WebhookError",
+    "WebhookMalformedError",
+    "WebhookSignatureError",
+    "WebhookStaleError",
+    "WebhookSecretError",
     "EncodingError",
     "MalformedError",
     "NonCanonicalError",
@@ -523,6 +528,33 @@ class LoyaltyPartyError(LoyaltyError):
 
 class LoyaltyUnknownError(LoyaltyError):
     code = "loyalty.unknown"
+
+
+# -- CRM webhooks (spec/webhooks.md) ----------------------------------------------------------------
+
+
+class WebhookError(RemoteError):
+    """A request a webhook receiver got is not one a node sent (spec/webhooks.md §4)."""
+
+    code = "webhook.error"
+
+
+class WebhookMalformedError(WebhookError):
+    code = "webhook.malformed"
+
+
+class WebhookSignatureError(WebhookError):
+    code = "webhook.bad_signature"
+
+
+class WebhookStaleError(WebhookError):
+    code = "webhook.stale"
+
+
+class WebhookSecretError(LocalError):
+    """A webhook secret that is not ``whsec_`` + base64 of 24 to 64 bytes."""
+
+    code = "local.webhook_secret"
 
 
 # -- relationships (spec/relationship.md) ----------------------------------------------------------

@@ -36,6 +36,7 @@ from amity.node.store import StoreError
 from amity.node.terms.api import add_terms_routes
 from amity.node.things.api import add_things_routes
 from amity.node.ui.app import UI_PREFIX, add_ui
+from amity.node.webhooks.api import add_webhook_routes
 from amity.protocol import PROTOCOL_VERSION, __version__
 from amity.protocol.errors import AmityError, LocalError, NotFoundError, format_time_ms
 from amity.protocol.identity import PeerId
@@ -257,5 +258,6 @@ def create_api_app(token: str) -> web.Application:
     add_beacon_routes(app)
     add_things_routes(app)
     add_export_routes(app)
+    add_webhook_routes(app)
     add_ui(app)
     return app

@@ -6,6 +6,7 @@ from typing import Any, Final
 
 from amity.node.api.openapi_kit import ID, PEER, TERMS_BODY, by_id, op
 from amity.node.api.openapi_market import MARKET_PATHS
+from amity.node.api.openapi_webhooks import WEBHOOK_PATHS
 
 __all__ = ["OPENAPI"]
 
@@ -332,6 +333,7 @@ OPENAPI: Final[dict[str, Any]] = {
             }
         },
         **MARKET_PATHS,
+        **WEBHOOK_PATHS,
         "/api/openapi.json": {
             "get": {
                 "summary": "this document",

@@ -59,6 +59,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "loyalty": ("loyalty",),
     "things": ("thing",),
     "customers": ("customers",),
+    "webhooks": ("webhook",),
     "beacons": ("beacon",),
     "identity": ("id",),
     "migrate": ("migrate",),

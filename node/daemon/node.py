@@ -34,6 +34,7 @@ from amity.node.daemon.receiver import Receiver
 from amity.node.daemon.sender import Sender
 from amity.node.daemon.steps import Steps
 from amity.node.daemon.upkeep import Upkeep
+from amity.node.daemon.webhooks import Webhooks
 from amity.node.events import EventBus
 from amity.node.logs import log_event
 from amity.node.mailbox import Mailbox
@@ -144,6 +145,7 @@ class Node:
         self.depositor = Depositor(self)
         self.upkeep = Upkeep(self)
         self.cardwatch = CardWatch(self)
+        self.webhooks = Webhooks(self)
         #: Who stages what a peer's changed published policy means (the terms service).
         self._policy_watch: Callable[[Card, Relationship, int], object] | None = None
 
@@ -164,6 +166,7 @@ class Node:
         for relay in self.relays:
             self._spawn(self.net.hold_relay(relay), f"relay-{relay.peer_id.short}")
         self._spawn(self.upkeep.run(), "hourly-sweep")
+        self._spawn(self.webhooks.run(), "webhooks")
         for service in set(self._services.values()):
             await service.start()
         log_event(log, "node.started", peer=self.peer_id.short, did=self.peer_id.did)

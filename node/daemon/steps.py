@@ -122,10 +122,13 @@ class Steps:
         for effect in effects:
             if isinstance(effect, Persist):
                 self.node.book.remember(effect.relationship)
+        hooks = self._webhooks(rel, effects, now)
 
         def write() -> None:
             if also_write is not None:
                 also_write()
+            for hook in hooks:
+                hook()
             for effect in effects:
                 if isinstance(effect, Persist):
                     self.node.book.save(effect.relationship, now)
@@ -149,6 +152,31 @@ class Steps:
         if all(isinstance(effect, Persist) for effect in effects):
             return write, None
         return write, committed
+
+    def _webhooks(
+        self, rel: Relationship, effects: list[Effect], now_ms: int
+    ) -> list[Callable[[], None]]:
+        """The webhook deliveries a step queues in its own commit (spec/webhooks.md §3): a
+        relationship opened, or one that had a peer ended."""
+        hooks = []
+        for effect in effects:
+            if not isinstance(effect, Notify) or rel.peer is None:
+                continue
+            if effect.kind == "connected":
+                hooks.append(
+                    self.node.webhooks.queue_about("relationship.opened", rel.peer, now_ms)
+                )
+            elif effect.kind == "ended" and rel.handshake_done:
+                hooks.append(
+                    self.node.webhooks.queue_about(
+                        "relationship.ended",
+                        rel.peer,
+                        now_ms,
+                        reason=effect.detail,
+                        by=rel.ended_by,
+                    )
+                )
+        return hooks
 
     def fail_stop(self) -> None:
         """A commit failed: memory is ahead of the disk, so stop acknowledging anything."""

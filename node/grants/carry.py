@@ -18,6 +18,7 @@ from amity.node.grants.holdings import HoldingBook
 from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
 from amity.node.store import GrantReceiptRow, GrantRequestRow, HoldingsQueryRow, IssuedGrantRow
+from amity.node.webhooks.events import deletion_due, grant_deleted, grant_given
 from amity.protocol.core.grants.effects import (
     ArmTimer,
     Audit,
@@ -45,7 +46,7 @@ from amity.protocol.core.grants.effects import (
     Send,
     StatementCame,
 )
-from amity.protocol.holder import Holding
+from amity.protocol.holder import Holding, HoldingState
 from amity.protocol.receipts import DeletionReceipt, UpdateReceipt
 
 __all__ = ["Carrier", "write"]
@@ -102,6 +103,8 @@ class Carrier:
                     )
                 )
             elif isinstance(effect, SaveHolding):
+                if self._deletion_set(effect.holding):
+                    writes.append(deletion_due(self.node.webhooks, effect.holding, now_ms))
                 self.book.remember(effect.holding)
                 writes.append(functools.partial(self.book.save, effect.holding, now_ms))
                 after.append(functools.partial(self.book.committed, effect.holding))
@@ -124,8 +127,10 @@ class Carrier:
                     "fields": grant.fields,
                 }
                 after.append(functools.partial(self.node.events.publish, "grant.received", event))
+                writes.append(grant_given(self.node.webhooks, effect.holding, now_ms))
             elif isinstance(effect, Deleted):
                 after.append(functools.partial(self._deleted, effect.holding))
+                writes.extend(grant_deleted(self.node.webhooks, effect.holding, now_ms))
             elif isinstance(effect, Replaced):
                 after.append(functools.partial(self._replaced, effect.holding))
             elif isinstance(effect, SaveUpdate):
@@ -223,6 +228,13 @@ class Carrier:
             elif isinstance(effect, RequestWaits):
                 log_event(_log, "grant.request_waits", peer=effect.peer.short, why=effect.why)
         return staged
+
+    def _deletion_set(self, holding: Holding) -> bool:
+        """True when ``holding`` newly has a delete-on-end deadline (its data still held)."""
+        if holding.state is not HoldingState.HELD or holding.end_deadline_ms is None:
+            return False
+        before = self.book.get(holding.grant.grant_id, values=False)
+        return before is None or before.end_deadline_ms != holding.end_deadline_ms
 
     def _add_request(self, ids: list[int], row: GrantRequestRow) -> None:
         ids.append(self.node.store.add_grant_request(row))

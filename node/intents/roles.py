@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from amity.node.intents import records as rec
 from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
+from amity.node.webhooks.events import intent_received
 from amity.protocol.core.intents.effects import (
     AcceptSent,
     ArmExpiry,
@@ -170,6 +171,7 @@ class Carrier:
     ) -> Staged:
         staged = Staged()
         store = self.node.store
+        now = self.node.clock_ms()
         for effect in effects:
             if isinstance(effect, SendMessage):
                 staged.sends.append(Outgoing(effect.to, effect.type, effect.body))
@@ -242,6 +244,9 @@ class Carrier:
                 )
             elif isinstance(effect, Invite | Welcomed):
                 staged.after.append(functools.partial(self._follow, effect))
+            elif isinstance(effect, IntentArrived):
+                staged.writes.append(intent_received(self.node.webhooks, effect.seen, now))
+                staged.after.append(functools.partial(self._publish, effect))
             elif isinstance(effect, Won):
                 staged.after.append(functools.partial(self._publish, effect))
             else:

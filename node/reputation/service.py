@@ -16,6 +16,7 @@ import contextlib
 import functools
 import logging
 import os
+from collections.abc import Callable
 from typing import Any, Final
 
 from amity.node.daemon import Node
@@ -27,6 +28,7 @@ from amity.node.reputation.sharing import policy_of, select
 from amity.node.services import Outgoing, Staged
 from amity.node.store import AttestationRow, IssuedGrantRow, SharePolicyRow
 from amity.node.terms.service import TermsService
+from amity.node.webhooks.events import attestation_received, queued_if_new
 from amity.protocol.attestation import Attestation
 from amity.protocol.core.reputation import cutoff, messages
 from amity.protocol.core.reputation.effects import (
@@ -367,11 +369,12 @@ class ReputationService:
         store = self.node.store
         if effect.expired:
             log_event(_log, "reputation.expired_item", peer=sender.short, items=effect.expired)
-        writes = []
+        writes: list[Callable[[], None]] = []
         for item in kept:
             aid = item.attestation.attestation_id
             row = attestation_row(item.attestation, sender.key, item.hops, RECEIVED, None, now)
-            writes.append(write(store.add_attestation, row))
+            hook = attestation_received(self.node.webhooks, sender, item.attestation, now)
+            writes.append(functools.partial(queued_if_new, store.add_attestation, row, hook))
             writes += [write(store.add_rebuttal, aid, r.encoded, now) for r in item.rebuttals]
 
         def received() -> None:

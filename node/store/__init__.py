@@ -29,6 +29,7 @@ from amity.node.store.reputation import AttestationRow, ReputationTables, ShareP
 from amity.node.store.schema import SCHEMA_VERSION
 from amity.node.store.terms import AgreementRow, NegotiationRow, TermsTables
 from amity.node.store.things import ThingRow, ThingsTables
+from amity.node.store.webhooks import DELIVERY_STATES, DeliveryRow, WebhookRow, WebhooksTables
 
 __all__ = [
     "StoreError",
@@ -52,6 +53,9 @@ __all__ = [
     "AttestationRow",
     "SharePolicyRow",
     "ThingRow",
+    "WebhookRow",
+    "DeliveryRow",
+    "DELIVERY_STATES",
 ]
 
 
@@ -65,6 +69,7 @@ class Store(
     LoyaltyTables,
     BeaconsTables,
     ThingsTables,
+    WebhooksTables,
     StoreBase,
 ):
     """One database: a SQLite file's path, or a ``postgresql://`` URL. Use as a context manager;

@@ -291,6 +291,41 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE things ADD COLUMN transfer BLOB;
     ALTER TABLE things ADD COLUMN history BLOB;
     """,
+    # 15 (issue 21): CRM webhooks (spec/webhooks.md): the subscriptions, the events each wants
+    # (one row per event, so the commit that causes an event queues its deliveries with one
+    # INSERT ... SELECT), and the persistent delivery queue with its dead letters.
+    """
+    CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        events TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE webhook_events (
+        event TEXT NOT NULL,
+        webhook INTEGER NOT NULL,
+        PRIMARY KEY (event, webhook)
+    );
+    CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY,
+        webhook INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        body BLOB NOT NULL,
+        created_ms INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_ms INTEGER,
+        last_ms INTEGER,
+        last_error TEXT,
+        delivered_ms INTEGER,
+        queued_ms INTEGER NOT NULL
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_ms) WHERE state = 'pending';
+    CREATE INDEX webhook_deliveries_state ON webhook_deliveries (state, id);
+    CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook);
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

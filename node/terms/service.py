@@ -25,6 +25,7 @@ from amity.node.store import AgreementRow
 from amity.node.terms import policywatch
 from amity.node.terms.negotiations import NegotiationBook
 from amity.node.terms.policyfile import PolicyFile
+from amity.node.webhooks.events import agreement_signed
 from amity.protocol.card import Card, NodeKind
 from amity.protocol.core.intents.rule import QuoteRule
 from amity.protocol.core.terms import service as core
@@ -269,9 +270,13 @@ class TermsService:
     def _stage(self, effects: list[TermsEffect], now_ms: int) -> Staged:
         """The core's effects as one commit: writes and sends in it, the rest after it."""
         staged = Staged()
+        signed = {e.subject for e in effects if isinstance(e, Audit) and e.kind == "agreement"}
         for effect in effects:
             if isinstance(effect, Persist):
                 neg = effect.negotiation
+                if neg.agreement is not None and neg.agreement.agreement_id in signed:
+                    signed.discard(neg.agreement.agreement_id)
+                    staged.writes.append(agreement_signed(self.node.webhooks, neg, now_ms))
                 self.book.remember(neg)
                 staged.writes.append(functools.partial(self.book.save, neg, now_ms))
                 staged.after.append(functools.partial(self.book.committed, neg))

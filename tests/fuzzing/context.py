@@ -64,6 +64,7 @@ _FILES = (
     "succession",
     "terms",
     "things",
+    "webhooks",
 )
 VECTORS = {name: load_vector_file(name)["vectors"] for name in _FILES}
 #: The time most vectors are valid at (2026-01-01 .. 2026-01-31 for grants and link certs).

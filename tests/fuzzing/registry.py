@@ -69,8 +69,9 @@ def decoders() -> tuple[Decoder, ...]:
     from tests.fuzzing.intents import intent_targets
     from tests.fuzzing.link import link_targets
     from tests.fuzzing.records import record_targets
+    from tests.fuzzing.webhooks import webhook_targets
 
-    found = (*link_targets(), *record_targets(), *intent_targets())
+    found = (*link_targets(), *record_targets(), *intent_targets(), *webhook_targets())
     names = [d.name for d in found]
     assert len(names) == len(set(names)), "two fuzz targets share a name"
     return found

@@ -100,6 +100,19 @@ def _write(store: Store) -> list[Any]:
     store.put_thing((b"T1", 8, b"card 1", "offered", b"transfer", b"\x90"), b"sealed 1")
     store.put_thing((b"T1", 10, b"card 1", "sold", None, b"\x91\xc4\x01s"), b"")
     store.put_thing((b"T2", 11, b"card 2", "offered", b"t2", b"\x90"), None)  # keeps its seed
+    said += [
+        store.add_webhook("https://crm.example/a", "whsec_a", ("grant.given", "deletion.done"), 1),
+        store.add_webhook("http://127.0.0.1:9/b", "whsec_b", ("grant.given",), 2),
+        store.queue_event("msg_1", "grant.given", b'{"n": 1}', 10),  # one delivery each: 2
+        store.queue_event("msg_2", "deletion.done", b'{"n": 2}', 11),
+        store.queue_event("msg_3", "intent.received", b"{}", 12),  # nobody wants it: 0
+        store.queue_event("msg_4", "grant.given", b'{"n": 4}', 13),
+    ]
+    store.delivery_attempted(1, 1, 20, None, None)  # delivered
+    store.delivery_attempted(1, 2, 21, "late", 99)  # no longer pending: nothing changes
+    store.delivery_attempted(2, 1, 20, "HTTP 500", 40)  # retry at 40
+    store.delivery_attempted(3, 3, 22, "refused", None)  # dead
+    said += [store.replay_deliveries(30, [2]), store.remove_webhook(2), store.remove_webhook(7)]
     return said
 
 
@@ -126,6 +139,9 @@ def _read(store: Store) -> list[Any]:
         store.intent_records("intent_castings"), store.intent_link_seqs(b"i1", P),
         store.pending_intent_outbox(b"i1", P), store.loyalty_rows(), store.beacon_records(),
         store.strangers_with_state(), store.thing_rows(),
+        store.webhooks(), store.due_deliveries(35, 10), store.due_deliveries(5, 10),
+        store.next_due_ms(), store.deliveries(), store.deliveries("dead", limit=1),
+        store.count_deliveries(),
     ]  # fmt: skip
 
 
@@ -145,6 +161,8 @@ def _script(target: Path | str) -> list[Any]:
         read = _read(store)
         with store.transaction():
             erased = _erase(store)
+        with store.transaction():
+            erased.append(store.replay_deliveries(40, dead=True))
         return [said, read, erased, _read(store)]
 
 
@@ -156,4 +174,7 @@ def test_every_table_group_answers_alike_on_both_engines(tmp_path: Path, pg_url:
             assert one == other, f"part {part}, item {number}"
     said = on_sqlite[0]
     assert said[:3] == [1, 2, 3] and said[3] == 1  # row ids: mail, then the grant request
-    assert said[-2:] == [1, 2]  # intent seqs
+    assert said[-11:-9] == [1, 2]  # intent seqs
+    assert said[-3:] == [1, True, False]  # a delivery replayed, webhooks removed
+    assert said[-9:-3] == [1, 2, 2, 1, 0, 2]  # webhook ids, then deliveries queued per event
+    assert on_sqlite[2][-1] == 1  # the dead delivery, replayed
