@@ -136,19 +136,12 @@ def _events(text: str) -> list[str]:
         raise CliError(exc.message) from None
 
 
-def _secret(path: Path) -> tuple[str, bool]:
-    """The secret in ``path``, or a new one written there (0600); and whether it is new."""
+def _read_secret(path: Path) -> str | None:
+    """The secret in ``path`` (None: no such file); CliError if it holds no usable one."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        secret = format_secret(os.urandom(SECRET_BYTES))
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as exc:
-            raise CliError(f"cannot write the secret to {path}: {exc.strerror}") from None
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(secret + "\n")
-        return secret, True
+        return None
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read the secret in {path}: {exc}") from None
     try:
@@ -157,7 +150,19 @@ def _secret(path: Path) -> tuple[str, bool]:
         raise CliError(
             f"{path} holds no usable secret: {exc.message}; remove it to have one made"
         ) from None
-    return text.strip(), False
+    return text.strip()
+
+
+def _new_secret(path: Path) -> str:
+    """A new secret, written to ``path`` (which must not exist) with mode 0600."""
+    secret = format_secret(os.urandom(SECRET_BYTES))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise CliError(f"cannot write the secret to {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secret + "\n")
+    return secret
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -166,8 +171,11 @@ def _add(args: argparse.Namespace) -> int:
     except UsageError as exc:
         raise CliError(exc.message) from None
     events = _events(args.events)
+    secret = _read_secret(args.secret_file)
     client = ApiClient(home_from(args))
-    secret, made = _secret(args.secret_file)
+    made = secret is None
+    if secret is None:
+        secret = _new_secret(args.secret_file)
     data = client.call("POST", "/api/webhooks", {"url": url, "events": events, "secret": secret})
     where = str(args.secret_file.resolve())
     shown = {**data, "secret_file": where, "secret_made": made}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.node.conftest import Node, NodeFactory, meet, send, wait_for
+from tests.node.conftest import Node, NodeFactory, meet, run_amity, send, wait_for
 from tests.node.crm import Receiver
 from tests.node.test_grants import cli, deletion_receipt, grant
 
@@ -188,3 +188,51 @@ def test_a_hanging_receiver_holds_up_no_ack_and_a_kill_9_loses_no_delivery(
     (got,) = wait_for(crm.taken, what="the delivery after the restart")
     assert got.verified and got.event["type"] == "relationship.opened"
     assert wait_for(lambda: deliveries(shop, "delivered"))[0]["message_id"] == got.msg_id
+
+
+def test_the_command_line_says_what_is_wrong_before_it_asks_the_node(tmp_path: Path) -> None:
+    home, secret = tmp_path / "nowhere", tmp_path / "s.secret"
+    bad_url = run_amity("webhook", "add", "ftp://crm.example/", "--events", "grant.given",
+                        "--secret-file", secret, "--home", home)  # fmt: skip
+    assert bad_url.returncode == 1 and "http:// or https://" in bad_url.stderr
+    unknown = run_amity("webhook", "add", "https://crm.example/", "--events", "grant.gvn",
+                        "--secret-file", secret, "--home", home)  # fmt: skip
+    assert unknown.returncode == 1
+    assert "unknown webhook event 'grant.gvn'; known: relationship.opened" in unknown.stderr
+    assert not secret.exists(), "no secret is made for a command that cannot work"
+    secret.write_text("not a secret\n", encoding="utf-8")
+    unusable = run_amity("webhook", "add", "https://crm.example/", "--events", "all",
+                         "--secret-file", secret, "--home", home)  # fmt: skip
+    assert unusable.returncode == 1 and "holds no usable secret" in unusable.stderr
+    helped = run_amity("webhook", "add", "--help")
+    assert "reachable from this machine" in helped.stdout and "deletion.due" in helped.stdout
+
+
+def test_list_deliveries_and_remove_in_words(
+    nodes: NodeFactory, crm: Receiver, tmp_path: Path
+) -> None:
+    crm.start()
+    shop = vendor(nodes)
+    alice = nodes.create("alice")
+    made = subscribe(shop, crm, tmp_path / "crm.secret", "relationship.opened")
+    again = subscribe(shop, crm, tmp_path / "crm.secret", "grant.given")
+    assert not again["secret_made"], "an existing secret file is read, not replaced"
+    meet(alice, shop)
+    wait_for(crm.taken, what="the delivery")
+
+    listed = run_amity("webhook", "list", "--home", shop.home)
+    assert f"{made['id']}  {crm.url}  relationship.opened" in listed.stdout
+    wait_for(
+        lambda: (
+            "0 pending, 1 delivered, 0 dead"
+            in run_amity("webhook", "list", "--home", shop.home).stdout
+        ),
+        what="the list counts the delivery",
+    )
+    shown = run_amity("webhook", "deliveries", "--home", shop.home, "--state", "delivered")
+    assert "relationship.opened" in shown.stdout and crm.taken()[0].msg_id in shown.stdout
+    removed = cli("webhook", "remove", "--home", shop.home, str(made["id"]))
+    assert removed == {"removed": made["id"]}
+    assert cli("webhook", "deliveries", "--home", shop.home)["deliveries"] == []
+    gone = cli("webhook", "remove", "--home", shop.home, str(made["id"]), status=1)
+    assert gone["error"]["code"] == "local.not_found"
