@@ -25,7 +25,7 @@ from amity.node.logs import log_event
 from amity.node.store import DeliveryRow, StoreError
 from amity.node.webhooks.policy import DeliveryPolicy
 from amity.protocol import __version__
-from amity.protocol.errors import WebhookSecretError
+from amity.protocol.errors import UsageError, WebhookSecretError
 from amity.protocol.identity import PeerId
 from amity.protocol.webhooks import (
     event_body,
@@ -47,6 +47,10 @@ _BATCH: Final = 64
 _ERROR_CHARS: Final = 200
 
 
+def _nothing() -> None:
+    return None
+
+
 class Webhooks:
     """The node's webhooks: queue events in commits, deliver them from a task."""
 
@@ -66,7 +70,11 @@ class Webhooks:
     def queue(self, event: str, data: Mapping[str, Any], at_ms: int) -> Callable[[], None]:
         """A write for the commit that causes ``event``: one pending delivery per subscription
         to it (none without one). The body and its ``webhook-id`` are fixed here."""
-        body = event_body(event, at_ms, data)
+        try:
+            body = event_body(event, at_ms, data)
+        except UsageError as exc:  # a webhook never stops the change that causes it
+            log_event(_log, "webhook.unsendable", logging.ERROR, about=event, why=exc.message)
+            return _nothing
         msg_id = message_id(os.urandom(16))
 
         def write() -> None:
@@ -228,9 +236,10 @@ class Webhooks:
         if error is None:
             self.delivered += 1
         level = logging.WARNING if state == "dead" else logging.INFO
-        fields: dict[str, Any] = {"event": delivery.event, "attempts": attempts}
+        fields: dict[str, Any] = {"delivery": delivery.id, "about": delivery.event}
+        fields["attempts"] = attempts
         if error is not None:
             fields["why"] = error
-        log_event(_log, f"webhook.{state}", level, delivery=delivery.id, **fields)
+        log_event(_log, f"webhook.{state}", level, **fields)
         if self.node.events.wants(f"webhook.{state}"):
-            self.node.events.publish(f"webhook.{state}", {"delivery": delivery.id, **fields})
+            self.node.events.publish(f"webhook.{state}", fields)

@@ -137,6 +137,9 @@ def test_a_receiver_that_fails_at_first_gets_each_event_once_it_recovers(
         assert [int(g.timestamp) for g in tries] == sorted(int(g.timestamp) for g in tries)
         (done,) = wait_for(lambda: deliveries(shop, "delivered"))
         assert done["attempts"] == 4 and done["message_id"] == tries[0].msg_id
+        assert len(shop.log_lines("webhook.retry", about="relationship.opened")) == 3
+        wait_for(lambda: shop.log_lines("webhook.delivered", attempts="4"), what="the log line")
+        assert "Traceback" not in shop.log()
     finally:
         crm.stop()
 
