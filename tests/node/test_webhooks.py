@@ -14,7 +14,7 @@ import pytest
 
 from tests.node.conftest import Node, NodeFactory, meet, run_amity, send, wait_for
 from tests.node.crm import Receiver
-from tests.node.test_grants import cli, deletion_receipt, grant
+from tests.node.test_grants import agree, cli, deletion_receipt, grant
 
 TERMS = """\
 title = "Alice's terms"
@@ -239,3 +239,39 @@ def test_list_deliveries_and_remove_in_words(
     assert cli("webhook", "deliveries", "--home", shop.home)["deliveries"] == []
     gone = cli("webhook", "remove", "--home", shop.home, str(made["id"]), status=1)
     assert gone["error"]["code"] == "local.not_found"
+
+
+def test_an_attestation_and_an_intent_reach_the_vendors_crm(
+    nodes: NodeFactory, crm: Receiver, tmp_path: Path
+) -> None:
+    crm.start()
+    shop = vendor(nodes)
+    hub = nodes.create("hub", "vendor", run_args=["--hub"])
+    alice = nodes.create("alice")
+    subscribe(shop, crm, tmp_path / "crm.secret", "attestation.received,intent.received")
+    meet(alice, shop)
+    agree(alice, shop, tmp_path)
+    attest = ["attest", "--home", alice.home, shop.name, "--clause", "amity.delete-on-end"]
+    made = cli(*attest, "--verdict", "breached")
+    cli("share-policy", "--home", alice.home, "shop", "mine")  # she shares her own with it
+
+    (said,) = wait_for(crm.taken, what="attestation.received")
+    assert said.verified and said.event["type"] == "attestation.received"
+    data = said.event["data"]
+    assert (data["attestation"], data["attester"]) == (made["id"], alice.did)
+    assert (data["subject"], data["verdict"], data["peer"]) == (shop.did, "breached", alice.did)
+
+    meet(shop, hub)
+    cli("intent", "subscribe", "--home", shop.home, "--hub", "hub", "--category", "goods")
+    meet(alice, hub)
+    cast = cli(
+        "intent", "cast", "--home", alice.home, "--category", "goods.bicycles", "--budget",
+        "300EUR", "--region", "FR", "--terms", "P2B1", "--expires", "3d", "--hub", "hub",
+        "--text", "a child's bike",
+    )  # fmt: skip
+    wait_for(lambda: len(crm.taken()) == 2, what="intent.received")
+    intent = crm.taken()[1]
+    assert intent.verified and intent.event["type"] == "intent.received"
+    assert intent.event["data"]["intent"] == cast["id"]
+    assert intent.event["data"]["pseudonym"] == cast["pseudonym"] != alice.did
+    assert intent.event["data"]["peer"] == hub.did and alice.did not in intent.body.decode()
