@@ -13,7 +13,7 @@ from typing import Final
 
 from aiohttp import web
 
-from amity.node.ui import actions, audit, console, holdings, login, pages, things
+from amity.node.ui import actions, audit, console, holdings, live, login, pages, things
 from amity.node.ui.guard import SESSIONS, dashboard_guard
 from amity.node.ui.session import Sessions
 
@@ -40,6 +40,7 @@ def create_ui_app() -> web.Application:
     r.add_get("/invitations", pages.invitations)
     r.add_post("/invitations", actions.invite)
     r.add_post("/connect", actions.connect)
+    r.add_get("/events", live.events)
     r.add_get("/login", login.login)
     r.add_post("/logout", login.logout)
     r.add_static("/static", _STATIC)

@@ -39,11 +39,13 @@ def show(request: web.Request, template: str, *, status: int = 200, **context: A
     node = request.config_dict[NODE]
     session = session_of(request)
     context.setdefault("nav", "")
+    context.setdefault("live", True)  # static/live.js refreshes it when the node reports a change
     return page(
         template,
         status=status,
         me={"name": node.identity.name, "kind": node.identity.kind.value},
         notice=None if session is None else session.take_notice(),
+        live_since=node.events.last_id,
         now_ms=node.clock_ms(),
         **context,
     )
@@ -147,6 +149,8 @@ async def peer(request: web.Request, *, holdings: dict[str, Any] | None = None) 
         granted=granted(node, who),
         held=held,
         holdings=holdings,
+        # The holdings answer is shown once, on the answer to her question: keep it in view.
+        live=holdings is None,
     )
 
 
@@ -186,6 +190,8 @@ async def invitations(request: web.Request, *, made: dict[str, Any] | None = Non
         "invitations.html",
         title="Invitations",
         nav="invitations",
+        # A new invitation is shown once, on the answer to the form: a refresh would lose it.
+        live=made is None,
         made=made,
         invitations=unused_invitations(request.config_dict[NODE]),
     )

@@ -113,10 +113,11 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
         lambda: alice.api.get(f"/api/grants/{grant_id}")["state"] == "deleted",
         what="her node holds the deletion receipt",
     )
-    console.reload()
+    # Neither page is reloaded: each follows its node's event stream (static/live.js).
     expect(customer).to_contain_text("Deleted: email, name")
-    page.reload()
     expect(page.get_by_text("deleted, with a signed receipt")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("You revoked email, name")  # still shown
+    expect(page.locator("#live")).to_contain_text("Updated at")  # said to a screen reader too
     expect(page.get_by_role("button", name="Revoke email, name")).to_have_count(0)
     page.get_by_role("link", name="Audit trail").click()
     expect(page.get_by_role("status")).to_contain_text("Your audit trail checks out")
