@@ -335,9 +335,10 @@ class GrantsTables:
             (row.idx, row.peer_id, row.kind, row.ts_ms, row.entry),
         )
 
-    def audit_entries(self) -> list[AuditRow]:
-        """The whole audit log in index order (it is verified as one chain)."""
+    def audit_entries(self, start: int = 0) -> list[AuditRow]:
+        """The audit log in index order, from entry ``start`` (it is verified as one chain)."""
         rows = self._db.execute(
-            "SELECT idx, peer_id, kind, ts_ms, entry FROM audit_log ORDER BY idx"
+            "SELECT idx, peer_id, kind, ts_ms, entry FROM audit_log WHERE idx >= ? ORDER BY idx",
+            (start,),
         ).fetchall()
         return [AuditRow(int(i), opt_bytes(p), str(k), int(t), bytes(e)) for i, p, k, t, e in rows]

@@ -13,7 +13,7 @@ from typing import Final
 
 from aiohttp import web
 
-from amity.node.ui import actions, audit, console, holdings, live, login, pages, things
+from amity.node.ui import actions, audit, console, holdings, live, login, overview, pages, things
 from amity.node.ui.guard import SESSIONS, dashboard_guard
 from amity.node.ui.session import Sessions
 
@@ -27,7 +27,7 @@ _STATIC: Final = Path(__file__).parent / "static"
 def create_ui_app() -> web.Application:
     ui = web.Application(middlewares=[dashboard_guard])
     r = ui.router
-    r.add_get("/", pages.overview)
+    r.add_get("/", overview.overview)
     r.add_get("/peers/{peer}", pages.peer)
     r.add_post("/peers/{peer}/end", actions.end)
     r.add_post("/peers/{peer}/holdings", holdings.ask_holdings)

@@ -1,4 +1,4 @@
-"""The dashboard's pages (GET): overview, a relationship, the vault, invitations.
+"""The dashboard's pages (GET): a relationship, the vault, invitations (the overview: overview.py).
 
 Each page reads through the same services and JSON views as the local API (relationship_json,
 issued_json, held_json, agreement_to_data, the audit log's verified chain), so a page never
@@ -7,7 +7,7 @@ judges a grant or a relationship by rules of its own.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from aiohttp import web
 
@@ -16,7 +16,7 @@ from amity.node.api.keys import NODE
 from amity.node.api.relationships import relationship_json
 from amity.node.daemon import Node
 from amity.node.grants.api import GRANTS
-from amity.node.grants.data import held_json, issued_json, peer_name
+from amity.node.grants.data import held_json, issued_json
 from amity.node.grants.service import GrantsService
 from amity.node.terms.api import TERMS
 from amity.node.terms.data import agreement_to_data
@@ -24,14 +24,11 @@ from amity.node.terms.policywatch import policy_check
 from amity.node.ui.guard import session_of
 from amity.node.ui.render import page
 from amity.protocol.agreement import Agreement
-from amity.protocol.errors import AmityError, AuditChainError
+from amity.protocol.errors import AmityError
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import Relationship
 
-__all__ = ["granted", "invitations", "overview", "peer", "show", "vault"]
-
-#: How many audit entries the overview shows as "what changed lately".
-_RECENT: Final = 12
+__all__ = ["granted", "invitations", "peer", "relationship_view", "show", "vault"]
 
 
 def show(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
@@ -55,7 +52,7 @@ def _grants(request: web.Request) -> GrantsService:
     return request.config_dict[GRANTS]
 
 
-def _relationship_view(rel: Relationship, node: Node) -> dict[str, Any]:
+def relationship_view(rel: Relationship, node: Node) -> dict[str, Any]:
     return {
         **relationship_json(rel, node),
         "since_ms": rel.since_ms,
@@ -68,42 +65,6 @@ def granted(node: Node, peer: PeerId | None = None) -> list[dict[str, Any]]:
     now = node.clock_ms()
     rows = node.store.issued_grants(peer_id=None if peer is None else peer.key)
     return [issued_json(node, row, node.store.grant_receipts(row.grant_id), now) for row in rows]
-
-
-def _recent_changes(node: Node, grants: GrantsService) -> dict[str, Any]:
-    """The newest audit entries, after the whole chain was verified against its head."""
-    try:
-        head, entries = grants.audit.verified()
-    except AuditChainError as exc:
-        return {"verified": False, "problem": exc.message, "entries": []}
-    shown = [
-        {
-            "at_ms": e.ts_ms,
-            "kind": e.kind,
-            "peer": None if e.peer is None else e.peer.did,
-            "peer_name": "" if e.peer is None else peer_name(node, e.peer) or e.peer.short,
-            "detail": e.detail,
-        }
-        for e in reversed(entries[-_RECENT:])
-    ]
-    return {"verified": True, "length": head.length, "hash": head.hash.hex(), "entries": shown}
-
-
-async def overview(request: web.Request) -> web.Response:
-    node = request.config_dict[NODE]
-    found = [r for r in node.book.all() if r.peer is not None]
-    relationships = sorted(
-        (_relationship_view(r, node) for r in found),
-        key=lambda r: (r["state"] == "ended", r["name"].casefold()),
-    )
-    return show(
-        request,
-        "overview.html",
-        title="Overview",
-        nav="overview",
-        relationships=relationships,
-        changes=_recent_changes(node, _grants(request)),
-    )
 
 
 def peer_of(request: web.Request) -> PeerId | None:
@@ -144,7 +105,7 @@ async def peer(request: web.Request, *, holdings: dict[str, Any] | None = None) 
         "peer.html",
         title=rel.peer_card.name if rel.peer_card else who.short,
         nav="overview",
-        rel=_relationship_view(rel, node),
+        rel=relationship_view(rel, node),
         agreements=agreements,
         granted=granted(node, who),
         held=held,
