@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.node.conftest import Node, NodeFactory, meet, run_amity, wait_for
 
@@ -34,6 +35,23 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         yield launched
         launched.close()
+
+
+def _accessible(page: Page) -> None:
+    """axe-core finds no serious or critical WCAG 2.x A/AA violation on the page as it is now."""
+    results = Axe().run(
+        page,
+        options={
+            "resultTypes": ["violations"],
+            "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+        },
+    )
+    found = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not found, f"{page.url}:\n" + "\n".join(found)
 
 
 def _agree_and_grant(alice: Node, shop: Node) -> str:
@@ -85,6 +103,7 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="shop"))
     expect(row).to_contain_text("connected")
     expect(row).to_contain_text("online")
+    _accessible(page)
     page.get_by_role("link", name="shop").click()
     expect(page.get_by_role("heading", name="shop")).to_be_visible()
     expect(page.get_by_text("You do not track me beyond our relationship.")).to_be_visible()
@@ -94,6 +113,7 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
     answer = page.get_by_role("region", name="What they hold about you")
     expect(answer.get_by_text("email, name")).to_be_visible()
     expect(answer.get_by_text("Check this")).to_have_count(0)
+    _accessible(page)
     console = browser.new_page()
     made_shop = run_amity("ui", "--home", shop.home, "--json")
     assert made_shop.returncode == 0, made_shop.stderr
@@ -101,6 +121,7 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
     console.get_by_role("link", name="Customers").click()
     customer = console.get_by_role("row").filter(has=console.get_by_role("link", name="alice"))
     expect(customer).to_contain_text("email, name for service provision")
+    _accessible(console)
     page.get_by_role("button", name="Revoke email, name").click()
     expect(page.get_by_role("status")).to_contain_text("You revoked email, name")
 
@@ -124,6 +145,11 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
     page.get_by_label("Find in your audit trail").fill("revoked")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("cell", name="a grant was revoked")).to_be_visible()
+    _accessible(page)
+    for name in ("Your vault", "Your things", "Invitations"):
+        page.get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+        _accessible(page)
 
     spent = page.goto(link)
     assert spent is not None and spent.status == 403
