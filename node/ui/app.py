@@ -13,7 +13,18 @@ from typing import Final
 
 from aiohttp import web
 
-from amity.node.ui import actions, audit, console, holdings, live, login, overview, pages, things
+from amity.node.ui import (
+    actions,
+    audit,
+    console,
+    holdings,
+    live,
+    login,
+    overview,
+    pages,
+    reputation,
+    things,
+)
 from amity.node.ui.guard import SESSIONS, dashboard_guard
 from amity.node.ui.session import Sessions
 
@@ -37,6 +48,13 @@ def create_ui_app() -> web.Application:
     r.add_post("/things/{id}/accept", things.accept)
     r.add_get("/customers", console.customers)
     r.add_get("/audit", audit.audit)
+    r.add_get("/reputation", reputation.page)
+    r.add_post("/reputation/attestations/{id}/approve", reputation.approve)
+    r.add_post("/reputation/attestations/{id}/withhold", reputation.withhold)
+    r.add_post("/reputation/attestations/{id}/rebut", reputation.rebut)
+    r.add_get("/reputation/{peer}", reputation.peer_page)
+    r.add_post("/reputation/{peer}/vouch", reputation.vouch)
+    r.add_post("/reputation/{peer}/share", reputation.share)
     r.add_get("/invitations", pages.invitations)
     r.add_post("/invitations", actions.invite)
     r.add_post("/connect", actions.connect)

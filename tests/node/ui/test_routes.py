@@ -191,6 +191,8 @@ async def test_a_change_from_anywhere_else_is_refused_even_with_the_session(
         (True, "GET", "/ui/audit", 200),
         (True, "GET", "/ui/customers", 404),  # a person's node has no customer console
         (True, "GET", "/ui/invitations", 200),
+        (True, "GET", "/ui/reputation", 200),
+        (True, "POST", "/ui/reputation/attestations/00/approve", 403),  # no Origin
         (True, "GET", "/ui/peers/did:key:z6MkNoSuchPeer", 404),
         (True, "GET", "/ui/no-such-page", 404),
         (True, "POST", "/ui/invitations", 403),  # no Origin
@@ -219,7 +221,7 @@ async def test_pages_load_nothing_from_another_host(dashboard: Dashboard) -> Non
     await dashboard.sign_in()
     await dashboard.invite(Origin=dashboard.origin)  # a page with a QR code in it
 
-    for path in ("/ui/", "/ui/vault", "/ui/invitations", "/ui/audit"):
+    for path in ("/ui/", "/ui/vault", "/ui/invitations", "/ui/audit", "/ui/reputation"):
         text = await (await dashboard.client.get(path)).text()
         targets = re.findall(r'(?:src|href|action|content)="([^"]*)"', text)
         assert targets, path
@@ -311,3 +313,20 @@ async def test_an_invitation_needs_one_of_the_offered_lifetimes(dashboard: Dashb
 
     assert notice == "No invitation was made: choose how long it is valid."
     assert await dashboard.invitations() == []
+
+
+async def test_approving_an_attestation_she_does_not_hold_says_so_and_changes_nothing(
+    dashboard: Dashboard,
+) -> None:
+    await dashboard.sign_in()
+
+    reply = await dashboard.client.post(
+        "/ui/reputation/attestations/abcdef/approve",
+        headers={"Origin": dashboard.origin},
+        allow_redirects=False,
+    )
+    page = await (await dashboard.client.get("/ui/reputation")).text()
+
+    assert (reply.status, reply.headers["Location"]) == (303, "/ui/reputation")
+    assert "Nothing was changed:" in page
+    assert "Nothing waits for your review." in page
