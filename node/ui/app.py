@@ -23,6 +23,8 @@ from amity.node.ui import (
     overview,
     pages,
     reputation,
+    sharing,
+    terms,
     things,
 )
 from amity.node.ui.guard import SESSIONS, dashboard_guard
@@ -43,11 +45,16 @@ def create_ui_app() -> web.Application:
     r.add_post("/peers/{peer}/end", actions.end)
     r.add_post("/peers/{peer}/holdings", holdings.ask_holdings)
     r.add_post("/peers/{peer}/grants/{id}/revoke", actions.revoke)
+    r.add_post("/peers/{peer}/grants", sharing.share)
+    r.add_post("/peers/{peer}/requests/{id}/{decision}", sharing.answer_request)
     r.add_get("/vault", pages.vault)
     r.add_get("/things", things.things)
     r.add_post("/things/{id}/accept", things.accept)
     r.add_get("/customers", console.customers)
     r.add_get("/audit", audit.audit)
+    r.add_get("/terms", terms.page)
+    r.add_post("/terms/offer", terms.offer)
+    r.add_post("/terms/{id}/{move}", terms.move)
     r.add_get("/reputation", reputation.page)
     r.add_post("/reputation/attestations/{id}/approve", reputation.approve)
     r.add_post("/reputation/attestations/{id}/withhold", reputation.withhold)

@@ -7,7 +7,7 @@ judges a grant or a relationship by rules of its own.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -16,7 +16,7 @@ from amity.node.api.keys import NODE
 from amity.node.api.relationships import relationship_json
 from amity.node.daemon import Node
 from amity.node.grants.api import GRANTS
-from amity.node.grants.data import held_json, issued_json
+from amity.node.grants.data import held_json, issued_json, request_json
 from amity.node.grants.service import GrantsService
 from amity.node.terms.api import TERMS
 from amity.node.terms.data import agreement_to_data
@@ -27,8 +27,12 @@ from amity.protocol.agreement import Agreement
 from amity.protocol.errors import AmityError
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import Relationship
+from amity.protocol.terms import PURPOSES
 
-__all__ = ["granted", "invitations", "peer", "relationship_view", "show", "vault"]
+#: How long she may share for from her relationship page: (seconds, words).
+SHARE_FOR: Final = ((3600, "an hour"), (86_400, "a day"), (30 * 86_400, "30 days"))
+
+__all__ = ["SHARE_FOR", "granted", "invitations", "peer", "relationship_view", "show", "vault"]
 
 
 def show(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
@@ -99,7 +103,13 @@ async def peer(request: web.Request, *, holdings: dict[str, Any] | None = None) 
         for row in terms.agreements(who)
     ]
     now = node.clock_ms()
-    held = [held_json(node, h, now) for h in _grants(request).holdings.find(grantor=who)]
+    grants = _grants(request)
+    held = [held_json(node, h, now) for h in grants.holdings.find(grantor=who)]
+    asked = [
+        request_json(node, row)
+        for row in grants.requests.listing(pending_only=True)
+        if not row.outgoing and row.peer_id == who.key
+    ]
     return show(
         request,
         "peer.html",
@@ -110,6 +120,11 @@ async def peer(request: web.Request, *, holdings: dict[str, Any] | None = None) 
         granted=granted(node, who),
         held=held,
         holdings=holdings,
+        asked=asked,
+        # What she could share now: her vault's fields, the purposes, how long (sharing.py).
+        fields=[r.name for r in grants.vault.listing()],
+        purposes=sorted(PURPOSES),
+        durations=SHARE_FOR,
         # The holdings answer is shown once, on the answer to her question: keep it in view.
         live=holdings is None,
     )

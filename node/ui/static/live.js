@@ -27,10 +27,16 @@
       if (field.type === "checkbox" || field.type === "radio") {
         if (field.checked !== field.defaultChecked) return true;
       } else if (field.tagName === "SELECT") {
-        for (const option of field.options) if (option.selected !== option.defaultSelected) return true;
+        if (field.selectedIndex !== initialIndex(field)) return true;
       } else if (field.value !== field.defaultValue) return true;
     }
     return false;
+  }
+
+  // A single select with no option marked selected shows its first one: that is no change.
+  function initialIndex(select) {
+    for (const option of select.options) if (option.defaultSelected) return option.index;
+    return select.options.length && !select.multiple ? 0 : -1;
   }
 
   function placeOf(element) {

@@ -11,24 +11,66 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, expect
 
-from tests.node.conftest import NodeFactory, meet, wait_for
-from tests.node.ui.browsing import accessible, agree_and_grant, sign_in
+from tests.node.conftest import NodeFactory, wait_for
+from tests.node.ui.browsing import accessible, sign_in
 
 
-def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_deletes(
+def test_she_connects_agrees_shares_and_revokes_and_the_vendor_console_follows(
     nodes: NodeFactory, browser: Browser
 ) -> None:
+    """Everything through the two dashboards (her vault's values come from the API: the
+    dashboard shows fields, it never takes or shows their values)."""
     alice, shop = nodes.create_many([("alice", "person"), ("shop", "vendor")])
-    meet(alice, shop)
-    grant_id = agree_and_grant(alice, shop)
-
+    for name, value in (("email", "alice@example.org"), ("name", "Alice Example")):
+        put = alice.api.request("PUT", f"/api/vault/{name}", {"type": name, "value": value})
+        assert put.status == 200, put.body
     page, link = sign_in(browser, alice)
+    console, _ = sign_in(browser, shop)
+
+    console.get_by_role("link", name="Invitations").click()
+    console.get_by_label("one hour").check()
+    console.get_by_role("button", name="Make an invitation").click()
+    uri = console.get_by_label("The link").input_value()
+    assert uri.startswith("amity:")
+    accessible(console)
+    page.get_by_role("link", name="Invitations").click()
+    page.get_by_label("The amity: link you were given").fill(uri)
+    page.get_by_role("button", name="Connect").click()
+    expect(page.get_by_role("status")).to_contain_text("You are now connected with shop")
+
+    page.get_by_role("link", name="Terms").click()
+    page.get_by_label("To", exact=True).select_option(label="shop")
+    page.get_by_role("radio", name="P2B1").check()
+    page.get_by_role("button", name="Offer these terms").click()
+    expect(page.get_by_role("status")).to_contain_text("You offered P2B1 to shop")
+    accessible(page)
+    console.get_by_role("link", name="Terms").click()
+    offered = console.get_by_role("region", name="Negotiations open")
+    expect(offered).to_contain_text("your turn")
+    expect(offered).to_contain_text("You do not track me beyond our relationship.")
+    accessible(console)
+    offered.get_by_role("button", name="Accept terms from alice").click()
+    expect(console.get_by_role("status")).to_contain_text("You accepted the terms with alice")
+    expect(page.get_by_role("region", name="Agreements")).to_contain_text("in force")  # live
+
+    page.get_by_role("link", name="Overview").click()
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="shop"))
     expect(row).to_contain_text("connected")
     expect(row).to_contain_text("online")
     accessible(page)
     page.get_by_role("link", name="shop").click()
+    page.get_by_label("email").check()
+    page.get_by_label("name", exact=True).check()
+    page.get_by_label("For", exact=True).select_option("service-provision")
+    page.get_by_label("Until").select_option(label="30 days from now")
+    page.get_by_role("button", name="Share with shop").click()
+    expect(page.get_by_role("status")).to_contain_text("You shared email, name for service")
+    grant_id = wait_for(
+        lambda: (g := shop.api.get("/api/grants")["held"]) and g[0]["grant_id"],
+        what="the vendor holds her grant",
+    )
+    page.reload()  # the notice was shown; from here on, the page as she comes back to it
     expect(page.get_by_role("heading", name="shop")).to_be_visible()
     expect(page.get_by_text("You do not track me beyond our relationship.")).to_be_visible()
     expect(page.get_by_text("email, name")).to_be_visible()
@@ -38,7 +80,6 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
     expect(answer.get_by_text("email, name")).to_be_visible()
     expect(answer.get_by_text("Check this")).to_have_count(0)
     accessible(page)
-    console, _ = sign_in(browser, shop)
     console.get_by_role("link", name="Customers").click()
     customer = console.get_by_role("row").filter(has=console.get_by_role("link", name="alice"))
     expect(customer).to_contain_text("email, name for service provision")

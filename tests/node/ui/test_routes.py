@@ -192,6 +192,8 @@ async def test_a_change_from_anywhere_else_is_refused_even_with_the_session(
         (True, "GET", "/ui/customers", 404),  # a person's node has no customer console
         (True, "GET", "/ui/invitations", 200),
         (True, "GET", "/ui/reputation", 200),
+        (True, "GET", "/ui/terms", 200),
+        (True, "POST", "/ui/terms/offer", 403),  # no Origin
         (True, "POST", "/ui/reputation/attestations/00/approve", 403),  # no Origin
         (True, "GET", "/ui/peers/did:key:z6MkNoSuchPeer", 404),
         (True, "GET", "/ui/no-such-page", 404),
@@ -221,7 +223,14 @@ async def test_pages_load_nothing_from_another_host(dashboard: Dashboard) -> Non
     await dashboard.sign_in()
     await dashboard.invite(Origin=dashboard.origin)  # a page with a QR code in it
 
-    for path in ("/ui/", "/ui/vault", "/ui/invitations", "/ui/audit", "/ui/reputation"):
+    for path in (
+        "/ui/",
+        "/ui/vault",
+        "/ui/invitations",
+        "/ui/audit",
+        "/ui/reputation",
+        "/ui/terms",
+    ):
         text = await (await dashboard.client.get(path)).text()
         targets = re.findall(r'(?:src|href|action|content)="([^"]*)"', text)
         assert targets, path
@@ -330,3 +339,31 @@ async def test_approving_an_attestation_she_does_not_hold_says_so_and_changes_no
     assert (reply.status, reply.headers["Location"]) == (303, "/ui/reputation")
     assert "Nothing was changed:" in page
     assert "Nothing waits for your review." in page
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "said"),
+    [
+        (
+            "/ui/terms/offer",
+            {"peer": "did:key:z6MkNoSuchPeer", "roster": "P2B1"},
+            "Nothing was sent",
+        ),
+        ("/ui/terms/offer", {"roster": "NOPE"}, "Nothing was sent: choose terms from the roster."),
+        ("/ui/terms/0123456789abcdef/accept", {}, "Nothing was changed"),
+        (
+            "/ui/peers/did:key:z6MkNoSuchPeer/grants",
+            {"field": "email"},
+            "Nothing was shared: you have no relationship with that peer.",
+        ),
+    ],
+)
+async def test_a_form_that_cannot_be_done_says_why_and_changes_nothing(
+    dashboard: Dashboard, path: str, form: dict[str, str], said: str
+) -> None:
+    await dashboard.sign_in()
+
+    reply = await dashboard.client.post(path, data=form, headers={"Origin": dashboard.origin})
+
+    assert reply.status == 200  # after the 303 back to a page
+    assert said in await reply.text()
