@@ -115,18 +115,28 @@ async def _measure(size: int, count: int, root: Path) -> list[dict[str, Any]]:
         file=sys.stderr,
     )
     options = RunOptions(listen=None, api="127.0.0.1:0", mdns=False, relay=False)
+    started = time.perf_counter()
     runner = web.AppRunner(create_app(home, config, seed, options))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     base = f"http://127.0.0.1:{runner.addresses[0][1]}"
     rows = []
+    # A node with many relationships is busy for a while after it starts (it reads them all):
+    # no timeout but the run's own.
+    timeout = aiohttp.ClientTimeout(total=None)
     try:
         # unsafe=True: aiohttp's jar otherwise keeps no cookie from an IP-address host.
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar, timeout=timeout) as session:
             auth = {"Authorization": f"Bearer {home.api_token()}"}
             async with session.post(f"{base}/api/ui/login", headers=auth) as made:
                 link = (await made.json())["path"]
+            ready_s = time.perf_counter() - started
+            print(
+                f"  {size:>7} relationships: the node answered {ready_s:.1f} s after start",
+                file=sys.stderr,
+            )
             async with session.get(base + link) as signed_in:
                 assert signed_in.status == 200
             for name, path in _PAGES.items():
