@@ -119,6 +119,14 @@ class RelationshipBook:
         row = self._store.relationship(secret)
         return None if row is None else self.remember(relationship_from_json(row.record))
 
+    def name_of(self, peer: PeerId) -> str:
+        """The peer as a person knows it, for messages: its card's name with the short
+        fingerprint that tells two of one name apart (``Corner Shop (3AFH-W77N)``), or the
+        fingerprint alone for a peer whose card she never saw."""
+        rel = self.current(peer)
+        name = "" if rel is None or rel.peer_card is None else rel.peer_card.name
+        return f"{name} ({peer.short})" if name else peer.short
+
     def current(self, peer: PeerId) -> Relationship | None:
         """The live relationship with ``peer``, else the most recent ended one, else None."""
         secret = self._current.get(peer)

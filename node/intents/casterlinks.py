@@ -67,7 +67,7 @@ class CasterLinks:
         rel = self.node.book.current(hub)
         card = rel.peer_card if rel is not None else None
         if card is None or not card.endpoints:
-            raise NodeError(f"no endpoint known for hub {hub.short}")
+            raise NodeError(f"no endpoint known for hub {self.node.book.name_of(hub)}")
         return intents_endpoints(card.endpoints)
 
     async def dial(self, key_seed: bytes, hub: PeerId) -> tuple[Link, HubRules]:
@@ -94,7 +94,9 @@ class CasterLinks:
             except (AmityError, TransportError, TimeoutError) as exc:
                 await connection.close()
                 problems.append(f"{endpoint}: {exc}")
-        raise NodeError(f"cannot reach hub {hub.short} for an intent: {'; '.join(problems)}")
+        raise NodeError(
+            f"cannot reach hub {self.node.book.name_of(hub)} for an intent: {'; '.join(problems)}"
+        )
 
     def hold(self, intent_id: bytes, hub: PeerId, link: Link | None = None) -> None:
         """Keep a link for this intent to ``hub`` (starting with ``link``, if one is open)."""
