@@ -45,6 +45,10 @@ _log = logging.getLogger("amity.webhooks")
 _BATCH: Final = 64
 #: The longest an error's words are kept in the queue.
 _ERROR_CHARS: Final = 200
+#: How long the deliverer waits before it reads a queue it could not read again.
+_STORE_AWAY_S: Final = 5.0
+#: What an attempt reads of the receiver's answer (its status is what counts).
+_ANSWER_BYTES: Final = 64 * 1024
 
 
 def _nothing() -> None:
@@ -135,18 +139,20 @@ class Webhooks:
         async with aiohttp.ClientSession(connector=connector) as session:
             attempts: set[asyncio.Task[None]] = set()
             try:
-                while True:
+                while self.node.commits.failure is None:
                     self._wake.clear()
-                    if not self.node.commits.durable():
-                        await self.node.commits.write()  # deliver only what is on disk
-                    wait_s = self._start_due(session, attempts)
+                    try:
+                        if not self.node.commits.durable():
+                            await self.node.commits.write()  # deliver only what is on disk
+                        wait_s = self._start_due(session, attempts)
+                    except StoreError as exc:  # the database is away: look again later
+                        log_event(_log, "webhook.store_away", logging.WARNING, why=str(exc))
+                        wait_s = _STORE_AWAY_S
                     try:
                         async with asyncio.timeout(wait_s):
                             await self._wake.wait()
                     except TimeoutError:
                         pass
-            except StoreError as exc:  # the node fail-stops; nothing more is recorded
-                log_event(_log, "webhook.stopped", logging.ERROR, why=str(exc))
             finally:
                 for task in attempts:
                     task.cancel()
@@ -208,7 +214,7 @@ class Webhooks:
                 async with session.post(
                     url, data=delivery.body, headers=headers, allow_redirects=False
                 ) as response:
-                    await response.read()
+                    await response.content.read(_ANSWER_BYTES)
                     if 200 <= response.status < 300:
                         return None
                     return f"the receiver answered HTTP {response.status}"
