@@ -13,6 +13,7 @@ import pytest
 
 from amity.node.home import Config, Home, HomeError, resolve_home
 from amity.node.intents.config import hub_rules
+from amity.node.webhooks.policy import DeliveryPolicy
 from amity.protocol.card import NodeKind
 from amity.protocol.identity import PeerId
 from amity.protocol.mailbox import MailboxPolicy
@@ -166,6 +167,15 @@ def test_config_reads_a_relays_quotas() -> None:
     for bad in ("stranger_items = 20", "max_items_per_recipient = 0", 'ttl_ms = "1"'):
         with pytest.raises(HomeError, match=r"\[relay\]"):
             Config.from_toml(f"[relay]\n{bad}\n")
+
+
+def test_config_reads_how_webhooks_are_delivered() -> None:
+    text = "[webhooks]\nretry_base_s = 0.5\nmax_attempts = 3\n"
+    policy = DeliveryPolicy.from_table(Config.from_toml(text).webhooks_table)
+    assert (policy.base_ms, policy.max_attempts, policy.timeout_s) == (500, 3, 10.0)
+    for bad in ("retries = 3", "max_attempts = 2.5", "timeout_s = 0", "retry_cap_s = 1"):
+        with pytest.raises(HomeError, match=r"line 2: \[webhooks\]"):
+            Config.from_toml(f"[webhooks]\n{bad}\n")
 
 
 @pytest.mark.parametrize("nested", ["x = " + "[" * 2_000, "x = " + "{ a = " * 2_000])
