@@ -16,6 +16,7 @@ import functools
 import logging
 import os
 import random
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -109,7 +110,8 @@ class Webhooks:
         await self.node.commits.write(
             lambda: ids.append(store.add_webhook(url, secret, events, now))
         )
-        log_event(_log, "webhook.added", id=ids[0], url=url)
+        parts = urllib.parse.urlsplit(url)  # the log never shows a user or password in it
+        log_event(_log, "webhook.added", id=ids[0], to=f"{parts.scheme}://{parts.hostname}")
         return ids[0]
 
     async def remove(self, webhook: int) -> bool:
@@ -221,7 +223,7 @@ class Webhooks:
         except TimeoutError:
             return f"no answer within {self.policy.timeout_s:g} s"
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            return f"cannot reach {url}: {exc or type(exc).__name__}"[:_ERROR_CHARS]
+            return f"cannot reach the receiver: {exc or type(exc).__name__}"[:_ERROR_CHARS]
 
     async def _record(self, delivery: DeliveryRow, error: str | None) -> None:
         now = self.node.clock_ms()
