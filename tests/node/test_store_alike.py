@@ -112,6 +112,7 @@ def _read(store: Store) -> list[Any]:
         store.load_relationships(), store.load_relationships(with_timer=True),
         store.relationships_of(P), store.relationship(b"s2"), store.count_relationships(),
         store.find_relationships("name", "an", limit=5), store.count_found_relationships("did", "d"),
+        store.connected_after(0, 5),
         store.mail_for(Q, 1, limit=10), store.mail_for(Q, 10, after_id=1, limit=10),
         store.count_mail(Q), store.mail_bytes_from(P), store.stranger_mail_for(Q),
         store.deposit_ticket(P), store.deposit_ticket(Q),
