@@ -172,7 +172,8 @@ MARKET_PATHS: Final[dict[str, Any]] = {
     "/api/intents": {
         "get": op("her intents: state, offers kept and shown, receipts"),
         "post": op(
-            "cast an intent under a fresh key at hubs (waits until they stored it)",
+            "cast an intent under a fresh key at hubs and, with direct, at the vendors she "
+            "knows that take it directly (waits until they stored it)",
             body={
                 "category": {"type": "string"},
                 "text": {"type": "string"},
@@ -183,6 +184,10 @@ MARKET_PATHS: Final[dict[str, Any]] = {
                 "offers": {"type": "integer"},
                 "expires_s": {"type": "integer"},
                 "hubs": {"type": "array", "items": {"type": "string"}},
+                "direct": {
+                    "type": "boolean",
+                    "description": "also at every vendor she knows that serves the category",
+                },
             },
             status="201",
         ),

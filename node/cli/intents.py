@@ -56,9 +56,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     cast = command(
         "cast",
         "cast an intent at a hub under a fresh key",
-        "Cast an intent at HUB (a peer of yours started with `amity run --hub`). Your node "
-        "reaches the hub as a stranger, under the intent's own key, solves the hub's proof of "
-        "work and returns once the hub stored it.",
+        "Cast an intent at HUB (a peer of yours started with `amity run --hub`) and, with "
+        "--direct, at the vendors you know that take it directly. Your node reaches each as a "
+        "stranger, under the intent's own key, solves the proof of work they ask and returns "
+        "once each stored it.",
     )
     cast.add_argument("--category", required=True, help="e.g. goods.bicycles (spec/intents.md §2)")
     cast.add_argument("--text", default="", help="what you want, in words (1000 bytes)")
@@ -74,7 +75,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="DURATION",
         help="how long the intent lives (default 3d)",
     )
-    cast.add_argument("--hub", required=True, action="append", help="the hub (repeatable)")
+    cast.add_argument("--hub", action="append", default=[], help="the hub (repeatable)")
+    cast.add_argument(
+        "--direct",
+        action="store_true",
+        help="also cast it, under the same fresh key, at every vendor you know whose node "
+        "takes intents of this category directly (it sees your network address: "
+        "spec/intents.md §7.8)",
+    )
     command("list", "your intents", "List your intents: state, offers, receipts.")
     offers = command("offers", "the offers for one intent, best first", "Show the offers.")
     offers.add_argument("id", help="the intent")
@@ -143,6 +151,8 @@ def _intent_line(i: Mapping[str, Any]) -> str:
 
 
 def _cast(args: argparse.Namespace) -> int:
+    if not args.hub and not args.direct:
+        raise CliError("give --hub HUB, or --direct, or both")
     client = ApiClient(home_from(args))
     body: dict[str, Any] = {
         "category": args.category,
@@ -154,11 +164,16 @@ def _cast(args: argparse.Namespace) -> int:
         "offers": args.offers,
         "expires_s": args.expires,
         "hubs": [resolve_peer(client, h, connected=True) for h in args.hub],
+        "direct": args.direct,
     }
+
     data = client.call("POST", "/api/intents", body)
     emit(
         data,
-        lambda d: f"intent {d['id'][:16]} cast as {d['pseudonym'][:24]}…, until {d['expires']}",
+        lambda d: (
+            f"intent {d['id'][:16]} cast as {d['pseudonym'][:24]}…, until {d['expires']}"
+            + (f"; directly at {len(d['direct'])} vendor(s)" if d["direct"] else "")
+        ),
         as_json=args.json,
     )
     return 0

@@ -87,6 +87,7 @@ def casting_json(c: Casting, *, offers: bool = False) -> dict[str, Any]:
         "state": c.state.value,
         "pseudonym": intent.intent_key.did,
         "hubs": [h.did for h in c.hubs],
+        "direct": [v.did for v in c.direct],
         "expires": format_time_ms(intent.expires_ms),
         "offers_wanted": intent.offers_wanted,
         "offers_kept": len(c.offers),
@@ -138,9 +139,12 @@ async def intents_list(request: web.Request) -> web.Response:
 async def intent_cast(request: web.Request) -> web.Response:
     data = await json_body(request)
     service = _service(request)
-    hubs = data.get("hubs")
-    if not isinstance(hubs, list) or not hubs:
-        raise UsageError("hubs is a list of did:key, one at least")
+    hubs = data.get("hubs", [])
+    direct = data.get("direct", False)
+    if not isinstance(direct, bool):
+        raise UsageError("direct is true or false")
+    if not isinstance(hubs, list) or not (hubs or direct):
+        raise UsageError("hubs is a list of did:key, one at least (or direct: true)")
     budget = data.get("budget")
     constraints = Constraints(
         budget=None if budget is None else Money.parse(_str(data, "budget")),
@@ -155,6 +159,7 @@ async def intent_cast(request: web.Request) -> web.Response:
         offers_wanted=_int(data, "offers", 1, 32, 5),
         ttl_ms=_int(data, "expires_s", 60, _MAX_S) * 1000,
         hubs=tuple(peer_from(h, "a hub") for h in hubs),
+        direct=direct,
     )
     return web.json_response(casting_json(casting), status=201)
 

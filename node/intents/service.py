@@ -22,6 +22,7 @@ from amity.node.intents.casterlinks import CasterLinks
 from amity.node.intents.hublinks import HubLinks
 from amity.node.intents.joining import Joining
 from amity.node.intents.roles import Carrier, NodeCaster, NodeHub, NodeVendor, load_roles
+from amity.node.intents.targets import known_vendors, open_direct
 from amity.node.logs import log_event
 from amity.node.services import Staged
 from amity.protocol.core.intents import caster, housekeeping, hub, vendor
@@ -32,12 +33,13 @@ from amity.protocol.envelope import Envelope
 from amity.protocol.errors import AmityError, NodeError, WrongTypeError, all_error_classes
 from amity.protocol.identity import PeerId
 from amity.protocol.intent import Constraints, TermsRef
-from amity.protocol.intentmessages import HubRules
+from amity.protocol.intentmessages import DirectRules, HubRules
 from amity.protocol.keyring import Keyring
 from amity.protocol.relationship import Relationship
 
 if TYPE_CHECKING:
     from amity.node.daemon import Node
+    from amity.node.net.link import Link
     from amity.node.terms.service import TermsService
 
 __all__ = ["IntentsService", "own_trust", "own_cut_off"]
@@ -60,6 +62,7 @@ class IntentsService:
         node: Node,
         *,
         rules: HubRules | None = None,
+        direct: DirectRules | None = None,
         trust: Callable[[PeerId], float | None] = lambda _peer: None,
         cut_off: Callable[[PeerId], str | None] = lambda _peer: None,
         terms: TermsService | None = None,
@@ -72,6 +75,7 @@ class IntentsService:
         self.vendor: NodeVendor
         self.hub: NodeHub | None
         self.caster, self.vendor, self.hub = load_roles(node, rules)
+        self.vendor.direct_rules = None if self.hub is not None else direct
         self.caster.trust_source = trust
         self.caster.cut_source = cut_off
         if terms is not None:  # its policy file's [[intents.answer]] rules (§5.2)
@@ -86,12 +90,17 @@ class IntentsService:
         #: Casts waiting for their hubs' answer: (intent, hub) -> future of the refusal code.
         self._waiting: dict[tuple[bytes, PeerId], asyncio.Future[str | None]] = {}
 
+    @property
+    def serves_intents(self) -> bool:
+        """Whether the intents path is served: as a hub, else as a vendor's direct endpoint."""
+        return self.hub is not None or self.vendor.direct_rules is not None
+
     # -- lifetime ------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         for intent_id, c in self.caster.castings.items():
             self.arm("caster", intent_id, c.intent.expires_ms)
-            for hub_peer in c.hubs:
+            for hub_peer in c.targets:
                 self.links.hold(intent_id, hub_peer)
         for intent_id, s in self.vendor.inbox.items():
             self.arm("vendor", intent_id, s.intent.expires_ms)
@@ -194,19 +203,29 @@ class IntentsService:
         offers_wanted: int,
         ttl_ms: int,
         hubs: tuple[PeerId, ...],
+        direct: bool = False,
     ) -> Casting:
-        """Cast an intent at ``hubs`` under a fresh key: open each hub's pseudonymous link
+        """Cast an intent at ``hubs`` under a fresh key, and with ``direct`` at every vendor
+        she knows that serves its category (spec/intents.md §7.8): open each pseudonymous link
         first (its rules say how much work), solve the work off the event loop, store, send,
-        and wait until every hub stored it (or refused it: raised)."""
+        and wait until every hub and vendor stored it (or refused it: raised)."""
         key_seed, link_private = os.urandom(32), os.urandom(32)
-        opened = []
+        opened: list[tuple[PeerId, Link, HubRules | DirectRules]] = []
         try:
             for hub_peer in hubs:
                 opened.append((hub_peer, *(await self.links.dial(key_seed, hub_peer))))
+            vendors = [v for v in known_vendors(self.links) if v not in hubs] if direct else []
+            at_vendors = await open_direct(self.links, key_seed, vendors, category)
         except NodeError:
             for _, link, _ in opened:
                 await link.close()
             raise
+        opened += at_vendors
+        if not opened:
+            raise NodeError(
+                f"no vendor you know takes intents of {category} directly; cast at a hub"
+            )
+        targets = tuple(peer for peer, _, _ in opened)
         work_bits = max(r.work_bits for _, _, r in opened)
         now = self.node.clock_ms()
         drawn = _Drawn(self.caster, [key_seed, link_private])
@@ -223,10 +242,11 @@ class IntentsService:
                 ttl_ms=ttl_ms,
                 hubs=hubs,
                 work_bits=work_bits,
+                direct=tuple(peer for peer, _, _ in at_vendors),
             )
         )
         loop = asyncio.get_running_loop()
-        waits = {h: loop.create_future() for h in hubs}
+        waits = {h: loop.create_future() for h in targets}
         for h, future in waits.items():
             self._waiting[(casting.intent_id, h)] = future
         try:
@@ -240,7 +260,7 @@ class IntentsService:
                 "the hub did not confirm the intent in time; your node keeps trying"
             ) from None
         finally:
-            for h in hubs:
+            for h in targets:
                 self._waiting.pop((casting.intent_id, h), None)
         for code in codes:
             if code is not None:

@@ -1,0 +1,203 @@
+"""Intents cast directly at vendors she knows, on real daemons (spec/intents.md §7.8).
+
+She has relationships with three vendors: one takes intents of bicycles at its own endpoint,
+one takes only books, one takes none. `amity intent cast --direct` reaches the first only, as
+the intent's fresh key on a link of its own, never over her relationship link: the vendor's
+store and audit learn the pseudonym and nothing that names her. It answers; she accepts
+without revealing herself and withdraws, with a receipt. Bad input at the direct endpoint
+(malformed, replayed, oversized) is refused with its code and the vendor keeps serving.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import aiohttp
+
+from amity.protocol.envelope import sign_envelope
+from amity.protocol.frames import encode_envelope_frame
+from amity.protocol.identity import PeerId, SigningIdentity
+from amity.protocol.intent import Constraints, Intent, TermsRef
+from amity.protocol.intentmessages import (
+    MSG_CAST,
+    MSG_DIRECT,
+    Cast,
+    DirectRules,
+    decode_intent_body,
+    encode_intent_body,
+)
+from amity.protocol.intentwork import solve_work
+from amity.protocol.keyring import Keyring
+from amity.protocol.linkcert import LinkKey
+from amity.protocol.session import Session
+from tests.node.conftest import WAIT_S, Node, NodeFactory, meet, wait_for
+from tests.node.test_grants import cli
+from tests.node.test_hostile import WireLink, endpoint, now_ms
+from tests.node.test_intents import CATEGORY, inbox
+
+#: Low work, so the test spends its time on the protocol.
+DIRECT = '\n[direct]\ncategories = ["{}"]\nwork_bits = 4\n'
+
+
+def direct_vendor(nodes: NodeFactory, name: str, category: str | None) -> Node:
+    vendor = nodes.create(name, "vendor", start=False)
+    if category is not None:
+        with open(vendor.home / "config.toml", "a", encoding="utf-8") as config:
+            config.write(DIRECT.format(category))
+    vendor.start()
+    return vendor
+
+
+def rows_naming(home: Path, key: bytes) -> dict[str, int]:
+    """Per table, how many rows hold ``key`` (its bytes, its hex, or its did:key)."""
+    needles = (key.hex(), PeerId(key).did)
+    found: dict[str, int] = {}
+    db = sqlite3.connect(home / "amity.db")
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in db.execute(f"SELECT * FROM {table}"):
+                if any(
+                    (isinstance(v, str) and any(n in v for n in needles))
+                    or (isinstance(v, bytes) and key in v)
+                    for v in row
+                ):
+                    found[table] = found.get(table, 0) + 1
+    finally:
+        db.close()
+    return found
+
+
+def test_a_direct_cast_reaches_the_vendor_that_serves_it_as_the_pseudonym_only(
+    nodes: NodeFactory,
+) -> None:
+    person = nodes.create("alice")
+    bikes = direct_vendor(nodes, "bikes", CATEGORY)
+    books = direct_vendor(nodes, "books", "goods.books")
+    plain = direct_vendor(nodes, "plain", None)
+    for vendor in (bikes, books, plain):
+        meet(person, vendor)
+    her = PeerId.from_did(person.did).key
+    before = rows_naming(bikes.home, her)
+    assert before, "the vendor knows her: their relationship names her"
+
+    made = cli(
+        "intent", "cast", "--home", person.home, "--direct", "--category", CATEGORY,
+        "--budget", "300EUR", "--region", "FR", "--expires", "1d", "--text", "a child's bike",
+    )  # fmt: skip
+    assert made["direct"] == [bikes.did] and made["hubs"] == []
+    (seen,) = wait_for(lambda: inbox(bikes), what="the intent at the vendor that serves it")
+    assert seen["id"] == made["id"] and seen["via"] == made["pseudonym"]
+    assert not inbox(books) and not inbox(plain)
+
+    cli("intent", "answer", "--home", bikes.home, made["id"][:8], "--price", "240EUR")
+    offers = wait_for(
+        lambda: cli("intent", "offers", "--home", person.home, made["id"][:8])["offers"],
+        what="the vendor's offer, back on the direct link",
+    )
+    assert offers[0]["vendor"] == bikes.did and offers[0]["price"] == "240.00 EUR"
+    cli("intent", "accept", "--home", person.home, offers[0]["id"][:12], "--anonymous")
+    won = wait_for(lambda: (i := inbox(bikes)[0])["state"] == "won" and i, what="the accept")
+    assert won["revealed"] is None
+
+    # The vendor knows her (a relationship), but nothing it stored about the intent names her:
+    # the rows that name her are those it had before the cast; the pseudonym is in its inbox.
+    pseudonym = PeerId.from_did(made["pseudonym"]).key
+    assert rows_naming(bikes.home, her) == before
+    assert "intent_seen" in rows_naming(bikes.home, pseudonym)
+    assert not any(her.hex() in line for line in bikes.log_lines("intents.link_up"))
+
+    cli("intent", "withdraw", "--home", person.home, made["id"][:8])
+    receipts = wait_for(
+        lambda: person.api.get(f"/api/intents/{made['id']}")["receipts"], what="its receipt"
+    )
+    assert [(r["deleter"], r["reason"]) for r in receipts] == [(bikes.did, "withdrawn")]
+    wait_for(lambda: not inbox(bikes), what="the vendor deleted it")
+
+
+def test_no_vendor_takes_it_directly_says_so(nodes: NodeFactory) -> None:
+    person = nodes.create("alice")
+    plain = direct_vendor(nodes, "plain", None)
+    meet(person, plain)
+    refused = cli(
+        "intent", "cast", "--home", person.home, "--direct", "--category", CATEGORY,
+        status=1,
+    )  # fmt: skip
+    assert "directly" in refused["error"]["message"]
+
+
+async def test_bad_input_at_a_direct_endpoint_is_refused_and_it_keeps_serving(
+    nodes: NodeFactory,
+) -> None:
+    bikes = direct_vendor(nodes, "bikes", CATEGORY)
+    vendor = PeerId.from_did(bikes.did)
+    seed = os.urandom(32)
+    signer = SigningIdentity(seed)
+    now = now_ms()
+    intent = Intent.create(
+        signer,
+        link_public=LinkKey(os.urandom(32)).public,
+        category=CATEGORY,
+        text="a bike",
+        constraints=Constraints(None, None, None, 1),
+        terms=TermsRef.roster("P2B1"),
+        offers_wanted=3,
+        cast_ms=now,
+        expires_ms=now + 3600_000,
+    )
+    cast = encode_intent_body(Cast(intent.encoded, solve_work(intent.intent_id, 4)))
+
+    def envelope(seq: int, body: bytes) -> bytes:
+        return sign_envelope(
+            signer, type=MSG_CAST, recipient=vendor, seq=seq, ts_ms=now_ms(),
+            nonce=os.urandom(16), body=body,
+        )  # fmt: skip
+
+    async with aiohttp.ClientSession() as http:
+        link, rules = await _dial(http, bikes, seed)
+        assert rules.categories == (CATEGORY,) and rules.work_bits == 4
+        await link.send(encode_envelope_frame(envelope(1, b"\xc1not msgpack")))
+        assert await link.refusal_for(1) == "encoding.malformed"
+        await link.send(encode_envelope_frame(envelope(2, b"\x00" * 40_000)))
+        assert (await link.refusal_for(2)).startswith("encoding.")
+        await link.send(encode_envelope_frame(envelope(3, cast)))
+        await link.ack_for(3)
+        await link.send(encode_envelope_frame(envelope(4, cast)))  # the same cast, again
+        assert await link.refusal_for(4) == "intent.replayed"
+        await link.close()
+    (seen,) = inbox(bikes)
+    assert seen["id"] == intent.intent_id.hex() and seen["via"] == signer.peer_id.did
+    assert len(bikes.log_lines("intents.refused")) == 3
+    # and it still serves a real caster
+    person = nodes.create("alice")
+    meet(person, bikes)
+    made = cli(
+        "intent", "cast", "--home", person.home, "--direct", "--category", CATEGORY,
+    )  # fmt: skip
+    wait_for(lambda: len(inbox(bikes)) == 2, what=f"intent {made['id'][:8]} after the bad ones")
+
+
+async def _dial(
+    http: aiohttp.ClientSession, node: Node, seed: bytes
+) -> tuple[WireLink, DirectRules]:
+    """The vendor's intents path, under ``seed`` (an intent key): handshake, its rules."""
+    ws = await http.ws_connect(endpoint(node).replace("/amity/v1/ws", "/amity/v1/intents"))
+    link_key, cert = Keyring(seed).current(now_ms())
+    session = Session(
+        initiator=True,
+        link_key=link_key,
+        link_cert=cert,
+        ephemeral_private=os.urandom(32),
+        expected_peer=PeerId.from_did(node.did),
+        extra=b"",
+    )
+    await ws.send_bytes(session.start())
+    answer = await ws.receive(WAIT_S)
+    finish = session.receive_handshake(answer.data, now_ms())
+    assert finish is not None
+    await ws.send_bytes(finish)
+    rules = decode_intent_body(MSG_DIRECT, session.peer_extra)
+    assert isinstance(rules, DirectRules)
+    return WireLink(ws, session), rules
