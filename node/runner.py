@@ -241,6 +241,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             port=port,
             addresses=None if on_loopback or host in ("0.0.0.0", "::") else [host],
             announce=not on_loopback,
+            intents=app[INTENTS].direct_categories,
         )
         if on_loopback:
             log_event(
@@ -256,9 +257,13 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             yield
             return
         app[DISCOVERY] = discovery
+        app[INTENTS].nearby = discovery.nearby  # the LAN vendors it may cast at (§7.9)
+        app[INTENTS].announced = lambda: discovery.announce
         try:
             yield
         finally:
+            app[INTENTS].nearby = list
+            app[INTENTS].announced = lambda: False
             await discovery.async_stop()
 
     app.cleanup_ctx.extend([node_ctx, peer_ctx, discovery_ctx])

@@ -188,6 +188,10 @@ MARKET_PATHS: Final[dict[str, Any]] = {
                     "type": "boolean",
                     "description": "also at every vendor she knows that serves the category",
                 },
+                "nearby": {
+                    "type": "boolean",
+                    "description": "also at the vendors on the LAN that announce the category",
+                },
             },
             status="201",
         ),

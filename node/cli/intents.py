@@ -83,6 +83,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "takes intents of this category directly (it sees your network address: "
         "spec/intents.md §7.8)",
     )
+    cast.add_argument(
+        "--nearby",
+        action="store_true",
+        help="also cast it, under the same fresh key, at the vendors on your LAN that announce "
+        "this category (`amity nearby`; they see your LAN address: spec/intents.md §7.9)",
+    )
     command("list", "your intents", "List your intents: state, offers, receipts.")
     offers = command("offers", "the offers for one intent, best first", "Show the offers.")
     offers.add_argument("id", help="the intent")
@@ -151,8 +157,8 @@ def _intent_line(i: Mapping[str, Any]) -> str:
 
 
 def _cast(args: argparse.Namespace) -> int:
-    if not args.hub and not args.direct:
-        raise CliError("give --hub HUB, or --direct, or both")
+    if not (args.hub or args.direct or args.nearby):
+        raise CliError("give --hub HUB, --direct or --nearby (or several)")
     client = ApiClient(home_from(args))
     body: dict[str, Any] = {
         "category": args.category,
@@ -165,6 +171,7 @@ def _cast(args: argparse.Namespace) -> int:
         "expires_s": args.expires,
         "hubs": [resolve_peer(client, h, connected=True) for h in args.hub],
         "direct": args.direct,
+        "nearby": args.nearby,
     }
 
     data = client.call("POST", "/api/intents", body)

@@ -140,11 +140,11 @@ async def intent_cast(request: web.Request) -> web.Response:
     data = await json_body(request)
     service = _service(request)
     hubs = data.get("hubs", [])
-    direct = data.get("direct", False)
-    if not isinstance(direct, bool):
-        raise UsageError("direct is true or false")
-    if not isinstance(hubs, list) or not (hubs or direct):
-        raise UsageError("hubs is a list of did:key, one at least (or direct: true)")
+    direct, nearby = data.get("direct", False), data.get("nearby", False)
+    if not isinstance(direct, bool) or not isinstance(nearby, bool):
+        raise UsageError("direct and nearby are true or false")
+    if not isinstance(hubs, list) or not (hubs or direct or nearby):
+        raise UsageError("hubs is a list of did:key, one at least (or direct or nearby: true)")
     budget = data.get("budget")
     constraints = Constraints(
         budget=None if budget is None else Money.parse(_str(data, "budget")),
@@ -160,6 +160,7 @@ async def intent_cast(request: web.Request) -> web.Response:
         ttl_ms=_int(data, "expires_s", 60, _MAX_S) * 1000,
         hubs=tuple(peer_from(h, "a hub") for h in hubs),
         direct=direct,
+        nearby=nearby,
     )
     return web.json_response(casting_json(casting), status=201)
 

@@ -70,11 +70,16 @@ class CasterLinks:
         self._last_in: dict[tuple[bytes, PeerId], int] = {}
 
     def endpoints(self, hub: PeerId) -> list[str]:
+        """Where ``hub`` (or a vendor) is: the card of our relationship, else where LAN
+        discovery sees it (a vendor nearby, spec/intents.md §7.9; the handshake proves it)."""
         rel = self.node.book.current(hub)
         card = rel.peer_card if rel is not None else None
-        if card is None or not card.endpoints:
-            raise NodeError(f"no endpoint known for hub {hub.short}")
-        return intents_endpoints(card.endpoints)
+        if card is not None and card.endpoints:
+            return intents_endpoints(card.endpoints)
+        for nearby in self.service.nearby():
+            if nearby.did == hub.did and nearby.endpoints:
+                return intents_endpoints(nearby.endpoints)
+        raise NodeError(f"no endpoint known for {hub.short}")
 
     async def dial(
         self, key_seed: bytes, hub: PeerId, *, direct: bool = False

@@ -22,7 +22,7 @@ from amity.node.intents.casterlinks import CasterLinks
 from amity.node.intents.hublinks import HubLinks
 from amity.node.intents.joining import Joining
 from amity.node.intents.roles import Carrier, NodeCaster, NodeHub, NodeVendor, load_roles
-from amity.node.intents.targets import known_vendors, open_direct
+from amity.node.intents.targets import known_vendors, lan_vendors, open_direct
 from amity.node.logs import log_event
 from amity.node.services import Staged
 from amity.protocol.core.intents import caster, housekeeping, hub, vendor
@@ -39,6 +39,7 @@ from amity.protocol.relationship import Relationship
 
 if TYPE_CHECKING:
     from amity.node.daemon import Node
+    from amity.node.net.discovery import NearbyNode
     from amity.node.net.link import Link
     from amity.node.terms.service import TermsService
 
@@ -81,6 +82,10 @@ class IntentsService:
         if terms is not None:  # its policy file's [[intents.answer]] rules (§5.2)
             self.vendor.rules_source = terms.answer_rules
         self._timers: dict[tuple[str, bytes], asyncio.TimerHandle] = {}
+        #: The nodes LAN discovery sees now (set by the driver when discovery runs).
+        self.nearby: Callable[[], list[NearbyNode]] = list
+        #: Whether this node announces itself on the LAN (its did:key and address) now.
+        self.announced: Callable[[], bool] = lambda: False
         self.links = CasterLinks(self)
         self.hub_links = HubLinks(self)
         self.joining = Joining(self)
@@ -89,6 +94,12 @@ class IntentsService:
         self.carrier = Carrier(node, arm=self.arm, kick=self.links.kick, follow=self.joining.follow)
         #: Casts waiting for their hubs' answer: (intent, hub) -> future of the refusal code.
         self._waiting: dict[tuple[bytes, PeerId], asyncio.Future[str | None]] = {}
+
+    @property
+    def direct_categories(self) -> tuple[str, ...]:
+        """What its direct endpoint serves, for its LAN announcement (spec/intents.md §7.9)."""
+        rules = self.vendor.direct_rules
+        return () if rules is None else rules.categories
 
     @property
     def serves_intents(self) -> bool:
@@ -204,17 +215,30 @@ class IntentsService:
         ttl_ms: int,
         hubs: tuple[PeerId, ...],
         direct: bool = False,
+        nearby: bool = False,
     ) -> Casting:
         """Cast an intent at ``hubs`` under a fresh key, and with ``direct`` at every vendor
         she knows that serves its category (spec/intents.md §7.8): open each pseudonymous link
         first (its rules say how much work), solve the work off the event loop, store, send,
-        and wait until every hub and vendor stored it (or refused it: raised)."""
+        and wait until every hub and vendor stored it (or refused it: raised). With
+        ``nearby``, also at the vendors LAN discovery sees that say they serve it (§7.9)."""
+        if nearby and self.announced():
+            # A shop nearby sees her node's own announcement (her did:key at an address) and
+            # the cast's link from the same address: it could tell who cast it (§7.9).
+            raise NodeError(
+                "your node announces itself on this LAN (its did:key and address), so a shop "
+                "nearby could match the cast to you; browse only (listen on 127.0.0.1) to "
+                "cast --nearby, or cast at a hub"
+            )
         key_seed, link_private = os.urandom(32), os.urandom(32)
         opened: list[tuple[PeerId, Link, HubRules | DirectRules]] = []
         try:
             for hub_peer in hubs:
                 opened.append((hub_peer, *(await self.links.dial(key_seed, hub_peer))))
-            vendors = [v for v in known_vendors(self.links) if v not in hubs] if direct else []
+            vendors = known_vendors(self.links) if direct else []
+            if nearby:
+                vendors += lan_vendors(self.nearby(), category)
+            vendors = [v for v in dict.fromkeys(vendors) if v not in hubs]
             at_vendors = await open_direct(self.links, key_seed, vendors, category)
         except NodeError:
             for _, link, _ in opened:
@@ -223,7 +247,8 @@ class IntentsService:
         opened += at_vendors
         if not opened:
             raise NodeError(
-                f"no vendor you know takes intents of {category} directly; cast at a hub"
+                f"no vendor you know or see nearby takes intents of {category} directly; "
+                "cast at a hub"
             )
         targets = tuple(peer for peer, _, _ in opened)
         work_bits = max(r.work_bits for _, _, r in opened)

@@ -44,7 +44,10 @@ def test_a_direct_endpoint_from_the_direct_table() -> None:
     ("table", "named"),
     [
         ('categorys = ["goods"]', "line 3: [direct] has no setting 'categorys'"),
-        ('categories = ["goods.spaceships"]', "line 3: [direct] categories holds 'goods.spaceships'"),
+        (
+            'categories = ["goods.spaceships"]',
+            "line 3: [direct] categories holds 'goods.spaceships'",
+        ),
         ('categories = "goods"', "line 3: [direct] categories must be a list"),
         ('categories = ["goods"]\nwork_bits = 99', "[direct] work_bits is 0..32"),
     ],

@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from amity.protocol.envelope import sign_envelope
 from amity.protocol.frames import encode_envelope_frame
@@ -32,10 +33,11 @@ from amity.protocol.intentwork import solve_work
 from amity.protocol.keyring import Keyring
 from amity.protocol.linkcert import LinkKey
 from amity.protocol.session import Session
-from tests.node.conftest import WAIT_S, Node, NodeFactory, meet, wait_for
+from tests.node.conftest import WAIT_S, Node, NodeFactory, meet, run_amity, wait_for
 from tests.node.test_grants import cli
 from tests.node.test_hostile import WireLink, endpoint, now_ms
 from tests.node.test_intents import CATEGORY, inbox
+from tests.node.test_nearby import _port
 
 #: Low work, so the test spends its time on the protocol.
 DIRECT = '\n[direct]\ncategories = ["{}"]\nwork_bits = 4\n'
@@ -201,3 +203,50 @@ async def _dial(
     rules = decode_intent_body(MSG_DIRECT, session.peer_extra)
     assert isinstance(rules, DirectRules)
     return WireLink(ws, session), rules
+
+
+def test_a_shop_on_the_lan_gets_it_through_discovery_and_never_learns_who_she_is(
+    nodes: NodeFactory,
+) -> None:
+    shop = nodes.create("shop", "vendor", start=False, mdns=True)
+    with open(shop.home / "config.toml", "a", encoding="utf-8") as config:
+        config.write(DIRECT.format("goods"))
+    shop.start()
+    # she browses the LAN but does not announce herself: her node listens on loopback only
+    person = nodes.create("alice", mdns=True, start=False)
+    person.run_args = [*person.run_args, "--listen", f"127.0.0.1:{_port(person)}"]
+    person.start()
+    announced = nodes.create("bob", mdns=True)
+    for node in (person, shop, announced):
+        if not node.api.get("/api/nearby")["enabled"]:
+            pytest.skip(f"LAN discovery could not start on this machine: {node.log()[-400:]}")
+    seen = wait_for(
+        lambda: [n for n in person.api.get("/api/nearby")["nearby"] if n["did"] == shop.did],
+        what="her node to see the shop on the LAN",
+    )
+    assert seen[0]["intents"] == ["goods"] and seen[0]["kind"] == "vendor"
+    assert "takes intents: goods" in run_amity("nearby", "--home", person.home).stdout
+
+    assert person.api.get("/api/nearby")["announced"] is False
+    # A node that announces itself would show the shop its did:key at the address the cast
+    # comes from: it refuses to cast nearby, and says why.
+    refused = cli(
+        "intent", "cast", "--home", announced.home, "--nearby", "--category", CATEGORY,
+        status=1,
+    )  # fmt: skip
+    assert "announces itself" in refused["error"]["message"] and not inbox(shop)
+
+    made = cli(
+        "intent", "cast", "--home", person.home, "--nearby", "--category", CATEGORY,
+        "--budget", "300EUR", "--expires", "1d",
+    )  # fmt: skip
+    assert made["direct"] == [shop.did] and made["hubs"] == []
+    (got,) = wait_for(lambda: inbox(shop), what="the intent at the shop nearby")
+    assert got["via"] == made["pseudonym"]
+    cli("intent", "answer", "--home", shop.home, made["id"][:8], "--price", "199EUR")
+    wait_for(
+        lambda: person.api.get(f"/api/intents/{made['id']}")["offers"],
+        what="the shop's offer, back over the LAN",
+    )
+    assert not rows_naming(shop.home, PeerId.from_did(person.did).key)  # it never met her
+    assert rows_naming(shop.home, PeerId.from_did(made["pseudonym"]).key)
