@@ -192,6 +192,11 @@ MARKET_PATHS: Final[dict[str, Any]] = {
                     "type": "boolean",
                     "description": "also at the vendors on the LAN that announce the category",
                 },
+                "delay_s": {
+                    "type": "integer",
+                    "description": "cast after a random wait of up to this many seconds "
+                    "(default 600 with direct or nearby, else 0); with a wait: 202, scheduled",
+                },
             },
             status="201",
         ),

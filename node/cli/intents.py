@@ -7,6 +7,7 @@ Her side: ``cast``, ``list``, ``offers``, ``accept``, ``withdraw``. A vendor's s
 from __future__ import annotations
 
 import argparse
+import re
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -84,6 +85,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "spec/intents.md §7.8)",
     )
     cast.add_argument(
+        "--delay",
+        type=_delay,
+        metavar="DURATION",
+        help="cast after a random wait of up to this long, so its time links it to nothing "
+        "(default: 10m with --direct or --nearby, else 0s); with a wait the command returns "
+        "at once and `amity intent list` shows it scheduled (spec/intents.md §7.10)",
+    )
+    cast.add_argument(
         "--nearby",
         action="store_true",
         help="also cast it, under the same fresh key, at the vendors on your LAN that announce "
@@ -149,6 +158,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
 
 
+def _delay(text: str) -> int:
+    """A cast delay: a duration up to 1d, or 0 (none: cast at once)."""
+    if re.fullmatch(r"\s*0+\s*[smhd]?\s*", text):
+        return 0
+    return Duration("a cast delay", 1, 86_400)(text)
+
+
 def _intent_line(i: Mapping[str, Any]) -> str:
     return (
         f"  {i['id'][:8]}  {i['state']:<9} {i['category']:<20} "
@@ -173,12 +189,17 @@ def _cast(args: argparse.Namespace) -> int:
         "direct": args.direct,
         "nearby": args.nearby,
     }
+    if args.delay is not None:
+        body["delay_s"] = args.delay
 
     data = client.call("POST", "/api/intents", body)
     emit(
         data,
         lambda d: (
-            f"intent {d['id'][:16]} cast as {d['pseudonym'][:24]}…, until {d['expires']}"
+            f"intent of {d['category']} scheduled: your node casts it by {d['at']} (a random "
+            "time; `amity intent list` shows it until then)"
+            if "scheduled" in d
+            else f"intent {d['id'][:16]} cast as {d['pseudonym'][:24]}…, until {d['expires']}"
             + (f"; directly at {len(d['direct'])} vendor(s)" if d["direct"] else "")
         ),
         as_json=args.json,
@@ -191,8 +212,16 @@ def _list(args: argparse.Namespace) -> int:
     emit(
         data,
         lambda d: (
-            "\n".join(["intents:", *map(_intent_line, d["intents"])])
-            if d["intents"]
+            "\n".join(
+                [
+                    *(["intents:", *map(_intent_line, d["intents"])] if d["intents"] else []),
+                    *[
+                        f"  scheduled {s['category']}: cast by {s['at']}"
+                        for s in d.get("scheduled", [])
+                    ],
+                ]
+            )
+            if d["intents"] or d.get("scheduled")
             else "no intents yet: `amity intent cast --category … --hub HUB`"
         ),
         as_json=args.json,

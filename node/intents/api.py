@@ -15,15 +15,19 @@ from amity.node.api.jsonio import id_by_prefix, json_body, peer_from
 from amity.node.intents.service import IntentsService
 from amity.protocol.core.intents.records import Casting, KeptOffer, Seen
 from amity.protocol.core.intents.rule import Quote
+from amity.protocol.core.intents.timing import MAX_CAST_DELAY_MS
 from amity.protocol.errors import NodeError, UsageError, format_time_ms
 from amity.protocol.identity import PeerId
 from amity.protocol.intent import Constraints, TermsRef
+from amity.protocol.intentcategory import TAXONOMY_VERSION, check_category
 from amity.protocol.money import Money
 
 __all__ = ["INTENTS", "add_intents_routes"]
 
 INTENTS: Final = web.AppKey("intents", IntentsService)
 _MAX_S: Final = 30 * 24 * 3600
+#: The most a cast waits by default when a vendor sees its link itself (§7.10): ten minutes.
+_DIRECT_DELAY_S: Final = 600
 
 
 def add_intents_routes(app: web.Application) -> None:
@@ -88,6 +92,7 @@ def casting_json(c: Casting, *, offers: bool = False) -> dict[str, Any]:
         "pseudonym": intent.intent_key.did,
         "hubs": [h.did for h in c.hubs],
         "direct": [v.did for v in c.direct],
+        "cast": format_time_ms(intent.cast_ms),
         "expires": format_time_ms(intent.expires_ms),
         "offers_wanted": intent.offers_wanted,
         "offers_kept": len(c.offers),
@@ -132,8 +137,15 @@ def seen_json(s: Seen) -> dict[str, Any]:
 
 
 async def intents_list(request: web.Request) -> web.Response:
-    castings = _service(request).caster.castings.values()
-    return web.json_response({"intents": [casting_json(c) for c in castings]})
+    service = _service(request)
+    castings = service.caster.castings.values()
+    scheduled = [
+        {"scheduled": s.handle, "at": format_time_ms(s.at_ms), "category": s.category}
+        for s in sorted(service.schedule.waiting.values(), key=lambda s: s.at_ms)
+    ]
+    return web.json_response(
+        {"intents": [casting_json(c) for c in castings], "scheduled": scheduled}
+    )
 
 
 async def intent_cast(request: web.Request) -> web.Response:
@@ -151,7 +163,7 @@ async def intent_cast(request: web.Request) -> web.Response:
         region=None if data.get("region") is None else _str(data, "region"),
         quantity=_int(data, "quantity", 1, 1_000_000, 1),
     )
-    casting = await service.cast(
+    cast: dict[str, Any] = dict(
         category=_str(data, "category"),
         text=_str(data, "text", ""),
         constraints=constraints,
@@ -162,6 +174,18 @@ async def intent_cast(request: web.Request) -> web.Response:
         direct=direct,
         nearby=nearby,
     )
+    # The most her node waits, at random, before it casts (spec/intents.md §7.10): by default
+    # none for hubs alone, ten minutes when a vendor sees the cast's link itself.
+    default_delay_s = _DIRECT_DELAY_S if direct or nearby else 0
+    delay_s = _int(data, "delay_s", 0, MAX_CAST_DELAY_MS // 1000, default_delay_s)
+    if delay_s:
+        check_category(TAXONOMY_VERSION, cast["category"])  # now, not when it is too late to say
+        if nearby:
+            service.check_nearby()
+        item = service.schedule.schedule(delay_s * 1000, cast)
+        scheduled = {"scheduled": item.handle, "at": format_time_ms(item.at_ms)}
+        return web.json_response({**scheduled, "category": item.category}, status=202)
+    casting = await service.cast(**cast)
     return web.json_response(casting_json(casting), status=201)
 
 

@@ -22,6 +22,7 @@ from amity.node.intents.casterlinks import CasterLinks
 from amity.node.intents.hublinks import HubLinks
 from amity.node.intents.joining import Joining
 from amity.node.intents.roles import Carrier, NodeCaster, NodeHub, NodeVendor, load_roles
+from amity.node.intents.scheduling import CastSchedule
 from amity.node.intents.targets import known_vendors, lan_vendors, open_direct
 from amity.node.logs import log_event
 from amity.node.services import Staged
@@ -86,6 +87,7 @@ class IntentsService:
         self.nearby: Callable[[], list[NearbyNode]] = list
         #: Whether this node announces itself on the LAN (its did:key and address) now.
         self.announced: Callable[[], bool] = lambda: False
+        self.schedule = CastSchedule(self)
         self.links = CasterLinks(self)
         self.hub_links = HubLinks(self)
         self.joining = Joining(self)
@@ -143,6 +145,7 @@ class IntentsService:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        self.schedule.close()
         await self.joining.close()
         await self.links.close()
 
@@ -204,6 +207,16 @@ class IntentsService:
 
     # -- her side -------------------------------------------------------------------------------------
 
+    def check_nearby(self) -> None:
+        """Refuse to cast at shops nearby while this node announces itself on the LAN: a shop
+        would see her did:key and the cast's link at one address (spec/intents.md §7.9)."""
+        if self.announced():
+            raise NodeError(
+                "your node announces itself on this LAN (its did:key and address), so a shop "
+                "nearby could match the cast to you; browse only (listen on 127.0.0.1) to "
+                "cast --nearby, or cast at a hub"
+            )
+
     async def cast(
         self,
         *,
@@ -222,14 +235,8 @@ class IntentsService:
         first (its rules say how much work), solve the work off the event loop, store, send,
         and wait until every hub and vendor stored it (or refused it: raised). With
         ``nearby``, also at the vendors LAN discovery sees that say they serve it (§7.9)."""
-        if nearby and self.announced():
-            # A shop nearby sees her node's own announcement (her did:key at an address) and
-            # the cast's link from the same address: it could tell who cast it (§7.9).
-            raise NodeError(
-                "your node announces itself on this LAN (its did:key and address), so a shop "
-                "nearby could match the cast to you; browse only (listen on 127.0.0.1) to "
-                "cast --nearby, or cast at a hub"
-            )
+        if nearby:
+            self.check_nearby()
         key_seed, link_private = os.urandom(32), os.urandom(32)
         opened: list[tuple[PeerId, Link, HubRules | DirectRules]] = []
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -34,6 +35,7 @@ from amity.protocol.keyring import Keyring
 from amity.protocol.linkcert import LinkKey
 from amity.protocol.session import Session
 from tests.node.conftest import WAIT_S, Node, NodeFactory, meet, run_amity, wait_for
+from tests.node.test_daemon import read_events
 from tests.node.test_grants import cli
 from tests.node.test_hostile import WireLink, endpoint, now_ms
 from tests.node.test_intents import CATEGORY, inbox
@@ -86,7 +88,7 @@ def test_a_direct_cast_reaches_the_vendor_that_serves_it_as_the_pseudonym_only(
     assert before, "the vendor knows her: their relationship names her"
 
     made = cli(
-        "intent", "cast", "--home", person.home, "--direct", "--category", CATEGORY,
+        "intent", "cast", "--home", person.home, "--direct", "--delay", "0s", "--category", CATEGORY,
         "--budget", "300EUR", "--region", "FR", "--expires", "1d", "--text", "a child's bike",
     )  # fmt: skip
     assert made["direct"] == [bikes.did] and made["hubs"] == []
@@ -124,7 +126,7 @@ def test_no_vendor_takes_it_directly_says_so(nodes: NodeFactory) -> None:
     plain = direct_vendor(nodes, "plain", None)
     meet(person, plain)
     refused = cli(
-        "intent", "cast", "--home", person.home, "--direct", "--category", CATEGORY,
+        "intent", "cast", "--home", person.home, "--direct", "--delay", "0s", "--category", CATEGORY,
         status=1,
     )  # fmt: skip
     assert "directly" in refused["error"]["message"]
@@ -176,7 +178,7 @@ async def test_bad_input_at_a_direct_endpoint_is_refused_and_it_keeps_serving(
     person = nodes.create("alice")
     meet(person, bikes)
     made = cli(
-        "intent", "cast", "--home", person.home, "--direct", "--category", CATEGORY,
+        "intent", "cast", "--home", person.home, "--direct", "--delay", "0s", "--category", CATEGORY,
     )  # fmt: skip
     wait_for(lambda: len(inbox(bikes)) == 2, what=f"intent {made['id'][:8]} after the bad ones")
 
@@ -231,13 +233,13 @@ def test_a_shop_on_the_lan_gets_it_through_discovery_and_never_learns_who_she_is
     # A node that announces itself would show the shop its did:key at the address the cast
     # comes from: it refuses to cast nearby, and says why.
     refused = cli(
-        "intent", "cast", "--home", announced.home, "--nearby", "--category", CATEGORY,
+        "intent", "cast", "--home", announced.home, "--nearby", "--delay", "0", "--category", CATEGORY,
         status=1,
     )  # fmt: skip
     assert "announces itself" in refused["error"]["message"] and not inbox(shop)
 
     made = cli(
-        "intent", "cast", "--home", person.home, "--nearby", "--category", CATEGORY,
+        "intent", "cast", "--home", person.home, "--nearby", "--delay", "0", "--category", CATEGORY,
         "--budget", "300EUR", "--expires", "1d",
     )  # fmt: skip
     assert made["direct"] == [shop.did] and made["hubs"] == []
@@ -250,3 +252,39 @@ def test_a_shop_on_the_lan_gets_it_through_discovery_and_never_learns_who_she_is
     )
     assert not rows_naming(shop.home, PeerId.from_did(person.did).key)  # it never met her
     assert rows_naming(shop.home, PeerId.from_did(made["pseudonym"]).key)
+
+
+async def test_a_delayed_cast_is_scheduled_then_cast_at_a_random_time(nodes: NodeFactory) -> None:
+    person = nodes.create("alice")
+    bikes = direct_vendor(nodes, "bikes", CATEGORY)
+    meet(person, bikes)
+    before = now_ms()
+    headers = {"Authorization": f"Bearer {person.api.token}"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as http,
+        http.get(person.api.base + "/api/events") as stream,
+    ):
+        scheduled = cli(
+            "intent", "cast", "--home", person.home, "--direct", "--delay", "6s",
+            "--category", CATEGORY,
+        )  # fmt: skip
+        at = scheduled["at"]
+        if _ms(at) > now_ms() + 500:  # the draw left time to look (most runs): still waiting
+            listed = person.api.get("/api/intents")
+            assert listed["intents"] == [] and [s["scheduled"] for s in listed["scheduled"]] == [
+                scheduled["scheduled"]
+            ]
+            assert not inbox(bikes)  # nothing was dialled or sent yet
+        events = await read_events(stream, until=lambda e: e["kind"] == "intent.cast")
+    cast = events[-1]
+    assert cast["scheduled"] == scheduled["scheduled"] and cast["direct"] == [bikes.did]
+    mine = person.api.get(f"/api/intents/{cast['intent']}")
+    cast_ms = _ms(mine["cast"])
+    assert before - 1000 <= cast_ms <= _ms(at) + 1000  # its cast_ms is when it was cast
+    (seen,) = wait_for(lambda: inbox(bikes), what="the scheduled intent at the vendor")
+    assert seen["id"] == cast["intent"]
+    assert cli("intent", "list", "--home", person.home)["scheduled"] == []
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
