@@ -156,6 +156,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     node,
                     rules=_hub_rules(config) if options.hub else None,
                     direct=_direct_rules(config),
+                    config_path=home.config_path,
                     trust=functools.partial(own_trust, reputation),
                     cut_off=functools.partial(own_cut_off, reputation),
                     terms=terms,

@@ -237,6 +237,11 @@ MARKET_PATHS: Final[dict[str, Any]] = {
     "/api/intents/hub": {
         "get": op("a hub's rules, listed hubs (met, online), live intents, subscribers")
     },
+    "/api/intents/hub/peers/{peer}": {
+        "parameters": [PEER],
+        "put": op("list a hub: in force at once, kept in config.toml [hub] peers"),
+        "delete": op("stop listing a hub: in force at once, kept in config.toml"),
+    },
     "/api/vouches": {"get": op("peers whose attestations we trust as our own counterparties'")},
     "/api/vouches/{peer}": {
         "parameters": [PEER],

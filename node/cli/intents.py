@@ -149,13 +149,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="how long the offer holds (default 2d)",
     )
     answer.add_argument("--terms-of-sale", default="", help="delivery, returns… in words")
-    command(
+    hub = command(
         "hub",
         "(hub) its rules, the hubs it lists and whether each is met, the intents it holds",
         "Show this hub's rules (config.toml [hub]), each hub of its `peers` list (met: a "
         "relationship, made with `amity invite` here and `amity connect` there; online: a "
-        "link is up) and the intents it holds. See spec/intents.md §7.6.",
+        "link is up) and the intents it holds. `add PEER` and `remove PEER` change the list "
+        "of the running hub: in force at once, for the intents that come from then on, and "
+        "kept in config.toml's [hub] peers. See spec/intents.md §7.6.",
     )
+    hub.add_argument(
+        "action", nargs="?", choices=("list", "add", "remove"), default="list", help="(list)"
+    )
+    hub.add_argument("peer", nargs="?", help="the hub to add or remove: its did:key or name")
 
 
 def _delay(text: str) -> int:
@@ -353,7 +359,14 @@ def _hub_text(d: Mapping[str, Any]) -> str:
 
 
 def _hub(args: argparse.Namespace) -> int:
-    data = ApiClient(home_from(args)).call("GET", "/api/intents/hub")
+    if (args.action == "list") != (args.peer is None):
+        raise CliError("`amity intent hub add|remove PEER` names a hub; `list` names none")
+    client = ApiClient(home_from(args))
+    if args.action == "list":
+        data = client.call("GET", "/api/intents/hub")
+    else:
+        path = "/api/intents/hub/peers/" + urllib.parse.quote(resolve_peer(client, args.peer))
+        data = client.call("PUT" if args.action == "add" else "DELETE", path)
     emit(data, _hub_text, as_json=args.json)
     return 0
 

@@ -12,6 +12,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from amity.node.api.jsonio import id_by_prefix, json_body, peer_from
+from amity.node.intents.hubpeers import change_peer
 from amity.node.intents.service import IntentsService
 from amity.protocol.core.intents.records import Casting, KeptOffer, Seen
 from amity.protocol.core.intents.rule import Quote
@@ -40,6 +41,8 @@ def add_intents_routes(app: web.Application) -> None:
     r.add_post("/api/intents/inbox/{id}/answer", inbox_answer)
     r.add_post("/api/intents/subscriptions", subscribe)
     r.add_get("/api/intents/hub", hub_list)
+    r.add_put("/api/intents/hub/peers/{peer}", hub_peer_add)
+    r.add_delete("/api/intents/hub/peers/{peer}", hub_peer_remove)
     r.add_post("/api/intents/accept", intent_accept)
     r.add_get("/api/intents/{id}", intent_show)
     r.add_post("/api/intents/{id}/withdraw", intent_withdraw)
@@ -284,6 +287,19 @@ async def hub_list(request: web.Request) -> web.Response:
             "peers": [_hub_peer(_service(request), PeerId(k)) for k in rules.peers],
         }
     )
+
+
+async def hub_peer_add(request: web.Request) -> web.Response:
+    """List a hub, at once and in config.toml (spec/intents.md §7.6)."""
+    peer = peer_from(request.match_info["peer"], "a hub")
+    await change_peer(_service(request), peer, listed=True)
+    return await hub_list(request)
+
+
+async def hub_peer_remove(request: web.Request) -> web.Response:
+    peer = peer_from(request.match_info["peer"], "a hub")
+    await change_peer(_service(request), peer, listed=False)
+    return await hub_list(request)
 
 
 def _hub_peer(service: IntentsService, peer: PeerId) -> dict[str, Any]:

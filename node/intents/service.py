@@ -39,6 +39,8 @@ from amity.protocol.keyring import Keyring
 from amity.protocol.relationship import Relationship
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from amity.node.daemon import Node
     from amity.node.net.discovery import NearbyNode
     from amity.node.net.link import Link
@@ -68,8 +70,11 @@ class IntentsService:
         trust: Callable[[PeerId], float | None] = lambda _peer: None,
         cut_off: Callable[[PeerId], str | None] = lambda _peer: None,
         terms: TermsService | None = None,
+        config_path: Path | None = None,
     ) -> None:
         self.node = node
+        #: config.toml, where a hub keeps the hubs it lists (hubpeers.change_peer).
+        self.config_path = config_path
         #: Her terms service: after an accept, her node offers the intent's terms through it;
         #: a vendor's accepts the terms its offers countersigned (joining.Joining.promised).
         self.terms = terms
