@@ -18,6 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from amity.protocol.encoding import encode
 from amity.protocol.envelope import sign_envelope
 from amity.protocol.frames import encode_envelope_frame
 from amity.protocol.identity import PeerId, SigningIdentity
@@ -164,16 +165,26 @@ async def test_bad_input_at_a_direct_endpoint_is_refused_and_it_keeps_serving(
         assert rules.categories == (CATEGORY,) and rules.work_bits == 4
         await link.send(encode_envelope_frame(envelope(1, b"\xc1not msgpack")))
         assert await link.refusal_for(1) == "encoding.malformed"
-        await link.send(encode_envelope_frame(envelope(2, b"\x00" * 40_000)))
-        assert (await link.refusal_for(2)).startswith("encoding.")
-        await link.send(encode_envelope_frame(envelope(3, cast)))
-        await link.ack_for(3)
-        await link.send(encode_envelope_frame(envelope(4, cast)))  # the same cast, again
-        assert await link.refusal_for(4) == "intent.replayed"
+        oversized = encode([1, b"\x00" * 20_000, bytes(16)])  # an intent past 17 408 bytes
+        await link.send(encode_envelope_frame(envelope(2, oversized)))
+        assert await link.refusal_for(2) == "encoding.too_large"
+        # an intent signed by another key than the one casting it here
+        other = Intent.create(
+            SigningIdentity(os.urandom(32)), link_public=LinkKey(os.urandom(32)).public,
+            category=CATEGORY, text="not mine", constraints=Constraints(None, None, None, 1),
+            terms=TermsRef.roster("P2B1"), offers_wanted=1, cast_ms=now, expires_ms=now + 60_000,
+        )  # fmt: skip
+        forged = encode_intent_body(Cast(other.encoded, solve_work(other.intent_id, 4)))
+        await link.send(encode_envelope_frame(envelope(3, forged)))
+        assert await link.refusal_for(3) == "intent.bad_signature"
+        await link.send(encode_envelope_frame(envelope(4, cast)))
+        await link.ack_for(4)
+        await link.send(encode_envelope_frame(envelope(5, cast)))  # the same cast, again
+        assert await link.refusal_for(5) == "intent.replayed"
         await link.close()
     (seen,) = inbox(bikes)
     assert seen["id"] == intent.intent_id.hex() and seen["via"] == signer.peer_id.did
-    assert len(bikes.log_lines("intents.refused")) == 3
+    assert len(bikes.log_lines("intents.refused")) == 4
     # and it still serves a real caster
     person = nodes.create("alice")
     meet(person, bikes)
@@ -207,9 +218,11 @@ async def _dial(
     return WireLink(ws, session), rules
 
 
-def test_a_shop_on_the_lan_gets_it_through_discovery_and_never_learns_who_she_is(
+def test_a_shop_on_the_lan_and_a_vendor_she_knows_get_it_and_neither_learns_who_she_is(
     nodes: NodeFactory,
 ) -> None:
+    # one vendor she has a relationship with (not on the LAN), one shop only on the LAN
+    bikes = direct_vendor(nodes, "bikes", CATEGORY)
     shop = nodes.create("shop", "vendor", start=False, mdns=True)
     with open(shop.home / "config.toml", "a", encoding="utf-8") as config:
         config.write(DIRECT.format("goods"))
@@ -230,6 +243,9 @@ def test_a_shop_on_the_lan_gets_it_through_discovery_and_never_learns_who_she_is
     assert "takes intents: goods" in run_amity("nearby", "--home", person.home).stdout
 
     assert person.api.get("/api/nearby")["announced"] is False
+    meet(person, bikes)
+    her = PeerId.from_did(person.did).key
+    known_before = rows_naming(bikes.home, her)
     # A node that announces itself would show the shop its did:key at the address the cast
     # comes from: it refuses to cast nearby, and says why.
     refused = cli(
@@ -239,19 +255,25 @@ def test_a_shop_on_the_lan_gets_it_through_discovery_and_never_learns_who_she_is
     assert "announces itself" in refused["error"]["message"] and not inbox(shop)
 
     made = cli(
-        "intent", "cast", "--home", person.home, "--nearby", "--delay", "0", "--category", CATEGORY,
-        "--budget", "300EUR", "--expires", "1d",
+        "intent", "cast", "--home", person.home, "--direct", "--nearby", "--delay", "0",
+        "--category", CATEGORY, "--budget", "300EUR", "--expires", "1d",
     )  # fmt: skip
-    assert made["direct"] == [shop.did] and made["hubs"] == []
+    assert sorted(made["direct"]) == sorted([bikes.did, shop.did]) and made["hubs"] == []
     (got,) = wait_for(lambda: inbox(shop), what="the intent at the shop nearby")
     assert got["via"] == made["pseudonym"]
+    (known,) = wait_for(lambda: inbox(bikes), what="the intent at the vendor she knows")
+    assert known["via"] == made["pseudonym"] and known["id"] == got["id"]
     cli("intent", "answer", "--home", shop.home, made["id"][:8], "--price", "199EUR")
     wait_for(
         lambda: person.api.get(f"/api/intents/{made['id']}")["offers"],
         what="the shop's offer, back over the LAN",
     )
-    assert not rows_naming(shop.home, PeerId.from_did(person.did).key)  # it never met her
-    assert rows_naming(shop.home, PeerId.from_did(made["pseudonym"]).key)
+    # Their stores and audit logs (every table) hold the pseudonym; nothing new names her.
+    pseudonym = PeerId.from_did(made["pseudonym"]).key
+    assert not rows_naming(shop.home, her)  # it never met her
+    assert rows_naming(bikes.home, her) == known_before  # only what their relationship holds
+    for vendor in (shop, bikes):
+        assert "intent_seen" in rows_naming(vendor.home, pseudonym)
 
 
 async def test_a_delayed_cast_is_scheduled_then_cast_at_a_random_time(nodes: NodeFactory) -> None:
