@@ -36,7 +36,8 @@ from amity.node.home import (
 )
 from amity.node.intents.api import INTENTS
 from amity.node.intents.config import direct_rules, hub_rules
-from amity.node.intents.service import IntentsService, own_cut_off, own_trust
+from amity.node.intents.service import IntentsService
+from amity.node.intents.trust import own_cut_off, own_trust
 from amity.node.logs import log_event
 from amity.node.loyalty.api import LOYALTY
 from amity.node.loyalty.service import LoyaltyService

@@ -26,7 +26,7 @@ from amity.node.intents.scheduling import CastSchedule
 from amity.node.intents.targets import known_vendors, lan_vendors, open_direct
 from amity.node.logs import log_event
 from amity.node.services import Staged
-from amity.protocol.core.intents import caster, housekeeping, hub, vendor
+from amity.protocol.core.intents import caster, direct, housekeeping, hub, vendor
 from amity.protocol.core.intents.effects import IntentEffect
 from amity.protocol.core.intents.records import Casting
 from amity.protocol.core.intents.rule import Quote
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from amity.node.net.link import Link
     from amity.node.terms.service import TermsService
 
-__all__ = ["IntentsService", "own_trust", "own_cut_off"]
+__all__ = ["IntentsService"]
 
 _log = logging.getLogger("amity.intents")
 #: How long ``cast`` waits for the hubs to say they stored the intent.
@@ -135,6 +135,7 @@ class IntentsService:
                         peer=PeerId(key).short,
                         hint="amity invite on one hub, amity connect on the other",
                     )
+        if self.serves_intents:
             self.node._spawn(self._housekeeping(), "intents-housekeeping")
         self.joining.resume()
         log_event(
@@ -156,13 +157,18 @@ class IntentsService:
 
     def housekeep(self) -> asyncio.Future[None] | None:
         """A hub's housekeeping now (spec/intents.md §7.7): tombstones past their time, and
-        pseudonyms nothing here names any more; None on a node that is not a hub."""
-        if self.hub is None:
-            return None
-        own = self.node.peer_id.key
-        pseudonyms = [PeerId(k) for k in self.node.store.strangers_with_state() if k != own]
-        effects = housekeeping.sweep(self.hub, pseudonyms, self.node.clock_ms())
-        return self.node.commit(self.carrier.stage("hub", self.hub, effects))
+        pseudonyms nothing here names any more; a direct endpoint's (§7.8): pseudonyms that
+        have collected everything and that no intent in the inbox names. None on other nodes."""
+        store, own = self.node.store, self.node.peer_id.key
+        pseudonyms = [PeerId(k) for k in store.strangers_with_state() if k != own]
+        if self.hub is not None:
+            effects = housekeeping.sweep(self.hub, pseudonyms, self.node.clock_ms())
+            return self.node.commit(self.carrier.stage("hub", self.hub, effects))
+        if self.vendor.direct_rules is not None:
+            idle = [p for p in pseudonyms if not store.count_pending(p.key)]
+            effects = direct.sweep(self.vendor, idle)
+            return self.node.commit(self.carrier.stage("vendor", self.vendor, effects))
+        return None
 
     async def _housekeeping(self) -> None:
         while not self.node._closing:
@@ -375,22 +381,6 @@ class _Drawn:
 
     def cut_off(self, vendor: PeerId) -> str | None:
         return None
-
-
-def own_trust(reputation: Any, vendor: PeerId) -> float | None:
-    """Her own trust in ``vendor`` for ranking offers (spec/intents.md §5.1): her reputation
-    service's standing of it, -1..1, as 0..1; None when she has no evidence about it."""
-    result = reputation.result
-    if result is None:
-        return None
-    value = result.standing(vendor).value
-    return None if value is None else (value + 1) / 2
-
-
-def own_cut_off(reputation: Any, vendor: PeerId) -> str | None:
-    """Why her reputation policy cuts ``vendor`` off now, or None."""
-    reason: str | None = reputation.cut_off.get(vendor)
-    return reason
 
 
 def _refusal(code: str) -> AmityError:

@@ -120,6 +120,17 @@ def test_a_direct_cast_reaches_the_vendor_that_serves_it_as_the_pseudonym_only(
     )
     assert [(r["deleter"], r["reason"]) for r in receipts] == [(bikes.did, "withdrawn")]
     wait_for(lambda: not inbox(bikes), what="the vendor deleted it")
+    # Its housekeeping (at start, then hourly) forgets the pseudonym: it collected everything
+    # and no intent here names it any more (spec/intents.md §7.8).
+    bikes.stop()
+    bikes.start()
+    short = PeerId(pseudonym).short
+    forgotten = wait_for(
+        lambda: bikes.log_lines("intents.pseudonym_forgotten", peer=short),
+        what="the vendor to forget the pseudonym",
+    )
+    assert "uncollected=0" in forgotten[0]
+    assert not rows_naming(bikes.home, pseudonym)
 
 
 def test_no_vendor_takes_it_directly_says_so(nodes: NodeFactory) -> None:

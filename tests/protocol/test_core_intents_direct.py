@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from amity.protocol.core.intents import caster, direct
-from amity.protocol.core.intents.effects import ReceiptKept, SendAsIntent, Won
+from amity.protocol.core.intents.effects import ForgetPseudonym, ReceiptKept, SendAsIntent, Won
 from amity.protocol.core.intents.memory import Outgoing
 from amity.protocol.core.intents.records import CastingState, SeenState
 from amity.protocol.envelope import open_envelope, sign_envelope
@@ -142,3 +142,17 @@ def test_a_stranger_cannot_accept_or_withdraw_an_intent_cast_by_another_key() ->
     # and a node with no direct rules takes nothing directly: a driver's mistake, said so
     with pytest.raises(UsageError):
         direct.receive(world.vendors["b"], open_envelope(forged, recipient=a.peer_id), 0)
+
+
+def test_a_pseudonym_is_forgotten_once_no_intent_in_the_inbox_names_it() -> None:
+    world = _world(a=SERVES)
+    a = world.vendors["a"]
+    casting = _cast_direct(world, "a")
+    world.run()
+    pseudonym, stranger = casting.intent.intent_key, SigningIdentity(b"\x06" * 32).peer_id
+    # while the intent is in the inbox, its pseudonym stays; a pseudonym nothing names goes
+    assert direct.sweep(a, [pseudonym, stranger]) == [ForgetPseudonym(stranger)]
+    _, effects = caster.withdraw(world.person, casting.intent_id, world.now_ms)
+    world.person.apply(effects)
+    assert world.run() == []
+    assert direct.sweep(a, [pseudonym]) == [ForgetPseudonym(pseudonym)]

@@ -12,10 +12,11 @@ and the receipt travel on that link. The vendor keeps nothing but the pseudonym.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 from amity.protocol.core.intents import vendor
-from amity.protocol.core.intents.effects import IntentEffect
+from amity.protocol.core.intents.effects import ForgetPseudonym, IntentEffect
 from amity.protocol.core.intents.host import DirectHost
 from amity.protocol.core.intents.records import Seen
 from amity.protocol.envelope import Envelope
@@ -41,7 +42,7 @@ from amity.protocol.intentmessages import (
 )
 from amity.protocol.intentwork import check_work
 
-__all__ = ["QUOTA", "receive"]
+__all__ = ["QUOTA", "receive", "sweep"]
 
 #: Live intents one pseudonym may have at a vendor's direct endpoint: one key, one intent.
 QUOTA: Final = 1
@@ -99,3 +100,13 @@ def _cast_here(host: DirectHost, intent_id: bytes, sender: PeerId) -> Seen:
     if seen is None or not seen.direct or seen.via != sender:
         raise UnknownIntentError(f"no intent {intent_id.hex()[:8]} was cast here by that key")
     return seen
+
+
+def sweep(host: DirectHost, idle: Iterable[PeerId]) -> list[IntentEffect]:
+    """What a direct endpoint forgets: every pseudonym of ``idle`` — those the driver keeps
+    state for (a replay window, a sequence counter) and that have collected everything queued
+    to them — that no intent in the inbox names as its way back (spec/intents.md §7.8).
+
+    Safe against replay as a hub's sweep is (§7.7): only the intent key opens a link as its
+    pseudonym, and an intent it cast here again is a new one to take or refuse on its merits."""
+    return [ForgetPseudonym(p) for p in sorted(set(idle)) if not host.live_direct_from(p)]
