@@ -18,6 +18,7 @@ from amity.protocol.audit import (
     AuditEntry,
     AuditHead,
     decode_entry,
+    entry_hash,
     verify_chain,
 )
 from amity.protocol.audit import append as append_entry
@@ -43,6 +44,8 @@ class AuditLog:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        #: How far this process has verified the chain (see :meth:`recent`).
+        self._checked = GENESIS
 
     def head(self) -> AuditHead:
         raw = self._store.get_meta(HEAD_KEY)
@@ -63,6 +66,31 @@ class AuditLog:
         peer_key = None if peer is None else peer.key
         self._store.add_audit(AuditRow(head.length, peer_key, kind, ts_ms, entry))
         self._store.set_meta(HEAD_KEY, new_head.length.to_bytes(8, "big") + new_head.hash)
+
+    def recent(self, count: int) -> tuple[AuditHead, list[AuditEntry]]:
+        """The newest ``count`` entries, once the chain checks out up to the head.
+
+        The first call verifies the whole chain; later ones only what was appended since the
+        last check, after checking that the entry it ended at is still the same bytes. So a page
+        that shows what changed lately costs the same at ten entries as at a million, and still
+        notices an appended, cut or reordered log and an edit of the newest entries. An edit
+        deep in the log made while the node runs is found by :meth:`verified` (the audit page,
+        ``amity log``), and by this method's first call after a restart. Raises
+        audit.broken_chain as :meth:`verified` does.
+        """
+        head = self.head()
+        checked = self._checked if self._checked.length <= head.length else GENESIS
+        rows = self._store.audit_entries(max(0, checked.length - 1))
+        if checked.length:  # the entry the last check ended at must be the same bytes
+            if rows and entry_hash(rows[0].entry) == checked.hash:
+                rows = rows[1:]
+            else:  # changed under us: verify it all, to say what
+                checked, rows = GENESIS, self._store.audit_entries()
+        self._checked = verify_chain([row.entry for row in rows], start=checked, head=head)
+        if len(rows) < count:
+            rows = self._store.audit_entries(max(0, head.length - count))
+        newest = rows[-count:]
+        return head, [decode_entry(row.entry) for row in newest]
 
     def verified(self, peer: PeerId | None = None) -> tuple[AuditHead, list[AuditEntry]]:
         """Verify the whole chain against the head; then its entries (about ``peer`` if given).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any, Final
 
 from amity.protocol.errors import UsageError
@@ -28,6 +28,9 @@ class EventBus:
         #: Each subscriber's queue, and the kinds it wants (None: every kind).
         self._subscribers: dict[asyncio.Queue[dict[str, Any] | None], frozenset[str] | None] = {}
         self._ids = itertools.count(1)
+        #: The id of the latest event, built or not: a page rendered at ``last_id`` N that
+        #: subscribes later learns that it missed something (node/ui/live.py).
+        self.last_id = 0
 
     def wants(self, kind: str) -> bool:
         """True if some subscriber would get an event of ``kind`` (build it only then)."""
@@ -39,7 +42,8 @@ class EventBus:
         clash = _OWN_KEYS.intersection(data)
         if clash:  # it would overwrite the event's own kind, id or time: a bug in the caller
             raise UsageError(f"event data may not use the keys {', '.join(sorted(clash))}")
-        event = {"id": next(self._ids), "kind": kind, "ts_ms": time.time_ns() // 1_000_000, **data}
+        self.last_id = next(self._ids)
+        event = {"id": self.last_id, "kind": kind, "ts_ms": time.time_ns() // 1_000_000, **data}
         for queue, kinds in self._subscribers.items():
             if kinds is not None and kind not in kinds:
                 continue
@@ -47,7 +51,11 @@ class EventBus:
                 queue.get_nowait()  # drop the oldest rather than block the node
             queue.put_nowait(event)
 
-    def subscribe(self, kinds: Iterable[str] | None = None) -> AsyncIterator[dict[str, Any]]:
+    def skipped(self) -> None:
+        """An event happened that nobody :meth:`wants` built: it still counts in ``last_id``."""
+        self.last_id = next(self._ids)
+
+    def subscribe(self, kinds: Iterable[str] | None = None) -> AsyncGenerator[dict[str, Any], None]:
         """Events from now on (only of ``kinds``, if given), until :meth:`close`; registered
         before this returns."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(_QUEUE_LIMIT)
@@ -56,7 +64,7 @@ class EventBus:
 
     async def _drain(
         self, queue: asyncio.Queue[dict[str, Any] | None]
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         try:
             while (event := await queue.get()) is not None:
                 yield event

@@ -262,7 +262,7 @@ async def connect(node: Node, vendor: Vendor) -> tuple[float, float]:
 # -- the vendor store fill ---------------------------------------------------------------------
 
 
-def fill_relationships(db_path: Path, count: int) -> float:
+def fill_relationships(db_path: Path | str, count: int) -> float:
     """Write ``count`` CONNECTED relationships in one transaction; returns seconds taken."""
     started = time.perf_counter()
     now = wall_clock_ms()

@@ -343,7 +343,7 @@ class Node:
         rel = self.book.current(peer)
         if rel is None or rel.state is not RelationshipState.CONNECTED:
             state = "no relationship" if rel is None else f"the relationship is {rel.state.value}"
-            raise NodeError(f"cannot send to {peer.short}: {state}")
+            raise NodeError(f"cannot send to {self.book.name_of(peer)}: {state}")
         return rel
 
     def register(self, service: Service) -> None:

@@ -193,6 +193,8 @@ class Receiver:
         if self.node.events.wants(effect.event):
             detail = {"peer": effect.peer.did, "seq": effect.seq, "type": effect.type}
             self.node.events.publish(effect.event, detail)
+        else:
+            self.node.events.skipped()
 
     async def deliver_sealed(self, sealed: bytes) -> Envelope:
         """One-shot sealed mail posted to our inbox: stored (and its effects) once this returns.

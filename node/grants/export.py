@@ -1,6 +1,7 @@
 """``GET /api/customers/export``: what each customer granted this node, for which purpose and
-until when, for a CRM to import (issue 21): one row per grant held, as CSV or JSON lines,
-streamed so that an export of any size never sits in memory whole."""
+until when, for a CRM to import (issue 21): one row per grant held, as CSV or JSON lines, in
+grant-id order, read and streamed a page at a time (HoldingBook.pages) so that an export of any
+size never sits in memory whole."""
 
 from __future__ import annotations
 
@@ -76,15 +77,16 @@ async def customers_export(request: web.Request) -> web.StreamResponse:
     now = node.clock_ms()
     response = web.StreamResponse(headers={"Content-Type": _TYPES[kind]})
     await response.prepare(request)
-    held = service.holdings.find()
-    if kind == "csv" and not held:
-        await response.write(_csv([], header=True).encode())
-    for start in range(0, len(held), _BATCH):
-        rows = [_row(held_json(node, h, now)) for h in held[start : start + _BATCH]]
+    first = True
+    for page in service.holdings.pages(_BATCH):
+        rows = [_row(held_json(node, h, now)) for h in page]
         if kind == "csv":
-            text = _csv(rows, header=start == 0)
+            text = _csv(rows, header=first)
         else:
             text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        first = False
         await response.write(text.encode("utf-8"))
+    if kind == "csv" and first:  # no holdings: the header alone
+        await response.write(_csv([], header=True).encode())
     await response.write_eof()
     return response

@@ -103,7 +103,7 @@ class Grantee:
         try:
             if not live and purpose is None:
                 raise NoGrantError(
-                    f"no live grant from {grantor.short} covers {name!r} at "
+                    f"no live grant from {self.node.book.name_of(grantor)} covers {name!r} at "
                     f"{format_time_ms(now)}; ask for it: amity request PEER --fields {name}",
                     hint=NoGrantError.code,
                 )

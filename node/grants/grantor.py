@@ -70,7 +70,7 @@ class Grantor:
         )
         if len(rows) != 1:
             what = "no agreement" if not rows else "more than one agreement"
-            raise NotFoundError(f"{what} {id_prefix!r:.40} with {peer.short}")
+            raise NotFoundError(f"{what} {id_prefix!r:.40} with {self.node.book.name_of(peer)}")
         if rows[0].superseded_by is not None:
             newer = rows[0].superseded_by.hex()[:16]
             raise NodeError(f"that agreement was amended by {newer}; grant under that one")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Final
 
@@ -151,6 +152,14 @@ class HoldingBook:
                 result[gid] = self._load(row, values)
         held = [h for h in result.values() if not held_only or h.state is HoldingState.HELD]
         return sorted(held, key=lambda h: h.received_ms, reverse=True)
+
+    def pages(self, size: int) -> Iterator[list[Holding]]:
+        """Every committed holding, ``size`` at a time in grant-id order (values left sealed):
+        what an export streams without holding them all in memory."""
+        after: bytes | None = None
+        while rows := self._store.holdings_after(after, size):
+            yield [holding_from_json(row.record) for row in rows]
+            after = rows[-1].grant_id
 
     def with_timers(self) -> list[Holding]:
         """Holdings waiting on a deletion timer (to re-arm after a restart)."""

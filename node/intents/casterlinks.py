@@ -79,7 +79,7 @@ class CasterLinks:
         for nearby in self.service.nearby():
             if nearby.did == hub.did and nearby.endpoints:
                 return intents_endpoints(nearby.endpoints)
-        raise NodeError(f"no endpoint known for {hub.short}")
+        raise NodeError(f"no endpoint known for {self.node.book.name_of(hub)}")
 
     async def dial(
         self, key_seed: bytes, hub: PeerId, *, direct: bool = False
@@ -109,8 +109,8 @@ class CasterLinks:
             except (AmityError, TransportError, TimeoutError) as exc:
                 await connection.close()
                 problems.append(f"{endpoint}: {exc}")
-        where = "vendor" if direct else "hub"
-        raise NodeError(f"cannot reach {where} {hub.short} for an intent: {'; '.join(problems)}")
+        where = f"{'vendor' if direct else 'hub'} {self.node.book.name_of(hub)}"
+        raise NodeError(f"cannot reach {where} for an intent: {'; '.join(problems)}")
 
     def hold(self, intent_id: bytes, hub: PeerId, link: Link | None = None) -> None:
         """Keep a link for this intent to ``hub`` (starting with ``link``, if one is open)."""

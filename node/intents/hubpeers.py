@@ -111,7 +111,7 @@ async def change_peer(service: IntentsService, peer: PeerId, listed: bool) -> Hu
         keys.append(peer.key)
     elif not listed:
         if peer.key not in keys:
-            raise NotFoundError(f"this hub does not list {peer.short}")
+            raise NotFoundError(f"this hub does not list {node.book.name_of(peer)}")
         keys.remove(peer.key)
     rules = replace(hub.rules, peers=tuple(keys))  # UsageError past 32 listed hubs
     await asyncio.to_thread(save_peers, service.config_path, [PeerId(k).did for k in keys])

@@ -176,7 +176,7 @@ class OwnAttestations:
         if not rows:
             raise NotFoundError(
                 f"no agreement {'' if agreement is None else repr(agreement) + ' '}with "
-                f"{peer.short}: an attestation needs an agreement you both signed"
+                f"{self.node.book.name_of(peer)}: an attestation needs an agreement you both signed"
             )
         if agreement is not None and len(rows) > 1:
             raise NodeError(f"{agreement!r:.40} names more than one agreement; give more of it")

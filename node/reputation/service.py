@@ -279,7 +279,9 @@ class ReputationService:
 
     async def set_share_policy(self, peer: PeerId, policy: SharePolicy) -> None:
         if self.node.book.current(peer) is None:
-            raise NotFoundError(f"no relationship with {peer.short}; connect first")
+            raise NotFoundError(
+                f"no relationship with {self.node.book.name_of(peer)}; connect first"
+            )
         row = SharePolicyRow(
             peer.key, policy.mode.value, policy.max_hops, policy.per_hour, self.node.clock_ms()
         )
@@ -420,7 +422,9 @@ class ReputationService:
     async def vouch(self, peer: PeerId, on: bool) -> None:
         """Trust ``peer``'s attestations as if it were a direct counterparty (or stop)."""
         if on and self.node.book.current(peer) is None:
-            raise NotFoundError(f"no relationship with {peer.short}; connect first")
+            raise NotFoundError(
+                f"no relationship with {self.node.book.name_of(peer)}; connect first"
+            )
         at = self.node.clock_ms() if on else None
         await self.node.commit(Staged(writes=[write(self.node.store.set_vouch, peer.key, at)]))
         self.poke(dirty=True)

@@ -220,6 +220,18 @@ class GrantsTables:
             HoldingRow(bytes(g), bytes(p), str(s), str(r), t, int(u)) for g, p, s, r, t, u in rows
         ]
 
+    def holdings_after(self, after: bytes | None, limit: int) -> list[HoldingRow]:
+        """Up to ``limit`` holdings in grant-id order, those after ``after`` (a page of an
+        export: each page is one seek in the primary key, at any size)."""
+        rows = self._db.execute(
+            "SELECT grant_id, grantor, state, record, timer_at_ms, updated_ms FROM holdings "
+            "WHERE grant_id > ? ORDER BY grant_id LIMIT ?",
+            (b"" if after is None else after, limit),
+        ).fetchall()
+        return [
+            HoldingRow(bytes(g), bytes(p), str(s), str(r), t, int(u)) for g, p, s, r, t, u in rows
+        ]
+
     def add_held_value(self, grant_id: bytes, name: str, sealed: bytes) -> None:
         """Keep one sealed value of a held grant (the first one stays, as the holder says)."""
         self._db.execute(
@@ -335,9 +347,10 @@ class GrantsTables:
             (row.idx, row.peer_id, row.kind, row.ts_ms, row.entry),
         )
 
-    def audit_entries(self) -> list[AuditRow]:
-        """The whole audit log in index order (it is verified as one chain)."""
+    def audit_entries(self, start: int = 0) -> list[AuditRow]:
+        """The audit log in index order, from entry ``start`` (it is verified as one chain)."""
         rows = self._db.execute(
-            "SELECT idx, peer_id, kind, ts_ms, entry FROM audit_log ORDER BY idx"
+            "SELECT idx, peer_id, kind, ts_ms, entry FROM audit_log WHERE idx >= ? ORDER BY idx",
+            (start,),
         ).fetchall()
         return [AuditRow(int(i), opt_bytes(p), str(k), int(t), bytes(e)) for i, p, k, t, e in rows]

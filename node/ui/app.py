@@ -13,7 +13,20 @@ from typing import Final
 
 from aiohttp import web
 
-from amity.node.ui import actions, audit, console, holdings, login, pages, things
+from amity.node.ui import (
+    actions,
+    audit,
+    console,
+    holdings,
+    live,
+    login,
+    overview,
+    pages,
+    reputation,
+    sharing,
+    terms,
+    things,
+)
 from amity.node.ui.guard import SESSIONS, dashboard_guard
 from amity.node.ui.session import Sessions
 
@@ -27,19 +40,32 @@ _STATIC: Final = Path(__file__).parent / "static"
 def create_ui_app() -> web.Application:
     ui = web.Application(middlewares=[dashboard_guard])
     r = ui.router
-    r.add_get("/", pages.overview)
+    r.add_get("/", overview.overview)
     r.add_get("/peers/{peer}", pages.peer)
     r.add_post("/peers/{peer}/end", actions.end)
     r.add_post("/peers/{peer}/holdings", holdings.ask_holdings)
     r.add_post("/peers/{peer}/grants/{id}/revoke", actions.revoke)
+    r.add_post("/peers/{peer}/grants", sharing.share)
+    r.add_post("/peers/{peer}/requests/{id}/{decision}", sharing.answer_request)
     r.add_get("/vault", pages.vault)
     r.add_get("/things", things.things)
     r.add_post("/things/{id}/accept", things.accept)
     r.add_get("/customers", console.customers)
     r.add_get("/audit", audit.audit)
+    r.add_get("/terms", terms.page)
+    r.add_post("/terms/offer", terms.offer)
+    r.add_post("/terms/{id}/{move}", terms.move)
+    r.add_get("/reputation", reputation.page)
+    r.add_post("/reputation/attestations/{id}/approve", reputation.approve)
+    r.add_post("/reputation/attestations/{id}/withhold", reputation.withhold)
+    r.add_post("/reputation/attestations/{id}/rebut", reputation.rebut)
+    r.add_get("/reputation/{peer}", reputation.peer_page)
+    r.add_post("/reputation/{peer}/vouch", reputation.vouch)
+    r.add_post("/reputation/{peer}/share", reputation.share)
     r.add_get("/invitations", pages.invitations)
     r.add_post("/invitations", actions.invite)
     r.add_post("/connect", actions.connect)
+    r.add_get("/events", live.events)
     r.add_get("/login", login.login)
     r.add_post("/logout", login.logout)
     r.add_static("/static", _STATIC)

@@ -24,7 +24,7 @@ from amity.node.store import FoundRow, SearchBy
 from amity.node.ui.pages import show
 from amity.protocol.card import NodeKind
 
-__all__ = ["PAGE_SIZE", "customers", "search_terms"]
+__all__ = ["PAGE_SIZE", "customers", "page_of", "search_terms"]
 
 #: Customers on one page.
 PAGE_SIZE: Final = 50
@@ -53,6 +53,26 @@ def _cursor(request: web.Request, name: str) -> int | None:
         return int(request.query.get(name, ""))
     except ValueError:
         return None
+
+
+def page_of(
+    request: web.Request, by: SearchBy, prefix: str, size: int
+) -> tuple[list[FoundRow], int | None, int | None]:
+    """One page of relationships found by ``by`` and ``prefix``, at the request's ``after`` or
+    ``before`` cursor (the first page without one); and the cursors of the pages before and
+    after it (None where there is none). Each page is one indexed query, at any size."""
+    store = request.config_dict[NODE].store
+    after, before = _cursor(request, "after"), _cursor(request, "before")
+    if before is not None and after is None:
+        found = store.find_relationships(by, prefix, before=before, limit=size + 1)
+        has_previous, has_next = len(found) > size, True
+        found = found[-size:]
+    else:
+        found = store.find_relationships(by, prefix, after=after, limit=size + 1)
+        has_previous, has_next = after is not None, len(found) > size
+        found = found[:size]
+    previous = found[0].id if found and has_previous else None
+    return found, previous, found[-1].id if found and has_next else None
 
 
 def _customer(node: Node, request: web.Request, found: FoundRow, now_ms: int) -> dict[str, Any]:
@@ -84,16 +104,7 @@ async def customers(request: web.Request) -> web.Response:
     text = request.query.get("q", "")
     choice = request.query.get("by", "name")
     by, prefix = search_terms(text, choice if choice in _BY else "name")
-    after, before = _cursor(request, "after"), _cursor(request, "before")
-    store = node.store
-    if before is not None and after is None:
-        found = store.find_relationships(by, prefix, before=before, limit=PAGE_SIZE + 1)
-        has_previous, has_next = len(found) > PAGE_SIZE, True
-        found = found[-PAGE_SIZE:]
-    else:
-        found = store.find_relationships(by, prefix, after=after, limit=PAGE_SIZE + 1)
-        has_previous, has_next = after is not None, len(found) > PAGE_SIZE
-        found = found[:PAGE_SIZE]
+    found, previous, following = page_of(request, by, prefix, PAGE_SIZE)
     now = node.clock_ms()
     return show(
         request,
@@ -101,9 +112,9 @@ async def customers(request: web.Request) -> web.Response:
         title="Customers",
         nav="customers",
         query={"q": text.strip()[:_MAX_QUERY_CHARS], "by": by},
-        total=store.count_found_relationships(by, prefix),
+        total=node.store.count_found_relationships(by, prefix),
         customers=[_customer(node, request, f, now) for f in found],
-        previous=found[0].id if found and has_previous else None,
-        next=found[-1].id if found and has_next else None,
+        previous=previous,
+        next=following,
         page_size=PAGE_SIZE,
     )

@@ -7,9 +7,9 @@
   names this loopback listener), and, where the browser says where it comes from
   (``Sec-Fetch-Site``), come from this origin. A form on another site, even one the SameSite
   cookie would not go with, is refused before anything is done.
-- Headers: a strict Content-Security-Policy (nothing but this origin's stylesheet; no script, no
-  frame, forms only to here), no referrer to other sites, no sniffing, no caching of pages
-  about her.
+- Headers: a strict Content-Security-Policy (this origin's stylesheet and its one script file,
+  live.js, and its own event stream; no inline script, no frame, forms only to here), no
+  referrer to other sites, no sniffing, no caching of pages about her.
 """
 
 from __future__ import annotations
@@ -24,16 +24,17 @@ from amity.node.ui.render import page
 from amity.node.ui.session import Session, Sessions
 from amity.protocol.errors import AmityError, NotFoundError
 
-__all__ = ["CSP", "SESSIONS", "cookie_name", "dashboard_guard", "session_of"]
+__all__ = ["CSP", "SESSIONS", "cookie_name", "dashboard_guard", "secure", "session_of"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SESSIONS: Final = web.AppKey("ui_sessions", Sessions)
 
-#: The dashboard loads only its own stylesheet; it runs no script at all (yet).
+#: The dashboard loads only its own stylesheet and script file (no inline script, no eval), and
+#: the script talks only to this origin (its event stream, its own pages).
 CSP: Final = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 _HEADERS: Final = {
     "Content-Security-Policy": CSP,
@@ -59,6 +60,12 @@ def cookie_name(request: web.Request) -> str:
     local = local_address(request)
     port = local[1] if isinstance(local, tuple) else 0
     return f"amity_ui_{port}"
+
+
+def secure(response: web.StreamResponse) -> web.StreamResponse:
+    """``response`` with the dashboard's headers; a stream must have them before it starts."""
+    response.headers.update(_HEADERS)
+    return response
 
 
 def session_of(request: web.Request) -> Session | None:
@@ -108,5 +115,6 @@ async def dashboard_guard(request: web.Request, handler: Handler) -> web.StreamR
         response = _refused(404, "Not found", exc.message)
     except AmityError as exc:  # what a page asked of the node could not be done; it says why
         response = _refused(409, "That did not work", exc.message)
-    response.headers.update(_HEADERS)
+    if not response.prepared:  # a stream (live.py) was given them before it started
+        secure(response)
     return response

@@ -1,4 +1,4 @@
-"""The dashboard's pages (GET): overview, a relationship, the vault, invitations.
+"""The dashboard's pages (GET): a relationship, the vault, invitations (the overview: overview.py).
 
 Each page reads through the same services and JSON views as the local API (relationship_json,
 issued_json, held_json, agreement_to_data, the audit log's verified chain), so a page never
@@ -16,7 +16,7 @@ from amity.node.api.keys import NODE
 from amity.node.api.relationships import relationship_json
 from amity.node.daemon import Node
 from amity.node.grants.api import GRANTS
-from amity.node.grants.data import held_json, issued_json, peer_name
+from amity.node.grants.data import held_json, issued_json, request_json
 from amity.node.grants.service import GrantsService
 from amity.node.terms.api import TERMS
 from amity.node.terms.data import agreement_to_data
@@ -24,14 +24,15 @@ from amity.node.terms.policywatch import policy_check
 from amity.node.ui.guard import session_of
 from amity.node.ui.render import page
 from amity.protocol.agreement import Agreement
-from amity.protocol.errors import AmityError, AuditChainError
+from amity.protocol.errors import AmityError
 from amity.protocol.identity import PeerId
 from amity.protocol.relationship import Relationship
+from amity.protocol.terms import PURPOSES
 
-__all__ = ["granted", "invitations", "overview", "peer", "show", "vault"]
+#: How long she may share for from her relationship page: (seconds, words).
+SHARE_FOR: Final = ((3600, "an hour"), (86_400, "a day"), (30 * 86_400, "30 days"))
 
-#: How many audit entries the overview shows as "what changed lately".
-_RECENT: Final = 12
+__all__ = ["SHARE_FOR", "granted", "invitations", "peer", "relationship_view", "show", "vault"]
 
 
 def show(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
@@ -39,11 +40,13 @@ def show(request: web.Request, template: str, *, status: int = 200, **context: A
     node = request.config_dict[NODE]
     session = session_of(request)
     context.setdefault("nav", "")
+    context.setdefault("live", True)  # static/live.js refreshes it when the node reports a change
     return page(
         template,
         status=status,
         me={"name": node.identity.name, "kind": node.identity.kind.value},
         notice=None if session is None else session.take_notice(),
+        live_since=node.events.last_id,
         now_ms=node.clock_ms(),
         **context,
     )
@@ -53,7 +56,7 @@ def _grants(request: web.Request) -> GrantsService:
     return request.config_dict[GRANTS]
 
 
-def _relationship_view(rel: Relationship, node: Node) -> dict[str, Any]:
+def relationship_view(rel: Relationship, node: Node) -> dict[str, Any]:
     return {
         **relationship_json(rel, node),
         "since_ms": rel.since_ms,
@@ -66,42 +69,6 @@ def granted(node: Node, peer: PeerId | None = None) -> list[dict[str, Any]]:
     now = node.clock_ms()
     rows = node.store.issued_grants(peer_id=None if peer is None else peer.key)
     return [issued_json(node, row, node.store.grant_receipts(row.grant_id), now) for row in rows]
-
-
-def _recent_changes(node: Node, grants: GrantsService) -> dict[str, Any]:
-    """The newest audit entries, after the whole chain was verified against its head."""
-    try:
-        head, entries = grants.audit.verified()
-    except AuditChainError as exc:
-        return {"verified": False, "problem": exc.message, "entries": []}
-    shown = [
-        {
-            "at_ms": e.ts_ms,
-            "kind": e.kind,
-            "peer": None if e.peer is None else e.peer.did,
-            "peer_name": "" if e.peer is None else peer_name(node, e.peer) or e.peer.short,
-            "detail": e.detail,
-        }
-        for e in reversed(entries[-_RECENT:])
-    ]
-    return {"verified": True, "length": head.length, "hash": head.hash.hex(), "entries": shown}
-
-
-async def overview(request: web.Request) -> web.Response:
-    node = request.config_dict[NODE]
-    found = [r for r in node.book.all() if r.peer is not None]
-    relationships = sorted(
-        (_relationship_view(r, node) for r in found),
-        key=lambda r: (r["state"] == "ended", r["name"].casefold()),
-    )
-    return show(
-        request,
-        "overview.html",
-        title="Overview",
-        nav="overview",
-        relationships=relationships,
-        changes=_recent_changes(node, _grants(request)),
-    )
 
 
 def peer_of(request: web.Request) -> PeerId | None:
@@ -136,17 +103,30 @@ async def peer(request: web.Request, *, holdings: dict[str, Any] | None = None) 
         for row in terms.agreements(who)
     ]
     now = node.clock_ms()
-    held = [held_json(node, h, now) for h in _grants(request).holdings.find(grantor=who)]
+    grants = _grants(request)
+    held = [held_json(node, h, now) for h in grants.holdings.find(grantor=who)]
+    asked = [
+        request_json(node, row)
+        for row in grants.requests.listing(pending_only=True)
+        if not row.outgoing and row.peer_id == who.key
+    ]
     return show(
         request,
         "peer.html",
         title=rel.peer_card.name if rel.peer_card else who.short,
         nav="overview",
-        rel=_relationship_view(rel, node),
+        rel=relationship_view(rel, node),
         agreements=agreements,
         granted=granted(node, who),
         held=held,
         holdings=holdings,
+        asked=asked,
+        # What she could share now: her vault's fields, the purposes, how long (sharing.py).
+        fields=[r.name for r in grants.vault.listing()],
+        purposes=sorted(PURPOSES),
+        durations=SHARE_FOR,
+        # The holdings answer is shown once, on the answer to her question: keep it in view.
+        live=holdings is None,
     )
 
 
@@ -186,6 +166,8 @@ async def invitations(request: web.Request, *, made: dict[str, Any] | None = Non
         "invitations.html",
         title="Invitations",
         nav="invitations",
+        # A new invitation is shown once, on the answer to the form: a refresh would lose it.
+        live=made is None,
         made=made,
         invitations=unused_invitations(request.config_dict[NODE]),
     )

@@ -41,6 +41,8 @@ def _environment() -> jinja2.Environment:
         held_words=words.held_words,
         state=words.state_words,
         purpose=words.purpose_words,
+        clause=words.clause_words,
+        verdict=words.verdict_words,
         # A path segment: a did:key has colons.
         segment=lambda text: quote(str(text), safe=""),
     )

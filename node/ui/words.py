@@ -11,6 +11,8 @@ from typing import Final
 
 __all__ = [
     "change_words",
+    "clause_words",
+    "verdict_words",
     "held_words",
     "state_words",
     "purpose_words",
@@ -64,6 +66,35 @@ _HELD_FLAGS: Final = {
     "deleted": "their node sent you a signed receipt saying it was deleted",
     "unknown": "you have no record of giving them this",
 }
+
+
+#: What each clause of the vocabulary promises, as the thing an attestation judges.
+_CLAUSES: Final = {
+    "amity.access-to-my-data": "showing a customer the data held about them",
+    "amity.breach-notice": "telling of a breach",
+    "amity.delete-on-end": "deleting data when it should end",
+    "amity.max-retention": "keeping data no longer than agreed",
+    "amity.no-profiling": "not profiling",
+    "amity.no-third-party-sharing": "not passing data on",
+    "amity.no-tracking": "not tracking",
+    "amity.notify-policy-change": "giving notice before a policy change",
+    "amity.purpose-limitation": "using data only for the agreed purpose",
+}
+_VERDICTS: Final = {
+    "honoured": "kept their word on",
+    "breached": "broke their word on",
+    "disputed": "are in dispute over",
+}
+
+
+def clause_words(clause_id: str) -> str:
+    return _CLAUSES.get(clause_id, clause_id)
+
+
+def verdict_words(verdict: str, *, you: bool = False) -> str:
+    """What a verdict says of its subject: "kept their word on" (``you``: "kept your word on")."""
+    words = _VERDICTS.get(verdict, verdict)
+    return words.replace("their", "your").replace("are in", "were in") if you else words
 
 
 def held_words(our_record: str) -> str:

@@ -45,6 +45,8 @@ def _write(store: Store) -> list[Any]:
     store.set_update_version(G, 3)
     store.save_holding(HoldingRow(G, Q, "held", "{}", 40, 1))
     store.save_holding(HoldingRow(G, Q, "deleted", '{"d": 1}', None, 2))
+    for i in (3, 1, 2):  # a page of an export is in grant-id order, not the order written
+        store.save_holding(HoldingRow(bytes([i]) * 16, P, "held", "{}", None, 3))
     store.add_held_value(G, "email", b"first")
     store.add_held_value(G, "email", b"second is ignored")
     said += [store.add_grant_request(GrantRequestRow(0, P, True, b"ask", 1, "pending"))]
@@ -110,11 +112,13 @@ def _read(store: Store) -> list[Any]:
         store.load_relationships(), store.load_relationships(with_timer=True),
         store.relationships_of(P), store.relationship(b"s2"), store.count_relationships(),
         store.find_relationships("name", "an", limit=5), store.count_found_relationships("did", "d"),
+        store.connected_after(0, 5),
         store.mail_for(Q, 1, limit=10), store.mail_for(Q, 10, after_id=1, limit=10),
         store.count_mail(Q), store.mail_bytes_from(P), store.stranger_mail_for(Q),
         store.deposit_ticket(P), store.deposit_ticket(Q),
         store.vault(), store.vault("email"), store.issued_grants(), store.issued_grants(peer_id=Q),
         store.holdings(), store.holdings(state="held"), store.held_values(G),
+        store.holdings_after(None, 2), store.holdings_after(bytes([2]) * 16, 5),
         store.grant_requests(), store.grant_requests(state="pending"), store.grant_receipts(G),
         store.holdings_query(b"q" * 16), store.audit_entries(),
         store.negotiation(N), store.negotiations(id_prefix=N.hex()[:5]),
@@ -157,3 +161,18 @@ def test_every_table_group_answers_alike_on_both_engines(tmp_path: Path, pg_url:
     said = on_sqlite[0]
     assert said[:3] == [1, 2, 3] and said[3] == 1  # row ids: mail, then the grant request
     assert said[-2:] == [1, 2]  # intent seqs
+
+
+def test_holdings_come_a_page_at_a_time_in_grant_id_order(tmp_path: Path) -> None:
+    store = Store(tmp_path / "amity.db")
+    ids = [bytes([i]) * 16 for i in (5, 2, 4, 1, 3)]
+    with store.transaction():
+        for gid in ids:
+            store.save_holding(HoldingRow(gid, P, "held", "{}", None, 1))
+
+    pages, after = [], None
+    while rows := store.holdings_after(after, 2):
+        pages.append([row.grant_id[0] for row in rows])
+        after = rows[-1].grant_id
+
+    assert pages == [[1, 2], [3, 4], [5]]

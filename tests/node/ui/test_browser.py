@@ -3,89 +3,75 @@ two real daemons (a person and a vendor) on loopback.
 
 Playwright rather than Selenium: it waits for what a test expects on the page by itself (no
 sleeps, no hand-written polling of the DOM), and it drives an installed Chromium through
-``executable_path`` without a driver binary that must match the browser's version. Its own
-browser download is never used. .ci/run installs Debian's chromium; without it this test is
-skipped, except under CI, where it fails.
+``executable_path`` without a driver binary that must match the browser's version (the
+``browser`` fixture: conftest.py).
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterator
-from pathlib import Path
+from playwright.sync_api import Browser, expect
 
-import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
-
-from tests.node.conftest import Node, NodeFactory, meet, run_amity, wait_for
-
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.node.conftest import NodeFactory, wait_for
+from tests.node.ui.browsing import accessible, screenshot, sign_in
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        why = f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{why}: CI must run the browser tests")
-        pytest.skip(why)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield launched
-        launched.close()
-
-
-def _agree_and_grant(alice: Node, shop: Node) -> str:
-    """She offers her terms (P2B1), the vendor accepts, she shares two fields for an hour."""
-    offered = alice.api.post("/api/terms/offer", {"peer": shop.did, "roster": "P2B1"})
-    wait_for(
-        lambda: shop.api.request("GET", f"/api/terms/{offered['id']}").status == 200,
-        what="the offer reaches the vendor",
-    )
-    agreement = shop.api.post(f"/api/terms/{offered['id']}/accept")["agreement_id"]
-    wait_for(
-        lambda: alice.api.request("GET", f"/api/agreements/{agreement}").status == 200,
-        what="she holds the agreement",
-    )
+def test_she_connects_agrees_shares_and_revokes_and_the_vendor_console_follows(
+    nodes: NodeFactory, browser: Browser
+) -> None:
+    """Everything through the two dashboards (her vault's values come from the API: the
+    dashboard shows fields, it never takes or shows their values)."""
+    alice, shop = nodes.create_many([("alice", "person"), ("shop", "vendor")])
     for name, value in (("email", "alice@example.org"), ("name", "Alice Example")):
         put = alice.api.request("PUT", f"/api/vault/{name}", {"type": name, "value": value})
         assert put.status == 200, put.body
-    made = alice.api.post(
-        "/api/grants",
-        {
-            "peer": shop.did,
-            "fields": ["email", "name"],
-            "purpose": "service-provision",
-            "expires_s": 3600,
-        },
-    )
-    grant_id: str = made["grant_id"]
-    wait_for(
-        lambda: shop.api.request("GET", f"/api/grants/{grant_id}").body.get("state") == "held",
-        what="the vendor holds the grant",
-    )
-    return grant_id
+    page, link = sign_in(browser, alice)
+    console, _ = sign_in(browser, shop)
 
+    console.get_by_role("link", name="Invitations").click()
+    console.get_by_label("one hour").check()
+    console.get_by_role("button", name="Make an invitation").click()
+    uri = console.get_by_label("The link").input_value()
+    assert uri.startswith("amity:")
+    accessible(console)
+    page.get_by_role("link", name="Invitations").click()
+    page.get_by_label("The amity: link you were given").fill(uri)
+    page.get_by_role("button", name="Connect").click()
+    expect(page.get_by_role("status")).to_contain_text("You are now connected with shop")
 
-def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_deletes(
-    nodes: NodeFactory, browser: Browser
-) -> None:
-    alice, shop = nodes.create_many([("alice", "person"), ("shop", "vendor")])
-    meet(alice, shop)
-    grant_id = _agree_and_grant(alice, shop)
-    made = run_amity("ui", "--home", alice.home, "--json")
-    assert made.returncode == 0, made.stderr
-    link = json.loads(made.stdout)["url"]
-    page = browser.new_page()
+    page.get_by_role("link", name="Terms").click()
+    page.get_by_label("To", exact=True).select_option(label="shop")
+    page.get_by_role("radio", name="P2B1").check()
+    page.get_by_role("button", name="Offer these terms").click()
+    expect(page.get_by_role("status")).to_contain_text("You offered P2B1 to shop")
+    accessible(page)
+    console.get_by_role("link", name="Terms").click()
+    offered = console.get_by_role("region", name="Negotiations open")
+    expect(offered).to_contain_text("your turn")
+    expect(offered).to_contain_text("You do not track me beyond our relationship.")
+    accessible(console)
+    screenshot(console, "terms-offered")
+    offered.get_by_role("button", name="Accept terms from alice").click()
+    expect(console.get_by_role("status")).to_contain_text("You accepted the terms with alice")
+    expect(page.get_by_role("region", name="Agreements")).to_contain_text("in force")  # live
 
-    page.goto(link)
-    page.wait_for_url("**/ui/")
+    page.get_by_role("link", name="Overview").click()
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="shop"))
     expect(row).to_contain_text("connected")
     expect(row).to_contain_text("online")
+    accessible(page)
     page.get_by_role("link", name="shop").click()
+    page.get_by_label("email").check()
+    page.get_by_label("name", exact=True).check()
+    page.get_by_label("For", exact=True).select_option("service-provision")
+    page.get_by_label("Until").select_option(label="30 days from now")
+    page.get_by_role("button", name="Share with shop").click()
+    expect(page.get_by_role("status")).to_contain_text("You shared email, name for service")
+    grant_id = wait_for(
+        lambda: (g := shop.api.get("/api/grants")["held"]) and g[0]["grant_id"],
+        what="the vendor holds her grant",
+    )
+    page.reload()  # the notice was shown; from here on, the page as she comes back to it
     expect(page.get_by_role("heading", name="shop")).to_be_visible()
     expect(page.get_by_text("You do not track me beyond our relationship.")).to_be_visible()
     expect(page.get_by_text("email, name")).to_be_visible()
@@ -94,13 +80,13 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
     answer = page.get_by_role("region", name="What they hold about you")
     expect(answer.get_by_text("email, name")).to_be_visible()
     expect(answer.get_by_text("Check this")).to_have_count(0)
-    console = browser.new_page()
-    made_shop = run_amity("ui", "--home", shop.home, "--json")
-    assert made_shop.returncode == 0, made_shop.stderr
-    console.goto(json.loads(made_shop.stdout)["url"])
+    accessible(page)
+    screenshot(page, "relationship")
     console.get_by_role("link", name="Customers").click()
     customer = console.get_by_role("row").filter(has=console.get_by_role("link", name="alice"))
     expect(customer).to_contain_text("email, name for service provision")
+    accessible(console)
+    screenshot(console, "customers")
     page.get_by_role("button", name="Revoke email, name").click()
     expect(page.get_by_role("status")).to_contain_text("You revoked email, name")
 
@@ -113,16 +99,22 @@ def test_she_signs_in_sees_the_relationship_and_revokes_a_grant_the_vendor_delet
         lambda: alice.api.get(f"/api/grants/{grant_id}")["state"] == "deleted",
         what="her node holds the deletion receipt",
     )
-    console.reload()
+    # Neither page is reloaded: each follows its node's event stream (static/live.js).
     expect(customer).to_contain_text("Deleted: email, name")
-    page.reload()
     expect(page.get_by_text("deleted, with a signed receipt")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("You revoked email, name")  # still shown
+    expect(page.locator("#live")).to_contain_text("Updated at")  # said to a screen reader too
     expect(page.get_by_role("button", name="Revoke email, name")).to_have_count(0)
     page.get_by_role("link", name="Audit trail").click()
     expect(page.get_by_role("status")).to_contain_text("Your audit trail checks out")
     page.get_by_label("Find in your audit trail").fill("revoked")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("cell", name="a grant was revoked")).to_be_visible()
+    accessible(page)
+    for name in ("Your vault", "Your things", "Invitations"):
+        page.get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+        accessible(page)
 
     spent = page.goto(link)
     assert spent is not None and spent.status == 403

@@ -26,6 +26,7 @@ from amity.node.home import Config, Home
 from amity.node.runner import RunOptions, create_app
 from amity.node.ui.console import PAGE_SIZE, search_terms
 from amity.node.ui.guard import CSP
+from amity.node.ui.overview import LISTED
 from amity.node.ui.words import when
 from amity.protocol.card import INVITE_SECRET_BYTES, Card, NodeKind
 from amity.protocol.grants import Grant, Onward
@@ -244,3 +245,27 @@ async def test_a_person_has_no_console(tmp_path: Path) -> None:
 
     assert reply.status == 404
     assert "/ui/customers" not in overview
+
+
+@_module_loop
+async def test_the_overview_of_a_hundred_thousand_customers_is_a_page_of_them_by_name(
+    console: Console,
+) -> None:
+    await console.sign_in()
+    assert console.filled is not None
+    ordered = sorted(console.filled.names, key=str.casefold)
+
+    reply = await console.client.get("/ui/")
+    text = await reply.text()
+    first = re.findall(r'<td><a href="/ui/peers/[^"]+">([^<]*)</a>', text)
+    following = re.search(r'<a href="/ui/\?([^"]*)" rel="next">', text)
+    assert following is not None
+    second = re.findall(
+        r'<td><a href="/ui/peers/[^"]+">([^<]*)</a>',
+        await (await console.client.get(f"/ui/?{html.unescape(following[1])}")).text(),
+    )
+
+    assert reply.status == 200
+    assert f"You have {CUSTOMERS} relationships; here are {LISTED} of them, by name." in text
+    assert [html.unescape(n) for n in first + second] == ordered[: 2 * LISTED]
+    assert 'rel="prev"' not in text

@@ -191,6 +191,10 @@ async def test_a_change_from_anywhere_else_is_refused_even_with_the_session(
         (True, "GET", "/ui/audit", 200),
         (True, "GET", "/ui/customers", 404),  # a person's node has no customer console
         (True, "GET", "/ui/invitations", 200),
+        (True, "GET", "/ui/reputation", 200),
+        (True, "GET", "/ui/terms", 200),
+        (True, "POST", "/ui/terms/offer", 403),  # no Origin
+        (True, "POST", "/ui/reputation/attestations/00/approve", 403),  # no Origin
         (True, "GET", "/ui/peers/did:key:z6MkNoSuchPeer", 404),
         (True, "GET", "/ui/no-such-page", 404),
         (True, "POST", "/ui/invitations", 403),  # no Origin
@@ -209,7 +213,8 @@ async def test_every_answer_carries_the_strict_csp(
 
     assert reply.status == status
     assert reply.headers["Content-Security-Policy"] == CSP
-    assert "default-src 'none'" in CSP and "script-src" not in CSP
+    assert "default-src 'none'" in CSP and "script-src 'self';" in CSP
+    assert "unsafe" not in CSP  # no inline script, no eval
     assert reply.headers["X-Frame-Options"] == "DENY"
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
 
@@ -218,13 +223,21 @@ async def test_pages_load_nothing_from_another_host(dashboard: Dashboard) -> Non
     await dashboard.sign_in()
     await dashboard.invite(Origin=dashboard.origin)  # a page with a QR code in it
 
-    for path in ("/ui/", "/ui/vault", "/ui/invitations", "/ui/audit"):
+    for path in (
+        "/ui/",
+        "/ui/vault",
+        "/ui/invitations",
+        "/ui/audit",
+        "/ui/reputation",
+        "/ui/terms",
+    ):
         text = await (await dashboard.client.get(path)).text()
         targets = re.findall(r'(?:src|href|action|content)="([^"]*)"', text)
         assert targets, path
         elsewhere = [t for t in targets if "//" in t or ":" in t]
         assert not elsewhere, f"{path} points at {elsewhere}"
-        assert "<script" not in text, path
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", text, re.S)
+        assert scripts == [(' src="/ui/static/live.js" defer', "")], path  # none inline
 
 
 # -- links and sessions in time --------------------------------------------------------------------
@@ -309,3 +322,48 @@ async def test_an_invitation_needs_one_of_the_offered_lifetimes(dashboard: Dashb
 
     assert notice == "No invitation was made: choose how long it is valid."
     assert await dashboard.invitations() == []
+
+
+async def test_approving_an_attestation_she_does_not_hold_says_so_and_changes_nothing(
+    dashboard: Dashboard,
+) -> None:
+    await dashboard.sign_in()
+
+    reply = await dashboard.client.post(
+        "/ui/reputation/attestations/abcdef/approve",
+        headers={"Origin": dashboard.origin},
+        allow_redirects=False,
+    )
+    page = await (await dashboard.client.get("/ui/reputation")).text()
+
+    assert (reply.status, reply.headers["Location"]) == (303, "/ui/reputation")
+    assert "Nothing was changed:" in page
+    assert "Nothing waits for your review." in page
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "said"),
+    [
+        (
+            "/ui/terms/offer",
+            {"peer": "did:key:z6MkNoSuchPeer", "roster": "P2B1"},
+            "Nothing was sent",
+        ),
+        ("/ui/terms/offer", {"roster": "NOPE"}, "Nothing was sent: choose terms from the roster."),
+        ("/ui/terms/0123456789abcdef/accept", {}, "Nothing was changed"),
+        (
+            "/ui/peers/did:key:z6MkNoSuchPeer/grants",
+            {"field": "email"},
+            "Nothing was shared: you have no relationship with that peer.",
+        ),
+    ],
+)
+async def test_a_form_that_cannot_be_done_says_why_and_changes_nothing(
+    dashboard: Dashboard, path: str, form: dict[str, str], said: str
+) -> None:
+    await dashboard.sign_in()
+
+    reply = await dashboard.client.post(path, data=form, headers={"Origin": dashboard.origin})
+
+    assert reply.status == 200  # after the 303 back to a page
+    assert said in await reply.text()
