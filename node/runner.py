@@ -35,8 +35,9 @@ from amity.node.home import (
     parse_hostport,
 )
 from amity.node.intents.api import INTENTS
-from amity.node.intents.config import hub_rules
-from amity.node.intents.service import IntentsService, own_cut_off, own_trust
+from amity.node.intents.config import direct_rules, hub_rules
+from amity.node.intents.service import IntentsService
+from amity.node.intents.trust import own_cut_off, own_trust
 from amity.node.logs import log_event
 from amity.node.loyalty.api import LOYALTY
 from amity.node.loyalty.service import LoyaltyService
@@ -53,7 +54,7 @@ from amity.node.terms.policyfile import POLICY_FILE
 from amity.node.terms.service import TermsService
 from amity.node.things.api import THINGS
 from amity.node.things.service import ThingsService
-from amity.protocol.intentmessages import HubRules
+from amity.protocol.intentmessages import DirectRules, HubRules
 from amity.protocol.mailbox import MailboxPolicy
 
 __all__ = ["RunOptions", "parse_hostport", "serve"]
@@ -155,6 +156,8 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                 intents = IntentsService(
                     node,
                     rules=_hub_rules(config) if options.hub else None,
+                    direct=_direct_rules(config),
+                    config_path=home.config_path,
                     trust=functools.partial(own_trust, reputation),
                     cut_off=functools.partial(own_cut_off, reputation),
                     terms=terms,
@@ -191,7 +194,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             create_peer_app(
                 node,
                 admission,
-                intents=app[INTENTS].hub_links.serve if options.hub else None,
+                intents=app[INTENTS].hub_links.serve if app[INTENTS].serves_intents else None,
             ),
             handle_signals=False,
             access_log=None,
@@ -240,6 +243,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             port=port,
             addresses=None if on_loopback or host in ("0.0.0.0", "::") else [host],
             announce=not on_loopback,
+            intents=app[INTENTS].direct_categories,
         )
         if on_loopback:
             log_event(
@@ -255,9 +259,13 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             yield
             return
         app[DISCOVERY] = discovery
+        app[INTENTS].nearby = discovery.nearby  # the LAN vendors it may cast at (§7.9)
+        app[INTENTS].announced = lambda: discovery.announce
         try:
             yield
         finally:
+            app[INTENTS].nearby = list
+            app[INTENTS].announced = lambda: False
             await discovery.async_stop()
 
     app.cleanup_ctx.extend([node_ctx, peer_ctx, discovery_ctx])
@@ -267,6 +275,13 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
 def _hub_rules(config: Config) -> HubRules:
     try:
         return hub_rules(config.hub_table)
+    except ValueError as exc:
+        raise HomeError(f"config.toml: {exc}") from None
+
+
+def _direct_rules(config: Config) -> DirectRules | None:
+    try:
+        return direct_rules(config.direct_table)
     except ValueError as exc:
         raise HomeError(f"config.toml: {exc}") from None
 

@@ -197,6 +197,7 @@ async def nearby(request: web.Request) -> web.Response:
             "endpoints": list(n.endpoints),
             "seen": format_time_ms(n.seen_ms),
             "verified": False,
+            "intents": list(n.intents),
         }
         for n in discovery.nearby()
     ]
