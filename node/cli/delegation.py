@@ -53,6 +53,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )  # fmt: skip
     grant.add_argument("agent", help="the peer that will act for you")
     grant.add_argument("--expires", type=Duration("a capability", 60, 3650 * _DAY_S),
+                       metavar="DURATION",
                        required=True, help="how long it lasts: 30d, 12h")  # fmt: skip
     grant.add_argument("--fields", default="", help="fields it may grant, comma-separated")
     grant.add_argument("--purpose", action="append", default=[],
@@ -93,8 +94,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     act.add_argument("--purpose", required=True, help="e.g. order-fulfilment")
     act.add_argument("--context", default="", help="e.g. order 42")
     act.add_argument("--expires", type=Duration("a grant", 60, 3650 * _DAY_S), required=True,
+                     metavar="DURATION",
                      help="how long the grant lasts: 7d")  # fmt: skip
-    act.add_argument("--wait", type=Duration("waiting", 1, 600), default=None,
+    act.add_argument("--wait", type=Duration("waiting", 1, 600), default=None, metavar="DURATION",
                      help="wait this long for her node's answer: 20s")  # fmt: skip
 
 
