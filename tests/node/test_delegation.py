@@ -5,6 +5,8 @@ after she revoked it, are refused with their codes."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,12 @@ def test_an_agent_grants_for_her_within_its_capability(nodes: NodeFactory, tmp_p
     assert done["outcome"] == "done" and done["grant"], done
     held = wait_for(lambda: read(shop, alice, "postal-address"), what="the vendor holds it")
     assert held.status == 200
+    with contextlib.closing(sqlite3.connect(shop.home / "amity.db")) as db:
+        kept = db.execute(
+            "SELECT count(*), sum(length(body) + length(envelope)) FROM inbox WHERE type = ?",
+            ("delegate.deliver",),
+        ).fetchone()
+    assert kept == (1, 0)  # the delivery's values live in the holdings only (grants.md §8.7)
     seen = cli("delegate", "list", "--home", shop.home)["acts"]
     assert [(a["role"], a["agent"], a["person"]) for a in seen] == [
         ("received", agent.did, alice.did)
