@@ -33,6 +33,7 @@ from amity.protocol.grants import (
     MAX_CONTEXT_BYTES,
     MAX_PURPOSE_BYTES,
     PURPOSE_PATTERN,
+    Grant,
     check_names,
     expect_names,
     expect_peer,
@@ -51,6 +52,7 @@ __all__ = [
     "Act",
     "verify_chain",
     "check_act",
+    "check_grant",
 ]
 
 ACT_DOMAIN: Final = b"amity/delegation-act/v1\x00"
@@ -212,4 +214,21 @@ def check_act(leaf: Capability, act: Act) -> None:
         raise DelegationScopeError(
             f"the capability grants for at most {scope.max_days} days, not "
             f"{act.duration_ms / DAY_MS:.4g}"
+        )
+
+
+def check_grant(act: Act, grant: Grant) -> None:
+    """The grant her node made is the one the act asked for: its fields and purpose, from her,
+    to the act's vendor, for no longer (spec/delegation.md §7, the vendor's check)."""
+    lasts = grant.not_after_ms - grant.issued_ms
+    if (
+        grant.grantor != act.person
+        or grant.grantee != act.vendor
+        or grant.fields != act.fields
+        or grant.purpose != act.purpose
+        or lasts > act.duration_ms
+    ):
+        raise DelegationScopeError(
+            f"grant {grant.grant_id.hex()[:8]} is not the act's: {', '.join(grant.fields)} for "
+            f"{grant.purpose}, {lasts / DAY_MS:.4g} days"
         )

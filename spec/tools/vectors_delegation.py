@@ -15,23 +15,30 @@ from amity.protocol.delegation import (
     Capability,
     CapabilityRevocation,
 )
-from amity.protocol.delegationchain import DAY_MS, Act, check_act, verify_chain
+from amity.protocol.delegationchain import DAY_MS, Act, check_act, check_grant, verify_chain
 from amity.protocol.delegationmessages import (
     MSG_ACT,
     MSG_ANSWER,
+    MSG_DELIVER,
     MSG_OFFER,
     MSG_REVOKE,
     Answer,
     decode_body,
+    decode_delegated_delivery,
     encode_act,
     encode_answer,
+    encode_delegated_delivery,
     encode_offer,
 )
 from amity.protocol.delegationscope import GRANT, OFFERS_READ, TERMS_NEGOTIATE, Scope, encode_scope
+from amity.protocol.delivery import deliver, open_delivery
 from amity.protocol.encoding import Value
 from amity.protocol.errors import AmityError
+from amity.protocol.grants import Grant, Onward
 from amity.protocol.identity import PeerId, SigningIdentity
+from amity.protocol.linkcert import LinkKey
 from amity.protocol.signed import sign_structure
+from amity.protocol.vault import Field, FieldType, PostalAddress
 
 T0 = 1_800_000_000_000  # 2027-01-15T08:00:00Z
 HER = SigningIdentity(bytes.fromhex("a11ce0" + "00" * 27 + "a11c"))
@@ -46,8 +53,15 @@ NOTES = (
     "link of chain_hex and act_hex, then verify_chain(chain, person=person_hex, now_ms, "
     "revoked=revoked_hex) and check_act(last link, act). Negative vectors: the first step that "
     "fails raises `error`. operation 'body': decode_body(type, body_hex) reads a message body "
-    "(spec/delegation.md §7)."
+    "(spec/delegation.md §7). operation 'delivered' (the vendor's check of a delegate.deliver "
+    "body): decode_delegated_delivery(body_hex), verify_chain for person_hex at now_ms, "
+    "check_act, open_delivery(delivery, grantor=person, grantee=act's vendor, "
+    "link_key=LinkKey(link_seed_hex), now_ms), then check_grant(act, grant)."
 )
+LINK_SEED = bytes.fromhex("5e11" * 16)
+EPHEMERAL = bytes.fromhex("e9" * 32)
+ADDRESS = Field("postal-address", FieldType.POSTAL_ADDRESS,
+                PostalAddress("Hauptstraße 5", "Berlin", "10115", "DE"))  # fmt: skip
 WIDE = Scope(GRANT, fields=("email", "postal-address"), purposes=("order-fulfilment",),
              min_standing=500, max_days=30)  # fmt: skip
 NARROW = Scope(GRANT, fields=("postal-address",), purposes=("order-fulfilment",),
@@ -86,7 +100,38 @@ def _run_act(vector: dict[str, Any]) -> None:
     check_act(leaf, act)
 
 
+def _run_delivered(vector: dict[str, Any]) -> None:
+    sent = decode_delegated_delivery(bytes.fromhex(vector["body_hex"]))
+    person, now = PeerId(bytes.fromhex(vector["person_hex"])), vector["now_ms"]
+    leaf = verify_chain(sent.chain, person=person, now_ms=now, revoked=set())
+    check_act(leaf, sent.act)
+    delivery = open_delivery(
+        sent.delivery, grantor=person, grantee=sent.act.vendor,
+        link_key=LinkKey(bytes.fromhex(vector["link_seed_hex"])), now_ms=now,
+    )  # fmt: skip
+    check_grant(sent.act, delivery.grant)
+
+
+def _delivered(chain: list[Capability], act: Act, days: int) -> dict[str, Any]:
+    grant = Grant.issue(
+        HER, grantee=VENDOR.peer_id, grant_id=bytes.fromhex("9a" * 16),
+        agreement_id=bytes(32), fields=["postal-address"], purpose="order-fulfilment",
+        context="order 42", onward=Onward.NONE, issued_ms=T0 + DAY_MS,
+        not_after_ms=T0 + (1 + days) * DAY_MS,
+    )  # fmt: skip
+    body = deliver(grant, [ADDRESS], [], link_public=LinkKey(LINK_SEED).public,
+                   ephemeral_private=EPHEMERAL)  # fmt: skip
+    return {
+        "operation": "delivered", "type": MSG_DELIVER,
+        "body_hex": encode_delegated_delivery(chain, act, body).hex(),
+        "person_hex": HER.peer_id.key.hex(), "link_seed_hex": LINK_SEED.hex(),
+        "now_ms": T0 + DAY_MS,
+    }  # fmt: skip
+
+
 def _reader(op: str) -> Callable[[dict[str, Any]], object]:
+    if op == "delivered":
+        return _run_delivered
     if op == "capability":
         return lambda v: Capability.decode(bytes.fromhex(v["capability_hex"]))
     if op == "body":
@@ -164,6 +209,11 @@ def build() -> dict[str, Any]:
                     None)).hex()},
         {"name": "body-revoke", "description": "Her revocation, as sent to the agent.",
          "operation": "body", "type": MSG_REVOKE, "body_hex": revocation.encoded.hex()},
+        {"name": "delivered", "description": "Her node's delegated delivery to the vendor: the "
+         "chain, the agent's act, and the grant of her postal address for 7 days it made.",
+         **_delivered([root], by_agent, 7)},
+        _refused("delivered-longer", "The grant inside lasts 8 days; the act asked for 7.",
+                 _delivered([root], by_agent, 8), "delegate.out_of_scope"),
         _refused("body-offer-empty", "An offer with no capability.",
                  {"operation": "body", "type": MSG_OFFER, "body_hex": "9201 90".replace(" ", "")},
                  "encoding.schema"),

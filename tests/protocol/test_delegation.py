@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 
 from amity.protocol.delegation import Capability, CapabilityRevocation
-from amity.protocol.delegationchain import DAY_MS, Act, check_act, verify_chain
-from amity.protocol.delegationmessages import decode_body
+from amity.protocol.delegationchain import DAY_MS, Act, check_act, check_grant, verify_chain
+from amity.protocol.delegationmessages import decode_body, decode_delegated_delivery
 from amity.protocol.delegationscope import GRANT, INTENT_CAST, Scope
+from amity.protocol.delivery import open_delivery
 from amity.protocol.errors import AmityError, UsageError
 from amity.protocol.identity import PeerId, SigningIdentity
+from amity.protocol.linkcert import LinkKey
 from tests.vectors import unhex, vector_cases
 
 T0 = 1_800_000_000_000
@@ -27,6 +29,17 @@ def _run(vector: dict[str, Any]) -> object:
         return CapabilityRevocation.decode(unhex(vector, "revocation_hex"))
     if op == "body":
         return decode_body(vector["type"], unhex(vector, "body_hex"))
+    if op == "delivered":
+        sent = decode_delegated_delivery(unhex(vector, "body_hex"))
+        person = PeerId(unhex(vector, "person_hex"))
+        leaf = verify_chain(sent.chain, person=person, now_ms=vector["now_ms"], revoked=set())
+        check_act(leaf, sent.act)
+        delivery = open_delivery(
+            sent.delivery, grantor=person, grantee=sent.act.vendor,
+            link_key=LinkKey(unhex(vector, "link_seed_hex")), now_ms=vector["now_ms"],
+        )  # fmt: skip
+        check_grant(sent.act, delivery.grant)
+        return delivery
     chain = [Capability.decode(bytes.fromhex(h)) for h in vector["chain_hex"]]
     act = Act.decode(unhex(vector, "act_hex"))
     leaf = verify_chain(

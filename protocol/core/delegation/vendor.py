@@ -17,12 +17,11 @@ from amity.protocol.core.delegation.records import (
 from amity.protocol.core.grants import holder
 from amity.protocol.core.grants.effects import Audit
 from amity.protocol.delegation import CapabilityRevocation
-from amity.protocol.delegationchain import DAY_MS, check_act, verify_chain
+from amity.protocol.delegationchain import check_act, check_grant, verify_chain
 from amity.protocol.delegationmessages import decode_delegated_delivery
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import (
     DelegationPartyError,
-    DelegationScopeError,
     DelegationUnknownError,
 )
 
@@ -43,15 +42,7 @@ def on_deliver(host: DelegationHost, envelope: Envelope, now_ms: int) -> list[De
     check_act(leaf, act)
     delivery = holder.open_body(host.grants, sender, sent.delivery, now_ms)
     made = delivery.grant
-    if (
-        made.fields != act.fields
-        or made.purpose != act.purpose
-        or made.not_after_ms - made.issued_ms > act.duration_ms
-    ):
-        raise DelegationScopeError(
-            f"grant {made.grant_id.hex()[:8]} is not the act's: {', '.join(made.fields)} for "
-            f"{made.purpose}, {(made.not_after_ms - made.issued_ms) / DAY_MS:.4g} days"
-        )
+    check_grant(act, made)
     effects: list[DelegationEffect] = list(
         holder.hold(host.grants, delivery, now_ms, by=by_agent(act))
     )
