@@ -49,6 +49,7 @@ __all__ = [
     "MAX_CHAIN",
     "MAX_ACT_BYTES",
     "DAY_MS",
+    "CLOCK_SKEW_MS",
     "Act",
     "verify_chain",
     "check_act",
@@ -61,6 +62,8 @@ ACT_GRANT: Final = "grant"
 MAX_CHAIN: Final = 4
 MAX_ACT_BYTES: Final = 2048
 DAY_MS: Final = 24 * 3600 * 1000
+#: Clocks differ: a link that starts up to this much after a reader's now is live for it (§6).
+CLOCK_SKEW_MS: Final = 5 * 60 * 1000
 _MAX_MS: Final = 2**63 - 1
 
 
@@ -185,7 +188,7 @@ def verify_chain(
                 f"capability {link.capability_id.hex()[:8]} was revoked by its issuer"
             )
     for link in chain:
-        if not link.live_at(now_ms):
+        if not link.not_before_ms - CLOCK_SKEW_MS <= now_ms < link.not_after_ms:
             raise DelegationExpiredError(
                 f"capability {link.capability_id.hex()[:8]} is valid from "
                 f"{format_time_ms(link.not_before_ms)} until {format_time_ms(link.not_after_ms)}"

@@ -135,3 +135,12 @@ def test_only_the_issuer_revokes() -> None:
     with pytest.raises(UsageError):
         CapabilityRevocation.create(AGENT, root, T0)
     assert CapabilityRevocation.create(HER, root, T0).capability_id == root.capability_id
+
+
+def test_a_link_that_starts_a_little_in_the_readers_future_is_live() -> None:
+    root = _root(not_before_ms=T0 + 60_000)
+    assert verify_chain([root], person=HER.peer_id, now_ms=T0, revoked=set()) == root
+    later = _root(not_before_ms=T0 + 600_000)
+    with pytest.raises(AmityError) as caught:
+        verify_chain([later], person=HER.peer_id, now_ms=T0, revoked=set())
+    assert caught.value.code == "delegate.expired"

@@ -77,8 +77,8 @@ def act_grant(
         raise DelegationRevokedError(f"capability {capability_id.hex()[:8]} was revoked")
     if not record.accepted:
         raise NodeError(f"accept capability {capability_id.hex()[:8]} first: amity delegate accept")
-    if not record.capability.live_at(now_ms):
-        raise DelegationExpiredError(f"capability {capability_id.hex()[:8]} is not live now")
+    if now_ms >= record.capability.not_after_ms:
+        raise DelegationExpiredError(f"capability {capability_id.hex()[:8]} has expired")
     person = record.person
     grantor.connected(host, person, "act for")
     act = Act.grant_for(

@@ -21,6 +21,7 @@ from amity.protocol.core.grants.effects import Audit, Send
 from amity.protocol.delegation import Capability, CapabilityRevocation
 from amity.protocol.delegationchain import Act, check_act, verify_chain
 from amity.protocol.delegationmessages import (
+    MAX_REASON_BYTES,
     MSG_ANSWER,
     MSG_OFFER,
     MSG_REVOKE,
@@ -103,8 +104,9 @@ def on_act(
     try:
         return _carry_out(host, chain, act, now_ms, random)
     except AmityError as exc:
-        record = ActRecord(act, chain, "handled", now_ms, exc.code, exc.message[:200])
-        answer = Answer(act.act_id, exc.code, exc.message[:200], None)
+        reason = exc.message.encode()[:MAX_REASON_BYTES].decode("utf-8", "ignore")
+        record = ActRecord(act, chain, "handled", now_ms, exc.code, reason)
+        answer = Answer(act.act_id, exc.code, reason, None)
         return [
             SaveAct(record, "refused"),
             Audit(
