@@ -30,6 +30,11 @@ DELEGATION_PATHS: Final[dict[str, Any]] = {
                 "not_after_ms": {"type": "integer"},
                 "redelegate": {"type": "boolean"},
                 "note": {"type": "string"},
+                "under": {
+                    "type": "string",
+                    "description": "an agent passes on a narrower "
+                    "capability under one it holds (its id)",
+                },
             },
             status="201",
         ),

@@ -67,6 +67,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     grant.add_argument("--redelegate", action="store_true",
                        help="the agent may pass on a narrower capability")  # fmt: skip
     grant.add_argument("--note", default="", help="a line for the agent (200 bytes)")
+    grant.add_argument("--under", metavar="ID",
+                       help="as an agent: pass on a narrower capability under one you hold")  # fmt: skip
     add_command(
         sub, "list", "capabilities given and held, and acts", _list,
         "List capabilities (yours to agents; those held as an agent) with their state, and "
@@ -128,6 +130,8 @@ def _grant(args: argparse.Namespace) -> int:
     agent = resolve_peer(client, args.agent, connected=True)
     body = {"agent": agent, "scopes": _scopes(args), "redelegate": args.redelegate,
             "not_after_ms": int(time.time() * 1000) + args.expires * 1000, "note": args.note}  # fmt: skip
+    if args.under:
+        body["under"] = args.under
     data = client.call("POST", "/api/delegations", body)
     emit(data, lambda d: f"capability {d['id'][:8]} for {d['agent']} until {d['not_after'][:16]}: "
                          f"{', '.join(d['scopes'])}", as_json=args.json)  # fmt: skip

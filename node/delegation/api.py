@@ -151,6 +151,10 @@ async def delegation_grant(request: web.Request) -> web.Response:
     if not isinstance(note, str):
         raise UsageError("note is a string")
     start = data.get("not_before_ms")
+    under = data.get("under")
+    if under is not None and not isinstance(under, str):
+        raise UsageError("under names a capability you hold, by its id or a prefix")
+    held = [k for k, r in service.capabilities.items() if not r.mine]
     record = await service.grant(
         peer_from(data.get("agent"), "agent"),
         scopes=scopes_from(data.get("scopes")),
@@ -158,6 +162,7 @@ async def delegation_grant(request: web.Request) -> web.Response:
         not_after_ms=ms_from(data.get("not_after_ms"), "not_after_ms"),
         redelegate=data.get("redelegate") is True,
         note=note,
+        under=None if under is None else id_by_prefix(held, under, "capability"),
     )
     return web.json_response(capability_json(record, now), status=201)
 

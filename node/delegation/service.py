@@ -95,9 +95,14 @@ class DelegationService(SmallService):
     def act_record(self, act_id: bytes) -> ActRecord | None:
         return self.acts.get(act_id)
 
-    def revoked_ids(self) -> set[bytes]:
-        mine = {k for k, r in self.capabilities.items() if r.revocation is not None}
-        return mine | set(self.revocations)
+    def revocation(self, capability_id: bytes) -> CapabilityRevocation | None:
+        record = self.capabilities.get(capability_id)
+        if record is not None and record.revocation is not None:
+            return record.revocation
+        return self.revocations.get(capability_id)
+
+    def works_for_me(self, peer: PeerId) -> bool:
+        return any(r.mine and r.capability.agent == peer for r in self.capabilities.values())
 
     def seen(self, capability_id: bytes) -> bool:
         return any(
@@ -119,12 +124,12 @@ class DelegationService(SmallService):
 
     async def grant(
         self, agent_peer: PeerId, *, scopes: Sequence[Scope], not_before_ms: int,
-        not_after_ms: int, redelegate: bool, note: str,
+        not_after_ms: int, redelegate: bool, note: str, under: bytes | None = None,
     ) -> CapabilityRecord:  # fmt: skip
         now = self.node.clock_ms()
         record, effects = her.grant(
             self, agent_peer, now, scopes=scopes, not_before_ms=not_before_ms,
-            not_after_ms=not_after_ms, redelegate=redelegate, note=note,
+            not_after_ms=not_after_ms, redelegate=redelegate, note=note, under=under,
         )  # fmt: skip
         await self.node.commit(self._stage(effects, now))
         return record

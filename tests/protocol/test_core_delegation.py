@@ -5,6 +5,7 @@ chain, the act and the grant before it holds anything."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,7 +20,11 @@ from amity.protocol.core.delegation.records import (
     SaveCapability,
 )
 from amity.protocol.core.grants.effects import Audit, SaveHolding, Send
-from amity.protocol.delegation import DELEGATION_DOMAIN, CapabilityRevocation
+from amity.protocol.delegation import (
+    DELEGATION_DOMAIN,
+    DELEGATION_REVOKE_DOMAIN,
+    CapabilityRevocation,
+)
 from amity.protocol.delegationchain import DAY_MS, Act
 from amity.protocol.delegationmessages import (
     MSG_DELIVER,
@@ -60,11 +65,17 @@ class Party:
     def act_record(self, act_id: bytes) -> ActRecord | None:
         return self.acts.get(act_id)
 
-    def revoked_ids(self) -> set[bytes]:
-        return {k for k, r in self.caps.items() if r.revocation} | set(self.kept)
+    def revocation(self, capability_id: bytes) -> CapabilityRevocation | None:
+        record = self.caps.get(capability_id)
+        if record is not None and record.revocation is not None:
+            return record.revocation
+        return self.kept.get(capability_id)
 
     def seen(self, capability_id: bytes) -> bool:
         return any(capability_id in {c.capability_id for c in a.chain} for a in self.acts.values())
+
+    def works_for_me(self, peer: Any) -> bool:
+        return any(r.mine and r.capability.agent == peer for r in self.caps.values())
 
     def standing(self, vendor: Any) -> int | None:
         return self.standings.get(vendor)
@@ -222,3 +233,61 @@ def test_her_node_answers_an_act_below_the_standing_it_asks(world: Any) -> None:
     _deliver(helper, _to(her_node, helper, answer))
     (refused,) = [r for r in helper.acts.values() if r.code]
     assert refused.code == "delegate.out_of_scope" and "0.100" in refused.reason
+
+
+def test_a_link_passed_on_acts_until_the_agent_revokes_it(world: Any) -> None:
+    her_node, helper, vendor = world
+    (cap_id,) = helper.caps
+    her_id = her_node.keyring.identity.peer_id
+    sub = Party(MemoryHost(Keyring(b"b" * 32)))
+    sub_id = sub.keyring.identity.peer_id
+    for a, b in ((helper, sub), (sub, helper), (her_node, sub), (sub, her_node)):
+        card = _card(b.keyring, NodeKind.PERSON)
+        a.grants.peers[b.keyring.identity.peer_id] = _connected(card)
+    narrow = [Scope(GRANT, fields=("email",), max_days=1)]
+    with pytest.raises(AmityError) as caught:  # her capability may not be passed on
+        her.grant(helper, sub_id, T0, scopes=narrow, not_before_ms=T0,
+                  not_after_ms=T0 + DAY_MS, under=cap_id)  # fmt: skip
+    assert caught.value.code == "delegate.widened"
+    # She gives one that may be passed on; the agent passes on a narrower one.
+    _, effects = her.grant(
+        her_node, helper.keyring.identity.peer_id, T0, not_before_ms=T0,
+        not_after_ms=T0 + 10 * DAY_MS, redelegate=True,
+        scopes=[Scope(GRANT, fields=("email",), max_days=7)],
+    )  # fmt: skip
+    her_node.apply(effects)
+    _deliver(helper, _to(her_node, helper, effects[-1]))
+    (open_id,) = [k for k in helper.caps if k != cap_id]
+    helper.apply(agent.accept(helper, open_id, T0)[1])
+    passed, effects = her.grant(helper, sub_id, T0, scopes=narrow, not_before_ms=T0,
+                                not_after_ms=T0 + DAY_MS, under=open_id)  # fmt: skip
+    helper.apply(effects)
+    assert len(passed.chain) == 2
+    _deliver(sub, _to(helper, sub, effects[-1]))
+    sub.apply(agent.accept(sub, passed.capability_id, T0)[1])
+
+    def sub_acts() -> str | None:
+        made, asked = agent.act_grant(
+            sub, passed.capability_id, vendor.keyring.identity.peer_id, ["email"], T0, _random,
+            purpose="service-provision", context="", duration_ms=DAY_MS,
+        )  # fmt: skip
+        sub.apply(asked)
+        _deliver(her_node, _to(sub, her_node, asked[-1]))
+        return her_node.acts[made.act_id].code
+
+    assert sub_acts() == ""
+    # Someone who did not issue her capability cannot revoke it at her node.
+    (root,) = [r for r in her_node.caps.values() if r.capability.redelegate]
+    stranger = sign_structure([1, root.capability_id, sub_id.key, T0],
+                              DELEGATION_REVOKE_DOMAIN, sub.keyring.identity)  # fmt: skip
+    with pytest.raises(AmityError) as caught:
+        service.receive(her_node, _to(sub, her_node, SimpleNamespace(
+            type=MSG_REVOKE, body=stranger)), T0, _random)  # fmt: skip
+    assert caught.value.code == "delegate.unknown"
+    _, revoking = her.revoke(helper, passed.capability_id, T0)
+    helper.apply(revoking)
+    assert {e.to for e in revoking if isinstance(e, SendMessage)} == {sub_id, her_id}
+    for message in revoking:
+        if isinstance(message, SendMessage) and message.to == her_id:
+            _deliver(her_node, _to(helper, her_node, message))
+    assert sub_acts() == "delegate.revoked"

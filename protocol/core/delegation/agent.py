@@ -14,6 +14,7 @@ from amity.protocol.core.delegation.records import (
     Random,
     SaveAct,
     SaveCapability,
+    revoked_links,
 )
 from amity.protocol.core.grants import grantor
 from amity.protocol.delegationchain import Act, verify_chain
@@ -102,7 +103,7 @@ def on_offer(host: DelegationHost, envelope: Envelope, now_ms: int) -> list[Dele
             f"an offer of a capability from {leaf.issuer.short} to {leaf.agent.short}, "
             f"sent by {envelope.sender.short}"
         )
-    verify_chain(chain, person=chain[0].issuer, now_ms=now_ms, revoked=host.revoked_ids())
+    verify_chain(chain, person=chain[0].issuer, now_ms=now_ms, revoked=revoked_links(host, chain))
     if host.capability(leaf.capability_id) is not None:
         return []
     return [SaveCapability(CapabilityRecord(chain, False, now_ms), "offered")]

@@ -15,6 +15,7 @@ from amity.protocol.core.delegation.records import (
     SaveAct,
     SaveCapability,
     by_agent,
+    revoked_links,
 )
 from amity.protocol.core.grants import grantor
 from amity.protocol.core.grants.effects import Audit, Send
@@ -58,14 +59,29 @@ def grant(
     not_after_ms: int,
     redelegate: bool = False,
     note: str = "",
+    under: bytes | None = None,
 ) -> tuple[CapabilityRecord, list[DelegationEffect]]:
-    """Sign a capability for ``agent`` (a peer she is connected with) and offer it."""
+    """Sign a capability for ``agent`` (a peer this node is connected with) and offer it.
+
+    ``under``: an agent passes on a narrower capability under one it holds and accepted (the
+    new link must narrow it: ``delegate.widened`` otherwise); the offer carries the whole chain.
+    """
     grantor.connected(host, agent, "delegate to")
+    above: tuple[Capability, ...] = ()
+    if under is not None:
+        held = host.capability(under)
+        if held is None or held.mine:
+            raise NotFoundError(f"no capability {under.hex()[:8]} given to this node")
+        if held.revocation is not None or not held.accepted:
+            raise NodeError(f"capability {under.hex()[:8]} is {held.state(now_ms)}: "
+                            "pass on only one you accepted and still hold")  # fmt: skip
+        above = held.chain
     cap = Capability.create(
         host.keyring.identity, agent, scopes=scopes, not_before_ms=not_before_ms,
         not_after_ms=not_after_ms, issued_ms=now_ms, redelegate=redelegate, note=note,
+        parent=above[-1] if above else None,
     )  # fmt: skip
-    record = CapabilityRecord((cap,), True, now_ms)
+    record = CapabilityRecord((*above, cap), True, now_ms)
     return record, [
         SaveCapability(record, "granted"),
         SendMessage(agent, MSG_OFFER, encode_offer(record.chain)),
@@ -75,8 +91,8 @@ def grant(
 def revoke(
     host: DelegationHost, capability_id: bytes, now_ms: int
 ) -> tuple[CapabilityRecord, list[DelegationEffect]]:
-    """Revoke one of her capabilities: the agent and every vendor that saw it are told; every
-    act under it is refused from this commit on."""
+    """Revoke a capability this node issued: its agent and every vendor that saw it are told
+    (and her node, for a link an agent passed on); every act under it is refused from then on."""
     record = host.capability(capability_id)
     if record is None or not record.mine:
         raise NotFoundError(f"no capability {capability_id.hex()[:8]} of yours")
@@ -85,7 +101,9 @@ def revoke(
     revocation = CapabilityRevocation.create(host.keyring.identity, record.capability, now_ms)
     updated = replace(record, revocation=revocation)
     effects: list[DelegationEffect] = [SaveCapability(updated, "revoked")]
-    for peer in (record.capability.agent, *record.vendors):
+    # A link an agent passed on: her node, which carries out every act, must know too.
+    person = (record.person,) if len(record.chain) > 1 else ()
+    for peer in (record.capability.agent, *record.vendors, *person):
         effects.append(SendMessage(peer, MSG_REVOKE, revocation.encoded))
     return updated, effects
 
@@ -129,7 +147,7 @@ def _carry_out(
     me = host.keyring.identity.peer_id
     if act.person != me:
         raise DelegationPartyError(f"an act for {act.person.short}, sent to {me.short}")
-    leaf = verify_chain(chain, person=me, now_ms=now_ms, revoked=host.revoked_ids())
+    leaf = verify_chain(chain, person=me, now_ms=now_ms, revoked=revoked_links(host, chain))
     check_act(leaf, act)
     scope = leaf.scope(GRANT)
     least = None if scope is None else scope.min_standing

@@ -5,7 +5,7 @@ See spec/delegation.md §7.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
@@ -27,6 +27,7 @@ __all__ = [
     "DelegationEffect",
     "DelegationHost",
     "by_agent",
+    "revoked_links",
 ]
 
 #: Fresh random bytes, ``n`` at a time.
@@ -136,17 +137,32 @@ class DelegationHost(Protocol):
 
     def act_record(self, act_id: bytes) -> ActRecord | None: ...
 
-    def revoked_ids(self) -> Container[bytes]:
-        """Every capability id this node knows to be revoked (its own and those it was sent)."""
+    def revocation(self, capability_id: bytes) -> CapabilityRevocation | None:
+        """A revocation of that capability this node holds: of its own records, or kept."""
         ...
 
     def seen(self, capability_id: bytes) -> bool:
         """A vendor: whether a chain through this capability reached it."""
         ...
 
+    def works_for_me(self, peer: PeerId) -> bool:
+        """Whether ``peer`` is the agent of a capability this node issued."""
+        ...
+
     def standing(self, vendor: PeerId) -> int | None:
         """Her own trust's standing of ``vendor`` in thousandths (-1000..1000); None: unknown."""
         ...
+
+
+def revoked_links(host: DelegationHost, chain: Sequence[Capability]) -> set[bytes]:
+    """The links of ``chain`` revoked by their own issuer, as far as this node knows: what
+    verify_chain's ``revoked`` is (a revocation by anyone else revokes nothing)."""
+    found = set()
+    for link in chain:
+        revocation = host.revocation(link.capability_id)
+        if revocation is not None and revocation.issuer == link.issuer:
+            found.add(link.capability_id)
+    return found
 
 
 def by_agent(act: Act) -> str:

@@ -13,6 +13,7 @@ from amity.protocol.core.delegation.records import (
     SaveAct,
     SaveCapability,
     by_agent,
+    revoked_links,
 )
 from amity.protocol.core.grants import holder
 from amity.protocol.core.grants.effects import Audit
@@ -38,7 +39,9 @@ def on_deliver(host: DelegationHost, envelope: Envelope, now_ms: int) -> list[De
             f"a delegated grant for vendor {act.vendor.short} of {act.person.short}, "
             f"sent by {sender.short}"
         )
-    leaf = verify_chain(sent.chain, person=sender, now_ms=now_ms, revoked=host.revoked_ids())
+    leaf = verify_chain(
+        sent.chain, person=sender, now_ms=now_ms, revoked=revoked_links(host, sent.chain)
+    )
     check_act(leaf, act)
     delivery = holder.open_body(host.grants, sender, sent.delivery, now_ms)
     made = delivery.grant
@@ -58,7 +61,9 @@ def on_deliver(host: DelegationHost, envelope: Envelope, now_ms: int) -> list[De
 
 
 def on_revoke(host: DelegationHost, envelope: Envelope, now_ms: int) -> list[DelegationEffect]:
-    """``delegate.revoke``: from the capability's issuer, about one this node holds or saw."""
+    """``delegate.revoke``, signed and sent by the capability's issuer: an agent marks the
+    capability it holds revoked; her node keeps one from an agent of hers (a link it passed
+    on), a vendor one of a capability it saw in a chain (spec/delegation.md §7)."""
     revocation = CapabilityRevocation.decode(envelope.body)
     if revocation.issuer != envelope.sender:
         raise DelegationPartyError(
@@ -72,6 +77,6 @@ def on_revoke(host: DelegationHost, envelope: Envelope, now_ms: int) -> list[Del
         if record.revocation is not None:
             return []
         return [SaveCapability(replace(record, revocation=revocation), "revoked")]
-    if host.seen(cid):
-        return [] if cid in host.revoked_ids() else [KeepRevocation(revocation)]
+    if record is None and (host.seen(cid) or host.works_for_me(envelope.sender)):
+        return [] if host.revocation(cid) is not None else [KeepRevocation(revocation)]
     raise DelegationUnknownError(f"a revocation of capability {cid.hex()[:8]}, never seen here")
