@@ -93,3 +93,35 @@ def test_an_agent_grants_for_her_within_its_capability(nodes: NodeFactory, tmp_p
     human = run_amity("delegate", "list", "--home", alice.home)
     assert "revoked" in human.stdout and "out_of_scope" in human.stdout, human.stdout
     assert alice.status()["rejected"] == 0
+
+
+def test_an_agent_passes_on_a_narrower_capability(nodes: NodeFactory, tmp_path: Path) -> None:
+    alice, agent, helper, shop = nodes.create_many(
+        [("alice", "person"), ("agent", "person"), ("helper", "person"), ("shop", "vendor")]
+    )
+    for a, b in ((alice, agent), (alice, helper), (agent, helper), (alice, shop)):
+        meet(a, b)
+    agree(alice, shop, tmp_path)
+    fill_vault(alice)
+    cap = cli(
+        "delegate", "grant", "--home", alice.home, "agent", "--fields", "email,postal-address",
+        "--expires", "30d", "--redelegate",
+    )["id"]  # fmt: skip
+    accepted(agent, cap)
+    wider = run_amity("delegate", "grant", "--home", agent.home, "helper", "--fields", "phone",
+                      "--expires", "1d", "--under", cap[:8])  # fmt: skip
+    assert wider.returncode == 3 and "delegate.widened" in wider.stderr, wider.stderr
+    passed = cli(
+        "delegate", "grant", "--home", agent.home, "helper", "--fields", "email",
+        "--max-days", "2", "--expires", "1d", "--under", cap[:8],
+    )  # fmt: skip
+    assert passed["chain"] == 2 and passed["person"] == alice.did
+    accepted(helper, passed["id"])
+    done = act(helper, passed["id"], shop, "email", expires="2d", purpose="delivery")
+    assert done["outcome"] == "done", done
+    assert act(helper, passed["id"], shop, "email", expires="3d", status=3)["code"] == (
+        "delegate.out_of_scope"
+    )
+    wait_for(lambda: read(shop, alice, "email").status == 200, what="the shop holds it")
+    (seen,) = cli("delegate", "list", "--home", shop.home)["acts"]
+    assert seen["agent"] == helper.did and seen["person"] == alice.did
