@@ -85,31 +85,6 @@ class Act:
     encoded: bytes = field(repr=False)
 
     @classmethod
-    def grant(
-        cls,
-        agent: SigningIdentity,
-        capability: Capability,
-        *,
-        act_id: bytes,
-        vendor: PeerId,
-        fields: Sequence[str],
-        purpose: str,
-        context: str,
-        duration_ms: int,
-        issued_ms: int,
-    ) -> Act:
-        """Sign a request to grant ``fields`` of the chain's person to ``vendor``."""
-        if capability.agent != agent.peer_id:
-            raise UsageError("an agent acts only under a capability that names it")
-        person = capability.issuer if capability.parent is None else None
-        if person is None:
-            raise UsageError("name the person: Act.grant_for(..., person=) for a longer chain")
-        return cls.grant_for(
-            agent, capability, person=person, act_id=act_id, vendor=vendor, fields=fields,
-            purpose=purpose, context=context, duration_ms=duration_ms, issued_ms=issued_ms,
-        )  # fmt: skip
-
-    @classmethod
     def grant_for(
         cls,
         agent: SigningIdentity,
@@ -124,6 +99,10 @@ class Act:
         duration_ms: int,
         issued_ms: int,
     ) -> Act:
+        """Sign the agent's request to grant ``fields`` of ``person`` to ``vendor`` under the
+        last link of its chain, ``capability``."""
+        if capability.agent != agent.peer_id:
+            raise UsageError("an agent acts only under a capability that names it")
         values: list[Value] = [
             1, act_id, agent.peer_id.key, person.key, capability.capability_id, ACT_GRANT,
             vendor.key, list(check_names(fields)), purpose, context, duration_ms, issued_ms,
