@@ -95,9 +95,13 @@ def test_an_agent_grants_for_her_within_its_capability(nodes: NodeFactory, tmp_p
     assert alice.status()["rejected"] == 0
 
 
-def test_an_agent_passes_on_a_narrower_capability(nodes: NodeFactory, tmp_path: Path) -> None:
+def test_an_agent_passes_on_a_narrower_capability(
+    nodes: NodeFactory, tmp_path: Path, vendor_store: str | None
+) -> None:
+    """The shop also on PostgreSQL: what it keeps of a delegated grant, on both engines."""
     alice, agent, helper, shop = nodes.create_many(
-        [("alice", "person"), ("agent", "person"), ("helper", "person"), ("shop", "vendor")]
+        [("alice", "person"), ("agent", "person"), ("helper", "person"), ("shop", "vendor")],
+        stores={"shop": vendor_store},
     )
     for a, b in ((alice, agent), (alice, helper), (agent, helper), (alice, shop)):
         meet(a, b)
@@ -125,3 +129,10 @@ def test_an_agent_passes_on_a_narrower_capability(nodes: NodeFactory, tmp_path: 
     wait_for(lambda: read(shop, alice, "email").status == 200, what="the shop holds it")
     (seen,) = cli("delegate", "list", "--home", shop.home)["acts"]
     assert seen["agent"] == helper.did and seen["person"] == alice.did
+    cli("delegate", "revoke", "--home", alice.home, cap[:8])
+    wait_for(lambda: cap in cli("delegate", "list", "--home", shop.home)["revocations_kept"],
+             what="her revocation at the shop")  # fmt: skip
+    shop.stop()
+    shop.start()  # what the shop keeps survives a restart, on either engine
+    after = cli("delegate", "list", "--home", shop.home)
+    assert after["revocations_kept"] == [cap] and len(after["acts"]) == 1
