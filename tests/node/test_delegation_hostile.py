@@ -29,6 +29,7 @@ from amity.protocol.frames import encode_envelope_frame
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.signed import sign_structure, split_signed
 from tests.node.conftest import Node, NodeFactory
+from tests.node.test_daemon import read_events
 from tests.node.test_grants import cli
 from tests.node.test_hostile import WireLink, WirePeer, _seq_of
 
@@ -96,6 +97,8 @@ async def test_bad_delegations_are_refused_with_their_codes(
     alice = nodes.create("alice", "person")
     her = PeerId.from_did(alice.did)
     mallory, sub = WirePeer("mallory"), WirePeer("sub")
+    headers = {"Authorization": f"Bearer {alice.api.token}"}
+    stream = await http.get(alice.api.base + "/api/events", headers=headers)
     link = await mallory.become_peer_of(http, alice)
     sub_link = await sub.become_peer_of(http, alice)
     _give(alice, mallory, 30 * DAY_MS)
@@ -151,5 +154,13 @@ async def test_bad_delegations_are_refused_with_their_codes(
         ["delegate.widened", "local.node", "delegate.expired", "delegate.revoked"]
     )
     assert alice.status()["rejected"] == 2  # the forged body and the act sent by another
+    events = await read_events(stream, until=lambda e: e["kind"] == "delegate.revoked")
+    said = [(e["kind"], e.get("code")) for e in events if e["kind"].startswith("delegate.")]
+    assert said == [
+        ("delegate.granted", None), ("delegate.refused", "delegate.widened"),
+        ("delegate.refused", "local.node"), ("delegate.granted", None),
+        ("delegate.refused", "delegate.expired"), ("delegate.revoked", None),
+    ]  # fmt: skip
+    stream.close()
     await link.close()
     await sub_link.close()
