@@ -24,6 +24,8 @@ from amity.node.api.app import DISCOVERY, NODE, create_api_app
 from amity.node.beacons.api import BEACONS
 from amity.node.beacons.service import BeaconsService
 from amity.node.daemon import Identity, Node
+from amity.node.delegation.api import DELEGATION
+from amity.node.delegation.service import DelegationService
 from amity.node.grants.api import GRANTS
 from amity.node.grants.service import GrantsService
 from amity.node.home import (
@@ -167,6 +169,8 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                 node.register(loyalty)
                 beacons = BeaconsService(node)
                 node.register(beacons)
+                delegation = DelegationService(node, grants, reputation)
+                node.register(delegation)
                 things = ThingsService(node, grants.vault.key)
                 node.register(things)
                 async with node:
@@ -177,6 +181,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     app[INTENTS] = intents
                     app[LOYALTY] = loyalty
                     app[BEACONS] = beacons
+                    app[DELEGATION] = delegation
                     app[THINGS] = things
                     yield
 

@@ -291,6 +291,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE things ADD COLUMN transfer BLOB;
     ALTER TABLE things ADD COLUMN history BLOB;
     """,
+    # 15 (issue 17 §5): fourth parties (spec/delegation.md): capabilities issued and held, acts,
+    # and the revocations a vendor keeps, each as JSON keyed by its id.
+    """
+    CREATE TABLE delegations (
+        record_id BLOB PRIMARY KEY,
+        kind TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

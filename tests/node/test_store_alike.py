@@ -98,6 +98,9 @@ def _write(store: Store) -> list[Any]:
     store.put_beacon(P, b"b2", '{"n": 2}')
     store.put_beacon(P, b"b1", '{"n": 1}')
     store.put_beacon(P, b"b2", '{"n": 3}')
+    store.put_delegation(b"D2", "capability", 7, '{"n": 1}')
+    store.put_delegation(b"D1", "act", 7, '{"n": 2}')
+    store.put_delegation(b"D2", "capability", 7, '{"n": 3}')
     store.put_thing((b"T2", 9, b"card 2", "owned", None, b"\x90"), b"sealed 2")
     store.put_thing((b"T1", 8, b"card 1", "offered", b"transfer", b"\x90"), b"sealed 1")
     store.put_thing((b"T1", 10, b"card 1", "sold", None, b"\x91\xc4\x01s"), b"")
@@ -129,7 +132,7 @@ def _read(store: Store) -> list[Any]:
         store.shared_since(P, 6), store.share_policies(), store.vouches(),
         store.intent_records("intent_castings"), store.intent_link_seqs(b"i1", P),
         store.pending_intent_outbox(b"i1", P), store.loyalty_rows(), store.beacon_records(),
-        store.strangers_with_state(), store.thing_rows(),
+        store.strangers_with_state(), store.thing_rows(), store.delegation_rows(),
     ]  # fmt: skip
 
 
