@@ -49,7 +49,6 @@ import asyncio
 import contextlib
 import json
 import os
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -62,18 +61,17 @@ from nodebench.measure import (
     WINDOW,
     Hook,
     count_over,
-    percentile,
     profiling,
     pump_notes,
 )
 from nodebench.peers import (
     child,
     connect,
-    fill_relationships,
     new_vendor_home,
     person,
     serve_echo,
     serve_vendor,
+    time_to_connect,
     vendor_process,
 )
 from nodebench.report import CONNECTIONS, goals, print_table, row
@@ -199,32 +197,6 @@ async def throughput(
     return rows
 
 
-async def time_to_connect(tmp: Path, fill: int, connects: int) -> dict[str, Any]:
-    """Median and p95 ms of ``connects`` connects to a vendor already holding ``fill``."""
-    home = new_vendor_home(tmp / f"vendor-{fill}")
-    fill_s = fill_relationships(home.db_path, fill)
-    connect_ms, invite_ms = [], []
-    async with vendor_process(home) as vendor, contextlib.AsyncExitStack() as stack:
-        for i in range(connects):
-            node, _ = await stack.enter_async_context(
-                person(tmp / f"joiner-{fill}-{i}", f"Joiner {i}")
-            )
-            invite, connected = await connect(node, vendor)
-            invite_ms.append(invite)
-            connect_ms.append(connected)
-        start_ms = vendor.start_ms
-    return {
-        "relationships": fill,
-        "connects": connects,
-        "median_ms": round(statistics.median(connect_ms), 2),
-        "p95_ms": round(percentile(connect_ms, 0.95), 2),
-        "max_ms": round(max(connect_ms), 2),
-        "invite_median_ms": round(statistics.median(invite_ms), 2),
-        "vendor_start_ms": round(start_ms, 1),
-        "fill_s": round(fill_s, 1),
-    }
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = note_sizes()
     size = sizes["wire"]
@@ -252,7 +224,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         ]
         crypto_cpu_us = crypto["send_cpu_us"] + crypto["receive_cpu_us"]
         rows += await throughput(tmp, args, bare, (crypto["per_s"], crypto_cpu_us))
-        connects = [await time_to_connect(tmp, fill, args.connects) for fill in args.fills]
+        connects = []
+        for fill in args.fills:
+            home = new_vendor_home(tmp / f"vendor-{fill}")
+            connects.append(await time_to_connect(tmp, home, home.db_path, fill, args.connects))
     return {
         "wire_bytes": size,
         "signed_bytes": sizes["signed"],

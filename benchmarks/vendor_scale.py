@@ -26,15 +26,14 @@ import contextlib
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from nodebench.measure import WINDOW, percentile, pump_notes
-from nodebench.peers import connect, fill_relationships, person, vendor_process
+from nodebench.measure import WINDOW, pump_notes
+from nodebench.peers import connect, person, time_to_connect, vendor_process
 
 from amity.node.home import Config, Home
 from amity.protocol.card import NodeKind
@@ -100,29 +99,6 @@ async def notes_per_s(tmp: Path, home: Home, args: argparse.Namespace) -> dict[s
     return {"in_per_s": inbound["per_s"], "out_per_s": outbound["per_s"]}
 
 
-async def time_to_connect(tmp: Path, url: str, fill: int, connects: int) -> dict[str, Any]:
-    home = vendor_home(tmp / f"pg-vendor-{fill}", url)
-    fill_s = fill_relationships(url, fill) if fill else 0.0
-    print(f"  filled {fill} relationships into PostgreSQL in {fill_s:.0f} s", file=sys.stderr)
-    times = []
-    async with vendor_process(home) as vendor, contextlib.AsyncExitStack() as stack:
-        for i in range(connects):
-            node, _ = await stack.enter_async_context(
-                person(tmp / f"joiner-{fill}-{i}", f"Joiner {i}")
-            )
-            _, connected_ms = await connect(node, vendor)
-            times.append(connected_ms)
-        start_ms = vendor.start_ms
-    return {
-        "relationships": fill,
-        "connects": connects,
-        "median_ms": round(statistics.median(times), 2),
-        "p95_ms": round(percentile(times, 0.95), 2),
-        "vendor_start_ms": round(start_ms, 1),
-        "fill_s": round(fill_s, 1),
-    }
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="amity-vendor-scale-") as name, postgres() as pg:
         tmp = Path(name)
@@ -130,10 +106,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  SQLite: {sqlite}", file=sys.stderr)
         on_pg = await notes_per_s(tmp, vendor_home(tmp / "pg-vendor", pg.new_database()), args)
         print(f"  PostgreSQL: {on_pg}", file=sys.stderr)
-        connects = [
-            await time_to_connect(tmp, pg.new_database(), fill, args.connects)
-            for fill in args.fills
-        ]
+        connects = []
+        for fill in args.fills:
+            url = pg.new_database()
+            home = vendor_home(tmp / f"pg-vendor-{fill}", url)
+            connects.append(await time_to_connect(tmp, home, url, fill, args.connects))
     ratio_in = on_pg["in_per_s"] / sqlite["in_per_s"]
     ratio_out = on_pg["out_per_s"] / sqlite["out_per_s"]
     worst_p95 = max(c["p95_ms"] for c in connects)

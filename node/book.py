@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any, Final
 
 from amity.node.store import RelationshipRow, Store
@@ -142,6 +143,15 @@ class RelationshipBook:
 
     def all(self) -> list[Relationship]:
         return [relationship_from_json(row.record) for row in self._store.load_relationships()]
+
+    def connected_pages(self, size: int) -> Iterator[list[Relationship]]:
+        """Every CONNECTED relationship, ``size`` at a time (the book's newer copy where it has
+        one not yet on disk)."""
+        after = 0
+        while found := self._store.connected_after(after, size):
+            yield [self._cache.get(f.row.invite_secret) or relationship_from_json(f.row.record)
+                   for f in found]  # fmt: skip
+            after = found[-1].id
 
     def with_timers(self) -> list[Relationship]:
         """Relationships waiting on a timer (to re-arm after a restart)."""

@@ -108,6 +108,8 @@ class Config:
     #: (spec/intents.md §7.1), read by amity.node.intents.config.
     hub: bool = False
     hub_table: dict[str, Any] = field(default_factory=dict)
+    #: A vendor's direct endpoint (the ``[direct]`` table, spec/intents.md §7.8).
+    direct_table: dict[str, Any] = field(default_factory=dict)
     #: Where the node keeps its data: "" for SQLite in the home (amity.db), or a
     #: ``postgresql://`` URL (README, "Choosing the store").
     store: str = ""
@@ -196,6 +198,7 @@ class Config:
             relay_limits=_relay_limits(data.get("relay", {})),
             hub=node.get("hub", False),
             hub_table=_hub_table(data.get("hub", {})),
+            direct_table=_direct_table(data.get("direct", {})),
             store=store,
             webhooks_table=_webhooks_table(data.get("webhooks", {})),
         )
@@ -243,6 +246,7 @@ _TABLES: Final[dict[str, tuple[str, ...] | None]] = {
     "relay": None,
     "hub": None,
     "webhooks": None,
+    "direct": None,
 }
 
 
@@ -281,6 +285,15 @@ def _hub_table(table: dict[str, Any]) -> dict[str, Any]:
 def _webhooks_table(table: dict[str, Any]) -> dict[str, Any]:
     """``[webhooks]``, checked by its reader (ValueError names a bad setting)."""
     DeliveryPolicy.from_table(table)
+    return dict(table)
+
+
+def _direct_table(table: dict[str, Any]) -> dict[str, Any]:
+    """The ``[direct]`` table, checked now (its reader names the key it refuses)."""
+    from amity.node.intents.config import direct_rules
+
+    if table:
+        direct_rules(table)
     return dict(table)
 
 

@@ -24,6 +24,8 @@ from amity.node.api.app import DISCOVERY, NODE, create_api_app
 from amity.node.beacons.api import BEACONS
 from amity.node.beacons.service import BeaconsService
 from amity.node.daemon import Identity, Node
+from amity.node.delegation.api import DELEGATION
+from amity.node.delegation.service import DelegationService
 from amity.node.grants.api import GRANTS
 from amity.node.grants.service import GrantsService
 from amity.node.home import (
@@ -35,8 +37,9 @@ from amity.node.home import (
     parse_hostport,
 )
 from amity.node.intents.api import INTENTS
-from amity.node.intents.config import hub_rules
-from amity.node.intents.service import IntentsService, own_cut_off, own_trust
+from amity.node.intents.config import direct_rules, hub_rules
+from amity.node.intents.service import IntentsService
+from amity.node.intents.trust import own_cut_off, own_trust
 from amity.node.logs import log_event
 from amity.node.loyalty.api import LOYALTY
 from amity.node.loyalty.service import LoyaltyService
@@ -54,7 +57,7 @@ from amity.node.terms.service import TermsService
 from amity.node.things.api import THINGS
 from amity.node.things.service import ThingsService
 from amity.node.webhooks.policy import DeliveryPolicy
-from amity.protocol.intentmessages import HubRules
+from amity.protocol.intentmessages import DirectRules, HubRules
 from amity.protocol.mailbox import MailboxPolicy
 
 __all__ = ["RunOptions", "parse_hostport", "serve"]
@@ -157,6 +160,8 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                 intents = IntentsService(
                     node,
                     rules=_hub_rules(config) if options.hub else None,
+                    direct=_direct_rules(config),
+                    config_path=home.config_path,
                     trust=functools.partial(own_trust, reputation),
                     cut_off=functools.partial(own_cut_off, reputation),
                     terms=terms,
@@ -166,6 +171,8 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                 node.register(loyalty)
                 beacons = BeaconsService(node)
                 node.register(beacons)
+                delegation = DelegationService(node, grants, reputation)
+                node.register(delegation)
                 things = ThingsService(node, grants.vault.key)
                 node.register(things)
                 async with node:
@@ -176,6 +183,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
                     app[INTENTS] = intents
                     app[LOYALTY] = loyalty
                     app[BEACONS] = beacons
+                    app[DELEGATION] = delegation
                     app[THINGS] = things
                     yield
 
@@ -193,7 +201,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             create_peer_app(
                 node,
                 admission,
-                intents=app[INTENTS].hub_links.serve if options.hub else None,
+                intents=app[INTENTS].hub_links.serve if app[INTENTS].serves_intents else None,
             ),
             handle_signals=False,
             access_log=None,
@@ -242,6 +250,7 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             port=port,
             addresses=None if on_loopback or host in ("0.0.0.0", "::") else [host],
             announce=not on_loopback,
+            intents=app[INTENTS].direct_categories,
         )
         if on_loopback:
             log_event(
@@ -257,9 +266,13 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
             yield
             return
         app[DISCOVERY] = discovery
+        app[INTENTS].nearby = discovery.nearby  # the LAN vendors it may cast at (§7.9)
+        app[INTENTS].announced = lambda: discovery.announce
         try:
             yield
         finally:
+            app[INTENTS].nearby = list
+            app[INTENTS].announced = lambda: False
             await discovery.async_stop()
 
     app.cleanup_ctx.extend([node_ctx, peer_ctx, discovery_ctx])
@@ -269,6 +282,13 @@ def create_app(home: Home, config: Config, seed: bytes, options: RunOptions) -> 
 def _hub_rules(config: Config) -> HubRules:
     try:
         return hub_rules(config.hub_table)
+    except ValueError as exc:
+        raise HomeError(f"config.toml: {exc}") from None
+
+
+def _direct_rules(config: Config) -> DirectRules | None:
+    try:
+        return direct_rules(config.direct_table)
     except ValueError as exc:
         raise HomeError(f"config.toml: {exc}") from None
 

@@ -29,6 +29,14 @@ __all__ = [
     "LoyaltySignatureError",
     "LoyaltyPartyError",
     "LoyaltyUnknownError",
+    "DelegationError",
+    "DelegationSignatureError",
+    "DelegationPartyError",
+    "DelegationWidenedError",
+    "DelegationExpiredError",
+    "DelegationRevokedError",
+    "DelegationScopeError",
+    "DelegationUnknownError",
     "BackupDamagedError",
     "BackupPassphraseError",
     "NodeError",
@@ -555,6 +563,52 @@ class WebhookSecretError(LocalError):
     """A webhook secret that is not ``whsec_`` + base64 of 24 to 64 bytes."""
 
     code = "local.webhook_secret"
+
+
+# -- fourth parties: delegation (spec/delegation.md) ----------------------------------------------
+
+
+class DelegationError(RemoteError):
+    code = "delegate.error"
+
+
+class DelegationSignatureError(DelegationError):
+    """A capability, act or revocation not signed by the key it names: a forged delegation."""
+
+    code = "delegate.bad_signature"
+
+
+class DelegationPartyError(DelegationError):
+    """A chain that does not start with her own capability, or an act or message from someone
+    else than the one the chain names."""
+
+    code = "delegate.wrong_party"
+
+
+class DelegationWidenedError(DelegationError):
+    """A link of a chain that is not a narrower capability under the one before it."""
+
+    code = "delegate.widened"
+
+
+class DelegationExpiredError(DelegationError):
+    code = "delegate.expired"
+
+
+class DelegationRevokedError(DelegationError):
+    code = "delegate.revoked"
+
+
+class DelegationScopeError(DelegationError):
+    """An act the capability does not cover: a field, a purpose, the days, the vendor's standing."""
+
+    code = "delegate.out_of_scope"
+
+
+class DelegationUnknownError(DelegationError):
+    """An answer or revocation about a capability or act this node does not hold."""
+
+    code = "delegate.unknown"
 
 
 # -- relationships (spec/relationship.md) ----------------------------------------------------------

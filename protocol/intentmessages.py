@@ -22,7 +22,7 @@ from amity.protocol.encoding import (
     expect_str,
     expect_version,
 )
-from amity.protocol.errors import UsageError
+from amity.protocol.errors import SchemaError, UsageError
 from amity.protocol.identity import PEER_ID_BYTES
 from amity.protocol.intent import INTENT_ID_BYTES, MAX_INTENT_BYTES, MAX_INTENT_TTL_MS
 from amity.protocol.intentacts import MAX_RECEIPT_BYTES, MAX_WITHDRAW_BYTES
@@ -38,6 +38,7 @@ __all__ = [
     "MSG_SEALED",
     "MSG_WITHDRAW",
     "MSG_RECEIPT",
+    "MSG_DIRECT",
     "INTENT_MESSAGE_TYPES",
     "MAX_HOPS",
     "MAX_SUBSCRIPTION",
@@ -45,6 +46,7 @@ __all__ = [
     "MAX_SEALED_RELAY_BYTES",
     "Subscribe",
     "HubRules",
+    "DirectRules",
     "Cast",
     "Forward",
     "SealedRelay",
@@ -62,6 +64,8 @@ MSG_FORWARD: Final = "intent.forward"
 MSG_SEALED: Final = "intent.sealed"
 MSG_WITHDRAW: Final = "intent.withdraw"
 MSG_RECEIPT: Final = "intent.receipt"
+#: Not an envelope type: the handshake payload of a vendor's direct endpoint (§7.8).
+MSG_DIRECT: Final = "intent.direct"
 INTENT_MESSAGE_TYPES: Final = (
     MSG_SUBSCRIBE,
     MSG_RULES,
@@ -70,6 +74,7 @@ INTENT_MESSAGE_TYPES: Final = (
     MSG_SEALED,
     MSG_WITHDRAW,
     MSG_RECEIPT,
+    MSG_DIRECT,
 )
 MAX_HOPS: Final = 8
 MAX_SUBSCRIPTION: Final = 32
@@ -128,6 +133,22 @@ class HubRules:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectRules:
+    """``intent.direct``: what a vendor's direct endpoint asks, and the categories it serves
+    (spec/intents.md §7.8); her node casts there only an intent of one of them."""
+
+    work_bits: int
+    max_ttl_ms: int
+    categories: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _usage(_is_int(self.work_bits, 0, MAX_WORK_BITS), "work_bits is 0..32")
+        _usage(_is_int(self.max_ttl_ms, 1, MAX_INTENT_TTL_MS), "max_ttl_ms is 1 ms..30 days")
+        ok = isinstance(self.categories, tuple) and 1 <= len(self.categories) <= MAX_SUBSCRIPTION
+        _usage(ok and all(isinstance(c, str) for c in self.categories), "categories: 1..32 str")
+
+
+@dataclass(frozen=True, slots=True)
 class Cast:
     """``intent.cast``: an intent (its bytes) with its work stamp, from its own key to a hub."""
 
@@ -180,7 +201,14 @@ class ReceiptNotice:
 
 
 IntentBody: TypeAlias = (
-    Subscribe | HubRules | Cast | Forward | SealedRelay | WithdrawNotice | ReceiptNotice
+    Subscribe
+    | HubRules
+    | DirectRules
+    | Cast
+    | Forward
+    | SealedRelay
+    | WithdrawNotice
+    | ReceiptNotice
 )
 
 
@@ -201,6 +229,8 @@ def encode_intent_body(body: IntentBody) -> bytes:
                 body.max_hops,
                 peers,
             ]
+        case DirectRules():
+            fields = [1, body.work_bits, body.max_ttl_ms, list[Value](body.categories)]
         case Cast():
             fields = [1, body.intent, body.work_nonce]
         case Forward():
@@ -252,6 +282,17 @@ def _read_rules(f: list[Value], what: str) -> HubRules:
     )
 
 
+def _read_direct(f: list[Value], what: str) -> DirectRules:
+    subscribe = _read_subscribe([1, f[3]], what)
+    if not subscribe.categories:
+        raise SchemaError(f"{what}: a direct endpoint serves one category at least")
+    return DirectRules(
+        work_bits=expect_int(f[1], f"{what} work_bits", hi=MAX_WORK_BITS),
+        max_ttl_ms=expect_int(f[2], f"{what} max_ttl_ms", lo=1, hi=MAX_INTENT_TTL_MS),
+        categories=subscribe.categories,
+    )
+
+
 def _intent(value: Value, what: str) -> bytes:
     return expect_bytes(value, f"{what} intent", max_size=MAX_INTENT_BYTES)
 
@@ -289,6 +330,7 @@ _Reader: TypeAlias = Callable[[list[Value], str], IntentBody]
 _READERS: Final[Mapping[str, tuple[int, int, _Reader]]] = {
     MSG_SUBSCRIBE: (MAX_SUBSCRIPTION * (MAX_CATEGORY_BYTES + 2) + 8, 2, _read_subscribe),
     MSG_RULES: (64 + MAX_PEER_HUBS * 34, 7, _read_rules),
+    MSG_DIRECT: (MAX_SUBSCRIPTION * (MAX_CATEGORY_BYTES + 2) + 32, 4, _read_direct),
     MSG_CAST: (MAX_INTENT_BYTES + 32, 3, _read_cast),
     MSG_FORWARD: (MAX_INTENT_BYTES + 40, 4, _read_forward),
     MSG_SEALED: (MAX_SEALED_RELAY_BYTES + 48, 3, _read_sealed),

@@ -12,6 +12,7 @@ import contextlib
 import cProfile
 import json
 import os
+import statistics
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -35,7 +36,7 @@ from amity.protocol.identity import PeerId
 from amity.protocol.keyring import Keyring
 from amity.protocol.noise import MAX_MESSAGE_BYTES
 from amity.protocol.relationship import Relationship, RelationshipState, Role
-from nodebench.measure import AckCounter, profiling, pump_notes
+from nodebench.measure import AckCounter, percentile, profiling, pump_notes
 
 #: The script the children run (with ``--serve ROLE``).
 SCRIPT: Final = Path(__file__).resolve().parent.parent / "node_throughput.py"
@@ -301,3 +302,34 @@ def fill_relationships(db_path: Path | str, count: int) -> float:
                 )
                 book.save(rel, since)
     return time.perf_counter() - started
+
+
+# -- time to connect -------------------------------------------------------------------------------
+
+
+async def time_to_connect(
+    tmp: Path, home: Home, store: Path | str, fill: int, connects: int
+) -> dict[str, Any]:
+    """Median and p95 ms of ``connects`` connects to the vendor in ``home`` once its store
+    (``store``: the SQLite file or a postgresql:// URL) holds ``fill`` relationships."""
+    fill_s = fill_relationships(store, fill) if fill else 0.0
+    connect_ms, invite_ms = [], []
+    async with vendor_process(home) as vendor, contextlib.AsyncExitStack() as stack:
+        for i in range(connects):
+            node, _ = await stack.enter_async_context(
+                person(tmp / f"joiner-{home.path.name}-{i}", f"Joiner {i}")
+            )
+            invite, connected = await connect(node, vendor)
+            invite_ms.append(invite)
+            connect_ms.append(connected)
+        start_ms = vendor.start_ms
+    return {
+        "relationships": fill,
+        "connects": connects,
+        "median_ms": round(statistics.median(connect_ms), 2),
+        "p95_ms": round(percentile(connect_ms, 0.95), 2),
+        "max_ms": round(max(connect_ms), 2),
+        "invite_median_ms": round(statistics.median(invite_ms), 2),
+        "vendor_start_ms": round(start_ms, 1),
+        "fill_s": round(fill_s, 1),
+    }

@@ -26,6 +26,7 @@ from amity.node.api.proof import NONCE_BYTES, PROOF_PATH, channel_of, proof
 from amity.node.api.relationships import relationship_json
 from amity.node.beacons.api import add_beacon_routes
 from amity.node.daemon import NodeError
+from amity.node.delegation.api import add_delegation_routes
 from amity.node.grants.api import add_grants_routes
 from amity.node.grants.export import add_export_routes
 from amity.node.intents.api import add_intents_routes
@@ -198,6 +199,7 @@ async def nearby(request: web.Request) -> web.Response:
             "endpoints": list(n.endpoints),
             "seen": format_time_ms(n.seen_ms),
             "verified": False,
+            "intents": list(n.intents),
         }
         for n in discovery.nearby()
     ]
@@ -256,6 +258,7 @@ def create_api_app(token: str) -> web.Application:
     add_intents_routes(app)
     add_loyalty_routes(app)
     add_beacon_routes(app)
+    add_delegation_routes(app)
     add_things_routes(app)
     add_export_routes(app)
     add_webhook_routes(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from amity.node.api.openapi_delegation import DELEGATION_PATHS
 from amity.node.api.openapi_kit import ID, PEER, TERMS_BODY, by_id, op
 from amity.node.api.openapi_market import MARKET_PATHS
 from amity.node.api.openapi_webhooks import WEBHOOK_PATHS
@@ -334,6 +335,7 @@ OPENAPI: Final[dict[str, Any]] = {
         },
         **MARKET_PATHS,
         **WEBHOOK_PATHS,
+        **DELEGATION_PATHS,
         "/api/openapi.json": {
             "get": {
                 "summary": "this document",

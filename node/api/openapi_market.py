@@ -172,7 +172,8 @@ MARKET_PATHS: Final[dict[str, Any]] = {
     "/api/intents": {
         "get": op("her intents: state, offers kept and shown, receipts"),
         "post": op(
-            "cast an intent under a fresh key at hubs (waits until they stored it)",
+            "cast an intent under a fresh key at hubs and, with direct, at the vendors she "
+            "knows that take it directly (waits until they stored it)",
             body={
                 "category": {"type": "string"},
                 "text": {"type": "string"},
@@ -183,6 +184,19 @@ MARKET_PATHS: Final[dict[str, Any]] = {
                 "offers": {"type": "integer"},
                 "expires_s": {"type": "integer"},
                 "hubs": {"type": "array", "items": {"type": "string"}},
+                "direct": {
+                    "type": "boolean",
+                    "description": "also at every vendor she knows that serves the category",
+                },
+                "nearby": {
+                    "type": "boolean",
+                    "description": "also at the vendors on the LAN that announce the category",
+                },
+                "delay_s": {
+                    "type": "integer",
+                    "description": "cast after a random wait of up to this many seconds "
+                    "(default 600 with direct or nearby, else 0); with a wait: 202, scheduled",
+                },
             },
             status="201",
         ),
@@ -222,6 +236,11 @@ MARKET_PATHS: Final[dict[str, Any]] = {
     },
     "/api/intents/hub": {
         "get": op("a hub's rules, listed hubs (met, online), live intents, subscribers")
+    },
+    "/api/intents/hub/peers/{peer}": {
+        "parameters": [PEER],
+        "put": op("list a hub: in force at once, kept in config.toml [hub] peers"),
+        "delete": op("stop listing a hub: in force at once, kept in config.toml"),
     },
     "/api/vouches": {"get": op("peers whose attestations we trust as our own counterparties'")},
     "/api/vouches/{peer}": {

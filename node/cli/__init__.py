@@ -57,6 +57,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "reputation": ("attest", "attestations", "reputation", "share-policy", "rebut", "vouch"),
     "intents": ("intent",),
     "loyalty": ("loyalty",),
+    "delegation": ("delegate",),
     "things": ("thing",),
     "customers": ("customers",),
     "webhooks": ("webhook",),

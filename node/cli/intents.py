@@ -7,6 +7,7 @@ Her side: ``cast``, ``list``, ``offers``, ``accept``, ``withdraw``. A vendor's s
 from __future__ import annotations
 
 import argparse
+import re
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -56,9 +57,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     cast = command(
         "cast",
         "cast an intent at a hub under a fresh key",
-        "Cast an intent at HUB (a peer of yours started with `amity run --hub`). Your node "
-        "reaches the hub as a stranger, under the intent's own key, solves the hub's proof of "
-        "work and returns once the hub stored it.",
+        "Cast an intent at HUB (a peer of yours started with `amity run --hub`) and, with "
+        "--direct, at the vendors you know that take it directly. Your node reaches each as a "
+        "stranger, under the intent's own key, solves the proof of work they ask and returns "
+        "once each stored it.",
     )
     cast.add_argument("--category", required=True, help="e.g. goods.bicycles (spec/intents.md §2)")
     cast.add_argument("--text", default="", help="what you want, in words (1000 bytes)")
@@ -74,7 +76,28 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="DURATION",
         help="how long the intent lives (default 3d)",
     )
-    cast.add_argument("--hub", required=True, action="append", help="the hub (repeatable)")
+    cast.add_argument("--hub", action="append", default=[], help="the hub (repeatable)")
+    cast.add_argument(
+        "--direct",
+        action="store_true",
+        help="also cast it, under the same fresh key, at every vendor you know whose node "
+        "takes intents of this category directly (it sees your network address: "
+        "spec/intents.md §7.8)",
+    )
+    cast.add_argument(
+        "--delay",
+        type=_delay,
+        metavar="DURATION",
+        help="cast after a random wait of up to this long, so its time links it to nothing "
+        "(default: 10m with --direct or --nearby, else 0s); with a wait the command returns "
+        "at once and `amity intent list` shows it scheduled (spec/intents.md §7.10)",
+    )
+    cast.add_argument(
+        "--nearby",
+        action="store_true",
+        help="also cast it, under the same fresh key, at the vendors on your LAN that announce "
+        "this category (`amity nearby`; they see your LAN address: spec/intents.md §7.9)",
+    )
     command("list", "your intents", "List your intents: state, offers, receipts.")
     offers = command("offers", "the offers for one intent, best first", "Show the offers.")
     offers.add_argument("id", help="the intent")
@@ -126,13 +149,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="how long the offer holds (default 2d)",
     )
     answer.add_argument("--terms-of-sale", default="", help="delivery, returns… in words")
-    command(
+    hub = command(
         "hub",
         "(hub) its rules, the hubs it lists and whether each is met, the intents it holds",
         "Show this hub's rules (config.toml [hub]), each hub of its `peers` list (met: a "
         "relationship, made with `amity invite` here and `amity connect` there; online: a "
-        "link is up) and the intents it holds. See spec/intents.md §7.6.",
+        "link is up) and the intents it holds. `add PEER` and `remove PEER` change the list "
+        "of the running hub: in force at once, for the intents that come from then on, and "
+        "kept in config.toml's [hub] peers. See spec/intents.md §7.6.",
     )
+    hub.add_argument(
+        "action", nargs="?", choices=("list", "add", "remove"), default="list", help="(list)"
+    )
+    hub.add_argument("peer", nargs="?", help="the hub to add or remove: its did:key or name")
+
+
+def _delay(text: str) -> int:
+    """A cast delay: a duration up to 1d, or 0 (none: cast at once)."""
+    if re.fullmatch(r"\s*0+\s*[smhd]?\s*", text):
+        return 0
+    return Duration("a cast delay", 1, 86_400)(text)
 
 
 def _intent_line(i: Mapping[str, Any]) -> str:
@@ -143,6 +179,8 @@ def _intent_line(i: Mapping[str, Any]) -> str:
 
 
 def _cast(args: argparse.Namespace) -> int:
+    if not (args.hub or args.direct or args.nearby):
+        raise CliError("give --hub HUB, --direct or --nearby (or several)")
     client = ApiClient(home_from(args))
     body: dict[str, Any] = {
         "category": args.category,
@@ -154,11 +192,22 @@ def _cast(args: argparse.Namespace) -> int:
         "offers": args.offers,
         "expires_s": args.expires,
         "hubs": [resolve_peer(client, h, connected=True) for h in args.hub],
+        "direct": args.direct,
+        "nearby": args.nearby,
     }
+    if args.delay is not None:
+        body["delay_s"] = args.delay
+
     data = client.call("POST", "/api/intents", body)
     emit(
         data,
-        lambda d: f"intent {d['id'][:16]} cast as {d['pseudonym'][:24]}…, until {d['expires']}",
+        lambda d: (
+            f"intent of {d['category']} scheduled: your node casts it by {d['at']} (a random "
+            "time; `amity intent list` shows it until then)"
+            if "scheduled" in d
+            else f"intent {d['id'][:16]} cast as {d['pseudonym'][:24]}…, until {d['expires']}"
+            + (f"; directly at {len(d['direct'])} vendor(s)" if d["direct"] else "")
+        ),
         as_json=args.json,
     )
     return 0
@@ -169,8 +218,16 @@ def _list(args: argparse.Namespace) -> int:
     emit(
         data,
         lambda d: (
-            "\n".join(["intents:", *map(_intent_line, d["intents"])])
-            if d["intents"]
+            "\n".join(
+                [
+                    *(["intents:", *map(_intent_line, d["intents"])] if d["intents"] else []),
+                    *[
+                        f"  scheduled {s['category']}: cast by {s['at']}"
+                        for s in d.get("scheduled", [])
+                    ],
+                ]
+            )
+            if d["intents"] or d.get("scheduled")
             else "no intents yet: `amity intent cast --category … --hub HUB`"
         ),
         as_json=args.json,
@@ -302,7 +359,14 @@ def _hub_text(d: Mapping[str, Any]) -> str:
 
 
 def _hub(args: argparse.Namespace) -> int:
-    data = ApiClient(home_from(args)).call("GET", "/api/intents/hub")
+    if (args.action == "list") != (args.peer is None):
+        raise CliError("`amity intent hub add|remove PEER` names a hub; `list` names none")
+    client = ApiClient(home_from(args))
+    if args.action == "list":
+        data = client.call("GET", "/api/intents/hub")
+    else:
+        path = "/api/intents/hub/peers/" + urllib.parse.quote(resolve_peer(client, args.peer))
+        data = client.call("PUT" if args.action == "add" else "DELETE", path)
     emit(data, _hub_text, as_json=args.json)
     return 0
 

@@ -265,6 +265,7 @@ def _nearby_text(d: Mapping[str, Any]) -> str:
     lines = [*hidden, "unverified until you connect: compare fingerprints"]
     lines += [
         f"{n['name'] or '-'} [{n['kind']}] {n['did']} {n['endpoints'][0] if n['endpoints'] else ''}"
+        + (f" takes intents: {','.join(n['intents'])}" if n.get("intents") else "")
         for n in d["nearby"]
     ]
     return "\n".join(lines)

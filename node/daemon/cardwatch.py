@@ -26,11 +26,13 @@ from amity.protocol.encoding import Value, encode
 if TYPE_CHECKING:
     from amity.node.daemon.node import Node
 
-__all__ = ["CardWatch"]
+__all__ = ["PAGE", "CardWatch"]
 
 #: How often the node looks whether its card says something new (a hand-edited policy file).
 WATCH_S: Final = 2.0
 _SAID: Final = "card.said"
+#: Relationships told of a change per commit.
+PAGE: Final = 500
 _POLICY: Final = "card.policy"
 
 
@@ -56,7 +58,14 @@ class CardWatch:
             await asyncio.sleep(WATCH_S)
 
     async def check(self) -> int:
-        """Tell every connected peer if our card says something new; how many were told."""
+        """Tell every connected peer if our card says something new; how many were told.
+
+        The first look (a new node, or one upgraded from before this watch) only remembers
+        what the card says: each peer got the card in its hello when it met us. A change is
+        told a page of ``PAGE`` relationships at a time, each page in one commit, with the
+        event loop free between pages, so a vendor with a million customers keeps serving
+        while it tells them.
+        """
         async with self._lock:
             said, policy = self._said()
             store = self.node.store
@@ -64,20 +73,23 @@ class CardWatch:
             if last == said:
                 return 0
             before = store.get_meta(_POLICY)
-            effects = commands.announce_card(self.node, self.node.book.all(), self.node.clock_ms())
-            written = [
-                self.node.steps.stage(effect.relationship, effect.effects)
-                for effect in effects
-                if isinstance(effect, Transition)
-            ]
 
             def remember() -> None:
                 store.set_meta(_SAID, said)
                 store.set_meta(_POLICY, b"" if policy is None else b"\x01" + policy)
 
-            written.append(self.node.commits.write(remember))
-            await asyncio.gather(*written)
-            told = len(written) - 1
+            told = 0
+            if last is not None:
+                for page in self.node.book.connected_pages(PAGE):
+                    effects = commands.announce_card(self.node, page, self.node.clock_ms())
+                    written = [
+                        self.node.steps.stage(effect.relationship, effect.effects)
+                        for effect in effects
+                        if isinstance(effect, Transition)
+                    ]
+                    await asyncio.gather(*written)
+                    told += len(written)
+            await self.node.commits.write(remember)
             if last is not None:
                 log_event(log, "card.announced", peers=told)
             old_policy = None if not before else before[1:]

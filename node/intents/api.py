@@ -12,18 +12,23 @@ from typing import Any, Final
 from aiohttp import web
 
 from amity.node.api.jsonio import id_by_prefix, json_body, peer_from
+from amity.node.intents.hubpeers import change_peer
 from amity.node.intents.service import IntentsService
 from amity.protocol.core.intents.records import Casting, KeptOffer, Seen
 from amity.protocol.core.intents.rule import Quote
+from amity.protocol.core.intents.timing import MAX_CAST_DELAY_MS
 from amity.protocol.errors import NodeError, UsageError, format_time_ms
 from amity.protocol.identity import PeerId
 from amity.protocol.intent import Constraints, TermsRef
+from amity.protocol.intentcategory import TAXONOMY_VERSION, check_category
 from amity.protocol.money import Money
 
 __all__ = ["INTENTS", "add_intents_routes"]
 
 INTENTS: Final = web.AppKey("intents", IntentsService)
 _MAX_S: Final = 30 * 24 * 3600
+#: The most a cast waits by default when a vendor sees its link itself (§7.10): ten minutes.
+_DIRECT_DELAY_S: Final = 600
 
 
 def add_intents_routes(app: web.Application) -> None:
@@ -36,6 +41,8 @@ def add_intents_routes(app: web.Application) -> None:
     r.add_post("/api/intents/inbox/{id}/answer", inbox_answer)
     r.add_post("/api/intents/subscriptions", subscribe)
     r.add_get("/api/intents/hub", hub_list)
+    r.add_put("/api/intents/hub/peers/{peer}", hub_peer_add)
+    r.add_delete("/api/intents/hub/peers/{peer}", hub_peer_remove)
     r.add_post("/api/intents/accept", intent_accept)
     r.add_get("/api/intents/{id}", intent_show)
     r.add_post("/api/intents/{id}/withdraw", intent_withdraw)
@@ -87,6 +94,8 @@ def casting_json(c: Casting, *, offers: bool = False) -> dict[str, Any]:
         "state": c.state.value,
         "pseudonym": intent.intent_key.did,
         "hubs": [h.did for h in c.hubs],
+        "direct": [v.did for v in c.direct],
+        "cast": format_time_ms(intent.cast_ms),
         "expires": format_time_ms(intent.expires_ms),
         "offers_wanted": intent.offers_wanted,
         "offers_kept": len(c.offers),
@@ -131,23 +140,33 @@ def seen_json(s: Seen) -> dict[str, Any]:
 
 
 async def intents_list(request: web.Request) -> web.Response:
-    castings = _service(request).caster.castings.values()
-    return web.json_response({"intents": [casting_json(c) for c in castings]})
+    service = _service(request)
+    castings = service.caster.castings.values()
+    scheduled = [
+        {"scheduled": s.handle, "at": format_time_ms(s.at_ms), "category": s.category}
+        for s in sorted(service.schedule.waiting.values(), key=lambda s: s.at_ms)
+    ]
+    return web.json_response(
+        {"intents": [casting_json(c) for c in castings], "scheduled": scheduled}
+    )
 
 
 async def intent_cast(request: web.Request) -> web.Response:
     data = await json_body(request)
     service = _service(request)
-    hubs = data.get("hubs")
-    if not isinstance(hubs, list) or not hubs:
-        raise UsageError("hubs is a list of did:key, one at least")
+    hubs = data.get("hubs", [])
+    direct, nearby = data.get("direct", False), data.get("nearby", False)
+    if not isinstance(direct, bool) or not isinstance(nearby, bool):
+        raise UsageError("direct and nearby are true or false")
+    if not isinstance(hubs, list) or not (hubs or direct or nearby):
+        raise UsageError("hubs is a list of did:key, one at least (or direct or nearby: true)")
     budget = data.get("budget")
     constraints = Constraints(
         budget=None if budget is None else Money.parse(_str(data, "budget")),
         region=None if data.get("region") is None else _str(data, "region"),
         quantity=_int(data, "quantity", 1, 1_000_000, 1),
     )
-    casting = await service.cast(
+    cast: dict[str, Any] = dict(
         category=_str(data, "category"),
         text=_str(data, "text", ""),
         constraints=constraints,
@@ -155,7 +174,21 @@ async def intent_cast(request: web.Request) -> web.Response:
         offers_wanted=_int(data, "offers", 1, 32, 5),
         ttl_ms=_int(data, "expires_s", 60, _MAX_S) * 1000,
         hubs=tuple(peer_from(h, "a hub") for h in hubs),
+        direct=direct,
+        nearby=nearby,
     )
+    # The most her node waits, at random, before it casts (spec/intents.md §7.10): by default
+    # none for hubs alone, ten minutes when a vendor sees the cast's link itself.
+    default_delay_s = _DIRECT_DELAY_S if direct or nearby else 0
+    delay_s = _int(data, "delay_s", 0, MAX_CAST_DELAY_MS // 1000, default_delay_s)
+    if delay_s:
+        check_category(TAXONOMY_VERSION, cast["category"])  # now, not when it is too late to say
+        if nearby:
+            service.check_nearby()
+        item = service.schedule.schedule(delay_s * 1000, cast)
+        scheduled = {"scheduled": item.handle, "at": format_time_ms(item.at_ms)}
+        return web.json_response({**scheduled, "category": item.category}, status=202)
+    casting = await service.cast(**cast)
     return web.json_response(casting_json(casting), status=201)
 
 
@@ -254,6 +287,19 @@ async def hub_list(request: web.Request) -> web.Response:
             "peers": [_hub_peer(_service(request), PeerId(k)) for k in rules.peers],
         }
     )
+
+
+async def hub_peer_add(request: web.Request) -> web.Response:
+    """List a hub, at once and in config.toml (spec/intents.md §7.6)."""
+    peer = peer_from(request.match_info["peer"], "a hub")
+    await change_peer(_service(request), peer, listed=True)
+    return await hub_list(request)
+
+
+async def hub_peer_remove(request: web.Request) -> web.Response:
+    peer = peer_from(request.match_info["peer"], "a hub")
+    await change_peer(_service(request), peer, listed=False)
+    return await hub_list(request)
 
 
 def _hub_peer(service: IntentsService, peer: PeerId) -> dict[str, Any]:

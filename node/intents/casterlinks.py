@@ -25,7 +25,13 @@ from amity.protocol.core.intents import link as rules
 from amity.protocol.errors import AmityError, NodeError
 from amity.protocol.frames import encode_ack, encode_envelope_frame, encode_refuse
 from amity.protocol.identity import PeerId
-from amity.protocol.intentmessages import MSG_RULES, HubRules, decode_intent_body
+from amity.protocol.intentmessages import (
+    MSG_DIRECT,
+    MSG_RULES,
+    DirectRules,
+    HubRules,
+    decode_intent_body,
+)
 from amity.protocol.keyring import Keyring
 
 if TYPE_CHECKING:
@@ -64,14 +70,22 @@ class CasterLinks:
         self._last_in: dict[tuple[bytes, PeerId], int] = {}
 
     def endpoints(self, hub: PeerId) -> list[str]:
+        """Where ``hub`` (or a vendor) is: the card of our relationship, else where LAN
+        discovery sees it (a vendor nearby, spec/intents.md §7.9; the handshake proves it)."""
         rel = self.node.book.current(hub)
         card = rel.peer_card if rel is not None else None
-        if card is None or not card.endpoints:
-            raise NodeError(f"no endpoint known for hub {self.node.book.name_of(hub)}")
-        return intents_endpoints(card.endpoints)
+        if card is not None and card.endpoints:
+            return intents_endpoints(card.endpoints)
+        for nearby in self.service.nearby():
+            if nearby.did == hub.did and nearby.endpoints:
+                return intents_endpoints(nearby.endpoints)
+        raise NodeError(f"no endpoint known for {self.node.book.name_of(hub)}")
 
-    async def dial(self, key_seed: bytes, hub: PeerId) -> tuple[Link, HubRules]:
-        """Open a link to ``hub`` under the intent key; the hub's rules come in its handshake."""
+    async def dial(
+        self, key_seed: bytes, hub: PeerId, *, direct: bool = False
+    ) -> tuple[Link, HubRules | DirectRules]:
+        """Open a link to ``hub`` under the intent key; the hub's rules come in its handshake
+        (with ``direct``: a vendor's direct endpoint, and its rules, spec/intents.md §7.8)."""
         problems = []
         for endpoint in self.endpoints(hub):
             try:
@@ -88,15 +102,15 @@ class CasterLinks:
                     card=None,
                     expected_peer=hub,
                 )
-                body = decode_intent_body(MSG_RULES, link.session.peer_extra)
-                assert isinstance(body, HubRules)
+                kind = MSG_DIRECT if direct else MSG_RULES
+                body = decode_intent_body(kind, link.session.peer_extra)
+                assert isinstance(body, HubRules | DirectRules)
                 return link, body
             except (AmityError, TransportError, TimeoutError) as exc:
                 await connection.close()
                 problems.append(f"{endpoint}: {exc}")
-        raise NodeError(
-            f"cannot reach hub {self.node.book.name_of(hub)} for an intent: {'; '.join(problems)}"
-        )
+        where = f"{'vendor' if direct else 'hub'} {self.node.book.name_of(hub)}"
+        raise NodeError(f"cannot reach {where} for an intent: {'; '.join(problems)}")
 
     def hold(self, intent_id: bytes, hub: PeerId, link: Link | None = None) -> None:
         """Keep a link for this intent to ``hub`` (starting with ``link``, if one is open)."""
@@ -128,7 +142,8 @@ class CasterLinks:
                     casting = self.service.caster.casting(intent_id)
                     assert casting is not None
                     try:
-                        link, _ = await self.dial(casting.key_seed, hub)
+                        direct = hub in casting.direct
+                        link, _ = await self.dial(casting.key_seed, hub, direct=direct)
                     except NodeError as exc:
                         log_event(_log, "intents.dial_failed", retry_s=delay, why=str(exc))
                         await asyncio.sleep(delay)

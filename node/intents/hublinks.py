@@ -1,4 +1,5 @@
-"""A hub's intents path: pseudonymous links from casters (spec/intents.md §7.5).
+"""A hub's intents path: pseudonymous links from casters (spec/intents.md §7.5); on a vendor
+that is no hub, its direct endpoint (§7.8): the same link, its own rules.
 
 A caster dials the hub's ``/amity/v1/intents`` WebSocket as a stranger and runs the Noise
 handshake under an intent key; the hub's handshake payload is its rules (§7.1), not its card.
@@ -24,7 +25,7 @@ from amity.protocol.core.intents import link as rules
 from amity.protocol.errors import AmityError
 from amity.protocol.frames import encode_ack, encode_refuse
 from amity.protocol.identity import PeerId
-from amity.protocol.intentmessages import encode_intent_body
+from amity.protocol.intentmessages import DirectRules, HubRules, encode_intent_body
 
 if TYPE_CHECKING:
     from amity.node.intents.service import IntentsService
@@ -44,9 +45,10 @@ class HubLinks:
         self.node = service.node
 
     async def serve(self, connection: Connection, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> None:
-        hub = self.service.hub
+        hub, vendor = self.service.hub, self.service.vendor
         node = self.node
-        if hub is None:
+        rules: HubRules | DirectRules | None = hub.rules if hub is not None else vendor.direct_rules
+        if rules is None:
             await connection.close()
             return
         try:
@@ -56,7 +58,7 @@ class HubLinks:
                 node.clock_ms,
                 initiator=False,
                 card=None,
-                extra=encode_intent_body(hub.rules),
+                extra=encode_intent_body(rules),
                 timeout_s=timeout_s,
             )
         except (AmityError, TransportError, TimeoutError) as exc:
@@ -88,8 +90,7 @@ class HubLinks:
             log_event(_log, "intents.link_down", pseudonym=peer.short)
 
     async def _read(self, link: Link) -> None:
-        node, hub, peer = self.node, self.service.hub, link.peer
-        assert hub is not None
+        node, hub, vendor, peer = self.node, self.service.hub, self.service.vendor, link.peer
         while True:
             try:
                 async with asyncio.timeout(_IDLE_S):
@@ -101,9 +102,13 @@ class HubLinks:
                 log_event(_log, "intents.link_broken", logging.WARNING, code=exc.code)
                 return
             now = node.clock_ms()
-            answer = rules.at_hub(hub, node.guard, peer, frame, now)
+            if hub is not None:
+                answer = rules.at_hub(hub, node.guard, peer, frame, now)
+            else:  # a vendor's direct endpoint: a hub that serves only itself (§7.8)
+                answer = rules.at_direct(vendor, node.guard, peer, frame, now)
             if isinstance(answer, rules.Took):
-                staged = self.service.carrier.stage("hub", hub, answer.effects)
+                role, host = ("hub", hub) if hub is not None else ("vendor", vendor)
+                staged = self.service.carrier.stage(role, host, answer.effects)
                 window = node.guard.sequence_window(peer)
                 if window is not None:
                     staged.writes.append(

@@ -89,6 +89,7 @@ def casting_text(c: Casting, key: bytes) -> str:
             "intent": c.intent.encoded.hex(),
             "keys": _seal_keys(key, c),
             "hubs": [h.key.hex() for h in c.hubs],
+            "direct": [v.key.hex() for v in c.direct],
             "work_nonce": c.work_nonce.hex(),
             "state": c.state.value,
             "offers": [
@@ -117,6 +118,7 @@ def casting_from(text: str, key: bytes) -> Casting:
         key_seed=key_seed,
         link_private=link_private,
         hubs=tuple(PeerId(_bytes(h)) for h in d["hubs"]),
+        direct=tuple(PeerId(_bytes(v)) for v in d.get("direct", ())),
         work_nonce=_bytes(d["work_nonce"]),
         state=CastingState(d["state"]),
         offers=tuple(

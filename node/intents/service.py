@@ -22,9 +22,11 @@ from amity.node.intents.casterlinks import CasterLinks
 from amity.node.intents.hublinks import HubLinks
 from amity.node.intents.joining import Joining
 from amity.node.intents.roles import Carrier, NodeCaster, NodeHub, NodeVendor, load_roles
+from amity.node.intents.scheduling import CastSchedule
+from amity.node.intents.targets import known_vendors, lan_vendors, open_direct
 from amity.node.logs import log_event
 from amity.node.services import Staged
-from amity.protocol.core.intents import caster, housekeeping, hub, vendor
+from amity.protocol.core.intents import caster, direct, housekeeping, hub, vendor
 from amity.protocol.core.intents.effects import IntentEffect
 from amity.protocol.core.intents.records import Casting
 from amity.protocol.core.intents.rule import Quote
@@ -32,15 +34,19 @@ from amity.protocol.envelope import Envelope
 from amity.protocol.errors import AmityError, NodeError, WrongTypeError, all_error_classes
 from amity.protocol.identity import PeerId
 from amity.protocol.intent import Constraints, TermsRef
-from amity.protocol.intentmessages import HubRules
+from amity.protocol.intentmessages import DirectRules, HubRules
 from amity.protocol.keyring import Keyring
 from amity.protocol.relationship import Relationship
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from amity.node.daemon import Node
+    from amity.node.net.discovery import NearbyNode
+    from amity.node.net.link import Link
     from amity.node.terms.service import TermsService
 
-__all__ = ["IntentsService", "own_trust", "own_cut_off"]
+__all__ = ["IntentsService"]
 
 _log = logging.getLogger("amity.intents")
 #: How long ``cast`` waits for the hubs to say they stored the intent.
@@ -60,11 +66,15 @@ class IntentsService:
         node: Node,
         *,
         rules: HubRules | None = None,
+        direct: DirectRules | None = None,
         trust: Callable[[PeerId], float | None] = lambda _peer: None,
         cut_off: Callable[[PeerId], str | None] = lambda _peer: None,
         terms: TermsService | None = None,
+        config_path: Path | None = None,
     ) -> None:
         self.node = node
+        #: config.toml, where a hub keeps the hubs it lists (hubpeers.change_peer).
+        self.config_path = config_path
         #: Her terms service: after an accept, her node offers the intent's terms through it;
         #: a vendor's accepts the terms its offers countersigned (joining.Joining.promised).
         self.terms = terms
@@ -72,11 +82,17 @@ class IntentsService:
         self.vendor: NodeVendor
         self.hub: NodeHub | None
         self.caster, self.vendor, self.hub = load_roles(node, rules)
+        self.vendor.direct_rules = None if self.hub is not None else direct
         self.caster.trust_source = trust
         self.caster.cut_source = cut_off
         if terms is not None:  # its policy file's [[intents.answer]] rules (§5.2)
             self.vendor.rules_source = terms.answer_rules
         self._timers: dict[tuple[str, bytes], asyncio.TimerHandle] = {}
+        #: The nodes LAN discovery sees now (set by the driver when discovery runs).
+        self.nearby: Callable[[], list[NearbyNode]] = list
+        #: Whether this node announces itself on the LAN (its did:key and address) now.
+        self.announced: Callable[[], bool] = lambda: False
+        self.schedule = CastSchedule(self)
         self.links = CasterLinks(self)
         self.hub_links = HubLinks(self)
         self.joining = Joining(self)
@@ -86,12 +102,23 @@ class IntentsService:
         #: Casts waiting for their hubs' answer: (intent, hub) -> future of the refusal code.
         self._waiting: dict[tuple[bytes, PeerId], asyncio.Future[str | None]] = {}
 
+    @property
+    def direct_categories(self) -> tuple[str, ...]:
+        """What its direct endpoint serves, for its LAN announcement (spec/intents.md §7.9)."""
+        rules = self.vendor.direct_rules
+        return () if rules is None else rules.categories
+
+    @property
+    def serves_intents(self) -> bool:
+        """Whether the intents path is served: as a hub, else as a vendor's direct endpoint."""
+        return self.hub is not None or self.vendor.direct_rules is not None
+
     # -- lifetime ------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         for intent_id, c in self.caster.castings.items():
             self.arm("caster", intent_id, c.intent.expires_ms)
-            for hub_peer in c.hubs:
+            for hub_peer in c.targets:
                 self.links.hold(intent_id, hub_peer)
         for intent_id, s in self.vendor.inbox.items():
             self.arm("vendor", intent_id, s.intent.expires_ms)
@@ -108,6 +135,7 @@ class IntentsService:
                         peer=PeerId(key).short,
                         hint="amity invite on one hub, amity connect on the other",
                     )
+        if self.serves_intents:
             self.node._spawn(self._housekeeping(), "intents-housekeeping")
         self.joining.resume()
         log_event(
@@ -123,18 +151,24 @@ class IntentsService:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        self.schedule.close()
         await self.joining.close()
         await self.links.close()
 
     def housekeep(self) -> asyncio.Future[None] | None:
         """A hub's housekeeping now (spec/intents.md §7.7): tombstones past their time, and
-        pseudonyms nothing here names any more; None on a node that is not a hub."""
-        if self.hub is None:
-            return None
-        own = self.node.peer_id.key
-        pseudonyms = [PeerId(k) for k in self.node.store.strangers_with_state() if k != own]
-        effects = housekeeping.sweep(self.hub, pseudonyms, self.node.clock_ms())
-        return self.node.commit(self.carrier.stage("hub", self.hub, effects))
+        pseudonyms nothing here names any more; a direct endpoint's (§7.8): pseudonyms that
+        have collected everything and that no intent in the inbox names. None on other nodes."""
+        store, own = self.node.store, self.node.peer_id.key
+        pseudonyms = [PeerId(k) for k in store.strangers_with_state() if k != own]
+        if self.hub is not None:
+            effects = housekeeping.sweep(self.hub, pseudonyms, self.node.clock_ms())
+            return self.node.commit(self.carrier.stage("hub", self.hub, effects))
+        if self.vendor.direct_rules is not None:
+            idle = [p for p in pseudonyms if not store.count_pending(p.key)]
+            effects = direct.sweep(self.vendor, idle)
+            return self.node.commit(self.carrier.stage("vendor", self.vendor, effects))
+        return None
 
     async def _housekeeping(self) -> None:
         while not self.node._closing:
@@ -184,6 +218,16 @@ class IntentsService:
 
     # -- her side -------------------------------------------------------------------------------------
 
+    def check_nearby(self) -> None:
+        """Refuse to cast at shops nearby while this node announces itself on the LAN: a shop
+        would see her did:key and the cast's link at one address (spec/intents.md §7.9)."""
+        if self.announced():
+            raise NodeError(
+                "your node announces itself on this LAN (its did:key and address), so a shop "
+                "nearby could match the cast to you; browse only (listen on 127.0.0.1) to "
+                "cast --nearby, or cast at a hub"
+            )
+
     async def cast(
         self,
         *,
@@ -194,19 +238,37 @@ class IntentsService:
         offers_wanted: int,
         ttl_ms: int,
         hubs: tuple[PeerId, ...],
+        direct: bool = False,
+        nearby: bool = False,
     ) -> Casting:
-        """Cast an intent at ``hubs`` under a fresh key: open each hub's pseudonymous link
+        """Cast an intent at ``hubs`` under a fresh key, and with ``direct`` at every vendor
+        she knows that serves its category (spec/intents.md §7.8): open each pseudonymous link
         first (its rules say how much work), solve the work off the event loop, store, send,
-        and wait until every hub stored it (or refused it: raised)."""
+        and wait until every hub and vendor stored it (or refused it: raised). With
+        ``nearby``, also at the vendors LAN discovery sees that say they serve it (§7.9)."""
+        if nearby:
+            self.check_nearby()
         key_seed, link_private = os.urandom(32), os.urandom(32)
-        opened = []
+        opened: list[tuple[PeerId, Link, HubRules | DirectRules]] = []
         try:
             for hub_peer in hubs:
                 opened.append((hub_peer, *(await self.links.dial(key_seed, hub_peer))))
+            vendors = known_vendors(self.links) if direct else []
+            if nearby:
+                vendors += lan_vendors(self.nearby(), category)
+            vendors = [v for v in dict.fromkeys(vendors) if v not in hubs]
+            at_vendors = await open_direct(self.links, key_seed, vendors, category)
         except NodeError:
             for _, link, _ in opened:
                 await link.close()
             raise
+        opened += at_vendors
+        if not opened:
+            raise NodeError(
+                f"no vendor you know or see nearby takes intents of {category} directly; "
+                "cast at a hub"
+            )
+        targets = tuple(peer for peer, _, _ in opened)
         work_bits = max(r.work_bits for _, _, r in opened)
         now = self.node.clock_ms()
         drawn = _Drawn(self.caster, [key_seed, link_private])
@@ -223,10 +285,11 @@ class IntentsService:
                 ttl_ms=ttl_ms,
                 hubs=hubs,
                 work_bits=work_bits,
+                direct=tuple(peer for peer, _, _ in at_vendors),
             )
         )
         loop = asyncio.get_running_loop()
-        waits = {h: loop.create_future() for h in hubs}
+        waits = {h: loop.create_future() for h in targets}
         for h, future in waits.items():
             self._waiting[(casting.intent_id, h)] = future
         try:
@@ -240,7 +303,7 @@ class IntentsService:
                 "the hub did not confirm the intent in time; your node keeps trying"
             ) from None
         finally:
-            for h in hubs:
+            for h in targets:
                 self._waiting.pop((casting.intent_id, h), None)
         for code in codes:
             if code is not None:
@@ -318,22 +381,6 @@ class _Drawn:
 
     def cut_off(self, vendor: PeerId) -> str | None:
         return None
-
-
-def own_trust(reputation: Any, vendor: PeerId) -> float | None:
-    """Her own trust in ``vendor`` for ranking offers (spec/intents.md §5.1): her reputation
-    service's standing of it, -1..1, as 0..1; None when she has no evidence about it."""
-    result = reputation.result
-    if result is None:
-        return None
-    value = result.standing(vendor).value
-    return None if value is None else (value + 1) / 2
-
-
-def own_cut_off(reputation: Any, vendor: PeerId) -> str | None:
-    """Why her reputation policy cuts ``vendor`` off now, or None."""
-    reason: str | None = reputation.cut_off.get(vendor)
-    return reason
 
 
 def _refusal(code: str) -> AmityError:

@@ -24,6 +24,7 @@ from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZerocon
 
 from amity.protocol.errors import AmityError
 from amity.protocol.identity import PeerId
+from amity.protocol.intentcategory import CATEGORY_PATTERN, MAX_CATEGORY_BYTES
 
 __all__ = ["SERVICE_TYPE", "WS_PATH", "DiscoveryError", "NearbyNode", "Discovery"]
 
@@ -37,6 +38,8 @@ _START_TIMEOUT_S: Final = 10.0
 _STOP_TIMEOUT_S: Final = 3.0
 _ANNOUNCE: Final = "(announce)"  # the key of the announcement task, never a service name
 _MAX_NEARBY: Final = 256  # a flood of announcements must not grow memory or tasks without bound
+_TXT_MAX_BYTES: Final = 255  # one TXT string, key=value (RFC 6763 §6.1)
+_MAX_INTENTS: Final = 32
 
 log = logging.getLogger("amity.discovery")
 
@@ -56,6 +59,8 @@ class NearbyNode:
     name: str
     endpoints: tuple[str, ...]  # ws://host:port/amity/v1/ws, one per announced address
     seen_ms: int  # wall clock when last resolved
+    #: The intent categories a vendor says it takes directly (spec/intents.md §7.9): a hint.
+    intents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,7 @@ class _Advert:
     kind: str
     name: str
     path: str
+    intents: tuple[str, ...] = ()
 
 
 def _truncate_utf8(text: str, limit_bytes: int) -> str:
@@ -92,7 +98,27 @@ def _parse_txt(properties: Mapping[bytes, bytes | None]) -> _Advert | None:
         log.info("ignoring announcement from %s with a bad path %.60r", did, path)
         return None
     name = "".join(filter(str.isprintable, _truncate_utf8(txt.get("name", ""), _NAME_MAX_BYTES)))
-    return _Advert(did, kind, name, path)
+    return _Advert(did, kind, name, path, _read_intents(txt.get("intents", "")))
+
+
+def _read_intents(text: str) -> tuple[str, ...]:
+    """The categories of an ``intents`` TXT value (comma-separated); what is not one is left."""
+    found = [
+        c
+        for c in text.split(",")[:_MAX_INTENTS]
+        if len(c.encode()) <= MAX_CATEGORY_BYTES and CATEGORY_PATTERN.fullmatch(c)
+    ]
+    return tuple(dict.fromkeys(found))
+
+
+def _intents_txt(categories: tuple[str, ...]) -> str:
+    """As many whole categories as fit one TXT string (255 bytes with its ``intents=`` key)."""
+    kept: list[str] = []
+    for category in categories:
+        if len(",".join([*kept, category]).encode()) > _TXT_MAX_BYTES - len(b"intents="):
+            break
+        kept.append(category)
+    return ",".join(kept)
 
 
 def _endpoints(info: AsyncServiceInfo, path: str) -> tuple[str, ...]:
@@ -152,6 +178,7 @@ class Discovery:
         on_change: Callable[[NearbyNode | None, str], None] | None = None,
         addresses: list[str] | None = None,
         announce: bool = True,
+        intents: tuple[str, ...] = (),
     ) -> None:
         _check_interfaces(interfaces or [])
         label = "".join(c for c in fingerprint if c.isalnum())[:8].lower()
@@ -162,6 +189,8 @@ class Discovery:
         self.announce = announce
         name = _truncate_utf8(name, _NAME_MAX_BYTES)
         properties = {"id": did, "kind": kind, "name": name, "v": _VERSION, "path": WS_PATH}
+        if intents:  # a vendor's direct endpoint: the categories it takes (spec/intents.md §7.9)
+            properties["intents"] = _intents_txt(intents)
         try:
             self._info = AsyncServiceInfo(
                 SERVICE_TYPE,
@@ -277,7 +306,8 @@ class Discovery:
             self._forget_node(name)  # it may have been usable before this update
             return
         endpoints = _endpoints(info, advert.path)
-        node = NearbyNode(advert.did, advert.kind, advert.name, endpoints, int(time.time() * 1000))
+        now = int(time.time() * 1000)
+        node = NearbyNode(advert.did, advert.kind, advert.name, endpoints, now, advert.intents)
         self._nearby[name] = node
         self._notify(node, node.did)
 

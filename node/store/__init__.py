@@ -13,6 +13,7 @@ from amity.node.store.base import StoreBase, StoreError
 from amity.node.store.beacons import BeaconsTables
 from amity.node.store.core import CoreTables, InboxItem, MailItem, OutboxItem, RelationshipRow
 from amity.node.store.customers import CustomersTables, FoundRow, SearchBy
+from amity.node.store.delegation import DelegationTables
 from amity.node.store.grants import (
     AuditRow,
     GrantReceiptRow,
@@ -70,6 +71,7 @@ class Store(
     BeaconsTables,
     ThingsTables,
     WebhooksTables,
+    DelegationTables,
     StoreBase,
 ):
     """One database: a SQLite file's path, or a ``postgresql://`` URL. Use as a context manager;

@@ -93,6 +93,20 @@ class CustomersTables:
         ).fetchone()
         return int(count)
 
+    def connected_after(self, after: int, limit: int) -> list[FoundRow]:
+        """Up to ``limit`` CONNECTED relationships with row ids above ``after``, in id order:
+        a page of a walk over every connected peer (a card change told to a million customers
+        without holding them all in memory)."""
+        rows = self._db.execute(
+            "SELECT id, invite_secret, peer_id, state, record, updated_ms FROM relationships "
+            "WHERE id > ? AND state = ? ORDER BY id LIMIT ?",
+            (after, "connected", limit),
+        ).fetchall()
+        return [
+            FoundRow(i, RelationshipRow(bytes(s), None if p is None else bytes(p), st, r, u))
+            for i, s, p, st, r, u in rows
+        ]
+
     def unindexed_relationships(self, limit: int) -> list[FoundRow]:
         """Relationships with a peer but no search columns yet (stored before migration 12)."""
         rows = self._db.execute(

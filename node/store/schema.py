@@ -291,7 +291,17 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE things ADD COLUMN transfer BLOB;
     ALTER TABLE things ADD COLUMN history BLOB;
     """,
-    # 15 (issue 21): CRM webhooks (spec/webhooks.md): the subscriptions, the events each wants
+    # 15 (issue 17 §5): fourth parties (spec/delegation.md): capabilities issued and held, acts,
+    # and the revocations a vendor keeps, each as JSON keyed by its id.
+    """
+    CREATE TABLE delegations (
+        record_id BLOB PRIMARY KEY,
+        kind TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    """,
+    # 16 (issue 21): CRM webhooks (spec/webhooks.md): the subscriptions, the events each wants
     # (one row per event, so the commit that causes an event queues its deliveries with one
     # INSERT ... SELECT), and the persistent delivery queue with its dead letters.
     """

@@ -1,4 +1,4 @@
-"""CRM webhooks (migration 15, spec/webhooks.md): subscriptions, the events each wants, and the
+"""CRM webhooks (migration 16, spec/webhooks.md): subscriptions, the events each wants, and the
 persistent delivery queue: pending, delivered, or dead after its attempts ran out.
 
 :meth:`WebhooksTables.queue_event` runs inside the transaction that makes the event happen, so

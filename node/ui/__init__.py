@@ -6,7 +6,8 @@
 - :mod:`.guard`: session and same-origin checks, and the security headers on every answer;
 - :mod:`.pages` (GET) and :mod:`.actions` (POST), over the same services as the JSON API;
   :mod:`.holdings` ("what do you hold about me?"), :mod:`.audit` (her audit trail) and
-  :mod:`.console` (a vendor's customers), :mod:`.overview` (her landing page) and
+  :mod:`.console` (a vendor's customers), :mod:`.overview` (her landing page), :mod:`.terms`, :mod:`.intents`,
+  :mod:`.sharing` (grants from a relationship page) and
   :mod:`.reputation` (standing and why, reviews, answers, vouches) likewise;
 - :mod:`.render` and :mod:`.words`: Jinja2 templates (``templates/``) and plain words;
 - :mod:`.live`: the stream that tells an open page that something changed.

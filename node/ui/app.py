@@ -18,6 +18,7 @@ from amity.node.ui import (
     audit,
     console,
     holdings,
+    intents,
     live,
     login,
     overview,
@@ -52,6 +53,11 @@ def create_ui_app() -> web.Application:
     r.add_post("/things/{id}/accept", things.accept)
     r.add_get("/customers", console.customers)
     r.add_get("/audit", audit.audit)
+    r.add_get("/intents", intents.page)
+    r.add_post("/intents", intents.cast)
+    r.add_post("/intents/{id}/accept", intents.accept)
+    r.add_post("/intents/{id}/withdraw", intents.withdraw)
+    r.add_post("/intents/{id}/answer", intents.answer)
     r.add_get("/terms", terms.page)
     r.add_post("/terms/offer", terms.offer)
     r.add_post("/terms/{id}/{move}", terms.move)

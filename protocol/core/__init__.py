@@ -15,6 +15,8 @@ what a message means. The node's state is reached through :class:`~amity.protoco
   policy's answer, the owner's moves, deadlines), reached through its own small host.
 - :mod:`~amity.protocol.core.reputation`: the reputation service's rules (``reputation.*``
   messages, automatic verdicts, sharing, the cut-off gate), with a host protocol of its own.
+- :mod:`~amity.protocol.core.delegation`: fourth parties: her node carries out an agent's act
+  under a chain of capabilities, and a vendor checks the chain before it holds the grant.
 - :mod:`~amity.protocol.core.intents`: intentcasting's three roles (caster, vendor, hub), each
   with its own host protocol; not yet dispatched by :mod:`~amity.protocol.core.receive`.
 

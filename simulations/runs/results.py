@@ -49,6 +49,19 @@ def nearest_rank(ordered: Sequence[int], percent: int) -> int:
     return ordered[max(0, -(-percent * len(ordered) // 100) - 1)]
 
 
+def quantiles(values: Iterable[int]) -> dict[str, int | None]:
+    """Count, median, p90 and max of ``values`` (nearest rank; None for no values)."""
+    ordered = sorted(values)
+    if not ordered:
+        return {"count": 0, "p50": None, "p90": None, "max": None}
+    return {
+        "count": len(ordered),
+        "p50": nearest_rank(ordered, 50),
+        "p90": nearest_rank(ordered, 90),
+        "max": ordered[-1],
+    }
+
+
 def rate(part: int, whole: int) -> float | None:
     """``part / whole`` to 4 places; None when there is no whole."""
     return round(part / whole, 4) if whole else None

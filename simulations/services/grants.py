@@ -37,10 +37,12 @@ from amity.protocol.core.grants.effects import (
     SaveHolding,
     SaveIssued,
     SaveRevocation,
+    SaveUpdate,
     Send,
 )
 from amity.protocol.core.grants.host import AgreementRecord, AskedQuery
 from amity.protocol.core.grants.rule import SharingRule
+from amity.protocol.core.grants.updates import IssuedRecord, UpdateOutcome, update_field
 from amity.protocol.envelope import Envelope
 from amity.protocol.grants import Grant
 from amity.protocol.holder import Holding, HoldingState
@@ -60,20 +62,23 @@ __all__ = ["GRANT_TYPES", "IssuedGrant", "SimGrants"]
 
 GRANT_TYPES: Final = core.TYPES
 #: Audit entries the run's observer hears of as they are staged (the rest only the daemon keeps).
-_OBSERVED: Final = frozenset({"grant.issued", "grant.revoked", "grant.received"})
+_OBSERVED: Final = frozenset({"grant.issued", "grant.revoked", "grant.received", "grant.updated"})
 
 
-class _NoVault:
-    """A simulated person's fields are given with each grant; her node keeps no vault."""
+class _Vault:
+    """A simulated person's fields as she last set them (:meth:`SimGrants.vault_set`); a grant
+    is given its fields with it, so a node that never changes one keeps none here."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Field] = {}
 
     def get(self, name: str) -> Field | None:
-        return None
+        return self.fields.get(name)
 
     def of_type(self, kind: FieldType) -> Field | None:
-        return None
+        return next((f for f in self.fields.values() if f.type is kind), None)
 
 
-_NO_VAULT: Final = _NoVault()
 _NO_RULE: Final = SharingRule()
 
 
@@ -86,6 +91,8 @@ class IssuedGrant:
     delivered_ms: int | None = None
     deleted_ms: int | None = None
     deletion_reason: str = ""
+    #: The newest version of its values sent in a grant.update (0: only the delivery).
+    version: int = 0
     #: Every receipt that came back, with its kind and when (what an automatic verdict reads).
     receipts: list[ReceiptRecord] = field(default_factory=list)
 
@@ -114,6 +121,7 @@ class SimGrants:
         self.ended: dict[bytes, int] = {}
         self.held: dict[bytes, Holding] = {}
         self._timers: dict[bytes, tuple[str, Timer]] = {}
+        self._vault = _Vault()
 
     # -- the owner's commands ----------------------------------------------------------------------
 
@@ -155,6 +163,23 @@ class SimGrants:
         )
         self.node.commit(self._stage(effects, now))
 
+    def vault_set(self, changed: Field) -> list[UpdateOutcome]:
+        """She changes a field: every grantee holding it under a live grant gets the new value
+        under that grant, with the next version (the core's rule, spec/signals.md §2), in one
+        commit; what became of each grant that names it."""
+        self._vault.fields[changed.name] = changed
+        now = self.node.now_ms()
+        records = [
+            IssuedRecord(i.grant, i.revoked_ms is not None, i.deleted_ms is not None, i.version)
+            for i in self.issued.values()
+        ]
+        outcomes, effects = update_field(
+            self, records, changed, now_ms=now, random=self.node.random.take, vault=self._vault
+        )
+        if effects:
+            self.node.commit(self._stage(effects, now))
+        return outcomes
+
     def holds_values(self, grant_id: bytes) -> bool:
         """Whether this node still holds the values of ``grant_id`` (data left behind, if late)."""
         held = self.held.get(grant_id)
@@ -183,8 +208,8 @@ class SimGrants:
         return self.keep_data or self._keeping
 
     @property
-    def vault(self) -> _NoVault:
-        return _NO_VAULT
+    def vault(self) -> _Vault:
+        return self._vault
 
     @property
     def rule(self) -> SharingRule:
@@ -272,6 +297,8 @@ class SimGrants:
                 self.issued[effect.grant.grant_id] = IssuedGrant(effect.grant)
             elif isinstance(effect, EndAgreement):
                 self.ended[effect.agreement_id] = effect.ended_ms
+            elif isinstance(effect, SaveUpdate):
+                self.issued[effect.grant_id].version = effect.version
             elif isinstance(effect, SaveRevocation):
                 self.issued[effect.revocation.grant_id].revoked_ms = effect.revocation.revoked_ms
             elif isinstance(effect, KeepReceipt):

@@ -27,6 +27,7 @@ from amity.protocol.intentacts import (
 )
 from amity.protocol.intentmessages import (
     MSG_CAST,
+    MSG_DIRECT,
     MSG_FORWARD,
     MSG_RECEIPT,
     MSG_RULES,
@@ -34,6 +35,7 @@ from amity.protocol.intentmessages import (
     MSG_SUBSCRIBE,
     MSG_WITHDRAW,
     Cast,
+    DirectRules,
     Forward,
     HubRules,
     IntentBody,
@@ -379,6 +381,7 @@ def _body_vectors(intent: Intent, nonce: bytes) -> list[dict[str, Any]]:
     bodies: list[tuple[str, IntentBody]] = [
         (MSG_SUBSCRIBE, Subscribe(("goods.bicycles", "services"))),
         (MSG_RULES, HubRules(WORK_BITS, 64, 30 * DAY, 600, 2, (OTHER.peer_id.key,))),
+        (MSG_DIRECT, DirectRules(WORK_BITS, 30 * DAY, ("goods.bicycles", "services.repair"))),
         (MSG_CAST, Cast(intent.encoded, nonce)),
         (MSG_FORWARD, Forward(intent.encoded, nonce, 2)),
         (MSG_SEALED, SealedRelay(intent.intent_id, _offer(intent)[1])),
@@ -405,6 +408,8 @@ def _body_vectors(intent: Intent, nonce: bytes) -> list[dict[str, Any]]:
          "version.unsupported", "A version this node does not speak."),
         ("body-subscribe-bad-category", MSG_SUBSCRIBE, encode([1, ["Goods"]]),
          "encoding.schema", "A category that is not a dotted lower-case id."),
+        ("body-direct-serves-nothing", MSG_DIRECT, encode([1, WORK_BITS, DAY, []]),
+         "encoding.schema", "A direct endpoint's rules that serve no category."),
     ]  # fmt: skip
     for name, kind, data, error, description in bad:
         out.append(

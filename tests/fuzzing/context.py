@@ -47,6 +47,7 @@ _FILES = (
     "backup",
     "beacons",
     "card",
+    "delegation",
     "encoding",
     "envelope",
     "grants",

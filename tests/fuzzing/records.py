@@ -13,6 +13,9 @@ from amity.protocol import (
     backup,
     beacons,
     claims,
+    delegation,
+    delegationchain,
+    delegationmessages,
     delivery,
     grants,
     identity,
@@ -344,6 +347,29 @@ def record_targets() -> list[Decoder]:
     )
     add("loyalty.LoyaltyRevocation.decode", hexes("loyalty", "revocation_hex"))(
         loyalty.LoyaltyRevocation.decode
+    )
+
+    # -- fourth parties (spec/delegation.md) --------------------------------------------------------
+    add("delegation.Capability.decode", hexes("delegation", "capability_hex"))(
+        delegation.Capability.decode
+    )
+    add("delegation.CapabilityRevocation.decode", hexes("delegation", "revocation_hex"))(
+        delegation.CapabilityRevocation.decode
+    )
+    add("delegationchain.Act.decode", hexes("delegation", "act_hex"))(delegationchain.Act.decode)
+
+    def read_delegation_body(d: bytes) -> object:
+        found = typed_body(d, delegationmessages.TYPES)
+        return None if found is None else delegationmessages.decode_body(*found)
+
+    add("delegationmessages.decode_body", typed_body_seeds("delegation"))(read_delegation_body)
+    for name, kind in (("offer", "delegate.offer"), ("act", "delegate.act"),
+                       ("answer", "delegate.answer")):  # fmt: skip
+        add(f"delegationmessages.decode_{name}", hexes("delegation", "body_hex", type=kind))(
+            getattr(delegationmessages, f"decode_{name}")
+        )
+    add("delegationmessages.decode_delegated_delivery", hexes("delegation", "body_hex"))(
+        delegationmessages.decode_delegated_delivery
     )
 
     # -- things she owns (spec/things.md) ---------------------------------------------------------

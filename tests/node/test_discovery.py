@@ -15,8 +15,17 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from amity.node.net.discovery import WS_PATH, Discovery, DiscoveryError, NearbyNode, _parse_txt
+from amity.node.net.discovery import (
+    WS_PATH,
+    Discovery,
+    DiscoveryError,
+    NearbyNode,
+    _intents_txt,
+    _parse_txt,
+)
 from amity.protocol.identity import PeerId, SigningIdentity
 
 _WAIT_S = 10.0
@@ -160,6 +169,28 @@ def test_parse_txt_reads_a_good_announcement() -> None:
     long = _parse_txt({**GOOD, b"name": ("é" * 40).encode() + b"\x1b[2J"})
     assert long is not None and long.name == "é" * 32  # 64 bytes, cut on a character boundary
     assert _parse_txt({**GOOD, b"name": b"\xff\xfeok"}) is not None  # undecodable bytes replaced
+
+
+def test_the_intents_a_vendor_takes_directly_are_announced_as_fit_and_read_as_a_hint() -> None:
+    advert = _parse_txt({**GOOD, b"intents": b"goods.bicycles,services"})
+    assert advert is not None and advert.intents == ("goods.bicycles", "services")
+    assert _parse_txt(GOOD).intents == ()  # type: ignore[union-attr]
+    # what is not a category is left out, the rest kept, once each
+    odd = _parse_txt({**GOOD, b"intents": b"Goods,,goods.toys,goods.toys,a b,\xff"})
+    assert odd is not None and odd.intents == ("goods.toys",)
+    # one TXT string holds 255 bytes: whole categories that fit, never half of one
+    many = tuple(f"x.org.example.category-{i:03}" for i in range(32))
+    text = _intents_txt(many)
+    assert len(b"intents=" + text.encode()) <= 255 and text.split(",") == list(
+        many[: len(text.split(","))]
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_intents_value_is_read_without_raising(value: bytes) -> None:
+    advert = _parse_txt({**GOOD, b"intents": value})
+    assert advert is not None and all(len(c.encode()) <= 64 for c in advert.intents)
 
 
 @pytest.mark.parametrize(

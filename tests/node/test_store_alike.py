@@ -98,6 +98,9 @@ def _write(store: Store) -> list[Any]:
     store.put_beacon(P, b"b2", '{"n": 2}')
     store.put_beacon(P, b"b1", '{"n": 1}')
     store.put_beacon(P, b"b2", '{"n": 3}')
+    store.put_delegation(b"D2", "capability", 7, '{"n": 1}')
+    store.put_delegation(b"D1", "act", 7, '{"n": 2}')
+    store.put_delegation(b"D2", "capability", 7, '{"n": 3}')
     store.put_thing((b"T2", 9, b"card 2", "owned", None, b"\x90"), b"sealed 2")
     store.put_thing((b"T1", 8, b"card 1", "offered", b"transfer", b"\x90"), b"sealed 1")
     store.put_thing((b"T1", 10, b"card 1", "sold", None, b"\x91\xc4\x01s"), b"")
@@ -125,6 +128,7 @@ def _read(store: Store) -> list[Any]:
         store.load_relationships(), store.load_relationships(with_timer=True),
         store.relationships_of(P), store.relationship(b"s2"), store.count_relationships(),
         store.find_relationships("name", "an", limit=5), store.count_found_relationships("did", "d"),
+        store.connected_after(0, 5),
         store.mail_for(Q, 1, limit=10), store.mail_for(Q, 10, after_id=1, limit=10),
         store.count_mail(Q), store.mail_bytes_from(P), store.stranger_mail_for(Q),
         store.deposit_ticket(P), store.deposit_ticket(Q),
@@ -141,7 +145,7 @@ def _read(store: Store) -> list[Any]:
         store.shared_since(P, 6), store.share_policies(), store.vouches(),
         store.intent_records("intent_castings"), store.intent_link_seqs(b"i1", P),
         store.pending_intent_outbox(b"i1", P), store.loyalty_rows(), store.beacon_records(),
-        store.strangers_with_state(), store.thing_rows(),
+        store.strangers_with_state(), store.thing_rows(), store.delegation_rows(),
         store.webhooks(), store.due_deliveries(35, 10), store.due_deliveries(5, 10),
         store.next_due_ms(), store.deliveries(), store.deliveries("dead", limit=1),
         store.count_deliveries(),

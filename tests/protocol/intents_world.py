@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from amity.protocol.core.intents import caster, hub, vendor
+from amity.protocol.core.intents import caster, direct, hub, vendor
 from amity.protocol.core.intents.memory import MemoryCaster, MemoryHub, MemoryVendor, Outgoing
 from amity.protocol.core.intents.rule import QuoteRule
 from amity.protocol.envelope import Envelope, open_envelope, sign_envelope
@@ -80,9 +80,12 @@ class World:
         for node in (*self.vendors.values(), *self.hubs.values()):
             if node.peer_id == peer:
                 return node
-        if any(c.intent.intent_key == peer for c in self.person.castings.values()):
+        if self._is_pseudonym(peer):
             return self.person
         raise AssertionError(f"nobody is {peer.short}")
+
+    def _is_pseudonym(self, peer: PeerId) -> bool:
+        return any(c.intent.intent_key == peer for c in self.person.castings.values())
 
     def envelope(self, out: Outgoing) -> bytes:
         """Sign ``out`` as its sender's driver would: the next seq, a fresh nonce, the time."""
@@ -106,6 +109,8 @@ class World:
         try:
             if isinstance(node, MemoryCaster):
                 effects = caster.receive(node, envelope, self.now_ms)
+            elif isinstance(node, MemoryVendor) and self._is_pseudonym(envelope.sender):
+                effects = direct.receive(node, envelope, self.now_ms)  # cast at it directly
             elif isinstance(node, MemoryVendor):
                 effects = vendor.receive(node, envelope, self.now_ms)
             else:

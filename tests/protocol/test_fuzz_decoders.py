@@ -105,6 +105,9 @@ NOT_DECODERS = {
     "noise.HandshakeState.split": "splits a finished handshake into its two ciphers; no input",
     "terms.ParamSpec.read": "reads one parameter for TermsDocument.decode, decode_terms_body "
     "and decode_policy_summary (all fuzzed); no bytes of its own",
+    "delegationscope.decode_scope": "reads one scope for Capability.decode (fuzzed); no bytes "
+    "of its own",
+    "delegationchain.verify_chain": "checks capabilities Capability.decode (fuzzed) has read",
 }
 _PREFIXES = (
     "decode", "open", "parse", "verify", "peek", "split", "read", "from_", "decrypt", "receive",

@@ -30,7 +30,7 @@ from amity.protocol.core.grants.effects import (
     Send,
 )
 from amity.protocol.core.grants.host import GrantsHost
-from amity.protocol.delivery import delivery_link_key, open_delivery
+from amity.protocol.delivery import Delivery, delivery_link_key, open_delivery
 from amity.protocol.envelope import Envelope
 from amity.protocol.errors import GrantPartyError, format_time_ms
 from amity.protocol.grants import Grant, Revocation
@@ -52,12 +52,15 @@ from amity.protocol.holder import (
 )
 from amity.protocol.holder import Effect as HolderEffect
 from amity.protocol.holdings import holdings_statement
+from amity.protocol.identity import PeerId
 from amity.protocol.receipts import MSG_RECEIPT, decode_holdings_query
 from amity.protocol.relationship import RelationshipState
 from amity.protocol.update import open_update
 
 __all__ = [
     "on_deliver",
+    "open_body",
+    "hold",
     "on_revoke",
     "on_update",
     "on_holdings_query",
@@ -72,19 +75,25 @@ def _names(grant: Grant) -> str:
 
 def on_deliver(host: GrantsHost, envelope: Envelope, now_ms: int) -> list[Effect]:
     """``grant.deliver``: open it with the link key it names, then hold (or re-receipt) it."""
+    return hold(host, open_body(host, envelope.sender, envelope.body, now_ms), now_ms)
+
+
+def open_body(host: GrantsHost, sender: PeerId, body: bytes, now_ms: int) -> Delivery:
+    """Open a ``grant.deliver`` body from ``sender`` with the link key it names (§5.2)."""
     keyring = host.keyring
-    link = delivery_link_key(envelope.body)
+    link = delivery_link_key(body)
     key = keyring.find_link_key(link, now_ms) or keyring.current(now_ms)[0]
-    delivery = open_delivery(
-        envelope.body,
-        grantor=envelope.sender,
-        grantee=keyring.identity.peer_id,
-        link_key=key,
-        now_ms=now_ms,
+    return open_delivery(
+        body, grantor=sender, grantee=keyring.identity.peer_id, link_key=key, now_ms=now_ms
     )
+
+
+def hold(host: GrantsHost, delivery: Delivery, now_ms: int, *, by: str = "") -> list[Effect]:
+    """Hold an opened delivery (or re-receipt it); ``by`` adds who asked for it to the audit
+    entry (a delegated grant: spec/delegation.md §7)."""
     grant = delivery.grant
-    check_covers(host, grant, envelope.sender)
-    me = keyring.identity
+    check_covers(host, grant, grant.grantor)
+    me = host.keyring.identity
     held = host.holding(grant.grant_id)
     if held is not None:
         new, effects = step(held, DeliveryReceived(delivery), now_ms, signer=me)
@@ -94,6 +103,7 @@ def on_deliver(host: GrantsHost, envelope: Envelope, now_ms: int) -> list[Effect
         f"{_names(grant)} for {grant.purpose}"
         + (f" ({grant.context})" if grant.context else "")
         + f" until {format_time_ms(grant.not_after_ms)}"
+        + (f"; {by}" if by else "")
     )
     return _perform(None, holding, effects, now_ms, first=("grant.received", detail))
 

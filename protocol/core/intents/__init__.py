@@ -8,6 +8,8 @@
   withdraw or expiry with a receipt.
 - :mod:`~amity.protocol.core.intents.hub`: a hub stores, forwards, relays and enforces the rules
   of spec/intents.md §7.
+- :mod:`~amity.protocol.core.intents.direct`: a vendor's own endpoint, where her node casts an
+  intent directly as at a hub that serves only that vendor (§7.8).
 - :mod:`~amity.protocol.core.intents.housekeeping`: what a hub forgets, and when (tombstones,
   pseudonyms that will not come back).
 - :mod:`~amity.protocol.core.intents.rule`, ``rulefile``: a vendor's auto-answer rules, and

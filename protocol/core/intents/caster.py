@@ -81,11 +81,13 @@ def cast(
     hubs: tuple[PeerId, ...],
     work_bits: int,
     claims: tuple[StatedClaim, ...] = (),
+    direct: tuple[PeerId, ...] = (),
 ) -> tuple[Casting, list[IntentEffect]]:
-    """Cast a new intent at ``hubs`` under a fresh key; the work stamp is solved here (about
-    ``2^work_bits`` hashes: a driver may run this off its event loop)."""
-    if not hubs:
-        raise NodeError("an intent is cast at one hub at least")
+    """Cast a new intent at ``hubs``, and at the vendors ``direct`` (spec/intents.md §7.8),
+    under a fresh key; the work stamp is solved here (about ``2^work_bits`` hashes: a driver
+    may run this off its event loop)."""
+    if not hubs and not direct:
+        raise NodeError("an intent is cast at one hub or one vendor at least")
     key_seed, link_private = host.random_bytes(32), host.random_bytes(32)
     intent = Intent.create(
         SigningIdentity(key_seed),
@@ -101,10 +103,10 @@ def cast(
     )
     start = int.from_bytes(host.random_bytes(8), "big")
     nonce = solve_work(intent.intent_id, work_bits, start=start)
-    casting = Casting(intent, key_seed, link_private, tuple(hubs), nonce)
+    casting = Casting(intent, key_seed, link_private, tuple(hubs), nonce, direct=tuple(direct))
     body = encode_intent_body(Cast(intent.encoded, nonce))
     sends: list[IntentEffect] = [
-        SendAsIntent(intent.intent_id, hub, MSG_CAST, body) for hub in casting.hubs
+        SendAsIntent(intent.intent_id, to, MSG_CAST, body) for to in casting.targets
     ]
     return casting, [SaveCasting(casting), *sends, ArmExpiry(intent.intent_id, intent.expires_ms)]
 
@@ -179,8 +181,8 @@ def _mine(host: CasterHost, intent_id: bytes, envelope: Envelope) -> Casting:
     casting = host.casting(intent_id)
     if casting is None or casting.intent.intent_key != envelope.recipient:
         raise UnknownIntentError(f"no intent {intent_id.hex()[:8]} of ours under that key")
-    if envelope.sender not in casting.hubs:
-        raise UnknownIntentError(f"{envelope.sender.short} is not a hub this intent was cast at")
+    if envelope.sender not in casting.targets:
+        raise UnknownIntentError(f"{envelope.sender.short} is not where this intent was cast")
     return casting
 
 
@@ -225,8 +227,8 @@ def accept(
 
 
 def withdraw(host: CasterHost, intent_id: bytes, now_ms: int) -> tuple[Casting, list[IntentEffect]]:
-    """Take an open intent back: every hub it was cast at deletes it and passes the withdraw on;
-    receipts come back (spec/intents.md §6)."""
+    """Take an open intent back: every hub (and vendor) it was cast at deletes it and passes the
+    withdraw on; receipts come back (spec/intents.md §6)."""
     casting = host.casting(intent_id)
     if casting is None:
         raise NotFoundError(f"no intent {intent_id.hex()[:8]}")
@@ -236,7 +238,7 @@ def withdraw(host: CasterHost, intent_id: bytes, now_ms: int) -> tuple[Casting, 
     body = encode_intent_body(WithdrawNotice(signed.encoded))
     updated = replace(casting, state=CastingState.WITHDRAWN)
     sends: list[IntentEffect] = [
-        SendAsIntent(intent_id, hub, MSG_WITHDRAW, body) for hub in casting.hubs
+        SendAsIntent(intent_id, to, MSG_WITHDRAW, body) for to in casting.targets
     ]
     return updated, [SaveCasting(updated), *sends]
 

@@ -13,10 +13,10 @@ from amity.protocol.core.intents.records import Casting, HubIntent, Seen, Subscr
 from amity.protocol.core.intents.rule import Quote
 from amity.protocol.identity import PeerId
 from amity.protocol.intent import Intent
-from amity.protocol.intentmessages import HubRules
+from amity.protocol.intentmessages import DirectRules, HubRules
 from amity.protocol.keyring import Keyring
 
-__all__ = ["CasterHost", "VendorHost", "HubHost"]
+__all__ = ["CasterHost", "VendorHost", "HubHost", "DirectHost"]
 
 
 class CasterHost(Protocol):
@@ -106,4 +106,17 @@ class HubHost(Protocol):
 
     def live_intents(self) -> Sequence[HubIntent]:
         """Every live intent held, in a stable order (for a new subscription)."""
+        ...
+
+
+class DirectHost(VendorHost, Protocol):
+    """A vendor whose node takes intents directly at its own endpoint (spec/intents.md §7.8)."""
+
+    @property
+    def direct_rules(self) -> DirectRules | None:
+        """What its direct endpoint asks and the categories it serves; None: it takes none."""
+        ...
+
+    def live_direct_from(self, pseudonym: PeerId) -> int:
+        """How many intents in the inbox ``pseudonym`` cast here directly."""
         ...

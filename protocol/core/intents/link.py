@@ -11,12 +11,13 @@ when a frame is a duplicate to confirm again. The meaning of each envelope is th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from amity.protocol.core.intents import caster, hub
+from amity.protocol.core.intents import caster, direct, hub
 from amity.protocol.core.intents.effects import IntentEffect
-from amity.protocol.core.intents.host import CasterHost, HubHost
+from amity.protocol.core.intents.host import CasterHost, DirectHost, HubHost
 from amity.protocol.envelope import Envelope, open_envelope
 from amity.protocol.errors import AmityError, DuplicateError, WrongSenderError, WrongTypeError
 from amity.protocol.frames import FrameKind, decode_ack, decode_refuse, split_frame
@@ -33,10 +34,11 @@ __all__ = [
     "Broken",
     "LinkInput",
     "at_hub",
+    "at_direct",
     "at_caster",
 ]
 
-#: What a hub takes from a pseudonym on its intents path.
+#: What a hub, or a vendor's direct endpoint, takes from a pseudonym on its intents path.
 FROM_PSEUDONYM: Final = frozenset({MSG_CAST, MSG_WITHDRAW, MSG_SEALED})
 
 
@@ -96,6 +98,39 @@ def at_hub(
 ) -> LinkInput:
     """A frame on a pseudonymous link at a hub, from ``pseudonym`` (the key the session
     proved). The replay guard is the hub's own: a pseudonym's seqs are checked like a peer's."""
+    return _at_endpoint(
+        lambda envelope: hub.receive(host, envelope, now_ms),
+        host.keyring.identity.peer_id,
+        guard,
+        pseudonym,
+        frame,
+        now_ms,
+    )
+
+
+def at_direct(
+    host: DirectHost, guard: ReplayGuard, pseudonym: PeerId, frame: bytes, now_ms: int
+) -> LinkInput:
+    """A frame on a pseudonymous link at a vendor's direct endpoint (spec/intents.md §7.8):
+    the same link rules as at a hub, the meaning :func:`.direct.receive`'s."""
+    return _at_endpoint(
+        lambda envelope: direct.receive(host, envelope, now_ms),
+        host.keyring.identity.peer_id,
+        guard,
+        pseudonym,
+        frame,
+        now_ms,
+    )
+
+
+def _at_endpoint(
+    receive: Callable[[Envelope], list[IntentEffect]],
+    own: PeerId,
+    guard: ReplayGuard,
+    pseudonym: PeerId,
+    frame: bytes,
+    now_ms: int,
+) -> LinkInput:
     try:
         kind, payload = split_frame(frame)
         control = _control(kind, payload)
@@ -103,21 +138,19 @@ def at_hub(
             return control
         if kind is not FrameKind.ENVELOPE:
             raise WrongTypeError(f"a pseudonymous link carries no {kind.name} frames")
-        envelope = open_envelope(
-            payload, recipient=host.keyring.identity.peer_id, known_sender=pseudonym
-        )
+        envelope = open_envelope(payload, recipient=own, known_sender=pseudonym)
     except AmityError as exc:
         return Broken(exc)
     try:
         if envelope.sender != pseudonym:
             raise WrongSenderError("an envelope signed by another key than the session's")
         if envelope.type not in FROM_PSEUDONYM:
-            raise WrongTypeError(f"a hub takes no {envelope.type!r} from a pseudonym")
+            raise WrongTypeError(f"no {envelope.type!r} is taken from a pseudonym")
         try:
             guard.check(envelope, now_ms)
         except DuplicateError:
             return Duplicate(envelope.seq)
-        effects = hub.receive(host, envelope, now_ms)
+        effects = receive(envelope)
     except AmityError as exc:
         return Refused(envelope.seq, exc)
     guard.record(envelope, now_ms)

@@ -31,7 +31,7 @@ from amity.protocol.core.intents.rule import Quote, QuoteRule
 from amity.protocol.identity import PeerId, SigningIdentity
 from amity.protocol.intent import Intent
 from amity.protocol.intentcategory import matches
-from amity.protocol.intentmessages import HubRules
+from amity.protocol.intentmessages import DirectRules, HubRules
 from amity.protocol.keyring import Keyring
 from amity.protocol.relationship import SendMessage
 
@@ -126,6 +126,11 @@ class MemoryVendor(_Memory):
     rule: QuoteRule | None = None
     inbox: dict[bytes, Seen] = field(default_factory=dict)
     subscriptions: dict[PeerId, tuple[str, ...]] = field(default_factory=dict)
+    #: Its direct endpoint's rules (spec/intents.md §7.8); None: it takes no direct intents.
+    direct_rules: DirectRules | None = None
+
+    def live_direct_from(self, pseudonym: PeerId) -> int:
+        return sum(1 for s in self.inbox.values() if s.direct and s.via == pseudonym)
 
     def seen(self, intent_id: bytes) -> Seen | None:
         return self.inbox.get(intent_id)

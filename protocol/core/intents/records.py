@@ -61,6 +61,13 @@ class Casting:
     receipts: tuple[IntentReceipt, ...] = ()
     #: The accepted vendor's invitation, from its welcome (spec/intents.md §6.1).
     welcome: bytes | None = None
+    #: The vendors it was cast at directly, each as a hub serving itself (spec/intents.md §7.8).
+    direct: tuple[PeerId, ...] = ()
+
+    @property
+    def targets(self) -> tuple[PeerId, ...]:
+        """Everywhere it was cast: the hubs, then the vendors cast at directly."""
+        return (*self.hubs, *self.direct)
 
     @property
     def intent_id(self) -> bytes:
@@ -119,6 +126,11 @@ class Seen:
     @property
     def intent_id(self) -> bytes:
         return self.intent.intent_id
+
+    @property
+    def direct(self) -> bool:
+        """Cast at this vendor directly (spec/intents.md §7.8): it came from its own key."""
+        return self.via == self.intent.intent_key
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,8 @@
 An intent forwarded by a hub the vendor subscribes at goes to its inbox; its auto-answer rule
 (:class:`~amity.protocol.core.intents.rule.QuoteRule`, through the host) may answer it at once.
 An answer is an offer signed by the vendor's identity that countersigns her terms, sealed to
-the intent's link key. On withdraw or expiry the vendor deletes the intent; if it answered, it
-sends a signed receipt back (spec/intents.md §6).
+the intent's link key. On withdraw or expiry the vendor deletes the intent; if it answered (or
+she cast it here directly, :mod:`.direct`), it sends a signed receipt back (spec/intents.md §6).
 """
 
 from __future__ import annotations
@@ -62,7 +62,17 @@ from amity.protocol.intentwelcome import WELCOME_TTL_MS, Welcome, seal_welcome
 from amity.protocol.relationship import SendMessage
 from amity.protocol.sealed import peek_sealed
 
-__all__ = ["TYPES", "subscribe", "receive", "answer", "welcome", "timer_fired"]
+__all__ = [
+    "TYPES",
+    "subscribe",
+    "receive",
+    "take",
+    "answer",
+    "accepted",
+    "welcome",
+    "delete",
+    "timer_fired",
+]
 
 #: The messages a vendor takes from its hubs.
 TYPES: Final = frozenset({MSG_RULES, MSG_FORWARD, MSG_SEALED, MSG_WITHDRAW})
@@ -91,9 +101,9 @@ def receive(host: VendorHost, envelope: Envelope, now_ms: int) -> list[IntentEff
             return []  # never held, or already deleted: nothing to delete, nothing to say
         if seen.intent.intent_key != signed.intent_key:
             raise IntentSignatureError("a withdraw signed by another key than the intent's")
-        return _delete(host, seen, DeletedBecause.WITHDRAWN, now_ms)
+        return delete(host, seen, DeletedBecause.WITHDRAWN, now_ms)
     if isinstance(body, SealedRelay):
-        return _accepted(host, body, now_ms)
+        return accepted(host, body, now_ms)
     return []  # intent.rules: the driver may keep them; nothing to decide here
 
 
@@ -106,7 +116,13 @@ def _forwarded(
         return []  # the same intent through another hub of the federation
     if not matches(tuple(categories), intent.category):
         return []  # not what we asked for: a hub's mistake, not worth a refusal
-    seen = Seen(intent, hub)
+    return take(host, intent, hub, now_ms)
+
+
+def take(host: VendorHost, intent: Intent, via: PeerId, now_ms: int) -> list[IntentEffect]:
+    """A new intent into the inbox, through ``via`` (a hub, or her pseudonym at the vendor's
+    direct endpoint); the auto-answer rule may answer it at once."""
+    seen = Seen(intent, via)
     out: list[IntentEffect] = [SaveSeen(seen), ArmExpiry(intent.intent_id, intent.expires_ms)]
     out.append(IntentArrived(seen))
     quote = host.quote(intent, now_ms)
@@ -159,7 +175,7 @@ def _answer(
     ]
 
 
-def _accepted(host: VendorHost, body: SealedRelay, now_ms: int) -> list[IntentEffect]:
+def accepted(host: VendorHost, body: SealedRelay, now_ms: int) -> list[IntentEffect]:
     seen = host.seen(body.intent_id)
     if seen is None or seen.offer is None:
         raise UnknownIntentError(
@@ -210,11 +226,11 @@ def welcome(
     ]
 
 
-def _delete(
-    host: VendorHost, seen: Seen, reason: DeletedBecause, now_ms: int
-) -> list[IntentEffect]:
+def delete(host: VendorHost, seen: Seen, reason: DeletedBecause, now_ms: int) -> list[IntentEffect]:
     out: list[IntentEffect] = [DropSeen(seen.intent_id)]
-    if seen.offer is not None:  # those that answered hold her terms and a link to her: receipt
+    # Those that answered hold her terms and a link to her: a receipt; so does a vendor she
+    # cast at directly, which held the intent for her as a hub would (spec/intents.md §7.8).
+    if seen.offer is not None or seen.direct:
         receipt = IntentReceipt.issue(host.keyring.identity, seen.intent_id, reason, now_ms)
         body = encode_intent_body(ReceiptNotice(receipt.encoded))
         out.append(SendMessage(seen.via, MSG_RECEIPT, body))
@@ -226,4 +242,4 @@ def timer_fired(host: VendorHost, intent_id: bytes, now_ms: int) -> list[IntentE
     seen = host.seen(intent_id)
     if seen is None or now_ms < seen.intent.expires_ms:
         return []
-    return _delete(host, seen, DeletedBecause.EXPIRED, now_ms)
+    return delete(host, seen, DeletedBecause.EXPIRED, now_ms)

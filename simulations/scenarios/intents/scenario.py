@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amity.protocol.core.intents.timing import MAX_CAST_DELAY_MS
 from amity.protocol.errors import ScenarioError, UsageError
 from amity.protocol.intentcategory import TAXONOMIES, TAXONOMY_VERSION
 from amity.protocol.intentmessages import HubRules
@@ -82,6 +83,8 @@ class PersonSpec:
     accept: float
     reveal: float
     withdraw: float
+    #: The most her node holds each cast back, at random (spec/intents.md §7.10); 0: none.
+    cast_delay_max_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +194,7 @@ def _intents(data: dict[str, Any], path: Path, quick: bool) -> IntentsScenario:
         accept=per.probability("accept", 0.5),
         reveal=per.probability("reveal", 0.8),
         withdraw=per.probability("withdraw", 0.2),
+        cast_delay_max_ms=_cast_delay(per),
     )
     cats_lo, cats_hi = _range(ven, "categories_lo", "categories_hi", least=1)
     unit_lo, unit_hi = _range(ven, "unit_lo_minor", "unit_hi_minor", least=1)
@@ -239,3 +243,10 @@ def load_intents_scenario(
 ) -> IntentsScenario:
     """Read and check an intents scenario file (``quick``: with its ``[quick]`` replacements)."""
     return load_kind(path, kind="intents", build=_intents, quick=quick, overrides=overrides)
+
+
+def _cast_delay(per: _Reader) -> int:
+    value = per.integer("cast_delay_max_ms", 0)
+    if value > MAX_CAST_DELAY_MS:
+        raise per.fail("cast_delay_max_ms", f"expected at most {MAX_CAST_DELAY_MS} (a day)")
+    return value

@@ -30,6 +30,7 @@ from amity.protocol.core.intents.effects import (
 from amity.protocol.core.intents.memory import Outgoing
 from amity.protocol.core.intents.records import CastingState, SeenState
 from amity.protocol.core.intents.rule import Quote
+from amity.protocol.core.intents.timing import cast_delay_ms
 from amity.protocol.errors import AmityError
 from amity.protocol.intent import Constraints, TermsRef
 from amity.protocol.intentmessages import MSG_CAST, Cast, encode_intent_body
@@ -179,8 +180,13 @@ class IntentsWorld:
         self.wire.casting = None
         return casting.intent_id
 
-    def _person_casts(self, person: Person) -> None:
-        sc, rng = self.scenario, self.streams.stream("intents/habits")
+    def _person_casts(self, person: Person, held: bool = False) -> None:
+        sc = self.scenario
+        if sc.persons.cast_delay_max_ms and not held:  # her node holds it back (§7.10)
+            delay = cast_delay_ms(person.node, sc.persons.cast_delay_max_ms)
+            self.engine.call_later(delay, self._person_casts, person, True)
+            return
+        rng = self.streams.stream("intents/habits")
         if sc.persons.habits:
             at_hub, region, terms = person.hub, person.region, person.terms
             category = rng.choice(person.interests)

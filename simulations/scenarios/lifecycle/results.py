@@ -18,9 +18,9 @@ from amity.simulations.behaviours.owners import NO_THIRD_PARTY_SHARING
 from amity.simulations.runs.results import (
     blank,
     crypto_line,
-    nearest_rank,
     network_summary,
     nodes_summary,
+    quantiles,
     rate,
     result_folder,
     run_header,
@@ -33,18 +33,6 @@ __all__ = ["RESULT_FILES", "summarise", "write_results"]
 
 RESULT_FILES: Final = ("summary.json", "grants.csv", "report.md")
 _OUTCOMES: Final = ("deleted", "delivered", "kept", "expired-undelivered", "pending")
-
-
-def _quantiles(values: list[int]) -> dict[str, int | None]:
-    ordered = sorted(values)
-    if not ordered:
-        return {"count": 0, "p50": None, "p90": None, "max": None}
-    return {
-        "count": len(ordered),
-        "p50": nearest_rank(ordered, 50),
-        "p90": nearest_rank(ordered, 90),
-        "max": ordered[-1],
-    }
 
 
 def summarise(world: LifecycleWorld) -> dict[str, Any]:
@@ -61,6 +49,7 @@ def summarise(world: LifecycleWorld) -> dict[str, Any]:
     net = world.network.stats
     receipts = world.counts.get("grant.receipt.delivery", 0)
     receipts += world.counts.get("grant.receipt.deletion", 0)
+    receipts += world.counts.get("grant.receipt.update", 0)  # all three come by relay alike
     by_relay_deliveries = sum(r.received_via == "relay" for r in received)
     by_relay_receipts = world.by_mail.get(MSG_RECEIPT, 0)
     nodes = [*world.persons, *world.vendors, *world.relays]
@@ -90,10 +79,10 @@ def summarise(world: LifecycleWorld) -> dict[str, Any]:
         "deletion_receipt_rate_of_ended_grants": rate(
             sum(r.deleted_ms is not None for r in ended), len(ended)
         ),
-        "issue_to_delivery_receipt_ms": _quantiles(
+        "issue_to_delivery_receipt_ms": quantiles(
             [r.delivered_ms - r.issued_ms for r in delivered if r.delivered_ms is not None]
         ),
-        "end_to_deletion_receipt_ms": _quantiles(
+        "end_to_deletion_receipt_ms": quantiles(
             [r.deleted_ms - r.ends_ms for r in deleted if r.deleted_ms is not None]
         ),
         "data_left_behind": {
@@ -141,6 +130,8 @@ def summarise(world: LifecycleWorld) -> dict[str, Any]:
         summary["population"]["vendors_keeping_data"] = len(world.keeping_data)
         summary["population"]["vendors_sharing_onward"] = len(world.sharing_onward)
         summary["shared_onward"] = _shared_onward(world)
+    if sc.change_interval is not None:
+        summary["changes"] = world.changes.summary()
     return summary
 
 
@@ -242,6 +233,7 @@ def _report(s: dict[str, Any], command: str) -> str:
         f"| receipts by relay / directly | {msg['receipts']['via_relay']} / "
         f"{msg['receipts']['direct']} |",
         *_onward_lines(s.get("shared_onward")),
+        *_change_lines(s.get("changes")),
         "",
         "## Relays",
         "",
@@ -302,6 +294,27 @@ def _onward_lines(onward: dict[str, Any] | None) -> list[str]:
         "receipts come back as from an honest vendor, and a copy held under no grant is never "
         "deleted. Only a canary value or a leak would reveal it.",
     ]  # fmt: skip
+
+
+def _change_lines(changes: dict[str, Any] | None) -> list[str]:
+    """Change once, everywhere: the key figures of her changes; none if nobody changes."""
+    if changes is None:
+        return []
+    not_updated = ", ".join(f"{k} {v}" for k, v in changes["not_updated"].items() if v) or "—"
+    return [
+        f"| her changes (email) / updates sent to live grantees | {changes['changes_made']} / "
+        f"{changes['updates_sent']} |",
+        f"| grants naming it not updated, by why | {not_updated} |",
+        f"| updates applied by the vendors / update receipts back | {changes['updates_applied']} "
+        f"/ {changes['update_receipts']} |",
+        f"| her change to the vendor's new value | {_ms(changes['change_to_vendor_ms'])} |",
+        f"| updates applied after their grant's end | {changes['updates_applied_after_grant_end']} "
+        "|",
+        f"| updates whose grant ended before the vendor's node took them (refused there, or still "
+        f"queued) | {changes['updates_not_taken_grant_ended']} |",
+        f"| live grants whose vendor is a version behind at the end (updates still travelling) | "
+        f"{changes['live_grants_behind_at_end']} ({changes['updates_travelling_at_end']}) |",
+    ]
 
 
 def write_results(world: LifecycleWorld, out_dir: Path, *, command: str) -> Path:

@@ -43,6 +43,7 @@ _KEYS: Final[Mapping[str, frozenset[str]]] = {
             "breach",
             "network",
             "churn",
+            "changes",
             "quick",
         }
     ),
@@ -67,6 +68,7 @@ _KEYS: Final[Mapping[str, frozenset[str]]] = {
     ),
     "network": frozenset({"latency", "loss", "detect_ms", "dial_fail_ms"}),
     "churn": frozenset(_CHURN_GROUPS),
+    "changes": frozenset({"interval"}),
     "churn.group": frozenset({"online", "offline", "start_online"}),
 }
 
@@ -112,6 +114,8 @@ class LifecycleScenario:
     detect_ms: int
     dial_fail_ms: int
     churn: Mapping[str, ChurnModel]
+    #: Time between a person's changes of her email (None: she never changes it).
+    change_interval: Distribution | None = None
 
 
 def _flag(reader: _Reader, key: str, default: bool) -> bool:
@@ -129,6 +133,7 @@ def _build(data: dict[str, Any], path: Path, quick: bool) -> LifecycleScenario:
     for reader, table in (
         (run, "run"), (pop, "population"), (grants, "grants"), (relays, "relays"),
         (breach, "breach"), (net, "network"), (top.sub("churn"), "churn"),
+        (top.sub("changes"), "changes"),
     ):  # fmt: skip
         reader.known(_KEYS[table])
     churn = {}
@@ -179,6 +184,11 @@ def _build(data: dict[str, Any], path: Path, quick: bool) -> LifecycleScenario:
         detect_ms=net.integer("detect_ms", 5_000),
         dial_fail_ms=net.integer("dial_fail_ms", 3_000),
         churn=churn,
+        change_interval=(
+            top.sub("changes").duration("interval")
+            if "interval" in top.sub("changes").table
+            else None
+        ),
     )
     if scenario.vendors_per_person > scenario.vendors:
         raise pop.fail("vendors_per_person", f"more than the {scenario.vendors} vendors there are")

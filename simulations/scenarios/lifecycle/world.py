@@ -40,6 +40,7 @@ from amity.simulations.crypto import CryptoMode, crypto_mode
 from amity.simulations.node import SimNode
 from amity.simulations.relay import make_relay, use_relay
 from amity.simulations.runs.results import nearest_rank
+from amity.simulations.scenarios.lifecycle.changes import AddressChanges
 from amity.simulations.scenarios.lifecycle.scenario import LifecycleScenario
 from amity.simulations.world.churn import Churn
 from amity.simulations.world.distributions import Constant
@@ -133,8 +134,11 @@ class LifecycleWorld:
         self._last_received: GrantRow | None = None
         self._retry = self.streams.stream("retry")
         self._grant = self.streams.stream("grants")
+        #: Each person's email as she last set it (a new grant gives the newest).
+        self.current_email: dict[PeerId, Field] = {}
         with crypto_mode(crypto):
             self._build()
+        self.changes = AddressChanges(self)
 
     # -- building the world ------------------------------------------------------------------------
 
@@ -259,7 +263,9 @@ class LifecycleWorld:
     def _grant_now(self, person: SimNode, vendor: SimNode) -> None:
         sc = self.scenario
         duration = max(1, sc.grant_duration.sample(self._grant))
-        email = Field("email", FieldType.EMAIL, f"{person.name}@example.org")
+        email = self.current_email.get(person.peer_id) or Field(
+            "email", FieldType.EMAIL, f"{person.name}@example.org"
+        )
         try:
             grant = person.grants.grant(
                 vendor.peer_id, [email], purpose=sc.purpose, duration_ms=duration
@@ -300,12 +306,17 @@ class LifecycleWorld:
             if detail == MSG_DELIVER and row is not None and row.vendor is node:
                 row.received_via = "relay"
             self._last_received = None
+        elif event == "grant.updated" and node.kind is NodeKind.VENDOR:
+            self.changes.applied_at(node, peer, detail)
         elif event in ("grant.receipt.delivery", "grant.receipt.deletion"):
             row = self._row(detail)
             if row is not None:
                 self._receipt(row)
         if event != "grant.received":
             self._last_received = None
+
+    def grant_row(self, gid_prefix: str) -> GrantRow | None:
+        return self._row(gid_prefix)
 
     def _row(self, gid_prefix: str) -> GrantRow | None:
         # Nodes notify the first 16 hex digits of a grant id (8 random bytes: unique in a run).
@@ -433,6 +444,7 @@ def metrics(world: LifecycleWorld) -> dict[str, float]:
         )
     receipts = world.counts.get("grant.receipt.delivery", 0)
     receipts += world.counts.get("grant.receipt.deletion", 0)
+    receipts += world.counts.get("grant.receipt.update", 0)  # all three come by relay alike
     if receipts:
         figures["receipts_via_relay_rate"] = world.by_mail.get(MSG_RECEIPT, 0) / receipts
     # Breaches of amity.no-third-party-sharing (0 when no owner shares onward).
@@ -440,6 +452,7 @@ def metrics(world: LifecycleWorld) -> dict[str, float]:
     figures["copies_onward"] = float(sum(r.copies_onward for r in rows))
     figures["copies_onward_honest"] = float(sum(r.copies_onward for r in honest))
     figures["copies_outside_grants_at_end"] = float(sum(r.copies_outside_grants for r in rows))
+    figures.update(world.changes.figures())  # change once, everywhere (changes.py)
     return figures
 
 

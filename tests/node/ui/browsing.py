@@ -4,6 +4,9 @@ axe-core, and make an agreement and a grant between two real daemons through the
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
@@ -20,6 +23,17 @@ def sign_in(browser: Browser, node: Node) -> tuple[Page, str]:
     page.goto(link)
     page.wait_for_url("**/ui/")
     return page, link
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """The page as it looks now, whole, at a laptop's width: ``$AMITY_SCREENSHOTS/NAME.png``
+    (README's pictures come from there), else a folder in the system's temporary directory."""
+    folder = Path(os.environ.get("AMITY_SCREENSHOTS") or Path(tempfile.gettempdir()) / "amity-ui")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.set_viewport_size({"width": 1100, "height": 800})
+    page.screenshot(path=path, full_page=True)
+    return path
 
 
 def accessible(page: Page) -> None:

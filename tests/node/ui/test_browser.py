@@ -12,7 +12,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, expect
 
 from tests.node.conftest import NodeFactory, wait_for
-from tests.node.ui.browsing import accessible, sign_in
+from tests.node.ui.browsing import accessible, screenshot, sign_in
 
 
 def test_she_connects_agrees_shares_and_revokes_and_the_vendor_console_follows(
@@ -49,6 +49,7 @@ def test_she_connects_agrees_shares_and_revokes_and_the_vendor_console_follows(
     expect(offered).to_contain_text("your turn")
     expect(offered).to_contain_text("You do not track me beyond our relationship.")
     accessible(console)
+    screenshot(console, "terms-offered")
     offered.get_by_role("button", name="Accept terms from alice").click()
     expect(console.get_by_role("status")).to_contain_text("You accepted the terms with alice")
     expect(page.get_by_role("region", name="Agreements")).to_contain_text("in force")  # live
@@ -80,10 +81,12 @@ def test_she_connects_agrees_shares_and_revokes_and_the_vendor_console_follows(
     expect(answer.get_by_text("email, name")).to_be_visible()
     expect(answer.get_by_text("Check this")).to_have_count(0)
     accessible(page)
+    screenshot(page, "relationship")
     console.get_by_role("link", name="Customers").click()
     customer = console.get_by_role("row").filter(has=console.get_by_role("link", name="alice"))
     expect(customer).to_contain_text("email, name for service provision")
     accessible(console)
+    screenshot(console, "customers")
     page.get_by_role("button", name="Revoke email, name").click()
     expect(page.get_by_role("status")).to_contain_text("You revoked email, name")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, expect
 
 from tests.node.conftest import NodeFactory, meet, wait_for
-from tests.node.ui.browsing import accessible, agree_and_grant, sign_in
+from tests.node.ui.browsing import accessible, agree_and_grant, screenshot, sign_in
 
 
 def test_she_reviews_her_verdict_shares_it_and_the_vendor_answers_a_breach(
@@ -41,6 +41,7 @@ def test_she_reviews_her_verdict_shares_it_and_the_vendor_answers_a_breach(
     expect(page.get_by_role("region", name="Waiting for you")).to_contain_text("Nothing waits")
     page.get_by_role("link", name="shop").click()
     expect(page.get_by_role("heading", name="Reputation of shop")).to_be_visible()
+    screenshot(page, "reputation-of-a-vendor")
     page.get_by_label("your own attestations").check()
     page.get_by_role("button", name="Save what you share").click()
     expect(page.get_by_role("status")).to_contain_text("You share your own attestations with shop")

@@ -193,6 +193,8 @@ async def test_a_change_from_anywhere_else_is_refused_even_with_the_session(
         (True, "GET", "/ui/invitations", 200),
         (True, "GET", "/ui/reputation", 200),
         (True, "GET", "/ui/terms", 200),
+        (True, "GET", "/ui/intents", 200),
+        (True, "POST", "/ui/intents", 403),  # no Origin
         (True, "POST", "/ui/terms/offer", 403),  # no Origin
         (True, "POST", "/ui/reputation/attestations/00/approve", 403),  # no Origin
         (True, "GET", "/ui/peers/did:key:z6MkNoSuchPeer", 404),
@@ -351,6 +353,8 @@ async def test_approving_an_attestation_she_does_not_hold_says_so_and_changes_no
         ),
         ("/ui/terms/offer", {"roster": "NOPE"}, "Nothing was sent: choose terms from the roster."),
         ("/ui/terms/0123456789abcdef/accept", {}, "Nothing was changed"),
+        ("/ui/intents", {"category": "goods.bicycles", "expires": "86400"}, "Nothing was cast"),
+        ("/ui/intents/00ff/withdraw", {}, "Nothing was changed: you cast no such intent."),
         (
             "/ui/peers/did:key:z6MkNoSuchPeer/grants",
             {"field": "email"},

@@ -176,3 +176,21 @@ def test_the_stand_in_runs_the_same_market_and_says_so(tmp_path: Path) -> None:
     for name in ("intents.csv", "refusals.csv", "linkability.csv"):
         assert (standin / name).read_bytes() == (real / name).read_bytes(), name
     assert "crypto: **stand-in**" in (standin / "report.md").read_text()
+
+
+def test_a_random_cast_delay_cuts_the_timing_link_of_one_sitting() -> None:
+    # The same sittings, each cast held back by her node up to two hours at random
+    # (spec/intents.md §7.10): the nearest cast in time is no longer hers.
+    found = attacks(
+        run_world(
+            **SMALL,
+            **{
+                "persons.habits": False,
+                "persons.burst_share": 1.0,
+                "persons.cast_delay_max_ms": 7_200_000,
+            },
+        )
+    )
+    timing = found["timing"]
+    assert timing.evaluated > 50
+    assert timing.success <= timing.chance + TOLERANCE, timing

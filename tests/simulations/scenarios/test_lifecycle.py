@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from amity.protocol.errors import ScenarioError
+from amity.protocol.holder import HoldingState
 from amity.simulations.crypto import CryptoMode
 from amity.simulations.kinds import KINDS, kind_of
 from amity.simulations.scenarios.lifecycle.results import RESULT_FILES, summarise, write_results
@@ -137,3 +138,34 @@ def test_more_onward_parties_than_other_vendors_is_refused_by_name() -> None:
         load_lifecycle_scenario(
             "lifecycle", quick=True, overrides={**SMALL, **SHARING, "breach.onward_parties": 4}
         )
+
+
+def test_a_changed_email_reaches_every_live_grantee_and_none_past_its_grant() -> None:
+    # Half the grants outlive the run (live at the end), half end before it.
+    world = run(
+        **{
+            "changes.interval": {"kind": "exponential", "mean_ms": 1_800_000},
+            "grants.duration": {"kind": "uniform", "lo_ms": 1_800_000, "hi_ms": 28_800_000},
+        }
+    )
+    changes, now = world.changes, world.engine.now_ms
+
+    assert changes.made > 0 and changes.applied > 0
+    assert changes.applied_after_end == 0
+    assert changes.not_sent.get("expired", 0) > 0  # an expired grant's vendor gets nothing
+    checked = 0
+    for row in world.grants:
+        issued = row.person.grants.issued[row.grant_id]
+        held = row.vendor.grants.held.get(row.grant_id)
+        if held is None or held.state is not HoldingState.HELD or now >= row.ends_ms:
+            continue
+        assert held.version <= issued.version
+        if held.version == issued.version:  # not still travelling: her newest value
+            newest = world.current_email.get(row.person.peer_id)
+            value = next(f.value for f in held.fields if f.name == "email")
+            assert newest is None or value == newest.value
+            checked += 1
+    assert checked > 0
+    figures = metrics(world)
+    assert figures["updates_applied"] == changes.applied
+    assert figures["updates_applied_after_grant_end"] == 0
