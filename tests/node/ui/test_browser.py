@@ -127,6 +127,13 @@ def test_she_connects_agrees_shares_and_revokes_and_the_vendor_console_follows(
         expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
         accessible(page)
 
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone held upright
+    page.get_by_role("link", name="Overview").click()
+    expect(page.get_by_role("link", name="shop")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing off the side
+    accessible(page)
+    screenshot(page, "overview-phone", width=390)
+
     spent = page.goto(link)
     assert spent is not None and spent.status == 403
     expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
