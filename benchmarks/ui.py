@@ -114,7 +114,8 @@ async def _measure(size: int, count: int, root: Path) -> list[dict[str, Any]]:
         f"  {size:>7} relationships: filled in {fill_s:.1f} s, audit in {audit_s:.1f} s",
         file=sys.stderr,
     )
-    options = RunOptions(listen=None, api="127.0.0.1:0", mdns=False, relay=False)
+    # Listening, as a vendor does (a node behind NAT would dial every peer at its start).
+    options = RunOptions(listen="127.0.0.1:0", api="127.0.0.1:0", mdns=False, relay=False)
     started = time.perf_counter()
     runner = web.AppRunner(create_app(home, config, seed, options))
     await runner.setup()

@@ -37,9 +37,7 @@ from amity.protocol.errors import (
     NodeError,
 )
 from amity.protocol.identity import PeerId
-from amity.protocol.relationship import (
-    RelationshipState,
-)
+from amity.protocol.relationship import Relationship, RelationshipState
 from amity.protocol.relmessages import MSG_HELLO
 
 if TYPE_CHECKING:
@@ -83,11 +81,13 @@ class Net:
         detail = "; ".join(problems) or "its card lists no endpoint"
         raise NodeError(f"cannot reach {name or peer.short}: {detail}")
 
-    def keep_link(self, peer: PeerId) -> bool:
-        """Behind NAT, peers cannot dial us: hold a link to every CONNECTED peer we can dial."""
+    def keep_link(self, peer: PeerId, rel: Relationship | None = None) -> bool:
+        """Behind NAT, peers cannot dial us: hold a link to every CONNECTED peer we can dial
+        (``rel``: its relationship, when the caller has it already)."""
         if self.node.reachable:
             return False
-        rel = self.node.book.current(peer)
+        if rel is None:
+            rel = self.node.book.current(peer)
         return (
             rel is not None
             and rel.state is RelationshipState.CONNECTED

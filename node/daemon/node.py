@@ -160,7 +160,7 @@ class Node:
             self.net.ensure(PeerId(peer_key))
         if not self.reachable:
             for rel in self.book.all():
-                if rel.peer is not None and self.net.keep_link(rel.peer):
+                if rel.peer is not None and self.net.keep_link(rel.peer, rel):
                     self.net.ensure(rel.peer)
         self._load_relays()
         for relay in self.relays:

@@ -302,6 +302,16 @@ class CoreTables:
         rows = self._db.execute(query + " ORDER BY id LIMIT ?", [*params, limit]).fetchall()
         return [InboxItem(*row) for row in rows]
 
+    def newest_inbox(self, peer_id: bytes, type_: str, limit: int) -> list[InboxItem]:
+        """The newest ``limit`` received envelopes of ``type_`` from ``peer_id``, newest first
+        (her relationship page's notes): a walk back along the (peer_id, seq) index."""
+        rows = self._db.execute(
+            "SELECT id, peer_id, seq, type, body, received_ms FROM inbox "
+            "WHERE peer_id = ? AND type = ? ORDER BY seq DESC LIMIT ?",
+            (peer_id, type_, limit),
+        ).fetchall()
+        return [InboxItem(*row) for row in rows]
+
     def prune_inbox(self, before_ms: int, keep: int) -> int:
         """Delete received envelopes older than ``before_ms`` and all but the newest ``keep``.
 

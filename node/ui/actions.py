@@ -22,7 +22,7 @@ from amity.protocol.errors import AmityError
 from amity.protocol.grants import Grant
 from amity.protocol.identity import PeerId
 
-__all__ = ["back_to", "connect", "end", "invite", "known_peer", "revoke"]
+__all__ = ["back_to", "connect", "end", "invite", "known_peer", "note", "revoke"]
 
 #: How long a new invitation may be used, as the invitations page offers it (seconds).
 INVITATION_TTLS_S: Final = (3600, 24 * 3600, 7 * 24 * 3600)
@@ -83,6 +83,19 @@ async def end(request: web.Request) -> web.Response:
         _peer_page(who.did),
         "You ended this relationship. Data you shared under it is deleted as your agreement says.",
     )
+
+
+async def note(request: web.Request) -> web.Response:
+    """A note to this peer: signed, sealed end to end, queued until its node acknowledges it."""
+    who = known_peer(request, "Nothing was sent")
+    text = str((await request.post()).get("text", "")).strip()
+    if not text:
+        back_to(request, _peer_page(who.did), "Nothing was sent: write your note first.")
+    try:
+        await request.config_dict[NODE].send_note(who, text)
+    except AmityError as exc:
+        back_to(request, _peer_page(who.did), f"Nothing was sent: {exc.message}")
+    back_to(request, _peer_page(who.did), "Your note is on its way, signed and sealed for them.")
 
 
 async def invite(request: web.Request) -> web.Response:

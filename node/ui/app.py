@@ -44,6 +44,7 @@ def create_ui_app() -> web.Application:
     r.add_get("/", overview.overview)
     r.add_get("/peers/{peer}", pages.peer)
     r.add_post("/peers/{peer}/end", actions.end)
+    r.add_post("/peers/{peer}/notes", actions.note)
     r.add_post("/peers/{peer}/holdings", holdings.ask_holdings)
     r.add_post("/peers/{peer}/grants/{id}/revoke", actions.revoke)
     r.add_post("/peers/{peer}/grants", sharing.share)

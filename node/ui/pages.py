@@ -26,9 +26,12 @@ from amity.node.ui.render import page
 from amity.protocol.agreement import Agreement
 from amity.protocol.errors import AmityError
 from amity.protocol.identity import PeerId
+from amity.protocol.notes import MSG_NOTE, decode_note
 from amity.protocol.relationship import Relationship
 from amity.protocol.terms import PURPOSES
 
+#: Notes from a peer shown on its page, newest first.
+_NOTES: Final = 20
 #: How long she may share for from her relationship page: (seconds, words).
 SHARE_FOR: Final = ((3600, "an hour"), (86_400, "a day"), (30 * 86_400, "30 days"))
 
@@ -110,6 +113,10 @@ async def peer(request: web.Request, *, holdings: dict[str, Any] | None = None) 
         for row in grants.requests.listing(pending_only=True)
         if not row.outgoing and row.peer_id == who.key
     ]
+    notes = [
+        {"text": decode_note(item.body), "received_ms": item.received_ms}
+        for item in node.store.newest_inbox(who.key, MSG_NOTE, _NOTES)
+    ]
     return show(
         request,
         "peer.html",
@@ -121,6 +128,7 @@ async def peer(request: web.Request, *, holdings: dict[str, Any] | None = None) 
         held=held,
         holdings=holdings,
         asked=asked,
+        notes=notes,
         # What she could share now: her vault's fields, the purposes, how long (sharing.py).
         fields=[r.name for r in grants.vault.listing()],
         purposes=sorted(PURPOSES),

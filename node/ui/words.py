@@ -38,6 +38,11 @@ _CHANGES: Final = {
     "receipt.received": "a signed receipt came back",
     "holdings.asked": "you asked what they hold about you",
     "holdings.answered": "a signed statement of what is held was given",
+    "grant.updated": "shared data was replaced by your newer value",
+    "attestation.made": "your node judged how a grant was kept",
+    "delegate.acted": "an agent acted for you",
+    "delegate.verified": "an agent's act for its principal was checked",
+    "delegate.refused": "an agent's act was refused",
 }
 
 _STATES: Final = {

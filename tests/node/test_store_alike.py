@@ -35,6 +35,11 @@ def _write(store: Store) -> list[Any]:
     store.save_relationship(RelationshipRow(b"s1", P, "ended", '{"x": 1}', 3, None, "ana", "F1"))
     said += [store.add_mail(Q, P, b"sealed one", 0, 100, ticketed=False)]
     said += [store.add_mail(Q, P, b"two", 0, 5), store.add_mail(P, Q, b"3", 0, 100)]
+    said += [store.add_inbox(P, 1, "msg.note", b"one", b"e1", 1)]
+    said += [store.add_inbox(P, 3, "msg.note", b"three", b"e3", 2)]
+    said += [store.add_inbox(P, 2, "x", b"", b"", 2)]
+    # Last: PostgreSQL spends a serial number on a conflict that SQLite does not.
+    said += [store.add_inbox(P, 1, "x", b"", b"", 1)]
     store.set_deposit_ticket(P, b"ticket", 9)
     store.set_deposit_ticket(P, b"ticket 2", 10)
     store.put_vault(VaultRow("email", "email", b"sealed", 1))
@@ -128,7 +133,7 @@ def _read(store: Store) -> list[Any]:
         store.load_relationships(), store.load_relationships(with_timer=True),
         store.relationships_of(P), store.relationship(b"s2"), store.count_relationships(),
         store.find_relationships("name", "an", limit=5), store.count_found_relationships("did", "d"),
-        store.connected_after(0, 5),
+        store.connected_after(0, 5), store.newest_inbox(P, "msg.note", 5),
         store.mail_for(Q, 1, limit=10), store.mail_for(Q, 10, after_id=1, limit=10),
         store.count_mail(Q), store.mail_bytes_from(P), store.stranger_mail_for(Q),
         store.deposit_ticket(P), store.deposit_ticket(Q),

@@ -25,13 +25,14 @@ def sign_in(browser: Browser, node: Node) -> tuple[Page, str]:
     return page, link
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """The page as it looks now, whole, at a laptop's width: ``$AMITY_SCREENSHOTS/NAME.png``
-    (README's pictures come from there), else a folder in the system's temporary directory."""
+def screenshot(page: Page, name: str, width: int = 1100) -> Path:
+    """The page as it looks now, whole, ``width`` pixels wide (a laptop's by default):
+    ``$AMITY_SCREENSHOTS/NAME.png`` (README's pictures come from there), else a folder in the
+    system's temporary directory."""
     folder = Path(os.environ.get("AMITY_SCREENSHOTS") or Path(tempfile.gettempdir()) / "amity-ui")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    page.set_viewport_size({"width": 1100, "height": 800})
+    page.set_viewport_size({"width": width, "height": 800})
     page.screenshot(path=path, full_page=True)
     return path
 

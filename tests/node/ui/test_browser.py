@@ -73,6 +73,17 @@ def test_she_connects_agrees_shares_and_revokes_and_the_vendor_console_follows(
     )
     page.reload()  # the notice was shown; from here on, the page as she comes back to it
     expect(page.get_by_role("heading", name="shop")).to_be_visible()
+    shop.api.post(f"/api/peers/{alice.did}/notes", {"text": "Your order ships Monday."})
+    notes = page.get_by_role("region", name="Notes")
+    expect(notes).to_contain_text("Your order ships Monday.")  # live, no reload
+    page.get_by_label("Write to shop").fill("Thank you!")
+    page.get_by_role("button", name="Send the note").click()
+    expect(page.get_by_role("status")).to_contain_text("Your note is on its way")
+    wait_for(
+        lambda: [m["text"] for m in shop.api.get("/api/messages")["messages"]] == ["Thank you!"],
+        what="the vendor receives her note",
+    )
+    page.reload()
     expect(page.get_by_text("You do not track me beyond our relationship.")).to_be_visible()
     expect(page.get_by_text("email, name")).to_be_visible()
     page.get_by_role("button", name="Ask what they hold about you").click()
@@ -115,6 +126,13 @@ def test_she_connects_agrees_shares_and_revokes_and_the_vendor_console_follows(
         page.get_by_role("link", name=name).click()
         expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
         accessible(page)
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone held upright
+    page.get_by_role("link", name="Overview").click()
+    expect(page.get_by_role("link", name="shop")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing off the side
+    accessible(page)
+    screenshot(page, "overview-phone", width=390)
 
     spent = page.goto(link)
     assert spent is not None and spent.status == 403
