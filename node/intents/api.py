@@ -185,7 +185,7 @@ async def intent_cast(request: web.Request) -> web.Response:
         check_category(TAXONOMY_VERSION, cast["category"])  # now, not when it is too late to say
         if nearby:
             service.check_nearby()
-        item = service.schedule.schedule(delay_s * 1000, cast)
+        item = await service.schedule.schedule(delay_s * 1000, cast)
         scheduled = {"scheduled": item.handle, "at": format_time_ms(item.at_ms)}
         return web.json_response({**scheduled, "category": item.category}, status=202)
     casting = await service.cast(**cast)

@@ -138,6 +138,7 @@ class IntentsService:
         if self.serves_intents:
             self.node._spawn(self._housekeeping(), "intents-housekeeping")
         self.joining.resume()
+        self.schedule.resume()
         log_event(
             _log,
             "intents.resumed",

@@ -10,6 +10,7 @@ without revealing herself and withdraws, with a receipt. Bad input at the direct
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from datetime import datetime
@@ -321,3 +322,39 @@ async def test_a_delayed_cast_is_scheduled_then_cast_at_a_random_time(nodes: Nod
 
 def _ms(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def test_a_scheduled_cast_outlives_a_kill_and_is_cast_at_the_next_start(
+    nodes: NodeFactory,
+) -> None:
+    """Kept in the store before her node answers 'scheduled': a kill -9 loses nothing, and a
+    node that starts after the cast's time casts it at once."""
+    person = nodes.create("alice")
+    bikes = direct_vendor(nodes, "bikes", CATEGORY)
+    meet(person, bikes)
+    scheduled = cli(
+        "intent", "cast", "--home", person.home, "--direct", "--delay", "24h",
+        "--category", CATEGORY,
+    )  # fmt: skip
+
+    person.kill()
+    # Its time goes by while the node is down (the store says when; here it is moved back).
+    db = sqlite3.connect(person.home / "amity.db")
+    with db:
+        (raw,) = db.execute("SELECT value FROM meta WHERE key = 'intents.scheduled'").fetchone()
+        kept = json.loads(raw)
+        assert list(kept) == [scheduled["scheduled"]]
+        kept[scheduled["scheduled"]]["at_ms"] = now_ms() - 1000
+        db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'intents.scheduled'",
+            (json.dumps(kept).encode(),),
+        )
+    db.close()
+    person.start()
+
+    (seen,) = wait_for(lambda: inbox(bikes), what="the kept cast at the vendor, after the start")
+    assert seen["category"] == CATEGORY
+    wait_for(
+        lambda: cli("intent", "list", "--home", person.home)["scheduled"] == [],
+        what="her node forgets the cast it made",
+    )
