@@ -50,7 +50,8 @@ _EPILOG = f"""\
 {_shipped()}
 
 run: OUT/<scenario>-seed<N>[-quick][-standin]/ summary.json, report.md and the scenario's CSVs
-  (a reputation run also draws fig-rounds.png, both arms by round, with pip install 'amity[sim]')
+  (with pip install 'amity[sim]', a reputation run also draws fig-rounds.png, both arms by
+  round, and a lifecycle run fig-delays.png, each delay as the share done by a time)
   The same scenario, seed and crypto mode always write byte-identical files.
   --param KEY=VALUE sets a dotted key of the scenario file for this run (repeatable).
 

@@ -167,6 +167,7 @@ LIFECYCLE: ScenarioKind[LifecycleScenario, LifecycleWorld] = ScenarioKind(
     lifecycle_results.write_results,
     lifecycle.metrics,
     lifecycle.headline,
+    (lifecycle_results.FIGURE,),
 )
 
 

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from amity.protocol.receipts import MSG_RECEIPT
 from amity.simulations.behaviours.owners import NO_THIRD_PARTY_SHARING
+from amity.simulations.runs import plots
 from amity.simulations.runs.results import (
     blank,
     crypto_line,
@@ -32,6 +33,8 @@ from amity.simulations.scenarios.lifecycle.world import GrantRow, LifecycleWorld
 __all__ = ["RESULT_FILES", "summarise", "write_results"]
 
 RESULT_FILES: Final = ("summary.json", "grants.csv", "report.md")
+#: The run's figure, written when matplotlib is installed (``plots.available()``).
+FIGURE: Final = "fig-delays.png"
 _OUTCOMES: Final = ("deleted", "delivered", "kept", "expired-undelivered", "pending")
 
 
@@ -265,7 +268,12 @@ def _report(s: dict[str, Any], command: str) -> str:
         "resent duplicates again.",
         "",
         "Files: `summary.json` (these figures and the count of every event the nodes notified), "
-        "`grants.csv` (one row per grant, times in virtual ms).",
+        "`grants.csv` (one row per grant, times in virtual ms)"
+        + (
+            f", `{FIGURE}` (each delay as the share done by a time)."
+            if plots.available()
+            else f"; the figure was skipped: matplotlib is not installed (`{plots.INSTALL_HINT}`)."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -317,11 +325,58 @@ def _change_lines(changes: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _delays(world: LifecycleWorld) -> list[tuple[str, list[int]]]:
+    """Each delay the run measures, in virtual ms, for the figure."""
+    rows = world.grants
+    found = [
+        (
+            "issue to delivery receipt",
+            [r.delivered_ms - r.issued_ms for r in rows if r.delivered_ms is not None],
+        ),
+        (
+            "grant end to deletion receipt",
+            [r.deleted_ms - r.ends_ms for r in rows if r.deleted_ms is not None],
+        ),
+        ("her change to the vendor's new value", list(world.changes.latencies)),
+    ]
+    return [(label, values) for label, values in found if values]
+
+
+def _figure(path: Path, s: dict[str, Any], world: LifecycleWorld) -> None:
+    """Each delay as the share of cases done by a time (an empirical CDF), log time axis."""
+    series = []
+    for label, values in _delays(world):
+        ordered = sorted(max(1, v) for v in values)  # a log axis starts above 0 ms
+        xs = tuple(v / 1000 for v in ordered)
+        ys = tuple((i + 1) / len(ordered) for i in range(len(ordered)))
+        series.append(plots.Series(f"{label} (n = {len(ordered)})", xs, ys, ys, ys))
+    if not series:
+        return
+    p = s["population"]
+    plots.write_figure(
+        path,
+        title="how long the lifecycle's steps take, in network time",
+        caption=(
+            f"{s['scenario']}, seed {s['seed']}"
+            + (" (quick)" if s["quick"] else "")
+            + f", {s['crypto']} crypto; {p['persons']} persons, {p['vendors']} vendors, "
+            f"{p['relays']} relays; churn as the scenario says; each curve: the share of cases "
+            "done by that time (receipts wait in outboxes and at relays while a peer is offline)"
+        ),
+        x_label="seconds (log scale)",
+        y_label="share done",
+        series=series,
+        scale="log",
+    )
+
+
 def write_results(world: LifecycleWorld, out_dir: Path, *, command: str) -> Path:
     """Write the result files into ``out_dir/<scenario>-seed<N>…/``; returns that folder."""
     folder = result_folder(world, out_dir)
     summary = summarise(world)
     write_texts(folder, summary, {"report.md": _report(summary, command)})
+    if plots.available():
+        _figure(folder / FIGURE, summary, world)
     onward = world.scenario.share_onward_fraction > 0
     write_csv(folder / "grants.csv", _grants_rows(world.grants, onward=onward))
     return folder
