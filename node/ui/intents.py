@@ -23,7 +23,7 @@ from amity.node.api.keys import NODE
 from amity.node.intents.api import INTENTS, casting_json, seen_json
 from amity.node.intents.service import IntentsService
 from amity.node.ui.actions import back_to
-from amity.node.ui.pages import show
+from amity.node.ui.pages import connected_peers, show
 from amity.protocol.card import NodeKind
 from amity.protocol.core.intents.rule import Quote
 from amity.protocol.errors import AmityError, UsageError
@@ -31,7 +31,6 @@ from amity.protocol.identity import PeerId
 from amity.protocol.intent import Constraints, TermsRef
 from amity.protocol.intentcategory import TAXONOMIES, TAXONOMY_VERSION
 from amity.protocol.money import Money
-from amity.protocol.relationship import RelationshipState
 from amity.protocol.terms import ROSTER
 
 __all__ = ["EXPIRIES", "accept", "answer", "cast", "page", "withdraw"]
@@ -63,11 +62,7 @@ async def page(request: web.Request) -> web.Response:
     for intent in mine:
         for offer in intent["offers"]:
             offer["vendor_name"] = _name(request, offer["vendor"])
-    peers = [
-        {"did": r.peer.did, "name": node.book.name_of(r.peer)}
-        for r in node.book.all()
-        if r.peer is not None and r.state is RelationshipState.CONNECTED
-    ]
+    peers = [] if vendor else connected_peers(node) or []
     return show(
         request,
         "intents.html",
@@ -78,7 +73,7 @@ async def page(request: web.Request) -> web.Response:
         inbox=[seen_json(s) for _, s in sorted(service.vendor.inbox.items())] if vendor else [],
         categories=sorted(TAXONOMIES[TAXONOMY_VERSION]),
         roster=sorted(ROSTER),
-        peers=sorted(peers, key=lambda p: p["name"].casefold()),
+        peers=peers,
         expiries=EXPIRIES,
         valid=_VALID,
     )

@@ -67,6 +67,19 @@ def relationship_view(rel: Relationship, node: Node) -> dict[str, Any]:
     }
 
 
+def connected_peers(node: Node, most: int = 200) -> list[dict[str, Any]] | None:
+    """Her connected peers by name (``did``, ``name``) for a form's choice, or None when there
+    are more than ``most`` (a vendor's customers: a form then asks for the peer by name)."""
+    found = node.store.connected_after(0, most + 1)
+    if len(found) > most:
+        return None
+    peers = [PeerId(f.row.peer_id) for f in found if f.row.peer_id is not None]
+    return sorted(
+        ({"did": p.did, "name": node.book.name_of(p)} for p in peers),
+        key=lambda p: p["name"].casefold(),
+    )
+
+
 def granted(node: Node, peer: PeerId | None = None) -> list[dict[str, Any]]:
     """Grants she issued (to ``peer``, or to anyone), newest first, judged by issued_json."""
     now = node.clock_ms()

@@ -20,20 +20,18 @@ from typing import Any, Final
 from aiohttp import web
 
 from amity.node.api.keys import NODE
-from amity.node.api.relationships import relationship_json
 from amity.node.terms.api import TERMS, negotiation_json
 from amity.node.terms.data import agreement_to_data, terms_to_data
 from amity.node.terms.policywatch import policy_check
 from amity.node.terms.service import TermsService
 from amity.node.ui.actions import back_to
-from amity.node.ui.pages import show
+from amity.node.ui.pages import connected_peers, show
 from amity.protocol.agreement import Agreement
 from amity.protocol.card import NodeKind
 from amity.protocol.errors import AmityError, format_time_ms
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import DEFAULT_TTL_MS
 from amity.protocol.policy import DecisionKind, evaluate
-from amity.protocol.relationship import RelationshipState
 from amity.protocol.terms import ROSTER, roster_entry
 from amity.protocol.termsmessages import RejectReason
 
@@ -42,6 +40,10 @@ __all__ = ["move", "offer", "page"]
 _HOME: Final = "/ui/terms"
 #: Closed negotiations shown, newest first.
 _CLOSED: Final = 20
+#: The newest negotiations and agreements the page reads (a vendor may hold a hundred
+#: thousand: ``amity terms list`` and ``amity agreements`` page through them all).
+_READ: Final = 200
+_AGREEMENTS: Final = 50
 _MAX_REASON_CHARS: Final = 200
 _POLICY_WORDS: Final = {
     DecisionKind.ACCEPT: "signs them as they are",
@@ -90,9 +92,10 @@ def _policy_view(service: TermsService) -> dict[str, Any] | None:
 
 
 def _agreements(service: TermsService) -> list[dict[str, Any]]:
-    rows = service.agreements()
+    """The newest agreements, newest first."""
+    rows = service.node.store.agreements(limit=_AGREEMENTS)
     shown = []
-    for row in reversed(rows):
+    for row in rows:
         data = agreement_to_data(Agreement.decode(row.encoded))
         peer = PeerId(row.peer_id)
         rel = service.node.book.current(peer)
@@ -112,14 +115,10 @@ def _agreements(service: TermsService) -> list[dict[str, Any]]:
 async def page(request: web.Request) -> web.Response:
     service = _service(request)
     node = request.config_dict[NODE]
-    negotiations = [negotiation_json(n, service) for n in service.negotiations()]
+    negotiations = [negotiation_json(n, service) for n in service.book.find(limit=_READ)]
     open_ = [n for n in negotiations if n["open"]]
-    closed = [n for n in negotiations if not n["open"]][-_CLOSED:][::-1]
-    peers = [
-        relationship_json(r, node)
-        for r in node.book.all()
-        if r.peer is not None and r.state is RelationshipState.CONNECTED
-    ]
+    closed = [n for n in negotiations if not n["open"]][:_CLOSED]  # newest first, as read
+    peers = connected_peers(node)
     return show(
         request,
         "terms.html",
@@ -128,7 +127,7 @@ async def page(request: web.Request) -> web.Response:
         open=open_,
         closed=closed,
         roster=_roster(),
-        peers=sorted(peers, key=lambda p: p["name"].casefold()),
+        peers=peers,
         agreements=_agreements(service),
         policy=_policy_view(service) if node.identity.kind is NodeKind.VENDOR else None,
     )

@@ -39,7 +39,7 @@ def test_she_connects_agrees_shares_and_revokes_and_the_vendor_console_follows(
     expect(page.get_by_role("status")).to_contain_text("You are now connected with shop")
 
     page.get_by_role("link", name="Terms").click()
-    page.get_by_label("To", exact=True).select_option(label="shop")
+    page.get_by_label("To", exact=True).select_option(shop.did)
     page.get_by_role("radio", name="P2B1").check()
     page.get_by_role("button", name="Offer these terms").click()
     expect(page.get_by_role("status")).to_contain_text("You offered P2B1 to shop")

@@ -269,3 +269,17 @@ async def test_the_overview_of_a_hundred_thousand_customers_is_a_page_of_them_by
     assert f"You have {CUSTOMERS} relationships; here are {LISTED} of them, by name." in text
     assert [html.unescape(n) for n in first + second] == ordered[: 2 * LISTED]
     assert 'rel="prev"' not in text
+
+
+@_module_loop
+async def test_the_terms_and_intents_pages_of_a_hundred_thousand_customers_read_a_page_of_them(
+    console: Console,
+) -> None:
+    await console.sign_in()
+
+    terms = await console.client.get("/ui/terms")
+    intents = await console.client.get("/ui/intents")
+
+    assert terms.status == 200 and intents.status == 200
+    assert "more peers than a list can show" in await terms.text()
+    assert "Intents for you" in await intents.text()
