@@ -114,8 +114,10 @@ class ReputationTables:
         review: str | None = None,
         id_prefix: str | None = None,
         limit: int = 100_000,
+        newest: bool = False,
     ) -> list[AttestationRow]:
-        """Attestations held, oldest first, narrowed by any of the arguments given."""
+        """Attestations held, oldest first (``newest``: newest first), narrowed by any of the
+        arguments given."""
         query = f"SELECT {_COLUMNS} FROM attestations WHERE TRUE"
         params: list[object] = []
         for column, value in (("subject", subject), ("origin", origin), ("review", review)):
@@ -128,7 +130,8 @@ class ReputationTables:
             clause, values = id_prefix_clause("attestation_id", id_prefix)
             query += clause
             params += values
-        query += " ORDER BY received_ms, rowid LIMIT ?"
+        order = "DESC" if newest else "ASC"
+        query += f" ORDER BY received_ms {order}, rowid {order} LIMIT ?"
         return [_row(v) for v in self._db.execute(query, [*params, limit]).fetchall()]
 
     def caused(self) -> set[bytes]:

@@ -34,6 +34,8 @@ __all__ = ["LISTED", "approve", "page", "peer_page", "rebut", "share", "vouch", 
 #: Peers listed on the page, best standing first.
 LISTED: Final = 100
 _MAX_REBUTTAL_CHARS: Final = 500
+#: Attestations listed in one section, newest first (``amity attestations`` lists them all).
+_SHOWN: Final = 50
 _HOME: Final = "/ui/reputation"
 
 
@@ -62,8 +64,8 @@ async def page(request: web.Request) -> web.Response:
     node = service.node
     seen = overview_json(service)
     store = node.store
-    pending = store.attestations(mine=True, review=PENDING)
-    about_me = store.attestations(subject=node.peer_id.key)
+    pending = store.attestations(mine=True, review=PENDING, limit=_SHOWN)
+    about_me = store.attestations(subject=node.peer_id.key, limit=_SHOWN, newest=True)
     vouched = [PeerId(k) for k in store.vouches()]
     return show(
         request,
@@ -75,7 +77,8 @@ async def page(request: web.Request) -> web.Response:
         held=seen["held"],
         policy=seen["policy"],
         pending=[attestation_json(service, row) for row in pending],
-        about_me=[attestation_json(service, row) for row in reversed(about_me)],
+        about_me=[attestation_json(service, row) for row in about_me],
+        shown=_SHOWN,
         vouched=[{"peer": p.did, "name": label(node, p)} for p in vouched],
         sharing=_share_rows(service),
     )
@@ -92,14 +95,14 @@ async def peer_page(request: web.Request) -> web.Response:
     service = _service(request)
     who = _known(request)
     node = service.node
-    held = node.store.attestations(subject=who.key)
+    held = node.store.attestations(subject=who.key, limit=_SHOWN, newest=True)
     return show(
         request,
         "reputation-peer.html",
         title=f"Reputation of {label(node, who)}",
         nav="reputation",
         peer=reputation_json(service, who),
-        attestations=[attestation_json(service, row) for row in reversed(held)],
+        attestations=[attestation_json(service, row) for row in held],
         connected=service.is_connected(who),
         share_mode=service.share_policy(who).mode.value,
     )
