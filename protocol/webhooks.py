@@ -58,6 +58,7 @@ EVENTS: Final = (
     "relationship.ended",
     "agreement.signed",
     "grant.given",
+    "grant.updated",
     "grant.revoked",
     "grant.expired",
     "deletion.due",

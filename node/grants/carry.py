@@ -18,7 +18,7 @@ from amity.node.grants.holdings import HoldingBook
 from amity.node.logs import log_event
 from amity.node.services import Outgoing, Staged
 from amity.node.store import GrantReceiptRow, GrantRequestRow, HoldingsQueryRow, IssuedGrantRow
-from amity.node.webhooks.events import deletion_due, grant_deleted, grant_given
+from amity.node.webhooks.events import deletion_due, grant_deleted, grant_given, grant_updated
 from amity.protocol.core.grants.effects import (
     ArmTimer,
     Audit,
@@ -133,6 +133,7 @@ class Carrier:
                 writes.extend(grant_deleted(self.node.webhooks, effect.holding, now_ms))
             elif isinstance(effect, Replaced):
                 after.append(functools.partial(self._replaced, effect.holding))
+                writes.append(grant_updated(self.node.webhooks, effect.holding, now_ms))
             elif isinstance(effect, SaveUpdate):
                 writes.append(write(store.set_update_version, effect.grant_id, effect.version))
             elif isinstance(effect, KeptData):

@@ -71,6 +71,20 @@ def grant_given(hooks: Webhooks, holding: Holding, now_ms: int) -> Write:
     )
 
 
+def grant_updated(hooks: Webhooks, holding: Holding, now_ms: int) -> Write:
+    """``grant.updated``: the customer's new values replaced a held grant's (the names and the
+    version, never values): the CRM's copy is stale (spec/signals.md §2)."""
+    grant = holding.grant
+    return hooks.queue_about(
+        "grant.updated",
+        grant.grantor,
+        now_ms,
+        grant=grant.grant_id.hex(),
+        fields=list(grant.fields),
+        version=holding.version,
+    )
+
+
 def grant_deleted(hooks: Webhooks, holding: Holding, now_ms: int) -> list[Write]:
     """A held grant's values were deleted and the receipt sent: ``grant.revoked`` or
     ``grant.expired`` when that is why, then ``deletion.done``."""

@@ -51,6 +51,10 @@ _DATA: dict[str, dict[str, Any]] = {
         "fields": ["email", "postal-address"], "purpose": "delivery", "context": "order 42",
         "not_after_ms": T0_MS + 86_400_000,
     },
+    "grant.updated": {
+        "peer": PEER, "peer_name": "Alice", "grant": "01" * 16, "fields": ["postal-address"],
+        "version": 1,
+    },
     "grant.revoked": {"peer": PEER, "peer_name": "Alice", "grant": "02" * 16, "fields": ["email"]},
     "grant.expired": {
         "peer": PEER, "peer_name": "Alice", "grant": "03" * 16, "fields": ["email"],

@@ -94,12 +94,14 @@ def test_every_event_of_a_customer_reaches_the_crm_signed(
     deletion_receipt(alice, revoked, "revoked")
     live = grant(alice, shop, "email", "30d")
     wait_for(lambda: events_taken(crm).count("grant.given") == 3, what="the third grant")
+    cli("vault", "set", "--home", alice.home, "email", "email", "alice@new.example")
+    wait_for(lambda: "grant.updated" in events_taken(crm), what="the update, under the live grant")
     cli("end", "--home", alice.home, shop.name, "--reason", "moving on")
 
     wanted = [
         "relationship.opened", "agreement.signed", "grant.given", "grant.expired",
         "deletion.done", "grant.given", "grant.revoked", "deletion.done", "grant.given",
-        "relationship.ended", "deletion.due",
+        "grant.updated", "relationship.ended", "deletion.due",
     ]  # fmt: skip
     wait_for(lambda: sorted(events_taken(crm)) == sorted(wanted), what=f"the events {wanted}")
     assert all(g.verified for g in crm.all()), "every request carries a good signature"
@@ -111,6 +113,7 @@ def test_every_event_of_a_customer_reaches_the_crm_signed(
     assert by_type["grant.expired"]["grant"] == expiring
     assert by_type["grant.revoked"]["grant"] == revoked
     assert by_type["deletion.due"]["grant"] == live
+    assert (by_type["grant.updated"]["grant"], by_type["grant.updated"]["version"]) == (live, 1)
     assert by_type["grant.given"]["fields"] == ["email"]
     assert by_type["relationship.ended"]["reason"] == "moving on"
     shown = deliveries(shop)

@@ -94,4 +94,4 @@ def test_event_names_and_urls_are_checked_in_words() -> None:
     for bad in ("ftp://crm.example.com/", "https:///path", "crm.example.com", "http://a b/"):
         with pytest.raises(UsageError, match="http:// or https://"):
             check_url(bad)
-    assert len(EVENTS) == len(set(EVENTS)) == 10
+    assert len(EVENTS) == len(set(EVENTS)) == 11
