@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from amity.node.logs import log_event
 from amity.node.services import Staged
 from amity.protocol.core.intents.timing import cast_delay_ms
-from amity.protocol.errors import AmityError
+from amity.protocol.errors import AmityError, UsageError
 from amity.protocol.identity import PeerId
 from amity.protocol.intent import Constraints, TermsRef
 from amity.protocol.money import Money
@@ -44,7 +44,7 @@ def cast_to_json(cast: dict[str, Any]) -> dict[str, Any]:
     c: Constraints = cast["constraints"]
     terms: TermsRef = cast["terms"]
     if terms.roster_name is None:
-        raise AmityError("a scheduled cast names roster terms")  # the API gives no other kind
+        raise UsageError("a scheduled cast names roster terms")  # the API gives no other kind
     return {
         **{k: cast[k] for k in ("category", "text", "offers_wanted", "ttl_ms", "direct", "nearby")},
         "budget": None if c.budget is None else str(c.budget),

@@ -33,7 +33,7 @@ from amity.protocol.policy import Policy
 from amity.protocol.terms import TermsDocument, roster_entry
 from amity.protocol.termsmessages import RejectReason
 
-__all__ = ["TERMS", "add_terms_routes", "negotiation_json"]
+__all__ = ["TERMS", "add_terms_routes", "agreement_json", "negotiation_json"]
 
 TERMS: Final = web.AppKey("terms", TermsService)
 
@@ -109,7 +109,7 @@ def negotiation_json(neg: Negotiation, service: TermsService) -> dict[str, Any]:
     }
 
 
-def _agreement_json(
+def agreement_json(
     service: TermsService, row: AgreementRow, *, with_bytes: bool = False
 ) -> dict[str, Any]:
     data = agreement_to_data(Agreement.decode(row.encoded))
@@ -233,7 +233,7 @@ async def move(request: web.Request, name: str) -> web.Response:
 async def list_agreements(request: web.Request) -> web.Response:
     service = _service(request)
     rows = service.agreements(_peer_filter(request))
-    return web.json_response({"agreements": [_agreement_json(service, row) for row in rows]})
+    return web.json_response({"agreements": [agreement_json(service, row) for row in rows]})
 
 
 async def show_agreement(request: web.Request) -> web.Response:
@@ -242,7 +242,7 @@ async def show_agreement(request: web.Request) -> web.Response:
         row = service.agreement(request.match_info["id"])
     except NotFoundError as exc:
         raise _not_found(exc) from None
-    return web.json_response(_agreement_json(service, row, with_bytes=True))
+    return web.json_response(agreement_json(service, row, with_bytes=True))
 
 
 def _policy_json(service: TermsService) -> dict[str, Any]:

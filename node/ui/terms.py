@@ -20,13 +20,11 @@ from typing import Any, Final
 from aiohttp import web
 
 from amity.node.api.keys import NODE
-from amity.node.terms.api import TERMS, negotiation_json
-from amity.node.terms.data import agreement_to_data, terms_to_data
-from amity.node.terms.policywatch import policy_check
+from amity.node.terms.api import TERMS, agreement_json, negotiation_json
+from amity.node.terms.data import terms_to_data
 from amity.node.terms.service import TermsService
 from amity.node.ui.actions import back_to
 from amity.node.ui.pages import connected_peers, show
-from amity.protocol.agreement import Agreement
 from amity.protocol.card import NodeKind
 from amity.protocol.errors import AmityError, format_time_ms
 from amity.protocol.identity import PeerId
@@ -92,24 +90,13 @@ def _policy_view(service: TermsService) -> dict[str, Any] | None:
 
 
 def _agreements(service: TermsService) -> list[dict[str, Any]]:
-    """The newest agreements, newest first."""
+    """The newest agreements, newest first, as the API shows them, with the peer's name."""
     rows = service.node.store.agreements(limit=_AGREEMENTS)
-    shown = []
-    for row in rows:
-        data = agreement_to_data(Agreement.decode(row.encoded))
-        peer = PeerId(row.peer_id)
-        rel = service.node.book.current(peer)
-        state = "ended" if row.ended_ms else "amended" if row.superseded_by else "in force"
-        shown.append(
-            {
-                **data,
-                "peer": peer.did,
-                "peer_name": rel.peer_card.name if rel and rel.peer_card else peer.short,
-                "state": state,
-                "check": policy_check(service, row) if state == "in force" else None,
-            }
-        )
-    return shown
+    book = service.node.book
+    return [
+        {**agreement_json(service, row), "peer_name": book.name_of(PeerId(row.peer_id))}
+        for row in rows
+    ]
 
 
 async def page(request: web.Request) -> web.Response:

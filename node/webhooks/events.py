@@ -5,10 +5,11 @@ queues one delivery per subscription to the event in it)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from amity.protocol.attestation import Attestation
 from amity.protocol.core.intents.records import Seen
+from amity.protocol.grants import Grant
 from amity.protocol.holder import Holding
 from amity.protocol.identity import PeerId
 from amity.protocol.negotiation import Negotiation
@@ -71,17 +72,17 @@ def grant_given(hooks: Webhooks, holding: Holding, now_ms: int) -> Write:
     )
 
 
+def _grant(grant: Grant) -> dict[str, Any]:
+    """What every grant event says of its grant: its id and the names of its fields."""
+    return {"grant": grant.grant_id.hex(), "fields": list(grant.fields)}
+
+
 def grant_updated(hooks: Webhooks, holding: Holding, now_ms: int) -> Write:
     """``grant.updated``: the customer's new values replaced a held grant's (the names and the
     version, never values): the CRM's copy is stale (spec/signals.md §2)."""
     grant = holding.grant
     return hooks.queue_about(
-        "grant.updated",
-        grant.grantor,
-        now_ms,
-        grant=grant.grant_id.hex(),
-        fields=list(grant.fields),
-        version=holding.version,
+        "grant.updated", grant.grantor, now_ms, version=holding.version, **_grant(grant)
     )
 
 
@@ -91,7 +92,7 @@ def grant_deleted(hooks: Webhooks, holding: Holding, now_ms: int) -> list[Write]
     grant = holding.grant
     reason = holding.deletion_reason
     writes = []
-    common = {"grant": grant.grant_id.hex(), "fields": list(grant.fields)}
+    common = _grant(grant)
     if reason is DeletionReason.REVOKED:
         writes.append(hooks.queue_about("grant.revoked", grant.grantor, now_ms, **common))
     elif reason is DeletionReason.EXPIRED:
@@ -121,10 +122,9 @@ def deletion_due(hooks: Webhooks, holding: Holding, now_ms: int) -> Write:
         "deletion.due",
         grant.grantor,
         now_ms,
-        grant=grant.grant_id.hex(),
-        fields=list(grant.fields),
         due_ms=holding.deadline_ms,
         reason="relationship-ended",
+        **_grant(grant),
     )
 
 

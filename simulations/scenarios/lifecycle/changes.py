@@ -19,7 +19,6 @@ the vendor or she was offline).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from amity.protocol.holder import HoldingState
@@ -47,13 +46,6 @@ _REASONS: Final = (
 _ALL_REASONS: Final = ("expired", "revoked", "deleted", "ended", "other")
 
 
-@dataclass(slots=True)
-class _Sent:
-    """Updates her node sent for one grant, oldest first, with when each was sent."""
-
-    pending: deque[int] = field(default_factory=deque)
-
-
 class AddressChanges:
     """Schedules each person's changes, and keeps what became of the updates they caused."""
 
@@ -65,7 +57,8 @@ class AddressChanges:
         self.applied = 0
         self.applied_after_end = 0
         self.latencies: list[int] = []
-        self._sent: dict[str, _Sent] = {}
+        #: Per grant (its id's first 16 hex digits): when each update not yet applied was sent.
+        self._sent: dict[str, deque[int]] = {}
         self._rng = world.streams.stream("changes")
         interval = world.scenario.change_interval
         if interval is None:
@@ -84,7 +77,7 @@ class AddressChanges:
             if outcome.version is not None:
                 self.sent += 1
                 key = outcome.grant.grant_id.hex()[:16]
-                self._sent.setdefault(key, _Sent()).pending.append(now)
+                self._sent.setdefault(key, deque()).append(now)
             else:
                 reason = next((r for p, r in _REASONS if outcome.why.startswith(p)), "other")
                 self.not_sent[reason] = self.not_sent.get(reason, 0) + 1
@@ -98,11 +91,11 @@ class AddressChanges:
         """A vendor's node replaced a grant's values (its core's ``grant.updated``)."""
         row = self.world.grant_row(gid_prefix)
         sent = self._sent.get(gid_prefix)
-        if row is None or sent is None or not sent.pending or row.vendor is not vendor:
+        if row is None or not sent or row.vendor is not vendor:
             return
         now = self.world.engine.now_ms
         self.applied += 1
-        self.latencies.append(now - sent.pending.popleft())
+        self.latencies.append(now - sent.popleft())
         if now >= row.ends_ms:
             self.applied_after_end += 1
 
